@@ -1,0 +1,326 @@
+"""The staff directory (a tree of units, the staff in them) and who decides whose request.
+
+Indexes are built once, so that a route is resolved in a handful of dictionary look-ups: the
+import resolves the route of every staff member to make sure nobody is left without an approver.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TypeVar
+
+from bot.domain.models import BuiltinRole, Route, RoutingRule, Staff, Target, TargetKind, Unit
+from bot.domain.phones import normalize_phone
+from bot.domain.text import fold
+
+
+class Directory:
+    """Units, staff and routing rules, with the look-ups the bot needs. Read-only once built."""
+
+    def __init__(
+        self, units: Iterable[Unit], staff: Iterable[Staff], rules: Sequence[RoutingRule]
+    ) -> None:
+        self.units: dict[str, Unit] = {unit.unit_id: unit for unit in units}
+        self.staff: dict[str, Staff] = {person.staff_id: person for person in staff}
+        self.rules: tuple[RoutingRule, ...] = tuple(rules)
+        active = [person for person in self.staff.values() if person.active]
+        self._ancestor_ids = {unit_id: self._walk_up(unit_id) for unit_id in self.units}
+        self._children = _group(
+            (unit.parent_id, unit.unit_id) for unit in self.units.values() if unit.parent_id
+        )
+        self._role_ids = _group((role, p.staff_id) for p in active for role in p.roles)
+        self._head_ids = _ids_with_role(active, BuiltinRole.UNIT_HEAD)
+        self._deputy_ids = _ids_with_role(active, BuiltinRole.DEPUTY_HEAD)
+        self._head_ids_above = {
+            unit_id: self._heads_of_units(up) for unit_id, up in self._ancestor_ids.items()
+        }
+        self._by_phone = {person.phone: person for person in reversed(active)}
+        self._rule_cache: dict[tuple[str, str | None], RoutingRule | None] = {}
+        self._route_cache: dict[tuple[str, str], Route] = {}
+        self._routing_roles, self._routing_staff = _roles_and_staff_routing_names(self.rules)
+
+    def unit(self, unit_id: str) -> Unit | None:
+        return self.units.get(unit_id)
+
+    def person(self, staff_id: str) -> Staff | None:
+        return self.staff.get(staff_id)
+
+    def ancestors(self, unit_id: str) -> list[Unit]:
+        """The units above `unit_id`, parent first, up to the root. Stops at a cycle."""
+        return [self.units[ancestor] for ancestor in self.ancestor_ids(unit_id)]
+
+    def ancestor_ids(self, unit_id: str) -> tuple[str, ...]:
+        known = self._ancestor_ids.get(unit_id)
+        return known if known is not None else self._walk_up(unit_id)
+
+    def subtree(self, unit_id: str) -> set[str]:
+        """`unit_id` and every unit below it (empty if the unit does not exist)."""
+        if unit_id not in self.units:
+            return set()
+        found = {unit_id}
+        pending = [unit_id]
+        while pending:
+            for child in self._children.get(pending.pop(), ()):
+                if child not in found:
+                    found.add(child)
+                    pending.append(child)
+        return found
+
+    def heads_of(self, unit_id: str) -> list[Staff]:
+        return self._people(self.head_ids(unit_id))
+
+    def deputies_of(self, unit_id: str) -> list[Staff]:
+        return self._people(self.deputy_ids(unit_id))
+
+    def with_role(self, role: str) -> list[Staff]:
+        return self._people(self.role_ids(role))
+
+    def head_ids(self, unit_id: str) -> tuple[str, ...]:
+        """Ids of the active heads of the unit (no copy: the fast path of route resolution)."""
+        return self._head_ids.get(unit_id, ())
+
+    def deputy_ids(self, unit_id: str) -> tuple[str, ...]:
+        return self._deputy_ids.get(unit_id, ())
+
+    def role_ids(self, role: str) -> tuple[str, ...]:
+        return self._role_ids.get(role, ())
+
+    def head_ids_above(self, unit_id: str) -> tuple[str, ...]:
+        """Ids of the active heads of the units above `unit_id`, nearest first."""
+        known = self._head_ids_above.get(unit_id)
+        return known if known is not None else self._heads_of_units(self.ancestor_ids(unit_id))
+
+    def by_phone(self, phone: str) -> Staff | None:
+        """The active staff member with this phone, written in any form `normalize_phone` reads."""
+        return self._by_phone.get(normalize_phone(phone) or phone)
+
+    def search(self, text: str, limit: int = 20) -> list[Staff]:
+        """Active staff whose name contains `text`, ignoring case and diacritics."""
+        needle = fold(text)
+        if not needle or limit <= 0:
+            return []
+        found: list[Staff] = []
+        for folded_name, person in self._folded_names:
+            if needle in folded_name:
+                found.append(person)
+                if len(found) == limit:
+                    break
+        return found
+
+    def rule_for(self, staff: Staff) -> RoutingRule | None:
+        """The first rule whose conditions all hold for `staff`."""
+        unit = self.units.get(staff.unit_id)
+        key = (staff.position_group, str(unit.kind) if unit else None)
+        if key not in self._rule_cache:
+            self._rule_cache[key] = self._first_matching_rule(*key)
+        return self._rule_cache[key]
+
+    def _first_matching_rule(self, position_group: str, kind: str | None) -> RoutingRule | None:
+        for rule in self.rules:
+            if rule.position_groups and position_group not in rule.position_groups:
+                continue
+            if rule.unit_kinds and kind not in rule.unit_kinds:
+                continue
+            return rule
+        return None
+
+    def _routes_like_anyone(self, person: Staff) -> bool:
+        """True if the person appears in none of the lists that routing looks at.
+
+        Their route then depends only on their position group and unit, and is shared.
+        """
+        return person.staff_id not in self._routing_staff and self._routing_roles.isdisjoint(
+            person.roles
+        )
+
+    @cached_property
+    def _folded_names(self) -> list[tuple[str, Staff]]:
+        """Built on the first search: folding 100,000 names is the slowest index to build."""
+        return [(fold(person.full_name), person) for person in self.staff.values() if person.active]
+
+    def _people(self, staff_ids: Iterable[str]) -> list[Staff]:
+        return [self.staff[staff_id] for staff_id in staff_ids]
+
+    def _heads_of_units(self, unit_ids: Iterable[str]) -> tuple[str, ...]:
+        return _unique(head for unit_id in unit_ids for head in self.head_ids(unit_id))
+
+    def _walk_up(self, unit_id: str) -> tuple[str, ...]:
+        seen = {unit_id}
+        chain: list[str] = []
+        parent_id = self._parent_of(unit_id)
+        while parent_id is not None and parent_id not in seen:
+            seen.add(parent_id)
+            chain.append(parent_id)
+            parent_id = self._parent_of(parent_id)
+        return tuple(chain)
+
+    def _parent_of(self, unit_id: str) -> str | None:
+        """The parent's id, if the unit and its parent both exist."""
+        unit = self.units.get(unit_id)
+        if unit is None or not unit.parent_id or unit.parent_id not in self.units:
+            return None
+        return unit.parent_id
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _group(pairs: Iterable[tuple[K, V]]) -> dict[K, tuple[V, ...]]:
+    grouped: defaultdict[K, list[V]] = defaultdict(list)
+    for key, value in pairs:
+        grouped[key].append(value)
+    return {key: tuple(values) for key, values in grouped.items()}
+
+
+def _ids_with_role(people: Iterable[Staff], role: str) -> dict[str, tuple[str, ...]]:
+    """unit_id -> ids of the people there holding `role`."""
+    return _group((person.unit_id, person.staff_id) for person in people if role in person.roles)
+
+
+def _unique(ids: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(ids))
+
+
+def _roles_and_staff_routing_names(
+    rules: Iterable[RoutingRule],
+) -> tuple[frozenset[str], frozenset[str]]:
+    """The roles (unit_head, deputy_head and every role:X) and staff ids routing looks up."""
+    targets = [target for rule in rules for target in (rule.approver, *rule.notify)]
+    roles = {t.value for t in targets if t.kind is TargetKind.ROLE and t.value}
+    staff = {t.value for t in targets if t.kind is TargetKind.STAFF and t.value}
+    return frozenset({BuiltinRole.UNIT_HEAD, BuiltinRole.DEPUTY_HEAD, *roles}), frozenset(staff)
+
+
+# --------------------------------------------------------------------------- route resolution
+
+
+def resolve_route(
+    directory: Directory, staff_id: str, absent: frozenset[str] = frozenset()
+) -> Route:
+    """Who decides `staff_id`'s request, who may decide above them, who is told afterwards.
+
+    `absent` holds the staff ids absent on the request's dates: their deputies stand in for them.
+    Raises KeyError for an unknown staff id. A Route with `needs_approval=True` and no deciders
+    means nobody can decide (the import reports that as a problem).
+    """
+    requester = directory.staff[staff_id]
+    if absent or not directory._routes_like_anyone(requester):
+        return _resolve(directory, requester, absent)
+    key = (requester.position_group, requester.unit_id)
+    shared = directory._route_cache.get(key)
+    if shared is None:
+        shared = directory._route_cache[key] = _resolve(directory, requester, absent)
+    # A fresh Route each time: `acting_for` is a dict, which callers must not share.
+    return Route(
+        shared.rule_name, shared.needs_approval, shared.deciders, shared.above, shared.notify
+    )
+
+
+def _resolve(directory: Directory, requester: Staff, absent: frozenset[str]) -> Route:
+    rule = directory.rule_for(requester)
+    if rule is None:
+        return Route(rule_name="", needs_approval=True)
+    if rule.approver.kind is TargetKind.NONE:
+        notify = _notify_ids(directory, rule, requester, deciders=())
+        return Route(rule_name=rule.name, needs_approval=False, notify=notify)
+    decision = _decide(directory, rule.approver, requester, absent)
+    return Route(
+        rule_name=rule.name,
+        needs_approval=True,
+        deciders=decision.deciders,
+        above=_above_ids(directory, decision, requester.staff_id),
+        notify=_notify_ids(directory, rule, requester, decision.deciders),
+        acting_for=decision.acting_for,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Decision:
+    deciders: tuple[str, ...] = ()
+    acting_for: dict[str, str] = field(default_factory=dict)
+
+
+def _decide(
+    directory: Directory, approver: Target, requester: Staff, absent: frozenset[str]
+) -> _Decision:
+    """The approver's people; failing them, the heads of each unit above the requester's."""
+    targets = _target_ids(directory, approver, requester)
+    decision = _stand_in_for_absent(directory, targets, requester.staff_id, absent)
+    if decision.deciders:
+        return decision
+    for unit_id in directory.ancestor_ids(requester.unit_id):
+        heads = directory.head_ids(unit_id)
+        decision = _stand_in_for_absent(directory, heads, requester.staff_id, absent)
+        if decision.deciders:
+            return decision
+    return _Decision()
+
+
+def _stand_in_for_absent(
+    directory: Directory, candidates: tuple[str, ...], requester_id: str, absent: frozenset[str]
+) -> _Decision:
+    """Drop the requester; an absent head is replaced by the present deputies of their unit."""
+    if absent.isdisjoint(candidates):
+        return _Decision(tuple(c for c in candidates if c != requester_id))
+    present = {c for c in candidates if c not in absent and c != requester_id}
+    deciders: list[str] = []
+    acting_for: dict[str, str] = {}
+    for candidate in candidates:
+        if candidate in present:
+            deciders.append(candidate)
+        elif candidate in absent:
+            for deputy in _stand_ins(directory, candidate, requester_id, absent):
+                deciders.append(deputy)
+                if deputy not in present:
+                    acting_for.setdefault(deputy, candidate)
+    return _Decision(_unique(deciders), acting_for)
+
+
+def _stand_ins(
+    directory: Directory, absent_id: str, requester_id: str, absent: frozenset[str]
+) -> list[str]:
+    """The present deputies of the unit an absent person heads (none if they head nothing)."""
+    person = directory.staff[absent_id]
+    if not person.has_role(BuiltinRole.UNIT_HEAD):
+        return []
+    deputies = directory.deputy_ids(person.unit_id)
+    return [deputy for deputy in deputies if deputy not in absent and deputy != requester_id]
+
+
+def _target_ids(directory: Directory, target: Target, requester: Staff) -> tuple[str, ...]:
+    """The active staff a target names, as seen from the requester."""
+    if target.kind is TargetKind.UNIT_HEAD:
+        return directory.head_ids(requester.unit_id)
+    if target.kind is TargetKind.ROLE and target.value:
+        return directory.role_ids(target.value)
+    if target.kind is TargetKind.STAFF and target.value:
+        person = directory.person(target.value)
+        return (person.staff_id,) if person and person.active else ()
+    return ()
+
+
+def _above_ids(directory: Directory, decision: _Decision, requester_id: str) -> tuple[str, ...]:
+    """Heads of the units above the first decider's unit, nearest first."""
+    if not decision.deciders:
+        return ()
+    decider_unit = directory.staff[decision.deciders[0]].unit_id
+    heads = directory.head_ids_above(decider_unit)
+    return tuple(h for h in heads if h != requester_id and h not in decision.deciders)
+
+
+def _notify_ids(
+    directory: Directory, rule: RoutingRule, requester: Staff, deciders: tuple[str, ...]
+) -> tuple[str, ...]:
+    if not rule.notify:
+        return ()
+    told = (
+        staff_id
+        for target in rule.notify
+        for staff_id in _target_ids(directory, target, requester)
+        if staff_id != requester.staff_id and staff_id not in deciders
+    )
+    return _unique(told)

@@ -1,0 +1,180 @@
+"""Reading the directory files a district admin uploads (CSV or .xlsx) into `Table` rows.
+
+Row numbers are those a person sees in Excel: the header is row 1 (the first row that is not
+empty), the first data row is row 2; fully empty rows are skipped but still counted. Values are passed on as written (the domain trims).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date, datetime, time
+from pathlib import Path
+from xml.etree.ElementTree import ParseError
+
+from bot.domain.directory_files import Table
+
+CSV_DELIMITERS = (",", ";", "\t")
+_BROKEN_XLSX = (OSError, zipfile.BadZipFile, KeyError, ValueError, IndexError, ParseError)
+PHONE_COLUMN = "phone"
+_HEADER_SCAN_LIMIT = 65_536  # characters; a header line is never longer
+
+
+class TableError(Exception):
+    """A file that cannot be read as a table; the message is meant for the admin."""
+
+
+def read_table(path: Path, display_name: str | None = None) -> Table:
+    """Read a `.csv` or `.xlsx` file; raise TableError with a plain message if it cannot be."""
+    name = display_name or path.name
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return _table(name, _csv_records(_read_text(path, name), name))
+    if suffix in (".xlsx", ".xlsm"):
+        return _read_xlsx(path, name)
+    if suffix == ".xls":
+        raise TableError(
+            f"{name}: old Excel .xls files are not read; save it as .xlsx or CSV UTF-8"
+        )
+    raise TableError(f"{name}: unknown file type '{path.suffix}'; use .csv or .xlsx")
+
+
+def _table(name: str, records: Iterable[Sequence[str]]) -> Table:
+    """Records into a Table: the first non-empty record is the header; record i is row i."""
+    numbered = enumerate(records, start=1)
+    header = next((_header(record) for _, record in numbered if _has_text(record)), [])
+    columns = [(index, column) for index, column in enumerate(header) if column]
+    rows = [
+        (row_number, _cells(record, columns))
+        for row_number, record in numbered
+        if _has_text(record)
+    ]
+    return Table(file=name, header=header, rows=rows)
+
+
+def _has_text(record: Sequence[str]) -> bool:
+    return any(cell.strip() for cell in record)
+
+
+def _cells(record: Sequence[str], columns: Sequence[tuple[int, str]]) -> dict[str, str]:
+    width = len(record)
+    return {column: record[index] if index < width else "" for index, column in columns}
+
+
+def _header(record: Sequence[str]) -> list[str]:
+    """Trimmed column names, without the empty cells Excel leaves at the end of the row."""
+    names = [cell.strip() for cell in record]
+    while names and not names[-1]:
+        names.pop()
+    return names
+
+
+# -------------------------------------------------------------------------------------- CSV
+
+
+def _read_text(path: Path, name: str) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise TableError(f"{name}: cannot be read ({error.strerror or error})") from error
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise TableError(f"{name}: not UTF-8 text; save it as 'CSV UTF-8' in Excel") from error
+
+
+def _csv_records(text: str, name: str) -> Iterator[list[str]]:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+    try:
+        yield from reader
+    except csv.Error as error:
+        raise TableError(f"{name}: broken CSV near line {reader.line_num}: {error}") from error
+
+
+def _delimiter(text: str) -> str:
+    """The separator used most in the header line, outside quotes (comma when there is none)."""
+    counts = dict.fromkeys(CSV_DELIMITERS, 0)
+    quoted = False
+    for char in text[:_HEADER_SCAN_LIMIT]:
+        if char == '"':
+            quoted = not quoted
+        elif not quoted and char in "\r\n":
+            break
+        elif not quoted and char in counts:
+            counts[char] += 1
+    return max(CSV_DELIMITERS, key=lambda delimiter: counts[delimiter])
+
+
+# ------------------------------------------------------------------------------------- xlsx
+
+
+def _read_xlsx(path: Path, name: str) -> Table:
+    import openpyxl  # imported here: only .xlsx uploads need it
+
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except _BROKEN_XLSX as error:
+        raise TableError(f"{name}: cannot be read as an Excel .xlsx file ({error})") from error
+    try:
+        sheet = workbook.worksheets[0]
+        sheet.reset_dimensions()  # some programs write a wrong size; read every row there is
+        return _table(name, _xlsx_records(sheet.iter_rows(values_only=True)))
+    except _BROKEN_XLSX as error:
+        raise TableError(f"{name}: a damaged .xlsx file ({error})") from error
+    finally:
+        workbook.close()
+
+
+def _xlsx_records(rows: Iterable[Sequence[object]]) -> Iterator[list[str]]:
+    """Cell values as text, the phone column given back the leading 0 Excel drops."""
+    header: list[str] | None = None
+    phone_index: int | None = None
+    for values in rows:
+        record = [_cell_text(value) for value in values]
+        if header is None:
+            header = record if _has_text(record) else None
+            phone_index = _column_index(record, PHONE_COLUMN)
+        elif phone_index is not None and phone_index < len(values):
+            record[phone_index] = _phone_text(values[phone_index], record[phone_index])
+        yield record
+
+
+def _column_index(header: Sequence[str], column: str) -> int | None:
+    names = [name.strip() for name in header]
+    return names.index(column) if column in names else None
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return _datetime_text(value)
+    if isinstance(value, date):
+        return value.strftime("%d/%m/%Y")
+    if isinstance(value, time):
+        return value.strftime("%H:%M")
+    return str(value)
+
+
+def _datetime_text(value: datetime) -> str:
+    if value.time() == time(0, 0):
+        return value.strftime("%d/%m/%Y")
+    return value.strftime("%d/%m/%Y %H:%M")
+
+
+def _phone_text(value: object, text: str) -> str:
+    """A phone stored as a number lost its trunk 0: 912345678 → 0912345678.
+
+    Mobiles have 9 significant digits; landlines 10, starting with 2 (2438721234 → 02438721234).
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float) or not text.isdigit():
+        return text
+    if len(text) == 9 or (len(text) == 10 and text.startswith("2")):
+        return "0" + text
+    return text
