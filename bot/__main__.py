@@ -1,0 +1,154 @@
+"""Command line: `python -m bot run | directory import | directory show | invites | i18n`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.clock import SystemClock
+from bot.config import Settings, SettingsError, load_settings
+from bot.i18n import Translations, Translator
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="khaibao", description="khaibao staff reporting bot")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="run the bot (long polling)")
+    directory = commands.add_parser("directory", help="the staff directory")
+    actions = directory.add_subparsers(dest="action", required=True)
+    load = actions.add_parser("import", help="load units, staff and routing files")
+    load.add_argument("--units", type=Path, required=True)
+    load.add_argument("--staff", type=Path, required=True)
+    load.add_argument("--routing", type=Path, required=True)
+    load.add_argument(
+        "--dry-run", action="store_true", help="print what would change, change nothing"
+    )
+    show = actions.add_parser("show", help="a person and their approval route")
+    show.add_argument("staff_id")
+    invites = commands.add_parser("invites", help="write one-time invite links")
+    invites.add_argument("--out", type=Path, required=True)
+    commands.add_parser("i18n", help="extract messages and update locales/ (developers)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        settings = load_settings()
+        return _dispatch(args, settings)
+    except SettingsError as exc:
+        print(f"khaibao: {exc}", file=sys.stderr)
+        return 2
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "run":
+        from bot.app import run_polling
+
+        run_polling(settings)
+        return 0
+    if args.command == "i18n":
+        from bot.i18n_tools import update_catalogs
+
+        update_catalogs()
+        return 0
+    t = Translations(default_language=settings.default_language).for_language(
+        settings.default_language
+    )
+    if args.command == "invites":
+        return asyncio.run(_invites(settings, t, args.out))
+    if args.action == "import":
+        return asyncio.run(_import(settings, t, args))
+    return asyncio.run(_show(settings, t, args.staff_id))
+
+
+async def _import(settings: Settings, t: Translator, args: argparse.Namespace) -> int:
+    from bot.services.directory_admin import import_directory
+    from storage.db import Database
+
+    db = await Database.open(settings.database_path)
+    try:
+        outcome = await import_directory(
+            db, SystemClock(settings.tz), args.units, args.staff, args.routing, dry_run=args.dry_run
+        )
+    finally:
+        await db.close()
+    for warning in outcome.warnings:
+        print(t._("warning: {text}", text=warning))
+    if outcome.problems:
+        for problem in outcome.problems:
+            print(problem)
+        print(t._("Import refused: {n} problem(s); nothing was changed.", n=len(outcome.problems)))
+        return 1
+    assert outcome.summary is not None
+    summary = outcome.summary
+    print(t._("Dry run: nothing was changed.") if args.dry_run else t._("Directory imported."))
+    print(
+        t._(
+            "units: {added} new, {changed} changed; staff: {s_added} new, {s_changed} changed, "
+            "{deactivated} deactivated, {reactivated} reactivated, {unchanged} unchanged; "
+            "routing rules: {rules}",
+            added=len(summary.units_added),
+            changed=len(summary.units_changed),
+            s_added=len(summary.staff_added),
+            s_changed=len(summary.staff_changed),
+            deactivated=len(summary.staff_deactivated),
+            reactivated=len(summary.staff_reactivated),
+            unchanged=summary.staff_unchanged,
+            rules=summary.rules,
+        )
+    )
+    for staff_id in summary.staff_deactivated[:50]:
+        print(t._("deactivated: {staff_id}", staff_id=staff_id))
+    return 0
+
+
+async def _show(settings: Settings, t: Translator, staff_id: str) -> int:
+    from bot.services.people import describe_person, describe_route
+    from storage.db import Database
+    from storage.directory_repo import DirectoryRepo
+
+    db = await Database.open(settings.database_path)
+    try:
+        async with db.reading() as tx:
+            directory = await DirectoryRepo(tx).load()
+            person = await DirectoryRepo(tx).person(staff_id)
+    finally:
+        await db.close()
+    if person is None:
+        print(t._("No staff member with id {staff_id}.", staff_id=staff_id))
+        return 1
+    if not person.active:
+        print(t._("{name} ({staff_id}) is deactivated.", name=person.full_name, staff_id=staff_id))
+        return 0
+    print("\n".join(describe_person(t, directory, person)))
+    print(t._("Position group: {group}", group=person.position_group))
+    print(t._("Roles: {roles}", roles=", ".join(sorted(person.roles)) or "—"))
+    print("\n".join(describe_route(t, directory, person)))
+    return 0
+
+
+async def _invites(settings: Settings, t: Translator, out: Path) -> int:
+    from bot.channels.telegram import fetch_bot_username
+    from bot.services.directory_admin import write_invites
+    from storage.db import Database
+
+    username = settings.telegram_bot_username or await fetch_bot_username(settings)
+    db = await Database.open(settings.database_path)
+    try:
+        count = await write_invites(db, SystemClock(settings.tz), username, out)
+    finally:
+        await db.close()
+    print(t._("Wrote {n} invite link(s) to {path}.", n=count, path=str(out)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

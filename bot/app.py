@@ -1,0 +1,172 @@
+"""The one composition root: storage, services, channel adapters, the outbox sender, the sweep."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+from telegram import BotCommand, Update
+from telegram.ext import Application, ApplicationBuilder
+
+from bot.channels.telegram import CHANNEL, TelegramReplier, TelegramTransport
+from bot.clock import SystemClock
+from bot.config import Settings
+from bot.domain.clock import Clock
+from bot.i18n import Translations
+from bot.services.admin_alerts import AdminAlerts
+from bot.services.base import Deps, DirectoryCache
+from bot.services.dispatch import Dispatcher
+from bot.services.outbox import OutboxSender, RateLimiter
+from bot.services.registration import RegistrationService
+from bot.services.sweep import Sweeper
+from handlers import register_all
+from handlers.common import SERVICES_KEY
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    deps: Deps
+    sender: OutboxSender
+    replier: TelegramReplier
+    registration: RegistrationService
+    dispatcher: Dispatcher
+    admin_alerts: AdminAlerts
+    sweeper: Sweeper
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+def build_application(settings: Settings, clock: Clock | None = None) -> Application:  # type: ignore[type-arg]
+    """The real bot: PTB Application wired to khaibao's services (opened in post_init)."""
+    app = (
+        ApplicationBuilder()
+        .token(settings.require_token())
+        .base_url(settings.telegram_api_base_url)
+        .base_file_url(settings.api_file_base_url)
+        .concurrent_updates(False)
+        .read_timeout(settings.http_timeout_seconds)
+        .write_timeout(settings.http_timeout_seconds)
+        .connect_timeout(settings.http_timeout_seconds)
+        .post_init(
+            lambda application: _open(application, settings, clock or SystemClock(settings.tz))
+        )
+        .post_shutdown(_close)
+        .build()
+    )
+    register_all(app)
+    return app
+
+
+async def open_services(app: Application, settings: Settings, clock: Clock) -> Services:  # type: ignore[type-arg]
+    db = await Database.open(settings.database_path)
+    limiter = RateLimiter(settings.send_rate_per_second)
+    transport = TelegramTransport(app.bot)
+    sender = OutboxSender(
+        db,
+        {CHANNEL: transport},
+        clock,
+        limiter,
+        per_chat_interval=settings.per_chat_interval_seconds,
+    )
+    translations = Translations(default_language=settings.default_language)
+    deps = Deps(db, clock, translations, DirectoryCache(), sender.wake, settings)
+    registration = RegistrationService(deps)
+    dispatcher = Dispatcher(deps, registration)
+    return Services(
+        settings=settings,
+        db=db,
+        deps=deps,
+        sender=sender,
+        replier=TelegramReplier(transport, limiter),
+        registration=registration,
+        dispatcher=dispatcher,
+        admin_alerts=AdminAlerts(deps, settings.admin_alert_interval()),
+        sweeper=Sweeper(deps, [dispatcher.approvals.sweep]),
+    )
+
+
+async def _open(app: Application, settings: Settings, clock: Clock) -> None:  # type: ignore[type-arg]
+    found = await open_services(app, settings, clock)
+    app.bot_data[SERVICES_KEY] = found
+    await _set_commands(app, found.deps.translations)
+    found.tasks.append(asyncio.create_task(found.sender.run(), name="outbox-sender"))
+    found.tasks.append(
+        asyncio.create_task(found.sweeper.run(settings.sweep_interval_seconds), name="sweep")
+    )
+
+
+async def _close(app: Application) -> None:  # type: ignore[type-arg]
+    found: Services | None = app.bot_data.pop(SERVICES_KEY, None)
+    if found is None:
+        return
+    found.sweeper.stop()
+    await found.sender.stop()
+    for task in found.tasks:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    await found.db.close()
+
+
+async def _set_commands(app: Application, translations: Translations) -> None:  # type: ignore[type-arg]
+    for t in translations.all():
+        commands = [
+            BotCommand("start", t._("Start or register")),
+            BotCommand("travel", t._("Ask to leave the city")),
+            BotCommand("status", t._("My requests")),
+            BotCommand("pending", t._("Requests waiting for my decision")),
+            BotCommand("away", t._("Declare an absence (leaders)")),
+            BotCommand("cancel", t._("Stop the current step")),
+            BotCommand("me", t._("My details and approver")),
+            BotCommand("help", t._("Help")),
+            BotCommand("language", t._("Language")),
+        ]
+        await app.bot.set_my_commands(commands, language_code=t.language)
+        if t.language == translations.default_language:
+            await app.bot.set_my_commands(commands)
+
+
+def run_polling(settings: Settings) -> None:
+    app = build_application(settings)
+    log.info("khaibao starts polling %s", settings.telegram_api_base_url)
+    app.run_polling(
+        allowed_updates=Update.ALL_TYPES,
+        drop_pending_updates=False,
+        timeout=settings.polling_timeout_seconds,
+    )
+
+
+async def start_app(app: Application, poll_timeout: int = 1) -> None:  # type: ignore[type-arg]
+    """Start polling inside a running event loop (tests, the sandbox); run_polling does this itself."""
+    await app.initialize()
+    if app.post_init is not None:
+        await app.post_init(app)
+    assert app.updater is not None
+    await app.updater.start_polling(
+        poll_interval=0,
+        timeout=poll_timeout,
+        drop_pending_updates=False,
+        allowed_updates=Update.ALL_TYPES,
+    )
+    await app.start()
+
+
+async def stop_app(app: Application) -> None:  # type: ignore[type-arg]
+    assert app.updater is not None
+    if app.updater.running:
+        await app.updater.stop()
+    if app.running:
+        await app.stop()
+    if app.post_shutdown is not None:
+        await app.post_shutdown(app)
+    await app.shutdown()
+
+
+def services_of(app: Application) -> Services:  # type: ignore[type-arg]
+    return app.bot_data[SERVICES_KEY]  # type: ignore[no-any-return]

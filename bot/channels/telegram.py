@@ -1,0 +1,134 @@
+"""Telegram's side of the outbox and of direct replies: keyboards, errors, sending."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+
+from bot.config import Settings
+from bot.domain.outgoing import OutMessage
+from bot.services.outbox import RateLimiter, RetryLater, Transient, Undeliverable
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+TEXT_LIMIT = 4096
+
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
+
+
+def render_markup(message: OutMessage) -> Markup:
+    if message.buttons:
+        return InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(b.text, url=b.url)
+                    if b.url
+                    else InlineKeyboardButton(b.text, callback_data=b.callback)
+                    for b in row
+                ]
+                for row in message.buttons
+            ]
+        )
+    if message.contact_button:
+        return ReplyKeyboardMarkup(
+            [[KeyboardButton(message.contact_button, request_contact=True)]],
+            resize_keyboard=True,
+            one_time_keyboard=True,
+        )
+    if message.keyboard:
+        return ReplyKeyboardMarkup(
+            [list(row) for row in message.keyboard], resize_keyboard=True, is_persistent=True
+        )
+    if message.remove_keyboard:
+        return ReplyKeyboardRemove()
+    return None
+
+
+class TelegramTransport:
+    """Sends OutMessages through PTB's Bot and turns its errors into outbox outcomes."""
+
+    def __init__(self, bot: Bot) -> None:
+        self._bot = bot
+
+    async def send(self, chat_ref: str, message: OutMessage) -> str | None:
+        try:
+            return await self._send(chat_ref, message)
+        except RetryAfter as exc:
+            raise RetryLater(_seconds(exc.retry_after)) from exc
+        except Forbidden as exc:
+            raise Undeliverable(exc.message) from exc
+        except BadRequest as exc:
+            if "not modified" in exc.message.lower():
+                return message.edit_ref
+            if "chat not found" in exc.message.lower():
+                raise Undeliverable(exc.message) from exc
+            raise Transient(exc.message) from exc
+        except (TimedOut, NetworkError) as exc:
+            raise Transient(str(exc)) from exc
+
+    async def _send(self, chat_ref: str, message: OutMessage) -> str | None:
+        markup = render_markup(message)
+        text = message.text[:TEXT_LIMIT]
+        if message.edit_ref:
+            inline = markup if isinstance(markup, InlineKeyboardMarkup) else None
+            await self._bot.edit_message_text(
+                text, chat_id=int(chat_ref), message_id=int(message.edit_ref), reply_markup=inline
+            )
+            return message.edit_ref
+        sent = await self._bot.send_message(int(chat_ref), text, reply_markup=markup)
+        return str(sent.message_id)
+
+
+class TelegramReplier:
+    """Direct replies to the person whose update is being handled.
+
+    They share the outbox's rate limiter but go first; a reply that fails for a passing reason
+    is retried a few times (the person is waiting for it).
+    """
+
+    def __init__(self, transport: TelegramTransport, limiter: RateLimiter) -> None:
+        self._transport = transport
+        self._limiter = limiter
+
+    async def reply(self, chat_ref: str, messages: Sequence[OutMessage]) -> None:
+        for message in messages:
+            await self._reply_one(chat_ref, message)
+
+    async def _reply_one(self, chat_ref: str, message: OutMessage) -> None:
+        for attempt in range(4):
+            await self._limiter.acquire(urgent=True)
+            try:
+                await self._transport.send(chat_ref, message)
+                return
+            except RetryLater as exc:
+                self._limiter.pause(exc.seconds)
+            except Transient:
+                await asyncio.sleep(0.2 * 2**attempt)
+            except Undeliverable:
+                log.info("reply to %s undeliverable", chat_ref)
+                return
+        log.warning("reply to %s dropped after retries", chat_ref)
+
+
+def _seconds(retry_after: object) -> float:
+    total = getattr(retry_after, "total_seconds", None)
+    return float(total()) if callable(total) else float(retry_after)  # type: ignore[arg-type]
+
+
+async def fetch_bot_username(settings: Settings) -> str:
+    """Ask the Bot API who we are (for invite links when TELEGRAM_BOT_USERNAME is not set)."""
+    bot = Bot(settings.require_token(), base_url=settings.telegram_api_base_url)
+    async with bot:
+        return bot.username

@@ -1,0 +1,91 @@
+"""Settings, read once from the environment and `.env` (see `.env.example`)."""
+
+from __future__ import annotations
+
+from datetime import time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+TELEGRAM_API = "https://api.telegram.org/bot"
+
+
+class SettingsError(Exception):
+    """A setting is missing or invalid; the message is one line naming it and how to fix it."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    telegram_bot_token: str = ""
+    telegram_api_base_url: str = TELEGRAM_API
+    telegram_bot_username: str = ""
+    database_path: Path = Path("data/khaibao.db")
+    timezone: str = "Asia/Ho_Chi_Minh"
+    default_language: str = "vi"
+    send_rate_per_second: float = Field(default=25.0, gt=0, le=1000)
+    per_chat_interval_seconds: float = Field(default=1.0, ge=0)
+    sweep_interval_seconds: float = Field(default=2.0, gt=0)
+    polling_timeout_seconds: int = Field(default=30, ge=0, le=50)
+    http_timeout_seconds: float = Field(default=10.0, gt=0)
+    home_province: str = "Hà Nội"
+    work_start: time = time(8, 0)
+    work_end: time = time(17, 0)
+    max_trip_days: int = Field(default=30, ge=1)
+    approval_remind_after_minutes: int = Field(default=120, ge=1)
+    escalate_before_departure_minutes: int = Field(default=180, ge=0)
+    escalate_after_minutes: int = Field(default=1440, ge=1)
+    admin_error_alert_interval_seconds: int = Field(default=300, ge=0)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("default_language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        if value not in ("vi", "en"):
+            raise ValueError("must be 'vi' or 'en'")
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def api_file_base_url(self) -> str:
+        return self.telegram_api_base_url.replace("/bot", "/file/bot", 1)
+
+    def require_token(self) -> str:
+        token = self.telegram_bot_token.strip()
+        if not token:
+            raise SettingsError(
+                "TELEGRAM_BOT_TOKEN is not set: get a token from @BotFather and put "
+                "TELEGRAM_BOT_TOKEN=... in .env (see .env.example)"
+            )
+        if ":" not in token:
+            raise SettingsError(
+                "TELEGRAM_BOT_TOKEN looks wrong (expected digits:letters from @BotFather); "
+                "fix it in .env"
+            )
+        return token
+
+    def admin_alert_interval(self) -> timedelta:
+        return timedelta(seconds=self.admin_error_alert_interval_seconds)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings; a bad value becomes one SettingsError line naming the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "setting"
+        raise SettingsError(f"{name} is invalid: {first['msg']}; fix it in .env") from None

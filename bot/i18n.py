@@ -1,0 +1,106 @@
+"""Per-recipient translation (gettext catalogs in locales/, read with Babel) and date formatting.
+
+There is no process-wide current language: each update or recipient gets its own Translator.
+Message ids are English; `locales/vi` holds the Vietnamese text (the default language).
+Mark strings as `t._("text {name}", name=...)` so `python -m bot i18n` can extract them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from functools import cache
+from pathlib import Path
+
+from babel.dates import format_date, format_datetime
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import read_po
+
+LANGUAGES = ("vi", "en")
+LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+DOMAIN = "messages"
+
+_VI_WEEKDAYS = ("thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật")
+
+
+class Translator:
+    def __init__(self, language: str, catalog: dict[str, str | tuple[str, ...]]) -> None:
+        self.language = language
+        self._catalog = catalog
+
+    def _(self, msgid: str, **values: object) -> str:
+        found = self._catalog.get(msgid)
+        text = found if isinstance(found, str) and found else msgid
+        return text.format(**values) if values else text
+
+    def n_(self, singular: str, plural: str, n: int, **values: object) -> str:
+        found = self._catalog.get(singular)
+        forms = found if isinstance(found, tuple) and all(found) else (singular, plural)
+        text = forms[0] if n == 1 or len(forms) == 1 else forms[1]
+        return text.format(n=n, **values)
+
+    def date(self, day: date) -> str:
+        """`ngày 26 tháng 5 năm 2021` / `26 May 2021`."""
+        if self.language == "vi":
+            return f"ngày {day.day} tháng {day.month} năm {day.year}"
+        return format_date(day, format="d MMMM y", locale="en")
+
+    def weekday(self, day: date) -> str:
+        if self.language == "vi":
+            return _VI_WEEKDAYS[day.weekday()]
+        return format_date(day, format="EEEE", locale="en")
+
+    def when(self, moment: datetime) -> str:
+        """`17:30, thứ Tư, ngày 26 tháng 5 năm 2021` / `17:30, Wednesday, 26 May 2021`."""
+        clock = moment.strftime("%H:%M")
+        return f"{clock}, {self.weekday(moment.date())}, {self.date(moment.date())}"
+
+    def short(self, moment: datetime) -> str:
+        """`26/05/2021 17:30` in both languages (as people write it in Vietnam)."""
+        return format_datetime(moment, format="dd/MM/yyyy HH:mm", locale="en")
+
+
+class Translations:
+    """All catalogs, loaded once; `for_language` hands out Translators."""
+
+    def __init__(self, locales_dir: Path = LOCALES_DIR, default_language: str = "vi") -> None:
+        self.default_language = default_language
+        self._catalogs = {lang: _load_catalog(locales_dir, lang) for lang in LANGUAGES}
+
+    def for_language(self, language: str | None) -> Translator:
+        lang = language if language in self._catalogs else self.default_language
+        return Translator(lang, self._catalogs[lang])
+
+    def pick(self, saved: str | None, client_language: str | None) -> Translator:
+        """Saved choice, then the messenger's language code (`en-US` → en), then the default."""
+        if saved in LANGUAGES:
+            return self.for_language(saved)
+        if client_language:
+            base = client_language.split("-")[0].lower()
+            if base in LANGUAGES:
+                return self.for_language(base)
+        return self.for_language(self.default_language)
+
+    def all(self) -> Iterable[Translator]:
+        return (self.for_language(lang) for lang in LANGUAGES)
+
+
+def po_path(locales_dir: Path, language: str) -> Path:
+    return locales_dir / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+@cache
+def _load_catalog(locales_dir: Path, language: str) -> dict[str, str | tuple[str, ...]]:
+    path = po_path(locales_dir, language)
+    if not path.exists():
+        return {}
+    with path.open("rb") as handle:
+        catalog: Catalog = read_po(handle, locale=language)
+    entries: dict[str, str | tuple[str, ...]] = {}
+    for message in catalog:
+        if not message.id or message.fuzzy:
+            continue
+        key = message.id[0] if isinstance(message.id, tuple) else message.id
+        value = message.string
+        entries[key] = tuple(value) if isinstance(value, (tuple, list)) else value
+    return entries

@@ -1,0 +1,228 @@
+"""The one sender that drains the outbox, for every channel.
+
+Properties (ARCHITECTURE.md §3): a global rate cap, about one message a second per chat, 429
+`retry_after` honoured for everyone, 5xx and time-outs retried with backoff, 403 recorded as
+undeliverable. Rows are scheduled on the business Clock (`next_attempt_at`), while transport
+backoff uses the monotonic clock in memory: after a restart a row that was backing off is simply
+due again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Protocol
+
+from bot.domain.clock import Clock
+from bot.domain.outgoing import OutMessage
+from storage.db import Database
+from storage.outbox_repo import OutboxRepo, OutboxRow
+
+log = logging.getLogger(__name__)
+
+MAX_TRANSIENT_ATTEMPTS = 20
+MAX_BACKOFF_SECONDS = 300.0
+
+
+class SendError(Exception):
+    pass
+
+
+class RetryLater(SendError):
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"retry after {seconds}s")
+        self.seconds = seconds
+
+
+class Undeliverable(SendError):
+    """The recipient cannot be reached (blocked the bot, chat gone): record it, never retry."""
+
+
+class Transient(SendError):
+    """A 5xx, a time-out, a network error: try again later."""
+
+
+class Transport(Protocol):
+    async def send(self, chat_ref: str, message: OutMessage) -> str | None:
+        """Deliver one message; return the messenger's message reference."""
+        ...
+
+
+class RateLimiter:
+    """A global pace of `rate` messages a second, shared by the outbox and direct replies.
+
+    Bulk sends wait for their slot; urgent sends (a reply to someone typing) take the next slot
+    at once and push the bulk back, so a broadcast never holds up a reply.
+    """
+
+    def __init__(self, rate: float, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.interval = 1.0 / rate
+        self._monotonic = monotonic
+        self._next_free = 0.0
+        self._paused_until = 0.0
+
+    def pause(self, seconds: float) -> None:
+        self._paused_until = max(self._paused_until, self._monotonic() + seconds)
+
+    async def acquire(self, urgent: bool = False) -> None:
+        now = self._monotonic()
+        if self._paused_until > now:
+            await asyncio.sleep(self._paused_until - now)
+            now = self._monotonic()
+        if urgent:
+            self._next_free = max(self._next_free, now) + self.interval
+            return
+        slot = max(self._next_free, now)
+        self._next_free = slot + self.interval
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+
+class OutboxSender:
+    def __init__(
+        self,
+        db: Database,
+        transports: Mapping[str, Transport],
+        clock: Clock,
+        limiter: RateLimiter,
+        *,
+        per_chat_interval: float = 1.0,
+        max_in_flight: int = 32,
+        batch_size: int = 200,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._db = db
+        self._transports = transports
+        self._clock = clock
+        self._limiter = limiter
+        self._per_chat_interval = per_chat_interval
+        self._slots = asyncio.Semaphore(max_in_flight)
+        self._batch_size = batch_size
+        self._monotonic = monotonic
+        self._wake = asyncio.Event()
+        self._in_flight: set[int] = set()
+        self._backing_off: dict[int, float] = {}
+        self._chat_free_at: dict[str, float] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._stopping = False
+        self._pass_lock = asyncio.Lock()
+
+    def wake(self) -> None:
+        """Call after committing new outbox rows."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        while not self._stopping:
+            sent_any = await self.pass_once()
+            if not sent_any:
+                await self._sleep_until_woken(0.5)
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def pass_once(self) -> bool:
+        """Start delivery of every row that may go now; True when any was started."""
+        async with self._pass_lock:
+            return await self._start_due()
+
+    async def _start_due(self) -> bool:
+        rows = await self._due_rows()
+        started = False
+        claimed_chats: set[str] = set()
+        for row in rows:
+            if self._stopping:
+                break
+            if row.chat_ref in claimed_chats or not self._chat_is_free(row.chat_ref):
+                claimed_chats.add(row.chat_ref)  # keep this chat's later rows in order
+                continue
+            claimed_chats.add(row.chat_ref)
+            await self._start(row)
+            started = True
+        return started
+
+    async def _due_rows(self) -> list[OutboxRow]:
+        now_mono = self._monotonic()
+        for row_id in [r for r, at in self._backing_off.items() if at <= now_mono]:
+            del self._backing_off[row_id]
+        skip = self._in_flight | set(self._backing_off)
+        async with self._db.reading() as tx:
+            return await OutboxRepo(tx).due(self._clock.now(), self._batch_size, skip)
+
+    def _chat_is_free(self, chat_ref: str) -> bool:
+        return self._chat_free_at.get(chat_ref, 0.0) <= self._monotonic()
+
+    async def _start(self, row: OutboxRow) -> None:
+        await self._slots.acquire()
+        await self._limiter.acquire()
+        self._in_flight.add(row.id)
+        self._chat_free_at[row.chat_ref] = self._monotonic() + self._per_chat_interval
+        task = asyncio.create_task(self._deliver(row))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _deliver(self, row: OutboxRow) -> None:
+        try:
+            await self._attempt(row)
+        except Exception:  # the sender must never die
+            log.exception("outbox row %s: unexpected failure", row.id)
+            self._backing_off[row.id] = self._monotonic() + MAX_BACKOFF_SECONDS
+        finally:
+            self._in_flight.discard(row.id)
+            self._slots.release()
+            self._wake.set()
+
+    async def _attempt(self, row: OutboxRow) -> None:
+        transport = self._transports[row.channel]
+        try:
+            message_ref = await transport.send(row.chat_ref, row.message)
+        except RetryLater as exc:
+            self._limiter.pause(exc.seconds)
+            self._backing_off[row.id] = self._monotonic() + exc.seconds
+            await self._record_retry(row, str(exc))
+        except Undeliverable as exc:
+            await self._record_final(row, "undeliverable", str(exc))
+        except Transient as exc:
+            await self._record_transient(row, str(exc))
+        else:
+            async with self._db.transaction() as tx:
+                await OutboxRepo(tx).mark_sent(row.id, self._clock.now(), message_ref)
+
+    async def _record_transient(self, row: OutboxRow, error: str) -> None:
+        if row.attempts + 1 >= MAX_TRANSIENT_ATTEMPTS:
+            log.error("outbox row %s failed for good: %s", row.id, error)
+            await self._record_final(row, "failed", error)
+            return
+        delay = min(MAX_BACKOFF_SECONDS, 0.5 * 2**row.attempts)
+        self._backing_off[row.id] = self._monotonic() + delay
+        await self._record_retry(row, error)
+
+    async def _record_retry(self, row: OutboxRow, error: str) -> None:
+        async with self._db.transaction() as tx:
+            await OutboxRepo(tx).mark_retry(row.id, self._clock.now(), error)
+
+    async def _record_final(self, row: OutboxRow, status: str, error: str) -> None:
+        async with self._db.transaction() as tx:
+            await OutboxRepo(tx).mark_final(row.id, status, error)
+
+    async def _sleep_until_woken(self, seconds: float) -> None:
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        """Deliver until nothing is due or in flight (tests and a clean shutdown)."""
+        deadline = self._monotonic() + timeout
+        while self._monotonic() < deadline:
+            started = await self.pass_once()
+            if not started and not self._in_flight:
+                async with self._db.reading() as tx:
+                    if not await OutboxRepo(tx).due(self._clock.now(), 1, set(self._backing_off)):
+                        return
+            await asyncio.sleep(0.01)
+        raise TimeoutError("outbox did not drain")

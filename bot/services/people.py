@@ -1,0 +1,43 @@
+"""Describing people and their approval routes, for /me and `directory show`."""
+
+from __future__ import annotations
+
+from bot.domain.directory import Directory, resolve_route
+from bot.domain.models import Staff
+from bot.i18n import Translator
+
+
+def person_label(directory: Directory, staff_id: str) -> str:
+    person = directory.person(staff_id)
+    if person is None:
+        return staff_id
+    return f"{person.full_name} ({person.position})" if person.position else person.full_name
+
+
+def describe_person(t: Translator, directory: Directory, person: Staff) -> list[str]:
+    unit = directory.unit(person.unit_id)
+    lines = [
+        f"👤 {person.full_name}",
+        t._("Unit: {unit}", unit=unit.name if unit else person.unit_id),
+        t._("Position: {position}", position=person.position or "—"),
+    ]
+    return lines
+
+
+def describe_route(t: Translator, directory: Directory, person: Staff) -> list[str]:
+    route = resolve_route(directory, person.staff_id)
+    lines = [t._("Routing rule: {rule}", rule=route.rule_name)]
+    if not route.needs_approval:
+        lines.append(t._("Your trips are recorded without an approval step."))
+    elif route.deciders:
+        names = ", ".join(person_label(directory, s) for s in route.deciders)
+        lines.append(t._("Approved by: {names}", names=names))
+    else:
+        lines.append(t._("Nobody can approve your requests yet: please tell the district office."))
+    if route.above:
+        names = ", ".join(person_label(directory, s) for s in route.above)
+        lines.append(t._("Leaders above who may also decide: {names}", names=names))
+    if route.notify:
+        names = ", ".join(person_label(directory, s) for s in route.notify)
+        lines.append(t._("Told after the decision: {names}", names=names))
+    return lines

@@ -1,0 +1,33 @@
+"""Telegram handlers. `register_all` is the one ordered list of registrations."""
+
+from __future__ import annotations
+
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+
+from handlers import actions, errors, registration
+
+PRIVATE = filters.ChatType.PRIVATE
+ACTION_COMMANDS = ["travel", "status", "pending", "cancel", "policy", "away", "me", "help"]
+
+
+def register_all(app: Application) -> None:  # type: ignore[type-arg]
+    handlers = [
+        CommandHandler("start", registration.start, filters=PRIVATE),
+        CommandHandler("language", registration.language, filters=PRIVATE),
+        CommandHandler(ACTION_COMMANDS, actions.command, filters=PRIVATE),
+        MessageHandler(filters.CONTACT & PRIVATE, registration.contact),
+        CallbackQueryHandler(registration.confirm, pattern=r"^reg:[yn]$"),
+        CallbackQueryHandler(registration.set_language, pattern=r"^lang:"),
+        CallbackQueryHandler(actions.button, pattern=r"^(tv|ap|apall|rq)(:|$)"),
+        CallbackQueryHandler(registration.stale_button),
+        MessageHandler(PRIVATE & ~filters.CONTACT, actions.text),
+    ]
+    for handler in handlers:
+        app.add_handler(handler)
+    app.add_error_handler(errors.on_error)

@@ -1,0 +1,48 @@
+"""Telegram handlers for registration, /me, /help and /language: thin wrappers on services."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from handlers.common import incoming, reply, services
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    code = context.args[0] if context.args else None
+    await reply(context, update, await services(context).registration.start(incoming(update), code))
+
+
+async def contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    assert update.message is not None and update.message.contact is not None
+    shared = update.message.contact
+    owner = str(shared.user_id) if shared.user_id else None
+    answers = await services(context).registration.contact(incoming(update), shared.phone_number, owner)
+    await reply(context, update, answers)
+
+
+async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    answers = await services(context).registration.confirm(incoming(update), query.data or "")
+    await reply(context, update, answers)
+
+
+async def language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await reply(context, update, await services(context).registration.language_menu(incoming(update)))
+
+
+async def set_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    chosen = (query.data or "").partition(":")[2]
+    await reply(context, update, await services(context).registration.set_language(incoming(update), chosen))
+
+
+async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    assert query is not None
+    answer = await services(context).registration.stale_button(incoming(update))
+    await query.answer(answer, show_alert=bool(answer))

@@ -1,0 +1,105 @@
+"""The outbox: messages that matter, written in the same transaction as their cause."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.domain.outgoing import OutMessage
+from storage.db import Tx, dumps, to_db_time
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    id: int
+    channel: str
+    chat_ref: str
+    message: OutMessage
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    channel: str
+    chat_ref: str
+    staff_id: str | None = None
+
+
+class OutboxRepo:
+    def __init__(self, tx: Tx) -> None:
+        self.tx = tx
+
+    async def enqueue(
+        self,
+        recipient: Recipient,
+        message: OutMessage,
+        now: datetime,
+        *,
+        priority: int = 5,
+        purpose: str | None = None,
+        not_before: datetime | None = None,
+    ) -> int:
+        return await self.tx.insert(
+            "INSERT INTO outbox (channel, chat_ref, payload, priority, next_attempt_at, "
+            "created_at, purpose, staff_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                recipient.channel,
+                recipient.chat_ref,
+                dumps(message.to_json()),
+                priority,
+                to_db_time(not_before or now),
+                to_db_time(now),
+                purpose,
+                recipient.staff_id,
+            ),
+        )
+
+    async def due(self, now: datetime, limit: int, skip: set[int]) -> list[OutboxRow]:
+        rows = await self.tx.all(
+            "SELECT id, channel, chat_ref, payload, attempts FROM outbox "
+            "WHERE status = 'pending' AND next_attempt_at <= ? "
+            "ORDER BY priority, id LIMIT ?",
+            (to_db_time(now), limit + len(skip)),
+        )
+        return [
+            OutboxRow(r[0], r[1], r[2], OutMessage.from_json(json.loads(r[3])), r[4])
+            for r in rows
+            if r[0] not in skip
+        ][:limit]
+
+    async def next_due_at(self) -> str | None:
+        return await self.tx.scalar(
+            "SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending'"
+        )
+
+    async def mark_sent(self, row_id: int, now: datetime, message_ref: str | None) -> None:
+        await self.tx.execute(
+            "UPDATE outbox SET status = 'sent', sent_at = ?, message_ref = ?, "
+            "attempts = attempts + 1 WHERE id = ?",
+            (to_db_time(now), message_ref, row_id),
+        )
+
+    async def mark_retry(self, row_id: int, at: datetime, error: str) -> None:
+        await self.tx.execute(
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, error = ? "
+            "WHERE id = ?",
+            (to_db_time(at), error[:500], row_id),
+        )
+
+    async def mark_final(self, row_id: int, status: str, error: str) -> None:
+        await self.tx.execute(
+            "UPDATE outbox SET status = ?, attempts = attempts + 1, error = ? WHERE id = ?",
+            (status, error[:500], row_id),
+        )
+
+    async def counts(self) -> dict[str, int]:
+        rows = await self.tx.all("SELECT status, COUNT(*) FROM outbox GROUP BY status")
+        return {r[0]: r[1] for r in rows}
+
+    async def for_chat(self, chat_ref: str) -> list[tuple[str, str, str | None]]:
+        """(status, text, error) of every row to that chat, oldest first (for tests and support)."""
+        rows = await self.tx.all(
+            "SELECT status, payload, error FROM outbox WHERE chat_ref = ? ORDER BY id", (chat_ref,)
+        )
+        return [(r[0], json.loads(r[1])["text"], r[2]) for r in rows]

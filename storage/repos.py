@@ -1,0 +1,203 @@
+"""Accounts, invites, processed updates, conversation state and the audit log."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Any
+
+from storage.db import Tx, dumps, from_db_time, to_db_time
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    channel: str
+    user_ref: str
+    chat_ref: str
+    staff_id: str | None
+    language: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Invite:
+    code: str
+    staff_id: str
+    used_at: datetime | None
+    used_by: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    flow: str
+    step: str
+    draft: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    at: datetime
+    actor: str
+    action: str
+    object: str | None
+    details: dict[str, Any]
+
+
+_ACCOUNT_COLUMNS = "channel, user_ref, chat_ref, staff_id, language"
+
+
+class AccountsRepo:
+    def __init__(self, tx: Tx) -> None:
+        self.tx = tx
+
+    async def get(self, channel: str, user_ref: str) -> Account | None:
+        row = await self.tx.one(
+            f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE channel = ? AND user_ref = ?",
+            (channel, user_ref),
+        )
+        return None if row is None else Account(*row)
+
+    async def of_staff(self, staff_id: str) -> Account | None:
+        row = await self.tx.one(
+            f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE staff_id = ?", (staff_id,)
+        )
+        return None if row is None else Account(*row)
+
+    async def of_staff_many(self, staff_ids: list[str]) -> list[Account]:
+        found: list[Account] = []
+        for start in range(0, len(staff_ids), 500):
+            chunk = staff_ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = await self.tx.all(
+                f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE staff_id IN ({marks})", chunk
+            )
+            found.extend(Account(*r) for r in rows)
+        return found
+
+    async def touch(self, channel: str, user_ref: str, chat_ref: str) -> None:
+        await self.tx.execute(
+            "INSERT INTO accounts (channel, user_ref, chat_ref) VALUES (?, ?, ?) "
+            "ON CONFLICT(channel, user_ref) DO UPDATE SET chat_ref = excluded.chat_ref",
+            (channel, user_ref, chat_ref),
+        )
+
+    async def link(self, channel: str, user_ref: str, staff_id: str, now: datetime) -> None:
+        await self.tx.execute(
+            "UPDATE accounts SET staff_id = ?, linked_at = ? WHERE channel = ? AND user_ref = ?",
+            (staff_id, to_db_time(now), channel, user_ref),
+        )
+
+    async def set_language(self, channel: str, user_ref: str, language: str) -> None:
+        await self.tx.execute(
+            "UPDATE accounts SET language = ? WHERE channel = ? AND user_ref = ?",
+            (language, channel, user_ref),
+        )
+
+
+class InvitesRepo:
+    def __init__(self, tx: Tx) -> None:
+        self.tx = tx
+
+    async def create_many(self, codes: list[tuple[str, str]], now: datetime) -> None:
+        await self.tx.executemany(
+            "INSERT INTO invites (code, staff_id, created_at) VALUES (?, ?, ?)",
+            [(code, staff_id, to_db_time(now)) for code, staff_id in codes],
+        )
+
+    async def get(self, code: str, tz: tzinfo) -> Invite | None:
+        row = await self.tx.one(
+            "SELECT code, staff_id, used_at, used_by FROM invites WHERE code = ?", (code,)
+        )
+        if row is None:
+            return None
+        return Invite(row[0], row[1], from_db_time(row[2], tz), row[3])
+
+    async def use(self, code: str, used_by: str, now: datetime) -> bool:
+        """Mark the invite used; False if somebody used it first."""
+        changed = await self.tx.execute(
+            "UPDATE invites SET used_at = ?, used_by = ? WHERE code = ? AND used_at IS NULL",
+            (to_db_time(now), used_by, code),
+        )
+        return changed == 1
+
+    async def open_codes(self) -> dict[str, str]:
+        rows = await self.tx.all("SELECT staff_id, code FROM invites WHERE used_at IS NULL")
+        return {r[0]: r[1] for r in rows}
+
+
+class UpdatesRepo:
+    def __init__(self, tx: Tx) -> None:
+        self.tx = tx
+
+    async def claim(self, channel: str, update_id: int, now: datetime) -> bool:
+        """Record the update as handled; False when it was handled before (a redelivery)."""
+        changed = await self.tx.execute(
+            "INSERT OR IGNORE INTO processed_updates (channel, update_id, processed_at) "
+            "VALUES (?, ?, ?)",
+            (channel, update_id, to_db_time(now)),
+        )
+        return changed == 1
+
+    async def forget_before(self, moment: datetime) -> int:
+        return await self.tx.execute(
+            "DELETE FROM processed_updates WHERE processed_at < ?", (to_db_time(moment),)
+        )
+
+
+class ConversationsRepo:
+    def __init__(self, tx: Tx) -> None:
+        self.tx = tx
+
+    async def get(self, channel: str, user_ref: str) -> Conversation | None:
+        row = await self.tx.one(
+            "SELECT flow, step, draft FROM conversations WHERE channel = ? AND user_ref = ?",
+            (channel, user_ref),
+        )
+        return None if row is None else Conversation(row[0], row[1], json.loads(row[2]))
+
+    async def set(
+        self, channel: str, user_ref: str, conversation: Conversation, now: datetime
+    ) -> None:
+        await self.tx.execute(
+            "INSERT INTO conversations (channel, user_ref, flow, step, draft, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(channel, user_ref) DO UPDATE SET "
+            "flow = excluded.flow, step = excluded.step, draft = excluded.draft, "
+            "updated_at = excluded.updated_at",
+            (channel, user_ref, conversation.flow, conversation.step,
+             dumps(conversation.draft), to_db_time(now)),
+        )
+
+    async def clear(self, channel: str, user_ref: str) -> None:
+        await self.tx.execute(
+            "DELETE FROM conversations WHERE channel = ? AND user_ref = ?", (channel, user_ref)
+        )
+
+
+class AuditRepo:
+    def __init__(self, tx: Tx) -> None:
+        self.tx = tx
+
+    async def append(
+        self,
+        now: datetime,
+        actor: str,
+        action: str,
+        obj: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        await self.tx.execute(
+            "INSERT INTO audit_log (at, actor, action, object, details) VALUES (?, ?, ?, ?, ?)",
+            (to_db_time(now), actor, action, obj, dumps(details or {})),
+        )
+
+    async def recent(self, tz: tzinfo, action: str | None = None, limit: int = 100) -> list[AuditEntry]:
+        where, params = ("WHERE action = ?", (action, limit)) if action else ("", (limit,))
+        rows = await self.tx.all(
+            f"SELECT at, actor, action, object, details FROM audit_log {where} "
+            "ORDER BY id DESC LIMIT ?",
+            params,
+        )
+        return [
+            AuditEntry(from_db_time(r[0], tz), r[1], r[2], r[3], json.loads(r[4]))  # type: ignore[arg-type]
+            for r in rows
+        ]

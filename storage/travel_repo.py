@@ -1,0 +1,294 @@
+"""Travel requests, their deciders, absences, policy periods and declared calendar days."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, tzinfo
+
+from storage.db import Tx, dumps, from_db_time, to_db_time
+
+PENDING = "pending"
+APPROVED = "approved"
+DENIED = "denied"
+CANCELLED = "cancelled"
+RECORDED = "recorded"
+
+
+@dataclass(frozen=True, slots=True)
+class TravelRequest:
+    id: int
+    staff_id: str
+    status: str
+    destination: str
+    address: str
+    departure_at: datetime
+    return_at: datetime
+    purpose: str
+    case_area: str
+    policy_mode: str
+    trip_class: str
+    reasons: tuple[str, ...]
+    rule_name: str
+    notify: tuple[str, ...]
+    acting_for: dict[str, str]
+    created_at: datetime
+    decided_at: datetime | None
+    decided_by: str | None
+    decision_note: str | None
+    remind_at: datetime | None
+    escalate_at: datetime | None
+    escalation_level: int
+    replaces_id: int | None
+    ban_check: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewRequest:
+    staff_id: str
+    status: str
+    destination: str
+    address: str
+    departure_at: datetime
+    return_at: datetime
+    purpose: str
+    case_area: str
+    policy_mode: str
+    trip_class: str
+    reasons: tuple[str, ...]
+    rule_name: str
+    notify: tuple[str, ...]
+    acting_for: dict[str, str] = field(default_factory=dict)
+    remind_at: datetime | None = None
+    escalate_at: datetime | None = None
+    replaces_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyRow:
+    id: int
+    mode: str
+    effective_from: datetime
+    until: datetime | None
+    created_by: str
+    announced: bool
+
+
+_COLUMNS = (
+    "id, staff_id, status, destination, address, departure_at, return_at, purpose, case_area, "
+    "policy_mode, trip_class, reasons, rule_name, notify, acting_for, created_at, decided_at, "
+    "decided_by, decision_note, remind_at, escalate_at, escalation_level, replaces_id, ban_check"
+)
+
+
+def _request(row: object, tz: tzinfo) -> TravelRequest:
+    r = list(row)  # type: ignore[call-overload]
+    times = {5, 6, 15, 16, 19, 20}
+    for index in times:
+        r[index] = from_db_time(r[index], tz)
+    r[11] = tuple(json.loads(r[11]))
+    r[13] = tuple(json.loads(r[13]))
+    r[14] = json.loads(r[14])
+    return TravelRequest(*r)
+
+
+def _time(moment: datetime | None) -> str | None:
+    return None if moment is None else to_db_time(moment)
+
+
+class TravelRepo:
+    def __init__(self, tx: Tx, tz: tzinfo) -> None:
+        self.tx = tx
+        self.tz = tz
+
+    async def create(self, new: NewRequest, now: datetime) -> int:
+        return await self.tx.insert(
+            "INSERT INTO travel_requests (staff_id, status, destination, address, departure_at, "
+            "return_at, purpose, case_area, policy_mode, trip_class, reasons, rule_name, notify, "
+            "acting_for, created_at, remind_at, escalate_at, replaces_id) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                new.staff_id, new.status, new.destination, new.address,
+                to_db_time(new.departure_at), to_db_time(new.return_at), new.purpose,
+                new.case_area, new.policy_mode, new.trip_class, dumps(list(new.reasons)),
+                new.rule_name, dumps(list(new.notify)), dumps(new.acting_for), to_db_time(now),
+                _time(new.remind_at), _time(new.escalate_at), new.replaces_id,
+            ),
+        )
+
+    async def get(self, request_id: int) -> TravelRequest | None:
+        row = await self.tx.one(f"SELECT {_COLUMNS} FROM travel_requests WHERE id = ?", (request_id,))
+        return None if row is None else _request(row, self.tz)
+
+    async def of_staff(self, staff_id: str, limit: int = 10) -> list[TravelRequest]:
+        rows = await self.tx.all(
+            f"SELECT {_COLUMNS} FROM travel_requests WHERE staff_id = ? ORDER BY id DESC LIMIT ?",
+            (staff_id, limit),
+        )
+        return [_request(r, self.tz) for r in rows]
+
+    async def add_deciders(self, request_id: int, staff_ids: list[str], kind: str) -> None:
+        await self.tx.executemany(
+            "INSERT INTO request_deciders (request_id, staff_id, kind) VALUES (?, ?, ?) "
+            "ON CONFLICT(request_id, staff_id) DO UPDATE SET kind = "
+            "CASE WHEN excluded.kind = 'decider' THEN 'decider' ELSE request_deciders.kind END",
+            [(request_id, staff_id, kind) for staff_id in staff_ids],
+        )
+
+    async def clear_deciders(self, request_id: int) -> None:
+        await self.tx.execute("DELETE FROM request_deciders WHERE request_id = ?", (request_id,))
+
+    async def deciders(self, request_id: int) -> dict[str, str]:
+        rows = await self.tx.all(
+            "SELECT staff_id, kind FROM request_deciders WHERE request_id = ?", (request_id,)
+        )
+        return {r[0]: r[1] for r in rows}
+
+    async def pending_for(self, staff_id: str) -> list[TravelRequest]:
+        rows = await self.tx.all(
+            f"SELECT {', '.join('t.' + c for c in _COLUMNS.split(', '))} FROM travel_requests t "
+            "JOIN request_deciders d ON d.request_id = t.id "
+            "WHERE d.staff_id = ? AND t.status = 'pending' ORDER BY t.departure_at, t.id",
+            (staff_id,),
+        )
+        return [_request(r, self.tz) for r in rows]
+
+    async def decide(
+        self, request_id: int, status: str, by: str, now: datetime, note: str | None
+    ) -> bool:
+        """The one decision: False when the request was no longer pending (someone was first)."""
+        changed = await self.tx.execute(
+            "UPDATE travel_requests SET status = ?, decided_by = ?, decided_at = ?, "
+            "decision_note = ?, remind_at = NULL, escalate_at = NULL "
+            "WHERE id = ? AND status = 'pending'",
+            (status, by, to_db_time(now), note, request_id),
+        )
+        return changed == 1
+
+    async def cancel(self, request_id: int, now: datetime) -> bool:
+        changed = await self.tx.execute(
+            "UPDATE travel_requests SET status = 'cancelled', decided_at = COALESCE(decided_at, ?), "
+            "remind_at = NULL, escalate_at = NULL "
+            "WHERE id = ? AND status IN ('pending', 'approved', 'recorded')",
+            (to_db_time(now), request_id),
+        )
+        return changed == 1
+
+    async def amend_dates(
+        self, request_id: int, departure: datetime, return_at: datetime,
+        remind_at: datetime | None, escalate_at: datetime | None,
+    ) -> bool:
+        changed = await self.tx.execute(
+            "UPDATE travel_requests SET departure_at = ?, return_at = ?, remind_at = ?, "
+            "escalate_at = ?, escalation_level = 0 WHERE id = ? AND status = 'pending'",
+            (to_db_time(departure), to_db_time(return_at), _time(remind_at), _time(escalate_at), request_id),
+        )
+        return changed == 1
+
+    async def due_reminders(self, now: datetime, limit: int = 500) -> list[TravelRequest]:
+        rows = await self.tx.all(
+            f"SELECT {_COLUMNS} FROM travel_requests WHERE status = 'pending' AND remind_at <= ? "
+            "ORDER BY remind_at LIMIT ?",
+            (to_db_time(now), limit),
+        )
+        return [_request(r, self.tz) for r in rows]
+
+    async def due_escalations(self, now: datetime, limit: int = 500) -> list[TravelRequest]:
+        rows = await self.tx.all(
+            f"SELECT {_COLUMNS} FROM travel_requests WHERE status = 'pending' AND escalate_at <= ? "
+            "ORDER BY escalate_at LIMIT ?",
+            (to_db_time(now), limit),
+        )
+        return [_request(r, self.tz) for r in rows]
+
+    async def set_remind_at(self, request_id: int, at: datetime | None) -> None:
+        await self.tx.execute(
+            "UPDATE travel_requests SET remind_at = ? WHERE id = ?", (_time(at), request_id)
+        )
+
+    async def set_escalation(self, request_id: int, level: int, at: datetime | None) -> None:
+        await self.tx.execute(
+            "UPDATE travel_requests SET escalation_level = ?, escalate_at = ? WHERE id = ?",
+            (level, _time(at), request_id),
+        )
+
+    async def set_ban_check(self, request_id: int, value: str) -> None:
+        await self.tx.execute(
+            "UPDATE travel_requests SET ban_check = ? WHERE id = ?", (value, request_id)
+        )
+
+    async def approved_departing_after(self, moment: datetime) -> list[TravelRequest]:
+        rows = await self.tx.all(
+            f"SELECT {_COLUMNS} FROM travel_requests WHERE status = 'approved' "
+            "AND departure_at >= ? ORDER BY id",
+            (to_db_time(moment),),
+        )
+        return [_request(r, self.tz) for r in rows]
+
+    async def remember_message(self, request_id: int, outbox_id: int) -> None:
+        await self.tx.execute(
+            "INSERT OR IGNORE INTO request_messages (request_id, outbox_id) VALUES (?, ?)",
+            (request_id, outbox_id),
+        )
+
+    async def sent_messages(self, request_id: int) -> list[tuple[str, str, str, str | None]]:
+        """(channel, chat_ref, message_ref, staff_id) of the approval messages already sent."""
+        rows = await self.tx.all(
+            "SELECT o.channel, o.chat_ref, o.message_ref, o.staff_id FROM request_messages m "
+            "JOIN outbox o ON o.id = m.outbox_id WHERE m.request_id = ? AND o.message_ref IS NOT NULL",
+            (request_id,),
+        )
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+    # --- absences ---------------------------------------------------------------------------
+
+    async def add_absence(self, staff_id: str, start: date, end: date, now: datetime) -> int:
+        return await self.tx.insert(
+            "INSERT INTO absences (staff_id, start_day, end_day, created_at) VALUES (?, ?, ?, ?)",
+            (staff_id, start.isoformat(), end.isoformat(), to_db_time(now)),
+        )
+
+    async def absent_between(self, start: date, end: date) -> frozenset[str]:
+        rows = await self.tx.all(
+            "SELECT DISTINCT staff_id FROM absences WHERE start_day <= ? AND end_day >= ?",
+            (end.isoformat(), start.isoformat()),
+        )
+        return frozenset(r[0] for r in rows)
+
+    # --- policy and calendar ----------------------------------------------------------------
+
+    async def add_policy(
+        self, mode: str, effective_from: datetime, until: datetime | None, by: str, now: datetime,
+        note: str | None = None,
+    ) -> int:
+        return await self.tx.insert(
+            "INSERT INTO policy_periods (mode, effective_from, until, created_by, created_at, note) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (mode, to_db_time(effective_from), _time(until), by, to_db_time(now), note),
+        )
+
+    async def policies(self) -> list[PolicyRow]:
+        rows = await self.tx.all(
+            "SELECT id, mode, effective_from, until, created_by, announced FROM policy_periods ORDER BY id"
+        )
+        return [
+            PolicyRow(r[0], r[1], from_db_time(r[2], self.tz), from_db_time(r[3], self.tz), r[4], bool(r[5]))  # type: ignore[arg-type]
+            for r in rows
+        ]
+
+    async def mark_announced(self, policy_id: int) -> None:
+        await self.tx.execute("UPDATE policy_periods SET announced = 1 WHERE id = ?", (policy_id,))
+
+    async def set_calendar_day(self, day: date, kind: str, note: str | None) -> None:
+        await self.tx.execute(
+            "INSERT INTO calendar_days (day, kind, note) VALUES (?, ?, ?) "
+            "ON CONFLICT(day) DO UPDATE SET kind = excluded.kind, note = excluded.note",
+            (day.isoformat(), kind, note),
+        )
+
+    async def calendar_days(self) -> dict[str, list[date]]:
+        rows = await self.tx.all("SELECT day, kind FROM calendar_days ORDER BY day")
+        found: dict[str, list[date]] = {"day_off": [], "workday": []}
+        for day, kind in rows:
+            found.setdefault(kind, []).append(date.fromisoformat(day))
+        return found

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from bot.domain.clock import VIETNAM, ManualClock
+from tests.fakebot import FakeBotApi
+from tests.harness import RunningBot, load_examples, make_settings
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(datetime(2021, 5, 26, 9, 0, tzinfo=VIETNAM))
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeBotApi]:
+    api = FakeBotApi()
+    await api.start()
+    yield api
+    await api.stop()
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "khaibao.db"
+
+
+@pytest.fixture
+async def bot(fake: FakeBotApi, db_path: Path, clock: ManualClock) -> AsyncIterator[RunningBot]:
+    outcome = await load_examples(db_path, clock)
+    assert outcome.applied, outcome.problems
+    async with RunningBot(make_settings(fake, db_path), clock) as running:
+        yield running

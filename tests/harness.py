@@ -1,0 +1,147 @@
+"""Running the real bot against the fake Bot API: in this process, or as a `python -m bot run` child."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from bot.app import build_application, services_of, start_app, stop_app
+from bot.config import Settings
+from bot.domain.clock import ManualClock
+from bot.services.directory_admin import ImportOutcome, import_directory
+from storage.db import Database
+from tests.fakebot import FakeBotApi
+from tests.paths import EXAMPLES
+
+
+def make_settings(fake: FakeBotApi, db_path: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "telegram_bot_token": fake.token,
+        "telegram_api_base_url": fake.base_url,
+        "database_path": db_path,
+        "polling_timeout_seconds": 1,
+        "send_rate_per_second": 500,
+        "per_chat_interval_seconds": 0,
+        "sweep_interval_seconds": 0.2,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+async def load_examples(db_path: Path, clock: ManualClock, **files: Path) -> ImportOutcome:
+    db = await Database.open(db_path)
+    try:
+        return await import_directory(
+            db,
+            clock,
+            files.get("units", EXAMPLES / "units.csv"),
+            files.get("staff", EXAMPLES / "staff.csv"),
+            files.get("routing", EXAMPLES / "routing.toml"),
+            dry_run=False,
+        )
+    finally:
+        await db.close()
+
+
+class RunningBot:
+    """The real Application, polling the fake from this event loop."""
+
+    def __init__(self, settings: Settings, clock: ManualClock) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.app = build_application(settings, clock)
+
+    async def __aenter__(self) -> RunningBot:
+        await start_app(self.app, poll_timeout=1)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await stop_app(self.app)
+
+    @property
+    def services(self):  # type: ignore[no-untyped-def]
+        return services_of(self.app)
+
+
+class BotProcess:
+    """`python -m bot run` in a child process, so tests can SIGKILL it."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            TELEGRAM_BOT_TOKEN=self.settings.telegram_bot_token,
+            TELEGRAM_API_BASE_URL=self.settings.telegram_api_base_url,
+            DATABASE_PATH=str(self.settings.database_path),
+            POLLING_TIMEOUT_SECONDS="1",
+            SEND_RATE_PER_SECOND="500",
+            PER_CHAT_INTERVAL_SECONDS="0",
+            SWEEP_INTERVAL_SECONDS="0.2",
+        )
+        return env
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run"],
+            cwd=self.settings.database_path.parent,
+            env=self.env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process is not None and self.process.stderr is not None:
+            self.process.stderr.close()
+
+
+async def wait_polling(fake: FakeBotApi, timeout: float = 15.0) -> None:
+    """Until the bot has asked for updates (it is up)."""
+    await fake.wait_for(lambda: any(m == "getUpdates" for m, _ in fake.requests), timeout=timeout)
+    await asyncio.sleep(0)
+
+
+PHONES = {
+    "TH-001": "0912 000 024",  # Châu Thị Bích Ngọc, principal (unit_head)
+    "TH-002": "0912 000 025",  # Nghiêm Văn Hải, vice-principal (deputy_head)
+    "TH-003": "0912 000 026",  # Lại Thị Diệu Linh, teacher
+    "TH-005": "0912 000 028",  # Emily Nguyễn, teacher, language en
+    "HB-004": "84 912 000 004",  # Phạm Thị Ngọc Ánh, vice-chair for education (approves principals)
+    "HB-001": "0912 000 001",  # Nguyễn Văn Hùng, party secretary, top of the ward
+    "DU-001": "0912 000 008",  # Bùi Thị Hồng Nhung, head of party office, role district_office
+    "DU-003": "+84 912 000 010",  # Ngô Thị Mai Phương, admin
+    "DU-004": "0912 000 011",  # Dương Quốc Bảo, party office staff
+    "UB-003": "0912 000 015",  # Trịnh Văn Khánh, duty officer
+    "YT-003": "0912 000 021",  # Kiều Thị Ngân, health officer
+}
+
+
+async def register(fake: FakeBotApi, user_id: int, staff_id: str, language_code: str = "vi"):  # type: ignore[no-untyped-def]
+    """Register a sample person through the real flow; returns their FakeUser."""
+    user = fake.user(user_id, staff_id, language_code=language_code)
+    fake.send_text(user, "/start")
+    await fake.next_message(user.id)
+    fake.send_contact(user, PHONES[staff_id])
+    question = await fake.next_message(user.id)
+    fake.press(user, question, question.callback_data("✅"))
+    welcome = await fake.next_message(user.id)
+    assert "Đăng ký thành công" in (welcome.text or "") or "Registered" in (welcome.text or ""), welcome.text
+    return user

@@ -1,0 +1,99 @@
+"""The outbox sender against the fake Bot API: 429, 500, time-outs, 403, and no lost message."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.domain.clock import ManualClock
+from bot.domain.outgoing import OutMessage
+from bot.services.outbox import RateLimiter
+from storage.outbox_repo import OutboxRepo, Recipient
+from tests.fakebot import FakeBotApi
+from tests.harness import RunningBot, load_examples, make_settings
+
+
+async def enqueue(bot: RunningBot, chat_id: int, text: str) -> int:
+    async with bot.services.db.transaction() as tx:
+        row_id = await OutboxRepo(tx).enqueue(Recipient("telegram", str(chat_id)), OutMessage(text), bot.clock.now())
+    bot.services.sender.wake()
+    return row_id
+
+
+async def statuses(bot: RunningBot, chat_id: int) -> list[tuple[str, str, str | None]]:
+    async with bot.services.db.reading() as tx:
+        return await OutboxRepo(tx).for_chat(str(chat_id))
+
+
+async def test_retry_after_is_honoured(fake: FakeBotApi, bot: RunningBot) -> None:
+    user = fake.user(701)
+    fake.fail_next("sendMessage", status=429, retry_after=1)
+    await enqueue(bot, user.id, "sau 429")
+    message = await fake.next_message(user.id, timeout=10)
+    assert message.text == "sau 429"
+    assert fake.rate_limited_count == 1
+    sends = [p for m, p in fake.requests if m == "sendMessage"]
+    assert len(sends) == 2
+    assert (await statuses(bot, user.id))[0][0] == "sent"
+
+
+async def test_server_error_is_retried(fake: FakeBotApi, bot: RunningBot) -> None:
+    user = fake.user(702)
+    fake.fail_next("sendMessage", status=500, count=2)
+    await enqueue(bot, user.id, "sau 500")
+    message = await fake.next_message(user.id, timeout=10)
+    assert message.text == "sau 500"
+    await fake.wait_for(lambda: fake.sent_count >= 1)
+    status, _, error = (await statuses(bot, user.id))[0]
+    assert status == "sent" and error is not None
+
+
+async def test_forbidden_is_recorded_and_the_rest_goes_on(fake: FakeBotApi, bot: RunningBot) -> None:
+    blocked, other = fake.user(703), fake.user(704)
+    fake.block(blocked.id)
+    await enqueue(bot, blocked.id, "không tới được")
+    await enqueue(bot, other.id, "vẫn tới")
+    assert (await fake.next_message(other.id)).text == "vẫn tới"
+    await fake.wait_for(lambda: bool(fake.requests) and _status_is(bot, blocked.id, "undeliverable"))
+    rows = await statuses(bot, blocked.id)
+    assert rows[0][0] == "undeliverable" and "blocked" in (rows[0][2] or "")
+    assert fake.messages(blocked.id) == []
+
+
+def _status_is(bot: RunningBot, chat_id: int, wanted: str) -> bool:
+    import sqlite3
+
+    with sqlite3.connect(bot.settings.database_path) as conn:
+        row = conn.execute("SELECT status FROM outbox WHERE chat_ref = ?", (str(chat_id),)).fetchone()
+    return row is not None and row[0] == wanted
+
+
+async def test_timeout_is_retried(fake: FakeBotApi, db_path: Path, clock: ManualClock) -> None:
+    await load_examples(db_path, clock)
+    settings = make_settings(fake, db_path, http_timeout_seconds=0.5)
+    async with RunningBot(settings, clock) as bot:
+        user = fake.user(705)
+        fake.delay_next("sendMessage", 1.5)
+        await enqueue(bot, user.id, "sau khi quá thời gian")
+        await fake.wait_for(lambda: _status_is(bot, user.id, "sent"), timeout=15)
+        rows = await statuses(bot, user.id)
+        assert rows[0][2] is not None  # the time-out was recorded before the retry went through
+        assert any(m.text == "sau khi quá thời gian" for m in fake.messages(user.id))
+
+
+async def test_per_chat_order_is_kept(fake: FakeBotApi, bot: RunningBot) -> None:
+    user = fake.user(706)
+    for n in range(5):
+        await enqueue(bot, user.id, f"tin {n}")
+    texts = [(await fake.next_message(user.id)).text for _ in range(5)]
+    assert texts == [f"tin {n}" for n in range(5)]
+
+
+async def test_rate_limiter_paces_bulk_but_not_urgent() -> None:
+    now = [0.0]
+    limiter = RateLimiter(10, monotonic=lambda: now[0])
+    await limiter.acquire()
+    assert limiter._next_free == 0.1
+    await limiter.acquire(urgent=True)  # does not wait, pushes the bulk back
+    assert limiter._next_free == 0.2
+    limiter.pause(5)
+    assert limiter._paused_until == 5.0
