@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
@@ -9,6 +10,9 @@ import pytest
 from bot.domain.clock import VIETNAM, ManualClock
 from tests.fakebot import FakeBotApi
 from tests.harness import RunningBot, load_examples, make_settings
+
+# PTB 22 warns about RetryAfter.retry_after being an int unless opted into timedelta.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 
 @pytest.fixture

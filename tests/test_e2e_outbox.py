@@ -33,7 +33,7 @@ async def test_retry_after_is_honoured(fake: FakeBotApi, bot: RunningBot) -> Non
     assert fake.rate_limited_count == 1
     sends = [p for m, p in fake.requests if m == "sendMessage"]
     assert len(sends) == 2
-    assert (await statuses(bot, user.id))[0][0] == "sent"
+    await fake.wait_for(lambda: _status_is(bot, user.id, "sent"))
 
 
 async def test_server_error_is_retried(fake: FakeBotApi, bot: RunningBot) -> None:
@@ -42,7 +42,7 @@ async def test_server_error_is_retried(fake: FakeBotApi, bot: RunningBot) -> Non
     await enqueue(bot, user.id, "sau 500")
     message = await fake.next_message(user.id, timeout=10)
     assert message.text == "sau 500"
-    await fake.wait_for(lambda: fake.sent_count >= 1)
+    await fake.wait_for(lambda: _status_is(bot, user.id, "sent"))
     status, _, error = (await statuses(bot, user.id))[0]
     assert status == "sent" and error is not None
 

@@ -103,8 +103,12 @@ class Step:
     ) -> list[tuple[str, int]]:
         """Queue a message to each registered person, in their own language: [(staff_id, outbox id)]."""
         queued: list[tuple[str, int]] = []
+        directory = await self.directory()
         for account in await self.accounts.of_staff_many(staff_ids):
-            translator = self.deps.translations.for_language(account.language)
+            listed = directory.staff.get(account.staff_id or "")
+            translator = self.deps.translations.for_language(
+                account.language or (listed.language if listed else None)
+            )
             recipient = Recipient(account.channel, account.chat_ref, account.staff_id)
             row_id = await OutboxRepo(self.tx).enqueue(recipient, build(translator), self.now, **options)  # type: ignore[arg-type]
             queued.append((account.staff_id or "", row_id))
