@@ -1,0 +1,28 @@
+"""Reading the travel policy and the working calendar from the database."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.config import Settings
+from bot.domain.travel_policy import PolicyMode, PolicyPeriod, policy_at
+from bot.domain.work_calendar import WorkCalendar, vietnam_calendar
+from storage.db import Tx
+from storage.travel_repo import TravelRepo
+
+
+async def mode_at(tx: Tx, moment: datetime) -> PolicyMode:
+    rows = await TravelRepo(tx, moment.tzinfo).policies()  # type: ignore[arg-type]
+    periods = [PolicyPeriod(PolicyMode(r.mode), r.effective_from, r.until) for r in rows]
+    return policy_at(periods, moment)
+
+
+async def work_calendar(tx: Tx, settings: Settings, start: datetime, end: datetime) -> WorkCalendar:
+    days = await TravelRepo(tx, start.tzinfo).calendar_days()  # type: ignore[arg-type]
+    return vietnam_calendar(
+        range(start.year, end.year + 1),
+        work_start=settings.work_start,
+        work_end=settings.work_end,
+        extra_days_off=frozenset(days.get("day_off", [])),
+        makeup_workdays=frozenset(days.get("workday", [])),
+    )

@@ -1,0 +1,29 @@
+"""Telegram handlers for commands, typed text and buttons of registered people (travel, approvals)."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from handlers.common import incoming, reply, services
+
+
+async def command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    assert update.message is not None and update.message.text is not None
+    name = update.message.text.split()[0].lstrip("/").split("@")[0].lower()
+    answers = await services(context).dispatcher.command(incoming(update), name, list(context.args or []))
+    await reply(context, update, answers)
+
+
+async def text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    assert update.message is not None
+    typed = update.message.text or update.message.caption or ""
+    await reply(context, update, await services(context).dispatcher.text(incoming(update), typed))
+
+
+async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    assert query is not None
+    answer, messages = await services(context).dispatcher.button(incoming(update), query.data or "")
+    await query.answer(answer, show_alert=bool(answer and messages == [] and len(answer) > 40))
+    await reply(context, update, messages)
