@@ -18,9 +18,11 @@ from bot.i18n import Translations
 from bot.services.admin_alerts import AdminAlerts
 from bot.services.base import Deps, DirectoryCache
 from bot.services.dispatch import Dispatcher
+from bot.services.menu import COMMANDS
 from bot.services.outbox import OutboxSender, RateLimiter
 from bot.services.registration import RegistrationService
 from bot.services.sweep import Sweeper
+from bot.services.travel_feature import Travel
 from handlers import register_all
 from handlers.common import SERVICES_KEY
 from storage.db import Database
@@ -77,7 +79,9 @@ async def open_services(app: Application, settings: Settings, clock: Clock) -> S
     translations = Translations(default_language=settings.default_language)
     deps = Deps(db, clock, translations, DirectoryCache(), sender.wake, settings)
     registration = RegistrationService(deps)
-    dispatcher = Dispatcher(deps, registration)
+    travel = Travel(deps)
+    features = [travel.feature()]
+    dispatcher = Dispatcher(deps, registration, features)
     return Services(
         settings=settings,
         db=db,
@@ -87,7 +91,7 @@ async def open_services(app: Application, settings: Settings, clock: Clock) -> S
         registration=registration,
         dispatcher=dispatcher,
         admin_alerts=AdminAlerts(deps, settings.admin_alert_interval()),
-        sweeper=Sweeper(deps, [dispatcher.approvals.sweep]),
+        sweeper=Sweeper(deps, [job for feature in features for job in feature.jobs]),
     )
 
 
@@ -116,17 +120,8 @@ async def _close(app: Application) -> None:  # type: ignore[type-arg]
 
 async def _set_commands(app: Application, translations: Translations) -> None:  # type: ignore[type-arg]
     for t in translations.all():
-        commands = [
-            BotCommand("start", t._("Start or register")),
-            BotCommand("travel", t._("Ask to leave the city")),
-            BotCommand("status", t._("My requests")),
-            BotCommand("pending", t._("Requests waiting for my decision")),
-            BotCommand("away", t._("Declare an absence (leaders)")),
-            BotCommand("cancel", t._("Stop the current step")),
-            BotCommand("me", t._("My details and approver")),
-            BotCommand("help", t._("Help")),
-            BotCommand("language", t._("Language")),
-        ]
+        commands = [BotCommand("start", t._("Start or register"))]
+        commands += [BotCommand(c.name, c.describe(t)[:256]) for c in COMMANDS]
         await app.bot.set_my_commands(commands, language_code=t.language)
         if t.language == translations.default_language:
             await app.bot.set_my_commands(commands)

@@ -13,19 +13,17 @@ from telegram.ext import (
 from handlers import actions, errors, registration
 
 PRIVATE = filters.ChatType.PRIVATE
-ACTION_COMMANDS = ["travel", "status", "pending", "cancel", "policy", "away", "me", "help"]
 
 
 def register_all(app: Application) -> None:  # type: ignore[type-arg]
     handlers = [
         CommandHandler("start", registration.start, filters=PRIVATE),
         CommandHandler("language", registration.language, filters=PRIVATE),
-        CommandHandler(ACTION_COMMANDS, actions.command, filters=PRIVATE),
+        MessageHandler(filters.COMMAND & PRIVATE, actions.command),
         MessageHandler(filters.CONTACT & PRIVATE, registration.contact),
         CallbackQueryHandler(registration.confirm, pattern=r"^reg:[yn]$"),
         CallbackQueryHandler(registration.set_language, pattern=r"^lang:"),
-        CallbackQueryHandler(actions.button, pattern=r"^(tv|ap|apall|rq)(:|$)"),
-        CallbackQueryHandler(registration.stale_button),
+        CallbackQueryHandler(actions.button),
         MessageHandler(PRIVATE & ~filters.CONTACT, actions.text),
     ]
     for handler in handlers:

@@ -10,7 +10,7 @@ from telegram.ext import ContextTypes
 
 from bot.channels.telegram import CHANNEL
 from bot.domain.outgoing import OutMessage
-from bot.services.base import Incoming
+from bot.services.base import Attachment, Incoming
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -34,7 +34,20 @@ def incoming(update: Update) -> Incoming:
         update_id=update.update_id,
         client_language=user.language_code,
         message_ref=str(message.message_id) if message else None,
+        attachment=attachment_of(update),
     )
+
+
+def attachment_of(update: Update) -> Attachment | None:
+    message = update.message
+    if message is None:
+        return None
+    if message.photo:
+        return Attachment("photo", message.photo[-1].file_id)
+    if message.document is not None:
+        document = message.document
+        return Attachment("document", document.file_id, document.file_name, document.mime_type)
+    return None
 
 
 async def reply(context: ContextTypes.DEFAULT_TYPE, update: Update, messages: Sequence[OutMessage]) -> None:

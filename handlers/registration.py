@@ -39,10 +39,3 @@ async def set_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await query.answer()
     chosen = (query.data or "").partition(":")[2]
     await reply(context, update, await services(context).registration.set_language(incoming(update), chosen))
-
-
-async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    assert query is not None
-    answer = await services(context).registration.stale_button(incoming(update))
-    await query.answer(answer, show_alert=bool(answer))

@@ -32,6 +32,17 @@ class Incoming:
     update_id: int | None = None
     client_language: str | None = None
     message_ref: str | None = None  # the bot message a button press came from
+    attachment: Attachment | None = None  # a photo or file sent with the message
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file the person sent: the messenger's id to fetch it again, and what it is."""
+
+    kind: str  # "photo" or "document"
+    file_id: str
+    file_name: str | None = None
+    mime_type: str | None = None
 
 
 class DirectoryCache:

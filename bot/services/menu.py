@@ -1,49 +1,88 @@
-"""The reply-keyboard menu a registered person sees, and mapping its labels back to actions."""
+"""The commands a person can use: their menu labels, help lines and who sees them.
+
+One catalog serves the reply keyboard, /help and setMyCommands, so they never disagree. A
+feature adds its command here and its handler in its own `Feature` (bot/services/features.py).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.domain.models import BuiltinRole, Staff
 from bot.i18n import Translations, Translator
 
 
-class MenuAction(StrEnum):
-    TRAVEL = "travel"
-    STATUS = "status"
-    PENDING = "pending"
-    ME = "me"
-    HELP = "help"
-    LANGUAGE = "language"
+class Audience(StrEnum):
+    EVERYONE = "everyone"
+    APPROVER = "approver"
+    HEAD = "head"
+    HEALTH = "health"
+    ADMIN = "admin"
 
 
-def menu_label(t: Translator, action: MenuAction) -> str:
-    labels = {
-        MenuAction.TRAVEL: t._("✈️ Ask to leave the city"),
-        MenuAction.STATUS: t._("📋 My requests"),
-        MenuAction.PENDING: t._("🗂 Waiting for my decision"),
-        MenuAction.ME: t._("👤 My details"),
-        MenuAction.HELP: t._("❓ Help"),
-        MenuAction.LANGUAGE: t._("🌐 Language"),
-    }
-    return labels[action]
+@dataclass(frozen=True, slots=True)
+class CommandInfo:
+    name: str
+    describe: Callable[[Translator], str]
+    audience: Audience = Audience.EVERYONE
+    label: Callable[[Translator], str] | None = None  # a reply-keyboard button, if any
+    row: int = 9  # keyboard row; buttons sharing a row sit side by side
 
 
-def main_menu(t: Translator, approver: bool = False) -> tuple[tuple[str, ...], ...]:
-    rows: list[tuple[str, ...]] = [
-        (menu_label(t, MenuAction.TRAVEL),),
-        (menu_label(t, MenuAction.STATUS), menu_label(t, MenuAction.ME)),
-    ]
-    if approver:
-        rows.append((menu_label(t, MenuAction.PENDING),))
-    rows.append((menu_label(t, MenuAction.HELP), menu_label(t, MenuAction.LANGUAGE)))
-    return tuple(rows)
+COMMANDS: tuple[CommandInfo, ...] = (
+    CommandInfo("travel", lambda t: t._("ask to leave the city"), label=lambda t: t._("✈️ Ask to leave the city"), row=0),
+    CommandInfo("status", lambda t: t._("your requests"), label=lambda t: t._("📋 My requests"), row=2),
+    CommandInfo("pending", lambda t: t._("requests waiting for your decision (leaders)"), Audience.APPROVER, label=lambda t: t._("🗂 Waiting for my decision"), row=4),
+    CommandInfo("away", lambda t: t._("declare an absence, so your deputy decides (leaders)"), Audience.APPROVER),
+    CommandInfo("policy", lambda t: t._("travel policy: ban, normal, days off (district admins)"), Audience.ADMIN),
+    CommandInfo("cancel", lambda t: t._("stop what you are doing")),
+    CommandInfo("me", lambda t: t._("your details and who approves your requests"), label=lambda t: t._("👤 My details"), row=2),
+    CommandInfo("language", lambda t: t._("choose Vietnamese or English"), label=lambda t: t._("🌐 Language"), row=8),
+    CommandInfo("help", lambda t: t._("this help"), label=lambda t: t._("❓ Help"), row=8),
+)
 
 
-def action_for_text(translations: Translations, text: str) -> MenuAction | None:
+def audiences_of(person: Staff | None) -> set[Audience]:
+    if person is None:
+        return set()
+    found = {Audience.EVERYONE}
+    builtin = {role.value for role in BuiltinRole}
+    heads = {BuiltinRole.UNIT_HEAD.value, BuiltinRole.DEPUTY_HEAD.value}
+    if person.roles & heads:
+        found |= {Audience.HEAD, Audience.APPROVER}
+    if person.roles - builtin:  # a named role (party_secretary, ...) decides someone's requests
+        found.add(Audience.APPROVER)
+    if BuiltinRole.HEALTH_OFFICER.value in person.roles:
+        found.add(Audience.HEALTH)
+    if BuiltinRole.ADMIN.value in person.roles:
+        found.add(Audience.ADMIN)
+    return found
+
+
+def visible_commands(person: Staff | None) -> list[CommandInfo]:
+    allowed = audiences_of(person) or {Audience.EVERYONE}
+    return [c for c in COMMANDS if c.audience in allowed]
+
+
+def main_menu(t: Translator, person: Staff | None = None) -> tuple[tuple[str, ...], ...]:
+    rows: dict[int, list[str]] = {}
+    for command in visible_commands(person):
+        if command.label is not None:
+            rows.setdefault(command.row, []).append(command.label(t))
+    return tuple(tuple(rows[r]) for r in sorted(rows))
+
+
+def help_lines(t: Translator, person: Staff | None) -> list[str]:
+    return [f"/{c.name}: {c.describe(t)}" for c in visible_commands(person)]
+
+
+def command_for_text(translations: Translations, text: str) -> str | None:
     """A tapped menu label in any language (people switch languages; old keyboards linger)."""
     cleaned = text.strip()
     for t in translations.all():
-        for action in MenuAction:
-            if cleaned == menu_label(t, action):
-                return action
+        for command in COMMANDS:
+            if command.label is not None and cleaned == command.label(t):
+                return command.name
     return None

@@ -11,7 +11,7 @@ from bot.domain.outgoing import Button, OutMessage
 from bot.domain.phones import normalize_phone
 from bot.i18n import Translator
 from bot.services.base import Deps, Incoming, Step, StepRunner
-from bot.services.menu import main_menu
+from bot.services.menu import help_lines, main_menu
 from bot.services.people import describe_person, describe_route
 from storage.directory_repo import DirectoryRepo
 from storage.repos import Conversation, InvitesRepo
@@ -37,29 +37,17 @@ def registration_help(t: Translator) -> OutMessage:
     )
 
 
-def is_approver(person: Staff | None) -> bool:
-    if person is None:
-        return False
-    builtin = {role.value for role in BuiltinRole}
-    return bool(person.roles & {BuiltinRole.UNIT_HEAD, BuiltinRole.DEPUTY_HEAD}) or bool(person.roles - builtin)
-
-
 def menu_message(t: Translator, text: str, person: Staff | None = None) -> OutMessage:
-    return OutMessage(text, keyboard=main_menu(t, is_approver(person)))
+    return OutMessage(text, keyboard=main_menu(t, person))
 
 
-def help_text(t: Translator) -> str:
-    return t._(
-        "khaibao helps you follow the epidemic directives.\n"
-        "/travel: ask to leave the city\n"
-        "/status: your requests\n"
-        "/pending: requests waiting for your decision (leaders)\n"
-        "/away: declare an absence, so your deputy decides (leaders)\n"
-        "/cancel: stop what you are doing\n"
-        "/me: your details and who approves your requests\n"
-        "/language: choose Vietnamese or English\n"
-        "/help: this help\n"
-        "Questions: contact your unit head or the district office."
+def help_text(t: Translator, person: Staff | None = None) -> str:
+    return "\n".join(
+        [
+            t._("khaibao helps you follow the epidemic directives."),
+            *help_lines(t, person),
+            t._("Questions: contact your unit head or the district office."),
+        ]
     )
 
 
@@ -110,11 +98,6 @@ class RegistrationService:
             if await self.linked(step) is None:
                 return [OutMessage(text), registration_help(t)]
             return [menu_message(t, text, await self.linked(step))]
-
-    async def stale_button(self, who: Incoming) -> str | None:
-        """A press on a button nobody handles (forged, or from an old version): say so."""
-        async with self.steps.begin(who) as step:
-            return None if step is None else step.t._("This button is no longer valid.")
 
     # --- the steps -------------------------------------------------------------------------
 
@@ -254,7 +237,7 @@ class RegistrationService:
         text = (
             step.t._("Registered. Welcome, {name}!", name=person.full_name)
             + "\n\n"
-            + help_text(step.t)
+            + help_text(step.t, person)
         )
         return [menu_message(step.t, text, person)]
 
