@@ -11,7 +11,7 @@ import argparse
 import asyncio
 import signal
 
-from tests.fakebot.server import DEFAULT_TOKEN, FakeBotApi
+from bot.sandbox.server import DEFAULT_TOKEN, FakeBotApi
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
