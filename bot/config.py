@@ -38,6 +38,14 @@ class Settings(BaseSettings):
     escalate_before_departure_minutes: int = Field(default=180, ge=0)
     escalate_after_minutes: int = Field(default=1440, ge=1)
     admin_error_alert_interval_seconds: int = Field(default=300, ge=0)
+    alert_ack_minutes: int = Field(default=15, ge=1)
+    checkin_hour: time = time(8, 0)
+    checkin_remind_minutes: int = Field(default=240, ge=1)
+    monitor_days: int = Field(default=14, ge=1, le=60)
+    case_alert_roles: str = "party_secretary,ubnd_chair,health_officer"
+    health_contact_default: str = ""
+    declaration_reminders: str = "2h,12h,20h"
+    return_grace: str = "6h"
 
     @field_validator("timezone")
     @classmethod
@@ -54,6 +62,21 @@ class Settings(BaseSettings):
         if value not in ("vi", "en"):
             raise ValueError("must be 'vi' or 'en'")
         return value
+
+    @field_validator("declaration_reminders", "return_grace")
+    @classmethod
+    def _durations(cls, value: str) -> str:
+        for part in value.split(","):
+            parse_duration(part)
+        return value
+
+    @property
+    def declaration_offsets(self) -> tuple[timedelta, ...]:
+        return tuple(parse_duration(part) for part in self.declaration_reminders.split(","))
+
+    @property
+    def return_grace_span(self) -> timedelta:
+        return parse_duration(self.return_grace)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -89,3 +112,18 @@ def load_settings(**overrides: object) -> Settings:
         first = exc.errors()[0]
         name = str(first["loc"][0]).upper() if first["loc"] else "setting"
         raise SettingsError(f"{name} is invalid: {first['msg']}; fix it in .env") from None
+
+
+def parse_duration(text: str) -> timedelta:
+    """`2h`, `90m`, `1d` or a bare number of hours; positive."""
+    cleaned = text.strip().lower()
+    units = {"d": "days", "h": "hours", "m": "minutes"}
+    unit = units.get(cleaned[-1:], "hours")
+    number = cleaned[:-1] if cleaned[-1:] in units else cleaned
+    try:
+        amount = float(number)
+    except ValueError as exc:
+        raise ValueError(f"{text!r} is not a duration like 2h, 90m or 1d") from exc
+    if amount <= 0:
+        raise ValueError(f"{text!r} must be positive")
+    return timedelta(**{unit: amount})
