@@ -1,4 +1,4 @@
-"""Command line: `python -m bot run | directory import | directory show | invites | i18n`."""
+"""Command line: `python -m bot run | demo | directory import | directory show | invites | i18n`."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="khaibao", description="khaibao staff reporting bot")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="run the bot (long polling)")
+    _add_demo_parser(commands)
     directory = commands.add_parser("directory", help="the staff directory")
     actions = directory.add_subparsers(dest="action", required=True)
     load = actions.add_parser("import", help="load units, staff and routing files")
@@ -33,6 +34,31 @@ def _parser() -> argparse.ArgumentParser:
     invites.add_argument("--out", type=Path, required=True)
     commands.add_parser("i18n", help="extract messages and update locales/ (developers)")
     return parser
+
+
+def _add_demo_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    demo = commands.add_parser(
+        "demo", help="try the bot without Telegram: sandbox, sample district, web page, time dial"
+    )
+    demo.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    demo.add_argument(
+        "--start", default=None, help="set the time dial to this moment first, e.g. '2021-05-26 09:00'"
+    )
+    demo.add_argument(
+        "--examples", type=Path, default=None, help="folder with units.csv, staff.csv, routing.toml"
+    )
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.sandbox.demo import EXAMPLES, DemoOptions, parse_start, run
+
+    try:
+        start = parse_start(args.start) if args.start else None
+    except ValueError:
+        print(f"khaibao demo: --start {args.start!r}: expected e.g. 2021-05-26 09:00", file=sys.stderr)
+        return 2
+    options = DemoOptions(port=args.port, start=start, examples=args.examples or EXAMPLES)
+    return run(settings, options)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -54,6 +80,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
         run_polling(settings)
         return 0
+    if args.command == "demo":
+        return _demo(args, settings)
     if args.command == "i18n":
         from bot.i18n_tools import update_catalogs
 

@@ -475,6 +475,10 @@ class FakeBotApi:
             runner, self._runner = self._runner, None
             await runner.cleanup()
 
+    def notify(self) -> None:
+        """Wake everyone waiting for a change (e.g. the sandbox page after the clock moved)."""
+        self._notify()
+
     def _notify(self) -> None:
         self.version += 1
         self._changed.set()
@@ -531,8 +535,11 @@ class FakeBotApi:
             contact["user_id"] = owner
         return self._queue_update({"message": self._user_message(user, {"contact": contact})})
 
-    def send_photo(self, user: FakeUser, data: bytes = TINY_PNG, caption: str | None = None) -> int:
-        stored = self._store_file(data, "photos", "image/jpeg", None)
+    def send_photo(
+        self, user: FakeUser, data: bytes = TINY_PNG, caption: str | None = None,
+        mime_type: str = "image/jpeg",
+    ) -> int:
+        stored = self._store_file(data, "photos", mime_type, None)
         content: JSON = {"photo": [photo_size(stored.attachment())]}
         if caption is not None:
             content["caption"] = caption

@@ -1,0 +1,167 @@
+"""`python -m bot demo`: the real bot on a fresh SQLite file with the sample district, polling the
+local sandbox Bot API server, with the web page to chat as sample staff and turn the time dial.
+
+Everything listens on 127.0.0.1 only. Ctrl-C (or SIGTERM) stops the bot, the server and removes
+the temporary database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import shutil
+import signal
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from telegram.ext import Application
+
+from bot.app import build_application, services_of, start_app, stop_app
+from bot.clock import OffsetClock, SystemClock
+from bot.config import Settings
+from bot.sandbox.server import DEFAULT_TOKEN, FakeBotApi
+from bot.sandbox.web import Person, SandboxWeb, people_of
+from bot.services.directory_admin import import_directory
+from storage.db import Database
+from storage.directory_repo import DirectoryRepo
+
+log = logging.getLogger(__name__)
+
+HOST = "127.0.0.1"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+SANDBOX_RATE_CAP = 30.0  # sends per second before the sandbox answers 429, as Telegram would
+
+
+class DemoError(Exception):
+    """The demo cannot start (missing sample files, a directory problem, a busy port)."""
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    port: int = 0
+    start: datetime | None = None
+    examples: Path = EXAMPLES
+    keep_db: Path | None = None  # use this database file instead of a temporary one
+
+
+class Demo:
+    def __init__(self, settings: Settings, options: DemoOptions) -> None:
+        self.base_settings = settings
+        self.options = options
+        self.clock = OffsetClock(SystemClock(settings.tz))
+        if options.start is not None:
+            self.clock.jump_to(options.start)
+        self.api = FakeBotApi(token=DEFAULT_TOKEN, rate_cap=SANDBOX_RATE_CAP,
+                              bot_username="khaibao_sandbox_bot")  # fmt: skip
+        self.app: Application | None = None  # type: ignore[type-arg]
+        self._tmp: Path | None = None
+        self._tick_lock = asyncio.Lock()
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.api.port}/"
+
+    async def start(self) -> None:
+        db_path = self._database_path()
+        people = await self._load_sample(db_path)
+        web = SandboxWeb(self.api, people, self.clock, self.tick)
+        self.api.add_routes(web.install)
+        try:
+            await self.api.start(HOST, self.options.port)
+        except OSError as exc:
+            raise DemoError(f"cannot listen on {HOST}:{self.options.port}: {exc}") from exc
+        settings = self._settings(db_path)
+        self.app = build_application(settings, self.clock)
+        await start_app(self.app, poll_timeout=settings.polling_timeout_seconds)
+
+    async def stop(self) -> None:
+        if self.app is not None:
+            app, self.app = self.app, None
+            await stop_app(app)
+        await self.api.stop()
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+    async def tick(self) -> None:
+        """Run the sweep now (after the dial moved), so due reminders go out at once."""
+        if self.app is None:
+            return
+        async with self._tick_lock:
+            await services_of(self.app).sweeper.tick()
+
+    def _database_path(self) -> Path:
+        if self.options.keep_db is not None:
+            return self.options.keep_db
+        self._tmp = Path(tempfile.mkdtemp(prefix="khaibao-demo-"))
+        return self._tmp / "khaibao-demo.db"
+
+    async def _load_sample(self, db_path: Path) -> list[Person]:
+        files = [self.options.examples / name for name in ("units.csv", "staff.csv", "routing.toml")]
+        missing = [str(path) for path in files if not path.is_file()]
+        if missing:
+            raise DemoError(f"sample directory files not found: {', '.join(missing)}")
+        db = await Database.open(db_path)
+        try:
+            outcome = await import_directory(db, self.clock, *files, dry_run=False, actor="demo")
+            if outcome.problems:
+                raise DemoError("the sample directory does not load: " + "; ".join(outcome.problems))
+            async with db.reading() as tx:
+                directory = await DirectoryRepo(tx).load()
+        finally:
+            await db.close()
+        return people_of(directory)
+
+    def _settings(self, db_path: Path) -> Settings:
+        return self.base_settings.model_copy(
+            update={
+                "telegram_bot_token": self.api.token,
+                "telegram_api_base_url": self.api.base_url,
+                "telegram_bot_username": self.api.bot_username,
+                "database_path": db_path,
+                "polling_timeout_seconds": 10,
+                "per_chat_interval_seconds": 0.0,
+                "send_rate_per_second": min(self.base_settings.send_rate_per_second, 25.0),
+                "sweep_interval_seconds": min(self.base_settings.sweep_interval_seconds, 2.0),
+            }
+        )
+
+
+async def serve(settings: Settings, options: DemoOptions, ready: asyncio.Event | None = None) -> int:
+    """Run the demo until Ctrl-C or SIGTERM; prints the address once everything is up."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    demo = Demo(settings, options)
+    try:
+        await demo.start()
+        print(f"khaibao sandbox: open {demo.url} in your browser (Ctrl-C stops it)", flush=True)
+        if ready is not None:
+            ready.set()
+        await stop.wait()
+        print("khaibao sandbox: stopping", flush=True)
+    finally:
+        await demo.stop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(ValueError, RuntimeError):
+                loop.remove_signal_handler(signum)
+    return 0
+
+
+def parse_start(text: str) -> datetime:
+    """`2021-05-26 09:00` or `2021-05-26T09:00` (in the bot's time zone)."""
+    return datetime.fromisoformat(text.strip().replace(" ", "T", 1))
+
+
+def run(settings: Settings, options: DemoOptions) -> int:
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    try:
+        return asyncio.run(serve(settings, options))
+    except DemoError as exc:
+        print(f"khaibao demo: {exc}")
+        return 1

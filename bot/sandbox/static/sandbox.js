@@ -1,0 +1,284 @@
+// khaibao sandbox page: pick sample people, chat as them, turn the bot's time dial.
+// Plain JavaScript, no build step. It talks to /_sandbox/* on the same server.
+"use strict";
+
+const S = { people: [], byId: {}, open: [], version: -1, seen: {}, poll: null };
+
+async function post(path, body) {
+  const res = await fetch(path, {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+  });
+  const data = await res.json();
+  if (!res.ok) throw new Error(data.error || res.statusText);
+  return data;
+}
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value);
+  }
+  for (const child of children) if (child != null) node.append(child);
+  return node;
+}
+
+// ---------------------------------------------------------------- directory
+
+async function loadPeople() {
+  S.people = await (await fetch("/_sandbox/people")).json();
+  S.byId = Object.fromEntries(S.people.map((p) => [p.staff_id, p]));
+  renderPeople();
+  const wanted = decodeURIComponent(location.hash.slice(1)).split(",").filter((id) => S.byId[id]);
+  for (const id of wanted) await openPane(id);
+}
+
+function renderPeople() {
+  const filter = document.getElementById("people-filter").value.trim().toLowerCase();
+  const box = document.getElementById("people");
+  box.replaceChildren();
+  let unit = null;
+  for (const p of S.people) {
+    const hay = `${p.staff_id} ${p.name} ${p.position} ${p.unit} ${p.roles.join(" ")}`.toLowerCase();
+    if (filter && !hay.includes(filter)) continue;
+    if (p.unit !== unit) { unit = p.unit; box.append(el("div", { class: "unit", text: unit })); }
+    const roles = p.roles.length ? ` · ${p.roles.join(", ")}` : "";
+    box.append(el("button", {
+      type: "button", class: "person" + (S.open.includes(p.staff_id) ? " open" : ""),
+      "data-staff": p.staff_id, title: `${p.phone}${roles}`, onclick: () => openPane(p.staff_id),
+    }, p.name, el("span", { class: "id", text: p.staff_id }), el("span", { class: "pos", text: p.position + roles })));
+  }
+}
+
+// ---------------------------------------------------------------- panes
+
+async function openPane(staffId) {
+  if (S.open.includes(staffId)) { paneOf(staffId).querySelector("input[name=text]").focus(); return; }
+  await post("/_sandbox/open", { staff_id: staffId });
+  const p = S.byId[staffId];
+  const pane = document.getElementById("pane-template").content.firstElementChild.cloneNode(true);
+  pane.dataset.staff = staffId;
+  pane.querySelector(".name").textContent = p.name;
+  pane.querySelector(".role").textContent = `${p.staff_id} · ${p.position} · ${p.unit}`;
+  pane.querySelector(".close").addEventListener("click", () => closePane(staffId));
+  pane.querySelector(".share-contact").addEventListener("click", () => act(staffId, "contact", {}));
+  pane.querySelector(".compose").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const input = event.target.querySelector("input[name=text]");
+    if (input.value.trim()) act(staffId, "text", { text: input.value });
+    input.value = "";
+  });
+  pane.querySelector(".attach input").addEventListener("change", (event) => sendPhoto(staffId, event.target));
+  document.getElementById("empty").hidden = true;
+  document.getElementById("panes").append(pane);
+  S.open.push(staffId);
+  S.seen[staffId] = { json: "", count: 0 };
+  afterPanesChanged();
+}
+
+function closePane(staffId) {
+  paneOf(staffId)?.remove();
+  S.open = S.open.filter((id) => id !== staffId);
+  document.getElementById("empty").hidden = S.open.length > 0;
+  afterPanesChanged();
+}
+
+function afterPanesChanged() {
+  history.replaceState(null, "", S.open.length ? `#${S.open.join(",")}` : location.pathname);
+  renderPeople();
+  restartPoll();
+}
+
+function paneOf(staffId) {
+  return document.querySelector(`.pane[data-staff="${CSS.escape(staffId)}"]`);
+}
+
+async function act(staffId, action, body) {
+  try {
+    await post(`/_sandbox/${action}`, { staff_id: staffId, ...body });
+  } catch (error) {
+    status(`${action}: ${error.message}`);
+  }
+}
+
+async function sendPhoto(staffId, input) {
+  const file = input.files[0];
+  input.value = "";
+  if (!file) return;
+  const form = new FormData();
+  form.append("staff_id", staffId);
+  form.append("photo", file);
+  const res = await fetch("/_sandbox/photo", { method: "POST", body: form });
+  if (!res.ok) status(`photo: ${(await res.json()).error}`);
+}
+
+// ---------------------------------------------------------------- rendering a chat
+
+function renderChat(staffId, timeline) {
+  const pane = paneOf(staffId);
+  if (!pane) return;
+  const json = JSON.stringify(timeline);
+  const seen = S.seen[staffId];
+  if (json === seen.json) return;
+  const botCount = timeline.filter((m) => m.from === "bot").length;
+  if (seen.json && botCount > seen.count) {
+    pane.classList.remove("flash"); void pane.offsetWidth; pane.classList.add("flash");
+  }
+  S.seen[staffId] = { json, count: botCount };
+  const chat = pane.querySelector(".chat");
+  const atBottom = chat.scrollHeight - chat.scrollTop - chat.clientHeight < 40;
+  chat.replaceChildren(...timeline.map((entry) => renderEntry(staffId, entry)));
+  if (atBottom || !seen.json || timeline.at(-1)?.from === "user") chat.scrollTop = chat.scrollHeight;
+  renderKeyboard(staffId, pane.querySelector(".keyboard"), timeline);
+}
+
+function time(unix) {
+  return new Date(unix * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
+
+function renderEntry(staffId, m) {
+  if (m.from === "user" && m.press !== undefined) {
+    return el("div", { class: "tap", text: `↳ ${m.button}` });
+  }
+  if (m.from === "user") {
+    const box = el("div", { class: "msg me" });
+    if (m.text) box.append(m.text);
+    if (m.contact) box.append(`📱 ${m.contact.phone_number}`);
+    if (m.photo) box.append(el("img", { src: `/_sandbox/file/${m.photo.at(-1).file_id}`, alt: "photo" }));
+    if (m.caption) box.append(el("div", { text: m.caption }));
+    box.append(el("span", { class: "meta", text: time(m.date) }));
+    return box;
+  }
+  if (m.deleted) return el("div", { class: "msg bot deleted", text: "Tin nhắn đã bị xoá · message deleted" });
+  const box = el("div", { class: "msg bot", "data-message-id": m.message_id });
+  if (m.photo) box.append(el("img", { src: `/_sandbox/file/${m.photo.file_id}`, alt: "photo" }));
+  if (m.document) {
+    const size = `${Math.max(1, Math.round(m.document.size / 1024))} KB`;
+    box.append(el("a", {
+      class: "file", href: `/_sandbox/file/${m.document.file_id}`, target: "_blank", rel: "noopener",
+      download: m.document.file_name || "file", text: `📄 ${m.document.file_name || "file"} (${size})`,
+    }));
+  }
+  if (m.text != null) box.append(m.text);
+  if (m.caption != null) box.append(el("div", { text: m.caption }));
+  const rows = (m.reply_markup && m.reply_markup.inline_keyboard) || [];
+  if (rows.length) box.append(renderInline(staffId, m, rows));
+  const meta = el("span", { class: "meta", text: time(m.date) });
+  if (m.edits && m.edits.length) {
+    const before = m.edits.map((e, i) => `#${i + 1}: ${e.text ?? e.caption ?? ""}`).join("\n\n");
+    meta.prepend(el("span", { class: "edited", title: `Trước khi sửa · before editing:\n${before}`, text: "đã sửa · edited " }));
+  }
+  box.append(meta);
+  return box;
+}
+
+function renderInline(staffId, m, rows) {
+  const box = el("div", { class: "inline-rows" });
+  for (const row of rows) {
+    const line = el("div", { class: "inline-row" });
+    for (const b of row) {
+      if (b.url) line.append(el("a", { href: b.url, target: "_blank", rel: "noopener", text: `${b.text} ↗` }));
+      else line.append(el("button", {
+        type: "button", class: "inline", text: b.text,
+        onclick: () => act(staffId, "press", { message_id: m.message_id, data: b.callback_data }),
+      }));
+    }
+    box.append(line);
+  }
+  return box;
+}
+
+function currentKeyboard(timeline) {
+  let keyboard = null;
+  for (const m of timeline) {
+    const markup = m.from === "bot" ? m.reply_markup : null;
+    if (markup && markup.keyboard) keyboard = { rows: markup.keyboard, once: !!markup.one_time_keyboard, used: false };
+    else if (markup && markup.remove_keyboard) keyboard = null;
+    else if (m.from === "user" && keyboard && keyboard.once && m.press === undefined) keyboard.used = true;
+  }
+  return keyboard && !keyboard.used ? keyboard.rows : [];
+}
+
+function renderKeyboard(staffId, box, timeline) {
+  box.replaceChildren(...currentKeyboard(timeline).map((row) => el("div", { class: "row" }, ...row.map((key) => {
+    const label = typeof key === "string" ? key : key.text;
+    const contact = typeof key === "object" && key.request_contact;
+    return el("button", {
+      type: "button", class: "reply-key" + (contact ? " contact" : ""), text: label,
+      onclick: () => (contact ? act(staffId, "contact", {}) : act(staffId, "text", { text: label })),
+    });
+  }))));
+}
+
+// ---------------------------------------------------------------- long poll
+
+function restartPoll() {
+  if (S.poll) S.poll.abort();
+  S.version = -1;
+  pollLoop();
+}
+
+async function pollLoop() {
+  const controller = new AbortController();
+  S.poll = controller;
+  while (!controller.signal.aborted) {
+    try {
+      const query = `since=${S.version}&staff=${encodeURIComponent(S.open.join(","))}`;
+      const res = await fetch(`/_sandbox/state?${query}`, { signal: controller.signal });
+      const data = await res.json();
+      S.version = data.version;
+      showClock(data.clock);
+      for (const [staffId, timeline] of Object.entries(data.chats)) renderChat(staffId, timeline);
+    } catch (error) {
+      if (controller.signal.aborted) return;
+      status("Mất kết nối với sandbox · lost the sandbox; retrying…");
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+    }
+  }
+}
+
+// ---------------------------------------------------------------- the time dial
+
+function showClock(clock) {
+  document.getElementById("clock-label").textContent = clock.label;
+  document.getElementById("clock-zone").textContent =
+    clock.zone + (clock.offset_seconds ? ` · dial moved ${formatOffset(clock.offset_seconds)}` : "");
+  const jump = document.getElementById("jump-at");
+  if (document.activeElement !== jump) jump.value = clock.local;
+}
+
+function formatOffset(seconds) {
+  const sign = seconds < 0 ? "−" : "+";
+  let rest = Math.abs(seconds);
+  const days = Math.floor(rest / 86400); rest -= days * 86400;
+  const hours = Math.floor(rest / 3600); rest -= hours * 3600;
+  const minutes = Math.round(rest / 60);
+  return `${sign}${days ? days + "d " : ""}${hours}h ${String(minutes).padStart(2, "0")}m`;
+}
+
+async function moveClock(body) {
+  try {
+    showClock(await post("/_sandbox/clock", body));
+    status("");
+  } catch (error) {
+    status(error.message);
+  }
+}
+
+function status(text) {
+  document.getElementById("dial-status").textContent = text;
+}
+
+for (const button of document.querySelectorAll(".dial-buttons button")) {
+  button.addEventListener("click", () => moveClock({ advance_minutes: Number(button.dataset.minutes) }));
+}
+document.getElementById("jump-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const value = document.getElementById("jump-at").value;
+  if (value) moveClock({ jump_to: value });
+});
+document.getElementById("clock-reset").addEventListener("click", () => moveClock({ reset: true }));
+document.getElementById("people-filter").addEventListener("input", renderPeople);
+loadPeople().then(restartPoll);

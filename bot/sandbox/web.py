@@ -1,0 +1,250 @@
+"""The sandbox's web page and its small JSON API, served by the same aiohttp app as the Bot API.
+
+The page chats as sample staff through the sandbox server (it speaks only the Bot API to the
+bot), and turns the time dial: the bot's OffsetClock, followed by an immediate sweep tick.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from aiohttp import web
+
+from bot.clock import OffsetClock
+from bot.domain.directory import Directory
+from bot.sandbox.server import FakeBotApi, FakeUser
+
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).parent / "static"
+FIRST_USER_ID = 700_001
+LONG_POLL_SECONDS = 20.0
+MAX_ADVANCE = timedelta(days=400)
+JSON = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Person:
+    staff_id: str
+    user_id: int
+    full_name: str
+    position: str
+    unit_id: str
+    unit_name: str
+    phone: str
+    language: str
+    roles: tuple[str, ...]
+
+    def to_json(self) -> JSON:
+        return {"staff_id": self.staff_id, "user_id": self.user_id, "name": self.full_name,
+                "position": self.position, "unit_id": self.unit_id, "unit": self.unit_name,
+                "phone": self.phone, "language": self.language, "roles": list(self.roles)}  # fmt: skip
+
+
+def people_of(directory: Directory) -> list[Person]:
+    """Active staff grouped by unit (in the units file's order), each with a stable user id."""
+    active = sorted((p for p in directory.staff.values() if p.active), key=lambda p: p.staff_id)
+    user_ids = {person.staff_id: FIRST_USER_ID + number for number, person in enumerate(active)}
+    unit_order = {unit_id: number for number, unit_id in enumerate(directory.units)}
+    active.sort(key=lambda p: (unit_order.get(p.unit_id, len(unit_order)), p.staff_id))
+    people = []
+    for person in active:
+        unit = directory.unit(person.unit_id)
+        people.append(
+            Person(
+                staff_id=person.staff_id,
+                user_id=user_ids[person.staff_id],
+                full_name=person.full_name,
+                position=person.position or person.position_group,
+                unit_id=person.unit_id,
+                unit_name=unit.name if unit else person.unit_id,
+                phone=person.phone,
+                language=person.language,
+                roles=tuple(sorted(person.roles)),
+            )
+        )
+    return people
+
+
+class BadInput(ValueError):
+    """A request from the page that cannot be carried out; answered with HTTP 400."""
+
+
+class SandboxWeb:
+    def __init__(
+        self,
+        api: FakeBotApi,
+        people: list[Person],
+        clock: OffsetClock,
+        after_time_moved: Callable[[], Awaitable[None]],
+    ) -> None:
+        self.api = api
+        self.people = {person.staff_id: person for person in people}
+        self.by_user = {person.user_id: person for person in people}
+        self.clock = clock
+        self.after_time_moved = after_time_moved
+
+    def install(self, app: web.Application) -> None:
+        app.router.add_get("/", self._page("index.html"))
+        app.router.add_get("/sandbox.js", self._page("sandbox.js"))
+        app.router.add_get("/sandbox.css", self._page("sandbox.css"))
+        app.router.add_get("/_sandbox/people", self._people)
+        app.router.add_get("/_sandbox/state", self._state)
+        app.router.add_get("/_sandbox/file/{file_id}", self._file)
+        actions = {"open": self._open, "text": self._text, "contact": self._contact,
+                   "press": self._press, "clock": self._move_clock}  # fmt: skip
+        for name, action in actions.items():
+            app.router.add_post(f"/_sandbox/{name}", self._json_action(action))
+        app.router.add_post("/_sandbox/photo", self._photo)
+
+    # ------------------------------------------------------------------- plumbing
+
+    @staticmethod
+    def _page(name: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        kinds = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
+
+        async def serve(request: web.Request) -> web.StreamResponse:
+            body = (STATIC / name).read_bytes()
+            kind = kinds[Path(name).suffix]
+            headers = {"Cache-Control": "no-store"}
+            return web.Response(body=body, content_type=kind, charset="utf-8", headers=headers)
+
+        return serve
+
+    @staticmethod
+    def _json_action(
+        action: Callable[[JSON], Awaitable[JSON]],
+    ) -> Callable[[web.Request], Awaitable[web.Response]]:
+        async def handle(request: web.Request) -> web.Response:
+            try:
+                body = await request.json()
+                if not isinstance(body, dict):
+                    raise BadInput("a JSON object is expected")
+                return web.json_response(await action(body))
+            except (BadInput, KeyError, TypeError, ValueError) as exc:
+                return web.json_response({"error": str(exc)}, status=400)
+
+        return handle
+
+    def _person(self, body: JSON) -> Person:
+        person = self.people.get(str(body.get("staff_id", "")))
+        if person is None:
+            raise BadInput(f"no sample person {body.get('staff_id')!r}")
+        return person
+
+    def _user(self, body: JSON) -> FakeUser:
+        person = self._person(body)
+        user = self.api.known_user(person.user_id)
+        return user if user is not None else self._make_user(person)
+
+    def _make_user(self, person: Person) -> FakeUser:
+        *family, given = person.full_name.split()
+        return self.api.user(person.user_id, given, last_name=" ".join(family) or None,
+                             language_code=person.language)  # fmt: skip
+
+    def clock_json(self) -> JSON:
+        now = self.clock.now()
+        return {"iso": now.isoformat(timespec="seconds"), "local": now.strftime("%Y-%m-%dT%H:%M"),
+                "label": now.strftime("%a %d/%m/%Y %H:%M"), "zone": str(self.clock.tz),
+                "offset_seconds": int(self.clock.offset.total_seconds())}  # fmt: skip
+
+    # ------------------------------------------------------------------- reads
+
+    async def _people(self, request: web.Request) -> web.Response:
+        return web.json_response([person.to_json() for person in self.people.values()])
+
+    async def _state(self, request: web.Request) -> web.Response:
+        """Long poll: answers as soon as anything changed after `since` (or after a while)."""
+        try:
+            since = int(request.query.get("since", "-1"))
+            wanted = [str(s) for s in request.query.get("staff", "").split(",") if s]
+        except ValueError:
+            return web.json_response({"error": "since must be an integer"}, status=400)
+        if since == self.api.version:
+            await self.api.wait_change(since, LONG_POLL_SECONDS)
+        chats = {staff_id: self.api.timeline(self.people[staff_id].user_id)
+                 for staff_id in wanted if staff_id in self.people}  # fmt: skip
+        return web.json_response({"version": self.api.version, "clock": self.clock_json(),
+                                  "chats": chats})  # fmt: skip
+
+    async def _file(self, request: web.Request) -> web.Response:
+        stored = self.api.file(request.match_info["file_id"])
+        if stored is None:
+            return web.json_response({"error": "no such file"}, status=404)
+        headers = {}
+        if stored.file_name:
+            headers["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(stored.file_name, safe='')}"
+        return web.Response(body=stored.data, headers=headers,
+                            content_type=stored.mime_type or "application/octet-stream")  # fmt: skip
+
+    # ------------------------------------------------------------------- the user's actions
+
+    async def _open(self, body: JSON) -> JSON:
+        person = self._person(body)
+        self._user(body)
+        return person.to_json()
+
+    async def _text(self, body: JSON) -> JSON:
+        text = str(body.get("text", "")).strip()
+        if not text:
+            raise BadInput("empty message")
+        return {"update_id": self.api.send_text(self._user(body), text[:4096])}
+
+    async def _contact(self, body: JSON) -> JSON:
+        person = self._person(body)
+        user = self._user(body)
+        return {"update_id": self.api.send_contact(user, person.phone, first_name=user.first_name)}
+
+    async def _press(self, body: JSON) -> JSON:
+        user = self._user(body)
+        message_id = int(body["message_id"])
+        found = [m for m in self.api.messages(user.id) if m.message_id == message_id]
+        if not found or found[0].deleted:
+            raise BadInput(f"no message {message_id} in this chat")
+        return {"update_id": self.api.press(user, found[0], str(body["data"]))}
+
+    async def _photo(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        upload = form.get("photo")
+        if not isinstance(upload, web.FileField):
+            return web.json_response({"error": "a photo file is expected"}, status=400)
+        try:
+            user = self._user({"staff_id": form.get("staff_id")})
+        except BadInput as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        data = upload.file.read()
+        if not data:
+            return web.json_response({"error": "the file is empty"}, status=400)
+        caption = str(form.get("caption") or "") or None
+        update_id = self.api.send_photo(user, data, caption, upload.content_type or "image/jpeg")
+        return web.json_response({"update_id": update_id})
+
+    # ------------------------------------------------------------------- the time dial
+
+    async def _move_clock(self, body: JSON) -> JSON:
+        if "jump_to" in body:
+            moment = datetime.fromisoformat(str(body["jump_to"]))
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=self.clock.tz)
+            if abs(moment - self.clock.now()) > MAX_ADVANCE:
+                raise BadInput("jump at most 400 days away")
+            self.clock.jump_to(moment)
+        elif "advance_minutes" in body:
+            delta = timedelta(minutes=float(body["advance_minutes"]))
+            if delta <= timedelta(0) or delta > MAX_ADVANCE:
+                raise BadInput("advance by a positive amount, at most 400 days")
+            self.clock.advance(delta)
+        elif body.get("reset"):
+            self.clock.reset()
+        else:
+            raise BadInput("give advance_minutes, jump_to or reset")
+        log.info("sandbox clock moved to %s", self.clock.now().isoformat(timespec="minutes"))
+        await self.after_time_moved()
+        self.api.notify()
+        return self.clock_json()
