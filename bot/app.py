@@ -18,9 +18,11 @@ from bot.i18n import Translations
 from bot.services.admin_alerts import AdminAlerts
 from bot.services.base import Deps, DirectoryCache
 from bot.services.dispatch import Dispatcher
+from bot.services.health_feature import Health
 from bot.services.menu import COMMANDS
 from bot.services.outbox import OutboxSender, RateLimiter
 from bot.services.registration import RegistrationService
+from bot.services.returns import Returns
 from bot.services.sweep import Sweeper
 from bot.services.travel_feature import Travel
 from handlers import register_all
@@ -80,7 +82,9 @@ async def open_services(app: Application, settings: Settings, clock: Clock) -> S
     deps = Deps(db, clock, translations, DirectoryCache(), sender.wake, settings)
     registration = RegistrationService(deps)
     travel = Travel(deps)
-    features = [travel.feature()]
+    returns = Returns(deps, travel.approvals.submit, travel.approvals.status)
+    features = [travel.feature(), returns.feature()]
+    features.append(Health(deps).feature())
     dispatcher = Dispatcher(deps, registration, features)
     return Services(
         settings=settings,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -52,6 +53,44 @@ class OutboxRepo:
                 to_db_time(now),
                 purpose,
                 recipient.staff_id,
+            ),
+        )
+
+    async def enqueue_many(
+        self,
+        messages: list[tuple[Recipient, OutMessage]],
+        now: datetime,
+        *,
+        priority: int = 5,
+        purpose: str | None = None,
+    ) -> None:
+        """Many rows in one statement: sweeps and broadcasts that reach thousands at once."""
+        stamp = to_db_time(now)
+        await self.tx.executemany(
+            "INSERT INTO outbox (channel, chat_ref, payload, priority, next_attempt_at, "
+            "created_at, purpose, staff_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (r.channel, r.chat_ref, dumps(m.to_json()), priority, stamp, stamp, purpose, r.staff_id)
+                for r, m in messages
+            ],
+        )
+
+    async def enqueue_payloads(
+        self,
+        rows: Iterable[tuple[Recipient, str, str | None]],
+        now: datetime,
+        *,
+        priority: int = 5,
+        not_before: datetime | None = None,
+    ) -> None:
+        """Many rows, each with its own purpose, the payload already `dumps(m.to_json())` (broadcasts)."""
+        at, created = to_db_time(not_before or now), to_db_time(now)
+        await self.tx.executemany(
+            "INSERT INTO outbox (channel, chat_ref, payload, priority, next_attempt_at, "
+            "created_at, purpose, staff_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                (r.channel, r.chat_ref, payload, priority, at, created, purpose, r.staff_id)
+                for r, payload, purpose in rows
             ),
         )
 

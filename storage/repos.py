@@ -190,6 +190,14 @@ class AuditRepo:
             (to_db_time(now), actor, action, obj, dumps(details or {})),
         )
 
+    async def append_many(self, now: datetime, actor: str, entries: list[tuple[str, str]]) -> None:
+        """Many (action, object) entries by one actor at one time: a sweep's batch."""
+        stamp = to_db_time(now)
+        await self.tx.executemany(
+            "INSERT INTO audit_log (at, actor, action, object, details) VALUES (?, ?, ?, ?, '{}')",
+            [(stamp, actor, action, obj) for action, obj in entries],
+        )
+
     async def recent(self, tz: tzinfo, action: str | None = None, limit: int = 100) -> list[AuditEntry]:
         where, params = ("WHERE action = ?", (action, limit)) if action else ("", (limit,))
         rows = await self.tx.all(

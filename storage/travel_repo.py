@@ -120,6 +120,15 @@ class TravelRepo:
         row = await self.tx.one(f"SELECT {_COLUMNS} FROM travel_requests WHERE id = ?", (request_id,))
         return None if row is None else _request(row, self.tz)
 
+    async def get_many(self, request_ids: list[int]) -> dict[int, TravelRequest]:
+        found: dict[int, TravelRequest] = {}
+        for start in range(0, len(request_ids), 500):
+            chunk = request_ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = await self.tx.all(f"SELECT {_COLUMNS} FROM travel_requests WHERE id IN ({marks})", chunk)
+            found.update((r[0], _request(r, self.tz)) for r in rows)
+        return found
+
     async def of_staff(self, staff_id: str, limit: int = 10) -> list[TravelRequest]:
         rows = await self.tx.all(
             f"SELECT {_COLUMNS} FROM travel_requests WHERE staff_id = ? ORDER BY id DESC LIMIT ?",

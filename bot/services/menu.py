@@ -33,6 +33,11 @@ class CommandInfo:
 
 COMMANDS: tuple[CommandInfo, ...] = (
     CommandInfo("travel", lambda t: t._("ask to leave the city"), label=lambda t: t._("✈️ Ask to leave the city"), row=0),
+    CommandInfo("return", lambda t: t._("report your return from a trip and your health declaration"), label=lambda t: t._("🏠 Report my return"), row=1),
+    CommandInfo("symptoms", lambda t: t._("report symptoms (fever, cough, …); /symptoms ID shows a report"), label=lambda t: t._("🤒 Report symptoms"), row=3),
+    CommandInfo("monitor", lambda t: t._("medical monitoring: yours, or of your staff (leaders)")),
+    CommandInfo("case", lambda t: t._("report an F0/F1 case and its contacts; /case ID shows the tree"), Audience.HEAD),
+    CommandInfo("areas", lambda t: t._("areas with published cases (district admins)"), Audience.ADMIN),
     CommandInfo("status", lambda t: t._("your requests"), label=lambda t: t._("📋 My requests"), row=2),
     CommandInfo("pending", lambda t: t._("requests waiting for your decision (leaders)"), Audience.APPROVER, label=lambda t: t._("🗂 Waiting for my decision"), row=4),
     CommandInfo("away", lambda t: t._("declare an absence, so your deputy decides (leaders)"), Audience.APPROVER),

@@ -19,26 +19,26 @@ def province_index(province: Province) -> int:
     return all_provinces().index(province)
 
 
-def province_picker(t: Translator, page: int, home: str) -> Keyboard:
+def province_picker(t: Translator, page: int, home: str, prefix: str = "tv") -> Keyboard:
     choices = [p for p in all_provinces() if p.name != home]
     pages = max(1, -(-len(choices) // PROVINCES_PER_PAGE))
     page = min(max(page, 0), pages - 1)
     shown = choices[page * PROVINCES_PER_PAGE : (page + 1) * PROVINCES_PER_PAGE]
     rows = [
-        tuple(Button(p.name, f"tv:p:{province_index(p)}") for p in shown[i : i + 2])
+        tuple(Button(p.name, f"{prefix}:p:{province_index(p)}") for p in shown[i : i + 2])
         for i in range(0, len(shown), 2)
     ]
     nav = []
     if page > 0:
-        nav.append(Button("«", f"tv:pg:{page - 1}"))
+        nav.append(Button("«", f"{prefix}:pg:{page - 1}"))
     nav.append(Button(t._("page {page}/{pages}", page=page + 1, pages=pages), "tv:noop"))
     if page < pages - 1:
-        nav.append(Button("»", f"tv:pg:{page + 1}"))
+        nav.append(Button("»", f"{prefix}:pg:{page + 1}"))
     return (*rows, tuple(nav))
 
 
-def matches_keyboard(provinces: list[Province]) -> Keyboard:
-    return tuple((Button(p.name, f"tv:p:{province_index(p)}"),) for p in provinces)
+def matches_keyboard(provinces: list[Province], prefix: str = "tv") -> Keyboard:
+    return tuple((Button(p.name, f"{prefix}:p:{province_index(p)}"),) for p in provinces)
 
 
 def month_calendar(t: Translator, field: str, month: date, today: date) -> Keyboard:

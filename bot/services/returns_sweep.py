@@ -1,0 +1,157 @@
+"""The returns part of the sweep: "are you back?" steps and the 24-hour declaration window.
+
+Deadlines and next-reminder times are columns of trip_returns; each tick takes the due rows,
+enqueues their messages and moves the rows on in one transaction. After downtime only the
+latest reminder still relevant is sent (bot/domain/reminders.py decides which). Rows are handled
+in batches (one query for the trips, one for the accounts, one insert for the outbox) so that
+10,000 due rows take well under a second.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from bot.domain.directory import Directory, resolve_route
+from bot.domain.outgoing import OutMessage
+from bot.domain.reminders import (
+    ReminderKind,
+    declaration_schedule,
+    due_now,
+    return_checks,
+    shift_out_of_quiet,
+)
+from bot.i18n import Translator
+from bot.services.base import Deps
+from bot.services.returns_views import (
+    back_question,
+    declaration_reminder,
+    not_back_for_head,
+    overdue_for_head,
+)
+from storage.db import Tx
+from storage.outbox_repo import OutboxRepo, Recipient
+from storage.repos import AccountsRepo, AuditRepo
+from storage.returns_repo import ReturnsRepo, TripReturn
+from storage.travel_repo import TravelRepo, TravelRequest
+
+Build = Callable[[Translator], OutMessage]
+LIVE = ("approved", "recorded")
+
+
+def heads_for(directory: Directory, staff_id: str) -> list[str]:
+    """Who answers for this person: their unit's heads, or for a head, whoever decides for them."""
+    person = directory.person(staff_id)
+    if person is None:
+        return []
+    heads = [h.staff_id for h in directory.heads_of(person.unit_id) if h.staff_id != staff_id]
+    return heads or list(resolve_route(directory, staff_id).deciders)
+
+
+class Outbound:
+    """Messages collected during a sweep, written to the outbox in one statement."""
+
+    def __init__(self, deps: Deps, directory: Directory) -> None:
+        self.deps = deps
+        self.directory = directory
+        self.wanted: list[tuple[str, Build]] = []
+
+    def tell(self, staff_ids: list[str], build: Build) -> None:
+        self.wanted.extend((s, build) for s in staff_ids)
+
+    async def flush(self, tx: Tx, now: datetime) -> int:
+        accounts = await AccountsRepo(tx).of_staff_many(list({s for s, _ in self.wanted}))
+        by_staff = {a.staff_id: a for a in accounts}
+        rows: list[tuple[Recipient, OutMessage]] = []
+        for staff_id, build in self.wanted:
+            account = by_staff.get(staff_id)
+            if account is None:
+                continue  # not registered: nobody to tell in the chat
+            listed = self.directory.staff.get(staff_id)
+            t = self.deps.translations.for_language(account.language or (listed.language if listed else None))
+            rows.append((Recipient(account.channel, account.chat_ref, staff_id), build(t)))
+        await OutboxRepo(tx).enqueue_many(rows, now, priority=4, purpose="returns")
+        return len(rows)
+
+
+class ReturnsSweep:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    async def sweep(self, now: datetime) -> int:
+        async with self.deps.db.transaction() as tx:
+            directory = await self.deps.directory.get(tx)
+            out = Outbound(self.deps, directory)
+            await self._track_new(tx, now)
+            handled = await self._asks(tx, now, out, directory)
+            handled += await self._reminders(tx, now, out, directory)
+            sent = await out.flush(tx, now)
+        if sent:
+            self.deps.wake_outbox()
+        return handled
+
+    async def _track_new(self, tx: Tx, now: datetime) -> None:
+        repo = self._repo(tx)
+        new = await repo.untracked_due(now)
+        if new:
+            await repo.track_many([(n, shift_out_of_quiet(n.planned_return_at), 0) for n in new], now)
+
+    async def _asks(self, tx: Tx, now: datetime, out: Outbound, directory: Directory) -> int:
+        repo = self._repo(tx)
+        due = await repo.due_asks(now)
+        requests = await TravelRepo(tx, self.deps.clock.tz).get_many([t.request_id for t in due])
+        moves: list[tuple[int, datetime | None, int]] = []
+        gone: list[int] = []
+        audit: list[tuple[str, str]] = []
+        for trip in due:
+            request = requests.get(trip.request_id)
+            if request is None or request.status not in LIVE:
+                gone.append(trip.request_id)
+                continue
+            moves.append(self._ask(trip, request, now, out, directory, audit))
+        await repo.set_asks(moves, now)
+        await repo.close_cancelled(gone, now)
+        await AuditRepo(tx).append_many(now, "system", audit)
+        return len(due)
+
+    def _ask(self, trip: TripReturn, request: TravelRequest, now: datetime, out: Outbound, directory: Directory, audit: list[tuple[str, str]]) -> tuple[int, datetime | None, int]:
+        checks = return_checks(trip.planned_return_at, self.deps.settings.return_grace_span)
+        times = [shift_out_of_quiet(trip.planned_return_at), checks.ask_at, checks.tell_head_at]
+        stage = sum(1 for at in times if at <= now)
+        if stage <= trip.ask_stage:
+            return trip.request_id, times[trip.ask_stage], trip.ask_stage
+        if stage == 3:
+            out.tell(heads_for(directory, trip.staff_id), lambda t: not_back_for_head(t, directory, request))
+            audit.append(("return.not_reported", f"travel:{trip.request_id}"))
+        else:
+            out.tell([trip.staff_id], lambda t: back_question(t, request, again=stage == 2))
+            audit.append(("return.ask", f"travel:{trip.request_id}"))
+        return trip.request_id, times[stage] if stage < 3 else None, stage
+
+    async def _reminders(self, tx: Tx, now: datetime, out: Outbound, directory: Directory) -> int:
+        repo = self._repo(tx)
+        due = await repo.due_reminders(now)
+        requests = await TravelRepo(tx, self.deps.clock.tz).get_many([t.request_id for t in due])
+        moves: list[tuple[int, datetime | None, int | None, bool]] = []
+        audit: list[tuple[str, str]] = []
+        offsets = self.deps.settings.declaration_offsets
+        for trip in due:
+            request = requests.get(trip.request_id)
+            if request is None or trip.arrived_at is None:
+                continue
+            plan = due_now(declaration_schedule(trip.arrived_at, offsets), now, trip.last_seq)
+            overdue = False
+            for reminder in plan.to_send:
+                if reminder.kind is ReminderKind.OVERDUE:
+                    overdue = True
+                    out.tell(heads_for(directory, trip.staff_id), lambda t, tr=trip, rq=request: overdue_for_head(t, directory, tr, rq))
+                    audit.append(("return.overdue", f"travel:{trip.request_id}"))
+                else:
+                    out.tell([trip.staff_id], lambda t, tr=trip, rq=request: declaration_reminder(t, tr, rq, now))
+            moves.append((trip.request_id, plan.next_at, plan.new_last_seq, overdue))
+        await repo.set_reminders(moves, now)
+        await AuditRepo(tx).append_many(now, "system", audit)
+        return len(due)
+
+    def _repo(self, tx: Tx) -> ReturnsRepo:
+        return ReturnsRepo(tx, self.deps.clock.tz)
