@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.domain.reminders import QuietHours
+
 TELEGRAM_API = "https://api.telegram.org/bot"
 
 
@@ -46,6 +48,8 @@ class Settings(BaseSettings):
     health_contact_default: str = ""
     declaration_reminders: str = "2h,12h,20h"
     return_grace: str = "6h"
+    quiet_hours: str = "22:00-06:00"  # no reminders to people then; "none" to switch off
+    ack_remind_after: str = "4h"  # a directive not marked read is reminded once after this
 
     @field_validator("timezone")
     @classmethod
@@ -70,9 +74,30 @@ class Settings(BaseSettings):
             parse_duration(part)
         return value
 
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str) -> str:
+        parse_quiet_hours(value)
+        return value
+
+    @property
+    def quiet(self) -> QuietHours:
+        start, end = parse_quiet_hours(self.quiet_hours)
+        return QuietHours(start, end, self.tz)
+
     @property
     def declaration_offsets(self) -> tuple[timedelta, ...]:
         return tuple(parse_duration(part) for part in self.declaration_reminders.split(","))
+
+    @field_validator("ack_remind_after")
+    @classmethod
+    def _ack_duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+    @property
+    def ack_remind_span(self) -> timedelta:
+        return parse_duration(self.ack_remind_after)
 
     @property
     def return_grace_span(self) -> timedelta:
@@ -127,3 +152,15 @@ def parse_duration(text: str) -> timedelta:
     if amount <= 0:
         raise ValueError(f"{text!r} must be positive")
     return timedelta(**{unit: amount})
+
+
+def parse_quiet_hours(text: str) -> tuple[time, time]:
+    """`22:00-06:00` (may cross midnight) or `none`."""
+    cleaned = text.strip().lower()
+    if cleaned in ("none", "off", ""):
+        return time(0, 0), time(0, 0)
+    try:
+        start, end = (time.fromisoformat(part.strip()) for part in cleaned.split("-"))
+    except ValueError as exc:
+        raise ValueError(f"{text!r} is not like 22:00-06:00 or none") from exc
+    return start, end

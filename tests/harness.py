@@ -70,8 +70,9 @@ class RunningBot:
 class BotProcess:
     """`python -m bot run` in a child process, so tests can SIGKILL it."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, **extra_env: str) -> None:
         self.settings = settings
+        self.extra_env = extra_env
         self.process: subprocess.Popen[bytes] | None = None
 
     def env(self) -> dict[str, str]:
@@ -85,6 +86,7 @@ class BotProcess:
             PER_CHAT_INTERVAL_SECONDS="0",
             SWEEP_INTERVAL_SECONDS="0.2",
         )
+        env.update(self.extra_env)
         return env
 
     def start(self) -> None:

@@ -258,7 +258,7 @@ class Returns:
         arrived = datetime.fromisoformat(data["arrived"])
         answers = {k: list(data[k]) for k in ("provinces", "symptoms", "contacts")}
         deadline = arrived + timedelta(hours=24)
-        due = due_now(self._schedule(arrived), step.now, None)
+        due = due_now(self._schedule(arrived), step.now, None, self.deps.settings.quiet)
         await self._repo(step).mark_back(request_id, arrived, deadline, due.next_at or step.now, answers, step.now)
         await step.audit.append(step.now, step.actor, "return.declared", f"travel:{request_id}", {"arrived": arrived.isoformat(), "answers": answers})
         await self._converse(step, "official", {"rid": request_id})
@@ -364,14 +364,14 @@ class Returns:
         await step.conversations.clear(step.who.channel, step.who.user_ref)
         if new_return - request.departure_at > timedelta(days=self.deps.settings.max_trip_days):
             return await self._delay_needs_approval(step, request, new_return)
-        await self._repo(step).delay(request.id, new_return, shift_out_of_quiet(new_return), step.now)
+        await self._repo(step).delay(request.id, new_return, shift_out_of_quiet(new_return, self.deps.settings.quiet), step.now)
         await step.audit.append(step.now, step.actor, "return.delayed", f"travel:{request.id}", {"to": new_return.isoformat()})
         directory = await step.directory()
         await step.tell_staff(self._approvers(directory, request), lambda tt: OutMessage(tt._("For your information: {who} will be back from {place} later than planned, on {when}.", who=_name(directory, request.staff_id), place=request.destination, when=tt.when(new_return))))
         return [OutMessage(t._("Noted: you will be back {when}. Your approver has been told.", when=t.when(new_return)))]
 
     async def _delay_needs_approval(self, step: Step, request: TravelRequest, new_return: datetime) -> list[OutMessage]:
-        await self._repo(step).delay(request.id, new_return, shift_out_of_quiet(new_return), step.now)
+        await self._repo(step).delay(request.id, new_return, shift_out_of_quiet(new_return, self.deps.settings.quiet), step.now)
         draft = {
             "dep": request.departure_at.isoformat(), "ret": new_return.isoformat(), "dest": request.destination,
             "address": request.address, "purpose": request.purpose, "case_area": request.case_area, "replaces": request.id,
@@ -385,11 +385,11 @@ class Returns:
         travel = TravelRepo(step.tx, self.deps.clock.tz)
         request = await travel.get(request_id)
         assert request is not None
-        await self._repo(step).track(request.id, request.staff_id, request.return_at, shift_out_of_quiet(request.return_at), 0, step.now)
+        await self._repo(step).track(request.id, request.staff_id, request.return_at, shift_out_of_quiet(request.return_at, self.deps.settings.quiet), 0, step.now)
         return request
 
     def _schedule(self, arrived: datetime) -> list[Any]:
-        return declaration_schedule(arrived, self.deps.settings.declaration_offsets)
+        return declaration_schedule(arrived, self.deps.settings.declaration_offsets, quiet=self.deps.settings.quiet)
 
     async def _converse(self, step: Step, state: str, data: dict[str, Any]) -> None:
         await step.conversations.set(step.who.channel, step.who.user_ref, Conversation(FLOW, state, data), step.now)

@@ -94,7 +94,7 @@ class ReturnsSweep:
         repo = self._repo(tx)
         new = await repo.untracked_due(now)
         if new:
-            await repo.track_many([(n, shift_out_of_quiet(n.planned_return_at), 0) for n in new], now)
+            await repo.track_many([(n, shift_out_of_quiet(n.planned_return_at, self.deps.settings.quiet), 0) for n in new], now)
 
     async def _asks(self, tx: Tx, now: datetime, out: Outbound, directory: Directory) -> int:
         repo = self._repo(tx)
@@ -115,8 +115,8 @@ class ReturnsSweep:
         return len(due)
 
     def _ask(self, trip: TripReturn, request: TravelRequest, now: datetime, out: Outbound, directory: Directory, audit: list[tuple[str, str]]) -> tuple[int, datetime | None, int]:
-        checks = return_checks(trip.planned_return_at, self.deps.settings.return_grace_span)
-        times = [shift_out_of_quiet(trip.planned_return_at), checks.ask_at, checks.tell_head_at]
+        checks = return_checks(trip.planned_return_at, self.deps.settings.return_grace_span, self.deps.settings.quiet)
+        times = [shift_out_of_quiet(trip.planned_return_at, self.deps.settings.quiet), checks.ask_at, checks.tell_head_at]
         stage = sum(1 for at in times if at <= now)
         if stage <= trip.ask_stage:
             return trip.request_id, times[trip.ask_stage], trip.ask_stage
@@ -139,7 +139,8 @@ class ReturnsSweep:
             request = requests.get(trip.request_id)
             if request is None or trip.arrived_at is None:
                 continue
-            plan = due_now(declaration_schedule(trip.arrived_at, offsets), now, trip.last_seq)
+            quiet = self.deps.settings.quiet
+            plan = due_now(declaration_schedule(trip.arrived_at, offsets, quiet=quiet), now, trip.last_seq, quiet)
             overdue = False
             for reminder in plan.to_send:
                 if reminder.kind is ReminderKind.OVERDUE:
