@@ -17,6 +17,7 @@ from bot.domain.clock import Clock
 from bot.i18n import Translations
 from bot.services.admin_alerts import AdminAlerts
 from bot.services.base import Deps, DirectoryCache
+from bot.services.broadcast import Broadcasts
 from bot.services.dispatch import Dispatcher
 from bot.services.health_feature import Health
 from bot.services.menu import COMMANDS
@@ -83,7 +84,7 @@ async def open_services(app: Application, settings: Settings, clock: Clock) -> S
     registration = RegistrationService(deps)
     travel = Travel(deps)
     returns = Returns(deps, travel.approvals.submit, travel.approvals.status)
-    features = [travel.feature(), returns.feature()]
+    features = [travel.feature(), returns.feature(), Broadcasts(deps).feature()]
     features.append(Health(deps).feature())
     dispatcher = Dispatcher(deps, registration, features)
     return Services(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 
 from telegram import (
     Bot,
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
 TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
 
@@ -81,6 +83,14 @@ class TelegramTransport:
     async def _send(self, chat_ref: str, message: OutMessage) -> str | None:
         markup = render_markup(message)
         text = message.text[:TEXT_LIMIT]
+        if message.edit_ref and message.markup_only:
+            inline = markup if isinstance(markup, InlineKeyboardMarkup) else None
+            await self._bot.edit_message_reply_markup(
+                chat_id=int(chat_ref), message_id=int(message.edit_ref), reply_markup=inline
+            )
+            return message.edit_ref
+        if message.document:
+            return await self._send_document(chat_ref, message, markup)
         if message.edit_ref:
             inline = markup if isinstance(markup, InlineKeyboardMarkup) else None
             await self._bot.edit_message_text(
@@ -88,6 +98,20 @@ class TelegramTransport:
             )
             return message.edit_ref
         sent = await self._bot.send_message(int(chat_ref), text, reply_markup=markup)
+        return str(sent.message_id)
+
+
+    async def _send_document(self, chat_ref: str, message: OutMessage, markup: Markup) -> str:
+        """A file by its Telegram file id, or a local file (an export) uploaded under its name."""
+        document = message.document or ""
+        caption = message.text[:CAPTION_LIMIT] or None
+        if document.startswith("/"):
+            path = Path(document)
+            sent = await self._bot.send_document(
+                int(chat_ref), path.read_bytes(), filename=path.name, caption=caption, reply_markup=markup
+            )
+        else:
+            sent = await self._bot.send_document(int(chat_ref), document, caption=caption, reply_markup=markup)
         return str(sent.message_id)
 
 

@@ -26,6 +26,8 @@ class OutMessage:
     remove_keyboard: bool = False
     edit_ref: str | None = None  # edit this earlier message instead of sending a new one
     extra: dict[str, Any] = field(default_factory=dict)
+    document: str | None = None  # a file to send, the text as its caption: a messenger file id or a local path
+    markup_only: bool = False  # with edit_ref: change only the inline buttons, keep the text
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"text": self.text}
@@ -44,6 +46,10 @@ class OutMessage:
             data["edit_ref"] = self.edit_ref
         if self.extra:
             data["extra"] = self.extra
+        if self.document:
+            data["document"] = self.document
+        if self.markup_only:
+            data["markup_only"] = True
         return data
 
     @classmethod
@@ -60,4 +66,6 @@ class OutMessage:
             remove_keyboard=bool(data.get("remove_keyboard")),
             edit_ref=data.get("edit_ref"),
             extra=dict(data.get("extra", {})),
+            document=data.get("document"),
+            markup_only=bool(data.get("markup_only")),
         )

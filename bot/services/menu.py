@@ -42,6 +42,8 @@ COMMANDS: tuple[CommandInfo, ...] = (
     CommandInfo("pending", lambda t: t._("requests waiting for your decision (leaders)"), Audience.APPROVER, label=lambda t: t._("🗂 Waiting for my decision"), row=4),
     CommandInfo("away", lambda t: t._("declare an absence, so your deputy decides (leaders)"), Audience.APPROVER),
     CommandInfo("policy", lambda t: t._("travel policy: ban, normal, days off (district admins)"), Audience.ADMIN),
+    CommandInfo("directives", lambda t: t._("directives sent to you, to read again"), label=lambda t: t._("📄 Directives"), row=6),
+    CommandInfo("broadcast", lambda t: t._("send a directive to staff; /broadcast ID shows who read it (district admins)"), Audience.ADMIN),
     CommandInfo("cancel", lambda t: t._("stop what you are doing")),
     CommandInfo("me", lambda t: t._("your details and who approves your requests"), label=lambda t: t._("👤 My details"), row=2),
     CommandInfo("language", lambda t: t._("choose Vietnamese or English"), label=lambda t: t._("🌐 Language"), row=8),

@@ -1,0 +1,275 @@
+"""Directives broadcast to staff: the directive, its recipients, what was delivered and read."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
+from typing import Any
+
+from storage.db import Tx, dumps, from_db_time, to_db_time
+
+_COLUMNS = (
+    "id, number, issued_on, title, body, file_id, file_name, audience, status, created_by, "
+    "created_at, send_at, queued_at, policy_mode, admin_channel, admin_chat, progress_outbox, "
+    "progress_at, progress_text, remind_at"
+)
+FINAL = "broadcast:{id}"
+PART = "broadcast:{id}:part"
+REMIND = "broadcast:{id}:remind"
+
+
+@dataclass(frozen=True, slots=True)
+class Broadcast:
+    id: int
+    number: str
+    issued_on: date
+    title: str
+    body: str
+    file_id: str | None
+    file_name: str | None
+    audience: dict[str, Any]
+    status: str
+    created_by: str
+    created_at: datetime
+    send_at: datetime
+    queued_at: datetime | None
+    policy_mode: str | None
+    admin_channel: str
+    admin_chat: str
+    progress_outbox: int | None
+    progress_at: datetime | None
+    progress_text: str | None
+    remind_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewBroadcast:
+    number: str
+    issued_on: date
+    title: str
+    body: str
+    file_id: str | None
+    file_name: str | None
+    audience: dict[str, Any]
+    created_by: str
+    admin_channel: str
+    admin_chat: str
+    policy_mode: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UnitTally:
+    unit_id: str
+    total: int = 0
+    registered: int = 0
+    sent: int = 0
+    failed: int = 0
+    read: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientState:
+    staff_id: str
+    unit_id: str
+    registered: bool
+    status: str | None  # the outbox status of the copy with the button; None: nothing queued
+    sent_at: datetime | None
+    error: str | None
+    read_at: datetime | None
+
+
+class BroadcastRepo:
+    def __init__(self, tx: Tx, tz: tzinfo) -> None:
+        self.tx = tx
+        self.tz = tz
+
+    # --- the directive ------------------------------------------------------------------------
+
+    async def create(self, new: NewBroadcast, status: str, send_at: datetime, now: datetime) -> int:
+        return await self.tx.insert(
+            "INSERT INTO broadcasts (number, issued_on, title, body, file_id, file_name, audience, "
+            "status, created_by, created_at, send_at, policy_mode, admin_channel, admin_chat) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (new.number, new.issued_on.isoformat(), new.title, new.body, new.file_id,
+             new.file_name, dumps(new.audience), status, new.created_by, to_db_time(now),
+             to_db_time(send_at), new.policy_mode, new.admin_channel, new.admin_chat),
+        )  # fmt: skip
+
+    async def get(self, broadcast_id: int) -> Broadcast | None:
+        row = await self.tx.one(f"SELECT {_COLUMNS} FROM broadcasts WHERE id = ?", (broadcast_id,))
+        return None if row is None else self._broadcast(row)
+
+    async def recent(self, limit: int = 10) -> list[Broadcast]:
+        rows = await self.tx.all(
+            f"SELECT {_COLUMNS} FROM broadcasts WHERE status IN ('sending', 'done') "
+            "ORDER BY id DESC LIMIT ?",
+            (limit,),
+        )
+        return [self._broadcast(r) for r in rows]
+
+    async def recent_for(self, staff_id: str, limit: int = 10) -> list[tuple[Broadcast, datetime | None]]:
+        rows = await self.tx.all(
+            f"SELECT {', '.join('b.' + c.strip() for c in _COLUMNS.split(','))}, r.read_at "
+            "FROM broadcast_recipients r JOIN broadcasts b ON b.id = r.broadcast_id "
+            "WHERE r.staff_id = ? AND b.status IN ('sending', 'done') "
+            "ORDER BY b.id DESC LIMIT ?",
+            (staff_id, limit),
+        )
+        return [(self._broadcast(r), from_db_time(r[20], self.tz)) for r in rows]
+
+    async def due_scheduled(self, now: datetime) -> list[Broadcast]:
+        rows = await self.tx.all(
+            f"SELECT {_COLUMNS} FROM broadcasts WHERE status = 'scheduled' AND send_at <= ? "
+            "ORDER BY send_at",
+            (to_db_time(now),),
+        )
+        return [self._broadcast(r) for r in rows]
+
+    async def cancel_scheduled(self, broadcast_id: int) -> bool:
+        changed = await self.tx.execute(
+            "UPDATE broadcasts SET status = 'cancelled' WHERE id = ? AND status = 'scheduled'",
+            (broadcast_id,),
+        )
+        return changed == 1
+
+    async def start_sending(self, broadcast_id: int, now: datetime, remind_at: datetime) -> bool:
+        """scheduled → sending, once (a conditional update: two sweeps cannot both queue it)."""
+        changed = await self.tx.execute(
+            "UPDATE broadcasts SET status = 'sending', queued_at = ?, remind_at = ? "
+            "WHERE id = ? AND status = 'scheduled'",
+            (to_db_time(now), to_db_time(remind_at), broadcast_id),
+        )
+        return changed == 1
+
+    async def set_progress(self, broadcast_id: int, outbox_id: int | None, text: str, now: datetime) -> None:
+        await self.tx.execute(
+            "UPDATE broadcasts SET progress_outbox = COALESCE(?, progress_outbox), "
+            "progress_text = ?, progress_at = ? WHERE id = ?",
+            (outbox_id, text, to_db_time(now), broadcast_id),
+        )
+
+    async def finish(self, broadcast_id: int) -> None:
+        await self.tx.execute(
+            "UPDATE broadcasts SET status = 'done' WHERE id = ? AND status = 'sending'",
+            (broadcast_id,),
+        )
+
+    async def watched(self, now: datetime, quiet_since: datetime) -> list[Broadcast]:
+        """Broadcasts whose progress message may need an edit: still sending, or reads coming in."""
+        rows = await self.tx.all(
+            f"SELECT {_COLUMNS} FROM broadcasts WHERE progress_outbox IS NOT NULL "
+            "AND (status = 'sending' OR remind_at IS NOT NULL) "
+            "AND (progress_at IS NULL OR progress_at <= ?)",
+            (to_db_time(quiet_since),),
+        )
+        return [self._broadcast(r) for r in rows]
+
+    async def message_ref(self, outbox_id: int) -> str | None:
+        return await self.tx.scalar("SELECT message_ref FROM outbox WHERE id = ?", (outbox_id,))
+
+    # --- recipients ---------------------------------------------------------------------------
+
+    async def add_recipients(self, broadcast_id: int, rows: Iterable[tuple[str, str, bool]]) -> None:
+        await self.tx.executemany(
+            "INSERT OR IGNORE INTO broadcast_recipients (broadcast_id, staff_id, unit_id, registered) "
+            "VALUES (?, ?, ?, ?)",
+            ((broadcast_id, staff_id, unit_id, int(registered)) for staff_id, unit_id, registered in rows),
+        )
+
+    async def is_recipient(self, broadcast_id: int, staff_id: str) -> bool:
+        found = await self.tx.scalar(
+            "SELECT 1 FROM broadcast_recipients WHERE broadcast_id = ? AND staff_id = ?",
+            (broadcast_id, staff_id),
+        )
+        return found is not None
+
+    async def mark_read(self, broadcast_id: int, staff_id: str, now: datetime) -> datetime | None:
+        """Record the first read; return when it was read (now, or the earlier time)."""
+        await self.tx.execute(
+            "UPDATE broadcast_recipients SET read_at = ? "
+            "WHERE broadcast_id = ? AND staff_id = ? AND read_at IS NULL",
+            (to_db_time(now), broadcast_id, staff_id),
+        )
+        text = await self.tx.scalar(
+            "SELECT read_at FROM broadcast_recipients WHERE broadcast_id = ? AND staff_id = ?",
+            (broadcast_id, staff_id),
+        )
+        return from_db_time(text, self.tz)
+
+    async def states(self, broadcast_id: int) -> list[RecipientState]:
+        rows = await self.tx.all(
+            "SELECT r.staff_id, r.unit_id, r.registered, o.status, o.sent_at, o.error, r.read_at "
+            "FROM broadcast_recipients r LEFT JOIN outbox o "
+            "ON o.purpose = ? AND o.staff_id = r.staff_id "
+            "WHERE r.broadcast_id = ? ORDER BY r.unit_id, r.staff_id",
+            (FINAL.format(id=broadcast_id), broadcast_id),
+        )
+        return [
+            RecipientState(r[0], r[1], bool(r[2]), r[3], from_db_time(r[4], self.tz), r[5],
+                           from_db_time(r[6], self.tz))
+            for r in rows
+        ]  # fmt: skip
+
+    async def tallies(self, broadcast_id: int) -> list[UnitTally]:
+        rows = await self.tx.all(
+            "SELECT r.unit_id, COUNT(*), SUM(r.registered), "
+            "SUM(o.status = 'sent'), SUM(o.status IN ('undeliverable', 'failed')), "
+            "SUM(r.read_at IS NOT NULL) "
+            "FROM broadcast_recipients r LEFT JOIN outbox o "
+            "ON o.purpose = ? AND o.staff_id = r.staff_id "
+            "WHERE r.broadcast_id = ? GROUP BY r.unit_id ORDER BY r.unit_id",
+            (FINAL.format(id=broadcast_id), broadcast_id),
+        )
+        return [UnitTally(r[0], r[1], r[2] or 0, r[3] or 0, r[4] or 0, r[5] or 0) for r in rows]
+
+    async def pending_rows(self, broadcast_id: int) -> int:
+        return int(
+            await self.tx.scalar(
+                "SELECT COUNT(*) FROM outbox WHERE purpose IN (?, ?) AND status = 'pending'",
+                (FINAL.format(id=broadcast_id), PART.format(id=broadcast_id)),
+            )
+        )
+
+    async def unread(self, broadcast_id: int, unit_ids: Sequence[str] | None = None) -> list[str]:
+        """Staff ids whose copy was delivered and who have not pressed "read" (of these units)."""
+        sql = (
+            "SELECT r.staff_id, r.unit_id FROM broadcast_recipients r JOIN outbox o "
+            "ON o.purpose = ? AND o.staff_id = r.staff_id "
+            "WHERE r.broadcast_id = ? AND r.read_at IS NULL AND o.status = 'sent'"
+        )
+        rows = await self.tx.all(sql, (FINAL.format(id=broadcast_id), broadcast_id))
+        wanted = None if unit_ids is None else set(unit_ids)
+        return [r[0] for r in rows if wanted is None or r[1] in wanted]
+
+    async def due_reminders(self, now: datetime) -> list[Broadcast]:
+        rows = await self.tx.all(
+            f"SELECT {_COLUMNS} FROM broadcasts WHERE remind_at IS NOT NULL AND remind_at <= ?",
+            (to_db_time(now),),
+        )
+        return [self._broadcast(r) for r in rows]
+
+    async def reminders_done(self, broadcast_id: int) -> None:
+        await self.tx.execute("UPDATE broadcasts SET remind_at = NULL WHERE id = ?", (broadcast_id,))
+
+    async def mark_reminded(self, broadcast_id: int, staff_ids: Sequence[str], now: datetime) -> None:
+        await self.tx.executemany(
+            "UPDATE broadcast_recipients SET reminded_at = ? WHERE broadcast_id = ? AND staff_id = ?",
+            ((to_db_time(now), broadcast_id, s) for s in staff_ids),
+        )
+
+    async def reminded_since(self, broadcast_id: int, since: datetime) -> set[str]:
+        rows = await self.tx.all(
+            "SELECT staff_id FROM broadcast_recipients WHERE broadcast_id = ? AND reminded_at >= ?",
+            (broadcast_id, to_db_time(since)),
+        )
+        return {r[0] for r in rows}
+
+    def _broadcast(self, r: Any) -> Broadcast:
+        tz = self.tz
+        return Broadcast(
+            r[0], r[1], date.fromisoformat(r[2]), r[3], r[4], r[5], r[6], json.loads(r[7]), r[8],
+            r[9], from_db_time(r[10], tz), from_db_time(r[11], tz), from_db_time(r[12], tz),  # type: ignore[arg-type]
+            r[13], r[14], r[15], r[16], from_db_time(r[17], tz), r[18], from_db_time(r[19], tz),
+        )  # fmt: skip
