@@ -283,3 +283,13 @@ def area_description(t: Translator, area: Area) -> str:
 
 def next_ack_deadline(step: Step) -> datetime:
     return step.now + timedelta(minutes=step.deps.settings.alert_ack_minutes)
+
+
+async def destination_warning(step: Step, province: str) -> list[OutMessage]:
+    """The travel flow's warning when the destination has a listed area (any day of a trip of
+    the longest allowed length from today)."""
+    today = step.now.date()
+    area = await listed_area_for(step, province, today, today + timedelta(days=step.deps.settings.max_trip_days))
+    if area is None:
+        return []
+    return [OutMessage(step.t._("⚠️ The health authorities published cases in {area}. Avoid it if you can; anyone returning from there is medically monitored.", area=area))]

@@ -22,6 +22,7 @@ from bot.domain.travel_policy import (
 )
 from bot.i18n import Translator
 from bot.services.base import Step
+from bot.services.health_alerts import destination_warning
 from bot.services.pickers import (
     matches_keyboard,
     month_calendar,
@@ -185,6 +186,7 @@ class TravelFlow:
             return [OutMessage(t._("{place} is inside {home}: you do not need permission to travel there. Choose a destination outside {home}.", place=name, home=home), buttons=province_picker(t, 0, home))]
         draft["dest"] = name
         notes = [OutMessage(t._("«{typed}» is now part of {name}.", typed=matched, name=name))] if via == "absorbed" else []
+        notes += await destination_warning(step, name)
         return notes + await self._ask_next(step, draft)
 
     async def _set_when(self, step: Step, draft: Draft, field: str, value: datetime) -> list[OutMessage]:
