@@ -9,7 +9,6 @@ from __future__ import annotations
 import sqlite3
 from datetime import timedelta
 from io import BytesIO
-from pathlib import Path
 
 from openpyxl import load_workbook
 
@@ -101,3 +100,137 @@ async def test_long_directive_is_split_delivered_and_acknowledged(fake: FakeBotA
 
     listing = await answer(fake, teacher, "/directives")
     assert "1061/UBND-VP" in (listing.text or "") and "10:15" in (listing.text or "")
+
+
+async def test_units_audience_scheduled_with_a_travel_ban(fake: FakeBotApi, bot: RunningBot) -> None:
+    admin = await register(fake, ADMIN, "DU-003")
+    teacher = await register(fake, TEACHER, "TH-003")
+    office = await register(fake, OFFICE, "DU-004")
+    assert "số và ngày" in ((await answer(fake, admin, "/broadcast")).text or "")
+    await answer(fake, admin, "262-TB/QU, 09/05/2021")
+    await answer(fake, admin, "Không rời khỏi Hà Nội")
+    last = await answer(fake, admin, "100% cán bộ không rời khỏi địa bàn thành phố.")
+    fake.press(admin, last, last.callback_data("Xong"))
+    question = await fake.next_message(admin.id)
+    fake.press(admin, question, question.callback_data("Đơn vị được chọn"))
+    listing = await fake.next_message(admin.id)
+    assert "HB-TH" in (listing.text or "")
+    assert "Không tìm thấy" in ((await answer(fake, admin, "Trường Atlantis")).text or "")
+    fake.send_text(admin, "truong tieu hoc hoa binh (mau)")
+    summary = (await collect_preview(fake, admin))[-1]
+    assert "Người nhận: 6 (1 " in (summary.text or "")  # the primary school's staff only
+    fake.press(admin, summary, summary.callback_data("cấm"))
+    summary = (await collect_preview(fake, admin))[-1]
+    assert "không ra khỏi thành phố" in (summary.text or "")
+    fake.press(admin, summary, summary.callback_data("Hẹn giờ"))
+    await fake.next_message(admin.id)
+    fake.send_text(admin, "26/05/2021 14:00")
+    summary = (await collect_preview(fake, admin))[-1]
+    fake.press(admin, summary, summary.callback_data("Xác nhận"))
+    scheduled = await fake.next_message(admin.id)
+    assert "hẹn gửi" in (scheduled.text or "")
+    assert db_all(bot, "SELECT mode FROM policy_periods ORDER BY id DESC LIMIT 1") == [("ban",)]
+
+    await bot.services.sweeper.tick()
+    await bot.services.sender.drain()
+    assert fake.messages(teacher.id)[-1].button_texts() != ["✅ Đã đọc"]  # not yet
+    bot.clock.advance(timedelta(hours=5))
+    await bot.services.sweeper.tick()
+    await bot.services.sender.drain()
+    got = fake.messages(teacher.id)[-1]
+    assert "262-TB/QU" in (got.text or "") and got.button_texts() == ["✅ Đã đọc"]
+    assert not any("262-TB/QU" in (m.text or "") for m in fake.messages(office.id))  # not in the audience
+    rows = db_all(bot, "SELECT priority FROM outbox WHERE purpose = 'broadcast:1'")
+    assert rows and all(p == 8 for (p,) in rows)  # behind interactive messages
+
+
+async def test_reminder_heads_view_export_and_file(fake: FakeBotApi, bot: RunningBot) -> None:
+    admin = await register(fake, ADMIN, "DU-003")
+    teacher = await register(fake, TEACHER, "TH-003")
+    principal = await register(fake, PRINCIPAL, "TH-001")
+    fake.block(TEACHER_EN)
+    await register_blocked(fake, bot)
+    await answer(fake, admin, "/broadcast")
+    await answer(fake, admin, "48-CV/ĐU ngày 07/06/2021")
+    await answer(fake, admin, "V/v phòng, chống dịch bệnh Covid-19")
+    bad = await send_file(fake, admin, "anh.png", b"\x89PNG")
+    assert "PDF hoặc DOCX" in (bad.text or "")
+    last = await send_file(fake, admin, "48-CV-DU.pdf", b"%PDF-1.4 fake")
+    assert "48-CV-DU.pdf" in (last.text or "")
+    fake.press(admin, last, last.callback_data("Xong"))
+    question = await fake.next_message(admin.id)
+    fake.press(admin, question, question.callback_data("Mọi người"))
+    summary = (await collect_preview(fake, admin))[-1]
+    fake.press(admin, summary, summary.callback_data("Gửi ngay"))
+    await fake.next_message(admin.id)
+    await bot.services.sender.drain()
+    got = fake.messages(teacher.id)[-1]
+    assert got.kind == "document" and "48-CV/ĐU" in (got.caption or "") and got.button_texts() == ["✅ Đã đọc"]
+    mine = fake.messages(principal.id)[-1]
+    fake.press(principal, mine, mine.callback_data("Đã đọc"))
+    await fake.wait_for(lambda: bool(mine.edits))
+    assert mine.button_texts() == ["✅ Đã đọc lúc 09:00"]
+
+    bot.clock.advance(timedelta(hours=4, minutes=1))
+    await bot.services.sweeper.tick()
+    await bot.services.sender.drain()
+    reminder = fake.messages(teacher.id)[-1]
+    assert "Nhắc nhở" in (reminder.text or "") and reminder.button_texts() == ["✅ Đã đọc"]
+    assert not any("Nhắc nhở" in (m.text or "") for m in fake.messages(principal.id))
+    bot.clock.advance(timedelta(hours=5))
+    await bot.services.sweeper.tick()
+    await bot.services.sender.drain()
+    assert sum("Nhắc nhở" in (m.text or "") for m in fake.messages(teacher.id)) == 1  # once
+
+    listing = await latest(fake, principal, "/directives", "Văn bản chỉ đạo gần đây")
+    fake.press(principal, listing, listing.callback_data("Ai chưa đọc"))
+    await fake.wait_for(lambda: "Chưa đọc" in (fake.messages(principal.id)[-1].text or ""))
+    unread = fake.messages(principal.id)[-1]
+    assert "Lại Thị Diệu Linh" in (unread.text or "") and "Châu Thị Bích Ngọc" not in (unread.text or "")
+    press = fake.press(principal, unread, unread.callback_data("Nhắc họ"))
+    await fake.wait_for(lambda: fake.answer_for(press) is not None)
+    assert "Đã nhắc 1" in fake.answer_for(press)["text"]  # type: ignore[index]
+    await bot.services.sender.drain()
+    assert sum("Nhắc nhở" in (m.text or "") for m in fake.messages(teacher.id)) == 2
+    again = fake.press(principal, unread, unread.callback_data("Nhắc họ"))
+    await fake.wait_for(lambda: fake.answer_for(again) is not None)
+    assert "Đã nhắc 0" in fake.answer_for(again)["text"]  # type: ignore[index]  # reminded within the hour
+
+    view = await latest(fake, admin, "/broadcast 1", "Văn bản #1:")
+    assert "đã đọc 1" in (view.text or "")
+    fake.press(admin, view, view.callback_data("Xuất"))
+    await fake.wait_for(lambda: fake.messages(admin.id)[-1].kind == "document")
+    export = fake.messages(admin.id)[-1]
+    assert export.kind == "document" and export.document is not None
+    sheet = load_workbook(BytesIO(export.document["data"])).active
+    rows = {r[1]: r for r in sheet.iter_rows(min_row=2, values_only=True)}  # type: ignore[union-attr]
+    assert rows["Châu Thị Bích Ngọc"][4] == "26/05/2021 09:00"
+    assert rows["Lại Thị Diệu Linh"][3] and not rows["Lại Thị Diệu Linh"][4]
+    assert rows["Emily Nguyễn"][5] == "đã chặn bot"
+    assert rows["Nguyễn Văn Hùng"][5] == "chưa đăng ký với bot"
+
+
+async def latest(fake: FakeBotApi, user: FakeUser, text: str, expect: str) -> SentMessage:
+    """Send `text`; the newest message containing `expect` (earlier ones may not have been read)."""
+    before = len(fake.messages(user.id))
+    fake.send_text(user, text)
+    await fake.wait_for(lambda: any(expect in (m.text or "") for m in fake.messages(user.id)[before:]))
+    return [m for m in fake.messages(user.id)[before:] if expect in (m.text or "")][-1]
+
+
+async def register_blocked(fake: FakeBotApi, bot: RunningBot) -> None:
+    """Emily registers, then blocks the bot."""
+    with sqlite3.connect(bot.settings.database_path) as conn:
+        conn.execute("INSERT INTO accounts (channel, user_ref, chat_ref, staff_id, language) "
+                     "VALUES ('telegram', ?, ?, 'TH-005', 'en')", (str(TEACHER_EN), str(TEACHER_EN)))  # fmt: skip
+    fake.user(TEACHER_EN)
+
+
+async def send_file(fake: FakeBotApi, user: FakeUser, name: str, data: bytes) -> SentMessage:
+    stored = fake._store_file(data, "documents", "application/pdf" if name.endswith(".pdf") else "image/png", name)
+    document = {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id, "file_name": name,
+                "mime_type": stored.mime_type, "file_size": len(data)}  # fmt: skip
+    fake.queue_raw_update({"message": fake._user_message(user, {"document": document})})
+    return await fake.next_message(user.id)
+
+
