@@ -227,11 +227,9 @@ async def report_symptoms_from_return(
 
 
 async def start_monitoring(step: Step, staff_id: str, reason: str) -> None:
-    """Put the person under monitoring (idempotent: an open monitoring is kept and extended) and
-    tell them through the outbox when it is new."""
-    monitoring, created = await open_or_extend(step, staff_id, reason)
-    if created:
-        await step.tell_staff([staff_id], lambda t: OutMessage(monitoring_notice(t, step, monitoring)))
+    """Put the person under monitoring (idempotent: an open monitoring is kept and extended to
+    MONITOR_DAYS from today). The caller tells the person; the daily check-ins explain themselves."""
+    await open_or_extend(step, staff_id, reason)
 
 
 async def open_or_extend(step: Step, staff_id: str, reason: str) -> tuple[Monitoring, bool]:

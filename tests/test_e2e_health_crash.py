@@ -1,0 +1,68 @@
+"""`python -m bot run` killed with SIGKILL right after a symptom report: the alert still reaches
+the unit head, exactly once."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.domain.clock import ManualClock
+from tests.fakebot import FakeBotApi
+from tests.harness import BotProcess, load_examples, make_settings, register, wait_polling
+
+
+@pytest.fixture
+def processes() -> Iterator[list[BotProcess]]:
+    started: list[BotProcess] = []
+    yield started
+    for process in started:
+        process.stop()
+
+
+async def start_bot(fake: FakeBotApi, db_path: Path, processes: list[BotProcess]) -> BotProcess:
+    fake.requests.clear()
+    process = BotProcess(make_settings(fake, db_path))
+    process.start()
+    processes.append(process)
+    await wait_polling(fake, timeout=30)
+    return process
+
+
+def db_value(db_path: Path, sql: str) -> object:
+    with sqlite3.connect(db_path) as conn:
+        row = conn.execute(sql).fetchone()
+    return None if row is None else row[0]
+
+
+async def test_killed_right_after_a_report_delivers_the_alert_once(
+    fake: FakeBotApi, db_path: Path, clock: ManualClock, processes: list[BotProcess]
+) -> None:
+    await load_examples(db_path, clock)
+    first = await start_bot(fake, db_path, processes)
+    teacher = await register(fake, 931, "TH-003")
+    principal = await register(fake, 932, "TH-001")
+    fake.send_text(teacher, "/symptoms")
+    picker = await fake.next_message(teacher.id, timeout=15)
+    fake.press(teacher, picker, picker.callback_data("Tiếp"))
+    await fake.next_message(teacher.id, timeout=15)
+    fake.send_text(teacher, "39")
+    question = await fake.next_message(teacher.id, timeout=15)
+    assert "F0" in (question.text or "")
+
+    fake.fail_next("sendMessage", status=429, retry_after=60, chat_id=principal.id)
+    fake.press(teacher, question, question.callback_data("Không"))
+    await fake.wait_for(lambda: fake.rate_limited_count >= 1, timeout=15)
+    first.kill()
+    assert db_value(db_path, "SELECT COUNT(*) FROM health_alerts") == 1
+    assert not [m for m in fake.messages(principal.id) if "KHẨN" in (m.text or "")]
+
+    await start_bot(fake, db_path, processes)
+    alert = await fake.next_message(principal.id, timeout=20)
+    assert "KHẨN" in (alert.text or "") and "39.0 °C" in (alert.text or "")
+    await fake.wait_for(lambda: db_value(db_path, "SELECT COUNT(*) FROM outbox WHERE status = 'pending'") == 0, timeout=20)
+    alerts = [m for m in fake.messages(principal.id) if "KHẨN" in (m.text or "")]
+    assert len(alerts) == 1
+    assert db_value(db_path, "SELECT COUNT(*) FROM symptom_reports") == 1
