@@ -4,6 +4,7 @@ the monitoring schedule and areas with published cases (DOMAIN.md rules 5–7). 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
@@ -15,6 +16,7 @@ from bot.domain.models import BuiltinRole, Staff
 from bot.domain.provinces import same_province
 
 MAX_ONSET_DAYS = 60
+_DAY_MONTH = re.compile(r"\d{1,2}\s*[/.-]\s*\d{1,2}")
 
 # Free contact codes of the return declaration that mean contact with a confirmed case.
 CASE_CONTACT_CODES = frozenset({"covid_patient", "f0", "confirmed_case"})
@@ -34,8 +36,8 @@ def parse_onset(text: str, now: datetime) -> date | OnsetError:
         return OnsetError.UNREADABLE
     day = parsed.value.date()
     today = now.date()
-    if day > today and not parsed.has_time:
-        # "26/5" typed after 26/5 resolves forward to next year; people mean the past one.
+    if day > today and _DAY_MONTH.fullmatch(text.strip()):
+        # "24/5" without a year resolves forward to next year; people mean the past one.
         try:
             day = day.replace(year=day.year - 1)
         except ValueError:
