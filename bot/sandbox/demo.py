@@ -54,8 +54,12 @@ class Demo:
         self.clock = OffsetClock(SystemClock(settings.tz))
         if options.start is not None:
             self.clock.jump_to(options.start)
-        self.api = FakeBotApi(token=DEFAULT_TOKEN, rate_cap=SANDBOX_RATE_CAP,
-                              bot_username="khaibao_sandbox_bot")  # fmt: skip
+        self.api = FakeBotApi(
+            token=DEFAULT_TOKEN,
+            rate_cap=SANDBOX_RATE_CAP,
+            bot_username="khaibao_sandbox_bot",
+            clock=lambda: self.clock.now().timestamp(),  # message dates follow the dial
+        )
         self.app: Application | None = None  # type: ignore[type-arg]
         self._tmp: Path | None = None
         self._tick_lock = asyncio.Lock()

@@ -401,8 +401,10 @@ class FakeBotApi:
         token: str = DEFAULT_TOKEN,
         rate_cap: float | None = None,
         bot_username: str = "khaibao_test_bot",
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.token = token
+        self.clock = clock  # Telegram's time, for message dates (the sandbox follows its dial)
         self.rate_cap = rate_cap
         self.bot_username = bot_username
         self.bot_id = BOT_ID
@@ -475,12 +477,16 @@ class FakeBotApi:
             runner, self._runner = self._runner, None
             await runner.cleanup()
 
+    def _now(self) -> int:
+        return int(self.clock())
+
     def notify(self) -> None:
         """Wake everyone waiting for a change (e.g. the sandbox page after the clock moved)."""
         self._notify()
 
-    def _notify(self) -> None:
-        self.version += 1
+    def _notify(self, *, changed: bool = True) -> None:
+        if changed:
+            self.version += 1
         self._changed.set()
         self._changed = asyncio.Event()
 
@@ -554,7 +560,7 @@ class FakeBotApi:
         labels = [b.get("text") for row in message.buttons() for b in row if b.get("callback_data") == data]
         self._log.setdefault(message.chat_id, []).append(
             {"from": "user", "press": data, "button": labels[0] if labels else data,
-             "message_id": message.message_id, "date": now()}
+             "message_id": message.message_id, "date": self._now()}
         )  # fmt: skip
         update_id = self._queue_update({"callback_query": query})
         self._press_queries[update_id] = query_id
@@ -602,10 +608,10 @@ class FakeBotApi:
         message_id = self._next_message_id(user.id)
         self._user_message_ids.setdefault(user.id, set()).add(message_id)
         self._log.setdefault(user.id, []).append(
-            {"from": "user", "message_id": message_id, "date": now(), **content}
+            {"from": "user", "message_id": message_id, "date": self._now(), **content}
         )
         return {"message_id": message_id, "from": user.to_api(), "chat": user.chat(),
-                "date": now(), **content}  # fmt: skip
+                "date": self._now(), **content}  # fmt: skip
 
     def _next_message_id(self, chat_id: int) -> int:
         self._message_seq[chat_id] = self._message_seq.get(chat_id, 0) + 1
@@ -814,7 +820,7 @@ class FakeBotApi:
     def _deliver(self, chat_id: int, **content: Any) -> JSON:
         self._admit_send()
         message = SentMessage(message_id=self._next_message_id(chat_id), chat_id=chat_id,
-                              date=now(), **content)  # fmt: skip
+                              date=self._now(), **content)  # fmt: skip
         self._messages.setdefault(chat_id, []).append(message)
         self._log.setdefault(chat_id, []).append(message)
         self.sent_count += 1
@@ -876,7 +882,7 @@ class FakeBotApi:
                               "edit_date": message.edit_date})  # fmt: skip
         if markup is not None or inline_markup(message.reply_markup) is not None:
             message.reply_markup = markup  # an edit without markup removes the inline keyboard
-        message.edit_date = now()
+        message.edit_date = self._now()
         self._notify()
 
     # ----------------------------------------------------------------------- Bot API methods
@@ -894,7 +900,7 @@ class FakeBotApi:
             raise ApiError(409, WEBHOOK_CONFLICT)
         self._poll_generation += 1
         generation = self._poll_generation
-        self._notify()  # a long poll still waiting is terminated, as Telegram does
+        self._notify(changed=False)  # a long poll still waiting is terminated, as Telegram does
         self._confirm(int(call.params.get("offset") or 0))
         limit = min(max(int(call.params.get("limit") or 100), 1), 100)
         await self._long_poll(float(call.params.get("timeout") or 0), generation)

@@ -2,7 +2,7 @@
 // Plain JavaScript, no build step. It talks to /_sandbox/* on the same server.
 "use strict";
 
-const S = { people: [], byId: {}, open: [], version: -1, seen: {}, poll: null };
+const S = { people: [], byId: {}, open: [], version: -1, seen: {}, poll: null, zone: undefined };
 
 async function post(path, body) {
   const res = await fetch(path, {
@@ -134,8 +134,14 @@ function renderChat(staffId, timeline) {
   renderKeyboard(staffId, pane.querySelector(".keyboard"), timeline);
 }
 
+// Message dates follow the dial; show them in the bot's time zone.
 function time(unix) {
-  return new Date(unix * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  const parts = { day: "2-digit", month: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+  try {
+    return new Date(unix * 1000).toLocaleString("vi-VN", { ...parts, timeZone: S.zone });
+  } catch (error) {
+    return new Date(unix * 1000).toLocaleString("vi-VN", parts);
+  }
 }
 
 function renderEntry(staffId, m) {
@@ -242,6 +248,7 @@ async function pollLoop() {
 // ---------------------------------------------------------------- the time dial
 
 function showClock(clock) {
+  S.zone = clock.zone;
   document.getElementById("clock-label").textContent = clock.label;
   document.getElementById("clock-zone").textContent =
     clock.zone + (clock.offset_seconds ? ` · dial moved ${formatOffset(clock.offset_seconds)}` : "");

@@ -1,0 +1,173 @@
+"""The sandbox without a browser: the OffsetClock, and `Demo` in this process driven over its
+page's JSON API (the same calls the page's JavaScript makes)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from bot.app import services_of
+from bot.clock import OffsetClock, SystemClock
+from bot.config import Settings
+from bot.domain.clock import VIETNAM, ManualClock
+from bot.sandbox.demo import Demo, DemoError, DemoOptions
+from bot.sandbox.server import FakeBotApi
+
+START = datetime(2021, 5, 26, 9, 0, tzinfo=VIETNAM)
+
+
+def test_offset_clock_moves_only_its_offset() -> None:
+    base = ManualClock(datetime(2026, 1, 1, 8, 0, tzinfo=VIETNAM))
+    clock = OffsetClock(base)
+    assert clock.now() == base.now() and clock.tz == VIETNAM
+    assert clock.advance(timedelta(hours=1)) == datetime(2026, 1, 1, 9, 0, tzinfo=VIETNAM)
+    base.advance(timedelta(minutes=5))  # time keeps flowing at the base clock's pace
+    assert clock.now() == datetime(2026, 1, 1, 9, 5, tzinfo=VIETNAM)
+    assert clock.jump_to(datetime(2021, 5, 26, 9, 0)) == START  # naive: the clock's zone
+    assert clock.now().tzinfo == VIETNAM and clock.offset < timedelta(0)
+    assert clock.reset() == base.now()
+
+
+def test_offset_clock_over_the_system_clock_and_system_clock_unchanged() -> None:
+    assert SystemClock().now().tzinfo == VIETNAM
+    clock = OffsetClock()
+    clock.advance(timedelta(days=2))
+    delta = clock.now() - SystemClock().now()
+    assert timedelta(days=2) - timedelta(seconds=5) < delta <= timedelta(days=2)
+
+
+class Page:
+    """The page's JSON calls."""
+
+    def __init__(self, session: aiohttp.ClientSession, url: str) -> None:
+        self.session = session
+        self.url = url
+
+    async def get(self, path: str) -> Any:
+        async with self.session.get(self.url + path) as response:
+            assert response.status == 200, await response.text()
+            return await response.json()
+
+    async def post(self, path: str, body: dict[str, Any], status: int = 200) -> Any:
+        async with self.session.post(self.url + path, json=body) as response:
+            assert response.status == status, await response.text()
+            return await response.json()
+
+    async def chat(self, staff_id: str) -> list[dict[str, Any]]:
+        state = await self.get(f"_sandbox/state?since=-1&staff={staff_id}")
+        return state["chats"][staff_id]  # type: ignore[no-any-return]
+
+    async def wait_bot(self, staff_id: str, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """The chat, once the bot has sent it at least `count` messages."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            chat = await self.chat(staff_id)
+            if sum(entry["from"] == "bot" for entry in chat) >= count:
+                return chat
+            assert asyncio.get_running_loop().time() < deadline, chat
+            await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+async def demo(tmp_path: Path) -> AsyncIterator[Demo]:
+    settings = Settings(_env_file=None, sweep_interval_seconds=60)  # type: ignore[call-arg]
+    running = Demo(settings, DemoOptions(start=START, keep_db=tmp_path / "demo.db"))
+    await running.start()
+    yield running
+    await running.stop()
+
+
+@pytest.fixture
+async def page(demo: Demo) -> AsyncIterator[Page]:
+    async with aiohttp.ClientSession() as session:
+        yield Page(session, demo.url)
+
+
+async def test_page_and_directory_are_served_on_localhost(demo: Demo, page: Page) -> None:
+    assert demo.url.startswith("http://127.0.0.1:")
+    for path, marker in (("", "<title>khaibao"), ("sandbox.js", "/_sandbox/state"), ("sandbox.css", ".pane")):
+        async with page.session.get(page.url + path) as response:
+            assert response.status == 200 and marker in await response.text()
+    people = await page.get("_sandbox/people")
+    by_id = {person["staff_id"]: person for person in people}
+    assert by_id["TH-003"]["name"] == "Lại Thị Diệu Linh"
+    assert by_id["TH-001"]["roles"] == ["unit_head"]
+    assert len({person["user_id"] for person in people}) == len(people) > 20
+
+
+async def test_chatting_as_a_sample_person_registers_them(page: Page) -> None:
+    await page.post("_sandbox/open", {"staff_id": "TH-003"})
+    await page.post("_sandbox/text", {"staff_id": "TH-003", "text": "/start"})
+    welcome = (await page.wait_bot("TH-003", 1))[-1]
+    keys = welcome["reply_markup"]["keyboard"][0]
+    assert keys[0]["request_contact"] is True
+    assert welcome["date"] == int(START.timestamp()) or abs(welcome["date"] - START.timestamp()) < 60
+    await page.post("_sandbox/contact", {"staff_id": "TH-003"})
+    chat = await page.wait_bot("TH-003", 2)
+    assert chat[2]["contact"]["phone_number"] == "+84912000026"  # the person's own number
+    question = [entry for entry in chat if entry["from"] == "bot"][-1]
+    yes = next(b for row in question["reply_markup"]["inline_keyboard"] for b in row if "✅" in b["text"])
+    await page.post("_sandbox/press", {"staff_id": "TH-003", "message_id": question["message_id"],
+                                       "data": yes["callback_data"]})  # fmt: skip
+    chat = await page.wait_bot("TH-003", 3)
+    assert any("Đăng ký thành công" in (entry.get("text") or "") for entry in chat)
+    assert any(entry.get("press") == yes["callback_data"] and "✅" in entry["button"] for entry in chat)
+
+
+async def test_the_dial_moves_the_bots_clock_and_runs_the_sweep_at_once(demo: Demo, page: Page) -> None:
+    seen: list[datetime] = []
+
+    async def spy(now: datetime) -> int:
+        seen.append(now)
+        return 0
+
+    assert demo.app is not None
+    services_of(demo.app).sweeper.jobs.append(spy)
+    moved = await page.post("_sandbox/clock", {"advance_minutes": 60})
+    assert moved["local"] == "2021-05-26T10:00"
+    assert seen and seen[-1] - START >= timedelta(hours=1)
+    assert services_of(demo.app).deps.clock.now() - START >= timedelta(hours=1)
+    moved = await page.post("_sandbox/clock", {"jump_to": "2021-05-30T18:30"})
+    assert moved["label"].startswith("Sun 30/05/2021 18:30")
+    assert seen[-1].date() == datetime(2021, 5, 30).date()
+    for bad in ({"advance_minutes": -5}, {"advance_minutes": "x"}, {"jump_to": "soon"}, {}):
+        await page.post("_sandbox/clock", bad, status=400)
+
+
+async def test_bad_requests_from_the_page_are_refused(page: Page) -> None:
+    await page.post("_sandbox/open", {"staff_id": "NOBODY"}, status=400)
+    await page.post("_sandbox/text", {"staff_id": "TH-003", "text": "  "}, status=400)
+    await page.post("_sandbox/press", {"staff_id": "TH-003", "message_id": 99, "data": "x"}, status=400)
+    async with page.session.get(page.url + "_sandbox/file/nope") as response:
+        assert response.status == 404
+
+
+async def test_long_poll_answers_when_something_changes(page: Page) -> None:
+    state = await page.get("_sandbox/state?since=-1&staff=TH-005")
+    waiting = asyncio.ensure_future(page.get(f"_sandbox/state?since={state['version']}&staff=TH-005"))
+    await asyncio.sleep(0.2)
+    assert not waiting.done()
+    await page.post("_sandbox/text", {"staff_id": "TH-005", "text": "/start"})
+    changed = await asyncio.wait_for(waiting, 5)
+    assert changed["version"] > state["version"] and changed["chats"]["TH-005"]
+
+
+async def test_missing_sample_files_stop_the_demo_with_a_clear_error(tmp_path: Path) -> None:
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    demo = Demo(settings, DemoOptions(examples=tmp_path, keep_db=tmp_path / "x.db"))
+    with pytest.raises(DemoError, match=r"units\.csv"):
+        await demo.start()
+    await demo.stop()
+
+
+async def test_tests_fakebot_is_the_product_sandbox() -> None:
+    from tests.fakebot import FakeBotApi as TestsFake
+    from tests.fakebot.server import FakeBotApi as TestsServerFake
+
+    assert TestsFake is FakeBotApi and TestsServerFake is FakeBotApi
