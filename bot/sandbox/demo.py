@@ -22,6 +22,7 @@ from telegram.ext import Application
 from bot.app import build_application, services_of, start_app, stop_app
 from bot.clock import OffsetClock, SystemClock
 from bot.config import Settings
+from bot.i18n import Translations, Translator
 from bot.sandbox.server import DEFAULT_TOKEN, FakeBotApi
 from bot.sandbox.web import Person, SandboxWeb, people_of
 from bot.services.directory_admin import import_directory
@@ -134,7 +135,7 @@ class Demo:
         )
 
 
-async def serve(settings: Settings, options: DemoOptions, ready: asyncio.Event | None = None) -> int:
+async def serve(settings: Settings, options: DemoOptions, t: Translator) -> int:
     """Run the demo until Ctrl-C or SIGTERM; prints the address once everything is up."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -143,11 +144,10 @@ async def serve(settings: Settings, options: DemoOptions, ready: asyncio.Event |
     demo = Demo(settings, options)
     try:
         await demo.start()
-        print(f"khaibao sandbox: open {demo.url} in your browser (Ctrl-C stops it)", flush=True)
-        if ready is not None:
-            ready.set()
+        print(t._("khaibao sandbox: open {url} in your browser (Ctrl-C stops it)", url=demo.url),
+              flush=True)  # fmt: skip
         await stop.wait()
-        print("khaibao sandbox: stopping", flush=True)
+        print(t._("khaibao sandbox: stopping"), flush=True)
     finally:
         await demo.stop()
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -164,8 +164,11 @@ def parse_start(text: str) -> datetime:
 def run(settings: Settings, options: DemoOptions) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    t = Translations(default_language=settings.default_language).for_language(
+        settings.default_language
+    )
     try:
-        return asyncio.run(serve(settings, options))
+        return asyncio.run(serve(settings, options, t))
     except DemoError as exc:
-        print(f"khaibao demo: {exc}")
+        print(t._("khaibao demo cannot start: {problem}", problem=str(exc)))
         return 1
