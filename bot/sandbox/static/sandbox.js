@@ -64,6 +64,7 @@ async function openPane(staffId) {
   pane.querySelector(".role").textContent = `${p.staff_id} · ${p.position} · ${p.unit}`;
   pane.querySelector(".close").addEventListener("click", () => closePane(staffId));
   pane.querySelector(".share-contact").addEventListener("click", () => act(staffId, "contact", {}));
+  pane.querySelector(".toggle-keyboard").addEventListener("click", () => pane.classList.toggle("keyboard-hidden"));
   pane.querySelector(".compose").addEventListener("submit", (event) => {
     event.preventDefault();
     const input = event.target.querySelector("input[name=text]");
@@ -136,12 +137,15 @@ function renderChat(staffId, timeline) {
 
 // Message dates follow the dial; show them in the bot's time zone.
 function time(unix) {
-  const parts = { day: "2-digit", month: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+  const options = { day: "2-digit", month: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+  let parts;
   try {
-    return new Date(unix * 1000).toLocaleString("vi-VN", { ...parts, timeZone: S.zone });
+    parts = new Intl.DateTimeFormat("en-GB", { ...options, timeZone: S.zone }).formatToParts(new Date(unix * 1000));
   } catch (error) {
-    return new Date(unix * 1000).toLocaleString("vi-VN", parts);
+    parts = new Intl.DateTimeFormat("en-GB", options).formatToParts(new Date(unix * 1000));
   }
+  const part = Object.fromEntries(parts.map((p) => [p.type, p.value]));
+  return `${part.day}/${part.month} ${part.hour}:${part.minute}`;
 }
 
 function renderEntry(staffId, m) {
