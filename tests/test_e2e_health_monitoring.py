@@ -177,3 +177,14 @@ async def test_areas_with_cases_warn_the_travel_flow(fake: FakeBotApi, bot: Runn
     await answer(fake, teacher, "/travel")
     question = await answer(fake, teacher, "da nang")
     assert "Địa chỉ" in (question.text or ""), "no warning once the area is ended"
+
+
+async def test_after_an_outage_only_the_latest_checkin_is_asked(fake: FakeBotApi, bot: RunningBot) -> None:
+    teacher = await register(fake, TEACHER, "TH-003")
+    await report(fake, teacher, ["Sốt"], None)
+    await fake.next_message(teacher.id)
+    asked = await checkin_at(bot, fake, teacher, datetime(2021, 5, 31, 9, 30, tzinfo=VIETNAM))
+    assert "31 tháng 5" in (asked.text or "")
+    for _ in range(3):
+        await bot.services.sweeper.tick()
+    assert [m for m in fake.messages(teacher.id) if "Theo dõi sức khỏe" in (m.text or "")] == [asked]

@@ -3,7 +3,7 @@ it ends by itself after MONITOR_DAYS, or a leader ends it early with a reason (/
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from bot.domain.directory import Directory
 from bot.domain.health_rules import ALL_RECORDS_ROLES, HEAD_ROLES, may_view_health, next_checkin
@@ -33,6 +33,15 @@ def checkin_message(t: Translator, monitoring: Monitoring, day: date, reminder: 
     buttons = ((Button(t._("No"), f"{CHECKIN_PREFIX}:{monitoring.id}:{stamp}:n"), Button(t._("Yes"), f"{CHECKIN_PREFIX}:{monitoring.id}:{stamp}:y")),)
     header = t._("Medical monitoring, {day} (until {end}).", day=t.date(day), end=t.date(monitoring.end_day))
     return OutMessage(f"{header}\n{question}", buttons=buttons)
+
+
+def latest_checkin(scheduled: datetime, now: datetime, at: time) -> datetime:
+    """The check-in to ask now: the scheduled one, or after a long outage the latest one due
+    (no burst of stale questions for the days the bot was down)."""
+    if now - scheduled < timedelta(days=1):
+        return scheduled
+    latest = datetime.combine(now.date(), at, tzinfo=scheduled.tzinfo)
+    return latest if latest <= now else latest - timedelta(days=1)
 
 
 class MonitoringSweep:
@@ -90,15 +99,16 @@ class MonitoringSweep:
     async def _ask(self, step: Step, monitoring: Monitoring) -> None:
         assert monitoring.next_checkin_at is not None
         health = repo(step)
-        day = monitoring.next_checkin_at.date()
+        settings = self.deps.settings
+        asked_at = latest_checkin(monitoring.next_checkin_at, step.now, settings.checkin_hour)
+        day = asked_at.date()
         if day > monitoring.end_day:
             await health.finish(monitoring.id, DONE, None, None, step.now)
             await step.audit.append(step.now, "system", "monitoring.done", f"monitoring:{monitoring.id}", {})
             await step.tell_staff([monitoring.staff_id], lambda t: OutMessage(t._("Your medical monitoring ended on {day}. Thank you. If symptoms appear later, report them with /symptoms.", day=t.date(monitoring.end_day))))
             return
-        settings = self.deps.settings
         due = step.now + timedelta(minutes=settings.checkin_remind_minutes)
-        following = next_checkin(monitoring.next_checkin_at, settings.checkin_hour)
+        following = next_checkin(asked_at, settings.checkin_hour)
         await health.set_checkin_state(monitoring.id, next_checkin_at=following, pending_day=day, pending_stage=ASKED, pending_due_at=due, now=step.now)
         await step.tell_staff([monitoring.staff_id], lambda t: checkin_message(t, monitoring, day), priority=2)
 
