@@ -17,7 +17,7 @@ from bot.clock import OffsetClock, SystemClock
 from bot.config import Settings
 from bot.domain.clock import VIETNAM, ManualClock
 from bot.sandbox.demo import Demo, DemoError, DemoOptions
-from bot.sandbox.server import FakeBotApi
+from bot.sandbox.server import TINY_PNG, FakeBotApi
 
 START = datetime(2021, 5, 26, 9, 0, tzinfo=VIETNAM)
 
@@ -171,3 +171,24 @@ async def test_tests_fakebot_is_the_product_sandbox() -> None:
     from tests.fakebot.server import FakeBotApi as TestsServerFake
 
     assert TestsFake is FakeBotApi and TestsServerFake is FakeBotApi
+
+
+async def test_files_both_ways_documents_from_the_bot_photos_from_the_page(demo: Demo, page: Page) -> None:
+    person = await page.post("_sandbox/open", {"staff_id": "DU-003"})
+    assert demo.app is not None
+    await demo.app.bot.send_document(person["user_id"], document=b"a;b\n1;2\n", filename="bao-cao.csv",
+                                     caption="Báo cáo")  # fmt: skip
+    sent = (await page.wait_bot("DU-003", 1))[-1]
+    assert sent["kind"] == "document" and sent["caption"] == "Báo cáo"
+    async with page.session.get(page.url + f"_sandbox/file/{sent['document']['file_id']}") as response:
+        assert response.status == 200 and await response.read() == b"a;b\n1;2\n"
+        assert "bao-cao.csv" in response.headers["Content-Disposition"]
+
+    form = aiohttp.FormData()
+    form.add_field("staff_id", "DU-003")
+    form.add_field("photo", TINY_PNG, filename="x.png", content_type="image/png")
+    async with page.session.post(page.url + "_sandbox/photo", data=form) as response:
+        assert response.status == 200, await response.text()
+    mine = [entry for entry in await page.chat("DU-003") if entry["from"] == "user"][-1]
+    async with page.session.get(page.url + f"_sandbox/file/{mine['photo'][-1]['file_id']}") as response:
+        assert await response.read() == TINY_PNG and response.content_type == "image/png"
