@@ -12,7 +12,6 @@ from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 
-from babel.dates import format_date, format_datetime
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
@@ -20,6 +19,9 @@ LANGUAGES = ("vi", "en")
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 DOMAIN = "messages"
 
+_EN_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_EN_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+              "September", "October", "November", "December")
 _VI_WEEKDAYS = ("thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật")
 
 
@@ -43,21 +45,20 @@ class Translator:
         """`ngày 26 tháng 5 năm 2021` / `26 May 2021`."""
         if self.language == "vi":
             return f"ngày {day.day} tháng {day.month} năm {day.year}"
-        return format_date(day, format="d MMMM y", locale="en")
+        return f"{day.day} {_EN_MONTHS[day.month - 1]} {day.year}"
 
     def weekday(self, day: date) -> str:
-        if self.language == "vi":
-            return _VI_WEEKDAYS[day.weekday()]
-        return format_date(day, format="EEEE", locale="en")
+        names = _VI_WEEKDAYS if self.language == "vi" else _EN_WEEKDAYS
+        return names[day.weekday()]
 
     def when(self, moment: datetime) -> str:
         """`17:30, thứ Tư, ngày 26 tháng 5 năm 2021` / `17:30, Wednesday, 26 May 2021`."""
-        clock = moment.strftime("%H:%M")
+        clock = f"{moment.hour:02d}:{moment.minute:02d}"
         return f"{clock}, {self.weekday(moment.date())}, {self.date(moment.date())}"
 
     def short(self, moment: datetime) -> str:
         """`26/05/2021 17:30` in both languages (as people write it in Vietnam)."""
-        return format_datetime(moment, format="dd/MM/yyyy HH:mm", locale="en")
+        return f"{moment.day:02d}/{moment.month:02d}/{moment.year} {moment.hour:02d}:{moment.minute:02d}"
 
 
 class Translations:

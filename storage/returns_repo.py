@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
+from bot.domain.reminders import ReminderKind, ScheduledReminder
 from storage.db import Tx, from_db_time, to_db_time
 
 AWAY = "away"
@@ -34,6 +35,19 @@ class TripReturn:
 
 
 @dataclass(frozen=True, slots=True)
+class DueReminder:
+    """An open window whose next reminder is due, with what its messages need."""
+
+    request_id: int
+    staff_id: str
+    arrived_at: datetime
+    deadline_at: datetime
+    last_seq: int | None
+    destination: str
+    schedule: list[ScheduledReminder]
+
+
+@dataclass(frozen=True, slots=True)
 class NewReturn:
     """A trip whose planned return has come: found by the sweep, not yet tracked."""
 
@@ -57,6 +71,23 @@ def _row(row: Any, tz: tzinfo) -> TripReturn:
     return TripReturn(*values)
 
 
+def schedule_text(schedule: list[ScheduledReminder]) -> str:
+    return ";".join(f"{to_db_time(r.at)},{r.kind.value},{r.seq}" for r in schedule)
+
+
+_KINDS = {kind.value: kind for kind in ReminderKind}
+
+
+def _schedule(text: str | None) -> list[ScheduledReminder]:
+    """Stored once on return, so a sweep of thousands does not recompute it (instants in UTC)."""
+    found = []
+    for part in (text or "").split(";"):
+        if part:
+            at, kind, seq = part.split(",")
+            found.append(ScheduledReminder(datetime.fromisoformat(at), _KINDS[kind], int(seq)))
+    return found
+
+
 def _time(moment: datetime | None) -> str | None:
     return None if moment is None else to_db_time(moment)
 
@@ -68,9 +99,22 @@ class ReturnsRepo:
 
     # --- finding trips whose return has come ------------------------------------------------
 
+    async def anything_due(self, now: datetime) -> bool:
+        """One cheap indexed look, so an idle sweep takes no write lock."""
+        at = to_db_time(now)
+        row = await self.tx.one(
+            "SELECT EXISTS (SELECT 1 FROM travel_requests INDEXED BY travel_untracked_returns "
+            "WHERE return_tracked = 0 AND status IN ('approved', 'recorded') AND return_at <= ?) "
+            "OR EXISTS (SELECT 1 FROM trip_returns WHERE state = 'away' AND ask_at IS NOT NULL AND ask_at <= ?) "
+            "OR EXISTS (SELECT 1 FROM trip_returns WHERE state = 'back' AND remind_at IS NOT NULL AND remind_at <= ?)",
+            (at, at, at),
+        )
+        return bool(row and row[0])
+
     async def untracked_due(self, now: datetime, limit: int = 2000) -> list[NewReturn]:
         rows = await self.tx.all(
-            "SELECT id, staff_id, return_at FROM travel_requests WHERE return_tracked = 0 "
+            "SELECT id, staff_id, return_at FROM travel_requests INDEXED BY travel_untracked_returns "
+            "WHERE return_tracked = 0 "
             "AND status IN ('approved', 'recorded') AND return_at <= ? ORDER BY return_at LIMIT ?",
             (to_db_time(now), limit),
         )
@@ -135,13 +179,20 @@ class ReturnsRepo:
         )
         return [_row(r, self.tz) for r in rows]
 
-    async def due_reminders(self, now: datetime, limit: int = 20000) -> list[TripReturn]:
+    async def due_reminders(self, now: datetime, limit: int = 20000) -> list[DueReminder]:
         rows = await self.tx.all(
-            f"SELECT {_COLUMNS} FROM trip_returns WHERE state = 'back' AND remind_at IS NOT NULL "
-            "AND remind_at <= ? ORDER BY remind_at LIMIT ?",
+            "SELECT r.request_id, r.staff_id, r.arrived_at, r.deadline_at, r.last_seq, t.destination, r.schedule "
+            "FROM trip_returns r JOIN travel_requests t ON t.id = r.request_id "
+            "WHERE r.state = 'back' AND r.remind_at IS NOT NULL AND r.remind_at <= ? "
+            "ORDER BY r.remind_at LIMIT ?",
             (to_db_time(now), limit),
         )
-        return [_row(r, self.tz) for r in rows]
+        tz = self.tz
+        return [
+            # arrived_at stays in UTC (only compared); the deadline is shown, so it is local
+            DueReminder(r[0], r[1], datetime.fromisoformat(r[2]), from_db_time(r[3], tz), r[4], r[5], _schedule(r[6]))  # type: ignore[arg-type]
+            for r in rows
+        ]
 
     # --- moving rows on ---------------------------------------------------------------------
 
@@ -161,11 +212,11 @@ class ReturnsRepo:
             [(_time(at), seq, stamp, told, stamp, request_id) for request_id, at, seq, told in moves],
         )
 
-    async def mark_back(self, request_id: int, arrived: datetime, deadline: datetime, remind_at: datetime | None, answers: dict[str, Any], now: datetime) -> bool:
+    async def mark_back(self, request_id: int, arrived: datetime, deadline: datetime, schedule: list[ScheduledReminder], remind_at: datetime | None, answers: dict[str, Any], now: datetime) -> bool:
         changed = await self.tx.execute(
-            "UPDATE trip_returns SET state = 'back', arrived_at = ?, deadline_at = ?, remind_at = ?, "
+            "UPDATE trip_returns SET state = 'back', arrived_at = ?, deadline_at = ?, schedule = ?, remind_at = ?, "
             "last_seq = NULL, ask_at = NULL, answers = ?, updated_at = ? WHERE request_id = ? AND state = 'away'",
-            (to_db_time(arrived), to_db_time(deadline), _time(remind_at), json.dumps(answers, ensure_ascii=False), to_db_time(now), request_id),
+            (to_db_time(arrived), to_db_time(deadline), schedule_text(schedule), _time(remind_at), json.dumps(answers, ensure_ascii=False), to_db_time(now), request_id),
         )
         return changed == 1
 

@@ -247,8 +247,8 @@ def _with_dailies(
 ) -> list[ScheduledReminder]:
     """The schedule plus the latest daily reminder at or before `now` and the next one after."""
     overdue = next((r for r in entries if r.kind is ReminderKind.OVERDUE), None)
-    if overdue is None:
-        return entries
+    if overdue is None or overdue.at > now:
+        return entries  # dailies come after the overdue step, which is itself still ahead
     upcoming = next_daily_after(overdue.at, now, quiet, base_seq=overdue.seq)
     day = upcoming.seq - overdue.seq
     dailies = [upcoming]

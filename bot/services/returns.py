@@ -159,7 +159,9 @@ class Returns:
             return step.t._("You may not do this."), []
         if trip.state != BACK:
             return step.t._("Nothing to remind: the declaration is done or the trip is closed."), []
-        await step.tell_staff([request.staff_id], lambda t: declaration_reminder(t, trip, request, step.now), priority=3)
+        deadline = trip.deadline_at
+        assert deadline is not None
+        await step.tell_staff([request.staff_id], lambda t: declaration_reminder(t, request.id, request.destination, deadline, step.now), priority=3)
         await step.audit.append(step.now, step.actor, "return.nag", f"travel:{request_id}", {})
         return step.t._("Reminder sent."), []
 
@@ -258,8 +260,9 @@ class Returns:
         arrived = datetime.fromisoformat(data["arrived"])
         answers = {k: list(data[k]) for k in ("provinces", "symptoms", "contacts")}
         deadline = arrived + timedelta(hours=24)
-        due = due_now(self._schedule(arrived), step.now, None, self.deps.settings.quiet)
-        await self._repo(step).mark_back(request_id, arrived, deadline, due.next_at or step.now, answers, step.now)
+        schedule = self._schedule(arrived)
+        due = due_now(schedule, step.now, None, self.deps.settings.quiet)
+        await self._repo(step).mark_back(request_id, arrived, deadline, schedule, due.next_at or step.now, answers, step.now)
         await step.audit.append(step.now, step.actor, "return.declared", f"travel:{request_id}", {"arrived": arrived.isoformat(), "answers": answers})
         await self._converse(step, "official", {"rid": request_id})
         directory = await step.directory()

@@ -37,6 +37,7 @@ from storage.travel_repo import TravelRepo, TravelRequest
 
 Build = Callable[[Translator], OutMessage]
 LIVE = ("approved", "recorded")
+BATCH = 5000
 
 
 def heads_for(directory: Directory, staff_id: str) -> list[str]:
@@ -62,13 +63,19 @@ class Outbound:
     async def flush(self, tx: Tx, now: datetime) -> int:
         accounts = await AccountsRepo(tx).of_staff_many(list({s for s, _ in self.wanted}))
         by_staff = {a.staff_id: a for a in accounts}
+        translators: dict[str | None, Translator] = {}
         rows: list[tuple[Recipient, OutMessage]] = []
         for staff_id, build in self.wanted:
             account = by_staff.get(staff_id)
             if account is None:
                 continue  # not registered: nobody to tell in the chat
-            listed = self.directory.staff.get(staff_id)
-            t = self.deps.translations.for_language(account.language or (listed.language if listed else None))
+            language = account.language
+            if language is None:
+                listed = self.directory.staff.get(staff_id)
+                language = listed.language if listed else None
+            t = translators.get(language)
+            if t is None:
+                t = translators[language] = self.deps.translations.for_language(language)
             rows.append((Recipient(account.channel, account.chat_ref, staff_id), build(t)))
         await OutboxRepo(tx).enqueue_many(rows, now, priority=4, purpose="returns")
         return len(rows)
@@ -79,6 +86,19 @@ class ReturnsSweep:
         self.deps = deps
 
     async def sweep(self, now: datetime) -> int:
+        """Everything due at `now`, in batches of at most BATCH rows, each its own transaction
+        (bounded memory; the sender and other users' steps get the database in between)."""
+        handled = 0
+        while True:
+            async with self.deps.db.reading() as tx:
+                if not await self._repo(tx).anything_due(now):
+                    return handled
+            done = await self._batch(now)
+            handled += done
+            if done < BATCH:
+                return handled
+
+    async def _batch(self, now: datetime) -> int:
         async with self.deps.db.transaction() as tx:
             directory = await self.deps.directory.get(tx)
             out = Outbound(self.deps, directory)
@@ -92,13 +112,13 @@ class ReturnsSweep:
 
     async def _track_new(self, tx: Tx, now: datetime) -> None:
         repo = self._repo(tx)
-        new = await repo.untracked_due(now)
+        new = await repo.untracked_due(now, BATCH)
         if new:
             await repo.track_many([(n, shift_out_of_quiet(n.planned_return_at, self.deps.settings.quiet), 0) for n in new], now)
 
     async def _asks(self, tx: Tx, now: datetime, out: Outbound, directory: Directory) -> int:
         repo = self._repo(tx)
-        due = await repo.due_asks(now)
+        due = await repo.due_asks(now, BATCH)
         requests = await TravelRepo(tx, self.deps.clock.tz).get_many([t.request_id for t in due])
         moves: list[tuple[int, datetime | None, int]] = []
         gone: list[int] = []
@@ -130,26 +150,22 @@ class ReturnsSweep:
 
     async def _reminders(self, tx: Tx, now: datetime, out: Outbound, directory: Directory) -> int:
         repo = self._repo(tx)
-        due = await repo.due_reminders(now)
-        requests = await TravelRepo(tx, self.deps.clock.tz).get_many([t.request_id for t in due])
+        due = await repo.due_reminders(now, BATCH)
         moves: list[tuple[int, datetime | None, int | None, bool]] = []
         audit: list[tuple[str, str]] = []
-        offsets = self.deps.settings.declaration_offsets
-        for trip in due:
-            request = requests.get(trip.request_id)
-            if request is None or trip.arrived_at is None:
-                continue
-            quiet = self.deps.settings.quiet
-            plan = due_now(declaration_schedule(trip.arrived_at, offsets, quiet=quiet), now, trip.last_seq, quiet)
+        offsets, quiet = self.deps.settings.declaration_offsets, self.deps.settings.quiet
+        for row in due:
+            schedule = row.schedule or declaration_schedule(row.arrived_at, offsets, quiet=quiet)
+            plan = due_now(schedule, now, row.last_seq, quiet)
             overdue = False
             for reminder in plan.to_send:
                 if reminder.kind is ReminderKind.OVERDUE:
                     overdue = True
-                    out.tell(heads_for(directory, trip.staff_id), lambda t, tr=trip, rq=request: overdue_for_head(t, directory, tr, rq))
-                    audit.append(("return.overdue", f"travel:{trip.request_id}"))
+                    out.tell(heads_for(directory, row.staff_id), lambda t, r=row: overdue_for_head(t, directory, r.staff_id, r.request_id, r.destination, r.deadline_at))
+                    audit.append(("return.overdue", f"travel:{row.request_id}"))
                 else:
-                    out.tell([trip.staff_id], lambda t, tr=trip, rq=request: declaration_reminder(t, tr, rq, now))
-            moves.append((trip.request_id, plan.next_at, plan.new_last_seq, overdue))
+                    out.tell([row.staff_id], lambda t, r=row: declaration_reminder(t, r.request_id, r.destination, r.deadline_at, now))
+            moves.append((row.request_id, plan.next_at, plan.new_last_seq, overdue))
         await repo.set_reminders(moves, now)
         await AuditRepo(tx).append_many(now, "system", audit)
         return len(due)

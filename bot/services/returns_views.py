@@ -84,9 +84,11 @@ def contacts_question(t: Translator, chosen: list[str], edit_ref: str | None = N
     )
 
 
+_LINK_BUTTONS = tuple(Button(name, url=url) for name, url in OFFICIAL_LINKS)
+
+
 def official_buttons(t: Translator, request_id: int) -> Keyboard:
-    links = tuple(Button(name, url=url) for name, url in OFFICIAL_LINKS)
-    return (links, (Button(t._("✅ I have made the official declaration"), f"rt:ok:{request_id}"),))
+    return (_LINK_BUTTONS, (Button(t._("✅ I have made the official declaration"), f"rt:ok:{request_id}"),))
 
 
 def official_question(t: Translator, request_id: int, deadline: datetime) -> OutMessage:
@@ -106,31 +108,29 @@ def time_left(t: Translator, deadline: datetime, now: datetime) -> str:
     return t._("{h} h {m} min", h=minutes // 60, m=minutes % 60)
 
 
-def declaration_reminder(t: Translator, trip: TripReturn, request: TravelRequest, now: datetime) -> OutMessage:
-    assert trip.deadline_at is not None
-    if now >= trip.deadline_at:
+def declaration_reminder(t: Translator, request_id: int, place: str, deadline: datetime, now: datetime) -> OutMessage:
+    if now >= deadline:
         text = t._(
             "⚠️ Your health declaration after returning from {place} is overdue (it was due {deadline}). "
             "Please make it now and tap the button.",
-            place=request.destination, deadline=t.when(trip.deadline_at),
+            place=place, deadline=t.when(deadline),
         )
     else:
         text = t._(
             "⏰ Reminder: make your official health declaration after returning from {place} by "
             "{deadline} ({left} left).",
-            place=request.destination, deadline=t.when(trip.deadline_at), left=time_left(t, trip.deadline_at, now),
+            place=place, deadline=t.when(deadline), left=time_left(t, deadline, now),
         )
-    return OutMessage(text, buttons=official_buttons(t, trip.request_id))
+    return OutMessage(text, buttons=official_buttons(t, request_id))
 
 
-def overdue_for_head(t: Translator, directory: Directory, trip: TripReturn, request: TravelRequest) -> OutMessage:
-    assert trip.deadline_at is not None
+def overdue_for_head(t: Translator, directory: Directory, staff_id: str, request_id: int, place: str, deadline: datetime) -> OutMessage:
     return OutMessage(
         t._(
             "⚠️ {who} has not confirmed the health declaration due {deadline}, after returning from {place}.",
-            who=requester_line(t, directory, trip.staff_id), deadline=t.when(trip.deadline_at), place=request.destination,
+            who=requester_line(t, directory, staff_id), deadline=t.when(deadline), place=place,
         ),
-        buttons=((Button(t._("🔔 Remind them"), f"rt:nag:{trip.request_id}"),),),
+        buttons=((Button(t._("🔔 Remind them"), f"rt:nag:{request_id}"),),),
     )
 
 

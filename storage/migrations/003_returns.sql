@@ -15,6 +15,7 @@ CREATE TABLE trip_returns (
     arrived_at        TEXT,
     deadline_at       TEXT,            -- arrived_at + 24 h
     remind_at         TEXT,            -- next declaration reminder or overdue step (NULL: none)
+    schedule          TEXT,            -- the reminders: 'at,kind,seq;...' (computed once, on return)
     last_seq          INTEGER,         -- the last reminder of the schedule handled
     overdue_at        TEXT,            -- when the unit head was told the declaration is overdue
     declared_at       TEXT,            -- the official online declaration confirmed
