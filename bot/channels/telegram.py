@@ -91,6 +91,8 @@ class TelegramTransport:
             return message.edit_ref
         if message.document:
             return await self._send_document(chat_ref, message, markup)
+        if message.photo:
+            return await self._send_photo(chat_ref, message, markup)
         if message.edit_ref:
             inline = markup if isinstance(markup, InlineKeyboardMarkup) else None
             await self._bot.edit_message_text(
@@ -117,6 +119,15 @@ class TelegramTransport:
 
 class TelegramReplier:
     """Direct replies to the person whose update is being handled.
+    async def _send_photo(self, chat_ref: str, message: OutMessage, markup: Markup) -> str:
+        """A picture (a chart) by its Telegram file id, or a local PNG uploaded under its name."""
+        photo = message.photo or ""
+        caption = message.text[:CAPTION_LIMIT] or None
+        content: bytes | str = Path(photo).read_bytes() if photo.startswith("/") else photo
+        sent = await self._bot.send_photo(int(chat_ref), content, caption=caption, reply_markup=markup)
+        return str(sent.message_id)
+
+
 
     They share the outbox's rate limiter but go first; a reply that fails for a passing reason
     is retried a few times (the person is waiting for it).

@@ -28,6 +28,7 @@ class OutMessage:
     extra: dict[str, Any] = field(default_factory=dict)
     document: str | None = None  # a file to send, the text as its caption: a messenger file id or a local path
     markup_only: bool = False  # with edit_ref: change only the inline buttons, keep the text
+    photo: str | None = None  # a picture to send, the text as its caption: a messenger file id or a local path
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"text": self.text}
@@ -50,6 +51,8 @@ class OutMessage:
             data["document"] = self.document
         if self.markup_only:
             data["markup_only"] = True
+        if self.photo:
+            data["photo"] = self.photo
         return data
 
     @classmethod
@@ -68,4 +71,5 @@ class OutMessage:
             extra=dict(data.get("extra", {})),
             document=data.get("document"),
             markup_only=bool(data.get("markup_only")),
+            photo=data.get("photo"),
         )
