@@ -119,6 +119,14 @@ class OutboxRepo:
             (to_db_time(now), message_ref, row_id),
         )
 
+    async def mark_sent_many(self, sent: list[tuple[int, datetime, str | None]]) -> None:
+        """Several `mark_sent` in one statement: (row id, sent at, message ref)."""
+        await self.tx.executemany(
+            "UPDATE outbox SET status = 'sent', sent_at = ?, message_ref = ?, "
+            "attempts = attempts + 1 WHERE id = ?",
+            [(to_db_time(at), ref, row_id) for row_id, at, ref in sent],
+        )
+
     async def mark_retry(self, row_id: int, at: datetime, error: str) -> None:
         await self.tx.execute(
             "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, error = ? "

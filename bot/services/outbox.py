@@ -13,7 +13,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
 from typing import Protocol
 
 from bot.domain.clock import Clock
@@ -25,6 +27,10 @@ log = logging.getLogger(__name__)
 
 MAX_TRANSIENT_ATTEMPTS = 20
 MAX_BACKOFF_SECONDS = 300.0
+
+
+Outcome = tuple[int, datetime, str | None] | Callable[[OutboxRepo], Awaitable[None]]
+"""A delivery outcome to commit: a sent row (id, sent at, message ref) or any other update."""
 
 
 class SendError(Exception):
@@ -56,13 +62,27 @@ class RateLimiter:
 
     Bulk sends wait for their slot; urgent sends (a reply to someone typing) take the next slot
     at once and push the bulk back, so a broadcast never holds up a reply.
+
+    Two guards keep the pace exact without tripping the server's own limit (a count per rolling
+    second, as Telegram's): a slot woken a little late may catch up (`CATCH_UP` seconds of
+    credit, so event-loop lateness does not slow the whole run down), and bulk sends never have
+    more than `window_capacity` sends in flight or finished less than a second ago. A send
+    counts from `acquire` until one second after `release` (its answer arrived, so the server
+    counted it before that), which makes the window proof against network jitter. A small
+    reserve of the window is left for urgent replies.
     """
+
+    CATCH_UP = 0.05
+    WINDOW = 1.0
 
     def __init__(self, rate: float, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.interval = 1.0 / rate
         self._monotonic = monotonic
         self._next_free = 0.0
         self._paused_until = 0.0
+        self.window_capacity = max(1, int(rate) - max(1, round(rate * 0.02)))
+        self._in_flight = 0
+        self._recent: deque[float] = deque()  # when each released send stops counting, in order
 
     def pause(self, seconds: float) -> None:
         self._paused_until = max(self._paused_until, self._monotonic() + seconds)
@@ -74,11 +94,29 @@ class RateLimiter:
             now = self._monotonic()
         if urgent:
             self._next_free = max(self._next_free, now) + self.interval
+            self._in_flight += 1
             return
-        slot = max(self._next_free, now)
+        slot = max(self._next_free, now - min(self.CATCH_UP, 10 * self.interval))
         self._next_free = slot + self.interval
         if slot > now:
             await asyncio.sleep(slot - now)
+        await self._wait_for_window()
+        self._in_flight += 1
+
+    def release(self) -> None:
+        """The send that acquired a slot is answered (or failed): it counts one second more."""
+        self._in_flight = max(0, self._in_flight - 1)
+        self._recent.append(self._monotonic() + self.WINDOW)
+
+    async def _wait_for_window(self) -> None:
+        while True:
+            now = self._monotonic()
+            while self._recent and self._recent[0] <= now:
+                self._recent.popleft()
+            if self._in_flight + len(self._recent) < self.window_capacity:
+                return
+            wait = self._recent[0] - now if self._recent else self.interval
+            await asyncio.sleep(max(wait, 0.001))
 
 
 class OutboxSender:
@@ -109,6 +147,8 @@ class OutboxSender:
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
         self._pass_lock = asyncio.Lock()
+        self._outcomes: list[tuple[Outcome, asyncio.Future[None]]] = []
+        self._committer: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
         """Call after committing new outbox rows."""
@@ -173,6 +213,7 @@ class OutboxSender:
             log.exception("outbox row %s: unexpected failure", row.id)
             self._backing_off[row.id] = self._monotonic() + MAX_BACKOFF_SECONDS
         finally:
+            self._limiter.release()
             self._in_flight.discard(row.id)
             self._slots.release()
             self._wake.set()
@@ -190,8 +231,7 @@ class OutboxSender:
         except Transient as exc:
             await self._record_transient(row, str(exc))
         else:
-            async with self._db.transaction() as tx:
-                await OutboxRepo(tx).mark_sent(row.id, self._clock.now(), message_ref)
+            await self._record((row.id, self._clock.now(), message_ref))
 
     async def _record_transient(self, row: OutboxRow, error: str) -> None:
         if row.attempts + 1 >= MAX_TRANSIENT_ATTEMPTS:
@@ -203,12 +243,42 @@ class OutboxSender:
         await self._record_retry(row, error)
 
     async def _record_retry(self, row: OutboxRow, error: str) -> None:
-        async with self._db.transaction() as tx:
-            await OutboxRepo(tx).mark_retry(row.id, self._clock.now(), error)
+        now = self._clock.now()
+        await self._record(lambda repo: repo.mark_retry(row.id, now, error))
 
     async def _record_final(self, row: OutboxRow, status: str, error: str) -> None:
-        async with self._db.transaction() as tx:
-            await OutboxRepo(tx).mark_final(row.id, status, error)
+        await self._record(lambda repo: repo.mark_final(row.id, status, error))
+
+    async def _record(self, outcome: Outcome) -> None:
+        """Commit one delivery outcome; returns once it is committed (so the row is not picked up
+        again). Group commit: outcomes that arrive while a commit is under way share the next
+        one, so a fast broadcast costs one transaction per batch, not one per message, and a
+        slow trickle still commits each outcome at once (a crash can resend at most the
+        messages in flight, as before)."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._outcomes.append((outcome, done))
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._commit_outcomes())
+        await done
+
+    async def _commit_outcomes(self) -> None:
+        while self._outcomes:
+            batch, self._outcomes = self._outcomes, []
+            try:
+                async with self._db.transaction() as tx:
+                    repo = OutboxRepo(tx)
+                    await repo.mark_sent_many([o for o, _ in batch if isinstance(o, tuple)])
+                    for outcome, _ in batch:
+                        if not isinstance(outcome, tuple):
+                            await outcome(repo)
+            except Exception as exc:  # each waiter decides what a failed commit means
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            for _, done in batch:
+                if not done.done():
+                    done.set_result(None)
 
     async def _sleep_until_woken(self, seconds: float) -> None:
         self._wake.clear()
