@@ -1,4 +1,4 @@
-"""Command line: `python -m bot run | demo | directory import | directory show | invites | i18n`."""
+"""Command line: `python -m bot run | demo | directory import | directory show | invites | i18n | export`."""
 
 from __future__ import annotations
 
@@ -33,7 +33,19 @@ def _parser() -> argparse.ArgumentParser:
     invites = commands.add_parser("invites", help="write one-time invite links")
     invites.add_argument("--out", type=Path, required=True)
     commands.add_parser("i18n", help="extract messages and update locales/ (developers)")
+    _add_export_parser(commands)
     return parser
+
+
+def _add_export_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    export = commands.add_parser("export", help="an Excel register: travel, returns, acks, health")
+    export.add_argument("--what", choices=("travel", "returns", "acks", "health"), required=True)
+    export.add_argument("--from", dest="start", required=True, help="first day, dd/mm/yyyy")
+    export.add_argument("--to", dest="end", required=True, help="last day, dd/mm/yyyy")
+    export.add_argument("--unit", default=None, help="this unit and the units below it")
+    export.add_argument("--per-unit-sheets", action="store_true", help="one sheet per unit")
+    export.add_argument("--as", dest="staff_id", default=None, help="who exports (required for health)")
+    export.add_argument("--out", type=Path, required=True)
 
 
 def _add_demo_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -92,6 +104,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     )
     if args.command == "invites":
         return asyncio.run(_invites(settings, t, args.out))
+    if args.command == "export":
+        from bot.services.export_cli import run_export
+
+        return asyncio.run(run_export(settings, t, args))
     if args.action == "import":
         return asyncio.run(_import(settings, t, args))
     return asyncio.run(_show(settings, t, args.staff_id))

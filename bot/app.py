@@ -23,6 +23,7 @@ from bot.services.dispatch import Dispatcher
 from bot.services.health_feature import Health
 from bot.services.menu import COMMANDS
 from bot.services.outbox import OutboxSender, RateLimiter
+from bot.services.oversight import Oversight
 from bot.services.registration import RegistrationService
 from bot.services.returns import Returns
 from bot.services.sweep import Sweeper
@@ -85,6 +86,7 @@ async def open_services(app: Application, settings: Settings, clock: Clock) -> S
     returns = Returns(deps, travel.approvals.submit, travel.approvals.status)
     features = [travel.feature(), returns.feature(), Broadcasts(deps).feature()]
     features.append(Health(deps).feature())
+    features.append(Oversight(deps).feature())
     dispatcher = Dispatcher(deps, registration, features)
     return Services(
         settings=settings,

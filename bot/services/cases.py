@@ -21,6 +21,7 @@ from bot.services.health_alerts import (
     repo,
     send_alert,
 )
+from bot.services.oversight_case import case_tree_photo
 from storage.health_repo import CaseNodeRow, CaseReport
 from storage.repos import Conversation
 
@@ -232,7 +233,7 @@ class Cases:
             await step.audit.append(step.now, person.staff_id, "health.view.refused", f"case:{case_id}", {})
             return [OutMessage(t._("You may not see this health record: only the person, the leaders above them, the health officers and the district admins may."))]
         await step.audit.append(step.now, person.staff_id, "health.view", f"case:{case_id}", {})
-        return await self._tree_message(step, case_id, with_buttons=may_report(person))
+        return await self._tree_message(step, case_id, with_buttons=may_report(person)) + await case_tree_photo(step, case_id)
 
     async def _tree_message(self, step: Step, case_id: int, with_buttons: bool = True) -> list[OutMessage]:
         t = step.t
