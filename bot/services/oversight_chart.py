@@ -42,8 +42,7 @@ def on_time_chart(chart: Heatmap, path: Path) -> Path:
             ax.set_axis_off()
         else:
             data = [[float("nan") if v is None else v * 100 for v in values] for _, values in chart.rows]
-            cmap = plt.get_cmap("RdYlGn").copy()
-            cmap.set_bad("#e0e0e0")
+            cmap = plt.get_cmap("RdYlGn").with_extremes(bad="#e0e0e0")
             image = ax.imshow(data, aspect="auto", cmap=cmap, vmin=0, vmax=100, interpolation="nearest")
             ax.set_yticks(range(len(chart.rows)), [name[:40] for name, _ in chart.rows], fontsize=8)
             step = max(1, len(chart.days) // 10)

@@ -186,11 +186,11 @@ def district_text(t: Translator, directory: Directory, figures: dict[str, UnitFi
 
 def digest_items(t: Translator, f: UnitFigures) -> list[str]:
     items: list[tuple[int, Callable[[int], str]]] = [
-        (f.overdue, lambda n: t.n_("{n} health declaration overdue", "{n} health declarations overdue", n)),
-        (f.not_reported, lambda n: t.n_("{n} return not reported", "{n} returns not reported", n)),
-        (f.pending, lambda n: t.n_("{n} request waiting for a decision", "{n} requests waiting for a decision", n)),
-        (f.symptoms, lambda n: t.n_("{n} symptom report in the last 24 hours", "{n} symptom reports in the last 24 hours", n)),
-        (f.unread, lambda n: t.n_("{n} person has not read the latest directives", "{n} people have not read the latest directives", n)),
+        (f.overdue, lambda n: t._("health declarations overdue: {n}", n=n)),
+        (f.not_reported, lambda n: t._("returns not reported: {n}", n=n)),
+        (f.pending, lambda n: t._("requests waiting for a decision: {n}", n=n)),
+        (f.symptoms, lambda n: t._("symptom reports in the last 24 hours: {n}", n=n)),
+        (f.unread, lambda n: t._("people who have not read the latest directives: {n}", n=n)),
     ]
     return ["• " + text(count) for count, text in items if count]
 
