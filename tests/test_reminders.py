@@ -19,6 +19,7 @@ from bot.domain.reminders import (
     ReminderKind,
     ScheduledReminder,
     declaration_schedule,
+    due_next_only,
     due_now,
     escalation_due,
     next_daily_after,
@@ -379,3 +380,19 @@ def test_escalation_compares_instants_not_wall_clocks() -> None:
     created = datetime(2021, 5, 26, 16, 50, tzinfo=UTC)  # 23:50 in Hanoi
     assert escalation_due(created, now=vn(2021, 5, 27, 0, 5))
     assert not escalation_due(created, now=vn(2021, 5, 27, 0, 4))
+
+
+@given(
+    _arrivals,
+    _offsets,
+    st.timedeltas(min_value=timedelta(0), max_value=timedelta(hours=60)),
+    st.integers(min_value=0, max_value=8),
+)
+def test_the_sweeps_shortcut_agrees_with_due_now(
+    arrival: datetime, offsets: list[timedelta], elapsed: timedelta, handled: int
+) -> None:
+    schedule = declaration_schedule(arrival, offsets)
+    last = handled if handled else None
+    quick = due_next_only(schedule, arrival + elapsed, last)
+    if quick is not None:
+        assert quick == due_now(schedule, arrival + elapsed, last)

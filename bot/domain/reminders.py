@@ -242,6 +242,23 @@ def due_now(
     return Due(_pick(past), next_at, new_last)
 
 
+def due_next_only(
+    schedule: Sequence[ScheduledReminder], now: datetime, last_sent_seq: int | None
+) -> Due | None:
+    """`due_now`'s answer, cheaply, in the common case: exactly the next person reminder is due
+    and the entry after it is still ahead. None otherwise (ask `due_now`). For a sweep of
+    thousands; `schedule` as `declaration_schedule` returns it (seq 1, 2, … in order)."""
+    handled = 0 if last_sent_seq is None else last_sent_seq
+    if handled + 1 >= len(schedule):
+        return None
+    entry, following = schedule[handled], schedule[handled + 1]
+    if entry.seq != handled + 1 or entry.kind is not ReminderKind.DECLARATION_REMINDER:
+        return None
+    if not entry.at <= now < following.at:
+        return None
+    return Due((entry,), following.at, entry.seq)
+
+
 def _with_dailies(
     entries: list[ScheduledReminder], now: datetime, quiet: QuietHours
 ) -> list[ScheduledReminder]:

@@ -17,6 +17,7 @@ from bot.domain.outgoing import OutMessage
 from bot.domain.reminders import (
     ReminderKind,
     declaration_schedule,
+    due_next_only,
     due_now,
     return_checks,
     shift_out_of_quiet,
@@ -156,7 +157,7 @@ class ReturnsSweep:
         offsets, quiet = self.deps.settings.declaration_offsets, self.deps.settings.quiet
         for row in due:
             schedule = row.schedule or declaration_schedule(row.arrived_at, offsets, quiet=quiet)
-            plan = due_now(schedule, now, row.last_seq, quiet)
+            plan = due_next_only(schedule, now, row.last_seq) or due_now(schedule, now, row.last_seq, quiet)
             overdue = False
             for reminder in plan.to_send:
                 if reminder.kind is ReminderKind.OVERDUE:
