@@ -11,12 +11,15 @@ from datetime import datetime
 
 from bot.clock import SystemClock
 from bot.config import Settings
+from bot.domain.directory import Directory
 from bot.i18n import Translator
 from bot.services.exports import ExportRequest, Refused, export_scope, write_workbook
 from storage.db import Database
 from storage.directory_repo import DirectoryRepo
 from storage.oversight_repo import OversightRepo
 from storage.repos import AuditRepo
+
+EMPTY = Directory((), (), ())
 
 
 def parse_request(args: argparse.Namespace) -> ExportRequest:
@@ -25,6 +28,18 @@ def parse_request(args: argparse.Namespace) -> ExportRequest:
     if end < start:
         raise ValueError("--to is before --from")
     return ExportRequest(args.what, start, end, args.unit, args.per_unit_sheets)
+
+
+async def _scope(db: Database, t: Translator, staff_id: str | None, request: ExportRequest) -> set[str] | None:
+    """The units to export (None: all); the directory is loaded only when a unit or a person is named."""
+    if staff_id is None and request.unit_id is None:
+        return export_scope(t, EMPTY, None, request.what, None)
+    async with db.reading() as tx:
+        directory = await DirectoryRepo(tx).load()
+    person = directory.person(staff_id) if staff_id else None
+    if staff_id and (person is None or not person.active):
+        raise Refused(t._("No staff member with id {staff_id}.", staff_id=staff_id))
+    return export_scope(t, directory, person, request.what, request.unit_id)
 
 
 async def run_export(settings: Settings, t: Translator, args: argparse.Namespace) -> int:
@@ -36,14 +51,8 @@ async def run_export(settings: Settings, t: Translator, args: argparse.Namespace
     clock = SystemClock(settings.tz)
     db = await Database.open(settings.database_path)
     try:
-        async with db.reading() as tx:
-            directory = await DirectoryRepo(tx).load()
-        person = directory.person(args.staff_id) if args.staff_id else None
-        if args.staff_id and (person is None or not person.active):
-            print(t._("No staff member with id {staff_id}.", staff_id=args.staff_id))
-            return 1
         try:
-            units = export_scope(t, directory, person, request.what, request.unit_id)
+            units = await _scope(db, t, args.staff_id, request)
         except Refused as refusal:
             print(refusal)
             return 1
