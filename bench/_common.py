@@ -42,6 +42,12 @@ class TimedFake(FakeBotApi):
         self._waiting: dict[int, tuple[float, asyncio.Future[float]]] = {}
         self._pressing: dict[int, tuple[float, asyncio.Future[float]]] = {}
         self._query_users: dict[str, int] = {}
+        self._chat_events: dict[int, asyncio.Event] = {}
+
+    async def chat_changed(self, chat_id: int, timeout: float = 30) -> None:
+        """Until the bot sends a message to this chat (cheaper than waking on every change)."""
+        event = self._chat_events.setdefault(chat_id, asyncio.Event())
+        await asyncio.wait_for(event.wait(), timeout)
 
     def expect(self, user_id: int, *, press: bool = False) -> asyncio.Future[float]:
         """Call right before the action; the future gives the seconds until the first answer
@@ -58,6 +64,9 @@ class TimedFake(FakeBotApi):
     def _deliver(self, chat_id: int, **content: Any) -> dict[str, Any]:
         body = super()._deliver(chat_id, **content)
         self._answered(chat_id)
+        event = self._chat_events.pop(chat_id, None)
+        if event is not None:
+            event.set()
         return body
 
     def press(self, user: Any, message: Any, data: str) -> int:

@@ -73,12 +73,11 @@ class Load:
         self.latencies.append((time.perf_counter(), seconds))
 
     async def _message_with(self, chat_id: int, wanted: Callable[[str], bool]) -> Any:
-        version = self.fake.version
         while True:
             for message in reversed(self.fake.messages(chat_id)):
                 if any(wanted(b.get("callback_data", "")) for row in message.buttons() for b in row):
                     return message
-            version = await self.fake.wait_change(version, 30)
+            await self.fake.chat_changed(chat_id)
 
     async def _waiting_request(self, head_id: int) -> tuple[Any, str]:
         def fresh(data: str) -> bool:

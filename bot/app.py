@@ -58,6 +58,7 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Applica
         .base_file_url(settings.api_file_base_url)
         .concurrent_updates(False)
         .request(AiohttpRequest(timeout=settings.http_timeout_seconds))  # httpx tops out at ~650/s
+        .get_updates_request(AiohttpRequest(pool_size=1, timeout=settings.http_timeout_seconds))
         .post_init(
             lambda application: _open(application, settings, clock or SystemClock(settings.tz))
         )

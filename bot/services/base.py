@@ -83,6 +83,7 @@ class Step:
     deps: Deps
     enqueued: int = 0
     replies: list[OutMessage] = field(default_factory=list)
+    _directory: Directory | None = field(default=None, repr=False)
 
     @property
     def accounts(self) -> AccountsRepo:
@@ -101,13 +102,17 @@ class Step:
         return self.account.staff_id or f"{self.who.channel}:{self.who.user_ref}"
 
     async def directory(self) -> Directory:
-        return await self.deps.directory.get(self.tx)
+        """The directory (checked against the database once per step)."""
+        if self._directory is None:
+            self._directory = await self.deps.directory.get(self.tx)
+        return self._directory
 
     async def me(self) -> Staff | None:
-        """The linked, active staff member behind this account, if any."""
+        """The staff member linked to this account, if any (from the cached directory when active)."""
         if self.account.staff_id is None:
             return None
-        return await DirectoryRepo(self.tx).person(self.account.staff_id)
+        listed = (await self.directory()).staff.get(self.account.staff_id)
+        return listed or await DirectoryRepo(self.tx).person(self.account.staff_id)
 
     async def tell_staff(
         self, staff_ids: list[str], build: Callable[[Translator], OutMessage], **options: object
@@ -155,8 +160,10 @@ class StepRunner:
                 yield None
                 return
             accounts = AccountsRepo(tx)
-            await accounts.touch(who.channel, who.user_ref, who.chat_ref)
             account = await accounts.get(who.channel, who.user_ref)
+            if account is None or account.chat_ref != who.chat_ref:
+                await accounts.touch(who.channel, who.user_ref, who.chat_ref)
+                account = await accounts.get(who.channel, who.user_ref)
             assert account is not None
             translator = deps.translations.pick(account.language, who.client_language)
             step = Step(tx, who, account, translator, now, deps)
