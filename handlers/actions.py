@@ -10,7 +10,7 @@ from handlers.common import incoming, reply, services
 
 async def command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert update.message is not None and update.message.text is not None
-    words = update.message.text[:4000].split()
+    words = update.message.text[:4096].split()
     name = words[0].lstrip("/").split("@")[0].lower()
     answers = await services(context).dispatcher.command(incoming(update), name, words[1:])
     await reply(context, update, answers)

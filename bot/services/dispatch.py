@@ -15,7 +15,7 @@ from bot.services.features import Answer, Feature
 from bot.services.menu import command_for_text
 from bot.services.registration import RegistrationService, help_text, language_picker, menu_message
 
-MAX_TYPED = 4000
+MAX_TYPED = 4096  # Telegram's own limit: a pasted text arrives whole
 
 
 class Dispatcher:
