@@ -636,6 +636,10 @@ class FakeBotApi:
     def known_user(self, user_id: int) -> FakeUser | None:
         return self._users.get(user_id)
 
+    def mark_read(self, chat_id: int) -> None:
+        """Everything sent to `chat_id` so far counts as read by `next_message`."""
+        self._cursors[chat_id] = len(self._messages.get(chat_id, []))
+
     async def next_message(self, chat_id: int, timeout: float = 5.0) -> SentMessage:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
