@@ -134,6 +134,11 @@ class OutboxRepo:
             (to_db_time(at), error[:500], row_id),
         )
 
+    async def delivery_of(self, row_id: int) -> tuple[str, str | None] | None:
+        """(status, message ref) of a row: what an edit of that message waits for."""
+        row = await self.tx.one("SELECT status, message_ref FROM outbox WHERE id = ?", (row_id,))
+        return None if row is None else (row[0], row[1])
+
     async def mark_final(self, row_id: int, status: str, error: str) -> None:
         await self.tx.execute(
             "UPDATE outbox SET status = ?, attempts = attempts + 1, error = ? WHERE id = ?",

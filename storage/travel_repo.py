@@ -243,8 +243,8 @@ class TravelRepo:
     async def sent_messages(self, request_id: int) -> list[tuple[str, str, str, str | None]]:
         """(channel, chat_ref, message_ref, staff_id) of the approval messages already sent."""
         rows = await self.tx.all(
-            "SELECT o.channel, o.chat_ref, o.message_ref, o.staff_id FROM request_messages m "
-            "JOIN outbox o ON o.id = m.outbox_id WHERE m.request_id = ? AND o.message_ref IS NOT NULL",
+            "SELECT o.channel, o.chat_ref, COALESCE(o.message_ref, 'outbox:' || o.id), o.staff_id FROM request_messages m "
+            "JOIN outbox o ON o.id = m.outbox_id WHERE m.request_id = ? AND (o.message_ref IS NOT NULL OR o.status = 'pending')",
             (request_id,),
         )
         return [(r[0], r[1], r[2], r[3]) for r in rows]

@@ -97,3 +97,23 @@ async def test_rate_limiter_paces_bulk_but_not_urgent() -> None:
     assert limiter._next_free == 0.2
     limiter.pause(5)
     assert limiter._paused_until == 5.0
+
+
+async def test_an_edit_queued_before_the_message_is_sent_waits_for_it(fake: FakeBotApi, bot: RunningBot) -> None:
+    user = fake.user(709)
+    fake.delay_next("sendMessage", 1.0)
+    original = await enqueue(bot, user.id, "Đề nghị #1: chờ phê duyệt")
+    async with bot.services.db.transaction() as tx:
+        await OutboxRepo(tx).enqueue(Recipient("telegram", str(user.id)), OutMessage("Đề nghị #1: đã phê duyệt", edit_ref=f"outbox:{original}"), bot.clock.now())
+    bot.services.sender.wake()
+    message = await fake.next_message(user.id, timeout=10)
+    await fake.wait_for(lambda: message.text == "Đề nghị #1: đã phê duyệt")
+    assert len(fake.messages(user.id)) == 1
+    await fake.wait_for(lambda: all(row[0] == "sent" for row in _rows(bot, user.id)))
+
+
+def _rows(bot: RunningBot, chat_id: int) -> list[tuple[str]]:
+    import sqlite3
+
+    with sqlite3.connect(bot.settings.database_path) as conn:
+        return conn.execute("SELECT status FROM outbox WHERE chat_ref = ?", (str(chat_id),)).fetchall()

@@ -15,6 +15,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
 
@@ -49,6 +50,14 @@ class Undeliverable(SendError):
 
 class Transient(SendError):
     """A 5xx, a time-out, a network error: try again later."""
+
+
+class NotYet(SendError):
+    """An edit of a message whose own delivery is not recorded yet: try again shortly."""
+
+
+EDIT_BY_ROW = "outbox:"
+"""`edit_ref` of an edit queued before the edited message's delivery was recorded: `outbox:<id>`."""
 
 
 class Transport(Protocol):
@@ -220,6 +229,8 @@ class OutboxSender:
     async def _attempt(self, row: OutboxRow) -> None:
         try:
             message_ref = await self._send_counted(row)
+        except NotYet:
+            self._backing_off[row.id] = self._monotonic() + 0.2
         except RetryLater as exc:
             self._limiter.pause(exc.seconds)
             self._backing_off[row.id] = self._monotonic() + exc.seconds
@@ -234,9 +245,23 @@ class OutboxSender:
     async def _send_counted(self, row: OutboxRow) -> str | None:
         """The send itself; its window slot is released as soon as the server has answered."""
         try:
-            return await self._transports[row.channel].send(row.chat_ref, row.message)
+            message = await self._resolved(row.message)
+            return await self._transports[row.channel].send(row.chat_ref, message)
         finally:
             self._limiter.release()
+
+    async def _resolved(self, message: OutMessage) -> OutMessage:
+        """An edit queued by outbox row id gets the message ref once that row's delivery is in."""
+        if not (message.edit_ref or "").startswith(EDIT_BY_ROW):
+            return message
+        row_id = int((message.edit_ref or "").removeprefix(EDIT_BY_ROW))
+        async with self._db.reading() as tx:
+            found = await OutboxRepo(tx).delivery_of(row_id)
+        if found is None or found[0] in ("undeliverable", "failed"):
+            raise Undeliverable(f"the message to edit (outbox {row_id}) was never delivered")
+        if found[1] is None:
+            raise NotYet()
+        return replace(message, edit_ref=found[1])
 
     async def _record_transient(self, row: OutboxRow, error: str) -> None:
         if row.attempts + 1 >= MAX_TRANSIENT_ATTEMPTS:
