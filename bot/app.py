@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from telegram import BotCommand, Update
 from telegram.ext import Application, ApplicationBuilder
 
+from bot.channels.ordering import PerPersonUpdateProcessor
 from bot.channels.telegram import CHANNEL, TelegramReplier, TelegramTransport
 from bot.channels.telegram_http import AiohttpRequest
 from bot.clock import SystemClock
@@ -56,7 +57,7 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Applica
         .token(settings.require_token())
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.api_file_base_url)
-        .concurrent_updates(False)
+        .concurrent_updates(PerPersonUpdateProcessor(settings.concurrent_updates))
         .request(AiohttpRequest(timeout=settings.http_timeout_seconds))  # httpx tops out at ~650/s
         .get_updates_request(AiohttpRequest(pool_size=1, timeout=settings.http_timeout_seconds))
         .post_init(
