@@ -219,3 +219,37 @@ async def test_export_on_the_command_line_per_unit_sheets_and_health_audited(bot
     assert load_workbook(tmp_path / "h.xlsx").active["D1"].value == "Chức vụ"
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT actor FROM audit_log WHERE action = 'health.export'").fetchall() == [("YT-003",)]
+
+
+async def test_weekly_digest_to_admins_on_monday(fake: FakeBotApi, bot: RunningBot, clock: ManualClock) -> None:
+    await asyncio.to_thread(seed_school_story, bot.settings.database_path)
+    admin = await join(fake, "DU-003")
+    await bot.services.sweeper.tick()  # Wednesday: the first weekly digest is due Monday 31/05 07:30
+    clock.set(datetime(2021, 5, 31, 7, 29, tzinfo=VIETNAM))
+    await bot.services.sweeper.tick()
+    assert not [m for m in fake.messages(admin.id) if "Báo cáo tuần" in (m.text or "")]
+    clock.set(datetime(2021, 5, 31, 7, 30, tzinfo=VIETNAM))
+    await bot.services.sweeper.tick()
+    await fake.wait_for(lambda: any("Báo cáo tuần" in (m.text or "") for m in fake.messages(admin.id)))
+    weekly = next(m.text or "" for m in fake.messages(admin.id) if "Báo cáo tuần" in (m.text or ""))
+    assert "1. Trường" in weekly and "/district" in weekly
+
+
+async def test_case_also_comes_as_a_picture_of_the_tree(fake: FakeBotApi, bot: RunningBot) -> None:
+    def seed_case(db: Path) -> None:
+        with sqlite3.connect(db, timeout=30) as conn:
+            conn.execute("INSERT INTO case_reports (id, unit_id, scenario, reported_by, created_at) VALUES (1, 'HB-TH', 'PA2', 'TH-001', ?)", (to_db_time(NOW),))
+            conn.executemany(
+                "INSERT INTO case_nodes (id, case_id, parent_id, staff_id, name, level, added_by, created_at) VALUES (?, 1, ?, ?, ?, ?, 'TH-001', ?)",
+                [(1, None, "TH-003", "Lại Thị Diệu Linh", "F0", to_db_time(NOW)), (2, 1, "TH-004", "Âu Văn Phúc", "F1", to_db_time(NOW)),
+                 (3, 2, None, "Đinh Thị Thu Hương", "F2", to_db_time(NOW))],
+            )  # fmt: skip
+
+    await asyncio.to_thread(seed_case, bot.settings.database_path)
+    principal = await join(fake, "TH-001")
+    picture = await ask(fake, principal, "/case 1", kind="photo")
+    assert picture.photo is not None and picture.photo["data"][:4] == b"\x89PNG" and "#1" in (picture.caption or "")
+    assert any("Đinh Thị Thu Hương" in (m.text or "") for m in fake.messages(principal.id))  # the text tree too
+    outsider = await join(fake, "DU-004")
+    refused = await ask(fake, outsider, "/case 1")
+    assert not any(m.kind == "photo" for m in fake.messages(outsider.id)) and "không" in (refused.text or "").lower()

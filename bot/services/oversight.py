@@ -125,8 +125,9 @@ class Oversight:
         per_unit: dict[str, dict[date, tuple[int, int]]] = defaultdict(dict)
         for unit_id, day, on_time, due in rows:
             per_unit[unit_id][date.fromisoformat(day)] = (on_time, due)
+        late = {u: sum(due - on for on, due in d.values()) for u, d in per_unit.items()}
         ratio = {u: share(sum(v[0] for v in d.values()), sum(v[1] for v in d.values())) or 0.0 for u, d in per_unit.items()}
-        worst = sorted(per_unit, key=lambda u: (ratio[u], u))[:CHART_UNITS]
+        worst = sorted(per_unit, key=lambda u: (-late[u], ratio[u], u))[:CHART_UNITS]  # most missed first
         chart_rows = [
             (directory.units[u].name if u in directory.units else u, [share(*per_unit[u][d]) if d in per_unit[u] else None for d in days])
             for u in worst

@@ -34,8 +34,9 @@ class Heatmap:
 
 def on_time_chart(chart: Heatmap, path: Path) -> Path:
     plt = _pyplot()
-    height = max(2.5, 0.32 * len(chart.rows) + 1.6)
-    fig, ax = plt.subplots(figsize=(11, height), dpi=100)
+    height = max(2.5, 0.3 * len(chart.rows) + 1.2)
+    fig, ax = plt.subplots(figsize=(11, height), dpi=90)
+    fig.subplots_adjust(left=0.3, right=0.92, top=1 - 0.5 / height, bottom=0.5 / height)
     try:
         if not chart.rows:
             ax.text(0.5, 0.5, chart.no_data, ha="center", va="center")
@@ -50,7 +51,6 @@ def on_time_chart(chart: Heatmap, path: Path) -> Path:
             ax.set_xticks(ticks, [chart.days[i].strftime("%d/%m") for i in ticks], fontsize=8)
             fig.colorbar(image, ax=ax, label=chart.legend, fraction=0.03, pad=0.01)
         ax.set_title(chart.title, fontsize=11)
-        fig.tight_layout()
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, format="png")
     finally:
