@@ -119,10 +119,14 @@ async def _close(app: Application) -> None:  # type: ignore[type-arg]
         return
     found.sweeper.stop()
     await found.sender.stop()
-    for task in found.tasks:
+    # Let the loops finish what they started (a sweep tick, a delivery's outcome) before the
+    # database closes; only a loop stuck longer than that is cancelled.
+    _, stuck = await asyncio.wait(found.tasks, timeout=5) if found.tasks else (set(), set())
+    for task in stuck:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+    await found.sender.stop()  # deliveries started by a pass that was under way
     await found.db.close()
 
 
