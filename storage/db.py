@@ -34,8 +34,12 @@ def from_db_time(text: str | None, tz: tzinfo) -> datetime | None:
     return datetime.fromisoformat(text).replace(tzinfo=UTC).astimezone(tz)
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    # One encoder for all: json.dumps with options builds a new one per call (costly in bulk).
+    return _ENCODER.encode(value)
 
 
 class Tx:

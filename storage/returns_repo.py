@@ -44,7 +44,11 @@ class DueReminder:
     deadline_at: datetime
     last_seq: int | None
     destination: str
-    schedule: list[ScheduledReminder]
+    schedule_text: str | None
+
+    def schedule(self, upto: int | None = None) -> list[ScheduledReminder]:
+        """The stored schedule; its first `upto` entries only when that is all that is needed."""
+        return parse_schedule(self.schedule_text, upto)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,10 +82,10 @@ def schedule_text(schedule: list[ScheduledReminder]) -> str:
 _KINDS = {kind.value: kind for kind in ReminderKind}
 
 
-def _schedule(text: str | None) -> list[ScheduledReminder]:
+def parse_schedule(text: str | None, upto: int | None = None) -> list[ScheduledReminder]:
     """Stored once on return, so a sweep of thousands does not recompute it (instants in UTC)."""
     found = []
-    for part in (text or "").split(";"):
+    for part in (text or "").split(";", upto if upto is not None else -1)[:upto]:
         if part:
             at, kind, seq = part.split(",")
             found.append(ScheduledReminder(datetime.fromisoformat(at), _KINDS[kind], int(seq)))
@@ -190,7 +194,7 @@ class ReturnsRepo:
         tz = self.tz
         return [
             # arrived_at stays in UTC (only compared); the deadline is shown, so it is local
-            DueReminder(r[0], r[1], datetime.fromisoformat(r[2]), from_db_time(r[3], tz), r[4], r[5], _schedule(r[6]))  # type: ignore[arg-type]
+            DueReminder(r[0], r[1], datetime.fromisoformat(r[2]), from_db_time(r[3], tz), r[4], r[5], r[6])  # type: ignore[arg-type]
             for r in rows
         ]
 

@@ -156,8 +156,10 @@ class ReturnsSweep:
         audit: list[tuple[str, str]] = []
         offsets, quiet = self.deps.settings.declaration_offsets, self.deps.settings.quiet
         for row in due:
-            schedule = row.schedule or declaration_schedule(row.arrived_at, offsets, quiet=quiet)
-            plan = due_next_only(schedule, now, row.last_seq) or due_now(schedule, now, row.last_seq, quiet)
+            plan = due_next_only(row.schedule(upto=(row.last_seq or 0) + 2), now, row.last_seq)
+            if plan is None:
+                schedule = row.schedule() or declaration_schedule(row.arrived_at, offsets, quiet=quiet)
+                plan = due_now(schedule, now, row.last_seq, quiet)
             overdue = False
             for reminder in plan.to_send:
                 if reminder.kind is ReminderKind.OVERDUE:
