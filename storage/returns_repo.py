@@ -109,8 +109,10 @@ class ReturnsRepo:
         row = await self.tx.one(
             "SELECT EXISTS (SELECT 1 FROM travel_requests INDEXED BY travel_untracked_returns "
             "WHERE return_tracked = 0 AND status IN ('approved', 'recorded') AND return_at <= ?) "
-            "OR EXISTS (SELECT 1 FROM trip_returns WHERE state = 'away' AND ask_at IS NOT NULL AND ask_at <= ?) "
-            "OR EXISTS (SELECT 1 FROM trip_returns WHERE state = 'back' AND remind_at IS NOT NULL AND remind_at <= ?)",
+            "OR EXISTS (SELECT 1 FROM trip_returns INDEXED BY trip_returns_ask "
+            "WHERE state = 'away' AND ask_at IS NOT NULL AND ask_at <= ?) "
+            "OR EXISTS (SELECT 1 FROM trip_returns INDEXED BY trip_returns_remind "
+            "WHERE state = 'back' AND remind_at IS NOT NULL AND remind_at <= ?)",
             (at, at, at),
         )
         return bool(row and row[0])
@@ -177,7 +179,8 @@ class ReturnsRepo:
 
     async def due_asks(self, now: datetime, limit: int = 2000) -> list[TripReturn]:
         rows = await self.tx.all(
-            f"SELECT {_COLUMNS} FROM trip_returns WHERE state = 'away' AND ask_at IS NOT NULL "
+            f"SELECT {_COLUMNS} FROM trip_returns INDEXED BY trip_returns_ask "
+            "WHERE state = 'away' AND ask_at IS NOT NULL "
             "AND ask_at <= ? ORDER BY ask_at LIMIT ?",
             (to_db_time(now), limit),
         )
@@ -186,7 +189,7 @@ class ReturnsRepo:
     async def due_reminders(self, now: datetime, limit: int = 20000) -> list[DueReminder]:
         rows = await self.tx.all(
             "SELECT r.request_id, r.staff_id, r.arrived_at, r.deadline_at, r.last_seq, t.destination, r.schedule "
-            "FROM trip_returns r JOIN travel_requests t ON t.id = r.request_id "
+            "FROM trip_returns r INDEXED BY trip_returns_remind JOIN travel_requests t ON t.id = r.request_id "
             "WHERE r.state = 'back' AND r.remind_at IS NOT NULL AND r.remind_at <= ? "
             "ORDER BY r.remind_at LIMIT ?",
             (to_db_time(now), limit),
