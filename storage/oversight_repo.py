@@ -94,7 +94,7 @@ class OversightRepo:
         at = to_db_time(now)
         rows = await self.tx.all(
             "SELECT t.id, t.staff_id, t.destination, t.departure_at, t.return_at, r.state "
-            "FROM travel_requests t LEFT JOIN trip_returns r ON r.request_id = t.id "
+            "FROM travel_requests t INDEXED BY travel_staff LEFT JOIN trip_returns r ON r.request_id = t.id "
             f"WHERE t.staff_id {IN_SCOPE} AND t.status IN {LIVE} AND t.departure_at <= ? "
             "AND (r.state = 'away' OR (r.request_id IS NULL AND t.return_tracked = 0 AND t.return_at > ?)) "
             "ORDER BY t.return_at",
@@ -116,7 +116,7 @@ class OversightRepo:
         rows = await self.tx.all(
             "SELECT t.id, t.staff_id, t.destination, t.departure_at, t.created_at, "
             "EXISTS (SELECT 1 FROM request_deciders d WHERE d.request_id = t.id AND d.staff_id = ?) "
-            f"FROM travel_requests t WHERE t.status = 'pending' AND t.staff_id {IN_SCOPE} ORDER BY t.departure_at",
+            f"FROM travel_requests t INDEXED BY travel_staff WHERE t.status = 'pending' AND t.staff_id {IN_SCOPE} ORDER BY t.departure_at",
             (viewer, dumps(list(scope))),
         )
         return [Waiting(r[0], r[1], r[2], self._t(r[3]), self._t(r[4]), bool(r[5])) for r in rows]  # type: ignore[arg-type]
