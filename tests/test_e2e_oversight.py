@@ -204,7 +204,7 @@ async def test_export_on_the_command_line_per_unit_sheets_and_health_audited(bot
     out = tmp_path / "so-theo-doi.xlsx"
     args = [sys.executable, "-m", "bot", "export", "--what", "returns", "--from", "01/05/2021", "--to", "31/05/2021",
             "--unit", "HB-UBND", "--per-unit-sheets", "--out", str(out)]  # fmt: skip
-    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
+    done = await asyncio.to_thread(subprocess.run, args, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     book = load_workbook(out)
     assert sorted(book.sheetnames) == ["Trường THCS Hòa Bình (mẫu)", "Trường Tiểu học Hòa Bình (mẫu)"]
@@ -212,9 +212,9 @@ async def test_export_on_the_command_line_per_unit_sheets_and_health_audited(bot
     assert "Hạn khai báo" in primary[0] and len(primary) == 3  # header + Linh + Tuyết (Phúc not back yet)
     assert any(r[2] == "Lại Thị Diệu Linh" and r[10] == "đã về, chưa khai báo y tế" for r in primary[1:])
 
-    refused = subprocess.run([*args[:5], "health", *args[6:10], "--out", str(tmp_path / "h.xlsx")], env=env, capture_output=True, text=True, timeout=60)
+    refused = await asyncio.to_thread(subprocess.run, [*args[:5], "health", *args[6:10], "--out", str(tmp_path / "h.xlsx")], env=env, capture_output=True, text=True, timeout=60)
     assert refused.returncode == 1 and not (tmp_path / "h.xlsx").exists()
-    allowed = subprocess.run([*args[:5], "health", *args[6:10], "--as", "YT-003", "--out", str(tmp_path / "h.xlsx")], env=env, capture_output=True, text=True, timeout=60)
+    allowed = await asyncio.to_thread(subprocess.run, [*args[:5], "health", *args[6:10], "--as", "YT-003", "--out", str(tmp_path / "h.xlsx")], env=env, capture_output=True, text=True, timeout=60)
     assert allowed.returncode == 0, allowed.stderr
     assert load_workbook(tmp_path / "h.xlsx").active["D1"].value == "Chức vụ"
     with sqlite3.connect(db) as conn:
