@@ -37,9 +37,10 @@ def who(directory: Directory, staff_id: str, home_unit: str) -> str:
     return f"{person.full_name} ({unit.name if unit else person.unit_id})"
 
 
-def first_name(directory: Directory, staff_id: str) -> str:
+def button_name(directory: Directory, staff_id: str) -> str:
+    """The name on a button: the full name (given names repeat: two «Linh» would be a guess)."""
     person = directory.person(staff_id)
-    return person.full_name.split()[-1] if person else staff_id
+    return person.full_name[:28] if person else staff_id
 
 
 def _section(title: str, items: list[str]) -> list[str]:
@@ -67,7 +68,7 @@ def unit_text(t: Translator, directory: Directory, home_unit: str, staff_count: 
         "• " + t._("{name} — {place}, was due back {when}", name=name(x.staff_id), place=x.destination, when=t.short(x.return_at)) for x in late])  # fmt: skip
     for trip in late:
         if trip.state == "away":
-            add(Button(t._("❓ Ask {name}", name=first_name(directory, trip.staff_id)), f"rt:ask:{trip.request_id}"))
+            add(Button(t._("❓ Ask {name}", name=button_name(directory, trip.staff_id)), f"rt:ask:{trip.request_id}"))
     open_windows = [w for w in picture.windows if w.deadline_at and w.deadline_at > now]
     overdue = [w for w in picture.windows if w.deadline_at and w.deadline_at <= now]
     lines += _section(t._("⚠️ Health declaration overdue ({n}):", n=len(overdue)), [
@@ -75,7 +76,7 @@ def unit_text(t: Translator, directory: Directory, home_unit: str, staff_count: 
     lines += _section(t._("🩺 Within the 24 hours to declare ({n}):", n=len(open_windows)), [
         "• " + t._("{name} — by {when}", name=name(w.staff_id), when=t.short(w.deadline_at)) for w in open_windows if w.deadline_at])  # fmt: skip
     for window in overdue + open_windows:
-        add(Button(t._("🔔 Remind {name}", name=first_name(directory, window.staff_id)), f"rt:nag:{window.request_id}"))
+        add(Button(t._("🔔 Remind {name}", name=button_name(directory, window.staff_id)), f"rt:nag:{window.request_id}"))
     lines += _section(t._("🗂 Waiting for a decision ({n}):", n=len(picture.waiting)), [
         "• " + t._("#{id} {name} — {place}, leaves {when}", id=w.request_id, name=name(w.staff_id), place=w.destination, when=t.short(w.departure_at)) for w in picture.waiting])  # fmt: skip
     for request in picture.waiting:
@@ -87,7 +88,8 @@ def unit_text(t: Translator, directory: Directory, home_unit: str, staff_count: 
     for item in picture.unread:
         lines += _section(
             t._("📄 Not read: {number} «{title}» ({n}):", number=item.number, title=item.title[:60], n=len(item.staff_ids)),
-            ["• " + ", ".join(name(s) for s in item.staff_ids[:SECTION_LINES])],
+            ["• " + ", ".join(name(s) for s in item.staff_ids[:SECTION_LINES])
+             + (f" … +{len(item.staff_ids) - SECTION_LINES}" if len(item.staff_ids) > SECTION_LINES else "")],
         )
         add(Button(t._("👥 Who has not read {number}", number=item.number)[:60], f"bc:u:{item.broadcast_id}"))
     return lines
