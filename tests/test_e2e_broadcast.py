@@ -220,9 +220,9 @@ async def latest(fake: FakeBotApi, user: FakeUser, text: str, expect: str) -> Se
 
 async def register_blocked(fake: FakeBotApi, bot: RunningBot) -> None:
     """Emily registers, then blocks the bot."""
-    with sqlite3.connect(bot.settings.database_path) as conn:
-        conn.execute("INSERT INTO accounts (channel, user_ref, chat_ref, staff_id, language) "
-                     "VALUES ('telegram', ?, ?, 'TH-005', 'en')", (str(TEACHER_EN), str(TEACHER_EN)))  # fmt: skip
+    async with bot.services.db.transaction() as tx:  # the bot's own connection: no lock contention
+        await tx.execute("INSERT INTO accounts (channel, user_ref, chat_ref, staff_id, language) "
+                         "VALUES ('telegram', ?, ?, 'TH-005', 'en')", (str(TEACHER_EN), str(TEACHER_EN)))  # fmt: skip
     fake.user(TEACHER_EN)
 
 
