@@ -45,6 +45,9 @@ class DueReminder:
     last_seq: int | None
     destination: str
     schedule_text: str | None
+    channel: str | None  # the person's chat, when registered
+    chat_ref: str | None
+    language: str | None
 
     def schedule(self, upto: int | None = None) -> list[ScheduledReminder]:
         """The stored schedule; its first `upto` entries only when that is all that is needed."""
@@ -188,8 +191,10 @@ class ReturnsRepo:
 
     async def due_reminders(self, now: datetime, limit: int = 20000) -> list[DueReminder]:
         rows = await self.tx.all(
-            "SELECT r.request_id, r.staff_id, r.arrived_at, r.deadline_at, r.last_seq, t.destination, r.schedule "
+            "SELECT r.request_id, r.staff_id, r.arrived_at, r.deadline_at, r.last_seq, t.destination, r.schedule, "
+            "a.channel, a.chat_ref, a.language "
             "FROM trip_returns r INDEXED BY trip_returns_remind JOIN travel_requests t ON t.id = r.request_id "
+            "LEFT JOIN accounts a ON a.staff_id = r.staff_id "
             "WHERE r.state = 'back' AND r.remind_at IS NOT NULL AND r.remind_at <= ? "
             "ORDER BY r.remind_at LIMIT ?",
             (to_db_time(now), limit),
@@ -197,7 +202,7 @@ class ReturnsRepo:
         tz = self.tz
         return [
             # arrived_at stays in UTC (only compared); the deadline is shown, so it is local
-            DueReminder(r[0], r[1], datetime.fromisoformat(r[2]), from_db_time(r[3], tz), r[4], r[5], r[6])  # type: ignore[arg-type]
+            DueReminder(r[0], r[1], datetime.fromisoformat(r[2]), from_db_time(r[3], tz), r[4], r[5], r[6], r[7], r[8], r[9])  # type: ignore[arg-type]
             for r in rows
         ]
 

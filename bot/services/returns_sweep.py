@@ -57,27 +57,34 @@ class Outbound:
         self.deps = deps
         self.directory = directory
         self.wanted: list[tuple[str, Build]] = []
+        self.known: list[tuple[Recipient, str | None, Build]] = []
 
     def tell(self, staff_ids: list[str], build: Build) -> None:
         self.wanted.extend((s, build) for s in staff_ids)
 
+    def tell_at(self, recipient: Recipient, language: str | None, build: Build) -> None:
+        """A person whose chat the caller already read (saves looking it up again)."""
+        self.known.append((recipient, language, build))
+
     async def flush(self, tx: Tx, now: datetime) -> int:
         accounts = await AccountsRepo(tx).of_staff_many(list({s for s, _ in self.wanted}))
         by_staff = {a.staff_id: a for a in accounts}
+        wanted = [
+            (Recipient(a.channel, a.chat_ref, staff_id), a.language, build)
+            for staff_id, build in self.wanted
+            if (a := by_staff.get(staff_id)) is not None  # not registered: nobody to tell
+        ]
         translators: dict[str | None, Translator] = {}
         rows: list[tuple[Recipient, OutMessage]] = []
-        for staff_id, build in self.wanted:
-            account = by_staff.get(staff_id)
-            if account is None:
-                continue  # not registered: nobody to tell in the chat
-            language = account.language
+        for recipient, saved, build in [*self.known, *wanted]:
+            language = saved
             if language is None:
-                listed = self.directory.staff.get(staff_id)
+                listed = self.directory.staff.get(recipient.staff_id or "")
                 language = listed.language if listed else None
             t = translators.get(language)
             if t is None:
                 t = translators[language] = self.deps.translations.for_language(language)
-            rows.append((Recipient(account.channel, account.chat_ref, staff_id), build(t)))
+            rows.append((recipient, build(t)))
         await OutboxRepo(tx).enqueue_many(rows, now, priority=4, purpose="returns")
         return len(rows)
 
@@ -166,8 +173,9 @@ class ReturnsSweep:
                     overdue = True
                     out.tell(heads_for(directory, row.staff_id), lambda t, r=row: overdue_for_head(t, directory, r.staff_id, r.request_id, r.destination, r.deadline_at))
                     audit.append(("return.overdue", f"travel:{row.request_id}"))
-                else:
-                    out.tell([row.staff_id], lambda t, r=row: declaration_reminder(t, r.request_id, r.destination, r.deadline_at, now))
+                elif row.channel is not None and row.chat_ref is not None:
+                    recipient = Recipient(row.channel, row.chat_ref, row.staff_id)
+                    out.tell_at(recipient, row.language, lambda t, r=row: declaration_reminder(t, r.request_id, r.destination, r.deadline_at, now))
             moves.append((row.request_id, plan.next_at, plan.new_last_seq, overdue))
         await repo.set_reminders(moves, now)
         await AuditRepo(tx).append_many(now, "system", audit)
