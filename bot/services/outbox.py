@@ -152,6 +152,7 @@ class OutboxSender:
         self._wake = asyncio.Event()
         self._in_flight: set[int] = set()
         self._backing_off: dict[int, float] = {}
+        self._not_yet: dict[int, int] = {}  # edits waiting for their message: how often so far
         self._chat_free_at: dict[str, float] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
@@ -229,8 +230,10 @@ class OutboxSender:
     async def _attempt(self, row: OutboxRow) -> None:
         try:
             message_ref = await self._send_counted(row)
-        except NotYet:
-            self._backing_off[row.id] = self._monotonic() + 0.2
+        except NotYet:  # soon at first (the original is usually being recorded), then less often
+            waits = self._not_yet[row.id] = self._not_yet.get(row.id, 0) + 1
+            self._backing_off[row.id] = self._monotonic() + min(2.0, 0.01 * 2**waits)
+            return
         except RetryLater as exc:
             self._limiter.pause(exc.seconds)
             self._backing_off[row.id] = self._monotonic() + exc.seconds
@@ -241,6 +244,7 @@ class OutboxSender:
             await self._record_transient(row, str(exc))
         else:
             await self._record((row.id, self._clock.now(), message_ref))
+        self._not_yet.pop(row.id, None)
 
     async def _send_counted(self, row: OutboxRow) -> str | None:
         """The send itself; its window slot is released as soon as the server has answered."""

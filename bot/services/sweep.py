@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 
@@ -14,6 +15,7 @@ from storage.repos import UpdatesRepo
 log = logging.getLogger(__name__)
 
 KEEP_UPDATE_IDS = timedelta(days=7)
+SLOW_JOB_SECONDS = 0.1
 
 
 class Sweeper:
@@ -40,4 +42,8 @@ class Sweeper:
         async with self.deps.db.transaction() as tx:
             await UpdatesRepo(tx).forget_before(now - KEEP_UPDATE_IDS)
         for job in self.jobs:
+            started = time.perf_counter()
             await job(now)
+            spent = time.perf_counter() - started
+            if spent > SLOW_JOB_SECONDS:  # a slow job holds the database from everyone's steps
+                log.warning("sweep job %s took %.0f ms", getattr(job, "__qualname__", job), spent * 1000)
