@@ -30,6 +30,9 @@ class AlertSweep:
 
     async def __call__(self, now: datetime) -> int:
         done = 0
+        async with self.deps.db.reading() as tx:  # idle ticks take no write lock
+            if not await repo(system_step(self.deps, tx, now)).due_alerts(now):
+                return 0
         async with self.deps.db.transaction() as tx:
             step = system_step(self.deps, tx, now)
             for alert in await repo(step).due_alerts(now):
