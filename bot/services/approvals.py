@@ -15,7 +15,7 @@ from bot.domain.models import Staff
 from bot.domain.outgoing import Button, OutMessage
 from bot.domain.travel_policy import PolicyMode, TripClass, assess_trip
 from bot.i18n import Translator
-from bot.services.base import Deps, Incoming, Step, StepRunner
+from bot.services.base import Deps, Step, StepRunner, system_step
 from bot.services.policy_state import mode_at, work_calendar
 from bot.services.travel_views import (
     approval_message,
@@ -25,7 +25,7 @@ from bot.services.travel_views import (
     status_line,
 )
 from storage.outbox_repo import Recipient
-from storage.repos import Account, Conversation
+from storage.repos import Conversation
 from storage.travel_repo import (
     APPROVED,
     CANCELLED,
@@ -311,7 +311,7 @@ class Approvals:
     async def sweep(self, now: datetime) -> int:
         done = 0
         async with self.deps.db.transaction() as tx:
-            step = self._system_step(tx, now)
+            step = system_step(self.deps, tx, now)
             repo = self._repo(step)
             directory = await step.directory()
             for request in await repo.due_reminders(now):
@@ -338,11 +338,6 @@ class Approvals:
         if chosen:
             await repo.add_deciders(request.id, chosen, "decider")
             await self._send_for_approval(step, directory, request, chosen)
-
-    def _system_step(self, tx: Any, now: datetime) -> Step:
-        account = Account("system", "system", "system", None, None)
-        who = Incoming("system", "system", "system")
-        return Step(tx, who, account, self.deps.translations.for_language(None), now, self.deps)
 
     def _repo(self, step: Step) -> TravelRepo:
         return TravelRepo(step.tx, self.deps.clock.tz)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -134,6 +134,33 @@ class Step:
     async def send_to(self, recipient: Recipient, message: OutMessage, **options: object) -> int:
         self.enqueued += 1
         return await OutboxRepo(self.tx).enqueue(recipient, message, self.now, **options)  # type: ignore[arg-type]
+
+
+def system_step(deps: Deps, tx: Tx, now: datetime) -> Step:
+    """A step taken by the bot itself (a sweep job): actor `system`, default language."""
+    account = Account("system", "system", "system", None, None)
+    return Step(tx, Incoming("system", "system", "system"), account, deps.translations.for_language(None), now, deps)
+
+
+async def sweep_due(
+    deps: Deps,
+    now: datetime,
+    find: Callable[[Step], Awaitable[Sequence[T]]],
+    handle: Callable[[Step, T], Awaitable[None]],
+) -> int:
+    """A sweep job's usual shape: an idle tick is one read (no write lock); the due rows are
+    handled in one transaction, together with the outbox rows they enqueue."""
+    async with deps.db.reading() as tx:
+        if not await find(system_step(deps, tx, now)):
+            return 0
+    async with deps.db.transaction() as tx:
+        step = system_step(deps, tx, now)
+        due = await find(step)
+        for row in due:
+            await handle(step, row)
+    if step.enqueued:
+        deps.wake_outbox()
+    return len(due)
 
 
 class StepRunner:

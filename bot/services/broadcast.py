@@ -17,7 +17,7 @@ from bot.domain.models import BuiltinRole, Staff
 from bot.domain.outgoing import OutMessage
 from bot.domain.travel_policy import PolicyMode
 from bot.i18n import Translator
-from bot.services.base import Deps, Incoming, Step
+from bot.services.base import Deps, Step, system_step
 from bot.services.broadcast_audience import directive_messages, members, read_at_button, read_button
 from bot.services.broadcast_flow import FLOW, BroadcastFlow, send_at_of
 from bot.services.broadcast_views import (
@@ -32,7 +32,6 @@ from bot.services.features import Answer, Feature
 from bot.services.policy_admin import PolicyAdmin
 from storage.broadcast_repo import FINAL, PART, REMIND, Broadcast, BroadcastRepo, NewBroadcast
 from storage.outbox_repo import OutboxRepo, Recipient
-from storage.repos import Account
 
 BROADCAST_PRIORITY = 8  # behind every interactive message (1-5): lower numbers go first
 PROGRESS_PRIORITY = 1
@@ -278,7 +277,7 @@ class Broadcasts:
         """Scheduled directives due now, reminders due now, progress messages to edit."""
         done = 0
         async with self.deps.db.transaction() as tx:
-            step = _system_step(self.deps, tx, now)
+            step = system_step(self.deps, tx, now)
             repo = self._repo(step)
             for b in await repo.due_scheduled(now):
                 await self.queue(step, b.id)
@@ -325,6 +324,3 @@ def _payloads(messages: list[OutMessage], broadcast_id: int) -> list[tuple[str, 
     return [(_dumps(m), (FINAL if i == last else PART).format(id=broadcast_id)) for i, m in enumerate(messages)]
 
 
-def _system_step(deps: Deps, tx: Any, now: datetime) -> Step:
-    account = Account("system", "system", "system", None, None)
-    return Step(tx, Incoming("system", "system", "system"), account, deps.translations.for_language(None), now, deps)

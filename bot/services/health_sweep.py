@@ -6,22 +6,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 from bot.domain.directory import Directory, resolve_route
 from bot.domain.models import BuiltinRole
 from bot.i18n import Translator
-from bot.services.base import Deps, Incoming, Step
+from bot.services.base import Deps, Step, sweep_due
 from bot.services.health_alerts import repo, send_alert, symptom_alert_text
 from storage.health_repo import Alert
-from storage.repos import Account
 
 OFFICER_ROLES = (BuiltinRole.HEALTH_OFFICER.value, BuiltinRole.DUTY_OFFICER.value)
 
 
-def system_step(deps: Deps, tx: Any, now: datetime) -> Step:
-    account = Account("system", "system", "system", None, None)
-    return Step(tx, Incoming("system", "system", "system"), account, deps.translations.for_language(None), now, deps)
 
 
 class AlertSweep:
@@ -29,18 +24,7 @@ class AlertSweep:
         self.deps = deps
 
     async def __call__(self, now: datetime) -> int:
-        done = 0
-        async with self.deps.db.reading() as tx:  # idle ticks take no write lock
-            if not await repo(system_step(self.deps, tx, now)).due_alerts(now):
-                return 0
-        async with self.deps.db.transaction() as tx:
-            step = system_step(self.deps, tx, now)
-            for alert in await repo(step).due_alerts(now):
-                await self._escalate(step, alert)
-                done += 1
-        if step.enqueued:
-            self.deps.wake_outbox()
-        return done
+        return await sweep_due(self.deps, now, lambda step: repo(step).due_alerts(now), self._escalate)
 
     async def _escalate(self, step: Step, alert: Alert) -> None:
         health = repo(step)

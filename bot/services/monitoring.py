@@ -10,10 +10,9 @@ from bot.domain.health_rules import ALL_RECORDS_ROLES, HEAD_ROLES, may_view_heal
 from bot.domain.models import Staff
 from bot.domain.outgoing import Button, OutMessage
 from bot.i18n import Translator
-from bot.services.base import Deps, Step
+from bot.services.base import Deps, Step, sweep_due
 from bot.services.health_alerts import first_heads, repo
 from bot.services.health_flow import SymptomFlow
-from bot.services.health_sweep import system_step
 from storage.health_repo import DONE, ENDED, Monitoring
 from storage.repos import Conversation
 
@@ -49,18 +48,7 @@ class MonitoringSweep:
         self.deps = deps
 
     async def __call__(self, now: datetime) -> int:
-        done = 0
-        async with self.deps.db.reading() as tx:  # idle ticks take no write lock
-            if not await repo(system_step(self.deps, tx, now)).due_monitorings(now):
-                return 0
-        async with self.deps.db.transaction() as tx:
-            step = system_step(self.deps, tx, now)
-            for monitoring in await repo(step).due_monitorings(now):
-                await self._one(step, monitoring)
-                done += 1
-        if step.enqueued:
-            self.deps.wake_outbox()
-        return done
+        return await sweep_due(self.deps, now, lambda step: repo(step).due_monitorings(now), self._one)
 
     async def _one(self, step: Step, monitoring: Monitoring) -> None:
         now = step.now
