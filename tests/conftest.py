@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -9,7 +9,7 @@ import pytest
 
 from bot.domain.clock import VIETNAM, ManualClock
 from tests.fakebot import FakeBotApi
-from tests.harness import RunningBot, load_examples, make_settings
+from tests.harness import BotProcess, RunningBot, load_examples, make_settings
 
 # PTB 22 warns about RetryAfter.retry_after being an int unless opted into timedelta.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
@@ -39,3 +39,12 @@ async def bot(fake: FakeBotApi, db_path: Path, clock: ManualClock) -> AsyncItera
     assert outcome.applied, outcome.problems
     async with RunningBot(make_settings(fake, db_path), clock) as running:
         yield running
+
+
+@pytest.fixture
+def processes() -> Iterator[list[BotProcess]]:
+    """Bot child processes a test starts; stopped afterwards, whatever happened."""
+    started: list[BotProcess] = []
+    yield started
+    for process in started:
+        process.stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -147,3 +148,19 @@ async def register(fake: FakeBotApi, user_id: int, staff_id: str, language_code:
     welcome = await fake.next_message(user.id)
     assert "Đăng ký thành công" in (welcome.text or "") or "Registered" in (welcome.text or ""), welcome.text
     return user
+
+
+async def start_bot(fake: FakeBotApi, db_path: Path, processes: list[BotProcess]) -> BotProcess:
+    """`python -m bot run` against `fake`, up and polling; `processes` stops it after the test."""
+    fake.requests.clear()
+    process = BotProcess(make_settings(fake, db_path))
+    process.start()
+    processes.append(process)
+    await wait_polling(fake, timeout=30)
+    return process
+
+
+def db_value(db_path: Path, sql: str) -> object:
+    with sqlite3.connect(db_path) as conn:
+        row = conn.execute(sql).fetchone()
+    return None if row is None else row[0]

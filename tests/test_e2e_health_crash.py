@@ -3,38 +3,11 @@ the unit head, exactly once."""
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from bot.domain.clock import ManualClock
 from tests.fakebot import FakeBotApi
-from tests.harness import BotProcess, load_examples, make_settings, register, wait_polling
-
-
-@pytest.fixture
-def processes() -> Iterator[list[BotProcess]]:
-    started: list[BotProcess] = []
-    yield started
-    for process in started:
-        process.stop()
-
-
-async def start_bot(fake: FakeBotApi, db_path: Path, processes: list[BotProcess]) -> BotProcess:
-    fake.requests.clear()
-    process = BotProcess(make_settings(fake, db_path))
-    process.start()
-    processes.append(process)
-    await wait_polling(fake, timeout=30)
-    return process
-
-
-def db_value(db_path: Path, sql: str) -> object:
-    with sqlite3.connect(db_path) as conn:
-        row = conn.execute(sql).fetchone()
-    return None if row is None else row[0]
+from tests.harness import BotProcess, db_value, load_examples, register, start_bot
 
 
 async def test_killed_right_after_a_report_delivers_the_alert_once(
