@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from telegram import BotCommand, Update
 from telegram.ext import Application, ApplicationBuilder
 
-from bot.channels.ordering import PerPersonUpdateProcessor
 from bot.channels.telegram import CHANNEL, TelegramReplier, TelegramTransport
 from bot.channels.telegram_http import AiohttpRequest
+from bot.channels.telegram_ordering import PerPersonUpdateProcessor
 from bot.clock import SystemClock
 from bot.config import Settings
 from bot.domain.clock import Clock
@@ -34,6 +34,8 @@ from handlers.common import SERVICES_KEY
 from storage.db import Database
 
 log = logging.getLogger(__name__)
+
+BotApplication = Application  # the type other parts name, so only this module imports PTB
 
 
 @dataclass

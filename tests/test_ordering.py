@@ -6,7 +6,7 @@ import asyncio
 
 from telegram import Chat, Message, Update, User
 
-from bot.channels.ordering import PerPersonUpdateProcessor
+from bot.channels.telegram_ordering import PerPersonUpdateProcessor
 
 
 def update(update_id: int, user_id: int) -> Update:

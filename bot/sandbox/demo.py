@@ -17,9 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from telegram.ext import Application
-
-from bot.app import build_application, services_of, start_app, stop_app
+from bot.app import BotApplication, build_application, services_of, start_app, stop_app
 from bot.clock import OffsetClock, SystemClock
 from bot.config import Settings
 from bot.i18n import Translations, Translator
@@ -61,7 +59,7 @@ class Demo:
             bot_username="khaibao_sandbox_bot",
             clock=lambda: self.clock.now().timestamp(),  # message dates follow the dial
         )
-        self.app: Application | None = None  # type: ignore[type-arg]
+        self.app: BotApplication | None = None  # type: ignore[type-arg]
         self._tmp: Path | None = None
         self._tick_lock = asyncio.Lock()
 
