@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterable, Sequence
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, tzinfo
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
+
+R = TypeVar("R")
 
 _DB_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
@@ -43,39 +46,77 @@ def dumps(value: Any) -> str:
 
 
 class Tx:
-    """A handle on the connection inside `Database.transaction()` or `Database.reading()`."""
+    """A handle on the connection inside `Database.transaction()` or `Database.reading()`.
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self.conn = conn
+    Each call is one trip to the database thread: the statement, its rows and the cursor's close
+    go together, and a transaction's BEGIN rides with its first statement. A step waits for
+    the event loop after every trip while it holds the lock, so trips are what limit throughput.
+    """
+
+    def __init__(self, conn: aiosqlite.Connection, begin: str | None = None) -> None:
+        self._conn = conn
+        self._begin = begin
+        self.begun = False
+
+    async def run(self, work: Callable[[sqlite3.Connection], R]) -> R:
+        """Several statements in one trip: `work` gets the sqlite3 connection, on its thread."""
+
+        def trip() -> R:
+            raw = self._conn._conn  # the sqlite3 connection, see _in_db_thread
+            if self._begin is not None:
+                raw.execute(self._begin)
+                self._begin = None
+                self.begun = True
+            return work(raw)
+
+        return await _in_db_thread(self._conn, trip)
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        cursor = await self.conn.execute(sql, params)
-        count = cursor.rowcount
-        await cursor.close()
-        return count
+        return await self.run(lambda raw: _closing(raw.execute(sql, params), lambda c: c.rowcount))
 
     async def insert(self, sql: str, params: Sequence[Any] = ()) -> int:
-        cursor = await self.conn.execute(sql, params)
-        row_id = cursor.lastrowid
-        await cursor.close()
-        return int(row_id or 0)
+        return await self.run(lambda raw: _closing(raw.execute(sql, params), lambda c: int(c.lastrowid or 0)))
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         if isinstance(rows, list | tuple) and not rows:
             return  # nothing to write: spare the round trip to the database thread
-        await self.conn.executemany(sql, rows)
+        await self.run(lambda raw: _closing(raw.executemany(sql, rows), lambda c: None))
 
-    async def one(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
-        async with self.conn.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+    async def one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+        return await self.run(lambda raw: _closing(raw.execute(sql, params), lambda c: c.fetchone()))
 
-    async def all(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
-        async with self.conn.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+    async def all(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        return await self.run(lambda raw: _closing(raw.execute(sql, params), lambda c: c.fetchall()))
 
     async def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
         row = await self.one(sql, params)
         return None if row is None else row[0]
+
+    async def stream(self, sql: str, params: Sequence[Any] = (), batch: int = 2000) -> AsyncIterator[sqlite3.Row]:
+        """Rows of a large query, `batch` per trip, without holding them all in memory."""
+        cursor = await self.run(lambda raw: raw.execute(sql, params))
+        try:
+            while rows := await self.run(lambda raw: cursor.fetchmany(batch)):
+                for row in rows:
+                    yield row
+        finally:
+            await self.run(lambda raw: cursor.close())
+
+
+def _closing(cursor: sqlite3.Cursor, read: Callable[[sqlite3.Cursor], R]) -> R:
+    try:
+        return read(cursor)
+    finally:
+        cursor.close()
+
+
+async def _in_db_thread(conn: aiosqlite.Connection, work: Callable[[], R]) -> R:
+    """Run `work` on aiosqlite's connection thread, in order with everything else queued there.
+
+    aiosqlite's public calls take a trip per execute, fetch and close; its `_execute` (stable
+    from 0.17 to 0.22, pinned in pyproject.toml) runs a whole function in one trip.
+    """
+    return await conn._execute(work)
 
 
 class Database:
@@ -95,7 +136,7 @@ class Database:
             "PRAGMA foreign_keys=ON",
             "PRAGMA busy_timeout=10000",
         ):
-            await conn.execute(pragma)
+            await Tx(conn).execute(pragma)
         database = cls(conn, path)
         await database.migrate()
         return database
@@ -108,13 +149,15 @@ class Database:
     async def transaction(self) -> AsyncIterator[Tx]:
         """One committed step: everything inside commits together or not at all."""
         async with self._lock:
-            await self._conn.execute("BEGIN IMMEDIATE")
+            tx = Tx(self._conn, begin="BEGIN IMMEDIATE")
             try:
-                yield Tx(self._conn)
+                yield tx
             except BaseException:
-                await self._conn.execute("ROLLBACK")
+                if tx.begun:
+                    await Tx(self._conn).execute("ROLLBACK")
                 raise
-            await self._conn.execute("COMMIT")
+            if tx.begun:
+                await Tx(self._conn).execute("COMMIT")
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[Tx]:
@@ -123,11 +166,9 @@ class Database:
 
     async def migrate(self) -> None:
         async with self._lock:
-            await self._conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)"
-            )
-            async with self._conn.execute("SELECT version FROM schema_migrations") as cursor:
-                done = {row[0] for row in await cursor.fetchall()}
+            tx = Tx(self._conn)
+            await tx.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)")
+            done = {row[0] for row in await tx.all("SELECT version FROM schema_migrations")}
             for version, sql in _migrations():
                 if version in done:
                     continue

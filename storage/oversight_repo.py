@@ -286,13 +286,8 @@ class OversightRepo:
         if units is not None:
             where += f" AND s.unit_id {IN_SCOPE}"
             params.append(dumps(list(units)))
-        cursor = await self.tx.conn.execute(sql.replace("{WHERE}", where), params)
-        try:
-            while batch := await cursor.fetchmany(2000):
-                for row in batch:
-                    yield tuple(row)
-        finally:
-            await cursor.close()
+        async for row in self.tx.stream(sql.replace("{WHERE}", where), params):
+            yield tuple(row)
 
 
 def _local(column: str) -> str:
