@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
@@ -123,6 +124,32 @@ class InvitesRepo:
     async def open_codes(self) -> dict[str, str]:
         rows = await self.tx.all("SELECT staff_id, code FROM invites WHERE used_at IS NULL")
         return {r[0]: r[1] for r in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class StepStart:
+    claimed: bool  # False when the update was handled before (a redelivery)
+    account: Account | None
+    directory_version: int
+
+
+async def open_step(tx: Tx, channel: str, user_ref: str, update_id: int | None, now: datetime) -> StepStart:
+    """What every step reads first, in one trip: claim the update, the account, the directory version."""
+
+    def work(raw: sqlite3.Connection) -> StepStart:
+        claimed = update_id is None or raw.execute(
+            "INSERT OR IGNORE INTO processed_updates (channel, update_id, processed_at) VALUES (?, ?, ?)",
+            (channel, update_id, to_db_time(now)),
+        ).rowcount == 1
+        if not claimed:
+            return StepStart(False, None, 0)
+        row = raw.execute(
+            f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE channel = ? AND user_ref = ?", (channel, user_ref)
+        ).fetchone()
+        version = raw.execute("SELECT value FROM meta WHERE key = 'directory_version'").fetchone()
+        return StepStart(True, None if row is None else Account(*row), int(version[0]) if version else 0)
+
+    return await tx.run(work)
 
 
 class UpdatesRepo:

@@ -17,7 +17,7 @@ from bot.i18n import Translations, Translator
 from storage.db import Database, Tx
 from storage.directory_repo import DirectoryRepo
 from storage.outbox_repo import OutboxRepo, Recipient
-from storage.repos import Account, AccountsRepo, AuditRepo, ConversationsRepo, UpdatesRepo
+from storage.repos import Account, AccountsRepo, AuditRepo, ConversationsRepo, open_step
 
 T = TypeVar("T")
 
@@ -52,9 +52,11 @@ class DirectoryCache:
         self._version = -1
         self._directory: Directory | None = None
 
-    async def get(self, tx: Tx) -> Directory:
+    async def get(self, tx: Tx, version: int | None = None) -> Directory:
+        """`version`: the directory version already read in this transaction, if any."""
         repo = DirectoryRepo(tx)
-        version = await repo.version()
+        if version is None:
+            version = await repo.version()
         if self._directory is None or version != self._version:
             self._directory = await repo.load()
             self._version = version
@@ -83,6 +85,7 @@ class Step:
     deps: Deps
     enqueued: int = 0
     replies: list[OutMessage] = field(default_factory=list)
+    directory_version: int | None = None
     _directory: Directory | None = field(default=None, repr=False)
 
     @property
@@ -104,7 +107,7 @@ class Step:
     async def directory(self) -> Directory:
         """The directory (checked against the database once per step)."""
         if self._directory is None:
-            self._directory = await self.deps.directory.get(self.tx)
+            self._directory = await self.deps.directory.get(self.tx, self.directory_version)
         return self._directory
 
     async def me(self) -> Staff | None:
@@ -181,19 +184,18 @@ class StepRunner:
         step: Step | None = None
         async with deps.db.transaction() as tx:
             now = deps.clock.now()
-            if who.update_id is not None and not await UpdatesRepo(tx).claim(
-                who.channel, who.update_id, now
-            ):
+            start = await open_step(tx, who.channel, who.user_ref, who.update_id, now)
+            if not start.claimed:
                 yield None
                 return
-            accounts = AccountsRepo(tx)
-            account = await accounts.get(who.channel, who.user_ref)
+            account = start.account
             if account is None or account.chat_ref != who.chat_ref:
+                accounts = AccountsRepo(tx)
                 await accounts.touch(who.channel, who.user_ref, who.chat_ref)
                 account = await accounts.get(who.channel, who.user_ref)
             assert account is not None
             translator = deps.translations.pick(account.language, who.client_language)
-            step = Step(tx, who, account, translator, now, deps)
+            step = Step(tx, who, account, translator, now, deps, directory_version=start.directory_version)
             yield step
         if step is not None and step.enqueued:
             deps.wake_outbox()
