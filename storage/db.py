@@ -56,6 +56,7 @@ class Tx:
     def __init__(self, conn: aiosqlite.Connection, begin: str | None = None) -> None:
         self._conn = conn
         self._begin = begin
+        self._later: list[tuple[str, Sequence[Any]]] = []
         self.begun = False
 
     async def run(self, work: Callable[[sqlite3.Connection], R]) -> R:
@@ -67,9 +68,23 @@ class Tx:
                 raw.execute(self._begin)
                 self._begin = None
                 self.begun = True
+            later, self._later = self._later, []
+            for sql, params in later:
+                raw.execute(sql, params).close()
             return work(raw)
 
         return await _in_db_thread(self._conn, trip)
+
+    def defer(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """A write whose outcome nobody reads: it goes with the next trip (at the latest the
+        COMMIT), in order with the statements around it. Not for writes that may fail on purpose."""
+        self._later.append((sql, params))
+
+    async def finish(self, end: str | None) -> None:
+        """Send what is still deferred, then `end` (COMMIT) when a transaction was begun."""
+        if not self._later and not self.begun:
+            return
+        await self.run(lambda raw: raw.execute(end).close() if end and self.begun else None)
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         return await self.run(lambda raw: _closing(raw.execute(sql, params), lambda c: c.rowcount))
@@ -152,17 +167,18 @@ class Database:
             tx = Tx(self._conn, begin="BEGIN IMMEDIATE")
             try:
                 yield tx
+                await tx.finish("COMMIT")  # deferred writes may fail here: roll back then too
             except BaseException:
-                if tx.begun:
-                    await Tx(self._conn).execute("ROLLBACK")
+                # Checked on the database thread: a cancelled COMMIT may still have run there.
+                await Tx(self._conn).run(lambda raw: raw.execute("ROLLBACK").close() if raw.in_transaction else None)
                 raise
-            if tx.begun:
-                await Tx(self._conn).execute("COMMIT")
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[Tx]:
         async with self._lock:
-            yield Tx(self._conn)
+            tx = Tx(self._conn)
+            yield tx
+            await tx.finish(None)
 
     async def migrate(self) -> None:
         async with self._lock:

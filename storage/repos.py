@@ -131,10 +131,12 @@ class StepStart:
     claimed: bool  # False when the update was handled before (a redelivery)
     account: Account | None
     directory_version: int
+    conversation: Conversation | None = None
 
 
 async def open_step(tx: Tx, channel: str, user_ref: str, update_id: int | None, now: datetime) -> StepStart:
-    """What every step reads first, in one trip: claim the update, the account, the directory version."""
+    """What every step reads first, in one trip: the update claimed, the account, the directory
+    version and the conversation."""
 
     def work(raw: sqlite3.Connection) -> StepStart:
         claimed = update_id is None or raw.execute(
@@ -147,7 +149,11 @@ async def open_step(tx: Tx, channel: str, user_ref: str, update_id: int | None, 
             f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE channel = ? AND user_ref = ?", (channel, user_ref)
         ).fetchone()
         version = raw.execute("SELECT value FROM meta WHERE key = 'directory_version'").fetchone()
-        return StepStart(True, None if row is None else Account(*row), int(version[0]) if version else 0)
+        conversation = raw.execute(
+            "SELECT flow, step, draft FROM conversations WHERE channel = ? AND user_ref = ?", (channel, user_ref)
+        ).fetchone()
+        return StepStart(True, None if row is None else Account(*row), int(version[0]) if version else 0,
+                         _conversation(conversation))
 
     return await tx.run(work)
 
@@ -172,20 +178,27 @@ class UpdatesRepo:
 
 
 class ConversationsRepo:
-    def __init__(self, tx: Tx) -> None:
+    """Where a person is in a conversation. Within one step, what it read or wrote is kept in
+    `known`, and writes go with the step's next trip (Tx.defer)."""
+
+    def __init__(self, tx: Tx, known: dict[tuple[str, str], Conversation | None] | None = None) -> None:
         self.tx = tx
+        self._known = {} if known is None else known
 
     async def get(self, channel: str, user_ref: str) -> Conversation | None:
-        row = await self.tx.one(
-            "SELECT flow, step, draft FROM conversations WHERE channel = ? AND user_ref = ?",
-            (channel, user_ref),
-        )
-        return None if row is None else Conversation(row[0], row[1], json.loads(row[2]))
+        key = (channel, user_ref)
+        if key not in self._known:
+            row = await self.tx.one(
+                "SELECT flow, step, draft FROM conversations WHERE channel = ? AND user_ref = ?", key
+            )
+            self._known[key] = _conversation(row)
+        return self._known[key]
 
     async def set(
         self, channel: str, user_ref: str, conversation: Conversation, now: datetime
     ) -> None:
-        await self.tx.execute(
+        self._known[(channel, user_ref)] = conversation
+        self.tx.defer(
             "INSERT INTO conversations (channel, user_ref, flow, step, draft, updated_at) "
             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(channel, user_ref) DO UPDATE SET "
             "flow = excluded.flow, step = excluded.step, draft = excluded.draft, "
@@ -195,9 +208,12 @@ class ConversationsRepo:
         )
 
     async def clear(self, channel: str, user_ref: str) -> None:
-        await self.tx.execute(
-            "DELETE FROM conversations WHERE channel = ? AND user_ref = ?", (channel, user_ref)
-        )
+        self._known[(channel, user_ref)] = None
+        self.tx.defer("DELETE FROM conversations WHERE channel = ? AND user_ref = ?", (channel, user_ref))
+
+
+def _conversation(row: sqlite3.Row | None) -> Conversation | None:
+    return None if row is None else Conversation(row[0], row[1], json.loads(row[2]))
 
 
 class AuditRepo:
@@ -212,7 +228,7 @@ class AuditRepo:
         obj: str | None = None,
         details: dict[str, Any] | None = None,
     ) -> None:
-        await self.tx.execute(
+        self.tx.defer(
             "INSERT INTO audit_log (at, actor, action, object, details) VALUES (?, ?, ?, ?, ?)",
             (to_db_time(now), actor, action, obj, dumps(details or {})),
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
@@ -17,7 +17,14 @@ from bot.i18n import Translations, Translator
 from storage.db import Database, Tx
 from storage.directory_repo import DirectoryRepo
 from storage.outbox_repo import OutboxRepo, Recipient
-from storage.repos import Account, AccountsRepo, AuditRepo, ConversationsRepo, open_step
+from storage.repos import (
+    Account,
+    AccountsRepo,
+    AuditRepo,
+    Conversation,
+    ConversationsRepo,
+    open_step,
+)
 
 T = TypeVar("T")
 
@@ -86,15 +93,17 @@ class Step:
     enqueued: int = 0
     replies: list[OutMessage] = field(default_factory=list)
     directory_version: int | None = None
+    conversations: ConversationsRepo = field(init=False, repr=False)
+    known_conversation: InitVar[Conversation | None] = None
     _directory: Directory | None = field(default=None, repr=False)
 
     @property
     def accounts(self) -> AccountsRepo:
         return AccountsRepo(self.tx)
 
-    @property
-    def conversations(self) -> ConversationsRepo:
-        return ConversationsRepo(self.tx)
+    def __post_init__(self, known_conversation: Conversation | None) -> None:
+        known = {} if self.directory_version is None else {(self.who.channel, self.who.user_ref): known_conversation}
+        self.conversations = ConversationsRepo(self.tx, known)
 
     @property
     def audit(self) -> AuditRepo:
@@ -195,7 +204,8 @@ class StepRunner:
                 account = await accounts.get(who.channel, who.user_ref)
             assert account is not None
             translator = deps.translations.pick(account.language, who.client_language)
-            step = Step(tx, who, account, translator, now, deps, directory_version=start.directory_version)
+            step = Step(tx, who, account, translator, now, deps, directory_version=start.directory_version,
+                        known_conversation=start.conversation)
             yield step
         if step is not None and step.enqueued:
             deps.wake_outbox()
