@@ -22,11 +22,13 @@ from bot.services.base import Deps, DirectoryCache
 from bot.services.broadcast import Broadcasts
 from bot.services.dispatch import Dispatcher
 from bot.services.health_feature import Health
+from bot.services.later_views import LaterViews
 from bot.services.menu import COMMANDS
 from bot.services.outbox import OutboxSender, RateLimiter
 from bot.services.oversight import Oversight
 from bot.services.registration import RegistrationService
 from bot.services.returns import Returns
+from bot.services.returns_views import LATER_VIEWS
 from bot.services.sweep import Sweeper
 from bot.services.travel_feature import Travel
 from handlers import register_all
@@ -76,14 +78,15 @@ async def open_services(app: Application, settings: Settings, clock: Clock) -> S
     db = await Database.open(settings.database_path)
     limiter = RateLimiter(settings.send_rate_per_second)
     transport = TelegramTransport(app.bot)
+    translations = Translations(default_language=settings.default_language)
     sender = OutboxSender(
         db,
         {CHANNEL: transport},
         clock,
         limiter,
         per_chat_interval=settings.per_chat_interval_seconds,
+        render_later=LaterViews(translations, LATER_VIEWS).render,
     )
-    translations = Translations(default_language=settings.default_language)
     deps = Deps(db, clock, translations, DirectoryCache(), sender.wake, settings)
     registration = RegistrationService(deps)
     travel = Travel(deps)

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.domain.outgoing import OutMessage
+from bot.domain.outgoing import LaterMessage, OutMessage, stored_message
 from storage.db import Tx, dumps, to_db_time
 
 
@@ -16,7 +16,7 @@ class OutboxRow:
     id: int
     channel: str
     chat_ref: str
-    message: OutMessage
+    message: OutMessage | LaterMessage
     attempts: int
 
 
@@ -58,7 +58,7 @@ class OutboxRepo:
 
     async def enqueue_many(
         self,
-        messages: list[tuple[Recipient, OutMessage]],
+        messages: list[tuple[Recipient, OutMessage | LaterMessage]],
         now: datetime,
         *,
         priority: int = 5,
@@ -102,7 +102,7 @@ class OutboxRepo:
             (to_db_time(now), limit + len(skip)),
         )
         return [
-            OutboxRow(r[0], r[1], r[2], OutMessage.from_json(json.loads(r[3])), r[4])
+            OutboxRow(r[0], r[1], r[2], stored_message(json.loads(r[3])), r[4])
             for r in rows
             if r[0] not in skip
         ][:limit]
@@ -154,4 +154,9 @@ class OutboxRepo:
         rows = await self.tx.all(
             "SELECT status, payload, error FROM outbox WHERE chat_ref = ? ORDER BY id", (chat_ref,)
         )
-        return [(r[0], json.loads(r[1])["text"], r[2]) for r in rows]
+        return [(r[0], _text_of(json.loads(r[1])), r[2]) for r in rows]
+
+
+def _text_of(payload: dict[str, object]) -> str:
+    """The text of a stored message; `[view]` for one rendered when it is sent."""
+    return str(payload["text"]) if "text" in payload else f"[{payload.get('view')}]"

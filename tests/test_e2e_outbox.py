@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.domain.clock import ManualClock
-from bot.domain.outgoing import OutMessage
+from bot.domain.outgoing import LaterMessage, OutMessage
 from bot.services.outbox import RateLimiter
 from storage.outbox_repo import OutboxRepo, Recipient
 from tests.fakebot import FakeBotApi
@@ -117,3 +117,29 @@ def _rows(bot: RunningBot, chat_id: int) -> list[tuple[str]]:
 
     with sqlite3.connect(bot.settings.database_path) as conn:
         return conn.execute("SELECT status FROM outbox WHERE chat_ref = ?", (str(chat_id),)).fetchall()
+
+
+async def test_a_later_message_is_rendered_when_it_leaves(fake: FakeBotApi, bot: RunningBot) -> None:
+    """A sweep stores a view and its arguments; the sender renders it in the recipient's language,
+    with the time left at the moment it goes out."""
+    from datetime import timedelta
+
+    from bot.services.returns_views import later_declaration_reminder
+
+    vi_user, en_user, broken = fake.user(706), fake.user(707), fake.user(708)
+    deadline = bot.clock.now() + timedelta(hours=5, minutes=30)
+    async with bot.services.db.transaction() as tx:
+        outbox = OutboxRepo(tx)
+        await outbox.enqueue(Recipient("telegram", str(vi_user.id)), later_declaration_reminder(41, "Đà Nẵng", deadline, "vi"), bot.clock.now())
+        await outbox.enqueue(Recipient("telegram", str(en_user.id)), later_declaration_reminder(42, "Huế", deadline, "en"), bot.clock.now())
+        await outbox.enqueue(Recipient("telegram", str(broken.id)), LaterMessage("no.such.view", {}, "vi"), bot.clock.now())
+    bot.clock.advance(timedelta(hours=1))  # sent an hour after the sweep enqueued it
+    bot.services.sender.wake()
+    vi_text = (await fake.next_message(vi_user.id)).text or ""
+    assert "Đà Nẵng" in vi_text and "4 giờ 30 phút" in vi_text
+    en_message = await fake.next_message(en_user.id)
+    assert "Huế" in (en_message.text or "") and "4 h 30 min" in (en_message.text or "")
+    assert en_message.callback_data("✅") == "rt:ok:42"
+    await fake.wait_for(lambda: _status_is(bot, broken.id, "undeliverable"))
+    assert fake.messages(broken.id) == []
+    assert (await statuses(bot, broken.id))[0][1] == "[no.such.view]"

@@ -1,7 +1,8 @@
 """What the bot says, in a form no messenger owns: text, buttons, keyboards.
 
 Services build these; a channel adapter (bot/channels/telegram.py) renders them. The outbox
-stores them as JSON.
+stores them as JSON. A `LaterMessage` is stored instead when thousands go out at once: a view's
+name and arguments, rendered by the sender when the message leaves.
 """
 
 from __future__ import annotations
@@ -73,3 +74,25 @@ class OutMessage:
             markup_only=bool(data.get("markup_only")),
             photo=data.get("photo"),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class LaterMessage:
+    """A message the outbox sender renders as it goes out (in `language`, at that moment).
+
+    Sweeps that enqueue thousands store this small record instead of the text, so their
+    transaction stays short; and a text such as "3 h 20 min left" is true when it arrives."""
+
+    view: str  # a name in the sender's view registry, e.g. "returns.declaration_reminder"
+    args: dict[str, Any]
+    language: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"view": self.view, "args": self.args, "language": self.language}
+
+
+def stored_message(data: dict[str, Any]) -> OutMessage | LaterMessage:
+    """An outbox payload read back."""
+    if "view" in data:
+        return LaterMessage(data["view"], dict(data.get("args") or {}), data.get("language"))
+    return OutMessage.from_json(data)

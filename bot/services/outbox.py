@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Protocol
 
 from bot.domain.clock import Clock
-from bot.domain.outgoing import OutMessage
+from bot.domain.outgoing import LaterMessage, OutMessage
 from storage.db import Database
 from storage.outbox_repo import OutboxRepo, OutboxRow
 
@@ -140,8 +140,10 @@ class OutboxSender:
         max_in_flight: int = 32,
         batch_size: int = 200,
         monotonic: Callable[[], float] = time.monotonic,
+        render_later: Callable[[LaterMessage, datetime], OutMessage] | None = None,
     ) -> None:
         self._db = db
+        self._render_later = render_later
         self._transports = transports
         self._clock = clock
         self._limiter = limiter
@@ -254,8 +256,11 @@ class OutboxSender:
         finally:
             self._limiter.release()
 
-    async def _resolved(self, message: OutMessage) -> OutMessage:
-        """An edit queued by outbox row id gets the message ref once that row's delivery is in."""
+    async def _resolved(self, message: OutMessage | LaterMessage) -> OutMessage:
+        """A LaterMessage is rendered now; an edit queued by outbox row id gets the message ref
+        once that row's delivery is in."""
+        if isinstance(message, LaterMessage):
+            return self._rendered(message)
         if not (message.edit_ref or "").startswith(EDIT_BY_ROW):
             return message
         row_id = int((message.edit_ref or "").removeprefix(EDIT_BY_ROW))
@@ -266,6 +271,15 @@ class OutboxSender:
         if found[1] is None:
             raise NotYet()
         return replace(message, edit_ref=found[1])
+
+    def _rendered(self, message: LaterMessage) -> OutMessage:
+        try:
+            if self._render_later is None:
+                raise KeyError(message.view)
+            return self._render_later(message, self._clock.now())
+        except (KeyError, ValueError, TypeError) as exc:  # a bug, not the network: never retried
+            log.error("outbox: cannot render view %r: %r", message.view, exc)
+            raise Undeliverable(f"cannot render view {message.view!r}") from exc
 
     async def _record_transient(self, row: OutboxRow, error: str) -> None:
         if row.attempts + 1 >= MAX_TRANSIENT_ATTEMPTS:

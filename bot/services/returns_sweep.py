@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from bot.domain.directory import Directory, resolve_route
-from bot.domain.outgoing import OutMessage
+from bot.domain.outgoing import LaterMessage, OutMessage
 from bot.domain.reminders import (
     ReminderKind,
     declaration_schedule,
@@ -26,7 +26,7 @@ from bot.i18n import Translator
 from bot.services.base import Deps
 from bot.services.returns_views import (
     back_question,
-    declaration_reminder,
+    later_declaration_reminder,
     not_back_for_head,
     overdue_for_head,
 )
@@ -58,6 +58,7 @@ class Outbound:
         self.directory = directory
         self.wanted: list[tuple[str, Build]] = []
         self.known: list[tuple[Recipient, str | None, Build]] = []
+        self.later: list[tuple[Recipient, LaterMessage]] = []
 
     def tell(self, staff_ids: list[str], build: Build) -> None:
         self.wanted.extend((s, build) for s in staff_ids)
@@ -65,6 +66,14 @@ class Outbound:
     def tell_at(self, recipient: Recipient, language: str | None, build: Build) -> None:
         """A person whose chat the caller already read (saves looking it up again)."""
         self.known.append((recipient, language, build))
+
+    def tell_later(self, recipient: Recipient, message: LaterMessage) -> None:
+        """Rendered by the sender as it goes (the bulk of a sweep: one small row each)."""
+        self.later.append((recipient, message))
+
+    def language_of(self, staff_id: str, saved: str | None) -> str | None:
+        listed = self.directory.staff.get(staff_id) if saved is None else None
+        return listed.language if listed else saved
 
     async def flush(self, tx: Tx, now: datetime) -> int:
         accounts = await AccountsRepo(tx).of_staff_many(list({s for s, _ in self.wanted}))
@@ -75,12 +84,9 @@ class Outbound:
             if (a := by_staff.get(staff_id)) is not None  # not registered: nobody to tell
         ]
         translators: dict[str | None, Translator] = {}
-        rows: list[tuple[Recipient, OutMessage]] = []
+        rows: list[tuple[Recipient, OutMessage | LaterMessage]] = list(self.later)
         for recipient, saved, build in [*self.known, *wanted]:
-            language = saved
-            if language is None:
-                listed = self.directory.staff.get(recipient.staff_id or "")
-                language = listed.language if listed else None
+            language = self.language_of(recipient.staff_id or "", saved)
             t = translators.get(language)
             if t is None:
                 t = translators[language] = self.deps.translations.for_language(language)
@@ -175,7 +181,8 @@ class ReturnsSweep:
                     audit.append(("return.overdue", f"travel:{row.request_id}"))
                 elif row.channel is not None and row.chat_ref is not None:
                     recipient = Recipient(row.channel, row.chat_ref, row.staff_id)
-                    out.tell_at(recipient, row.language, lambda t, r=row: declaration_reminder(t, r.request_id, r.destination, r.deadline_at, now))
+                    language = out.language_of(row.staff_id, row.language)
+                    out.tell_later(recipient, later_declaration_reminder(row.request_id, row.destination, row.deadline_at, language))
             moves.append((row.request_id, plan.next_at, plan.new_last_seq, overdue))
         await repo.set_reminders(moves, now)
         await AuditRepo(tx).append_many(now, "system", audit)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 from bot.domain.directory import Directory
-from bot.domain.outgoing import Button, OutMessage
+from bot.domain.outgoing import Button, LaterMessage, OutMessage
 from bot.i18n import Translator
 from bot.services.travel_views import requester_line
 from storage.returns_repo import TripReturn
@@ -122,6 +123,23 @@ def declaration_reminder(t: Translator, request_id: int, place: str, deadline: d
             place=place, deadline=t.when(deadline), left=time_left(t, deadline, now),
         )
     return OutMessage(text, buttons=official_buttons(t, request_id))
+
+
+DECLARATION_REMINDER = "returns.declaration_reminder"
+
+
+def later_declaration_reminder(request_id: int, place: str, deadline: datetime, language: str | None) -> LaterMessage:
+    """The reminder as the sweep enqueues it: rendered by the sender, with the time left then."""
+    deadline_utc = deadline.astimezone(UTC).isoformat()
+    return LaterMessage(DECLARATION_REMINDER, {"request_id": request_id, "place": place, "deadline": deadline_utc}, language)
+
+
+def _render_declaration_reminder(t: Translator, args: dict[str, Any], now: datetime) -> OutMessage:
+    deadline = datetime.fromisoformat(args["deadline"]).astimezone(now.tzinfo)
+    return declaration_reminder(t, int(args["request_id"]), str(args["place"]), deadline, now)
+
+
+LATER_VIEWS = {DECLARATION_REMINDER: _render_declaration_reminder}
 
 
 def overdue_for_head(t: Translator, directory: Directory, staff_id: str, request_id: int, place: str, deadline: datetime) -> OutMessage:
