@@ -7,7 +7,7 @@ N recipients has its copy. Prints one JSON line per scenario:
 
     capped      C=30, N=1,500 and C=300, N=10,000: seconds vs the goal 1.05 x N / C
     sigkill     the same with a SIGKILL of the bot at half-way and an immediate restart
-    ceiling     no cap at the fake, SEND_RATE_PER_SECOND=1000 (the setting's maximum): msg/s
+    ceiling     no cap at the fake, SEND_RATE_PER_SECOND=5000 (above what the sender reaches): msg/s
     latency     p99 of an ordinary user's /me reply without and during a C=300 broadcast
 
     .venv/bin/python bench/broadcast.py [--only capped,sigkill,ceiling,latency] [--quick]
@@ -175,6 +175,9 @@ async def broadcast(name: str, n: int, cap: float | None, rate: float, kill: boo
         if cap:
             goal = 1.05 * n / cap
             result |= {"goal_seconds": round(goal, 2), "ok": elapsed <= goal and lost == 0 and dupes == 0}
+        if cap is None:  # the sender's own ceiling; from the first copy on, once the rows are queued
+            steady = n / max(1e-9, elapsed - (first or 0.0))
+            result |= {"steady_msgs_per_s": round(steady, 1), "goal_msgs_per_s": 1000, "ok": n / elapsed >= 1000 and lost == 0 and dupes == 0}
         if kill:
             result["killed_at_s"] = round(killed_at or -1, 2)
         if probe:
@@ -222,7 +225,7 @@ def p99(samples: list[float]) -> float:
 SCENARIOS = {
     "capped": [("capped_c30", 1500, 30, 30, False), ("capped_c300", 10_000, 300, 300, False)],
     "sigkill": [("sigkill_c30", 1500, 30, 30, True), ("sigkill_c300", 10_000, 300, 300, True)],
-    "ceiling": [("ceiling", 10_000, None, 1000, False)],
+    "ceiling": [("ceiling", 10_000, None, 5000, False)],
     "latency": [("latency_c300", 10_000, 300, 300, False)],
 }
 

@@ -27,7 +27,7 @@ class Settings(BaseSettings):
     database_path: Path = Path("data/khaibao.db")
     timezone: str = "Asia/Ho_Chi_Minh"
     default_language: str = "vi"
-    send_rate_per_second: float = Field(default=25.0, gt=0, le=1000)
+    send_rate_per_second: float = Field(default=25.0, gt=0, le=10_000)
     per_chat_interval_seconds: float = Field(default=1.0, ge=0)
     sweep_interval_seconds: float = Field(default=2.0, gt=0)
     polling_timeout_seconds: int = Field(default=30, ge=0, le=50)
