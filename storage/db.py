@@ -56,7 +56,7 @@ class Tx:
     def __init__(self, conn: aiosqlite.Connection, begin: str | None = None) -> None:
         self._conn = conn
         self._begin = begin
-        self._later: list[tuple[str, Sequence[Any]]] = []
+        self._later: list[tuple[str, Any, bool]] = []  # (sql, params or rows, executemany?)
         self.begun = False
 
     async def run(self, work: Callable[[sqlite3.Connection], R]) -> R:
@@ -69,8 +69,8 @@ class Tx:
                 self._begin = None
                 self.begun = True
             later, self._later = self._later, []
-            for sql, params in later:
-                raw.execute(sql, params).close()
+            for sql, params, many in later:
+                (raw.executemany(sql, params) if many else raw.execute(sql, params)).close()
             return work(raw)
 
         return await _in_db_thread(self._conn, trip)
@@ -78,7 +78,12 @@ class Tx:
     def defer(self, sql: str, params: Sequence[Any] = ()) -> None:
         """A write whose outcome nobody reads: it goes with the next trip (at the latest the
         COMMIT), in order with the statements around it. Not for writes that may fail on purpose."""
-        self._later.append((sql, params))
+        self._later.append((sql, params, False))
+
+    def defer_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """`defer` for an executemany."""
+        if rows:
+            self._later.append((sql, rows, True))
 
     async def finish(self, end: str | None) -> None:
         """Send what is still deferred, then `end` (COMMIT) when a transaction was begun."""

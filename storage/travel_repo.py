@@ -137,7 +137,7 @@ class TravelRepo:
         return [_request(r, self.tz) for r in rows]
 
     async def add_deciders(self, request_id: int, staff_ids: list[str], kind: str) -> None:
-        await self.tx.executemany(
+        self.tx.defer_many(
             "INSERT INTO request_deciders (request_id, staff_id, kind) VALUES (?, ?, ?) "
             "ON CONFLICT(request_id, staff_id) DO UPDATE SET kind = "
             "CASE WHEN excluded.kind = 'decider' THEN 'decider' ELSE request_deciders.kind END",
@@ -145,7 +145,7 @@ class TravelRepo:
         )
 
     async def clear_deciders(self, request_id: int) -> None:
-        await self.tx.execute("DELETE FROM request_deciders WHERE request_id = ?", (request_id,))
+        self.tx.defer("DELETE FROM request_deciders WHERE request_id = ?", (request_id,))
 
     async def deciders(self, request_id: int) -> dict[str, str]:
         rows = await self.tx.all(
