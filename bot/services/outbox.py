@@ -149,7 +149,10 @@ class OutboxSender:
         self._limiter = limiter
         self._per_chat_interval = per_chat_interval
         self._slots = asyncio.Semaphore(max_in_flight)
-        self._batch_size = batch_size
+        # A pass starts at most about one second of sends: a row skipped because its chat had a
+        # message a moment ago (the admin's own copy of a directive, next to its progress
+        # message) is looked at again a second later, not after the whole batch.
+        self._batch_size = min(batch_size, max(10, round(1 / limiter.interval)))
         self._monotonic = monotonic
         self._wake = asyncio.Event()
         self._in_flight: set[int] = set()
