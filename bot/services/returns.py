@@ -82,14 +82,18 @@ class Returns:
             return await self._declaration_button(step, action, arg)
         if not arg.isdigit():
             return step.t._("This button is no longer valid."), []
-        handlers = {
-            "b": self._back_now, "t": self._ask_arrival, "d": self._ask_delay, "n": self._did_not_happen,
-            "ok": self._declared, "nag": self._nag, "ask": self._ask_again,
+        own_trip = {  # the person's own trip, which must be in the given state
+            "b": (AWAY, self._back_now), "t": (AWAY, self._ask_arrival), "d": (AWAY, self._ask_delay),
+            "n": (AWAY, self._did_not_happen), "ok": (BACK, self._declared),
         }
-        handler = handlers.get(action)
-        if handler is None:
+        if action in own_trip:
+            state, on_trip = own_trip[action]
+            request, refusal = await self._own_trip(step, int(arg), state)
+            return (refusal, []) if request is None else await on_trip(step, request)
+        overseer = {"nag": self._nag, "ask": self._ask_again}.get(action)
+        if overseer is None:
             return step.t._("This button is no longer valid."), []
-        return await handler(step, int(arg))
+        return await overseer(step, int(arg))
 
     async def _own_trip(self, step: Step, request_id: int, state: str) -> tuple[TravelRequest | None, str | None]:
         """The person's own trip in `state` (tracking it if needed), or a refusal."""
@@ -106,6 +110,14 @@ class Returns:
             return None, self._state_answer(step, trip.state if trip else None)
         return request, None
 
+    async def _trip_of_flow(self, step: Step, data: dict[str, Any]) -> tuple[TravelRequest | None, list[OutMessage]]:
+        """The trip a return conversation is about, still away; else the conversation ends with why."""
+        request, refusal = await self._own_trip(step, int(data["rid"]), AWAY)
+        if request is None:
+            await step.conversations.clear(step.who.channel, step.who.user_ref)
+            return None, [OutMessage(refusal or "")]
+        return request, []
+
     def _state_answer(self, step: Step, state: str | None) -> str:
         if state == BACK:
             return step.t._("Your return is already declared; only the official declaration is left.")
@@ -113,43 +125,28 @@ class Returns:
             return step.t._("Already done: your return and health declaration are recorded.")
         return step.t._("This button is no longer valid.")
 
-    async def _back_now(self, step: Step, request_id: int) -> Answer:
-        request, refusal = await self._own_trip(step, request_id, AWAY)
-        if request is None:
-            return refusal, []
+    async def _back_now(self, step: Step, request: TravelRequest) -> Answer:
         if request.departure_at > step.now:
             return None, [OutMessage(step.t._("Your trip has not started yet. If it will not happen, tap «The trip did not happen»."))]
         return None, await self._start_declaration(step, request, step.now)
 
-    async def _ask_arrival(self, step: Step, request_id: int) -> Answer:
-        request, refusal = await self._own_trip(step, request_id, AWAY)
-        if request is None:
-            return refusal, []
-        await self._converse(step, "arrival", {"rid": request_id})
+    async def _ask_arrival(self, step: Step, request: TravelRequest) -> Answer:
+        await self._converse(step, "arrival", {"rid": request.id})
         return None, [OutMessage(step.t._("When did you arrive back? Type the date and time, e.g. «26/05/2021 17:30» or «hôm nay 8:00»."))]
 
-    async def _ask_delay(self, step: Step, request_id: int) -> Answer:
-        request, refusal = await self._own_trip(step, request_id, AWAY)
-        if request is None:
-            return refusal, []
-        await self._converse(step, "delay", {"rid": request_id})
+    async def _ask_delay(self, step: Step, request: TravelRequest) -> Answer:
+        await self._converse(step, "delay", {"rid": request.id})
         return None, [OutMessage(step.t._("When will you be back? Type the new date and time, e.g. «30/05/2021 18:00»."))]
 
-    async def _did_not_happen(self, step: Step, request_id: int) -> Answer:
-        request, refusal = await self._own_trip(step, request_id, AWAY)
-        if request is None:
-            return refusal, []
-        await self._repo(step).cancel(request_id, step.now)
-        await step.audit.append(step.now, step.actor, "return.trip_not_taken", f"travel:{request_id}", {})
+    async def _did_not_happen(self, step: Step, request: TravelRequest) -> Answer:
+        await self._repo(step).cancel(request.id, step.now)
+        await step.audit.append(step.now, step.actor, "return.trip_not_taken", f"travel:{request.id}", {})
         directory = await step.directory()
         await step.tell_staff(self._approvers(directory, request), lambda t: OutMessage(t._("For your information: trip #{id} of {who} to {place} did not happen; it is cancelled.", id=request.id, who=_name(directory, request.staff_id), place=request.destination)))
         await step.conversations.clear(step.who.channel, step.who.user_ref)
-        return None, [OutMessage(step.t._("Noted: trip #{id} did not happen and is cancelled. Your approver has been told.", id=request_id))]
+        return None, [OutMessage(step.t._("Noted: trip #{id} did not happen and is cancelled. Your approver has been told.", id=request.id))]
 
-    async def _declared(self, step: Step, request_id: int) -> Answer:
-        request, refusal = await self._own_trip(step, request_id, BACK)
-        if request is None:
-            return refusal, []
+    async def _declared(self, step: Step, request: TravelRequest) -> Answer:
         return None, await self._confirm_official(step, request, None)
 
     async def _nag(self, step: Step, request_id: int) -> Answer:
@@ -252,25 +249,23 @@ class Returns:
         return None, [build(step.t, chosen, edit_ref=step.who.message_ref)]
 
     async def _finish_declaration(self, step: Step, data: dict[str, Any]) -> list[OutMessage]:
-        request_id = int(data["rid"])
-        request, refusal = await self._own_trip(step, request_id, AWAY)
+        request, refusal = await self._trip_of_flow(step, data)
         if request is None:
-            await step.conversations.clear(step.who.channel, step.who.user_ref)
-            return [OutMessage(refusal or "")]
+            return refusal
         arrived = datetime.fromisoformat(data["arrived"])
         answers = {k: list(data[k]) for k in ("provinces", "symptoms", "contacts")}
         deadline = arrived + timedelta(hours=24)
         schedule = self._schedule(arrived)
         due = due_now(schedule, step.now, None, self.deps.settings.quiet)
-        await self._repo(step).mark_back(request_id, arrived, deadline, schedule, due.next_at or step.now, answers, step.now)
-        await step.audit.append(step.now, step.actor, "return.declared", f"travel:{request_id}", {"arrived": arrived.isoformat(), "answers": answers})
-        await self._converse(step, "official", {"rid": request_id})
+        await self._repo(step).mark_back(request.id, arrived, deadline, schedule, due.next_at or step.now, answers, step.now)
+        await step.audit.append(step.now, step.actor, "return.declared", f"travel:{request.id}", {"arrived": arrived.isoformat(), "answers": answers})
+        await self._converse(step, "official", {"rid": request.id})
         directory = await step.directory()
         told = self._heads_and_notify(directory, request)
         await step.tell_staff(told, lambda t: return_report(t, directory, request, arrived, answers))
         messages = [OutMessage(step.t._("Thank you, your return is recorded and your unit head has been told."))]
         messages += await self._health_followup(step, request, answers)
-        messages.append(official_question(step.t, request_id, deadline))
+        messages.append(official_question(step.t, request.id, deadline))
         return messages
 
     async def _health_followup(self, step: Step, request: TravelRequest, answers: dict[str, list[str]]) -> list[OutMessage]:
@@ -339,10 +334,9 @@ class Returns:
 
     async def _typed_arrival(self, step: Step, data: dict[str, Any], text: str) -> list[OutMessage]:
         t = step.t
-        request, refusal = await self._own_trip(step, int(data["rid"]), AWAY)
+        request, refusal = await self._trip_of_flow(step, data)
         if request is None:
-            await step.conversations.clear(step.who.channel, step.who.user_ref)
-            return [OutMessage(refusal or "")]
+            return refusal
         parsed = parse_when(text[:100], step.now)
         if isinstance(parsed, ParseFailure) or not parsed.has_time:
             return [OutMessage(t._("I could not read that. Type the date and time, e.g. «26/05/2021 17:30»."))]
@@ -354,10 +348,9 @@ class Returns:
 
     async def _typed_delay(self, step: Step, data: dict[str, Any], text: str) -> list[OutMessage]:
         t = step.t
-        request, refusal = await self._own_trip(step, int(data["rid"]), AWAY)
+        request, refusal = await self._trip_of_flow(step, data)
         if request is None:
-            await step.conversations.clear(step.who.channel, step.who.user_ref)
-            return [OutMessage(refusal or "")]
+            return refusal
         parsed = parse_when(text[:100], step.now)
         if isinstance(parsed, ParseFailure) or not parsed.has_time:
             return [OutMessage(t._("I could not read that. Type the date and time, e.g. «30/05/2021 18:00»."))]
