@@ -168,14 +168,9 @@ class OversightRepo:
         at = to_db_time(now)
         for unit_id, count in await self._away_counts(at):
             of(unit_id).away += count
-        for row in await self.tx.all(
-            "SELECT s.unit_id, SUM(r.deadline_at <= ?), SUM(r.planned_return_at <= ? AND r.state = 'away') "
-            "FROM trip_returns r JOIN staff s ON s.staff_id = r.staff_id "
-            "WHERE r.state IN ('back', 'away') GROUP BY s.unit_id",
-            (at, at),
-        ):
-            of(row[0]).overdue += row[1] or 0
-            of(row[0]).not_reported += row[2] or 0
+        for unit_id, overdue, not_reported in await self._late_returns(at):
+            of(unit_id).overdue += overdue
+            of(unit_id).not_reported += not_reported
         for row in await self.tx.all(
             "SELECT s.unit_id, SUM(r.declared_at IS NOT NULL OR r.deadline_at <= ?), "
             "SUM(r.declared_at IS NOT NULL AND r.declared_at <= r.deadline_at) "
@@ -196,6 +191,16 @@ class OversightRepo:
         for unit_id, count in await self.unread_by_unit(directive_ids):
             of(unit_id).unread += count
         return figures
+
+    async def _late_returns(self, at: str) -> list[tuple[str, int, int]]:
+        """Per unit: declarations past their 24 hours, and returns past due not yet reported."""
+        rows = await self.tx.all(
+            "SELECT s.unit_id, SUM(r.state = 'back' AND r.deadline_at <= ?), "
+            "SUM(r.state = 'away' AND r.planned_return_at <= ?) FROM trip_returns r "
+            "JOIN staff s ON s.staff_id = r.staff_id WHERE r.state IN ('back', 'away') GROUP BY s.unit_id",
+            (at, at),
+        )
+        return [(r[0], r[1] or 0, r[2] or 0) for r in rows]
 
     async def _away_counts(self, at: str) -> list[tuple[str, int]]:
         rows = await self.tx.all(
@@ -227,14 +232,9 @@ class OversightRepo:
             return figures.setdefault(unit_id, UnitFigures(unit_id))
 
         at = to_db_time(now)
-        for row in await self.tx.all(
-            "SELECT s.unit_id, SUM(r.state = 'back' AND r.deadline_at <= ?), "
-            "SUM(r.state = 'away' AND r.planned_return_at <= ?) FROM trip_returns r "
-            "JOIN staff s ON s.staff_id = r.staff_id WHERE r.state IN ('back', 'away') GROUP BY s.unit_id",
-            (at, at),
-        ):
-            of(row[0]).overdue += row[1] or 0
-            of(row[0]).not_reported += row[2] or 0
+        for unit_id, overdue, not_reported in await self._late_returns(at):
+            of(unit_id).overdue += overdue
+            of(unit_id).not_reported += not_reported
         for row in await self.tx.all(
             "SELECT s.unit_id, COUNT(*) FROM travel_requests t JOIN staff s ON s.staff_id = t.staff_id "
             "WHERE t.status = 'pending' GROUP BY s.unit_id"
