@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import time, timedelta
+from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -145,6 +146,7 @@ def load_settings(**overrides: object) -> Settings:
         raise SettingsError(f"{name} is invalid: {first['msg']}; fix it in .env") from None
 
 
+@cache  # the settings' properties call it on every read, the sweeps once per row
 def parse_duration(text: str) -> timedelta:
     """`2h`, `90m`, `1d` or a bare number of hours; positive."""
     cleaned = text.strip().lower()
@@ -160,6 +162,7 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(**{unit: amount})
 
 
+@cache
 def parse_quiet_hours(text: str) -> tuple[time, time]:
     """`22:00-06:00` (may cross midnight) or `none`."""
     cleaned = text.strip().lower()
