@@ -954,24 +954,21 @@ class FakeBotApi:
                              parse_mode=call.params.get("parse_mode"))  # fmt: skip
 
     async def _send_document(self, call: Call) -> JSON:
-        chat_id = self._target_chat(call.params)
-        caption = self._caption(call.params)
-        markup = check_markup(call.params.get("reply_markup"))
-        stored = self._upload(call, "document", "documents")
-        return self._deliver(chat_id, kind="document", text=None, caption=caption,
-                             reply_markup=markup, entities=call.params.get("caption_entities"),
-                             parse_mode=call.params.get("parse_mode"),
-                             document=stored.attachment())  # fmt: skip
+        return self._send_file(call, "document", "documents")
 
     async def _send_photo(self, call: Call) -> JSON:
+        return self._send_file(call, "photo", "photos")
+
+    def _send_file(self, call: Call, kind: str, folder: str) -> JSON:
+        """A document or a photo: the file kept under `folder`, the text as its caption."""
         chat_id = self._target_chat(call.params)
         caption = self._caption(call.params)
         markup = check_markup(call.params.get("reply_markup"))
-        stored = self._upload(call, "photo", "photos")
-        return self._deliver(chat_id, kind="photo", text=None, caption=caption,
+        stored = self._upload(call, kind, folder)
+        return self._deliver(chat_id, kind=kind, text=None, caption=caption,
                              reply_markup=markup, entities=call.params.get("caption_entities"),
                              parse_mode=call.params.get("parse_mode"),
-                             photo=stored.attachment())  # fmt: skip
+                             **{kind: stored.attachment()})  # fmt: skip
 
     async def _edit_message_text(self, call: Call) -> JSON:
         message = self._editable(call.params)
