@@ -57,18 +57,18 @@ class Tx:
         self._conn = conn
         self._begin = begin
         self._later: list[tuple[str, Any, bool]] = []  # (sql, params or rows, executemany?)
-        self.begun = False
+        self._begun = False  # BEGIN has gone (or goes with the trip being sent)
 
     async def run(self, work: Callable[[sqlite3.Connection], R]) -> R:
         """Several statements in one trip: `work` gets the sqlite3 connection, on its thread."""
+        begin, self._begin = self._begin, None
+        later, self._later = self._later, []
+        self._begun = self._begun or begin is not None
 
         def trip() -> R:
             raw = self._conn._conn  # the sqlite3 connection, see _in_db_thread
-            if self._begin is not None:
-                raw.execute(self._begin)
-                self._begin = None
-                self.begun = True
-            later, self._later = self._later, []
+            if begin is not None:
+                raw.execute(begin)
             for sql, params, many in later:
                 (raw.executemany(sql, params) if many else raw.execute(sql, params)).close()
             return work(raw)
@@ -86,10 +86,10 @@ class Tx:
             self._later.append((sql, rows, True))
 
     async def finish(self, end: str | None) -> None:
-        """Send what is still deferred, then `end` (COMMIT) when a transaction was begun."""
-        if not self._later and not self.begun:
+        """Send what is still deferred, then `end` (a transaction's COMMIT), if anything was sent."""
+        if not self._later and not self._begun:
             return
-        await self.run(lambda raw: raw.execute(end).close() if end and self.begun else None)
+        await self.run(lambda raw: raw.execute(end).close() if end else None)
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         return await self.run(lambda raw: _closing(raw.execute(sql, params), lambda c: c.rowcount))
