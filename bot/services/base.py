@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import InitVar, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
@@ -21,7 +21,6 @@ from storage.repos import (
     Account,
     AccountsRepo,
     AuditRepo,
-    Conversation,
     ConversationsRepo,
     open_step,
 )
@@ -93,17 +92,16 @@ class Step:
     enqueued: int = 0
     replies: list[OutMessage] = field(default_factory=list)
     directory_version: int | None = None
-    conversations: ConversationsRepo = field(init=False, repr=False)
-    known_conversation: InitVar[Conversation | None] = None
+    conversations: ConversationsRepo = field(default=None, repr=False)  # type: ignore[assignment]
     _directory: Directory | None = field(default=None, repr=False)
 
     @property
     def accounts(self) -> AccountsRepo:
         return AccountsRepo(self.tx)
 
-    def __post_init__(self, known_conversation: Conversation | None) -> None:
-        known = {} if self.directory_version is None else {(self.who.channel, self.who.user_ref): known_conversation}
-        self.conversations = ConversationsRepo(self.tx, known)
+    def __post_init__(self) -> None:
+        if self.conversations is None:  # a system step: nothing read in advance
+            self.conversations = ConversationsRepo(self.tx)
 
     @property
     def audit(self) -> AuditRepo:
@@ -204,8 +202,9 @@ class StepRunner:
                 account = await accounts.get(who.channel, who.user_ref)
             assert account is not None
             translator = deps.translations.pick(account.language, who.client_language)
+            known = {(who.channel, who.user_ref): start.conversation}  # read in the step's first trip
             step = Step(tx, who, account, translator, now, deps, directory_version=start.directory_version,
-                        known_conversation=start.conversation)
+                        conversations=ConversationsRepo(tx, known))
             yield step
         if step is not None and step.enqueued:
             deps.wake_outbox()
