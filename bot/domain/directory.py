@@ -48,6 +48,13 @@ class Directory:
     def person(self, staff_id: str) -> Staff | None:
         return self.staff.get(staff_id)
 
+    def language_of(self, staff_id: str | None, chosen: str | None) -> str | None:
+        """The language a person reads: the one chosen in the bot, else the directory's."""
+        if chosen:
+            return chosen
+        listed = self.staff.get(staff_id or "")
+        return listed.language if listed else None
+
     def ancestors(self, unit_id: str) -> list[Unit]:
         """The units above `unit_id`, parent first, up to the root. Stops at a cycle."""
         return [self.units[ancestor] for ancestor in self.ancestor_ids(unit_id)]

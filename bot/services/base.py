@@ -131,10 +131,7 @@ class Step:
         queued: list[tuple[str, int]] = []
         directory = await self.directory()
         for account in await self.accounts.of_staff_many(staff_ids):
-            listed = directory.staff.get(account.staff_id or "")
-            translator = self.deps.translations.for_language(
-                account.language or (listed.language if listed else None)
-            )
+            translator = self.deps.translations.for_language(directory.language_of(account.staff_id, account.language))
             recipient = Recipient(account.channel, account.chat_ref, account.staff_id)
             row_id = await OutboxRepo(self.tx).enqueue(recipient, build(translator), self.now, **options)  # type: ignore[arg-type]
             queued.append((account.staff_id or "", row_id))

@@ -230,13 +230,13 @@ class Broadcasts:
         directory = await step.directory()
         people = members(directory, b.audience)
         accounts = {a.staff_id: a for a in await step.accounts.of_staff_many([p.staff_id for p in people])}
-        rendered: dict[str, list[tuple[str, str]]] = {}
+        rendered: dict[str | None, list[tuple[str, str]]] = {}
         rows: list[tuple[Recipient, str, str | None]] = []
         for person in people:
             account = accounts.get(person.staff_id)
             if account is None:
                 continue
-            language = account.language or person.language
+            language = directory.language_of(person.staff_id, account.language)
             if language not in rendered:
                 rendered[language] = _payloads(directive_messages(self.deps.translations.for_language(language), b), b.id)
             recipient = Recipient(account.channel, account.chat_ref, person.staff_id)
@@ -258,11 +258,10 @@ class Broadcasts:
     async def _remind(self, step: Step, b: Broadcast, staff_ids: list[str]) -> None:
         accounts = await step.accounts.of_staff_many(staff_ids)
         directory = await step.directory()
-        rendered: dict[str, str] = {}
+        rendered: dict[str | None, str] = {}
         rows: list[tuple[Recipient, str, str | None]] = []
         for account in accounts:
-            listed = directory.person(account.staff_id or "")
-            language = account.language or (listed.language if listed else "vi")
+            language = directory.language_of(account.staff_id, account.language)
             if language not in rendered:
                 t = self.deps.translations.for_language(language)
                 rendered[language] = _dumps(OutMessage(reminder_text(t, b), buttons=read_button(t, b.id)))

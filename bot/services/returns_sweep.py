@@ -71,10 +71,6 @@ class Outbound:
         """Rendered by the sender as it goes (the bulk of a sweep: one small row each)."""
         self.later.append((recipient, message))
 
-    def language_of(self, staff_id: str, saved: str | None) -> str | None:
-        listed = self.directory.staff.get(staff_id) if saved is None else None
-        return listed.language if listed else saved
-
     async def flush(self, tx: Tx, now: datetime) -> int:
         accounts = await AccountsRepo(tx).of_staff_many(list({s for s, _ in self.wanted}))
         by_staff = {a.staff_id: a for a in accounts}
@@ -86,7 +82,7 @@ class Outbound:
         translators: dict[str | None, Translator] = {}
         rows: list[tuple[Recipient, OutMessage | LaterMessage]] = list(self.later)
         for recipient, saved, build in [*self.known, *wanted]:
-            language = self.language_of(recipient.staff_id or "", saved)
+            language = self.directory.language_of(recipient.staff_id, saved)
             t = translators.get(language)
             if t is None:
                 t = translators[language] = self.deps.translations.for_language(language)
@@ -181,7 +177,7 @@ class ReturnsSweep:
                     audit.append(("return.overdue", f"travel:{row.request_id}"))
                 elif row.channel is not None and row.chat_ref is not None:
                     recipient = Recipient(row.channel, row.chat_ref, row.staff_id)
-                    language = out.language_of(row.staff_id, row.language)
+                    language = directory.language_of(row.staff_id, row.language)
                     out.tell_later(recipient, later_declaration_reminder(row.request_id, row.destination, row.deadline_at, language))
             moves.append((row.request_id, plan.next_at, plan.new_last_seq, overdue))
         await repo.set_reminders(moves, now)
