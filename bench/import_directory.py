@@ -392,6 +392,22 @@ def run_import(folder: Path, db: Path, units: Path, staff: Path, routing: Path, 
     return Run(int(child["code"]), seconds, child["maxrss_kib"] / 1024, output)
 
 
+def imported_district(folder: Path, staff_total: int, units_total: int) -> tuple[Path, list[StaffRow]]:
+    """A generated district imported through the real CLI into folder/bench.db (for other benches)."""
+    maker = StaffMaker(random.Random(SEED), staff_total)
+    units = make_units(units_total)
+    staff = make_staff(units, staff_total, maker)
+    files = {name: folder / name for name in ("units.csv", "staff.csv", "routing.toml")}
+    write_units(files["units.csv"], units)
+    write_staff_csv(files["staff.csv"], staff)
+    files["routing.toml"].write_text(ROUTING_TOML, encoding="utf-8")
+    db = folder / "bench.db"
+    run = run_import(folder, db, files["units.csv"], files["staff.csv"], files["routing.toml"])
+    if run.code != 0:
+        raise SystemExit(run.output[-2000:])
+    return db, staff
+
+
 def check_db(db: Path, staff: list[StaffRow]) -> tuple[int, bool]:
     """Active staff in the database, and whether they are exactly the file's, with its values."""
     with sqlite3.connect(db) as conn:

@@ -45,19 +45,9 @@ def t(moment: datetime) -> str:
 
 
 def build(folder: Path, staff_total: int, units_total: int, trips: int) -> tuple[Path, list[str]]:
-    import import_directory as gen
+    from import_directory import imported_district
 
-    maker = gen.StaffMaker(random.Random(gen.SEED), staff_total)
-    units = gen.make_units(units_total)
-    staff = gen.make_staff(units, staff_total, maker)
-    files = {name: folder / name for name in ("units.csv", "staff.csv", "routing.toml")}
-    gen.write_units(files["units.csv"], units)
-    gen.write_staff_csv(files["staff.csv"], staff)
-    files["routing.toml"].write_text(gen.ROUTING_TOML, encoding="utf-8")
-    db = folder / "bench.db"
-    run = gen.run_import(folder, db, files["units.csv"], files["staff.csv"], files["routing.toml"])
-    if run.code != 0:
-        raise SystemExit(run.output[-2000:])
+    db, staff = imported_district(folder, staff_total, units_total)
     ids = [p.staff_id for p in staff]
     history(db, ids, trips, random.Random(8))
     return db, ids

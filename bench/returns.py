@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import random
 import resource
 import sqlite3
 import statistics
@@ -43,19 +42,9 @@ def db_time(moment: datetime) -> str:
 
 
 def build(folder: Path, windows: int) -> Path:
-    import import_directory as gen
+    from import_directory import imported_district
 
-    maker = gen.StaffMaker(random.Random(gen.SEED), windows)
-    units = gen.make_units(2_000)
-    staff = gen.make_staff(units, windows, maker)
-    files = {name: folder / name for name in ("units.csv", "staff.csv", "routing.toml")}
-    gen.write_units(files["units.csv"], units)
-    gen.write_staff_csv(files["staff.csv"], staff)
-    files["routing.toml"].write_text(gen.ROUTING_TOML, encoding="utf-8")
-    db = folder / "bench.db"
-    run = gen.run_import(folder, db, files["units.csv"], files["staff.csv"], files["routing.toml"])
-    if run.code != 0:
-        raise SystemExit(run.output[-2000:])
+    db, staff = imported_district(folder, windows, 2_000)
     seed(db, [p.staff_id for p in staff])
     return db
 
