@@ -74,7 +74,7 @@ class Settings(BaseSettings):
             raise ValueError("must be 'vi' or 'en'")
         return value
 
-    @field_validator("declaration_reminders", "return_grace")
+    @field_validator("declaration_reminders", "return_grace", "ack_remind_after")
     @classmethod
     def _durations(cls, value: str) -> str:
         for part in value.split(","):
@@ -95,12 +95,6 @@ class Settings(BaseSettings):
     @property
     def declaration_offsets(self) -> tuple[timedelta, ...]:
         return tuple(parse_duration(part) for part in self.declaration_reminders.split(","))
-
-    @field_validator("ack_remind_after")
-    @classmethod
-    def _ack_duration(cls, value: str) -> str:
-        parse_duration(value)
-        return value
 
     @property
     def ack_remind_span(self) -> timedelta:
