@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.domain.clock import VIETNAM
-from bot.domain.directory import Directory
+from bot.domain.directory import Directory, answerable_heads
 from bot.domain.health import Symptom, Urgency, triage
 from bot.domain.health_rules import (
     MAX_ONSET_DAYS,
@@ -183,3 +183,11 @@ def test_area_matches_exactly_when_the_ranges_overlap(a: date, a_len: int, b: da
     a_end, b_end = a + timedelta(days=a_len), b + timedelta(days=b_len)
     overlap = max(a, b) <= min(a_end, b_end)
     assert area_matches("Hà Nội", a, a_end, "Thủ đô", b, b_end) == overlap
+
+
+def test_who_answers_for_a_person_staff_heads_and_units_without_a_head() -> None:
+    assert answerable_heads(DIRECTORY, "T") == ["PRIN"]  # their unit's head
+    assert answerable_heads(DIRECTORY, "PRIN") == ["VC"]  # a head: whoever decides their requests
+    assert answerable_heads(DIRECTORY, "NURSE") == ["GH"]  # no head in the clinic: the head above
+    assert answerable_heads(DIRECTORY, "SEC") == []  # the top leader answers to nobody here
+    assert answerable_heads(DIRECTORY, "NOBODY") == []

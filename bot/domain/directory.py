@@ -227,6 +227,19 @@ def resolve_route(
     )
 
 
+def answerable_heads(directory: Directory, staff_id: str) -> list[str]:
+    """Who answers for a person: the heads of their unit; for a head, whoever decides their own
+    requests (the routing rules), else the nearest heads above (at most three)."""
+    person = directory.person(staff_id)
+    if person is None:
+        return []
+    heads = [h for h in directory.head_ids(person.unit_id) if h != staff_id]
+    if heads:
+        return heads
+    deciders = [d for d in resolve_route(directory, staff_id).deciders if d != staff_id]
+    return deciders or [h for h in directory.head_ids_above(person.unit_id) if h != staff_id][:3]
+
+
 def _resolve(directory: Directory, requester: Staff, absent: frozenset[str]) -> Route:
     rule = directory.rule_for(requester)
     if rule is None:

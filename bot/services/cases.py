@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from bot.domain.directory import Directory
+from bot.domain.directory import Directory, answerable_heads
 from bot.domain.health import CaseLevel, CaseNode, child_level, render_tree
 from bot.domain.health_rules import ALL_RECORDS_ROLES, HEAD_ROLES, health_contact, may_view_health
 from bot.domain.models import Staff
@@ -16,7 +16,6 @@ from bot.i18n import Translator
 from bot.services.base import Step
 from bot.services.health_alerts import (
     contact_default,
-    first_heads,
     open_or_extend,
     repo,
     send_alert,
@@ -170,7 +169,7 @@ class Cases:
         roles = [r.strip() for r in step.deps.settings.case_alert_roles.split(",") if r.strip()]
         chain = [s for role in roles for s in directory.role_ids(role)]
         if subject is not None:
-            chain = first_heads(directory, subject) + chain
+            chain = answerable_heads(directory, subject.staff_id) + chain
         else:
             chain = list(directory.head_ids(unit_id)) + chain
         targets = [s for s in dict.fromkeys(chain) if s != reporter.staff_id and (subject is None or s != subject.staff_id)]

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from bot.domain.directory import Directory
+from bot.domain.directory import Directory, answerable_heads
 from bot.domain.health import Symptom, Triage, TriageReason, Urgency, triage
 from bot.domain.health_rules import (
     area_matches,
@@ -132,23 +132,15 @@ async def record_report(
     if result.urgency is Urgency.URGENT:
         alert_id = await raise_alert(step, directory, person, report)
         return Recorded(report, result, alert_id)
-    heads = first_heads(directory, person)
+    heads = answerable_heads(directory, person.staff_id)
     await step.tell_staff(heads, lambda t: OutMessage("\n".join([t._("For your information: a staff member reported mild symptoms (no urgent signs)."), *report_lines(t, directory, report)])))
     return Recorded(report, result, None)
-
-
-def first_heads(directory: Directory, person: Staff) -> list[str]:
-    """The heads of the person's unit; for a head, the heads above."""
-    heads = [h for h in directory.head_ids(person.unit_id) if h != person.staff_id]
-    if heads:
-        return heads
-    return [h for h in directory.head_ids_above(person.unit_id) if h != person.staff_id][:3]
 
 
 def first_recipients(directory: Directory, person: Staff) -> list[str]:
     """Unit head(s), the health officers and whoever is on duty."""
     found = [
-        *first_heads(directory, person),
+        *answerable_heads(directory, person.staff_id),
         *health_officers_for(directory, person.unit_id),
         *directory.role_ids(BuiltinRole.DUTY_OFFICER.value),
     ]

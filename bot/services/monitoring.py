@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from bot.domain.directory import Directory
+from bot.domain.directory import Directory, answerable_heads
 from bot.domain.health_rules import ALL_RECORDS_ROLES, HEAD_ROLES, may_view_health, next_checkin
 from bot.domain.models import Staff
 from bot.domain.outgoing import Button, OutMessage
 from bot.i18n import Translator
 from bot.services.base import Deps, Step, sweep_due
-from bot.services.health_alerts import first_heads, repo
+from bot.services.health_alerts import repo
 from bot.services.health_flow import SymptomFlow
 from storage.health_repo import DONE, ENDED, Monitoring
 from storage.repos import Conversation
@@ -84,7 +84,7 @@ class MonitoringSweep:
         await step.audit.append(step.now, "system", "monitoring.missed", f"monitoring:{monitoring.id}", {"day": day.isoformat()})
         if person is None:
             return
-        heads = first_heads(directory, person)
+        heads = answerable_heads(directory, person.staff_id)
         await step.tell_staff(heads, lambda t: OutMessage(t._("{name} ({phone}) is under medical monitoring and did not answer the check-in of {day}, even after a reminder. Please contact them.", name=person.full_name, phone=person.phone, day=t.date(day))), priority=2)
 
     async def _ask(self, step: Step, monitoring: Monitoring) -> None:

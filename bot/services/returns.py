@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.domain.datetime_parse import ParseFailure, parse_when
-from bot.domain.directory import Directory
+from bot.domain.directory import Directory, answerable_heads
 from bot.domain.models import BuiltinRole, Staff
 from bot.domain.outgoing import Button, OutMessage
 from bot.domain.provinces import all_provinces, search_provinces
@@ -18,7 +18,7 @@ from bot.domain.reminders import declaration_schedule, due_now, shift_out_of_qui
 from bot.services.base import Deps, Step
 from bot.services.features import Answer, Feature
 from bot.services.pickers import matches_keyboard, province_picker
-from bot.services.returns_sweep import ReturnsSweep, heads_for
+from bot.services.returns_sweep import ReturnsSweep
 from bot.services.returns_views import (
     CONTACTS,
     SYMPTOMS,
@@ -396,7 +396,7 @@ class Returns:
         return self._heads_and_notify(directory, request)
 
     def _heads_and_notify(self, directory: Directory, request: TravelRequest) -> list[str]:
-        told = [*heads_for(directory, request.staff_id), *request.notify]
+        told = [*answerable_heads(directory, request.staff_id), *request.notify]
         return [s for s in dict.fromkeys(told) if s != request.staff_id]
 
     def _repo(self, step: Step) -> ReturnsRepo:

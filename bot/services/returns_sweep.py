@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from bot.domain.directory import Directory, resolve_route
+from bot.domain.directory import Directory, answerable_heads
 from bot.domain.outgoing import LaterMessage, OutMessage
 from bot.domain.reminders import (
     ReminderKind,
@@ -39,15 +39,6 @@ from storage.travel_repo import TravelRepo, TravelRequest
 Build = Callable[[Translator], OutMessage]
 LIVE = ("approved", "recorded")
 BATCH = 5000
-
-
-def heads_for(directory: Directory, staff_id: str) -> list[str]:
-    """Who answers for this person: their unit's heads, or for a head, whoever decides for them."""
-    person = directory.person(staff_id)
-    if person is None:
-        return []
-    heads = [h.staff_id for h in directory.heads_of(person.unit_id) if h.staff_id != staff_id]
-    return heads or list(resolve_route(directory, staff_id).deciders)
 
 
 class Outbound:
@@ -151,7 +142,7 @@ class ReturnsSweep:
         if stage <= trip.ask_stage:
             return trip.request_id, times[trip.ask_stage], trip.ask_stage
         if stage == 3:
-            out.tell(heads_for(directory, trip.staff_id), lambda t: not_back_for_head(t, directory, request))
+            out.tell(answerable_heads(directory, trip.staff_id), lambda t: not_back_for_head(t, directory, request))
             audit.append(("return.not_reported", f"travel:{trip.request_id}"))
         else:
             out.tell([trip.staff_id], lambda t: back_question(t, request, again=stage == 2))
@@ -173,7 +164,7 @@ class ReturnsSweep:
             for reminder in plan.to_send:
                 if reminder.kind is ReminderKind.OVERDUE:
                     overdue = True
-                    out.tell(heads_for(directory, row.staff_id), lambda t, r=row: overdue_for_head(t, directory, r.staff_id, r.request_id, r.destination, r.deadline_at))
+                    out.tell(answerable_heads(directory, row.staff_id), lambda t, r=row: overdue_for_head(t, directory, r.staff_id, r.request_id, r.destination, r.deadline_at))
                     audit.append(("return.overdue", f"travel:{row.request_id}"))
                 elif row.channel is not None and row.chat_ref is not None:
                     recipient = Recipient(row.channel, row.chat_ref, row.staff_id)
