@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.domain.directory import Directory, resolve_route
+from bot.domain.directory import Directory, resolve_route, superiors_of
 from bot.domain.models import Staff
 from bot.domain.outgoing import Button, OutMessage
 from bot.domain.travel_policy import PolicyMode, TripClass, assess_trip
@@ -360,10 +360,7 @@ def _next_leader_up(directory: Directory, request: TravelRequest, current: dict[
     """Who a stuck request climbs to: the people who decide the current deciders' own requests
     (the principal's superior, not the office head of the parent unit), then the heads above."""
     deciders = [s for s, kind in current.items() if kind == "decider"]
-    superiors: list[str] = []
-    for staff_id in deciders:
-        if staff_id in directory.staff:
-            superiors.extend(resolve_route(directory, staff_id).deciders)
+    superiors = superiors_of(directory, deciders)
     superiors.extend(resolve_route(directory, request.staff_id).above)
     superiors.extend(h.staff_id for h in _heads_above(directory, current))
     skip = {*deciders, request.staff_id}

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from bot.domain.directory import Directory, resolve_route
+from bot.domain.directory import Directory, superiors_of
 from bot.domain.models import BuiltinRole
 from bot.i18n import Translator
 from bot.services.base import Deps, Step, sweep_due
@@ -52,10 +52,7 @@ def escalation_targets(directory: Directory, alert: Alert, already: list[str], l
     """The next leader up (who decides the current leaders' own requests, else the heads of the
     units above), plus every health officer not told yet."""
     skip = {*already, alert.staff_id}
-    found: list[str] = []
-    for leader in leaders:
-        if leader in directory.staff:
-            found.extend(resolve_route(directory, leader).deciders)
+    found = superiors_of(directory, leaders)
     if not [s for s in found if s not in skip]:
         found.extend(_heads_above(directory, alert.unit_id, leaders, skip))
     found.extend(directory.role_ids(BuiltinRole.HEALTH_OFFICER.value))
