@@ -103,7 +103,9 @@ approver = "unit_head"
 """
 
 
-def write_directory(folder: Path, staff_total: int, unit_total: int) -> tuple[Path, Path, Path, list[Any]]:
+def write_directory(
+    folder: Path, staff_total: int, unit_total: int
+) -> tuple[Path, Path, Path, list[Any]]:
     """A district of `unit_total` departments under one root, each with a head (who approves its
     staff) and a deputy; invented names and phones (bench/import_directory.py's generator)."""
     import import_directory as gen
@@ -111,7 +113,8 @@ def write_directory(folder: Path, staff_total: int, unit_total: int) -> tuple[Pa
     maker = gen.StaffMaker(random.Random(gen.SEED), staff_total)
     root = gen.UnitRow("LB", "Quận Long Biên", "other", "", gen.HEALTH)
     units = [root] + [
-        gen.UnitRow(f"PH{n:02d}", f"Phòng số {n}", "government", "LB", gen.HEALTH) for n in range(1, unit_total + 1)
+        gen.UnitRow(f"PH{n:02d}", f"Phòng số {n}", "government", "LB", gen.HEALTH)
+        for n in range(1, unit_total + 1)
     ]
     staff = [
         _person(gen, maker, root, 0, ("top_leader", "Chủ tịch UBND quận", "unit_head;ubnd_chair")),
@@ -120,8 +123,13 @@ def write_directory(folder: Path, staff_total: int, unit_total: int) -> tuple[Pa
     for index in range(staff_total - len(staff)):
         unit = units[1 + index % unit_total]
         rank = index // unit_total
-        job = (("dept_head", "Trưởng phòng", "unit_head"), ("dept_head", "Phó Trưởng phòng", "deputy_head"))
-        staff.append(_person(gen, maker, unit, rank, job[rank] if rank < 2 else ("staff", "Chuyên viên", "")))
+        job = (
+            ("dept_head", "Trưởng phòng", "unit_head"),
+            ("dept_head", "Phó Trưởng phòng", "deputy_head"),
+        )
+        staff.append(
+            _person(gen, maker, unit, rank, job[rank] if rank < 2 else ("staff", "Chuyên viên", ""))
+        )
     files = folder / "units.csv", folder / "staff.csv", folder / "routing.toml"
     gen.write_units(files[0], units)
     gen.write_staff_csv(files[1], staff)
@@ -132,14 +140,23 @@ def write_directory(folder: Path, staff_total: int, unit_total: int) -> tuple[Pa
 def _person(gen: Any, maker: Any, unit: Any, index: int, job: tuple[str, str, str]) -> Any:
     phone, stored = maker.phone()
     group, position, roles = job
-    return gen.StaffRow(f"{unit.unit_id}-{index + 1:03d}", maker.name(), phone, stored, unit.unit_id,
-                        position, group, roles, "vi")
+    return gen.StaffRow(
+        f"{unit.unit_id}-{index + 1:03d}",
+        maker.name(),
+        phone,
+        stored,
+        unit.unit_id,
+        position,
+        group,
+        roles,
+        "vi",
+    )
 
 
 async def prepare_db(db_path: Path, folder: Path, staff_total: int, unit_total: int) -> list[Any]:
     """Import the directory and link one Telegram account per person (user ids from FIRST_USER)."""
     from bot.domain.clock import ManualClock
-    from bot.services.directory_admin import import_directory
+    from bot.services.registration.directory_import import import_directory
     from storage.db import Database
     from storage.repos import AccountsRepo
 
@@ -198,8 +215,11 @@ async def _child(kind: str, base_url: str, db_path: str) -> None:
 
         settings = Settings(
             _env_file=None,  # type: ignore[call-arg]
-            telegram_bot_token=TOKEN, telegram_api_base_url=base_url, database_path=Path(db_path),
-            polling_timeout_seconds=1, send_rate_per_second=1000,
+            telegram_bot_token=TOKEN,
+            telegram_api_base_url=base_url,
+            database_path=Path(db_path),
+            polling_timeout_seconds=1,
+            send_rate_per_second=1000,
         )
         app = build_application(settings, ManualClock(START))
         await start_app(app, poll_timeout=1)

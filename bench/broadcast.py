@@ -57,9 +57,15 @@ async def make_db(path: Path, n: int) -> None:
         conn.executemany("INSERT INTO staff (staff_id, full_name, name_folded, phone, unit_id, position, "
                          "position_group, language) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", staff)  # fmt: skip
         conn.execute("INSERT INTO staff_roles (staff_id, role) VALUES ('S00000', 'admin')")
-        users = [("telegram", str(BASE_USER + i), str(BASE_USER + i), f"S{i:05d}", "vi") for i in range(n)]
+        users = [
+            ("telegram", str(BASE_USER + i), str(BASE_USER + i), f"S{i:05d}", "vi")
+            for i in range(n)
+        ]
         users.append(("telegram", str(PROBE), str(PROBE), f"S{n:05d}", "vi"))
-        conn.executemany("INSERT INTO accounts (channel, user_ref, chat_ref, staff_id, language) VALUES (?, ?, ?, ?, ?)", users)
+        conn.executemany(
+            "INSERT INTO accounts (channel, user_ref, chat_ref, staff_id, language) VALUES (?, ?, ?, ?, ?)",
+            users,
+        )
         conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('directory_version', '1')")
 
 
@@ -77,7 +83,9 @@ class Bot:
         before = sum(1 for m, _ in self.fake.requests if m == "getUpdates")
         self.process = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=self.cwd, env=self.env,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-        await self.fake.wait_for(lambda: sum(1 for m, _ in self.fake.requests if m == "getUpdates") > before, timeout=60)
+        await self.fake.wait_for(
+            lambda: sum(1 for m, _ in self.fake.requests if m == "getUpdates") > before, timeout=60
+        )
 
     def kill(self) -> None:
         assert self.process is not None
@@ -116,7 +124,9 @@ async def compose(fake: FakeBotApi, admin: FakeUser, tag: str) -> Any:
 def is_copy(message: Any, marker: str) -> bool:
     """A recipient's copy of the directive: the marker and the "read" button (not the preview)."""
     return marker in (message.text or "") and any(
-        str(b.get("callback_data", "")).startswith("bc:r:") for row in message.buttons() for b in row
+        str(b.get("callback_data", "")).startswith("bc:r:")
+        for row in message.buttons()
+        for b in row
     )
 
 
@@ -152,7 +162,13 @@ async def broadcast(name: str, n: int, cap: float | None, rate: float, kill: boo
         busy: list[float] = []
         killed_at = None
         first: float | None = None
-        probing = asyncio.create_task(probe_latency(fake, prober, 10_000, until=lambda: fake.sent_count - baseline >= n)) if probe else None
+        probing = (
+            asyncio.create_task(
+                probe_latency(fake, prober, 10_000, until=lambda: fake.sent_count - baseline >= n)
+            )
+            if probe
+            else None
+        )
         deadline = started + max(60.0, 3 * n / (cap or rate))
         while time.monotonic() < deadline:
             if kill and killed_at is None and fake.sent_count - baseline >= n // 2:
@@ -174,10 +190,19 @@ async def broadcast(name: str, n: int, cap: float | None, rate: float, kill: boo
                                   "lost": lost, "duplicates": dupes, "rate_limited_429": fake.rate_limited_count}  # fmt: skip
         if cap:
             goal = 1.05 * n / cap
-            result |= {"goal_seconds": round(goal, 2), "ok": elapsed <= goal and lost == 0 and dupes == 0}
-        if cap is None:  # the sender's own ceiling; from the first copy on, once the rows are queued
+            result |= {
+                "goal_seconds": round(goal, 2),
+                "ok": elapsed <= goal and lost == 0 and dupes == 0,
+            }
+        if (
+            cap is None
+        ):  # the sender's own ceiling; from the first copy on, once the rows are queued
             steady = n / max(1e-9, elapsed - (first or 0.0))
-            result |= {"steady_msgs_per_s": round(steady, 1), "goal_msgs_per_s": 1000, "ok": n / elapsed >= 1000 and lost == 0 and dupes == 0}
+            result |= {
+                "steady_msgs_per_s": round(steady, 1),
+                "goal_msgs_per_s": 1000,
+                "ok": n / elapsed >= 1000 and lost == 0 and dupes == 0,
+            }
         if kill:
             result["killed_at_s"] = round(killed_at or -1, 2)
         if probe:
@@ -202,7 +227,9 @@ def done(fake: FakeBotApi, n: int, tag: str) -> bool:
     return start >= n
 
 
-async def probe_latency(fake: FakeBotApi, user: FakeUser, count: int, until: Any = None) -> list[float]:
+async def probe_latency(
+    fake: FakeBotApi, user: FakeUser, count: int, until: Any = None
+) -> list[float]:
     samples: list[float] = []
     for _ in range(count):
         if until is not None and until():
@@ -239,7 +266,9 @@ async def main() -> None:
         for group in args.only.split(","):
             for name, n, cap, rate, kill in SCENARIOS[group]:
                 n = n // 10 if args.quick else n
-                result = await broadcast(name, n, cap, rate, kill, Path(folder), probe=group == "latency")
+                result = await broadcast(
+                    name, n, cap, rate, kill, Path(folder), probe=group == "latency"
+                )
                 print(json.dumps(result), flush=True)
 
 

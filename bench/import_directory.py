@@ -29,7 +29,16 @@ ROOT = Path(__file__).resolve().parents[1]
 GOAL_SECONDS = 5.0
 GOAL_RSS_MB = 300.0
 SEED = 20210526
-STAFF_HEADER = ("staff_id", "full_name", "phone", "unit_id", "position", "position_group", "roles", "language")
+STAFF_HEADER = (
+    "staff_id",
+    "full_name",
+    "phone",
+    "unit_id",
+    "position",
+    "position_group",
+    "roles",
+    "language",
+)
 
 ROUTING_TOML = """\
 # Long Biên table (seeds/002, §3): the first rule whose conditions all hold decides.
@@ -94,36 +103,150 @@ with open(out, "w") as handle:
 """
 
 SURNAMES = (
-    ["Nguyễn"] * 30 + ["Trần"] * 10 + ["Lê"] * 8 + ["Phạm"] * 6 + ["Hoàng", "Huỳnh", "Vũ", "Võ"] * 3
-    + ["Phan", "Trương", "Bùi", "Đặng", "Đỗ", "Ngô", "Hồ", "Dương", "Đinh", "Lý", "Đào", "Lương",
-       "Tạ", "Kiều", "Quách", "Thân", "Lại", "Khúc", "Nghiêm", "Âu", "Ông", "Từ", "Châu", "Mai"]
+    ["Nguyễn"] * 30
+    + ["Trần"] * 10
+    + ["Lê"] * 8
+    + ["Phạm"] * 6
+    + ["Hoàng", "Huỳnh", "Vũ", "Võ"] * 3
+    + [
+        "Phan",
+        "Trương",
+        "Bùi",
+        "Đặng",
+        "Đỗ",
+        "Ngô",
+        "Hồ",
+        "Dương",
+        "Đinh",
+        "Lý",
+        "Đào",
+        "Lương",
+        "Tạ",
+        "Kiều",
+        "Quách",
+        "Thân",
+        "Lại",
+        "Khúc",
+        "Nghiêm",
+        "Âu",
+        "Ông",
+        "Từ",
+        "Châu",
+        "Mai",
+    ]
 )
 MIDDLES_M = ["Văn", "Đức", "Minh", "Quang", "Hữu", "Thành", "Công", "Tuấn", "Ngọc", "Xuân", "Mạnh"]
 MIDDLES_F = ["Thị", "Thu", "Ngọc", "Thanh", "Minh", "Hồng", "Bích", "Diệu", "Phương", "Thùy", "Kim"]
-GIVEN_M = ["Hùng", "Dũng", "Đức", "Thắng", "Việt", "Quý", "Lộc", "Tùng", "Nghĩa", "Sơn", "Khánh",
-           "Trường", "Cường", "Hải", "Phúc", "Thành", "Tuấn", "Long", "Bảo", "Toàn", "Đạt", "Hiếu"]
-GIVEN_F = ["Hương", "Lan", "Hà", "Linh", "Ngọc", "Nhung", "Yến", "Loan", "Xuân", "Oanh", "Tâm",
-           "Diệp", "Dung", "Tuyết", "Hạnh", "Ngân", "Nguyệt", "Thảo", "Trang", "Huyền", "Ánh", "Phương"]
-MOBILE_PREFIXES = ["91", "94", "98", "97", "96", "86", "88", "89", "35", "36", "38", "39",
-                   "32", "33", "34", "70", "76", "77", "79", "81", "83", "84", "85", "56", "58"]
+GIVEN_M = [
+    "Hùng",
+    "Dũng",
+    "Đức",
+    "Thắng",
+    "Việt",
+    "Quý",
+    "Lộc",
+    "Tùng",
+    "Nghĩa",
+    "Sơn",
+    "Khánh",
+    "Trường",
+    "Cường",
+    "Hải",
+    "Phúc",
+    "Thành",
+    "Tuấn",
+    "Long",
+    "Bảo",
+    "Toàn",
+    "Đạt",
+    "Hiếu",
+]
+GIVEN_F = [
+    "Hương",
+    "Lan",
+    "Hà",
+    "Linh",
+    "Ngọc",
+    "Nhung",
+    "Yến",
+    "Loan",
+    "Xuân",
+    "Oanh",
+    "Tâm",
+    "Diệp",
+    "Dung",
+    "Tuyết",
+    "Hạnh",
+    "Ngân",
+    "Nguyệt",
+    "Thảo",
+    "Trang",
+    "Huyền",
+    "Ánh",
+    "Phương",
+]
+MOBILE_PREFIXES = [
+    "91",
+    "94",
+    "98",
+    "97",
+    "96",
+    "86",
+    "88",
+    "89",
+    "35",
+    "36",
+    "38",
+    "39",
+    "32",
+    "33",
+    "34",
+    "70",
+    "76",
+    "77",
+    "79",
+    "81",
+    "83",
+    "84",
+    "85",
+    "56",
+    "58",
+]
 WARDS = [
-    ("BODE", "Bồ Đề"), ("CUKHOI", "Cự Khối"), ("DUCGIANG", "Đức Giang"), ("GIATHUY", "Gia Thụy"),
-    ("GIANGBIEN", "Giang Biên"), ("LONGBIEN", "Long Biên"), ("NGOCLAM", "Ngọc Lâm"),
-    ("NGOCTHUY", "Ngọc Thụy"), ("PHUCDONG", "Phúc Đồng"), ("PHUCLOI", "Phúc Lợi"),
-    ("SAIDONG", "Sài Đồng"), ("THACHBAN", "Thạch Bàn"), ("THUONGTHANH", "Thượng Thanh"),
+    ("BODE", "Bồ Đề"),
+    ("CUKHOI", "Cự Khối"),
+    ("DUCGIANG", "Đức Giang"),
+    ("GIATHUY", "Gia Thụy"),
+    ("GIANGBIEN", "Giang Biên"),
+    ("LONGBIEN", "Long Biên"),
+    ("NGOCLAM", "Ngọc Lâm"),
+    ("NGOCTHUY", "Ngọc Thụy"),
+    ("PHUCDONG", "Phúc Đồng"),
+    ("PHUCLOI", "Phúc Lợi"),
+    ("SAIDONG", "Sài Đồng"),
+    ("THACHBAN", "Thạch Bàn"),
+    ("THUONGTHANH", "Thượng Thanh"),
     ("VIETHUNG", "Việt Hưng"),
 ]
 PARTY_DEPTS = [
-    ("QU-VP", "Văn phòng Quận ủy"), ("QU-BTC", "Ban Tổ chức Quận ủy"),
-    ("QU-BTG", "Ban Tuyên giáo Quận ủy"), ("QU-BDV", "Ban Dân vận Quận ủy"),
-    ("QU-UBKT", "Ủy ban Kiểm tra Quận ủy"), ("MTTQ", "Ủy ban MTTQ quận"),
-    ("HPN", "Hội Liên hiệp Phụ nữ quận"), ("QD", "Quận đoàn Long Biên"),
+    ("QU-VP", "Văn phòng Quận ủy"),
+    ("QU-BTC", "Ban Tổ chức Quận ủy"),
+    ("QU-BTG", "Ban Tuyên giáo Quận ủy"),
+    ("QU-BDV", "Ban Dân vận Quận ủy"),
+    ("QU-UBKT", "Ủy ban Kiểm tra Quận ủy"),
+    ("MTTQ", "Ủy ban MTTQ quận"),
+    ("HPN", "Hội Liên hiệp Phụ nữ quận"),
+    ("QD", "Quận đoàn Long Biên"),
 ]
 GOV_DEPTS = [
-    ("UB-VP", "Văn phòng HĐND-UBND quận"), ("UB-NV", "Phòng Nội vụ"),
-    ("UB-TCKH", "Phòng Tài chính - Kế hoạch"), ("UB-GDDT", "Phòng Giáo dục và Đào tạo"),
-    ("UB-YT", "Phòng Y tế"), ("UB-TP", "Phòng Tư pháp"),
-    ("UB-VHTT", "Phòng Văn hóa và Thông tin"), ("UB-QLDT", "Phòng Quản lý đô thị"),
+    ("UB-VP", "Văn phòng HĐND-UBND quận"),
+    ("UB-NV", "Phòng Nội vụ"),
+    ("UB-TCKH", "Phòng Tài chính - Kế hoạch"),
+    ("UB-GDDT", "Phòng Giáo dục và Đào tạo"),
+    ("UB-YT", "Phòng Y tế"),
+    ("UB-TP", "Phòng Tư pháp"),
+    ("UB-VHTT", "Phòng Văn hóa và Thông tin"),
+    ("UB-QLDT", "Phòng Quản lý đô thị"),
 ]
 HEALTH = "Trung tâm Y tế quận Long Biên, 024 3872 1234"
 
@@ -150,8 +273,16 @@ class StaffRow:
     language: str
 
     def cells(self) -> tuple[str, ...]:
-        return (self.staff_id, self.full_name, self.phone, self.unit_id, self.position,
-                self.position_group, self.roles, self.language)
+        return (
+            self.staff_id,
+            self.full_name,
+            self.phone,
+            self.unit_id,
+            self.position,
+            self.position_group,
+            self.roles,
+            self.language,
+        )
 
 
 # ------------------------------------------------------------------------------------ units
@@ -162,7 +293,10 @@ def make_units(total: int) -> list[UnitRow]:
     units = [UnitRow("LB", "Quận Long Biên", "other", "", HEALTH)]
     units += [UnitRow(code, name, "party", "LB", HEALTH) for code, name in PARTY_DEPTS]
     units += [UnitRow(code, name, "government", "LB", HEALTH) for code, name in GOV_DEPTS]
-    units += [UnitRow(f"P-{code}", f"Phường {name}", "ward", "LB", ward_health(name)) for code, name in WARDS]
+    units += [
+        UnitRow(f"P-{code}", f"Phường {name}", "ward", "LB", ward_health(name))
+        for code, name in WARDS
+    ]
     below = list(_units_below(units))
     return units + below[: total - len(units)]
 
@@ -186,14 +320,28 @@ def _ward_children(code: str, name: str, n: int) -> Iterator[UnitRow]:
     ward, health = f"P-{code}", ward_health(name)
     if n == 1:
         yield UnitRow(f"{ward}-DU", f"Văn phòng Đảng ủy phường {name}", "party", ward, health)
-        yield UnitRow(f"{ward}-UBND", f"Văn phòng HĐND-UBND phường {name}", "government", ward, health)
-        yield UnitRow(f"{ward}-TYT", f"Trạm Y tế phường {name}", "public_service", f"{ward}-UBND", health)
+        yield UnitRow(
+            f"{ward}-UBND", f"Văn phòng HĐND-UBND phường {name}", "government", ward, health
+        )
+        yield UnitRow(
+            f"{ward}-TYT", f"Trạm Y tế phường {name}", "public_service", f"{ward}-UBND", health
+        )
     elif n % 4 == 0:
-        yield UnitRow(f"{ward}-TR{n:03d}", f"Trường {_school_level(n)} {name} {n // 4}", "school",
-                      f"{ward}-UBND", health)
+        yield UnitRow(
+            f"{ward}-TR{n:03d}",
+            f"Trường {_school_level(n)} {name} {n // 4}",
+            "school",
+            f"{ward}-UBND",
+            health,
+        )
     elif n % 4 == 1:
-        yield UnitRow(f"{ward}-CB{n:03d}", f"Chi bộ tổ dân phố {n} phường {name}", "party",
-                      f"{ward}-DU", health)
+        yield UnitRow(
+            f"{ward}-CB{n:03d}",
+            f"Chi bộ tổ dân phố {n} phường {name}",
+            "party",
+            f"{ward}-DU",
+            health,
+        )
     else:
         yield UnitRow(f"{ward}-TDP{n:03d}", f"Tổ dân phố số {n}", "ward", ward, health)
 
@@ -257,8 +405,17 @@ def _person(maker: StaffMaker, unit: UnitRow, index: int) -> StaffRow:
     phone, stored = maker.phone()
     group, position, roles = _job(unit, index)
     language = "en" if maker.rng.random() < 0.01 else ("vi" if maker.rng.random() < 0.5 else "")
-    return StaffRow(f"{unit.unit_id}-{index + 1:03d}", maker.name(), phone, stored, unit.unit_id,
-                    position, group, roles, language)
+    return StaffRow(
+        f"{unit.unit_id}-{index + 1:03d}",
+        maker.name(),
+        phone,
+        stored,
+        unit.unit_id,
+        position,
+        group,
+        roles,
+        language,
+    )
 
 
 LEADERS = {
@@ -270,7 +427,11 @@ LEADERS = {
 }
 ROOT_LEADERS = [
     ("top_leader", "Bí thư Quận ủy", "unit_head;party_secretary"),
-    ("district_standing", "Phó Bí thư Thường trực Quận ủy", "deputy_head;standing_deputy_secretary"),
+    (
+        "district_standing",
+        "Phó Bí thư Thường trực Quận ủy",
+        "deputy_head;standing_deputy_secretary",
+    ),
     ("district_standing", "Chủ tịch UBND quận", "ubnd_chair"),
     ("district_standing", "Phó Chủ tịch UBND quận (văn hóa - xã hội)", "vice_chair_education"),
     ("district_standing", "Phó Chủ tịch UBND quận (kinh tế)", "ubnd_vice_chair_office"),
@@ -290,8 +451,10 @@ def _job(unit: UnitRow, index: int) -> tuple[str, str, str]:
     if unit.unit_id == "LB" and index < len(ROOT_LEADERS):
         return ROOT_LEADERS[index]
     if unit.kind == "ward" and unit.parent_id == "LB":
-        leaders = [("party_deputy", "Bí thư Đảng ủy phường", "unit_head"),
-                   ("dept_head", "Chủ tịch UBND phường", "deputy_head")]
+        leaders = [
+            ("party_deputy", "Bí thư Đảng ủy phường", "unit_head"),
+            ("dept_head", "Chủ tịch UBND phường", "deputy_head"),
+        ]
         if index < 2:
             return leaders[index]
     group, head, deputy = LEADERS.get(unit.kind, ("staff", "Trưởng bộ phận", "Phó bộ phận"))
@@ -303,8 +466,13 @@ def _job(unit: UnitRow, index: int) -> tuple[str, str, str]:
 
 def _give_district_roles(staff: list[StaffRow]) -> list[StaffRow]:
     by_id = {p.staff_id: i for i, p in enumerate(staff)}
-    extra = {"QU-VP-001": "district_office", "UB-VP-003": "admin", "UB-VP-004": "admin",
-             "UB-VP-005": "duty_officer", "UB-YT-003": "health_officer"}
+    extra = {
+        "QU-VP-001": "district_office",
+        "UB-VP-003": "admin",
+        "UB-VP-004": "admin",
+        "UB-VP-005": "duty_officer",
+        "UB-YT-003": "health_officer",
+    }
     extra |= {f"P-{code}-TYT-003": "health_officer" for code, _ in WARDS}
     for staff_id, role in extra.items():
         person = staff[by_id[staff_id]]
@@ -380,19 +548,36 @@ class Run:
 def run_import(folder: Path, db: Path, units: Path, staff: Path, routing: Path, *extra: str) -> Run:
     measure, figures = folder / "measure.py", folder / "figures.json"
     measure.write_text(MEASURE_PY, encoding="utf-8")
-    argv = ["directory", "import", "--units", str(units), "--staff", str(staff),
-            "--routing", str(routing), *extra]
+    argv = [
+        "directory",
+        "import",
+        "--units",
+        str(units),
+        "--staff",
+        str(staff),
+        "--routing",
+        str(routing),
+        *extra,
+    ]
     env = {**os.environ, "DATABASE_PATH": str(db), "PYTHONPATH": str(ROOT)}
     begin = time.perf_counter()
-    done = subprocess.run([sys.executable, str(measure), str(figures), *argv], cwd=folder, env=env,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, str(measure), str(figures), *argv],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     seconds = time.perf_counter() - begin
     child = json.loads(figures.read_text(encoding="utf-8"))
     output = done.stdout + done.stderr
     return Run(int(child["code"]), seconds, child["maxrss_kib"] / 1024, output)
 
 
-def imported_district(folder: Path, staff_total: int, units_total: int) -> tuple[Path, list[StaffRow]]:
+def imported_district(
+    folder: Path, staff_total: int, units_total: int
+) -> tuple[Path, list[StaffRow]]:
     """A generated district imported through the real CLI into folder/bench.db (for other benches)."""
     maker = StaffMaker(random.Random(SEED), staff_total)
     units = make_units(units_total)
@@ -422,11 +607,16 @@ def check_db(db: Path, staff: list[StaffRow]) -> tuple[int, bool]:
     return len(rows), set(rows) == expected
 
 
-def report(scenario: str, run: Run, active: int, matches: bool, args: argparse.Namespace,
-           goal: bool = True) -> None:
+def report(
+    scenario: str, run: Run, active: int, matches: bool, args: argparse.Namespace, goal: bool = True
+) -> None:
     line: dict[str, object] = {
-        "bench": "import_directory", "scenario": scenario, "staff": args.staff, "units": args.units,
-        "seconds": round(run.seconds, 2), "peak_rss_mb": round(run.peak_rss_mb, 1),
+        "bench": "import_directory",
+        "scenario": scenario,
+        "staff": args.staff,
+        "units": args.units,
+        "seconds": round(run.seconds, 2),
+        "peak_rss_mb": round(run.peak_rss_mb, 1),
     }
     correct = run.code == 0 and matches
     if goal:
@@ -444,7 +634,9 @@ def scenarios(folder: Path, args: argparse.Namespace) -> None:
     units = make_units(args.units)
     staff = make_staff(units, args.staff, maker)
     changed = changed_copy(staff, maker)
-    files = {name: folder / name for name in ("units.csv", "staff.csv", "staff2.csv", "routing.toml")}
+    files = {
+        name: folder / name for name in ("units.csv", "staff.csv", "staff2.csv", "routing.toml")
+    }
     write_units(files["units.csv"], units)
     write_staff_csv(files["staff.csv"], staff)
     write_staff_csv(files["staff2.csv"], changed)
@@ -462,7 +654,9 @@ def scenarios(folder: Path, args: argparse.Namespace) -> None:
     if not args.no_xlsx:
         xlsx = folder / "staff.xlsx"
         write_staff_xlsx(xlsx, staff)
-        run = run_import(folder, folder / "xlsx.db", files["units.csv"], xlsx, files["routing.toml"])
+        run = run_import(
+            folder, folder / "xlsx.db", files["units.csv"], xlsx, files["routing.toml"]
+        )
         report("xlsx_staff", run, *check_db(folder / "xlsx.db", staff), args, goal=False)
 
 

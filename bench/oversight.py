@@ -63,7 +63,19 @@ def history(db: Path, ids: list[str], trips: int, rng: random.Random) -> None:
         decided = created + timedelta(minutes=rng.randrange(5, 600))
         status = "approved" if rng.random() < 0.93 else "denied"
         tracked = status == "approved" and back <= NOW
-        requests.append((i, staff_id, status, t(leave), t(back), t(created), t(decided), "UB-VP-001", int(tracked)))
+        requests.append(
+            (
+                i,
+                staff_id,
+                status,
+                t(leave),
+                t(back),
+                t(created),
+                t(decided),
+                "UB-VP-001",
+                int(tracked),
+            )
+        )
         if not tracked:
             continue
         roll = rng.random()
@@ -81,11 +93,33 @@ def history(db: Path, ids: list[str], trips: int, rng: random.Random) -> None:
         if declared is not None and declared > NOW:
             declared = None
         state = "declared" if declared else "back"
-        returns.append((i, staff_id, state, t(back), t(arrived), t(deadline), t(declared) if declared else None))
+        returns.append(
+            (
+                i,
+                staff_id,
+                state,
+                t(back),
+                t(arrived),
+                t(deadline),
+                t(declared) if declared else None,
+            )
+        )
     for j in range(2_000):  # waiting for a decision
         staff_id = rng.choice(ids)
         leave = NOW + timedelta(days=rng.randrange(1, 10))
-        requests.append((trips + j + 1, staff_id, "pending", t(leave), t(leave + 2 * DAY), t(NOW - timedelta(hours=rng.randrange(1, 48))), None, None, 0))
+        requests.append(
+            (
+                trips + j + 1,
+                staff_id,
+                "pending",
+                t(leave),
+                t(leave + 2 * DAY),
+                t(NOW - timedelta(hours=rng.randrange(1, 48))),
+                None,
+                None,
+                0,
+            )
+        )
     with sqlite3.connect(db) as conn:
         conn.executemany(
             "INSERT INTO travel_requests (id, staff_id, status, destination, address, departure_at, return_at, purpose, "
@@ -126,12 +160,25 @@ def directives(conn: sqlite3.Connection, ids: list[str], rng: random.Random) -> 
         bid = conn.execute(
             "INSERT INTO broadcasts (number, issued_on, title, audience, status, created_by, created_at, send_at, queued_at, "
             "admin_channel, admin_chat) VALUES (?, ?, ?, '{\"kind\":\"all\"}', 'done', 'UB-VP-003', ?, ?4, ?4, 'telegram', '1')",
-            (f"{100 + n}/UBND-VP", queued.date().isoformat(), f"Về việc tăng cường phòng, chống dịch COVID-19 (đợt {n + 1})", t(queued)),
+            (
+                f"{100 + n}/UBND-VP",
+                queued.date().isoformat(),
+                f"Về việc tăng cường phòng, chống dịch COVID-19 (đợt {n + 1})",
+                t(queued),
+            ),
         ).lastrowid
         read_share = rng.uniform(0.8, 0.95)
         conn.executemany(
             "INSERT INTO broadcast_recipients (broadcast_id, staff_id, unit_id, registered, read_at) VALUES (?, ?, ?, 1, ?)",
-            [(bid, s, units[s], t(queued + timedelta(hours=3)) if rng.random() < read_share else None) for s in ids],
+            [
+                (
+                    bid,
+                    s,
+                    units[s],
+                    t(queued + timedelta(hours=3)) if rng.random() < read_share else None,
+                )
+                for s in ids
+            ],
         )
 
 
@@ -143,8 +190,8 @@ async def child(db: Path, mode: str) -> dict[str, object]:
     from bot.domain.clock import ManualClock
     from bot.domain.models import Staff
     from bot.i18n import Translations
-    from bot.services.base import Deps, DirectoryCache, Incoming, Step
-    from bot.services.oversight import Oversight, staff_in
+    from bot.services.kernel.step import Deps, DirectoryCache, Incoming, Step
+    from bot.services.oversight.feature import Oversight, staff_in
     from storage.db import Database
     from storage.repos import Account
 
@@ -157,7 +204,9 @@ async def child(db: Path, mode: str) -> dict[str, object]:
     async with database.reading() as tx:
         directory = await deps.directory.get(tx)  # warm, as in a running bot
     if mode == "district":
-        admin = Staff("UB-VP-003", "Quản trị", "+84900000000", "UB-VP", "staff", roles=frozenset({"admin"}))
+        admin = Staff(
+            "UB-VP-003", "Quản trị", "+84900000000", "UB-VP", "staff", roles=frozenset({"admin"})
+        )
         person, command = admin, oversight.district
     else:
         sizes = {u: len(staff_in(directory, directory.subtree(u))) for u in directory.units}
@@ -169,7 +218,14 @@ async def child(db: Path, mode: str) -> dict[str, object]:
     for _ in range(4):
         start = time.perf_counter()
         async with database.transaction() as tx:
-            step = Step(tx, Incoming("bench", "1", "1"), Account("bench", "1", "1", person.staff_id, "vi"), deps.translations.for_language("vi"), clock.now(), deps)
+            step = Step(
+                tx,
+                Incoming("bench", "1", "1"),
+                Account("bench", "1", "1", person.staff_id, "vi"),
+                deps.translations.for_language("vi"),
+                clock.now(),
+                deps,
+            )
             messages = await command(step, person, [])
         samples.append((time.perf_counter() - start) * 1000)
     figures |= {"cold_ms": round(samples[0], 1), "warm_ms": round(statistics.median(samples[1:]), 1),
@@ -198,15 +254,37 @@ def export_child(db: Path, out: Path) -> dict[str, object]:
     from bot.__main__ import main
 
     start = time.perf_counter()
-    code = main(["export", "--what", "travel", "--from", "30/05/2020", "--to", "31/05/2021", "--out", str(out)])
+    code = main(
+        [
+            "export",
+            "--what",
+            "travel",
+            "--from",
+            "30/05/2020",
+            "--to",
+            "31/05/2021",
+            "--out",
+            str(out),
+        ]
+    )
     seconds = time.perf_counter() - start
-    return {"code": code, "seconds": round(seconds, 2), "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1), "vm_hwm_mb": vm_hwm_mb()}
+    return {
+        "code": code,
+        "seconds": round(seconds, 2),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "vm_hwm_mb": vm_hwm_mb(),
+    }
 
 
 def run_child(*args: str) -> dict[str, object]:
     options = [a for a in args if a.startswith("--")]
     first = args.index(options[0]) if options else len(args)
-    done = subprocess.run([sys.executable, __file__, *args[first:], "--child", *args[:first]], capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, __file__, *args[first:], "--child", *args[:first]],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     if done.returncode != 0:
         raise SystemExit(done.stderr[-3000:])
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -233,13 +311,49 @@ def main() -> None:
         db = Path(tmp) / "bench.db"
         # Built in a child too: a child's ru_maxrss starts from its parent's high-water mark
         # (fork/vfork + exec keep it), so the parent must stay small for the figures to mean anything.
-        run_child(str(db), "build", "--staff", str(args.staff), "--units", str(args.units), "--trips", str(args.trips))
+        run_child(
+            str(db),
+            "build",
+            "--staff",
+            str(args.staff),
+            "--units",
+            str(args.units),
+            "--trips",
+            str(args.trips),
+        )
         base = {"bench": "oversight", "staff": args.staff, "units": args.units, "trips": args.trips}
-        print(json.dumps(base | {"scenario": "build", "seconds": round(time.perf_counter() - began, 1)}), flush=True)
+        print(
+            json.dumps(
+                base | {"scenario": "build", "seconds": round(time.perf_counter() - began, 1)}
+            ),
+            flush=True,
+        )
         district = run_child(str(db), "district")
-        print(json.dumps(base | {"scenario": "district", **district, "goal_ms": 1000, "ok": float(district["warm_ms"]) <= 1000}), flush=True)  # type: ignore[arg-type]
+        print(
+            json.dumps(
+                base
+                | {
+                    "scenario": "district",
+                    **district,
+                    "goal_ms": 1000,
+                    "ok": float(district["warm_ms"]) <= 1000,
+                }
+            ),
+            flush=True,
+        )  # type: ignore[arg-type]
         unit = run_child(str(db), "unit")
-        print(json.dumps(base | {"scenario": "unit_500", **unit, "goal_ms": 300, "ok": float(unit["warm_ms"]) <= 300}), flush=True)  # type: ignore[arg-type]
+        print(
+            json.dumps(
+                base
+                | {
+                    "scenario": "unit_500",
+                    **unit,
+                    "goal_ms": 300,
+                    "ok": float(unit["warm_ms"]) <= 300,
+                }
+            ),
+            flush=True,
+        )  # type: ignore[arg-type]
         out = Path(tmp) / "travel.xlsx"
         export = run_child(str(db), "export", str(out))
         from openpyxl import load_workbook
@@ -247,7 +361,12 @@ def main() -> None:
         book = load_workbook(out, read_only=True)
         rows = sum(1 for _ in book.active.iter_rows()) - 1  # type: ignore[union-attr]
         book.close()
-        ok = export["code"] == 0 and float(export["seconds"]) <= 10 and float(export["peak_rss_mb"]) <= 300 and rows >= 100_000  # type: ignore[arg-type]
+        ok = (
+            export["code"] == 0
+            and float(export["seconds"]) <= 10
+            and float(export["peak_rss_mb"]) <= 300
+            and rows >= 100_000
+        )  # type: ignore[arg-type]
         print(json.dumps(base | {"scenario": "export_100000", **export, "rows": rows, "mb": round(out.stat().st_size / 2**20, 1),
                                  "goal_seconds": 10, "goal_mb": 300, "ok": ok}), flush=True)  # fmt: skip
 

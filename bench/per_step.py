@@ -66,7 +66,9 @@ class Contender:
             if time.perf_counter() - begin > 120:
                 raise RuntimeError(f"{self.kind}: {fake.sent_count}/{expected} replies after 120 s")
         total = self.users * steps
-        return total / (time.perf_counter() - begin), (self.cpu_seconds() - cpu_before) * 1000 / total
+        return total / (time.perf_counter() - begin), (
+            self.cpu_seconds() - cpu_before
+        ) * 1000 / total
 
     def cpu_seconds(self) -> float:
         """User + system CPU time of the bot's process, all threads (Linux /proc)."""
@@ -89,8 +91,10 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         db_path = Path(folder) / "bench.db"
         await prepare_db(db_path, Path(folder), max(args.users, 100), 50)
-        contenders = [Contender(kind, args.users, db_path if kind == "khaibao" else None)
-                      for kind in ("echo", "echo_aiohttp", "khaibao")]
+        contenders = [
+            Contender(kind, args.users, db_path if kind == "khaibao" else None)
+            for kind in ("echo", "echo_aiohttp", "khaibao")
+        ]
         try:
             for contender in contenders:
                 await contender.start()
@@ -107,14 +111,30 @@ async def main() -> None:
     median = {kind: statistics.median(values) for kind, values in rates.items()}
     cpu_median = {kind: statistics.median(values) for kind, values in cpu.items()}
     for kind, values in rates.items():
-        emit({"bench": "per_step", "bot": kind, "users": args.users, "steps_per_round": args.users * args.steps,
-              "rounds": [round(v, 1) for v in values], "steps_per_second_median": round(median[kind], 1),
-              "cpu_ms_per_step_median": round(cpu_median[kind], 2)})
+        emit(
+            {
+                "bench": "per_step",
+                "bot": kind,
+                "users": args.users,
+                "steps_per_round": args.users * args.steps,
+                "rounds": [round(v, 1) for v in values],
+                "steps_per_second_median": round(median[kind], 1),
+                "cpu_ms_per_step_median": round(cpu_median[kind], 2),
+            }
+        )
     rate_ratio = max(median["echo"], median["echo_aiohttp"]) / median["khaibao"]
     cpu_ratio = cpu_median["khaibao"] / min(cpu_median["echo"], cpu_median["echo_aiohttp"])
-    emit({"bench": "per_step", "cost_ratio_khaibao_vs_echo": round(rate_ratio, 2),
-          "cpu_ratio_khaibao_vs_echo": round(cpu_ratio, 2), "goal_at_most": GOAL_RATIO,
-          "ok": max(rate_ratio, cpu_ratio) <= GOAL_RATIO, "load": load_note()})
+    emit(
+        {
+            "bench": "per_step",
+            "cost_ratio_khaibao_vs_echo": round(rate_ratio, 2),
+            "cpu_ratio_khaibao_vs_echo": round(cpu_ratio, 2),
+            "goal_at_most": GOAL_RATIO,
+            "ok": max(rate_ratio, cpu_ratio) <= GOAL_RATIO,
+            "load": load_note(),
+        }
+    )
+
 
 if __name__ == "__main__":
     asyncio.run(main())

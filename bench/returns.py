@@ -71,15 +71,34 @@ def seed(db: Path, staff_ids: list[str]) -> None:
             "return_at, purpose, case_area, policy_mode, trip_class, rule_name, created_at, "
             "return_tracked) VALUES (?, ?, 'approved', 'Đà Nẵng', 'Hải Châu', ?, ?, 'Thăm gia đình', "
             "'no', 'approval_outside_hours', 'needs_approval', 'bench', ?, 1)",
-            ((i + 1, s, db_time(arrived - timedelta(days=2)), db_time(arrived), db_time(arrived - timedelta(days=3)))
-             for i, s in enumerate(staff_ids)),
+            (
+                (
+                    i + 1,
+                    s,
+                    db_time(arrived - timedelta(days=2)),
+                    db_time(arrived),
+                    db_time(arrived - timedelta(days=3)),
+                )
+                for i, s in enumerate(staff_ids)
+            ),
         )
         conn.executemany(
             "INSERT INTO trip_returns (request_id, staff_id, state, planned_return_at, arrived_at, "
             "deadline_at, schedule, remind_at, created_at, updated_at) VALUES (?, ?, 'back', ?, ?, ?, ?, ?, ?, ?)",
-            ((i + 1, s, db_time(arrived), db_time(arrived), db_time(arrived + timedelta(hours=24)), schedule,
-              db_time(arrived + timedelta(hours=2)), db_time(arrived), db_time(arrived))
-             for i, s in enumerate(staff_ids)),
+            (
+                (
+                    i + 1,
+                    s,
+                    db_time(arrived),
+                    db_time(arrived),
+                    db_time(arrived + timedelta(hours=24)),
+                    schedule,
+                    db_time(arrived + timedelta(hours=2)),
+                    db_time(arrived),
+                    db_time(arrived),
+                )
+                for i, s in enumerate(staff_ids)
+            ),
         )
 
 
@@ -89,7 +108,13 @@ def make_due(db: Path, count: int) -> None:
     with sqlite3.connect(db) as conn:
         conn.execute(
             "UPDATE trip_returns SET arrived_at = ?, deadline_at = ?, schedule = ?, remind_at = ? WHERE request_id <= ?",
-            (db_time(arrived), db_time(arrived + timedelta(hours=24)), schedule_for(arrived), db_time(arrived + timedelta(hours=2)), count),
+            (
+                db_time(arrived),
+                db_time(arrived + timedelta(hours=24)),
+                schedule_for(arrived),
+                db_time(arrived + timedelta(hours=2)),
+                count,
+            ),
         )
 
 
@@ -97,8 +122,8 @@ async def child(db: Path, mode: str) -> dict[str, object]:
     from bot.config import Settings
     from bot.domain.clock import ManualClock
     from bot.i18n import Translations
-    from bot.services.base import Deps, DirectoryCache
-    from bot.services.returns_sweep import ReturnsSweep
+    from bot.services.kernel.step import Deps, DirectoryCache
+    from bot.services.returns.sweep import ReturnsSweep
     from storage.db import Database
 
     began = time.perf_counter()
@@ -143,11 +168,19 @@ async def idle_ticks(sweep: object, now: datetime) -> dict[str, object]:
         await sweep.sweep(now)  # type: ignore[attr-defined]
         samples.append((time.perf_counter() - start) * 1000)
     samples.sort()
-    return {"idle_tick_ms_median": round(statistics.median(samples), 3), "idle_tick_ms_p99": round(samples[int(len(samples) * 0.99) - 1], 3)}
+    return {
+        "idle_tick_ms_median": round(statistics.median(samples), 3),
+        "idle_tick_ms_p99": round(samples[int(len(samples) * 0.99) - 1], 3),
+    }
 
 
 def run_child(db: Path, mode: str) -> dict[str, object]:
-    done = subprocess.run([sys.executable, __file__, "--child", str(db), mode], capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", str(db), mode],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     if done.returncode != 0:
         raise SystemExit(done.stderr[-3000:])
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -173,17 +206,60 @@ def main() -> None:
         db = build(Path(tmp), args.windows)
         base = {"bench": "returns_sweep", "open_windows": args.windows}
         idle = run_child(db, "ticks")
-        print(json.dumps(base | {"scenario": "idle_tick", **idle, "goal_ms": 5, "ok": idle["idle_tick_ms_p99"] <= 5}), flush=True)
+        print(
+            json.dumps(
+                base
+                | {
+                    "scenario": "idle_tick",
+                    **idle,
+                    "goal_ms": 5,
+                    "ok": idle["idle_tick_ms_p99"] <= 5,
+                }
+            ),
+            flush=True,
+        )
         make_due(db, args.due)
         due = run_child(db, "due")
         sent, people = outbox_count(db)
-        print(json.dumps(base | {"scenario": "due_10000", **due, "enqueued": sent, "goal_seconds": 1, "ok": due["due_seconds"] <= 1 and sent == args.due}), flush=True)
+        print(
+            json.dumps(
+                base
+                | {
+                    "scenario": "due_10000",
+                    **due,
+                    "enqueued": sent,
+                    "goal_seconds": 1,
+                    "ok": due["due_seconds"] <= 1 and sent == args.due,
+                }
+            ),
+            flush=True,
+        )
         before = sent
         catch = run_child(db, "catch_up")
         sent, people = outbox_count(db)
-        print(json.dumps(base | {"scenario": "restart_after_3h_down", **catch, "enqueued": sent - before, "people": people, "one_per_person": sent - before <= args.windows}), flush=True)
-        peak = max(float(idle["peak_rss_mb"]), float(due["peak_rss_mb"]), float(catch["peak_rss_mb"]))  # type: ignore[arg-type]
-        print(json.dumps(base | {"scenario": "peak_rss", "peak_rss_mb": peak, "goal_mb": 200, "ok": peak <= 200}), flush=True)
+        print(
+            json.dumps(
+                base
+                | {
+                    "scenario": "restart_after_3h_down",
+                    **catch,
+                    "enqueued": sent - before,
+                    "people": people,
+                    "one_per_person": sent - before <= args.windows,
+                }
+            ),
+            flush=True,
+        )
+        peak = max(
+            float(idle["peak_rss_mb"]), float(due["peak_rss_mb"]), float(catch["peak_rss_mb"])
+        )  # type: ignore[arg-type]
+        print(
+            json.dumps(
+                base
+                | {"scenario": "peak_rss", "peak_rss_mb": peak, "goal_mb": 200, "ok": peak <= 200}
+            ),
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

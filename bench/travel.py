@@ -33,8 +33,14 @@ STAFF, UNITS = 1_000, 50
 PACE = 50.0
 GOAL_RATE, GOAL_P99_MS = 200.0, 100.0
 APPROVE = re.compile(r"^ap:\d+:y$")
-SCRIPT = ("/travel", "da nang", "12 Trần Phú, phường Hải Châu", "29/05/2021 07:00", "30/05/2021 18:00",
-          "Thăm gia đình")
+SCRIPT = (
+    "/travel",
+    "da nang",
+    "12 Trần Phú, phường Hải Châu",
+    "29/05/2021 07:00",
+    "30/05/2021 18:00",
+    "Thăm gia đình",
+)
 
 
 class Load:
@@ -59,11 +65,15 @@ class Load:
         await self._press(user_id, "tv:ok")
         async with self.approver_locks[head_id]:
             message, data = await self._waiting_request(head_id)
-            await self._step(head_id, lambda: self.fake.press(self.users[head_id], message, data), press=True)
+            await self._step(
+                head_id, lambda: self.fake.press(self.users[head_id], message, data), press=True
+            )
 
     async def _press(self, user_id: int, data: str) -> None:
         message = await self._message_with(user_id, lambda d: d == data)
-        await self._step(user_id, lambda: self.fake.press(self.users[user_id], message, data), press=True)
+        await self._step(
+            user_id, lambda: self.fake.press(self.users[user_id], message, data), press=True
+        )
 
     async def _step(self, user_id: int, act: Callable[[], object], *, press: bool = False) -> None:
         await self.gate()
@@ -75,7 +85,9 @@ class Load:
     async def _message_with(self, chat_id: int, wanted: Callable[[str], bool]) -> Any:
         while True:
             for message in reversed(self.fake.messages(chat_id)):
-                if any(wanted(b.get("callback_data", "")) for row in message.buttons() for b in row):
+                if any(
+                    wanted(b.get("callback_data", "")) for row in message.buttons() for b in row
+                ):
                     return message
             await self.fake.chat_changed(chat_id)
 
@@ -84,7 +96,12 @@ class Load:
             return bool(APPROVE.match(data)) and (head_id, data) not in self.approved
 
         message = await self._message_with(head_id, fresh)
-        data = next(b["callback_data"] for row in message.buttons() for b in row if fresh(b.get("callback_data", "")))
+        data = next(
+            b["callback_data"]
+            for row in message.buttons()
+            for b in row
+            if fresh(b.get("callback_data", ""))
+        )
         self.approved.add((head_id, data))
         return message, data
 
@@ -109,7 +126,9 @@ def pacer(rate: float) -> tuple[Callable[[], Awaitable[None]], Callable[[], None
     return permits.get, task.cancel
 
 
-async def run_phase(load: Load, requesters: list[tuple[int, int]], seconds: float, concurrency: int) -> tuple[float, int]:
+async def run_phase(
+    load: Load, requesters: list[tuple[int, int]], seconds: float, concurrency: int
+) -> tuple[float, int]:
     """Trips from `requesters` with `concurrency` at once until `seconds` pass: (elapsed, steps)."""
     queue = iter(requesters)
     begin = time.perf_counter()
@@ -150,18 +169,41 @@ async def main() -> None:
             elapsed, steps = await run_phase(load, paced, args.paced_seconds, 60)
             stop_pacer()
             figures = latency_figures([s for _, s in load.latencies])
-            emit({"bench": "travel", "phase": "paced", "staff": STAFF, "approvers": approvers,
-                  "target_steps_per_second": PACE, "steps": len(load.latencies),
-                  "steps_per_second": round(steps / elapsed, 1), **figures,
-                  "goal_p99_ms": GOAL_P99_MS, "ok": figures["p99_ms"] <= GOAL_P99_MS, "load": load_note()})
+            emit(
+                {
+                    "bench": "travel",
+                    "phase": "paced",
+                    "staff": STAFF,
+                    "approvers": approvers,
+                    "target_steps_per_second": PACE,
+                    "steps": len(load.latencies),
+                    "steps_per_second": round(steps / elapsed, 1),
+                    **figures,
+                    "goal_p99_ms": GOAL_P99_MS,
+                    "ok": figures["p99_ms"] <= GOAL_P99_MS,
+                    "load": load_note(),
+                }
+            )
             load.latencies.clear()
             load.gate = _no_gate
             elapsed, steps = await run_phase(load, rest, args.max_seconds, args.concurrency)
             rate = steps / elapsed
-            emit({"bench": "travel", "phase": "max", "staff": STAFF, "approvers": approvers,
-                  "concurrency": args.concurrency, "steps": steps, "seconds": round(elapsed, 1),
-                  "steps_per_second": round(rate, 1), **latency_figures([s for _, s in load.latencies]),
-                  "goal_steps_per_second": GOAL_RATE, "ok": rate >= GOAL_RATE, "load": load_note()})
+            emit(
+                {
+                    "bench": "travel",
+                    "phase": "max",
+                    "staff": STAFF,
+                    "approvers": approvers,
+                    "concurrency": args.concurrency,
+                    "steps": steps,
+                    "seconds": round(elapsed, 1),
+                    "steps_per_second": round(rate, 1),
+                    **latency_figures([s for _, s in load.latencies]),
+                    "goal_steps_per_second": GOAL_RATE,
+                    "ok": rate >= GOAL_RATE,
+                    "load": load_note(),
+                }
+            )
         finally:
             child.stop()
             await fake.stop()

@@ -44,7 +44,9 @@ def _add_export_parser(commands: argparse._SubParsersAction) -> None:  # type: i
     export.add_argument("--to", dest="end", required=True, help="last day, dd/mm/yyyy")
     export.add_argument("--unit", default=None, help="this unit and the units below it")
     export.add_argument("--per-unit-sheets", action="store_true", help="one sheet per unit")
-    export.add_argument("--as", dest="staff_id", default=None, help="who exports (required for health)")
+    export.add_argument(
+        "--as", dest="staff_id", default=None, help="who exports (required for health)"
+    )
     export.add_argument("--out", type=Path, required=True)
 
 
@@ -54,7 +56,9 @@ def _add_demo_parser(commands: argparse._SubParsersAction) -> None:  # type: ign
     )
     demo.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     demo.add_argument(
-        "--start", default=None, help="set the time dial to this moment first, e.g. '2021-05-26 09:00'"
+        "--start",
+        default=None,
+        help="set the time dial to this moment first, e.g. '2021-05-26 09:00'",
     )
     demo.add_argument(
         "--examples", type=Path, default=None, help="folder with units.csv, staff.csv, routing.toml"
@@ -67,7 +71,9 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     try:
         start = parse_start(args.start) if args.start else None
     except ValueError:
-        print(f"khaibao demo: --start {args.start!r}: expected e.g. 2021-05-26 09:00", file=sys.stderr)
+        print(
+            f"khaibao demo: --start {args.start!r}: expected e.g. 2021-05-26 09:00", file=sys.stderr
+        )
         return 2
     options = DemoOptions(port=args.port, start=start, examples=args.examples or EXAMPLES)
     return run(settings, options)
@@ -105,7 +111,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "invites":
         return asyncio.run(_invites(settings, t, args.out))
     if args.command == "export":
-        from bot.services.export_cli import run_export
+        from bot.services.oversight.export_cli import run_export
 
         return asyncio.run(run_export(settings, t, args))
     if args.action == "import":
@@ -114,7 +120,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _import(settings: Settings, t: Translator, args: argparse.Namespace) -> int:
-    from bot.services.directory_admin import import_directory
+    from bot.services.registration.directory_import import import_directory
     from storage.db import Database
 
     db = await Database.open(settings.database_path)
@@ -155,7 +161,7 @@ async def _import(settings: Settings, t: Translator, args: argparse.Namespace) -
 
 
 async def _show(settings: Settings, t: Translator, staff_id: str) -> int:
-    from bot.services.people import describe_person, describe_route
+    from bot.services.kernel.people import describe_person, describe_route
     from storage.db import Database
     from storage.directory_repo import DirectoryRepo
 
@@ -181,7 +187,7 @@ async def _show(settings: Settings, t: Translator, staff_id: str) -> int:
 
 async def _invites(settings: Settings, t: Translator, out: Path) -> int:
     from bot.channels.telegram import fetch_bot_username
-    from bot.services.directory_admin import write_invites
+    from bot.services.registration.directory_import import write_invites
     from storage.db import Database
 
     username = settings.telegram_bot_username or await fetch_bot_username(settings)

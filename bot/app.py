@@ -17,20 +17,20 @@ from bot.clock import SystemClock
 from bot.config import Settings
 from bot.domain.clock import Clock
 from bot.i18n import Translations
-from bot.services.admin_alerts import AdminAlerts
-from bot.services.base import Deps, DirectoryCache
-from bot.services.broadcast import Broadcasts
-from bot.services.dispatch import Dispatcher
-from bot.services.health_feature import Health
-from bot.services.later_views import LaterViews
-from bot.services.menu import COMMANDS
-from bot.services.outbox import OutboxSender, RateLimiter
-from bot.services.oversight import Oversight
-from bot.services.registration import RegistrationService
-from bot.services.returns import Returns
-from bot.services.returns_views import LATER_VIEWS
-from bot.services.sweep import Sweeper
-from bot.services.travel_feature import Travel
+from bot.services.broadcast.feature import Broadcasts
+from bot.services.health.feature import Health
+from bot.services.kernel.admin_alerts import AdminAlerts
+from bot.services.kernel.dispatch import Dispatcher
+from bot.services.kernel.menu import COMMANDS
+from bot.services.kernel.step import Deps, DirectoryCache
+from bot.services.kernel.sweep import Sweeper
+from bot.services.outbox.later_views import LaterViews
+from bot.services.outbox.sender import OutboxSender, RateLimiter
+from bot.services.oversight.feature import Oversight
+from bot.services.registration.feature import RegistrationService
+from bot.services.returns.feature import Returns
+from bot.services.returns.views import LATER_VIEWS
+from bot.services.travel.feature import Travel
 from handlers import register_all
 from handlers.common import SERVICES_KEY
 from storage.db import Database

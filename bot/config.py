@@ -54,7 +54,9 @@ class Settings(BaseSettings):
     ack_remind_after: str = "4h"  # a directive not marked read is reminded once after this
     digest_hour: time = time(7, 30)  # the daily digest to unit heads (and the weekly one to admins)
     weekly_digest_weekday: int = Field(default=0, ge=0, le=6)  # 0 = Monday
-    oversight_directive_days: int = Field(default=14, ge=1)  # "latest directives" = sent in these days
+    oversight_directive_days: int = Field(
+        default=14, ge=1
+    )  # "latest directives" = sent in these days
     oversight_symptom_days: int = Field(default=7, ge=1)  # symptom reports shown in /unit
     district_lines: int = Field(default=40, ge=1, le=500)  # units listed in /district, worst first
 

@@ -10,7 +10,7 @@ from telegram.ext import ContextTypes
 
 from bot.channels.telegram import CHANNEL
 from bot.domain.outgoing import OutMessage
-from bot.services.base import Attachment, Incoming
+from bot.services.kernel.step import Attachment, Incoming
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -50,7 +50,9 @@ def attachment_of(update: Update) -> Attachment | None:
     return None
 
 
-async def reply(context: ContextTypes.DEFAULT_TYPE, update: Update, messages: Sequence[OutMessage]) -> None:
+async def reply(
+    context: ContextTypes.DEFAULT_TYPE, update: Update, messages: Sequence[OutMessage]
+) -> None:
     chat = update.effective_chat
     if chat is not None and messages:
         await services(context).replier.reply(str(chat.id), messages)

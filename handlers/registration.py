@@ -17,7 +17,9 @@ async def contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert update.message is not None and update.message.contact is not None
     shared = update.message.contact
     owner = str(shared.user_id) if shared.user_id else None
-    answers = await services(context).registration.contact(incoming(update), shared.phone_number, owner)
+    answers = await services(context).registration.contact(
+        incoming(update), shared.phone_number, owner
+    )
     await reply(context, update, answers)
 
 
@@ -30,7 +32,9 @@ async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await reply(context, update, await services(context).registration.language_menu(incoming(update)))
+    await reply(
+        context, update, await services(context).registration.language_menu(incoming(update))
+    )
 
 
 async def set_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -38,4 +42,6 @@ async def set_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     assert query is not None
     await query.answer()
     chosen = (query.data or "").partition(":")[2]
-    await reply(context, update, await services(context).registration.set_language(incoming(update), chosen))
+    await reply(
+        context, update, await services(context).registration.set_language(incoming(update), chosen)
+    )

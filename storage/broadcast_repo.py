@@ -109,7 +109,9 @@ class BroadcastRepo:
         )
         return [self._broadcast(r) for r in rows]
 
-    async def recent_for(self, staff_id: str, limit: int = 10) -> list[tuple[Broadcast, datetime | None]]:
+    async def recent_for(
+        self, staff_id: str, limit: int = 10
+    ) -> list[tuple[Broadcast, datetime | None]]:
         rows = await self.tx.all(
             f"SELECT {', '.join('b.' + c.strip() for c in _COLUMNS.split(','))}, r.read_at "
             "FROM broadcast_recipients r JOIN broadcasts b ON b.id = r.broadcast_id "
@@ -143,7 +145,9 @@ class BroadcastRepo:
         )
         return changed == 1
 
-    async def set_progress(self, broadcast_id: int, outbox_id: int | None, text: str, now: datetime) -> None:
+    async def set_progress(
+        self, broadcast_id: int, outbox_id: int | None, text: str, now: datetime
+    ) -> None:
         await self.tx.execute(
             "UPDATE broadcasts SET progress_outbox = COALESCE(?, progress_outbox), "
             "progress_text = ?, progress_at = ? WHERE id = ?",
@@ -171,11 +175,16 @@ class BroadcastRepo:
 
     # --- recipients ---------------------------------------------------------------------------
 
-    async def add_recipients(self, broadcast_id: int, rows: Iterable[tuple[str, str, bool]]) -> None:
+    async def add_recipients(
+        self, broadcast_id: int, rows: Iterable[tuple[str, str, bool]]
+    ) -> None:
         await self.tx.executemany(
             "INSERT OR IGNORE INTO broadcast_recipients (broadcast_id, staff_id, unit_id, registered) "
             "VALUES (?, ?, ?, ?)",
-            ((broadcast_id, staff_id, unit_id, int(registered)) for staff_id, unit_id, registered in rows),
+            (
+                (broadcast_id, staff_id, unit_id, int(registered))
+                for staff_id, unit_id, registered in rows
+            ),
         )
 
     async def is_recipient(self, broadcast_id: int, staff_id: str) -> bool:
@@ -251,9 +260,13 @@ class BroadcastRepo:
         return [self._broadcast(r) for r in rows]
 
     async def reminders_done(self, broadcast_id: int) -> None:
-        await self.tx.execute("UPDATE broadcasts SET remind_at = NULL WHERE id = ?", (broadcast_id,))
+        await self.tx.execute(
+            "UPDATE broadcasts SET remind_at = NULL WHERE id = ?", (broadcast_id,)
+        )
 
-    async def mark_reminded(self, broadcast_id: int, staff_ids: Sequence[str], now: datetime) -> None:
+    async def mark_reminded(
+        self, broadcast_id: int, staff_ids: Sequence[str], now: datetime
+    ) -> None:
         await self.tx.executemany(
             "UPDATE broadcast_recipients SET reminded_at = ? WHERE broadcast_id = ? AND staff_id = ?",
             ((to_db_time(now), broadcast_id, s) for s in staff_ids),

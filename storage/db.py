@@ -95,7 +95,9 @@ class Tx:
         return await self.run(lambda raw: _closing(raw.execute(sql, params), lambda c: c.rowcount))
 
     async def insert(self, sql: str, params: Sequence[Any] = ()) -> int:
-        return await self.run(lambda raw: _closing(raw.execute(sql, params), lambda c: int(c.lastrowid or 0)))
+        return await self.run(
+            lambda raw: _closing(raw.execute(sql, params), lambda c: int(c.lastrowid or 0))
+        )
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         if isinstance(rows, list | tuple) and not rows:
@@ -103,16 +105,22 @@ class Tx:
         await self.run(lambda raw: _closing(raw.executemany(sql, rows), lambda c: None))
 
     async def one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
-        return await self.run(lambda raw: _closing(raw.execute(sql, params), lambda c: c.fetchone()))
+        return await self.run(
+            lambda raw: _closing(raw.execute(sql, params), lambda c: c.fetchone())
+        )
 
     async def all(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        return await self.run(lambda raw: _closing(raw.execute(sql, params), lambda c: c.fetchall()))
+        return await self.run(
+            lambda raw: _closing(raw.execute(sql, params), lambda c: c.fetchall())
+        )
 
     async def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
         row = await self.one(sql, params)
         return None if row is None else row[0]
 
-    async def stream(self, sql: str, params: Sequence[Any] = (), batch: int = 2000) -> AsyncIterator[sqlite3.Row]:
+    async def stream(
+        self, sql: str, params: Sequence[Any] = (), batch: int = 2000
+    ) -> AsyncIterator[sqlite3.Row]:
         """Rows of a large query, `batch` per trip, without holding them all in memory."""
         cursor = await self.run(lambda raw: raw.execute(sql, params))
         try:
@@ -175,7 +183,9 @@ class Database:
                 await tx.finish("COMMIT")  # deferred writes may fail here: roll back then too
             except BaseException:
                 # Checked on the database thread: a cancelled COMMIT may still have run there.
-                await Tx(self._conn).run(lambda raw: raw.execute("ROLLBACK").close() if raw.in_transaction else None)
+                await Tx(self._conn).run(
+                    lambda raw: raw.execute("ROLLBACK").close() if raw.in_transaction else None
+                )
                 raise
 
     @asynccontextmanager
@@ -188,7 +198,9 @@ class Database:
     async def migrate(self) -> None:
         async with self._lock:
             tx = Tx(self._conn)
-            await tx.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)")
+            await tx.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)"
+            )
             done = {row[0] for row in await tx.all("SELECT version FROM schema_migrations")}
             for version, sql in _migrations():
                 if version in done:

@@ -83,7 +83,9 @@ class DirectoryRepo:
         return Directory(units, staff, await self._rules())
 
     async def person(self, staff_id: str) -> Staff | None:
-        row = await self.tx.one(f"SELECT {_STAFF_COLUMNS} FROM staff WHERE staff_id = ?", (staff_id,))
+        row = await self.tx.one(
+            f"SELECT {_STAFF_COLUMNS} FROM staff WHERE staff_id = ?", (staff_id,)
+        )
         if row is None:
             return None
         roles = await self.tx.all("SELECT role FROM staff_roles WHERE staff_id = ?", (staff_id,))
@@ -115,7 +117,9 @@ class DirectoryRepo:
         summary = ImportSummary(rules=len(directory.rules))
         await self._plan_units(directory, summary)
         await self._plan_staff(directory, summary)
-        current_rules = [tuple(r) for r in await self.tx.all("SELECT * FROM routing_rules ORDER BY position")]
+        current_rules = [
+            tuple(r) for r in await self.tx.all("SELECT * FROM routing_rules ORDER BY position")
+        ]
         wanted = [_rule_row(i, rule) for i, rule in enumerate(directory.rules)]
         summary.rules_changed = current_rules != wanted
         return summary
@@ -147,7 +151,9 @@ class DirectoryRepo:
     async def _plan_staff(self, directory: Directory, summary: ImportSummary) -> None:
         roles = await self._roles()
         rows = await self.tx.all(f"SELECT {_STAFF_COLUMNS} FROM staff")
-        current = {r[0]: (_staff_key(_staff_from_row(r, roles.get(r[0], frozenset()))), r[7]) for r in rows}
+        current = {
+            r[0]: (_staff_key(_staff_from_row(r, roles.get(r[0], frozenset()))), r[7]) for r in rows
+        }
         for staff_id, person in directory.staff.items():
             known = current.get(staff_id)
             if known is None:
@@ -175,8 +181,12 @@ class DirectoryRepo:
             ],
         )
 
-    async def _write_staff(self, directory: Directory, summary: ImportSummary, now: datetime) -> None:
-        touched = set(summary.staff_added) | set(summary.staff_changed) | set(summary.staff_reactivated)
+    async def _write_staff(
+        self, directory: Directory, summary: ImportSummary, now: datetime
+    ) -> None:
+        touched = (
+            set(summary.staff_added) | set(summary.staff_changed) | set(summary.staff_reactivated)
+        )
         people = [p for sid, p in directory.staff.items() if sid in touched]
         await self.tx.executemany(
             "INSERT INTO staff (staff_id, full_name, name_folded, phone, unit_id, position, "
@@ -186,8 +196,16 @@ class DirectoryRepo:
             "position=excluded.position, position_group=excluded.position_group, "
             "language=excluded.language, active=1, deactivated_at=NULL",
             [
-                (p.staff_id, p.full_name, fold(p.full_name), p.phone, p.unit_id, p.position,
-                 p.position_group, p.language)
+                (
+                    p.staff_id,
+                    p.full_name,
+                    fold(p.full_name),
+                    p.phone,
+                    p.unit_id,
+                    p.position,
+                    p.position_group,
+                    p.language,
+                )
                 for p in people
             ],
         )

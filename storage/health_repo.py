@@ -133,10 +133,17 @@ class HealthRepo:
             f"INSERT INTO symptom_reports ({_REPORT.removeprefix('id, ')}) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                new.staff_id, new.source, dumps(list(new.symptoms)), new.other_text,
-                new.temperature, new.onset_day.isoformat() if new.onset_day else None,
-                int(new.contact_with_case), dumps(list(new.contacts)), new.urgency,
-                dumps(list(new.reasons)), to_db_time(now),
+                new.staff_id,
+                new.source,
+                dumps(list(new.symptoms)),
+                new.other_text,
+                new.temperature,
+                new.onset_day.isoformat() if new.onset_day else None,
+                int(new.contact_with_case),
+                dumps(list(new.contacts)),
+                new.urgency,
+                dumps(list(new.reasons)),
+                to_db_time(now),
             ),
         )
 
@@ -145,8 +152,17 @@ class HealthRepo:
         if row is None:
             return None
         return SymptomReport(
-            row[0], row[1], row[2], tuple(json.loads(row[3])), row[4], row[5], _day(row[6]),
-            bool(row[7]), tuple(json.loads(row[8])), row[9], tuple(json.loads(row[10])),
+            row[0],
+            row[1],
+            row[2],
+            tuple(json.loads(row[3])),
+            row[4],
+            row[5],
+            _day(row[6]),
+            bool(row[7]),
+            tuple(json.loads(row[8])),
+            row[9],
+            tuple(json.loads(row[10])),
             from_db_time(row[11], self.tz),  # type: ignore[arg-type]
         )
 
@@ -160,7 +176,12 @@ class HealthRepo:
     # --- alerts -------------------------------------------------------------------------------
 
     async def add_alert(
-        self, obj: str, staff_id: str | None, unit_id: str | None, escalate_at: datetime | None, now: datetime
+        self,
+        obj: str,
+        staff_id: str | None,
+        unit_id: str | None,
+        escalate_at: datetime | None,
+        now: datetime,
     ) -> int:
         return await self.tx.insert(
             "INSERT INTO health_alerts (object, staff_id, unit_id, escalate_at, created_at) "
@@ -175,8 +196,15 @@ class HealthRepo:
     def _alert(self, row: object) -> Alert:
         r = row  # aiosqlite.Row
         return Alert(
-            r[0], r[1], r[2], r[3], r[4], from_db_time(r[5], self.tz), r[6],  # type: ignore[index]
-            from_db_time(r[7], self.tz), from_db_time(r[8], self.tz),  # type: ignore[index, arg-type]
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            from_db_time(r[5], self.tz),
+            r[6],  # type: ignore[index]
+            from_db_time(r[7], self.tz),
+            from_db_time(r[8], self.tz),  # type: ignore[index, arg-type]
         )
 
     async def due_alerts(self, now: datetime) -> list[Alert]:
@@ -231,7 +259,9 @@ class HealthRepo:
 
     # --- cases --------------------------------------------------------------------------------
 
-    async def add_case(self, unit_id: str | None, scenario: str | None, by: str, now: datetime) -> int:
+    async def add_case(
+        self, unit_id: str | None, scenario: str | None, by: str, now: datetime
+    ) -> int:
         return await self.tx.insert(
             "INSERT INTO case_reports (unit_id, scenario, reported_by, created_at) VALUES (?, ?, ?, ?)",
             (unit_id, scenario, by, to_db_time(now)),
@@ -247,7 +277,14 @@ class HealthRepo:
         return CaseReport(row[0], row[1], row[2], row[3], from_db_time(row[4], self.tz))  # type: ignore[arg-type]
 
     async def add_node(
-        self, case_id: int, parent_id: int | None, staff_id: str | None, name: str, level: str, by: str, now: datetime
+        self,
+        case_id: int,
+        parent_id: int | None,
+        staff_id: str | None,
+        name: str,
+        level: str,
+        by: str,
+        now: datetime,
     ) -> int:
         return await self.tx.insert(
             "INSERT INTO case_nodes (case_id, parent_id, staff_id, name, level, added_by, created_at) "
@@ -273,12 +310,27 @@ class HealthRepo:
     # --- areas --------------------------------------------------------------------------------
 
     async def add_area(
-        self, province: str, place: str, start: date, end: date | None, source: str, by: str, now: datetime
+        self,
+        province: str,
+        place: str,
+        start: date,
+        end: date | None,
+        source: str,
+        by: str,
+        now: datetime,
     ) -> int:
         return await self.tx.insert(
             "INSERT INTO case_areas (province, place, start_day, end_day, source, created_by, "
             "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (province, place, start.isoformat(), end.isoformat() if end else None, source, by, to_db_time(now)),
+            (
+                province,
+                place,
+                start.isoformat(),
+                end.isoformat() if end else None,
+                source,
+                by,
+                to_db_time(now),
+            ),
         )
 
     async def areas(self, include_ended: bool = False) -> list[Area]:
@@ -288,7 +340,15 @@ class HealthRepo:
             f"{where} ORDER BY id"
         )
         return [
-            Area(r[0], r[1], r[2], date.fromisoformat(r[3]), _day(r[4]), r[5], from_db_time(r[6], self.tz))
+            Area(
+                r[0],
+                r[1],
+                r[2],
+                date.fromisoformat(r[3]),
+                _day(r[4]),
+                r[5],
+                from_db_time(r[6], self.tz),
+            )
             for r in rows
         ]
 
@@ -309,27 +369,54 @@ class HealthRepo:
         return None if row is None else self._monitoring(row)
 
     async def monitoring(self, monitoring_id: int) -> Monitoring | None:
-        row = await self.tx.one(f"SELECT {_MONITORING} FROM monitorings WHERE id = ?", (monitoring_id,))
+        row = await self.tx.one(
+            f"SELECT {_MONITORING} FROM monitorings WHERE id = ?", (monitoring_id,)
+        )
         return None if row is None else self._monitoring(row)
 
     def _monitoring(self, r: object) -> Monitoring:
         row = r  # aiosqlite.Row
         return Monitoring(
-            row[0], row[1], row[2], row[3], date.fromisoformat(row[4]), date.fromisoformat(row[5]),  # type: ignore[index]
-            from_db_time(row[6], self.tz), _day(row[7]), row[8], from_db_time(row[9], self.tz),  # type: ignore[index]
-            row[10], row[11],  # type: ignore[index]
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            date.fromisoformat(row[4]),
+            date.fromisoformat(row[5]),  # type: ignore[index]
+            from_db_time(row[6], self.tz),
+            _day(row[7]),
+            row[8],
+            from_db_time(row[9], self.tz),  # type: ignore[index]
+            row[10],
+            row[11],  # type: ignore[index]
         )
 
     async def add_monitoring(
-        self, staff_id: str, reason: str, start: date, end: date, next_checkin: datetime, now: datetime
+        self,
+        staff_id: str,
+        reason: str,
+        start: date,
+        end: date,
+        next_checkin: datetime,
+        now: datetime,
     ) -> int:
         return await self.tx.insert(
             "INSERT INTO monitorings (staff_id, reason, status, start_day, end_day, next_checkin_at, "
             "created_at, updated_at) VALUES (?, ?, 'open', ?, ?, ?, ?, ?)",
-            (staff_id, reason, start.isoformat(), end.isoformat(), to_db_time(next_checkin), to_db_time(now), to_db_time(now)),
+            (
+                staff_id,
+                reason,
+                start.isoformat(),
+                end.isoformat(),
+                to_db_time(next_checkin),
+                to_db_time(now),
+                to_db_time(now),
+            ),
         )
 
-    async def extend_monitoring(self, monitoring_id: int, end: date, reason: str, now: datetime) -> None:
+    async def extend_monitoring(
+        self, monitoring_id: int, end: date, reason: str, now: datetime
+    ) -> None:
         await self.tx.execute(
             "UPDATE monitorings SET end_day = MAX(end_day, ?), reason = reason || '; ' || ?, "
             "updated_at = ? WHERE id = ?",
@@ -352,28 +439,51 @@ class HealthRepo:
         return [self._monitoring(r) for r in rows]
 
     async def set_checkin_state(
-        self, monitoring_id: int, *, next_checkin_at: datetime | None, pending_day: date | None,
-        pending_stage: str | None, pending_due_at: datetime | None, now: datetime,
+        self,
+        monitoring_id: int,
+        *,
+        next_checkin_at: datetime | None,
+        pending_day: date | None,
+        pending_stage: str | None,
+        pending_due_at: datetime | None,
+        now: datetime,
     ) -> None:
         await self.tx.execute(
             "UPDATE monitorings SET next_checkin_at = ?, pending_day = ?, pending_stage = ?, "
             "pending_due_at = ?, updated_at = ? WHERE id = ?",
             (
-                _time(next_checkin_at), pending_day.isoformat() if pending_day else None,
-                pending_stage, _time(pending_due_at), to_db_time(now), monitoring_id,
+                _time(next_checkin_at),
+                pending_day.isoformat() if pending_day else None,
+                pending_stage,
+                _time(pending_due_at),
+                to_db_time(now),
+                monitoring_id,
             ),
         )
 
     async def set_pending(
-        self, monitoring_id: int, pending_day: date | None, stage: str | None, due_at: datetime | None, now: datetime
+        self,
+        monitoring_id: int,
+        pending_day: date | None,
+        stage: str | None,
+        due_at: datetime | None,
+        now: datetime,
     ) -> None:
         await self.tx.execute(
             "UPDATE monitorings SET pending_day = ?, pending_stage = ?, pending_due_at = ?, "
             "updated_at = ? WHERE id = ?",
-            (pending_day.isoformat() if pending_day else None, stage, _time(due_at), to_db_time(now), monitoring_id),
+            (
+                pending_day.isoformat() if pending_day else None,
+                stage,
+                _time(due_at),
+                to_db_time(now),
+                monitoring_id,
+            ),
         )
 
-    async def finish(self, monitoring_id: int, status: str, by: str | None, reason: str | None, now: datetime) -> bool:
+    async def finish(
+        self, monitoring_id: int, status: str, by: str | None, reason: str | None, now: datetime
+    ) -> bool:
         changed = await self.tx.execute(
             "UPDATE monitorings SET status = ?, ended_by = ?, end_reason = ?, next_checkin_at = NULL, "
             "pending_day = NULL, pending_stage = NULL, pending_due_at = NULL, updated_at = ? "
@@ -382,7 +492,9 @@ class HealthRepo:
         )
         return changed == 1
 
-    async def record_checkin(self, monitoring_id: int, day: date, answer: str, now: datetime) -> bool:
+    async def record_checkin(
+        self, monitoring_id: int, day: date, answer: str, now: datetime
+    ) -> bool:
         """False when that day's check-in was already answered (a double tap)."""
         changed = await self.tx.execute(
             "INSERT OR IGNORE INTO checkins (monitoring_id, day, answer, at) VALUES (?, ?, ?, ?)",
@@ -392,6 +504,7 @@ class HealthRepo:
 
     async def checkins(self, monitoring_id: int) -> list[tuple[date, str]]:
         rows = await self.tx.all(
-            "SELECT day, answer FROM checkins WHERE monitoring_id = ? ORDER BY day", (monitoring_id,)
+            "SELECT day, answer FROM checkins WHERE monitoring_id = ? ORDER BY day",
+            (monitoring_id,),
         )
         return [(date.fromisoformat(r[0]), r[1]) for r in rows]

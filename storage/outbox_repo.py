@@ -70,7 +70,16 @@ class OutboxRepo:
             "INSERT INTO outbox (channel, chat_ref, payload, priority, next_attempt_at, "
             "created_at, purpose, staff_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                (r.channel, r.chat_ref, dumps(m.to_json()), priority, stamp, stamp, purpose, r.staff_id)
+                (
+                    r.channel,
+                    r.chat_ref,
+                    dumps(m.to_json()),
+                    priority,
+                    stamp,
+                    stamp,
+                    purpose,
+                    r.staff_id,
+                )
                 for r, m in messages
             ],
         )

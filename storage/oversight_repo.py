@@ -110,7 +110,10 @@ class OversightRepo:
             f"WHERE r.state = 'back' AND r.staff_id {IN_SCOPE} ORDER BY r.deadline_at",
             (dumps(list(scope)),),
         )
-        return [Trip(r[0], r[1], r[2], self._t(r[3]), self._t(r[4]), r[5], self._t(r[6]), self._t(r[7])) for r in rows]  # type: ignore[arg-type]
+        return [
+            Trip(r[0], r[1], r[2], self._t(r[3]), self._t(r[4]), r[5], self._t(r[6]), self._t(r[7]))
+            for r in rows
+        ]  # type: ignore[arg-type]
 
     async def waiting(self, scope: Sequence[str], viewer: str) -> list[Waiting]:
         rows = await self.tx.all(
@@ -136,7 +139,9 @@ class OversightRepo:
         lines = [HealthLine(r[0], "monitoring", self._t(r[1]), r[2], r[3]) for r in monitored]  # type: ignore[arg-type]
         return lines + [HealthLine(r[0], "symptoms", self._t(r[1]), r[2]) for r in reported]  # type: ignore[arg-type]
 
-    async def recent_directives(self, since: datetime, until: datetime | None = None, limit: int = 5) -> list[tuple[int, str, str]]:
+    async def recent_directives(
+        self, since: datetime, until: datetime | None = None, limit: int = 5
+    ) -> list[tuple[int, str, str]]:
         """Directives sent in [since, until]: the latest `limit`, newest first."""
         rows = await self.tx.all(
             "SELECT id, number, title FROM broadcasts WHERE queued_at >= ? AND queued_at <= ? "
@@ -145,7 +150,9 @@ class OversightRepo:
         )
         return [(r[0], r[1], r[2]) for r in rows]
 
-    async def unread(self, scope: Sequence[str], directives: list[tuple[int, str, str]]) -> list[Unread]:
+    async def unread(
+        self, scope: Sequence[str], directives: list[tuple[int, str, str]]
+    ) -> list[Unread]:
         found = []
         for broadcast_id, number, title in directives:
             rows = await self.tx.all(
@@ -159,7 +166,9 @@ class OversightRepo:
 
     # --- the district, per unit ---------------------------------------------------------------
 
-    async def district(self, now: datetime, week_ago: datetime, month_ago: datetime, directive_ids: list[int]) -> dict[str, UnitFigures]:
+    async def district(
+        self, now: datetime, week_ago: datetime, month_ago: datetime, directive_ids: list[int]
+    ) -> dict[str, UnitFigures]:
         figures: dict[str, UnitFigures] = {}
 
         def of(unit_id: str) -> UnitFigures:
@@ -224,7 +233,9 @@ class OversightRepo:
         )
         return [(r[0], r[1]) for r in rows]
 
-    async def attention(self, now: datetime, since: datetime, directive_ids: list[int]) -> dict[str, UnitFigures]:
+    async def attention(
+        self, now: datetime, since: datetime, directive_ids: list[int]
+    ) -> dict[str, UnitFigures]:
         """What the daily digest counts, per unit: overdue, not reported, pending, new symptoms, unread."""
         figures: dict[str, UnitFigures] = {}
 
@@ -250,7 +261,9 @@ class OversightRepo:
             of(unit_id).unread += count
         return figures
 
-    async def on_time_days(self, since: datetime, until: datetime, offset_minutes: int) -> list[tuple[str, str, int, int]]:
+    async def on_time_days(
+        self, since: datetime, until: datetime, offset_minutes: int
+    ) -> list[tuple[str, str, int, int]]:
         """(unit, local day, on time, due) for windows whose deadline fell in [since, until)."""
         rows = await self.tx.all(
             f"SELECT s.unit_id, date(substr(r.deadline_at, 1, 19), '{offset_minutes:+d} minutes') AS day, "
@@ -265,7 +278,9 @@ class OversightRepo:
     # --- the digest schedule ----------------------------------------------------------------
 
     async def digest_due(self, kind: str) -> datetime | None:
-        return self._t(await self.tx.scalar("SELECT next_at FROM oversight_digests WHERE kind = ?", (kind,)))
+        return self._t(
+            await self.tx.scalar("SELECT next_at FROM oversight_digests WHERE kind = ?", (kind,))
+        )
 
     async def set_digest(self, kind: str, next_at: datetime, sent_at: datetime | None) -> None:
         await self.tx.execute(
@@ -276,7 +291,14 @@ class OversightRepo:
 
     # --- exports ----------------------------------------------------------------------------
 
-    async def export_rows(self, what: str, start: datetime, end: datetime, units: Sequence[str] | None, offset_minutes: int) -> AsyncIterator[tuple[Any, ...]]:
+    async def export_rows(
+        self,
+        what: str,
+        start: datetime,
+        end: datetime,
+        units: Sequence[str] | None,
+        offset_minutes: int,
+    ) -> AsyncIterator[tuple[Any, ...]]:
         """Rows of one register, ordered by unit; the first column is the unit id (sheet key)."""
         sql, where_time = _EXPORTS[what]
         shift = f"'{offset_minutes:+d} minutes'"
@@ -294,7 +316,9 @@ def _local(column: str) -> str:
     return f"strftime('%d/%m/%Y %H:%M', substr({column}, 1, 19), {{T}})"
 
 
-_PERSON = "s.unit_id, COALESCE(u.name, s.unit_id), s.full_name, COALESCE(s.position, s.position_group)"
+_PERSON = (
+    "s.unit_id, COALESCE(u.name, s.unit_id), s.full_name, COALESCE(s.position, s.position_group)"
+)
 _EXPORTS: dict[str, tuple[str, str]] = {
     "travel": (
         f"SELECT {_PERSON}, t.id, t.destination, t.address, t.purpose, {_local('t.departure_at')}, "

@@ -134,26 +134,38 @@ class StepStart:
     conversation: Conversation | None = None
 
 
-async def open_step(tx: Tx, channel: str, user_ref: str, update_id: int | None, now: datetime) -> StepStart:
+async def open_step(
+    tx: Tx, channel: str, user_ref: str, update_id: int | None, now: datetime
+) -> StepStart:
     """What every step reads first, in one trip: the update claimed, the account, the directory
     version and the conversation."""
 
     def work(raw: sqlite3.Connection) -> StepStart:
-        claimed = update_id is None or raw.execute(
-            "INSERT OR IGNORE INTO processed_updates (channel, update_id, processed_at) VALUES (?, ?, ?)",
-            (channel, update_id, to_db_time(now)),
-        ).rowcount == 1
+        claimed = (
+            update_id is None
+            or raw.execute(
+                "INSERT OR IGNORE INTO processed_updates (channel, update_id, processed_at) VALUES (?, ?, ?)",
+                (channel, update_id, to_db_time(now)),
+            ).rowcount
+            == 1
+        )
         if not claimed:
             return StepStart(False, None, 0)
         row = raw.execute(
-            f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE channel = ? AND user_ref = ?", (channel, user_ref)
+            f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE channel = ? AND user_ref = ?",
+            (channel, user_ref),
         ).fetchone()
         version = raw.execute("SELECT value FROM meta WHERE key = 'directory_version'").fetchone()
         conversation = raw.execute(
-            "SELECT flow, step, draft FROM conversations WHERE channel = ? AND user_ref = ?", (channel, user_ref)
+            "SELECT flow, step, draft FROM conversations WHERE channel = ? AND user_ref = ?",
+            (channel, user_ref),
         ).fetchone()
-        return StepStart(True, None if row is None else Account(*row), int(version[0]) if version else 0,
-                         _conversation(conversation))
+        return StepStart(
+            True,
+            None if row is None else Account(*row),
+            int(version[0]) if version else 0,
+            _conversation(conversation),
+        )
 
     return await tx.run(work)
 
@@ -181,7 +193,9 @@ class ConversationsRepo:
     """Where a person is in a conversation. Within one step, what it read or wrote is kept in
     `known`, and writes go with the step's next trip (Tx.defer)."""
 
-    def __init__(self, tx: Tx, known: dict[tuple[str, str], Conversation | None] | None = None) -> None:
+    def __init__(
+        self, tx: Tx, known: dict[tuple[str, str], Conversation | None] | None = None
+    ) -> None:
         self.tx = tx
         self._known = {} if known is None else known
 
@@ -189,7 +203,8 @@ class ConversationsRepo:
         key = (channel, user_ref)
         if key not in self._known:
             row = await self.tx.one(
-                "SELECT flow, step, draft FROM conversations WHERE channel = ? AND user_ref = ?", key
+                "SELECT flow, step, draft FROM conversations WHERE channel = ? AND user_ref = ?",
+                key,
             )
             self._known[key] = _conversation(row)
         return self._known[key]
@@ -203,13 +218,21 @@ class ConversationsRepo:
             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(channel, user_ref) DO UPDATE SET "
             "flow = excluded.flow, step = excluded.step, draft = excluded.draft, "
             "updated_at = excluded.updated_at",
-            (channel, user_ref, conversation.flow, conversation.step,
-             dumps(conversation.draft), to_db_time(now)),
+            (
+                channel,
+                user_ref,
+                conversation.flow,
+                conversation.step,
+                dumps(conversation.draft),
+                to_db_time(now),
+            ),
         )
 
     async def clear(self, channel: str, user_ref: str) -> None:
         self._known[(channel, user_ref)] = None
-        self.tx.defer("DELETE FROM conversations WHERE channel = ? AND user_ref = ?", (channel, user_ref))
+        self.tx.defer(
+            "DELETE FROM conversations WHERE channel = ? AND user_ref = ?", (channel, user_ref)
+        )
 
 
 def _conversation(row: sqlite3.Row | None) -> Conversation | None:
@@ -241,7 +264,9 @@ class AuditRepo:
             [(stamp, actor, action, obj) for action, obj in entries],
         )
 
-    async def recent(self, tz: tzinfo, action: str | None = None, limit: int = 100) -> list[AuditEntry]:
+    async def recent(
+        self, tz: tzinfo, action: str | None = None, limit: int = 100
+    ) -> list[AuditEntry]:
         where, params = ("WHERE action = ?", (action, limit)) if action else ("", (limit,))
         rows = await self.tx.all(
             f"SELECT at, actor, action, object, details FROM audit_log {where} "

@@ -129,30 +129,64 @@ class ReturnsRepo:
         )
         return [NewReturn(r[0], r[1], from_db_time(r[2], self.tz)) for r in rows]  # type: ignore[arg-type]
 
-    async def track(self, request_id: int, staff_id: str, planned: datetime, ask_at: datetime | None, ask_stage: int, now: datetime) -> None:
+    async def track(
+        self,
+        request_id: int,
+        staff_id: str,
+        planned: datetime,
+        ask_at: datetime | None,
+        ask_stage: int,
+        now: datetime,
+    ) -> None:
         """Start tracking a trip's return (idempotent: a tracked trip is left as it is)."""
         await self.tx.execute(
             "INSERT OR IGNORE INTO trip_returns (request_id, staff_id, state, planned_return_at, "
             "ask_at, ask_stage, created_at, updated_at) VALUES (?, ?, 'away', ?, ?, ?, ?, ?)",
-            (request_id, staff_id, to_db_time(planned), _time(ask_at), ask_stage, to_db_time(now), to_db_time(now)),
+            (
+                request_id,
+                staff_id,
+                to_db_time(planned),
+                _time(ask_at),
+                ask_stage,
+                to_db_time(now),
+                to_db_time(now),
+            ),
         )
-        await self.tx.execute("UPDATE travel_requests SET return_tracked = 1 WHERE id = ?", (request_id,))
+        await self.tx.execute(
+            "UPDATE travel_requests SET return_tracked = 1 WHERE id = ?", (request_id,)
+        )
 
-    async def track_many(self, rows: list[tuple[NewReturn, datetime | None, int]], now: datetime) -> None:
+    async def track_many(
+        self, rows: list[tuple[NewReturn, datetime | None, int]], now: datetime
+    ) -> None:
         stamp = to_db_time(now)
         await self.tx.executemany(
             "INSERT OR IGNORE INTO trip_returns (request_id, staff_id, state, planned_return_at, "
             "ask_at, ask_stage, created_at, updated_at) VALUES (?, ?, 'away', ?, ?, ?, ?, ?)",
-            [(n.request_id, n.staff_id, to_db_time(n.planned_return_at), _time(at), stage, stamp, stamp) for n, at, stage in rows],
+            [
+                (
+                    n.request_id,
+                    n.staff_id,
+                    to_db_time(n.planned_return_at),
+                    _time(at),
+                    stage,
+                    stamp,
+                    stamp,
+                )
+                for n, at, stage in rows
+            ],
         )
         await self.tx.executemany(
-            "UPDATE travel_requests SET return_tracked = 1 WHERE id = ?", [(n.request_id,) for n, _, _ in rows]
+            "UPDATE travel_requests SET return_tracked = 1 WHERE id = ?",
+            [(n.request_id,) for n, _, _ in rows],
         )
 
     # --- reading ----------------------------------------------------------------------------
 
     async def get(self, request_id: int) -> TripReturn | None:
-        row = await self.tx.one(f"SELECT {_COLUMNS} FROM trip_returns WHERE request_id = ?", (request_id,))
+        row = await self.tx.one(
+            f"SELECT {_COLUMNS} FROM trip_returns WHERE request_id = ?", (request_id,)
+        )
         return None if row is None else _row(row, self.tz)
 
     async def open_of_staff(self, staff_id: str) -> list[TripReturn]:
@@ -202,7 +236,18 @@ class ReturnsRepo:
         tz = self.tz
         return [
             # arrived_at stays in UTC (only compared); the deadline is shown, so it is local
-            DueReminder(r[0], r[1], datetime.fromisoformat(r[2]), from_db_time(r[3], tz), r[4], r[5], r[6], r[7], r[8], r[9])  # type: ignore[arg-type]
+            DueReminder(
+                r[0],
+                r[1],
+                datetime.fromisoformat(r[2]),
+                from_db_time(r[3], tz),
+                r[4],
+                r[5],
+                r[6],
+                r[7],
+                r[8],
+                r[9],
+            )  # type: ignore[arg-type]
             for r in rows
         ]
 
@@ -214,30 +259,61 @@ class ReturnsRepo:
             [(_time(at), stage, to_db_time(now), request_id) for request_id, at, stage in moves],
         )
 
-    async def set_reminders(self, moves: list[tuple[int, datetime | None, int | None, bool]], now: datetime) -> None:
+    async def set_reminders(
+        self, moves: list[tuple[int, datetime | None, int | None, bool]], now: datetime
+    ) -> None:
         """(request_id, next remind_at, last handled seq, whether the head was just told)."""
         stamp = to_db_time(now)
         await self.tx.executemany(
             "UPDATE trip_returns SET remind_at = ?, last_seq = ?, updated_at = ?, "
             "overdue_at = CASE WHEN ? THEN COALESCE(overdue_at, ?) ELSE overdue_at END "
             "WHERE request_id = ? AND state = 'back'",
-            [(_time(at), seq, stamp, told, stamp, request_id) for request_id, at, seq, told in moves],
+            [
+                (_time(at), seq, stamp, told, stamp, request_id)
+                for request_id, at, seq, told in moves
+            ],
         )
 
-    async def mark_back(self, request_id: int, arrived: datetime, deadline: datetime, schedule: list[ScheduledReminder], remind_at: datetime | None, answers: dict[str, Any], now: datetime) -> bool:
+    async def mark_back(
+        self,
+        request_id: int,
+        arrived: datetime,
+        deadline: datetime,
+        schedule: list[ScheduledReminder],
+        remind_at: datetime | None,
+        answers: dict[str, Any],
+        now: datetime,
+    ) -> bool:
         changed = await self.tx.execute(
             "UPDATE trip_returns SET state = 'back', arrived_at = ?, deadline_at = ?, schedule = ?, remind_at = ?, "
             "last_seq = NULL, ask_at = NULL, answers = ?, updated_at = ? WHERE request_id = ? AND state = 'away'",
-            (to_db_time(arrived), to_db_time(deadline), schedule_text(schedule), _time(remind_at), json.dumps(answers, ensure_ascii=False), to_db_time(now), request_id),
+            (
+                to_db_time(arrived),
+                to_db_time(deadline),
+                schedule_text(schedule),
+                _time(remind_at),
+                json.dumps(answers, ensure_ascii=False),
+                to_db_time(now),
+                request_id,
+            ),
         )
         return changed == 1
 
-    async def mark_declared(self, request_id: int, now: datetime, evidence_file_id: str | None) -> bool:
+    async def mark_declared(
+        self, request_id: int, now: datetime, evidence_file_id: str | None
+    ) -> bool:
         changed = await self.tx.execute(
             "UPDATE trip_returns SET state = 'declared', declared_at = ?, remind_at = NULL, "
             "evidence_file_id = ?, evidence_at = CASE WHEN ? IS NULL THEN NULL ELSE ? END, updated_at = ? "
             "WHERE request_id = ? AND state = 'back'",
-            (to_db_time(now), evidence_file_id, evidence_file_id, to_db_time(now), to_db_time(now), request_id),
+            (
+                to_db_time(now),
+                evidence_file_id,
+                evidence_file_id,
+                to_db_time(now),
+                to_db_time(now),
+                request_id,
+            ),
         )
         return changed == 1
 
@@ -249,7 +325,9 @@ class ReturnsRepo:
         )
         return changed == 1
 
-    async def delay(self, request_id: int, new_return: datetime, ask_at: datetime | None, now: datetime) -> bool:
+    async def delay(
+        self, request_id: int, new_return: datetime, ask_at: datetime | None, now: datetime
+    ) -> bool:
         changed = await self.tx.execute(
             "UPDATE trip_returns SET planned_return_at = ?, ask_at = ?, ask_stage = 0, updated_at = ? "
             "WHERE request_id = ? AND state = 'away'",
@@ -257,7 +335,8 @@ class ReturnsRepo:
         )
         if changed:
             await self.tx.execute(
-                "UPDATE travel_requests SET return_at = ? WHERE id = ?", (to_db_time(new_return), request_id)
+                "UPDATE travel_requests SET return_at = ? WHERE id = ?",
+                (to_db_time(new_return), request_id),
             )
         return changed == 1
 

@@ -108,16 +108,31 @@ class TravelRepo:
             "acting_for, created_at, remind_at, escalate_at, replaces_id) "
             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
-                new.staff_id, new.status, new.destination, new.address,
-                to_db_time(new.departure_at), to_db_time(new.return_at), new.purpose,
-                new.case_area, new.policy_mode, new.trip_class, dumps(list(new.reasons)),
-                new.rule_name, dumps(list(new.notify)), dumps(new.acting_for), to_db_time(now),
-                _time(new.remind_at), _time(new.escalate_at), new.replaces_id,
+                new.staff_id,
+                new.status,
+                new.destination,
+                new.address,
+                to_db_time(new.departure_at),
+                to_db_time(new.return_at),
+                new.purpose,
+                new.case_area,
+                new.policy_mode,
+                new.trip_class,
+                dumps(list(new.reasons)),
+                new.rule_name,
+                dumps(list(new.notify)),
+                dumps(new.acting_for),
+                to_db_time(now),
+                _time(new.remind_at),
+                _time(new.escalate_at),
+                new.replaces_id,
             ),
         )
 
     async def get(self, request_id: int) -> TravelRequest | None:
-        row = await self.tx.one(f"SELECT {_COLUMNS} FROM travel_requests WHERE id = ?", (request_id,))
+        row = await self.tx.one(
+            f"SELECT {_COLUMNS} FROM travel_requests WHERE id = ?", (request_id,)
+        )
         return None if row is None else _request(row, self.tz)
 
     async def get_many(self, request_ids: list[int]) -> dict[int, TravelRequest]:
@@ -125,7 +140,9 @@ class TravelRepo:
         for start in range(0, len(request_ids), 500):
             chunk = request_ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            rows = await self.tx.all(f"SELECT {_COLUMNS} FROM travel_requests WHERE id IN ({marks})", chunk)
+            rows = await self.tx.all(
+                f"SELECT {_COLUMNS} FROM travel_requests WHERE id IN ({marks})", chunk
+            )
             found.update((r[0], _request(r, self.tz)) for r in rows)
         return found
 
@@ -184,13 +201,23 @@ class TravelRepo:
         return changed == 1
 
     async def amend_dates(
-        self, request_id: int, departure: datetime, return_at: datetime,
-        remind_at: datetime | None, escalate_at: datetime | None,
+        self,
+        request_id: int,
+        departure: datetime,
+        return_at: datetime,
+        remind_at: datetime | None,
+        escalate_at: datetime | None,
     ) -> bool:
         changed = await self.tx.execute(
             "UPDATE travel_requests SET departure_at = ?, return_at = ?, remind_at = ?, "
             "escalate_at = ?, escalation_level = 0 WHERE id = ? AND status = 'pending'",
-            (to_db_time(departure), to_db_time(return_at), _time(remind_at), _time(escalate_at), request_id),
+            (
+                to_db_time(departure),
+                to_db_time(return_at),
+                _time(remind_at),
+                _time(escalate_at),
+                request_id,
+            ),
         )
         return changed == 1
 
@@ -267,7 +294,12 @@ class TravelRepo:
     # --- policy and calendar ----------------------------------------------------------------
 
     async def add_policy(
-        self, mode: str, effective_from: datetime, until: datetime | None, by: str, now: datetime,
+        self,
+        mode: str,
+        effective_from: datetime,
+        until: datetime | None,
+        by: str,
+        now: datetime,
         note: str | None = None,
     ) -> int:
         return await self.tx.insert(
@@ -281,7 +313,14 @@ class TravelRepo:
             "SELECT id, mode, effective_from, until, created_by, announced FROM policy_periods ORDER BY id"
         )
         return [
-            PolicyRow(r[0], r[1], from_db_time(r[2], self.tz), from_db_time(r[3], self.tz), r[4], bool(r[5]))  # type: ignore[arg-type]
+            PolicyRow(
+                r[0],
+                r[1],
+                from_db_time(r[2], self.tz),
+                from_db_time(r[3], self.tz),
+                r[4],
+                bool(r[5]),
+            )  # type: ignore[arg-type]
             for r in rows
         ]
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from bot.app import build_application, services_of, start_app, stop_app
 from bot.config import Settings
 from bot.domain.clock import ManualClock
-from bot.services.directory_admin import ImportOutcome, import_directory
+from bot.services.registration.directory_import import ImportOutcome, import_directory
 from storage.db import Database
 from tests.fakebot import FakeBotApi
 from tests.paths import EXAMPLES
@@ -146,7 +146,9 @@ async def register(fake: FakeBotApi, user_id: int, staff_id: str, language_code:
     question = await fake.next_message(user.id)
     fake.press(user, question, question.callback_data("✅"))
     welcome = await fake.next_message(user.id)
-    assert "Đăng ký thành công" in (welcome.text or "") or "Registered" in (welcome.text or ""), welcome.text
+    assert "Đăng ký thành công" in (welcome.text or "") or "Registered" in (welcome.text or ""), (
+        welcome.text
+    )
     return user
 
 

@@ -17,7 +17,7 @@ from bot.domain.directory_files import (
     split_roles,
 )
 from bot.domain.models import Target, TargetKind, UnitKind
-from bot.services.tabular import read_table
+from bot.services.registration.tabular import read_table
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

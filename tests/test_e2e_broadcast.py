@@ -31,7 +31,9 @@ def chunks(text: str, size: int = 3500) -> list[str]:
     return split_message(text, limit=size, numbered=False)
 
 
-async def compose(fake: FakeBotApi, admin: FakeUser, body: str, audience: str = "Mọi người") -> list[SentMessage]:
+async def compose(
+    fake: FakeBotApi, admin: FakeUser, body: str, audience: str = "Mọi người"
+) -> list[SentMessage]:
     """/broadcast up to the preview; returns the preview messages, the summary last."""
     assert "số và ngày" in (await answer(fake, admin, "/broadcast")).text.lower()  # type: ignore[union-attr]
     assert "tiêu đề" in ((await answer(fake, admin, "1061/UBND-VP 26/05/2021")).text or "").lower()
@@ -58,7 +60,9 @@ def db_all(bot: RunningBot, sql: str, params: tuple[object, ...] = ()) -> list[t
         return conn.execute(sql, params).fetchall()
 
 
-async def test_long_directive_is_split_delivered_and_acknowledged(fake: FakeBotApi, bot: RunningBot) -> None:
+async def test_long_directive_is_split_delivered_and_acknowledged(
+    fake: FakeBotApi, bot: RunningBot
+) -> None:
     admin = await register(fake, ADMIN, "DU-003")
     teacher = await register(fake, TEACHER, "TH-003")
     english = await register(fake, TEACHER_EN, "TH-005", language_code="en")
@@ -78,7 +82,9 @@ async def test_long_directive_is_split_delivered_and_acknowledged(fake: FakeBotA
     assert " ".join(SEED.split()) in " ".join(joined.split())  # nothing lost at the cuts
     last = got[-1]
     assert last.button_texts() == ["✅ Đã đọc"]
-    assert "✅ I have read it" in [t for m in [await fake.next_message(english.id) for _ in parts] for t in m.button_texts()]
+    assert "✅ I have read it" in [
+        t for m in [await fake.next_message(english.id) for _ in parts] for t in m.button_texts()
+    ]
 
     bot.clock.advance(timedelta(minutes=75))
     press = fake.press(teacher, last, last.callback_data("Đã đọc"))
@@ -90,7 +96,9 @@ async def test_long_directive_is_split_delivered_and_acknowledged(fake: FakeBotA
     again = fake.press(teacher, last, "bc:r:1")
     await fake.wait_for(lambda: fake.answer_for(again) is not None)
     assert "10:15" in fake.answer_for(again)["text"]  # type: ignore[index]
-    assert db_all(bot, "SELECT COUNT(*) FROM broadcast_recipients WHERE read_at IS NOT NULL") == [(1,)]
+    assert db_all(bot, "SELECT COUNT(*) FROM broadcast_recipients WHERE read_at IS NOT NULL") == [
+        (1,)
+    ]
 
     progress = next(m for m in fake.messages(admin.id) if (m.text or "").startswith("Văn bản #1:"))
     await bot.services.sender.drain()
@@ -102,7 +110,9 @@ async def test_long_directive_is_split_delivered_and_acknowledged(fake: FakeBotA
     assert "1061/UBND-VP" in (listing.text or "") and "10:15" in (listing.text or "")
 
 
-async def test_units_audience_scheduled_with_a_travel_ban(fake: FakeBotApi, bot: RunningBot) -> None:
+async def test_units_audience_scheduled_with_a_travel_ban(
+    fake: FakeBotApi, bot: RunningBot
+) -> None:
     admin = await register(fake, ADMIN, "DU-003")
     teacher = await register(fake, TEACHER, "TH-003")
     office = await register(fake, OFFICE, "DU-004")
@@ -139,7 +149,9 @@ async def test_units_audience_scheduled_with_a_travel_ban(fake: FakeBotApi, bot:
     await bot.services.sender.drain()
     got = fake.messages(teacher.id)[-1]
     assert "262-TB/QU" in (got.text or "") and got.button_texts() == ["✅ Đã đọc"]
-    assert not any("262-TB/QU" in (m.text or "") for m in fake.messages(office.id))  # not in the audience
+    assert not any(
+        "262-TB/QU" in (m.text or "") for m in fake.messages(office.id)
+    )  # not in the audience
     rows = db_all(bot, "SELECT priority FROM outbox WHERE purpose = 'broadcast:1'")
     assert rows and all(p == 8 for (p,) in rows)  # behind interactive messages
 
@@ -165,7 +177,11 @@ async def test_reminder_heads_view_export_and_file(fake: FakeBotApi, bot: Runnin
     await fake.next_message(admin.id)
     await bot.services.sender.drain()
     got = fake.messages(teacher.id)[-1]
-    assert got.kind == "document" and "48-CV/ĐU" in (got.caption or "") and got.button_texts() == ["✅ Đã đọc"]
+    assert (
+        got.kind == "document"
+        and "48-CV/ĐU" in (got.caption or "")
+        and got.button_texts() == ["✅ Đã đọc"]
+    )
     mine = fake.messages(principal.id)[-1]
     fake.press(principal, mine, mine.callback_data("Đã đọc"))
     await fake.wait_for(lambda: bool(mine.edits))
@@ -186,7 +202,9 @@ async def test_reminder_heads_view_export_and_file(fake: FakeBotApi, bot: Runnin
     fake.press(principal, listing, listing.callback_data("Ai chưa đọc"))
     await fake.wait_for(lambda: "Chưa đọc" in (fake.messages(principal.id)[-1].text or ""))
     unread = fake.messages(principal.id)[-1]
-    assert "Lại Thị Diệu Linh" in (unread.text or "") and "Châu Thị Bích Ngọc" not in (unread.text or "")
+    assert "Lại Thị Diệu Linh" in (unread.text or "") and "Châu Thị Bích Ngọc" not in (
+        unread.text or ""
+    )
     press = fake.press(principal, unread, unread.callback_data("Nhắc họ"))
     await fake.wait_for(lambda: fake.answer_for(press) is not None)
     assert "Đã nhắc 1" in fake.answer_for(press)["text"]  # type: ignore[index]
@@ -214,7 +232,9 @@ async def latest(fake: FakeBotApi, user: FakeUser, text: str, expect: str) -> Se
     """Send `text`; the newest message containing `expect` (earlier ones may not have been read)."""
     before = len(fake.messages(user.id))
     fake.send_text(user, text)
-    await fake.wait_for(lambda: any(expect in (m.text or "") for m in fake.messages(user.id)[before:]))
+    await fake.wait_for(
+        lambda: any(expect in (m.text or "") for m in fake.messages(user.id)[before:])
+    )
     return [m for m in fake.messages(user.id)[before:] if expect in (m.text or "")][-1]
 
 
@@ -227,10 +247,10 @@ async def register_blocked(fake: FakeBotApi, bot: RunningBot) -> None:
 
 
 async def send_file(fake: FakeBotApi, user: FakeUser, name: str, data: bytes) -> SentMessage:
-    stored = fake._store_file(data, "documents", "application/pdf" if name.endswith(".pdf") else "image/png", name)
+    stored = fake._store_file(
+        data, "documents", "application/pdf" if name.endswith(".pdf") else "image/png", name
+    )
     document = {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id, "file_name": name,
                 "mime_type": stored.mime_type, "file_size": len(data)}  # fmt: skip
     fake.queue_raw_update({"message": fake._user_message(user, {"document": document})})
     return await fake.next_message(user.id)
-
-

@@ -43,8 +43,14 @@ async def test_killed_between_decision_and_notifications_sends_them_once(
     teacher = await register(fake, 911, "TH-003")
     principal = await register(fake, 912, "TH-001")
     leave = next_saturday(datetime.now(VIETNAM))
-    for text in ("/travel", "Huế", "Phường Thuận Hóa", f"{leave:%d/%m/%Y %H:%M}",
-                 f"{leave + timedelta(hours=30):%d/%m/%Y %H:%M}", "Việc gia đình"):
+    for text in (
+        "/travel",
+        "Huế",
+        "Phường Thuận Hóa",
+        f"{leave:%d/%m/%Y %H:%M}",
+        f"{leave + timedelta(hours=30):%d/%m/%Y %H:%M}",
+        "Việc gia đình",
+    ):
         fake.send_text(teacher, text)
         last = await fake.next_message(teacher.id, timeout=15)
     fake.press(teacher, last, last.callback_data("Không"))
@@ -63,6 +69,9 @@ async def test_killed_between_decision_and_notifications_sends_them_once(
     await start_bot(fake, db_path, processes)
     told = await fake.next_message(teacher.id, timeout=20)
     assert "Đã phê duyệt" in (told.text or "")
-    await fake.wait_for(lambda: db_value(db_path, "SELECT COUNT(*) FROM outbox WHERE status = 'pending'") == 0, timeout=20)
+    await fake.wait_for(
+        lambda: db_value(db_path, "SELECT COUNT(*) FROM outbox WHERE status = 'pending'") == 0,
+        timeout=20,
+    )
     approvals = [m for m in fake.messages(teacher.id) if "Đã phê duyệt" in (m.text or "")]
     assert len(approvals) == 1

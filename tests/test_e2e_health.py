@@ -24,7 +24,11 @@ async def press(fake: FakeBotApi, user: FakeUser, message: SentMessage, label: s
 
 
 async def report(
-    fake: FakeBotApi, user: FakeUser, symptoms: list[str], temperature: str | None, contact: str = "Không"
+    fake: FakeBotApi,
+    user: FakeUser,
+    symptoms: list[str],
+    temperature: str | None,
+    contact: str = "Không",
 ) -> SentMessage:
     """Walk through /symptoms; returns the bot's final answer."""
     picker = await answer(fake, user, "/symptoms")
@@ -44,7 +48,9 @@ async def report(
     return await press(fake, user, question, contact)
 
 
-async def test_fever_alerts_head_health_and_duty_and_the_ack_is_recorded(fake: FakeBotApi, bot: RunningBot) -> None:
+async def test_fever_alerts_head_health_and_duty_and_the_ack_is_recorded(
+    fake: FakeBotApi, bot: RunningBot
+) -> None:
     teacher = await register(fake, TEACHER, "TH-003")
     principal = await register(fake, PRINCIPAL, "TH-001")
     nurse = await register(fake, NURSE, "YT-003")
@@ -58,7 +64,9 @@ async def test_fever_alerts_head_health_and_duty_and_the_ack_is_recorded(fake: F
     alerts = [await fake.next_message(p.id) for p in (principal, nurse, duty)]
     for alert in alerts:
         body = alert.text or ""
-        assert "KHẨN" in body and "Lại Thị Diệu Linh" in body and "38.2 °C" in body and "sốt" in body
+        assert (
+            "KHẨN" in body and "Lại Thị Diệu Linh" in body and "38.2 °C" in body and "sốt" in body
+        )
         assert alert.callback_data("Đã tiếp nhận")
     pressed = fake.press(nurse, alerts[1], alerts[1].callback_data("Đã tiếp nhận"))
     await fake.wait_for(lambda: fake.answer_for(pressed) is not None)
@@ -105,7 +113,9 @@ async def test_unacknowledged_alert_escalates_to_the_next_leader(
     assert len(escalations) == 1, "an acknowledged alert does not escalate again"
 
 
-async def test_mild_symptoms_tell_the_head_without_an_alert(fake: FakeBotApi, bot: RunningBot) -> None:
+async def test_mild_symptoms_tell_the_head_without_an_alert(
+    fake: FakeBotApi, bot: RunningBot
+) -> None:
     teacher = await register(fake, TEACHER, "TH-003")
     principal = await register(fake, PRINCIPAL, "TH-001")
     nurse = await register(fake, NURSE, "YT-003")
@@ -116,7 +126,9 @@ async def test_mild_symptoms_tell_the_head_without_an_alert(fake: FakeBotApi, bo
     assert not [m for m in fake.messages(nurse.id) if "Lại Thị Diệu Linh" in (m.text or "")]
 
 
-async def test_temperature_out_of_range_is_refused_with_a_reason(fake: FakeBotApi, bot: RunningBot) -> None:
+async def test_temperature_out_of_range_is_refused_with_a_reason(
+    fake: FakeBotApi, bot: RunningBot
+) -> None:
     teacher = await register(fake, TEACHER, "TH-003")
     picker = await answer(fake, teacher, "/symptoms")
     await press(fake, teacher, picker, "Tiếp")
@@ -128,7 +140,9 @@ async def test_temperature_out_of_range_is_refused_with_a_reason(fake: FakeBotAp
     assert "Không đọc được" in (unreadable.text or "")
 
 
-async def test_another_unit_cannot_open_the_report_and_views_are_audited(fake: FakeBotApi, bot: RunningBot) -> None:
+async def test_another_unit_cannot_open_the_report_and_views_are_audited(
+    fake: FakeBotApi, bot: RunningBot
+) -> None:
     teacher = await register(fake, TEACHER, "TH-003")
     principal = await register(fake, PRINCIPAL, "TH-001")
     other = await register(fake, OTHER, "DU-004")

@@ -35,7 +35,10 @@ async def test_killed_right_after_a_report_delivers_the_alert_once(
     await start_bot(fake, db_path, processes)
     alert = await fake.next_message(principal.id, timeout=20)
     assert "KHẨN" in (alert.text or "") and "39.0 °C" in (alert.text or "")
-    await fake.wait_for(lambda: db_value(db_path, "SELECT COUNT(*) FROM outbox WHERE status = 'pending'") == 0, timeout=20)
+    await fake.wait_for(
+        lambda: db_value(db_path, "SELECT COUNT(*) FROM outbox WHERE status = 'pending'") == 0,
+        timeout=20,
+    )
     alerts = [m for m in fake.messages(principal.id) if "KHẨN" in (m.text or "")]
     assert len(alerts) == 1
     assert db_value(db_path, "SELECT COUNT(*) FROM symptom_reports") == 1

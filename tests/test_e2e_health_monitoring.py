@@ -18,10 +18,21 @@ from tests.test_e2e_health import answer, press, report
 PHONES.setdefault("TH-004", "0912 000 027")  # Âu Văn Phúc, teacher
 PHONES.setdefault("HB-003", "+84912000003")  # Lê Quang Vinh, chair of the ward UBND (ubnd_chair)
 
-TEACHER, PRINCIPAL, COLLEAGUE, SECRETARY, CHAIR, NURSE, OTHER, ADMIN = 841, 842, 843, 844, 845, 846, 847, 848
+TEACHER, PRINCIPAL, COLLEAGUE, SECRETARY, CHAIR, NURSE, OTHER, ADMIN = (
+    841,
+    842,
+    843,
+    844,
+    845,
+    846,
+    847,
+    848,
+)
 
 
-async def checkin_at(bot: RunningBot, fake: FakeBotApi, user: FakeUser, when: datetime) -> SentMessage:
+async def checkin_at(
+    bot: RunningBot, fake: FakeBotApi, user: FakeUser, when: datetime
+) -> SentMessage:
     bot.clock.set(when)
     await bot.services.sweeper.tick()
     return await fake.next_message(user.id)
@@ -43,21 +54,30 @@ async def test_daily_checkin_reminds_once_then_tells_the_head_and_head_ends_earl
     assert "Cảm ơn" in fake.answer_for(pressed)["text"]  # type: ignore[index]
     bot.clock.set(datetime(2021, 5, 27, 13, 0, tzinfo=VIETNAM))
     await bot.services.sweeper.tick()
-    assert not [m for m in fake.messages(teacher.id) if "Nhắc lại" in (m.text or "")], "answered: no reminder"
+    assert not [m for m in fake.messages(teacher.id) if "Nhắc lại" in (m.text or "")], (
+        "answered: no reminder"
+    )
 
     await checkin_at(bot, fake, teacher, datetime(2021, 5, 28, 8, 0, tzinfo=VIETNAM))
     reminder = await checkin_at(bot, fake, teacher, datetime(2021, 5, 28, 12, 1, tzinfo=VIETNAM))
     assert "Nhắc lại" in (reminder.text or "")
     bot.clock.set(datetime(2021, 5, 28, 16, 2, tzinfo=VIETNAM))
     await bot.services.sweeper.tick()  # the head also gets the morning digest: find the notice
-    await fake.wait_for(lambda: any("không trả lời" in (m.text or "") for m in fake.messages(principal.id)))
+    await fake.wait_for(
+        lambda: any("không trả lời" in (m.text or "") for m in fake.messages(principal.id))
+    )
     told = next(m for m in fake.messages(principal.id) if "không trả lời" in (m.text or ""))
     assert "Lại Thị Diệu Linh" in (told.text or "")
     await bot.services.sweeper.tick()
     assert len([m for m in fake.messages(teacher.id) if "Nhắc lại" in (m.text or "")]) == 1
 
     fake.send_text(principal, "/monitor")
-    await fake.wait_for(lambda: any("Lại Thị Diệu Linh" in (m.text or "") and m.buttons() for m in fake.messages(principal.id)[-1:]))
+    await fake.wait_for(
+        lambda: any(
+            "Lại Thị Diệu Linh" in (m.text or "") and m.buttons()
+            for m in fake.messages(principal.id)[-1:]
+        )
+    )
     listing = fake.messages(principal.id)[-1]
     fake.mark_read(principal.id)  # the morning digest came in between
     assert "Lại Thị Diệu Linh" in (listing.text or "")
@@ -88,7 +108,9 @@ async def test_checkin_yes_opens_the_symptom_report(fake: FakeBotApi, bot: Runni
 
 
 @pytest.fixture
-async def short_bot(fake: FakeBotApi, db_path: Path, clock: ManualClock) -> AsyncIterator[RunningBot]:
+async def short_bot(
+    fake: FakeBotApi, db_path: Path, clock: ManualClock
+) -> AsyncIterator[RunningBot]:
     await load_examples(db_path, clock)
     async with RunningBot(make_settings(fake, db_path, monitor_days=2), clock) as running:
         yield running
@@ -108,7 +130,9 @@ async def test_monitoring_ends_by_itself(fake: FakeBotApi, short_bot: RunningBot
     assert fake.messages(teacher.id)[-1] is ended
 
 
-async def test_case_report_alerts_the_chain_and_builds_the_contact_tree(fake: FakeBotApi, bot: RunningBot) -> None:
+async def test_case_report_alerts_the_chain_and_builds_the_contact_tree(
+    fake: FakeBotApi, bot: RunningBot
+) -> None:
     teacher = await register(fake, TEACHER, "TH-003")
     principal = await register(fake, PRINCIPAL, "TH-001")
     colleague = await register(fake, COLLEAGUE, "TH-004")
@@ -165,7 +189,9 @@ async def test_areas_with_cases_warn_the_travel_flow(fake: FakeBotApi, bot: Runn
     teacher = await register(fake, TEACHER, "TH-003")
     refused = await answer(fake, teacher, "/areas")
     assert "Chỉ quản trị viên" in (refused.text or "")
-    listed = await answer(fake, admin, "/areas add Đà Nẵng; quận Sơn Trà; 25/05/2021 - 08/06/2021; CDC Đà Nẵng 25/5")
+    listed = await answer(
+        fake, admin, "/areas add Đà Nẵng; quận Sơn Trà; 25/05/2021 - 08/06/2021; CDC Đà Nẵng 25/5"
+    )
     assert "#1" in (listed.text or "") and "Sơn Trà" in (listed.text or "")
 
     await answer(fake, teacher, "/travel")
@@ -185,7 +211,9 @@ async def test_areas_with_cases_warn_the_travel_flow(fake: FakeBotApi, bot: Runn
     assert "Địa chỉ" in (question.text or ""), "no warning once the area is ended"
 
 
-async def test_after_an_outage_only_the_latest_checkin_is_asked(fake: FakeBotApi, bot: RunningBot) -> None:
+async def test_after_an_outage_only_the_latest_checkin_is_asked(
+    fake: FakeBotApi, bot: RunningBot
+) -> None:
     teacher = await register(fake, TEACHER, "TH-003")
     await report(fake, teacher, ["Sốt"], None)
     await fake.next_message(teacher.id)
@@ -193,4 +221,6 @@ async def test_after_an_outage_only_the_latest_checkin_is_asked(fake: FakeBotApi
     assert "31 tháng 5" in (asked.text or "")
     for _ in range(3):
         await bot.services.sweeper.tick()
-    assert [m for m in fake.messages(teacher.id) if "Theo dõi sức khỏe" in (m.text or "")] == [asked]
+    assert [m for m in fake.messages(teacher.id) if "Theo dõi sức khỏe" in (m.text or "")] == [
+        asked
+    ]

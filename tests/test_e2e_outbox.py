@@ -6,7 +6,7 @@ from pathlib import Path
 
 from bot.domain.clock import ManualClock
 from bot.domain.outgoing import LaterMessage, OutMessage
-from bot.services.outbox import RateLimiter
+from bot.services.outbox.sender import RateLimiter
 from storage.outbox_repo import OutboxRepo, Recipient
 from tests.fakebot import FakeBotApi
 from tests.harness import RunningBot, load_examples, make_settings
@@ -14,7 +14,9 @@ from tests.harness import RunningBot, load_examples, make_settings
 
 async def enqueue(bot: RunningBot, chat_id: int, text: str) -> int:
     async with bot.services.db.transaction() as tx:
-        row_id = await OutboxRepo(tx).enqueue(Recipient("telegram", str(chat_id)), OutMessage(text), bot.clock.now())
+        row_id = await OutboxRepo(tx).enqueue(
+            Recipient("telegram", str(chat_id)), OutMessage(text), bot.clock.now()
+        )
     bot.services.sender.wake()
     return row_id
 
@@ -47,13 +49,17 @@ async def test_server_error_is_retried(fake: FakeBotApi, bot: RunningBot) -> Non
     assert status == "sent" and error is not None
 
 
-async def test_forbidden_is_recorded_and_the_rest_goes_on(fake: FakeBotApi, bot: RunningBot) -> None:
+async def test_forbidden_is_recorded_and_the_rest_goes_on(
+    fake: FakeBotApi, bot: RunningBot
+) -> None:
     blocked, other = fake.user(703), fake.user(704)
     fake.block(blocked.id)
     await enqueue(bot, blocked.id, "không tới được")
     await enqueue(bot, other.id, "vẫn tới")
     assert (await fake.next_message(other.id)).text == "vẫn tới"
-    await fake.wait_for(lambda: bool(fake.requests) and _status_is(bot, blocked.id, "undeliverable"))
+    await fake.wait_for(
+        lambda: bool(fake.requests) and _status_is(bot, blocked.id, "undeliverable")
+    )
     rows = await statuses(bot, blocked.id)
     assert rows[0][0] == "undeliverable" and "blocked" in (rows[0][2] or "")
     assert fake.messages(blocked.id) == []
@@ -63,7 +69,9 @@ def _status_is(bot: RunningBot, chat_id: int, wanted: str) -> bool:
     import sqlite3
 
     with sqlite3.connect(bot.settings.database_path) as conn:
-        row = conn.execute("SELECT status FROM outbox WHERE chat_ref = ?", (str(chat_id),)).fetchone()
+        row = conn.execute(
+            "SELECT status FROM outbox WHERE chat_ref = ?", (str(chat_id),)
+        ).fetchone()
     return row is not None and row[0] == wanted
 
 
@@ -99,12 +107,18 @@ async def test_rate_limiter_paces_bulk_but_not_urgent() -> None:
     assert limiter._paused_until == 5.0
 
 
-async def test_an_edit_queued_before_the_message_is_sent_waits_for_it(fake: FakeBotApi, bot: RunningBot) -> None:
+async def test_an_edit_queued_before_the_message_is_sent_waits_for_it(
+    fake: FakeBotApi, bot: RunningBot
+) -> None:
     user = fake.user(709)
     fake.delay_next("sendMessage", 1.0)
     original = await enqueue(bot, user.id, "Đề nghị #1: chờ phê duyệt")
     async with bot.services.db.transaction() as tx:
-        await OutboxRepo(tx).enqueue(Recipient("telegram", str(user.id)), OutMessage("Đề nghị #1: đã phê duyệt", edit_ref=f"outbox:{original}"), bot.clock.now())
+        await OutboxRepo(tx).enqueue(
+            Recipient("telegram", str(user.id)),
+            OutMessage("Đề nghị #1: đã phê duyệt", edit_ref=f"outbox:{original}"),
+            bot.clock.now(),
+        )
     bot.services.sender.wake()
     message = await fake.next_message(user.id, timeout=10)
     await fake.wait_for(lambda: message.text == "Đề nghị #1: đã phê duyệt")
@@ -116,23 +130,39 @@ def _rows(bot: RunningBot, chat_id: int) -> list[tuple[str]]:
     import sqlite3
 
     with sqlite3.connect(bot.settings.database_path) as conn:
-        return conn.execute("SELECT status FROM outbox WHERE chat_ref = ?", (str(chat_id),)).fetchall()
+        return conn.execute(
+            "SELECT status FROM outbox WHERE chat_ref = ?", (str(chat_id),)
+        ).fetchall()
 
 
-async def test_a_later_message_is_rendered_when_it_leaves(fake: FakeBotApi, bot: RunningBot) -> None:
+async def test_a_later_message_is_rendered_when_it_leaves(
+    fake: FakeBotApi, bot: RunningBot
+) -> None:
     """A sweep stores a view and its arguments; the sender renders it in the recipient's language,
     with the time left at the moment it goes out."""
     from datetime import timedelta
 
-    from bot.services.returns_views import later_declaration_reminder
+    from bot.services.returns.views import later_declaration_reminder
 
     vi_user, en_user, broken = fake.user(706), fake.user(707), fake.user(708)
     deadline = bot.clock.now() + timedelta(hours=5, minutes=30)
     async with bot.services.db.transaction() as tx:
         outbox = OutboxRepo(tx)
-        await outbox.enqueue(Recipient("telegram", str(vi_user.id)), later_declaration_reminder(41, "Đà Nẵng", deadline, "vi"), bot.clock.now())
-        await outbox.enqueue(Recipient("telegram", str(en_user.id)), later_declaration_reminder(42, "Huế", deadline, "en"), bot.clock.now())
-        await outbox.enqueue(Recipient("telegram", str(broken.id)), LaterMessage("no.such.view", {}, "vi"), bot.clock.now())
+        await outbox.enqueue(
+            Recipient("telegram", str(vi_user.id)),
+            later_declaration_reminder(41, "Đà Nẵng", deadline, "vi"),
+            bot.clock.now(),
+        )
+        await outbox.enqueue(
+            Recipient("telegram", str(en_user.id)),
+            later_declaration_reminder(42, "Huế", deadline, "en"),
+            bot.clock.now(),
+        )
+        await outbox.enqueue(
+            Recipient("telegram", str(broken.id)),
+            LaterMessage("no.such.view", {}, "vi"),
+            bot.clock.now(),
+        )
     bot.clock.advance(timedelta(hours=1))  # sent an hour after the sweep enqueued it
     bot.services.sender.wake()
     vi_text = (await fake.next_message(vi_user.id)).text or ""
@@ -145,18 +175,27 @@ async def test_a_later_message_is_rendered_when_it_leaves(fake: FakeBotApi, bot:
     assert (await statuses(bot, broken.id))[0][1] == "[no.such.view]"
 
 
-async def test_a_chat_that_was_just_written_to_is_not_pushed_to_the_end_of_a_big_batch(fake: FakeBotApi, db_path: Path, clock: ManualClock) -> None:
+async def test_a_chat_that_was_just_written_to_is_not_pushed_to_the_end_of_a_big_batch(
+    fake: FakeBotApi, db_path: Path, clock: ManualClock
+) -> None:
     """The admin's own copy of a directive follows the progress message by a second, not by
     the whole broadcast: a skipped row is looked at again within about a second of sends."""
     await load_examples(db_path, clock)
-    async with RunningBot(make_settings(fake, db_path, send_rate_per_second=20, per_chat_interval_seconds=1), clock) as bot:
+    async with RunningBot(
+        make_settings(fake, db_path, send_rate_per_second=20, per_chat_interval_seconds=1), clock
+    ) as bot:
         admin, others = fake.user(720), [fake.user(721 + n) for n in range(60)]
         await enqueue(bot, admin.id, "tiến độ")
         await fake.next_message(admin.id)
         async with bot.services.db.transaction() as tx:
             outbox = OutboxRepo(tx)
             for user in [admin, *others]:
-                await outbox.enqueue(Recipient("telegram", str(user.id)), OutMessage(f"văn bản cho {user.id}"), clock.now(), priority=8)
+                await outbox.enqueue(
+                    Recipient("telegram", str(user.id)),
+                    OutMessage(f"văn bản cho {user.id}"),
+                    clock.now(),
+                    priority=8,
+                )
         bot.services.sender.wake()
         copy = await fake.next_message(admin.id, timeout=10)
         assert copy.text == f"văn bản cho {admin.id}"

@@ -54,8 +54,18 @@ async def ask(fake: FakeBotApi, user: FakeUser, text: str, kind: str = "text") -
     return next(m for m in fake.messages(user.id)[before:] if m.kind == kind)
 
 
-def seed_trip(db: Path, request_id: int, staff_id: str, *, state: str | None, departed: datetime, back: datetime,
-              arrived: datetime | None = None, declared: datetime | None = None, status: str = "approved") -> None:
+def seed_trip(
+    db: Path,
+    request_id: int,
+    staff_id: str,
+    *,
+    state: str | None,
+    departed: datetime,
+    back: datetime,
+    arrived: datetime | None = None,
+    declared: datetime | None = None,
+    status: str = "approved",
+) -> None:
     with sqlite3.connect(db, timeout=30) as conn:
         conn.execute(
             "INSERT INTO travel_requests (id, staff_id, status, destination, address, departure_at, return_at, purpose, "
@@ -77,15 +87,43 @@ def seed_trip(db: Path, request_id: int, staff_id: str, *, state: str | None, de
 
 def seed_school_story(db: Path) -> None:
     """HB-TH: Linh overdue, Phúc away; HB-THCS (sibling): Tùng overdue, Dung pending."""
-    seed_trip(db, 1, "TH-003", state="back", departed=NOW - timedelta(days=4), back=NOW - timedelta(days=2), arrived=NOW - timedelta(days=2))
-    seed_trip(db, 2, "TH-004", state=None, departed=NOW - timedelta(days=1), back=NOW + timedelta(hours=5))
-    seed_trip(db, 3, "CS-003", state="back", departed=NOW - timedelta(days=4), back=NOW - timedelta(days=2), arrived=NOW - timedelta(days=2))
-    seed_trip(db, 4, "CS-004", state=None, departed=NOW + timedelta(days=3), back=NOW + timedelta(days=4), status="pending")
+    seed_trip(
+        db,
+        1,
+        "TH-003",
+        state="back",
+        departed=NOW - timedelta(days=4),
+        back=NOW - timedelta(days=2),
+        arrived=NOW - timedelta(days=2),
+    )
+    seed_trip(
+        db, 2, "TH-004", state=None, departed=NOW - timedelta(days=1), back=NOW + timedelta(hours=5)
+    )
+    seed_trip(
+        db,
+        3,
+        "CS-003",
+        state="back",
+        departed=NOW - timedelta(days=4),
+        back=NOW - timedelta(days=2),
+        arrived=NOW - timedelta(days=2),
+    )
+    seed_trip(
+        db,
+        4,
+        "CS-004",
+        state=None,
+        departed=NOW + timedelta(days=3),
+        back=NOW + timedelta(days=4),
+        status="pending",
+    )
     seed_trip(db, 5, "TH-006", state="declared", departed=NOW - timedelta(days=6), back=NOW - timedelta(days=4),
               arrived=NOW - timedelta(days=4), declared=NOW - timedelta(days=3, hours=12))  # fmt: skip
 
 
-async def test_head_sees_exactly_their_subtree_and_reminds_with_the_returns_button(fake: FakeBotApi, bot: RunningBot) -> None:
+async def test_head_sees_exactly_their_subtree_and_reminds_with_the_returns_button(
+    fake: FakeBotApi, bot: RunningBot
+) -> None:
     db = bot.settings.database_path
     await asyncio.to_thread(seed_school_story, db)
     teacher = await join(fake, "TH-003")
@@ -109,32 +147,55 @@ async def test_head_sees_exactly_their_subtree_and_reminds_with_the_returns_butt
 
     sibling = await join(fake, "CS-001")
     other = (await ask(fake, sibling, "/unit")).text or ""
-    assert "Giang Văn Tùng" in other and "Lại Thị Diệu Linh" not in other and "Âu Văn Phúc" not in other
+    assert (
+        "Giang Văn Tùng" in other
+        and "Lại Thị Diệu Linh" not in other
+        and "Âu Văn Phúc" not in other
+    )
 
 
-async def test_staff_without_a_role_is_refused_district_unit_and_health_export(fake: FakeBotApi, bot: RunningBot) -> None:
+async def test_staff_without_a_role_is_refused_district_unit_and_health_export(
+    fake: FakeBotApi, bot: RunningBot
+) -> None:
     staff = await join(fake, "DU-004")
     assert "quản trị" in ((await ask(fake, staff, "/district")).text or "")
     assert "thủ trưởng" in ((await ask(fake, staff, "/unit")).text or "")
     refusal = (await ask(fake, staff, "/export health")).text or ""
     assert "y tế" in refusal and not any(m.kind == "document" for m in fake.messages(staff.id))
     with sqlite3.connect(bot.settings.database_path) as conn:
-        actions = [r[0] for r in conn.execute("SELECT action FROM audit_log WHERE actor = 'DU-004'")]
+        actions = [
+            r[0] for r in conn.execute("SELECT action FROM audit_log WHERE actor = 'DU-004'")
+        ]
     assert "health.export.refused" in actions
 
 
-async def test_daily_digest_once_a_day_and_only_with_something_to_say(fake: FakeBotApi, bot: RunningBot, clock: ManualClock) -> None:
+async def test_daily_digest_once_a_day_and_only_with_something_to_say(
+    fake: FakeBotApi, bot: RunningBot, clock: ManualClock
+) -> None:
     db = bot.settings.database_path
     principal = await join(fake, "TH-001")
     sibling = await join(fake, "CS-001")
     await bot.services.sweeper.tick()  # the schedule: tomorrow 07:30
     clock.set(datetime(2021, 5, 27, 7, 30, tzinfo=VIETNAM))
     await bot.services.sweeper.tick()
-    assert not _digests(fake, principal) and not _digests(fake, sibling)  # nothing to say: nothing sent
+    assert not _digests(fake, principal) and not _digests(
+        fake, sibling
+    )  # nothing to say: nothing sent
     with sqlite3.connect(db, timeout=30) as conn:
-        assert conn.execute("SELECT next_at FROM oversight_digests WHERE kind = 'daily'").fetchone()[0] == to_db_time(datetime(2021, 5, 28, 7, 30, tzinfo=VIETNAM))
+        assert conn.execute(
+            "SELECT next_at FROM oversight_digests WHERE kind = 'daily'"
+        ).fetchone()[0] == to_db_time(datetime(2021, 5, 28, 7, 30, tzinfo=VIETNAM))
 
-    await asyncio.to_thread(seed_trip, db, 1, "TH-003", state="back", departed=NOW - timedelta(days=4), back=NOW - timedelta(days=2), arrived=NOW - timedelta(days=2))
+    await asyncio.to_thread(
+        seed_trip,
+        db,
+        1,
+        "TH-003",
+        state="back",
+        departed=NOW - timedelta(days=4),
+        back=NOW - timedelta(days=2),
+        arrived=NOW - timedelta(days=2),
+    )
     clock.set(datetime(2021, 5, 28, 7, 29, tzinfo=VIETNAM))
     await bot.services.sweeper.tick()
     assert not _digests(fake, principal)
@@ -167,13 +228,17 @@ async def test_district_lines_worst_first_with_a_chart(fake: FakeBotApi, bot: Ru
     got = fake.messages(admin.id)[before:]
     text = "\n".join(m.text or "" for m in got if m.kind == "text")
     lines = [line for line in text.splitlines() if line[:2].rstrip(".").isdigit()]
-    assert "Trường" in lines[0] and "quá hạn 1" in lines[0]  # a school with an overdue declaration first
+    assert (
+        "Trường" in lines[0] and "quá hạn 1" in lines[0]
+    )  # a school with an overdue declaration first
     assert len(lines) == 7  # one line per unit of the sample district
     photo = next(m for m in got if m.kind == "photo")
     assert photo.photo is not None and photo.photo["data"][:8] == b"\x89PNG\r\n\x1a\n"
 
 
-async def test_export_in_chat_opens_with_openpyxl_and_covers_the_subtree(fake: FakeBotApi, bot: RunningBot) -> None:
+async def test_export_in_chat_opens_with_openpyxl_and_covers_the_subtree(
+    fake: FakeBotApi, bot: RunningBot
+) -> None:
     db = bot.settings.database_path
     await asyncio.to_thread(seed_school_story, db)
     principal = await join(fake, "TH-001")
@@ -188,49 +253,87 @@ async def test_export_in_chat_opens_with_openpyxl_and_covers_the_subtree(fake: F
     names = sorted(r[2] for r in rows[1:])
     assert names == ["Lại Thị Diệu Linh", "Võ Thị Tuyết", "Âu Văn Phúc"]
     linh = next(r for r in rows[1:] if r[2] == "Lại Thị Diệu Linh")
-    assert linh[8] == (NOW - timedelta(days=4)).strftime("%d/%m/%Y %H:%M") and linh[10] == "đã phê duyệt"
+    assert (
+        linh[8] == (NOW - timedelta(days=4)).strftime("%d/%m/%Y %H:%M")
+        and linh[10] == "đã phê duyệt"
+    )
 
     health = await ask(fake, principal, "/export health", kind="document")
     assert health.document is not None
     with sqlite3.connect(db) as conn:
-        audit = conn.execute("SELECT details FROM audit_log WHERE action = 'health.export' AND actor = 'TH-001'").fetchall()
+        audit = conn.execute(
+            "SELECT details FROM audit_log WHERE action = 'health.export' AND actor = 'TH-001'"
+        ).fetchall()
     assert len(audit) == 1 and json.loads(audit[0][0])["what"] == "health"
 
 
-async def test_export_on_the_command_line_per_unit_sheets_and_health_audited(bot: RunningBot, tmp_path: Path) -> None:
+async def test_export_on_the_command_line_per_unit_sheets_and_health_audited(
+    bot: RunningBot, tmp_path: Path
+) -> None:
     db = bot.settings.database_path
     await asyncio.to_thread(seed_school_story, db)
     env = dict(os.environ, DATABASE_PATH=str(db), TELEGRAM_BOT_TOKEN="")
     out = tmp_path / "so-theo-doi.xlsx"
     args = [sys.executable, "-m", "bot", "export", "--what", "returns", "--from", "01/05/2021", "--to", "31/05/2021",
             "--unit", "HB-UBND", "--per-unit-sheets", "--out", str(out)]  # fmt: skip
-    done = await asyncio.to_thread(subprocess.run, args, env=env, capture_output=True, text=True, timeout=60)
+    done = await asyncio.to_thread(
+        subprocess.run, args, env=env, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stderr
     book = load_workbook(out)
-    assert sorted(book.sheetnames) == ["Trường THCS Hòa Bình (mẫu)", "Trường Tiểu học Hòa Bình (mẫu)"]
+    assert sorted(book.sheetnames) == [
+        "Trường THCS Hòa Bình (mẫu)",
+        "Trường Tiểu học Hòa Bình (mẫu)",
+    ]
     primary = [r for r in book["Trường Tiểu học Hòa Bình (mẫu)"].iter_rows(values_only=True)]
-    assert "Hạn khai báo" in primary[0] and len(primary) == 3  # header + Linh + Tuyết (Phúc not back yet)
-    assert any(r[2] == "Lại Thị Diệu Linh" and r[10] == "đã về, chưa khai báo y tế" for r in primary[1:])
+    assert (
+        "Hạn khai báo" in primary[0] and len(primary) == 3
+    )  # header + Linh + Tuyết (Phúc not back yet)
+    assert any(
+        r[2] == "Lại Thị Diệu Linh" and r[10] == "đã về, chưa khai báo y tế" for r in primary[1:]
+    )
 
-    refused = await asyncio.to_thread(subprocess.run, [*args[:5], "health", *args[6:10], "--out", str(tmp_path / "h.xlsx")], env=env, capture_output=True, text=True, timeout=60)
+    refused = await asyncio.to_thread(
+        subprocess.run,
+        [*args[:5], "health", *args[6:10], "--out", str(tmp_path / "h.xlsx")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert refused.returncode == 1 and not (tmp_path / "h.xlsx").exists()
-    allowed = await asyncio.to_thread(subprocess.run, [*args[:5], "health", *args[6:10], "--as", "YT-003", "--out", str(tmp_path / "h.xlsx")], env=env, capture_output=True, text=True, timeout=60)
+    allowed = await asyncio.to_thread(
+        subprocess.run,
+        [*args[:5], "health", *args[6:10], "--as", "YT-003", "--out", str(tmp_path / "h.xlsx")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert allowed.returncode == 0, allowed.stderr
     assert load_workbook(tmp_path / "h.xlsx").active["D1"].value == "Chức vụ"
     with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT actor FROM audit_log WHERE action = 'health.export'").fetchall() == [("YT-003",)]
+        assert conn.execute(
+            "SELECT actor FROM audit_log WHERE action = 'health.export'"
+        ).fetchall() == [("YT-003",)]
 
 
-async def test_weekly_digest_to_admins_on_monday(fake: FakeBotApi, bot: RunningBot, clock: ManualClock) -> None:
+async def test_weekly_digest_to_admins_on_monday(
+    fake: FakeBotApi, bot: RunningBot, clock: ManualClock
+) -> None:
     await asyncio.to_thread(seed_school_story, bot.settings.database_path)
     admin = await join(fake, "DU-003")
-    await bot.services.sweeper.tick()  # Wednesday: the first weekly digest is due Monday 31/05 07:30
+    await (
+        bot.services.sweeper.tick()
+    )  # Wednesday: the first weekly digest is due Monday 31/05 07:30
     clock.set(datetime(2021, 5, 31, 7, 29, tzinfo=VIETNAM))
     await bot.services.sweeper.tick()
     assert not [m for m in fake.messages(admin.id) if "Báo cáo tuần" in (m.text or "")]
     clock.set(datetime(2021, 5, 31, 7, 30, tzinfo=VIETNAM))
     await bot.services.sweeper.tick()
-    await fake.wait_for(lambda: any("Báo cáo tuần" in (m.text or "") for m in fake.messages(admin.id)))
+    await fake.wait_for(
+        lambda: any("Báo cáo tuần" in (m.text or "") for m in fake.messages(admin.id))
+    )
     weekly = next(m.text or "" for m in fake.messages(admin.id) if "Báo cáo tuần" in (m.text or ""))
     assert "1. Trường" in weekly and "/district" in weekly
 
@@ -238,7 +341,10 @@ async def test_weekly_digest_to_admins_on_monday(fake: FakeBotApi, bot: RunningB
 async def test_case_also_comes_as_a_picture_of_the_tree(fake: FakeBotApi, bot: RunningBot) -> None:
     def seed_case(db: Path) -> None:
         with sqlite3.connect(db, timeout=30) as conn:
-            conn.execute("INSERT INTO case_reports (id, unit_id, scenario, reported_by, created_at) VALUES (1, 'HB-TH', 'PA2', 'TH-001', ?)", (to_db_time(NOW),))
+            conn.execute(
+                "INSERT INTO case_reports (id, unit_id, scenario, reported_by, created_at) VALUES (1, 'HB-TH', 'PA2', 'TH-001', ?)",
+                (to_db_time(NOW),),
+            )
             conn.executemany(
                 "INSERT INTO case_nodes (id, case_id, parent_id, staff_id, name, level, added_by, created_at) VALUES (?, 1, ?, ?, ?, ?, 'TH-001', ?)",
                 [(1, None, "TH-003", "Lại Thị Diệu Linh", "F0", to_db_time(NOW)), (2, 1, "TH-004", "Âu Văn Phúc", "F1", to_db_time(NOW)),
@@ -248,8 +354,17 @@ async def test_case_also_comes_as_a_picture_of_the_tree(fake: FakeBotApi, bot: R
     await asyncio.to_thread(seed_case, bot.settings.database_path)
     principal = await join(fake, "TH-001")
     picture = await ask(fake, principal, "/case 1", kind="photo")
-    assert picture.photo is not None and picture.photo["data"][:4] == b"\x89PNG" and "#1" in (picture.caption or "")
-    assert any("Đinh Thị Thu Hương" in (m.text or "") for m in fake.messages(principal.id))  # the text tree too
+    assert (
+        picture.photo is not None
+        and picture.photo["data"][:4] == b"\x89PNG"
+        and "#1" in (picture.caption or "")
+    )
+    assert any(
+        "Đinh Thị Thu Hương" in (m.text or "") for m in fake.messages(principal.id)
+    )  # the text tree too
     outsider = await join(fake, "DU-004")
     refused = await ask(fake, outsider, "/case 1")
-    assert not any(m.kind == "photo" for m in fake.messages(outsider.id)) and "không" in (refused.text or "").lower()
+    assert (
+        not any(m.kind == "photo" for m in fake.messages(outsider.id))
+        and "không" in (refused.text or "").lower()
+    )

@@ -6,7 +6,7 @@ import csv
 from pathlib import Path
 
 from bot.domain.clock import ManualClock
-from bot.services.directory_admin import write_invites
+from bot.services.registration.directory_import import write_invites
 from storage.db import Database
 from storage.repos import AuditRepo
 from tests.fakebot import FakeBotApi, FakeUser
@@ -112,7 +112,9 @@ async def test_deactivated_after_reimport_loses_access(
     await register(fake, user, BAO_PHONE)
     lines = (EXAMPLES / "staff.csv").read_text(encoding="utf-8-sig").splitlines()
     reduced = tmp_path / "staff.csv"
-    reduced.write_text("\n".join(line for line in lines if not line.startswith("DU-004")), encoding="utf-8")
+    reduced.write_text(
+        "\n".join(line for line in lines if not line.startswith("DU-004")), encoding="utf-8"
+    )
     outcome = await load_examples(bot.settings.database_path, clock, staff=reduced)
     assert outcome.summary is not None and outcome.summary.staff_deactivated == ["DU-004"]
     fake.send_text(user, "/me")
@@ -171,7 +173,9 @@ async def test_commands_are_set_in_both_languages(fake: FakeBotApi, bot: Running
     assert {"vi", "en", ""} <= set(fake.my_commands)
     english = {c["command"]: c["description"] for c in fake.my_commands["en"]}
     vietnamese = {c["command"]: c["description"] for c in fake.my_commands["vi"]}
-    assert {"start", "me", "help", "language", "travel", "status", "pending", "cancel"} <= set(english)
+    assert {"start", "me", "help", "language", "travel", "status", "pending", "cancel"} <= set(
+        english
+    )
     assert english["me"] != vietnamese["me"]
 
 

@@ -33,7 +33,9 @@ async def tick_at(bot: RunningBot, clock: ManualClock, moment: datetime) -> None
     await bot.services.sweeper.tick()
 
 
-async def declare_back(fake: FakeBotApi, teacher: FakeUser, question: SentMessage, *, symptoms: tuple[str, ...] = ()) -> SentMessage:
+async def declare_back(
+    fake: FakeBotApi, teacher: FakeUser, question: SentMessage, *, symptoms: tuple[str, ...] = ()
+) -> SentMessage:
     """From the return question to the official-declaration question; returns that question."""
     fake.press(teacher, question, question.callback_data("✅ Tôi đã về"))
     provinces = await fake.next_message(teacher.id)
@@ -66,7 +68,9 @@ async def message_with(fake: FakeBotApi, chat_id: int, fragment: str) -> SentMes
     return next(m for m in fake.messages(chat_id) if fragment in (m.text or ""))
 
 
-async def test_return_question_declaration_and_official_confirmation(fake: FakeBotApi, bot: RunningBot, clock: ManualClock) -> None:
+async def test_return_question_declaration_and_official_confirmation(
+    fake: FakeBotApi, bot: RunningBot, clock: ManualClock
+) -> None:
     teacher, principal = await approved_trip(fake, bot)
     await tick_at(bot, clock, PLANNED_RETURN - timedelta(minutes=1))
     assert not any("đã về chưa" in t for t in texts(fake, teacher.id))
@@ -95,11 +99,15 @@ async def test_return_question_declaration_and_official_confirmation(fake: FakeB
     await fake.wait_for(lambda: fake.answer_for(again) is not None)
     assert "Đã xong" in (fake.answer_for(again) or {}).get("text", "")
     with sqlite3.connect(bot.settings.database_path) as conn:
-        state, evidence = conn.execute("SELECT state, evidence_file_id FROM trip_returns").fetchone()
+        state, evidence = conn.execute(
+            "SELECT state, evidence_file_id FROM trip_returns"
+        ).fetchone()
     assert state == "declared" and evidence
 
 
-async def test_reminders_in_their_place_and_declaring_stops_them(fake: FakeBotApi, bot: RunningBot, clock: ManualClock) -> None:
+async def test_reminders_in_their_place_and_declaring_stops_them(
+    fake: FakeBotApi, bot: RunningBot, clock: ManualClock
+) -> None:
     teacher, _ = await approved_trip(fake, bot)
     await tick_at(bot, clock, PLANNED_RETURN)
     question = await fake.next_message(teacher.id)
@@ -122,7 +130,9 @@ async def test_reminders_in_their_place_and_declaring_stops_them(fake: FakeBotAp
     assert len(fake.messages(teacher.id)) == count
 
 
-async def test_overdue_tells_the_head_who_can_remind_again(fake: FakeBotApi, bot: RunningBot, clock: ManualClock) -> None:
+async def test_overdue_tells_the_head_who_can_remind_again(
+    fake: FakeBotApi, bot: RunningBot, clock: ManualClock
+) -> None:
     teacher, principal = await approved_trip(fake, bot)
     await tick_at(bot, clock, PLANNED_RETURN)
     await declare_back(fake, teacher, await fake.next_message(teacher.id))
@@ -143,7 +153,9 @@ async def test_overdue_tells_the_head_who_can_remind_again(fake: FakeBotApi, bot
     assert "quá hạn" in (daily.text or "")
 
 
-async def test_down_for_hours_sends_only_the_latest_reminder(fake: FakeBotApi, bot: RunningBot, clock: ManualClock) -> None:
+async def test_down_for_hours_sends_only_the_latest_reminder(
+    fake: FakeBotApi, bot: RunningBot, clock: ManualClock
+) -> None:
     teacher, _ = await approved_trip(fake, bot)
     await tick_at(bot, clock, PLANNED_RETURN)
     await declare_back(fake, teacher, await fake.next_message(teacher.id))
@@ -155,7 +167,9 @@ async def test_down_for_hours_sends_only_the_latest_reminder(fake: FakeBotApi, b
     assert len(fake.messages(teacher.id)) == seen + 1
 
 
-async def test_return_never_reported_asks_again_then_tells_the_head(fake: FakeBotApi, bot: RunningBot, clock: ManualClock) -> None:
+async def test_return_never_reported_asks_again_then_tells_the_head(
+    fake: FakeBotApi, bot: RunningBot, clock: ManualClock
+) -> None:
     teacher, principal = await approved_trip(fake, bot)
     await tick_at(bot, clock, PLANNED_RETURN)
     assert "đã về chưa" in ((await fake.next_message(teacher.id)).text or "")
@@ -170,7 +184,9 @@ async def test_return_never_reported_asks_again_then_tells_the_head(fake: FakeBo
     assert "đã về chưa" in ((await fake.next_message(teacher.id)).text or "")
 
 
-async def test_arrival_at_another_time_is_checked(fake: FakeBotApi, bot: RunningBot, clock: ManualClock) -> None:
+async def test_arrival_at_another_time_is_checked(
+    fake: FakeBotApi, bot: RunningBot, clock: ManualClock
+) -> None:
     teacher, _ = await approved_trip(fake, bot)
     await tick_at(bot, clock, PLANNED_RETURN + timedelta(hours=1))
     question = await fake.next_message(teacher.id)
@@ -186,7 +202,9 @@ async def test_arrival_at_another_time_is_checked(fake: FakeBotApi, bot: Running
     assert "14 ngày" in (provinces.text or "")
 
 
-async def test_delay_tells_the_approver_and_moves_the_question(fake: FakeBotApi, bot: RunningBot, clock: ManualClock) -> None:
+async def test_delay_tells_the_approver_and_moves_the_question(
+    fake: FakeBotApi, bot: RunningBot, clock: ManualClock
+) -> None:
     teacher, principal = await approved_trip(fake, bot)
     await answer(fake, teacher, "/return")
     question = fake.messages(teacher.id)[-1]
@@ -204,7 +222,9 @@ async def test_delay_tells_the_approver_and_moves_the_question(fake: FakeBotApi,
     assert "đã về chưa" in ((await fake.next_message(teacher.id)).text or "")
 
 
-async def test_trip_that_did_not_happen_is_cancelled(fake: FakeBotApi, bot: RunningBot, clock: ManualClock) -> None:
+async def test_trip_that_did_not_happen_is_cancelled(
+    fake: FakeBotApi, bot: RunningBot, clock: ManualClock
+) -> None:
     teacher, principal = await approved_trip(fake, bot)
     await tick_at(bot, clock, PLANNED_RETURN)
     question = await fake.next_message(teacher.id)
@@ -218,18 +238,26 @@ async def test_trip_that_did_not_happen_is_cancelled(fake: FakeBotApi, bot: Runn
     assert not any("⚠️" in t and "chưa báo đã về" in t for t in texts(fake, principal.id))
 
 
-async def test_symptoms_on_return_alert_the_head_and_health_officer(fake: FakeBotApi, bot: RunningBot, clock: ManualClock) -> None:
+async def test_symptoms_on_return_alert_the_head_and_health_officer(
+    fake: FakeBotApi, bot: RunningBot, clock: ManualClock
+) -> None:
     teacher, principal = await approved_trip(fake, bot)
     officer = await register(fake, HEALTH_OFFICER, "YT-003")
     await tick_at(bot, clock, PLANNED_RETURN)
     question = await fake.next_message(teacher.id)
     await declare_back(fake, teacher, question, symptoms=("sốt",))
-    assert any("cách ly" in t for t in texts(fake, teacher.id)), "\n---\n".join(texts(fake, teacher.id)[-6:])
+    assert any("cách ly" in t for t in texts(fake, teacher.id)), "\n---\n".join(
+        texts(fake, teacher.id)[-6:]
+    )
     await fake.wait_for(lambda: any("sốt" in t for t in texts(fake, officer.id)))
-    await fake.wait_for(lambda: any("sốt" in t and "Lại Thị Diệu Linh" in t for t in texts(fake, principal.id)))
+    await fake.wait_for(
+        lambda: any("sốt" in t and "Lại Thị Diệu Linh" in t for t in texts(fake, principal.id))
+    )
 
 
-async def test_nobody_else_can_press_a_return_button(fake: FakeBotApi, bot: RunningBot, clock: ManualClock) -> None:
+async def test_nobody_else_can_press_a_return_button(
+    fake: FakeBotApi, bot: RunningBot, clock: ManualClock
+) -> None:
     teacher, principal = await approved_trip(fake, bot)
     await tick_at(bot, clock, PLANNED_RETURN)
     question = await fake.next_message(teacher.id)

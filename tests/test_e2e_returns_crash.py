@@ -51,7 +51,9 @@ def reminders(fake: FakeBotApi, chat_id: int) -> list[str]:
     return [m.text or "" for m in fake.messages(chat_id) if "Nhắc" in (m.text or "")]
 
 
-async def test_kill_and_restart_sends_the_latest_reminder_once(fake: FakeBotApi, db_path: Path) -> None:
+async def test_kill_and_restart_sends_the_latest_reminder_once(
+    fake: FakeBotApi, db_path: Path
+) -> None:
     teacher = await back_23_hours_ago(fake, db_path)
     first = BotProcess(make_settings(fake, db_path), **NO_QUIET)
     second = BotProcess(make_settings(fake, db_path), **NO_QUIET)
@@ -69,5 +71,7 @@ async def test_kill_and_restart_sends_the_latest_reminder_once(fake: FakeBotApi,
         second.stop()
     assert len(reminders(fake, teacher)) == 1  # only the +20 h one; the +2 h and +12 h are stale
     with sqlite3.connect(db_path) as conn:
-        last_seq, pending = conn.execute("SELECT last_seq, remind_at IS NOT NULL FROM trip_returns").fetchone()
+        last_seq, pending = conn.execute(
+            "SELECT last_seq, remind_at IS NOT NULL FROM trip_returns"
+        ).fetchone()
     assert last_seq == 3 and pending == 1  # next: the overdue step at +24 h

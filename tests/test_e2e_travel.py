@@ -21,8 +21,13 @@ async def answer(fake: FakeBotApi, user: FakeUser, text: str) -> SentMessage:
 
 
 async def fill_travel(
-    fake: FakeBotApi, user: FakeUser, *, dest: str = "da nang", leave: str = "29/05/2021 07:00",
-    back: str = "30/05/2021 18:00", purpose: str = "Thăm gia đình",
+    fake: FakeBotApi,
+    user: FakeUser,
+    *,
+    dest: str = "da nang",
+    leave: str = "29/05/2021 07:00",
+    back: str = "30/05/2021 18:00",
+    purpose: str = "Thăm gia đình",
 ) -> SentMessage:
     """Walk through /travel up to the summary; returns the summary message."""
     await answer(fake, user, "/travel")
@@ -59,12 +64,16 @@ async def test_weekend_trip_is_approved_by_the_principal(fake: FakeBotApi, bot: 
     told = await fake.next_message(teacher.id)
     assert "Đã phê duyệt" in (told.text or "") and "Châu Thị Bích Ngọc" in (told.text or "")
     await fake.wait_for(lambda: bool(request.edits))
-    assert "Đã phê duyệt" in (fake.messages(principal.id)[-1].text or "") or "Đã phê duyệt" in (request.text or "")
+    assert "Đã phê duyệt" in (fake.messages(principal.id)[-1].text or "") or "Đã phê duyệt" in (
+        request.text or ""
+    )
     assert fake.answer_for(press_id) is not None
     notified = await fake.next_message(office.id)
     assert "Lại Thị Diệu Linh" in (notified.text or "")
 
-    again = fake.press(principal, request, request.callback_data("Phê duyệt") if request.buttons() else "ap:1:y")
+    again = fake.press(
+        principal, request, request.callback_data("Phê duyệt") if request.buttons() else "ap:1:y"
+    )
     await fake.wait_for(lambda: fake.answer_for(again) is not None)
     assert "Đã có quyết định" in (fake.answer_for(again) or {}).get("text", "")
 
@@ -115,7 +124,9 @@ async def test_work_trip_is_recorded_without_approval(fake: FakeBotApi, bot: Run
     assert "Lại Thị Diệu Linh" in (info.text or "") and not info.buttons()
 
 
-async def test_deny_asks_for_a_reason_and_wrong_people_are_refused(fake: FakeBotApi, bot: RunningBot) -> None:
+async def test_deny_asks_for_a_reason_and_wrong_people_are_refused(
+    fake: FakeBotApi, bot: RunningBot
+) -> None:
     teacher = await register(fake, TEACHER, "TH-003")
     principal = await register(fake, PRINCIPAL, "TH-001")
     stranger = await register(fake, PARTY_OFFICE, "DU-004")
@@ -195,7 +206,9 @@ async def test_reminder_then_escalation_to_the_leader_above(
     assert {"travel.remind", "travel.escalate", "travel.approved"} <= set(actions)
 
 
-async def test_cancel_before_departure_tells_the_approver(fake: FakeBotApi, bot: RunningBot) -> None:
+async def test_cancel_before_departure_tells_the_approver(
+    fake: FakeBotApi, bot: RunningBot
+) -> None:
     teacher = await register(fake, TEACHER, "TH-003")
     principal = await register(fake, PRINCIPAL, "TH-001")
     await submit(fake, teacher)
@@ -221,7 +234,11 @@ async def test_amend_pending_dates_reroutes(fake: FakeBotApi, bot: RunningBot) -
     changed = await answer(fake, teacher, "05/06/2021 07:00 - 06/06/2021 18:00")
     assert "gửi lại" in (changed.text or "")
     fresh = [m for m in fake.messages(principal.id) if "ngày 5 tháng 6 năm 2021" in (m.text or "")]
-    await fake.wait_for(lambda: any("ngày 5 tháng 6 năm 2021" in (m.text or "") for m in fake.messages(principal.id)))
+    await fake.wait_for(
+        lambda: any(
+            "ngày 5 tháng 6 năm 2021" in (m.text or "") for m in fake.messages(principal.id)
+        )
+    )
     assert fresh is not None
 
 
@@ -240,7 +257,10 @@ async def test_ban_asks_holders_and_makes_every_trip_an_exception(
     done = await answer(fake, admin, "/policy ban")
     assert "1" in (done.text or "")
     question = await fake.next_message(teacher.id)
-    assert "lệnh hạn chế" in (question.text or "").lower() or "tạm dừng" in (question.text or "").lower()
+    assert (
+        "lệnh hạn chế" in (question.text or "").lower()
+        or "tạm dừng" in (question.text or "").lower()
+    )
     fake.press(teacher, question, question.callback_data("Vẫn cần"))
     assert "giữ" in ((await fake.next_message(teacher.id)).text or "")
     work_hours = await answer(fake, teacher, "/travel")

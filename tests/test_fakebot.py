@@ -89,14 +89,24 @@ async def test_get_me_identifies_the_bot(fake: FakeBotApi, tg: Bot) -> None:
     assert [name for name, _ in fake.requests] == ["getMe", "getMe"]
 
 
-async def test_wrong_token_and_unknown_method_answer_like_telegram(fake: FakeBotApi, tg: Bot) -> None:
+async def test_wrong_token_and_unknown_method_answer_like_telegram(
+    fake: FakeBotApi, tg: Bot
+) -> None:
     async with aiohttp.ClientSession() as http:
         async with http.post(f"{fake.base_url}999:WRONG/getMe") as response:
             assert response.status == 401
-            assert await response.json() == {"ok": False, "error_code": 401, "description": "Unauthorized"}
+            assert await response.json() == {
+                "ok": False,
+                "error_code": 401,
+                "description": "Unauthorized",
+            }
         async with http.post(f"{fake.base_url}{fake.token}/noSuchMethod") as response:
             assert response.status == 404
-            assert await response.json() == {"ok": False, "error_code": 404, "description": "Not Found"}
+            assert await response.json() == {
+                "ok": False,
+                "error_code": 404,
+                "description": "Not Found",
+            }
     with pytest.raises(InvalidToken):
         await Bot("999:WRONG", base_url=fake.base_url).initialize()
     with pytest.raises(EndPointNotFound):
@@ -123,11 +133,17 @@ async def test_parameters_are_decoded_from_json_form_and_query(fake: FakeBotApi)
 # --------------------------------------------------------------------------- sending and editing
 
 
-async def test_send_then_edit_keeps_history_and_refuses_no_op_edits(fake: FakeBotApi, tg: Bot) -> None:
+async def test_send_then_edit_keeps_history_and_refuses_no_op_edits(
+    fake: FakeBotApi, tg: Bot
+) -> None:
     fake.user(11, "Lan")
     sent = await tg.send_message(11, "Xác nhận?", reply_markup=CONFIRM)
     message = await fake.next_message(11)
-    assert (message.message_id, message.text, message.kind) == (sent.message_id, "Xác nhận?", "text")
+    assert (message.message_id, message.text, message.kind) == (
+        sent.message_id,
+        "Xác nhận?",
+        "text",
+    )
     assert sent.reply_markup == CONFIRM and sent.from_user is not None and sent.from_user.id == 1000
     assert message.button_texts() == ["✅ Đồng ý", "❌ Huỷ"]
 
@@ -146,7 +162,9 @@ async def test_send_then_edit_keeps_history_and_refuses_no_op_edits(fake: FakeBo
         await tg.edit_message_text("?", chat_id=11, message_id=999)
 
 
-async def test_edit_text_without_markup_drops_the_inline_keyboard(fake: FakeBotApi, tg: Bot) -> None:
+async def test_edit_text_without_markup_drops_the_inline_keyboard(
+    fake: FakeBotApi, tg: Bot
+) -> None:
     fake.user(17)
     sent = await tg.send_message(17, "Chọn", reply_markup=CONFIRM)
     edited = await tg.edit_message_text("Đã chọn", chat_id=17, message_id=sent.message_id)
@@ -188,7 +206,9 @@ async def test_reply_keyboard_with_request_contact_round_trips(fake: FakeBotApi,
     assert updates[0].message.from_user.id == 12
 
 
-async def test_inline_press_arrives_as_callback_query_and_answer_is_kept(fake: FakeBotApi, tg: Bot) -> None:
+async def test_inline_press_arrives_as_callback_query_and_answer_is_kept(
+    fake: FakeBotApi, tg: Bot
+) -> None:
     user = fake.user(13, "Hải")
     sent = await tg.send_message(13, "Xác nhận?", reply_markup=CONFIRM)
     message = await fake.next_message(13)
@@ -270,21 +290,28 @@ async def test_redeliver_hands_out_the_same_update_again(fake: FakeBotApi, tg: B
     fake.redeliver(update_id)
     (again,) = await tg.get_updates(offset=update_id + 1)
     assert again.update_id == update_id and again.message is not None and first.message is not None
-    assert (again.message.message_id, again.message.text) == (first.message.message_id, "/start abc")
+    assert (again.message.message_id, again.message.text) == (
+        first.message.message_id,
+        "/start abc",
+    )
     assert again.message.entities[0].length == len("/start")
     assert await tg.get_updates(offset=update_id + 1) == ()  # handed out once more, then confirmed
     with pytest.raises(AssertionError):
         fake.redeliver(999)
 
 
-async def test_raw_updates_keep_their_shape_and_make_the_sender_known(fake: FakeBotApi, tg: Bot) -> None:
+async def test_raw_updates_keep_their_shape_and_make_the_sender_known(
+    fake: FakeBotApi, tg: Bot
+) -> None:
     raw = {"message": {"message_id": 7, "date": 1_700_000_000, "text": "thô",
                        "chat": {"id": 23, "type": "private", "first_name": "Thô"},
                        "from": {"id": 23, "is_bot": False, "first_name": "Thô"}}}  # fmt: skip
     update_id = fake.queue_raw_update(raw)
     (update,) = await tg.get_updates()
     dumped = update.to_dict()["message"]
-    assert update.update_id == update_id and {k: dumped[k] for k in raw["message"]} == raw["message"]
+    assert (
+        update.update_id == update_id and {k: dumped[k] for k in raw["message"]} == raw["message"]
+    )
     await tg.send_message(23, "đã nhận")  # the sender is a known chat now
     assert fake.queue_raw_update({"update_id": 50, **raw}) == 50
     assert fake.send_text(fake.user(24), "sau") == 51
@@ -412,7 +439,9 @@ async def test_photos_both_ways(fake: FakeBotApi, tg: Bot) -> None:
     assert bytes(await file.download_as_bytearray()) == TINY_PNG
     sent = await tg.send_photo(41, photo=TINY_PNG, caption="Đã nhận")
     message = await fake.next_message(41)
-    assert message.kind == "photo" and message.photo is not None and message.photo["data"] == TINY_PNG
+    assert (
+        message.kind == "photo" and message.photo is not None and message.photo["data"] == TINY_PNG
+    )
     assert sent.photo and sent.caption == "Đã nhận"
 
 
@@ -525,8 +554,12 @@ async def _get(http: aiohttp.ClientSession, url: str) -> Any:
 async def _drive_control_api(base_url: str, control: str) -> None:
     token = "42:PROCESS-TOKEN"
     async with aiohttp.ClientSession() as http, Bot(token, base_url=base_url) as bot:
-        await _post(http, f"{control}/users", {"user_id": 60, "first_name": "Hà", "language_code": "vi"})
-        assert await _post(http, f"{control}/text", {"user_id": 60, "text": "/me"}) == {"update_id": 1}
+        await _post(
+            http, f"{control}/users", {"user_id": 60, "first_name": "Hà", "language_code": "vi"}
+        )
+        assert await _post(http, f"{control}/text", {"user_id": 60, "text": "/me"}) == {
+            "update_id": 1
+        }
         (update,) = await bot.get_updates()
         assert update.message is not None and update.message.text == "/me"
         sent = await bot.send_message(60, "Xác nhận?", reply_markup=CONFIRM)
@@ -543,7 +576,9 @@ async def _drive_control_api(base_url: str, control: str) -> None:
         assert [u.update_id for u in updates] == [2, 3]
         assert updates[0].callback_query is not None and updates[0].callback_query.data == "reg:y"
         assert updates[1].message is not None and updates[1].message.contact is not None
-        await _post(http, f"{control}/fail_next", {"method": "sendMessage", "status": 429, "retry_after": 3})
+        await _post(
+            http, f"{control}/fail_next", {"method": "sendMessage", "status": 429, "retry_after": 3}
+        )
         with pytest.raises(RetryAfter):
             await bot.send_message(60, "bị giới hạn")
         await _post(http, f"{control}/block", {"chat_id": 60})

@@ -26,7 +26,7 @@ from bot.domain.health_rules import (
     symptoms_from_codes,
 )
 from bot.domain.models import RoutingRule, Staff, Target, TargetKind, Unit, UnitKind
-from bot.services.health_sweep import escalation_targets
+from bot.services.health.sweep import escalation_targets
 from storage.health_repo import Alert
 
 NOW = datetime(2021, 5, 26, 9, 0, tzinfo=VIETNAM)
@@ -61,7 +61,12 @@ def test_parse_onset_never_accepts_a_future_day(days_ahead: int) -> None:
     assert parse_onset(f"{day:%d/%m/%Y}", NOW) is OnsetError.IN_FUTURE
 
 
-@given(st.text(max_size=300), st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2090, 1, 1), timezones=st.just(UTC)))
+@given(
+    st.text(max_size=300),
+    st.datetimes(
+        min_value=datetime(2000, 1, 1), max_value=datetime(2090, 1, 1), timezones=st.just(UTC)
+    ),
+)
 def test_parse_onset_never_raises_and_stays_in_the_window(text: str, now: datetime) -> None:
     result = parse_onset(text, now)
     if isinstance(result, date):
@@ -72,7 +77,11 @@ def test_parse_onset_never_raises_and_stays_in_the_window(text: str, now: dateti
 
 
 def test_symptom_codes_from_the_return_declaration() -> None:
-    assert symptoms_from_codes(["fever", "cough", "", "hiccups"]) == {Symptom.FEVER, Symptom.COUGH, Symptom.OTHER}
+    assert symptoms_from_codes(["fever", "cough", "", "hiccups"]) == {
+        Symptom.FEVER,
+        Symptom.COUGH,
+        Symptom.OTHER,
+    }
     assert contact_with_case(["case_area", "covid_patient"])
     assert not contact_with_case(["case_area", "symptomatic"])
 
@@ -94,12 +103,25 @@ UNITS = [
     Unit("PTY", "Đảng ủy", UnitKind.PARTY, "W"),
 ]
 STAFF = [
-    Staff("SEC", "Bí thư", "+84900000001", "W", "top", roles=frozenset({"unit_head", "party_secretary"})),
-    Staff("VC", "Phó Chủ tịch", "+84900000002", "W", "vice", roles=frozenset({"vice_chair_education"})),
+    Staff(
+        "SEC",
+        "Bí thư",
+        "+84900000001",
+        "W",
+        "top",
+        roles=frozenset({"unit_head", "party_secretary"}),
+    ),
+    Staff(
+        "VC", "Phó Chủ tịch", "+84900000002", "W", "vice", roles=frozenset({"vice_chair_education"})
+    ),
     Staff("GH", "Chánh VP", "+84900000003", "GOV", "dept", roles=frozenset({"unit_head"})),
     Staff("NURSE", "Y sĩ", "+84900000004", "TYT", "staff", roles=frozenset({"health_officer"})),
-    Staff("PRIN", "Hiệu trưởng", "+84900000005", "SCH", "school_head", roles=frozenset({"unit_head"})),
-    Staff("DEP", "Hiệu phó", "+84900000006", "SCH", "school_head", roles=frozenset({"deputy_head"})),
+    Staff(
+        "PRIN", "Hiệu trưởng", "+84900000005", "SCH", "school_head", roles=frozenset({"unit_head"})
+    ),
+    Staff(
+        "DEP", "Hiệu phó", "+84900000006", "SCH", "school_head", roles=frozenset({"deputy_head"})
+    ),
     Staff("T", "Giáo viên", "+84900000007", "SCH", "staff"),
     Staff("T2", "Giáo viên 2", "+84900000008", "SCH", "staff"),
     Staff("P", "Chuyên viên Đảng", "+84900000009", "PTY", "staff"),
@@ -108,8 +130,14 @@ STAFF = [
 ]
 RULES = [
     RoutingRule("top", Target(TargetKind.NONE), position_groups=("top",)),
-    RoutingRule("school heads", Target(TargetKind.ROLE, "vice_chair_education"), position_groups=("school_head",)),
-    RoutingRule("leaders", Target(TargetKind.ROLE, "party_secretary"), position_groups=("vice", "dept")),
+    RoutingRule(
+        "school heads",
+        Target(TargetKind.ROLE, "vice_chair_education"),
+        position_groups=("school_head",),
+    ),
+    RoutingRule(
+        "leaders", Target(TargetKind.ROLE, "party_secretary"), position_groups=("vice", "dept")
+    ),
     RoutingRule("others", Target(TargetKind.UNIT_HEAD)),
 ]
 DIRECTORY = Directory(UNITS, STAFF, RULES)
@@ -142,7 +170,9 @@ def test_escalation_climbs_to_whoever_decides_for_the_head_then_higher() -> None
     assert first == ["VC"]
     second = escalation_targets(DIRECTORY, alert_about("T", "SCH"), ["PRIN", "NURSE", "VC"], ["VC"])
     assert second == ["SEC"]
-    last = escalation_targets(DIRECTORY, alert_about("T", "SCH"), ["PRIN", "NURSE", "VC", "SEC"], ["SEC"])
+    last = escalation_targets(
+        DIRECTORY, alert_about("T", "SCH"), ["PRIN", "NURSE", "VC", "SEC"], ["SEC"]
+    )
     assert last == []
 
 
@@ -156,10 +186,15 @@ def test_escalation_without_a_head_goes_to_the_heads_above_and_health_officers()
 def test_monitoring_days_count_the_start_day() -> None:
     assert monitoring_last_day(date(2021, 5, 26), 14) == date(2021, 6, 8)
     assert first_checkin(NOW, time(8, 0)) == datetime(2021, 5, 27, 8, 0, tzinfo=VIETNAM)
-    assert next_checkin(datetime(2021, 5, 31, 8, 0, tzinfo=VIETNAM), time(8, 0)) == datetime(2021, 6, 1, 8, 0, tzinfo=VIETNAM)
+    assert next_checkin(datetime(2021, 5, 31, 8, 0, tzinfo=VIETNAM), time(8, 0)) == datetime(
+        2021, 6, 1, 8, 0, tzinfo=VIETNAM
+    )
 
 
-@given(st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 1, 1)), st.integers(min_value=1, max_value=60))
+@given(
+    st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 1, 1)),
+    st.integers(min_value=1, max_value=60),
+)
 def test_monitoring_lasts_exactly_the_days_asked(start: date, days: int) -> None:
     assert (monitoring_last_day(start, days) - start).days + 1 == days
 
@@ -170,7 +205,9 @@ def test_area_matching_uses_province_aliases_and_date_overlap() -> None:
     assert area_matches("Bắc Ninh", *may, "Bắc Giang", date(2021, 5, 20), date(2021, 5, 25))
     assert not area_matches("Đà Nẵng", *may, "Huế", date(2021, 6, 1), date(2021, 6, 3))
     assert not area_matches("Đà Nẵng", *may, "Đà Nẵng", date(2021, 6, 9), date(2021, 6, 10))
-    assert area_matches("Đà Nẵng", date(2021, 5, 25), None, "Đà Nẵng", date(2022, 1, 1), date(2022, 1, 2))
+    assert area_matches(
+        "Đà Nẵng", date(2021, 5, 25), None, "Đà Nẵng", date(2022, 1, 1), date(2022, 1, 2)
+    )
 
 
 @given(
@@ -179,7 +216,9 @@ def test_area_matching_uses_province_aliases_and_date_overlap() -> None:
     st.dates(min_value=date(2021, 1, 1), max_value=date(2021, 12, 31)),
     st.integers(min_value=0, max_value=30),
 )
-def test_area_matches_exactly_when_the_ranges_overlap(a: date, a_len: int, b: date, b_len: int) -> None:
+def test_area_matches_exactly_when_the_ranges_overlap(
+    a: date, a_len: int, b: date, b_len: int
+) -> None:
     a_end, b_end = a + timedelta(days=a_len), b + timedelta(days=b_len)
     overlap = max(a, b) <= min(a_end, b_end)
     assert area_matches("Hà Nội", a, a_end, "Thủ đô", b, b_end) == overlap

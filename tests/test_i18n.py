@@ -26,7 +26,11 @@ def test_every_message_in_the_code_has_a_vietnamese_translation() -> None:
         if not message.id:
             continue
         found = vietnamese.get(_msgid(message.id))
-        strings = () if found is None else (found.string if isinstance(found.string, tuple) else (found.string,))
+        strings = (
+            ()
+            if found is None
+            else (found.string if isinstance(found.string, tuple) else (found.string,))
+        )
         if found is None or found.fuzzy or not all(strings):
             missing.append(_msgid(message.id))
     assert missing == [], f"run `python -m bot i18n` and translate: {missing}"
@@ -37,13 +41,18 @@ def test_translations_keep_the_placeholders() -> None:
         for message in read_po(handle):
             if not message.id or not isinstance(message.id, str):
                 continue
-            assert set(PLACEHOLDER.findall(message.id)) == set(PLACEHOLDER.findall(message.string)), message.id
+            assert set(PLACEHOLDER.findall(message.id)) == set(
+                PLACEHOLDER.findall(message.string)
+            ), message.id
 
 
 def test_vietnamese_dates() -> None:
     t = Translations().for_language("vi")
     assert t.date(date(2021, 5, 26)) == "ngày 26 tháng 5 năm 2021"
-    assert t.when(datetime(2021, 5, 26, 17, 30, tzinfo=VIETNAM)) == "17:30, thứ Tư, ngày 26 tháng 5 năm 2021"
+    assert (
+        t.when(datetime(2021, 5, 26, 17, 30, tzinfo=VIETNAM))
+        == "17:30, thứ Tư, ngày 26 tháng 5 năm 2021"
+    )
     assert t.when(datetime(2021, 5, 30, 8, 5, tzinfo=VIETNAM)).startswith("08:05, Chủ nhật")
     assert t.short(datetime(2021, 5, 26, 17, 30, tzinfo=VIETNAM)) == "26/05/2021 17:30"
 

@@ -23,10 +23,25 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def run_import(*extra: str, units: Path = EXAMPLES / "units.csv", staff: Path = EXAMPLES / "staff.csv",
-               routing: Path = EXAMPLES / "routing.toml") -> int:
-    return main(["directory", "import", "--units", str(units), "--staff", str(staff),
-                 "--routing", str(routing), *extra])
+def run_import(
+    *extra: str,
+    units: Path = EXAMPLES / "units.csv",
+    staff: Path = EXAMPLES / "staff.csv",
+    routing: Path = EXAMPLES / "routing.toml",
+) -> int:
+    return main(
+        [
+            "directory",
+            "import",
+            "--units",
+            str(units),
+            "--staff",
+            str(staff),
+            "--routing",
+            str(routing),
+            *extra,
+        ]
+    )
 
 
 def db_rows(workdir: Path, sql: str) -> list[tuple[object, ...]]:
@@ -40,7 +55,9 @@ def write_staff(path: Path, rows: list[str]) -> Path:
     return path
 
 
-def test_import_keeps_vietnamese_names_and_reads_bom_semicolons(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_import_keeps_vietnamese_names_and_reads_bom_semicolons(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert (EXAMPLES / "staff.csv").read_bytes().startswith(b"\xef\xbb\xbf")
     assert run_import() == 0
     assert "Đã nạp danh bạ" in capsys.readouterr().out
@@ -59,11 +76,16 @@ def test_dry_run_changes_nothing(workdir: Path, capsys: pytest.CaptureFixture[st
     assert db_rows(workdir, "SELECT COUNT(*) FROM staff") == [(0,)]
 
 
-def test_reimport_updates_and_deactivates(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_reimport_updates_and_deactivates(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert run_import() == 0
     lines = (EXAMPLES / "staff.csv").read_text(encoding="utf-8-sig").splitlines()
-    changed = [line.replace("Cán sự", "Chuyên viên chính") if line.startswith("DU-005") else line
-               for line in lines if not line.startswith("CS-006")]
+    changed = [
+        line.replace("Cán sự", "Chuyên viên chính") if line.startswith("DU-005") else line
+        for line in lines
+        if not line.startswith("CS-006")
+    ]
     staff = workdir / "staff2.csv"
     staff.write_text("\n".join(changed), encoding="utf-8")
     capsys.readouterr()
@@ -71,18 +93,25 @@ def test_reimport_updates_and_deactivates(workdir: Path, capsys: pytest.CaptureF
     out = capsys.readouterr().out
     assert "1 thay đổi" in out and "1 ngừng kích hoạt" in out
     assert db_rows(workdir, "SELECT active FROM staff WHERE staff_id = 'CS-006'") == [(0,)]
-    assert db_rows(workdir, "SELECT position FROM staff WHERE staff_id = 'DU-005'") == [("Chuyên viên chính",)]
+    assert db_rows(workdir, "SELECT position FROM staff WHERE staff_id = 'DU-005'") == [
+        ("Chuyên viên chính",)
+    ]
     assert run_import() == 0  # back in the file: reactivated
     assert db_rows(workdir, "SELECT active FROM staff WHERE staff_id = 'CS-006'") == [(1,)]
 
 
-def test_problems_are_all_listed_and_nothing_changes(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    staff = write_staff(workdir / "staff.csv", [
-        "A1,Nguyễn Văn A,0912 111 001,HB-DU,,staff,,",
-        "A1,Nguyễn Văn B,0912 111 002,HB-DU,,staff,,",
-        "A3,Nguyễn Văn C,0912 111 003,NO-SUCH-UNIT,,staff,,",
-        "A4,Nguyễn Văn D,12345,HB-DU,,staff,,",
-    ])
+def test_problems_are_all_listed_and_nothing_changes(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    staff = write_staff(
+        workdir / "staff.csv",
+        [
+            "A1,Nguyễn Văn A,0912 111 001,HB-DU,,staff,,",
+            "A1,Nguyễn Văn B,0912 111 002,HB-DU,,staff,,",
+            "A3,Nguyễn Văn C,0912 111 003,NO-SUCH-UNIT,,staff,,",
+            "A4,Nguyễn Văn D,12345,HB-DU,,staff,,",
+        ],
+    )
     assert run_import(staff=staff) == 1
     out = capsys.readouterr().out
     assert "staff.csv:3: staff_id:" in out  # duplicate id
@@ -96,7 +125,9 @@ def test_missing_column_and_unknown_role(workdir: Path, capsys: pytest.CaptureFi
     units = workdir / "units.csv"
     units.write_text("unit_id,name\nX,Đơn vị X\n", encoding="utf-8")
     routing = workdir / "routing.toml"
-    routing.write_text('[[rule]]\nname = "Tất cả"\napprover = "role:no_such_role"\n', encoding="utf-8")
+    routing.write_text(
+        '[[rule]]\nname = "Tất cả"\napprover = "role:no_such_role"\n', encoding="utf-8"
+    )
     assert run_import(units=units, routing=routing) == 1
     out = capsys.readouterr().out
     assert "units.csv:1: kind:" in out
@@ -113,7 +144,9 @@ def test_xlsx_import(workdir: Path) -> None:
     path = workdir / "staff.xlsx"
     book.save(path)
     assert run_import(staff=path) == 0
-    assert db_rows(workdir, "SELECT full_name FROM staff WHERE staff_id = 'CS-002'") == [("Huỳnh Thị Ngọc Diệp",)]
+    assert db_rows(workdir, "SELECT full_name FROM staff WHERE staff_id = 'CS-002'") == [
+        ("Huỳnh Thị Ngọc Diệp",)
+    ]
 
 
 def test_show_prints_the_route(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -137,8 +170,14 @@ def test_head_asking_goes_up(workdir: Path, capsys: pytest.CaptureFixture[str]) 
 
 def test_missing_token_is_one_clear_line(tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin", "DATABASE_PATH": str(tmp_path / "k.db")}
-    done = subprocess.run([sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=env | {"PYTHONPATH": str(ROOT)},
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "run"],
+        cwd=tmp_path,
+        env=env | {"PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0
     assert "TELEGRAM_BOT_TOKEN" in done.stderr and "Traceback" not in done.stderr
@@ -146,8 +185,14 @@ def test_missing_token_is_one_clear_line(tmp_path: Path) -> None:
 
 def test_invalid_setting_is_one_clear_line(tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin", "SEND_RATE_PER_SECOND": "fast", "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-m", "bot", "directory", "show", "X"], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "directory", "show", "X"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2
     assert "SEND_RATE_PER_SECOND" in done.stderr and "Traceback" not in done.stderr
 

@@ -63,7 +63,9 @@ class Page:
         state = await self.get(f"_sandbox/state?since=-1&staff={staff_id}")
         return state["chats"][staff_id]  # type: ignore[no-any-return]
 
-    async def wait_bot(self, staff_id: str, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+    async def wait_bot(
+        self, staff_id: str, count: int, timeout: float = 10.0
+    ) -> list[dict[str, Any]]:
         """The chat, once the bot has sent it at least `count` messages."""
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
@@ -91,7 +93,11 @@ async def page(demo: Demo) -> AsyncIterator[Page]:
 
 async def test_page_and_directory_are_served_on_localhost(demo: Demo, page: Page) -> None:
     assert demo.url.startswith("http://127.0.0.1:")
-    for path, marker in (("", "<title>khaibao"), ("sandbox.js", "/_sandbox/state"), ("sandbox.css", ".pane")):
+    for path, marker in (
+        ("", "<title>khaibao"),
+        ("sandbox.js", "/_sandbox/state"),
+        ("sandbox.css", ".pane"),
+    ):
         async with page.session.get(page.url + path) as response:
             assert response.status == 200 and marker in await response.text()
     people = await page.get("_sandbox/people")
@@ -107,20 +113,28 @@ async def test_chatting_as_a_sample_person_registers_them(page: Page) -> None:
     welcome = (await page.wait_bot("TH-003", 1))[-1]
     keys = welcome["reply_markup"]["keyboard"][0]
     assert keys[0]["request_contact"] is True
-    assert welcome["date"] == int(START.timestamp()) or abs(welcome["date"] - START.timestamp()) < 60
+    assert (
+        welcome["date"] == int(START.timestamp()) or abs(welcome["date"] - START.timestamp()) < 60
+    )
     await page.post("_sandbox/contact", {"staff_id": "TH-003"})
     chat = await page.wait_bot("TH-003", 2)
     assert chat[2]["contact"]["phone_number"] == "+84912000026"  # the person's own number
     question = [entry for entry in chat if entry["from"] == "bot"][-1]
-    yes = next(b for row in question["reply_markup"]["inline_keyboard"] for b in row if "✅" in b["text"])
+    yes = next(
+        b for row in question["reply_markup"]["inline_keyboard"] for b in row if "✅" in b["text"]
+    )
     await page.post("_sandbox/press", {"staff_id": "TH-003", "message_id": question["message_id"],
                                        "data": yes["callback_data"]})  # fmt: skip
     chat = await page.wait_bot("TH-003", 3)
     assert any("Đăng ký thành công" in (entry.get("text") or "") for entry in chat)
-    assert any(entry.get("press") == yes["callback_data"] and "✅" in entry["button"] for entry in chat)
+    assert any(
+        entry.get("press") == yes["callback_data"] and "✅" in entry["button"] for entry in chat
+    )
 
 
-async def test_the_dial_moves_the_bots_clock_and_runs_the_sweep_at_once(demo: Demo, page: Page) -> None:
+async def test_the_dial_moves_the_bots_clock_and_runs_the_sweep_at_once(
+    demo: Demo, page: Page
+) -> None:
     seen: list[datetime] = []
 
     async def spy(now: datetime) -> int:
@@ -143,14 +157,18 @@ async def test_the_dial_moves_the_bots_clock_and_runs_the_sweep_at_once(demo: De
 async def test_bad_requests_from_the_page_are_refused(page: Page) -> None:
     await page.post("_sandbox/open", {"staff_id": "NOBODY"}, status=400)
     await page.post("_sandbox/text", {"staff_id": "TH-003", "text": "  "}, status=400)
-    await page.post("_sandbox/press", {"staff_id": "TH-003", "message_id": 99, "data": "x"}, status=400)
+    await page.post(
+        "_sandbox/press", {"staff_id": "TH-003", "message_id": 99, "data": "x"}, status=400
+    )
     async with page.session.get(page.url + "_sandbox/file/nope") as response:
         assert response.status == 404
 
 
 async def test_long_poll_answers_when_something_changes(page: Page) -> None:
     state = await page.get("_sandbox/state?since=-1&staff=TH-005")
-    waiting = asyncio.ensure_future(page.get(f"_sandbox/state?since={state['version']}&staff=TH-005"))
+    waiting = asyncio.ensure_future(
+        page.get(f"_sandbox/state?since={state['version']}&staff=TH-005")
+    )
     await asyncio.sleep(0.2)
     assert not waiting.done()
     await page.post("_sandbox/text", {"staff_id": "TH-005", "text": "/start"})
@@ -173,14 +191,18 @@ async def test_tests_fakebot_is_the_product_sandbox() -> None:
     assert TestsFake is FakeBotApi and TestsServerFake is FakeBotApi
 
 
-async def test_files_both_ways_documents_from_the_bot_photos_from_the_page(demo: Demo, page: Page) -> None:
+async def test_files_both_ways_documents_from_the_bot_photos_from_the_page(
+    demo: Demo, page: Page
+) -> None:
     person = await page.post("_sandbox/open", {"staff_id": "DU-003"})
     assert demo.app is not None
     await demo.app.bot.send_document(person["user_id"], document=b"a;b\n1;2\n", filename="bao-cao.csv",
                                      caption="Báo cáo")  # fmt: skip
     sent = (await page.wait_bot("DU-003", 1))[-1]
     assert sent["kind"] == "document" and sent["caption"] == "Báo cáo"
-    async with page.session.get(page.url + f"_sandbox/file/{sent['document']['file_id']}") as response:
+    async with page.session.get(
+        page.url + f"_sandbox/file/{sent['document']['file_id']}"
+    ) as response:
         assert response.status == 200 and await response.read() == b"a;b\n1;2\n"
         assert "bao-cao.csv" in response.headers["Content-Disposition"]
 
@@ -190,5 +212,7 @@ async def test_files_both_ways_documents_from_the_bot_photos_from_the_page(demo:
     async with page.session.post(page.url + "_sandbox/photo", data=form) as response:
         assert response.status == 200, await response.text()
     mine = [entry for entry in await page.chat("DU-003") if entry["from"] == "user"][-1]
-    async with page.session.get(page.url + f"_sandbox/file/{mine['photo'][-1]['file_id']}") as response:
+    async with page.session.get(
+        page.url + f"_sandbox/file/{mine['photo'][-1]['file_id']}"
+    ) as response:
         assert await response.read() == TINY_PNG and response.content_type == "image/png"

@@ -38,7 +38,11 @@ from selenium.webdriver.remote.webelement import WebElement  # noqa: E402
 
 def browser_missing() -> str | None:
     missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not Path(path).exists()]
-    return f"not installed: {', '.join(missing)} (apt-get install chromium chromium-driver)" if missing else None
+    return (
+        f"not installed: {', '.join(missing)} (apt-get install chromium chromium-driver)"
+        if missing
+        else None
+    )
 
 
 @pytest.fixture
@@ -137,7 +141,9 @@ class Pane:
     def wait_for_button(self, label: str) -> WebElement:
         def find() -> WebElement | None:
             for message in reversed(self.element.find_elements(By.CSS_SELECTOR, ".msg.bot")):
-                if any(label in b.text for b in message.find_elements(By.CSS_SELECTOR, "button.inline")):
+                if any(
+                    label in b.text for b in message.find_elements(By.CSS_SELECTOR, "button.inline")
+                ):
                     return message
             return None
 
@@ -194,7 +200,10 @@ def open_pane(driver: WebDriver, staff_id: str) -> Pane:
     search.send_keys(staff_id)
     driver.find_element(By.CSS_SELECTOR, f'.person[data-staff="{staff_id}"]').click()
     pane = Pane(driver, staff_id)
-    wait_until(f"the pane of {staff_id}", lambda: driver.find_elements(By.CSS_SELECTOR, f'.pane[data-staff="{staff_id}"]'))
+    wait_until(
+        f"the pane of {staff_id}",
+        lambda: driver.find_elements(By.CSS_SELECTOR, f'.pane[data-staff="{staff_id}"]'),
+    )
     return pane
 
 
@@ -252,7 +261,9 @@ def test_weekend_trip_approved_and_return_question_after_the_dial(
         jump_to(browser, "2021-05-30T17:30")
         wait_until("the dial at 17:30", lambda: "30/05/2021 17:30" in clock_label(browser))
         browser.find_element(By.ID, "plus-hour").click()
-        wait_until("the dial past the return time", lambda: "30/05/2021 18:30" in clock_label(browser))
+        wait_until(
+            "the dial past the return time", lambda: "30/05/2021 18:30" in clock_label(browser)
+        )
         teacher.wait_for_text("đã về chưa")
         screenshot(browser, "sandbox-return-question")
     except Exception:

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.services.tabular import TableError, read_table
+from bot.services.registration.tabular import TableError, read_table
 
 
 def write(path: Path, text: str, encoding: str = "utf-8") -> Path:

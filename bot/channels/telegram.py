@@ -17,7 +17,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 
 from bot.config import Settings
 from bot.domain.outgoing import OutMessage
-from bot.services.outbox import RateLimiter, RetryLater, Transient, Undeliverable
+from bot.services.outbox.sender import RateLimiter, RetryLater, Transient, Undeliverable
 
 log = logging.getLogger(__name__)
 
@@ -33,16 +33,29 @@ def render_markup(message: OutMessage) -> MarkupJson:
     """The keyboard as the Bot API's JSON: cheaper to send than PTB's objects, which would be
     built, then turned back into the same dicts, for every message."""
     if message.buttons:
-        return {"inline_keyboard": [
-            [{"text": b.text, "url": b.url} if b.url else {"text": b.text, "callback_data": b.callback} for b in row]
-            for row in message.buttons
-        ]}
+        return {
+            "inline_keyboard": [
+                [
+                    {"text": b.text, "url": b.url}
+                    if b.url
+                    else {"text": b.text, "callback_data": b.callback}
+                    for b in row
+                ]
+                for row in message.buttons
+            ]
+        }
     if message.contact_button:
-        return {"keyboard": [[{"text": message.contact_button, "request_contact": True}]],
-                "resize_keyboard": True, "one_time_keyboard": True}
+        return {
+            "keyboard": [[{"text": message.contact_button, "request_contact": True}]],
+            "resize_keyboard": True,
+            "one_time_keyboard": True,
+        }
     if message.keyboard:
-        return {"keyboard": [[{"text": text} for text in row] for row in message.keyboard],
-                "resize_keyboard": True, "is_persistent": True}
+        return {
+            "keyboard": [[{"text": text} for text in row] for row in message.keyboard],
+            "resize_keyboard": True,
+            "is_persistent": True,
+        }
     if message.remove_keyboard:
         return {"remove_keyboard": True}
     return None
@@ -92,19 +105,33 @@ class TelegramTransport:
         markup = render_markup(message)
         text = message.text[:TEXT_LIMIT]
         if message.edit_ref and message.markup_only:
-            await self._bot._post("editMessageReplyMarkup", {
-                "chat_id": int(chat_ref), "message_id": int(message.edit_ref), "reply_markup": _inline_only(markup)})
+            await self._bot._post(
+                "editMessageReplyMarkup",
+                {
+                    "chat_id": int(chat_ref),
+                    "message_id": int(message.edit_ref),
+                    "reply_markup": _inline_only(markup),
+                },
+            )
             return message.edit_ref
         if message.document:
             return await self._send_document(chat_ref, message, _ptb_markup(markup))
         if message.photo:
             return await self._send_photo(chat_ref, message, _ptb_markup(markup))
         if message.edit_ref:
-            await self._bot._post("editMessageText", {
-                "chat_id": int(chat_ref), "message_id": int(message.edit_ref), "text": text,
-                "reply_markup": _inline_only(markup)})
+            await self._bot._post(
+                "editMessageText",
+                {
+                    "chat_id": int(chat_ref),
+                    "message_id": int(message.edit_ref),
+                    "text": text,
+                    "reply_markup": _inline_only(markup),
+                },
+            )
             return message.edit_ref
-        sent = await self._bot._post("sendMessage", {"chat_id": int(chat_ref), "text": text, "reply_markup": markup})
+        sent = await self._bot._post(
+            "sendMessage", {"chat_id": int(chat_ref), "text": text, "reply_markup": markup}
+        )
         return str(sent["message_id"])
 
     async def _send_document(self, chat_ref: str, message: OutMessage, markup: Markup) -> str:
@@ -114,19 +141,26 @@ class TelegramTransport:
         if document.startswith("/"):
             path = Path(document)
             sent = await self._bot.send_document(
-                int(chat_ref), path.read_bytes(), filename=path.name, caption=caption, reply_markup=markup
+                int(chat_ref),
+                path.read_bytes(),
+                filename=path.name,
+                caption=caption,
+                reply_markup=markup,
             )
         else:
-            sent = await self._bot.send_document(int(chat_ref), document, caption=caption, reply_markup=markup)
+            sent = await self._bot.send_document(
+                int(chat_ref), document, caption=caption, reply_markup=markup
+            )
         return str(sent.message_id)
-
 
     async def _send_photo(self, chat_ref: str, message: OutMessage, markup: Markup) -> str:
         """A picture (a chart) by its Telegram file id, or a local PNG uploaded under its name."""
         photo = message.photo or ""
         caption = message.text[:CAPTION_LIMIT] or None
         content: bytes | str = Path(photo).read_bytes() if photo.startswith("/") else photo
-        sent = await self._bot.send_photo(int(chat_ref), content, caption=caption, reply_markup=markup)
+        sent = await self._bot.send_photo(
+            int(chat_ref), content, caption=caption, reply_markup=markup
+        )
         return str(sent.message_id)
 
 

@@ -18,7 +18,9 @@ from telegram.request import BaseRequest, RequestData
 
 
 class AiohttpRequest(BaseRequest):
-    def __init__(self, pool_size: int = 256, timeout: float = 10.0, media_write_timeout: float = 30.0) -> None:
+    def __init__(
+        self, pool_size: int = 256, timeout: float = 10.0, media_write_timeout: float = 30.0
+    ) -> None:
         self._pool_size = pool_size
         self._timeout = timeout
         self._media_timeout = media_write_timeout
@@ -31,7 +33,9 @@ class AiohttpRequest(BaseRequest):
     async def initialize(self) -> None:
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(limit=self._pool_size)
-            self._session = aiohttp.ClientSession(connector=connector, headers={"User-Agent": self.USER_AGENT})
+            self._session = aiohttp.ClientSession(
+                connector=connector, headers={"User-Agent": self.USER_AGENT}
+            )
 
     async def shutdown(self) -> None:
         if self._session is not None and not self._session.closed:
@@ -52,10 +56,14 @@ class AiohttpRequest(BaseRequest):
             raise RuntimeError("This AiohttpRequest is not initialized!")
         files = request_data.multipart_data if request_data else None
         total = _seconds(read_timeout, self._timeout) + (self._media_timeout if files else 0.0)
-        timeout = aiohttp.ClientTimeout(total=total, connect=_seconds(connect_timeout, self._timeout))
+        timeout = aiohttp.ClientTimeout(
+            total=total, connect=_seconds(connect_timeout, self._timeout)
+        )
         try:
             body, headers = _body(request_data)
-            async with self._session.request(method, url, data=body, headers=headers, timeout=timeout) as response:
+            async with self._session.request(
+                method, url, data=body, headers=headers, timeout=timeout
+            ) as response:
                 return response.status, await response.read()
         except TimeoutError as err:
             raise TimedOut from err
@@ -69,7 +77,9 @@ def _seconds(value: Any, default: float) -> float:
     return default if isinstance(value, DefaultValue) or value is None else float(value)
 
 
-def _body(request_data: RequestData | None) -> tuple[aiohttp.FormData | bytes | None, dict[str, str] | None]:
+def _body(
+    request_data: RequestData | None,
+) -> tuple[aiohttp.FormData | bytes | None, dict[str, str] | None]:
     """A JSON body (cheaper to build than a form), or a multipart form when files go along."""
     if request_data is None:
         return None, None

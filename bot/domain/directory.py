@@ -229,7 +229,9 @@ def resolve_route(
 
 def superiors_of(directory: Directory, staff_ids: list[str]) -> list[str]:
     """Who decides these people's own requests (where a stuck request or alert climbs next)."""
-    return [d for s in staff_ids if s in directory.staff for d in resolve_route(directory, s).deciders]
+    return [
+        d for s in staff_ids if s in directory.staff for d in resolve_route(directory, s).deciders
+    ]
 
 
 def answerable_heads(directory: Directory, staff_id: str) -> list[str]:

@@ -65,7 +65,9 @@ HEAD_ROLES = frozenset({BuiltinRole.UNIT_HEAD.value, BuiltinRole.DEPUTY_HEAD.val
 ALL_RECORDS_ROLES = frozenset({BuiltinRole.HEALTH_OFFICER.value, BuiltinRole.ADMIN.value})
 
 
-def may_view_health(directory: Directory, viewer: Staff, subject_unit_id: str | None, subject_id: str | None) -> bool:
+def may_view_health(
+    directory: Directory, viewer: Staff, subject_unit_id: str | None, subject_id: str | None
+) -> bool:
     """The person themselves, heads (and deputies) of their unit or any unit above it, health
     officers and district admins. A record of someone outside the directory belongs to the unit
     it was reported in (`subject_unit_id`)."""
@@ -77,7 +79,9 @@ def may_view_health(directory: Directory, viewer: Staff, subject_unit_id: str | 
         return True
     if not viewer.roles & HEAD_ROLES or subject_unit_id is None:
         return False
-    return viewer.unit_id == subject_unit_id or viewer.unit_id in directory.ancestor_ids(subject_unit_id)
+    return viewer.unit_id == subject_unit_id or viewer.unit_id in directory.ancestor_ids(
+        subject_unit_id
+    )
 
 
 def health_officers_for(directory: Directory, unit_id: str) -> list[str]:
@@ -121,7 +125,12 @@ def monitoring_last_day(start: date, days: int) -> date:
 
 
 def area_matches(
-    area_province: str, area_start: date, area_end: date | None, province: str, start: date, end: date
+    area_province: str,
+    area_start: date,
+    area_end: date | None,
+    province: str,
+    start: date,
+    end: date,
 ) -> bool:
     """The trip (`province`, `start`–`end`) touches a listed area while it is listed."""
     if not same_province(area_province, province):

@@ -27,9 +27,13 @@ class OutMessage:
     remove_keyboard: bool = False
     edit_ref: str | None = None  # edit this earlier message instead of sending a new one
     extra: dict[str, Any] = field(default_factory=dict)
-    document: str | None = None  # a file to send, the text as its caption: a messenger file id or a local path
+    document: str | None = (
+        None  # a file to send, the text as its caption: a messenger file id or a local path
+    )
     markup_only: bool = False  # with edit_ref: change only the inline buttons, keep the text
-    photo: str | None = None  # a picture to send, the text as its caption: a messenger file id or a local path
+    photo: str | None = (
+        None  # a picture to send, the text as its caption: a messenger file id or a local path
+    )
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"text": self.text}

@@ -23,7 +23,7 @@ from bot.config import Settings
 from bot.i18n import Translations, Translator
 from bot.sandbox.server import DEFAULT_TOKEN, FakeBotApi
 from bot.sandbox.web import Person, SandboxWeb, people_of
-from bot.services.directory_admin import import_directory
+from bot.services.registration.directory_import import import_directory
 from storage.db import Database
 from storage.directory_repo import DirectoryRepo
 
@@ -103,7 +103,9 @@ class Demo:
         return self._tmp / "khaibao-demo.db"
 
     async def _load_sample(self, db_path: Path) -> list[Person]:
-        files = [self.options.examples / name for name in ("units.csv", "staff.csv", "routing.toml")]
+        files = [
+            self.options.examples / name for name in ("units.csv", "staff.csv", "routing.toml")
+        ]
         missing = [str(path) for path in files if not path.is_file()]
         if missing:
             raise DemoError(f"sample directory files not found: {', '.join(missing)}")
@@ -111,7 +113,9 @@ class Demo:
         try:
             outcome = await import_directory(db, self.clock, *files, dry_run=False, actor="demo")
             if outcome.problems:
-                raise DemoError("the sample directory does not load: " + "; ".join(outcome.problems))
+                raise DemoError(
+                    "the sample directory does not load: " + "; ".join(outcome.problems)
+                )
             async with db.reading() as tx:
                 directory = await DirectoryRepo(tx).load()
         finally:

@@ -152,7 +152,9 @@ def check_markup(markup: object) -> JSON | None:
 
 def check_inline_button(button: object) -> None:
     if not isinstance(button, dict) or not button.get("text"):
-        raise ApiError(400, "Bad Request: can't parse inline keyboard button: Text must be non-empty")
+        raise ApiError(
+            400, "Bad Request: can't parse inline keyboard button: Text must be non-empty"
+        )
     data = button.get("callback_data")
     if data is not None and not 1 <= len(str(data).encode()) <= MAX_CALLBACK_DATA:
         raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
@@ -220,9 +222,7 @@ class SentMessage:
             for button in row:
                 if text_contains in button.get("text", "") and "callback_data" in button:
                     return str(button["callback_data"])
-        raise AssertionError(
-            f"no inline button containing {text_contains!r} in {self.describe()}"
-        )
+        raise AssertionError(f"no inline button containing {text_contains!r} in {self.describe()}")
 
     def content_json(self) -> JSON:
         """The Telegram Message fields for the content (text or caption and file)."""
@@ -542,7 +542,10 @@ class FakeBotApi:
         return self._queue_update({"message": self._user_message(user, {"contact": contact})})
 
     def send_photo(
-        self, user: FakeUser, data: bytes = TINY_PNG, caption: str | None = None,
+        self,
+        user: FakeUser,
+        data: bytes = TINY_PNG,
+        caption: str | None = None,
         mime_type: str = "image/jpeg",
     ) -> int:
         stored = self._store_file(data, "photos", mime_type, None)
@@ -557,7 +560,12 @@ class FakeBotApi:
         self._queries.add(query_id)
         query = {"id": query_id, "from": user.to_api(), "message": self._message_json(message),
                  "chat_instance": str(-7_000_000_000 - message.chat_id), "data": data}  # fmt: skip
-        labels = [b.get("text") for row in message.buttons() for b in row if b.get("callback_data") == data]
+        labels = [
+            b.get("text")
+            for row in message.buttons()
+            for b in row
+            if b.get("callback_data") == data
+        ]
         self._log.setdefault(message.chat_id, []).append(
             {"from": "user", "press": data, "button": labels[0] if labels else data,
              "message_id": message.message_id, "date": self._now()}
@@ -586,7 +594,11 @@ class FakeBotApi:
         """Senders of raw updates become known users, so the bot can answer them."""
         for body in update.values():
             sender = body.get("from") if isinstance(body, dict) else None
-            if isinstance(sender, dict) and not sender.get("is_bot") and sender["id"] not in self._users:
+            if (
+                isinstance(sender, dict)
+                and not sender.get("is_bot")
+                and sender["id"] not in self._users
+            ):
                 self.user(sender["id"], sender.get("first_name", "Test"),
                           last_name=sender.get("last_name"), username=sender.get("username"),
                           language_code=sender.get("language_code"))  # fmt: skip
@@ -775,7 +787,9 @@ class FakeBotApi:
         stored = self._file_paths.get(request.match_info["path"])
         if stored is None:
             return error_response(ApiError(404, "Not Found"))
-        return web.Response(body=stored.data, content_type=stored.mime_type or "application/octet-stream")
+        return web.Response(
+            body=stored.data, content_type=stored.mime_type or "application/octet-stream"
+        )
 
     async def _handle_unknown(self, request: web.Request) -> web.Response:
         return error_response(ApiError(404, "Not Found"))
@@ -831,7 +845,9 @@ class FakeBotApi:
         self._notify()
         return self._message_json(message)
 
-    def _store_file(self, data: bytes, folder: str, mime_type: str | None, name: str | None) -> StoredFile:
+    def _store_file(
+        self, data: bytes, folder: str, mime_type: str | None, name: str | None
+    ) -> StoredFile:
         number = len(self._files) + 1
         prefix = "BQACAgIAAxk" if folder == "documents" else "AgACAgIAAxk"
         suffix = PurePosixPath(name).suffix if name else ".jpg"
@@ -1069,7 +1085,9 @@ class FakeBotApi:
         app.router.add_get("/_control/stats", self._control_stats)
 
     @staticmethod
-    def _control_handler(action: Callable[[JSON], Any]) -> Callable[[web.Request], Awaitable[web.Response]]:
+    def _control_handler(
+        action: Callable[[JSON], Any],
+    ) -> Callable[[web.Request], Awaitable[web.Response]]:
         async def handle(request: web.Request) -> web.Response:
             try:
                 body = await request.json() if request.can_read_body else {}

@@ -179,7 +179,9 @@ class SandboxWeb:
             return web.json_response({"error": "no such file"}, status=404)
         headers = {}
         if stored.file_name:
-            headers["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(stored.file_name, safe='')}"
+            headers["Content-Disposition"] = (
+                f"inline; filename*=UTF-8''{quote(stored.file_name, safe='')}"
+            )
         return web.Response(body=stored.data, headers=headers,
                             content_type=stored.mime_type or "application/octet-stream")  # fmt: skip
 

@@ -1,0 +1,123 @@
+"""Who a directive goes to, and what each recipient sees: pure functions, no I/O.
+
+An audience is `{"kind": "all"}` or `{"kind": K, "values": [...]}` with K one of `units` (each
+with every unit below it), `kinds` (unit kinds), `groups` (position groups) or `roles`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from bot.domain.directory import Directory
+from bot.domain.models import Staff
+from bot.domain.outgoing import Button, OutMessage
+from bot.domain.splitting import split_message
+from bot.domain.text import fold
+from bot.i18n import Translator
+from storage.broadcast_repo import Broadcast
+
+KINDS = ("all", "units", "kinds", "groups", "roles")
+CAPTION_LIMIT = 1024
+
+
+def members(directory: Directory, audience: dict[str, Any]) -> list[Staff]:
+    """The active staff the audience names, in directory order."""
+    kind, values = audience.get("kind"), set(audience.get("values", ()))
+    people = [p for p in directory.staff.values() if p.active]
+    if kind == "all":
+        return people
+    if kind == "units":
+        units: set[str] = set()
+        for unit_id in values:
+            units |= directory.subtree(unit_id)
+        return [p for p in people if p.unit_id in units]
+    if kind == "kinds":
+        units = {u.unit_id for u in directory.units.values() if u.kind.value in values}
+        return [p for p in people if p.unit_id in units]
+    if kind == "groups":
+        return [p for p in people if p.position_group in values]
+    if kind == "roles":
+        return [p for p in people if p.roles & values]
+    return []
+
+
+def choices(directory: Directory, kind: str) -> dict[str, str]:
+    """What the admin may type for an audience kind: value → a readable label."""
+    people = [p for p in directory.staff.values() if p.active]
+    if kind == "units":
+        return {u.unit_id: u.name for u in directory.units.values()}
+    if kind == "kinds":
+        return {k: k for k in sorted({u.kind.value for u in directory.units.values()})}
+    if kind == "groups":
+        return {g: g for g in sorted({p.position_group for p in people})}
+    if kind == "roles":
+        return {r: r for r in sorted({r for p in people for r in p.roles})}
+    return {}
+
+
+def pick_values(typed: str, known: dict[str, str]) -> tuple[list[str], list[str]]:
+    """Typed values (comma, semicolon or new line separated; an id or a name, any accents)
+    → (chosen values, words not understood)."""
+    by_fold = {fold(k): k for k in known} | {fold(v): k for k, v in known.items()}
+    chosen: list[str] = []
+    unknown: list[str] = []
+    for word in _words(typed):
+        found = by_fold.get(fold(word))
+        if found is None:
+            unknown.append(word)
+        elif found not in chosen:
+            chosen.append(found)
+    return chosen, unknown
+
+
+def _words(typed: str) -> Iterable[str]:
+    for line in typed.replace(";", ",").replace("\n", ",").split(","):
+        if line.strip():
+            yield line.strip()
+
+
+def describe_audience(t: Translator, directory: Directory, audience: dict[str, Any]) -> str:
+    kind, values = audience.get("kind"), list(audience.get("values", ()))
+    if kind == "units":
+        names = [directory.units[v].name if v in directory.units else v for v in values]
+        return t._("units (with the units below them): {names}", names=", ".join(names))
+    labels = {
+        "kinds": t._("unit kinds: {values}", values=", ".join(values)),
+        "groups": t._("position groups: {values}", values=", ".join(values)),
+        "roles": t._("roles: {values}", values=", ".join(values)),
+    }
+    return labels.get(str(kind), t._("everyone"))
+
+
+def header(t: Translator, number: str, issued_on: Any, title: str) -> str:
+    return (
+        t._("📄 Directive {number}, {date}", number=number, date=t.date(issued_on)) + "\n" + title
+    )
+
+
+def read_button(t: Translator, broadcast_id: int) -> tuple[tuple[Button, ...], ...]:
+    return ((Button(t._("✅ I have read it"), f"bc:r:{broadcast_id}"),),)
+
+
+def read_at_button(t: Translator, read_at: Any) -> tuple[tuple[Button, ...], ...]:
+    return ((Button(t._("✅ Read at {time}", time=read_at.strftime("%H:%M")), "bc:noop"),),)
+
+
+def directive_messages(
+    t: Translator, b: Broadcast, buttons: tuple[tuple[Button, ...], ...] | None = None
+) -> list[OutMessage]:
+    """What a recipient gets: the text in numbered parts at paragraph boundaries, then the file;
+    the last message carries the "read" button."""
+    top = header(t, b.number, b.issued_on, b.title)
+    final_buttons = read_button(t, b.id) if buttons is None else buttons
+    parts = split_message(f"{top}\n\n{b.body}" if b.body.strip() else "", numbered=True)
+    messages = [OutMessage(part) for part in parts]
+    if b.file_id:
+        caption = top if not parts else "📎 " + (b.file_name or b.number)
+        messages.append(OutMessage(caption[:CAPTION_LIMIT], document=b.file_id))
+    if not messages:
+        messages.append(OutMessage(top))
+    last = messages[-1]
+    messages[-1] = OutMessage(last.text, buttons=final_buttons, document=last.document)
+    return messages

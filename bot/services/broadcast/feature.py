@@ -1,0 +1,441 @@
+"""Directives (rule 9): /broadcast for district admins, the "read" button, /directives, reminders,
+unit heads' view of who has not read, the progress message and the .xlsx export.
+
+Delivery is the outbox's (ARCHITECTURE.md property 3): every recipient's rows are written in the
+transaction that confirms the broadcast (or, for a scheduled one, in the sweep at its time), at a
+priority behind interactive messages, so a broadcast never holds up anyone's reply.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.domain.models import BuiltinRole, Staff
+from bot.domain.outgoing import OutMessage
+from bot.domain.travel_policy import PolicyMode
+from bot.i18n import Translator
+from bot.services.broadcast.audience import directive_messages, members, read_at_button, read_button
+from bot.services.broadcast.flow import FLOW, BroadcastFlow, send_at_of
+from bot.services.broadcast.views import (
+    admin_buttons,
+    directives_list,
+    progress_text,
+    reminder_text,
+    unread_message,
+    write_export,
+)
+from bot.services.kernel.feature import Answer, Feature
+from bot.services.kernel.step import Deps, Step, system_step
+from bot.services.travel.policy_admin import PolicyAdmin
+from storage.broadcast_repo import FINAL, PART, REMIND, Broadcast, BroadcastRepo, NewBroadcast
+from storage.outbox_repo import OutboxRepo, Recipient
+
+BROADCAST_PRIORITY = 8  # behind every interactive message (1-5): lower numbers go first
+PROGRESS_PRIORITY = 1
+PROGRESS_EVERY = timedelta(seconds=5)
+REMIND_AGAIN_AFTER = timedelta(hours=1)
+HEAD_ROLES = {BuiltinRole.UNIT_HEAD.value, BuiltinRole.DEPUTY_HEAD.value}
+
+
+class Broadcasts:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+        self.flow = BroadcastFlow()
+        self.policy = PolicyAdmin(deps)
+
+    def feature(self) -> Feature:
+        return Feature(
+            commands={"broadcast": self._broadcast, "directives": self._directives},
+            flows={FLOW: self.flow.on_text},
+            buttons={"bc": self._button},
+            jobs=[self.sweep],
+        )
+
+    def _repo(self, step: Step) -> BroadcastRepo:
+        return BroadcastRepo(step.tx, self.deps.clock.tz)
+
+    # --- commands -----------------------------------------------------------------------------
+
+    async def _broadcast(self, step: Step, person: Staff, args: list[str]) -> list[OutMessage]:
+        if not person.has_role(BuiltinRole.ADMIN):
+            return [OutMessage(step.t._("Only district admins can send directives."))]
+        if args and args[0].lstrip("#").isdigit():
+            return [await self._progress_view(step, int(args[0].lstrip("#")))]
+        await step.conversations.clear(step.who.channel, step.who.user_ref)
+        return await self.flow.begin(step)
+
+    async def _directives(self, step: Step, person: Staff, args: list[str]) -> list[OutMessage]:
+        received = await self._repo(step).recent_for(person.staff_id)
+        head = bool(person.roles & HEAD_ROLES) or person.has_role(BuiltinRole.ADMIN)
+        return [directives_list(step.t, received, head)]
+
+    async def _progress_view(self, step: Step, broadcast_id: int) -> OutMessage:
+        repo = self._repo(step)
+        b = await repo.get(broadcast_id)
+        if b is None:
+            return OutMessage(step.t._("No directive #{id}.", id=broadcast_id))
+        text = progress_text(
+            step.t,
+            await step.directory(),
+            b,
+            await repo.tallies(b.id),
+            await repo.pending_rows(b.id),
+        )
+        return OutMessage(text, buttons=admin_buttons(step.t, b))
+
+    # --- buttons ------------------------------------------------------------------------------
+
+    async def _button(self, step: Step, rest: str) -> Answer:
+        action, _, arg = rest.partition(":")
+        if action == "noop":
+            return None, []
+        if arg.isdigit():
+            handler = {"r": self._read, "s": self._show, "u": self._unread, "rm": self._remind_button,
+                       "xl": self._export, "cx": self._cancel_scheduled}.get(action)  # fmt: skip
+            if handler is not None:
+                return await handler(step, int(arg))
+        return await self._flow_button(step, action, arg)
+
+    async def _flow_button(self, step: Step, action: str, arg: str) -> Answer:
+        t = step.t
+        person = await step.me()
+        conversation = await step.conversations.get(step.who.channel, step.who.user_ref)
+        if (
+            person is None
+            or not person.has_role(BuiltinRole.ADMIN)
+            or conversation is None
+            or conversation.flow != FLOW
+        ):
+            return t._("This button is no longer valid."), []
+        draft = dict(conversation.draft)
+        if action == "done" and conversation.step == "content":
+            return None, await self.flow.content_done(step, draft)
+        if (
+            action == "aud"
+            and conversation.step == "audience_kind"
+            and arg in ("all", "units", "kinds", "groups", "roles")
+        ):
+            return None, await self.flow.audience_kind(step, draft, arg)
+        if conversation.step not in ("confirm", "when") or "audience" not in draft:
+            return t._("This button is no longer valid."), []
+        if action == "pol" and arg in ("ban", "normal"):
+            draft["policy"] = None if draft.get("policy") == arg else arg
+            return None, await self.flow.preview(step, draft)
+        if action == "later":
+            return None, await self.flow.ask_when(step, draft)
+        if action in ("go", "now"):
+            if action == "now":
+                draft.pop("send_at", None)
+            return None, await self._confirm(step, person, draft)
+        if action == "x":
+            await step.conversations.clear(step.who.channel, step.who.user_ref)
+            return None, [OutMessage(t._("Stopped. Nothing was sent."))]
+        return t._("This button is no longer valid."), []
+
+    async def _confirm(self, step: Step, person: Staff, draft: dict[str, Any]) -> list[OutMessage]:
+        t = step.t
+        send_at = send_at_of(draft) or step.now
+        later = send_at > step.now
+        new = NewBroadcast(
+            draft["number"], datetime.fromisoformat(draft["issued_on"]).date(), draft["title"],
+            draft.get("body", ""), draft.get("file_id"), draft.get("file_name"), draft["audience"],
+            person.staff_id, step.who.channel, step.who.chat_ref, draft.get("policy"),
+        )  # fmt: skip
+        broadcast_id = await self._repo(step).create(new, "scheduled", send_at, step.now)
+        await step.audit.append(
+            step.now,
+            person.staff_id,
+            "broadcast.confirm",
+            f"broadcast:{broadcast_id}",
+            {"number": new.number, "audience": new.audience, "send_at": send_at.isoformat()},
+        )
+        await step.conversations.clear(step.who.channel, step.who.user_ref)
+        replies: list[OutMessage] = []
+        if draft.get("policy"):
+            mode = PolicyMode.BAN if draft["policy"] == "ban" else PolicyMode.APPROVAL_OUTSIDE_HOURS
+            replies += await self.policy._set_mode(
+                step, mode, send_at.strftime("%d/%m/%Y %H:%M") if later else ""
+            )
+        if later:
+            replies.insert(
+                0,
+                OutMessage(
+                    t._(
+                        "Directive #{id} is scheduled for {when}. /broadcast {id} shows it.",
+                        id=broadcast_id,
+                        when=t.when(send_at),
+                    )
+                ),
+            )
+            return replies
+        count = await self.queue(step, broadcast_id)
+        replies.insert(
+            0,
+            OutMessage(
+                t._(
+                    "Directive #{id} is on its way to {n} people. The message below shows the progress.",
+                    id=broadcast_id,
+                    n=count,
+                )
+            ),
+        )
+        return replies
+
+    async def _read(self, step: Step, broadcast_id: int) -> Answer:
+        t = step.t
+        person = await step.me()
+        repo = self._repo(step)
+        if person is None or not await repo.is_recipient(broadcast_id, person.staff_id):
+            return t._("This button is no longer valid."), []
+        read_at = await repo.mark_read(broadcast_id, person.staff_id, step.now)
+        assert read_at is not None
+        first = read_at == step.now
+        if first:
+            await step.audit.append(
+                step.now, person.staff_id, "broadcast.read", f"broadcast:{broadcast_id}", {}
+            )
+        toast = (
+            t._("Thank you: read at {time}.", time=read_at.strftime("%H:%M"))
+            if first
+            else t._("Already recorded: read at {time}.", time=read_at.strftime("%H:%M"))
+        )
+        if step.who.message_ref is None:
+            return toast, []
+        return toast, [
+            OutMessage(
+                "",
+                buttons=read_at_button(t, read_at),
+                edit_ref=step.who.message_ref,
+                markup_only=True,
+            )
+        ]
+
+    async def _show(self, step: Step, broadcast_id: int) -> Answer:
+        person = await step.me()
+        repo = self._repo(step)
+        b = await repo.get(broadcast_id)
+        if (
+            person is None
+            or b is None
+            or not await repo.is_recipient(broadcast_id, person.staff_id)
+        ):
+            return step.t._("This button is no longer valid."), []
+        read = next(
+            (at for found, at in await repo.recent_for(person.staff_id, 1000) if found.id == b.id),
+            None,
+        )
+        buttons = read_at_button(step.t, read) if read else None
+        return None, directive_messages(step.t, b, buttons)
+
+    async def _unread(self, step: Step, broadcast_id: int) -> Answer:
+        person = await step.me()
+        b = await self._repo(step).get(broadcast_id)
+        if (
+            person is None
+            or b is None
+            or not (person.roles & HEAD_ROLES or person.has_role(BuiltinRole.ADMIN))
+        ):
+            return step.t._("Only unit heads can see who has not read."), []
+        directory = await step.directory()
+        units = directory.subtree(person.unit_id)
+        unread = await self._repo(step).unread(broadcast_id, sorted(units))
+        unit = directory.unit(person.unit_id)
+        return None, [
+            unread_message(step.t, directory, b, unread, unit.name if unit else person.unit_id)
+        ]
+
+    async def _remind_button(self, step: Step, broadcast_id: int) -> Answer:
+        t = step.t
+        person = await step.me()
+        repo = self._repo(step)
+        b = await repo.get(broadcast_id)
+        if person is None or b is None:
+            return t._("This button is no longer valid."), []
+        if person.has_role(BuiltinRole.ADMIN):
+            unread = await repo.unread(broadcast_id)
+        elif person.roles & HEAD_ROLES:
+            unread = await repo.unread(
+                broadcast_id, sorted((await step.directory()).subtree(person.unit_id))
+            )
+        else:
+            return t._("Only unit heads can see who has not read."), []
+        recent = await repo.reminded_since(broadcast_id, step.now - REMIND_AGAIN_AFTER)
+        chosen = [s for s in unread if s not in recent]
+        await self._remind(step, b, chosen)
+        await step.audit.append(
+            step.now,
+            person.staff_id,
+            "broadcast.remind",
+            f"broadcast:{broadcast_id}",
+            {"n": len(chosen)},
+        )
+        return t._(
+            "Reminded {n} people (those reminded in the last hour are skipped).", n=len(chosen)
+        ), []
+
+    async def _export(self, step: Step, broadcast_id: int) -> Answer:
+        person = await step.me()
+        repo = self._repo(step)
+        b = await repo.get(broadcast_id)
+        if person is None or b is None or not person.has_role(BuiltinRole.ADMIN):
+            return step.t._("Only district admins can send directives."), []
+        folder = self.deps.settings.database_path.resolve().parent / "exports"
+        path = write_export(
+            step.t, await step.directory(), b, await repo.states(broadcast_id), folder
+        )
+        return None, [
+            OutMessage(
+                step.t._("Directive #{id}: who received and read it.", id=b.id), document=str(path)
+            )
+        ]
+
+    async def _cancel_scheduled(self, step: Step, broadcast_id: int) -> Answer:
+        person = await step.me()
+        if person is None or not person.has_role(BuiltinRole.ADMIN):
+            return step.t._("Only district admins can send directives."), []
+        if not await self._repo(step).cancel_scheduled(broadcast_id):
+            return step.t._("It is no longer scheduled."), []
+        await step.audit.append(
+            step.now, person.staff_id, "broadcast.cancel", f"broadcast:{broadcast_id}", {}
+        )
+        return None, [OutMessage(step.t._("Directive #{id} will not be sent.", id=broadcast_id))]
+
+    # --- delivery -----------------------------------------------------------------------------
+
+    async def queue(self, step: Step, broadcast_id: int) -> int:
+        """Write every recipient's outbox rows (one executemany) and the admin's progress message."""
+        repo = self._repo(step)
+        if not await repo.start_sending(
+            broadcast_id, step.now, step.now + self.deps.settings.ack_remind_span
+        ):
+            return 0
+        b = await repo.get(broadcast_id)
+        assert b is not None
+        directory = await step.directory()
+        people = members(directory, b.audience)
+        accounts = {
+            a.staff_id: a for a in await step.accounts.of_staff_many([p.staff_id for p in people])
+        }
+        rendered: dict[str | None, list[tuple[str, str]]] = {}
+        rows: list[tuple[Recipient, str, str | None]] = []
+        for person in people:
+            account = accounts.get(person.staff_id)
+            if account is None:
+                continue
+            language = directory.language_of(person.staff_id, account.language)
+            if language not in rendered:
+                rendered[language] = _payloads(
+                    directive_messages(self.deps.translations.for_language(language), b), b.id
+                )
+            recipient = Recipient(account.channel, account.chat_ref, person.staff_id)
+            rows.extend((recipient, payload, purpose) for payload, purpose in rendered[language])
+        await OutboxRepo(step.tx).enqueue_payloads(rows, step.now, priority=BROADCAST_PRIORITY)
+        step.enqueued += len(rows)
+        await repo.add_recipients(
+            b.id, ((p.staff_id, p.unit_id, p.staff_id in accounts) for p in people)
+        )
+        await self._start_progress(step, b)
+        return len(accounts)
+
+    async def _start_progress(self, step: Step, b: Broadcast) -> None:
+        repo = self._repo(step)
+        t = await self._admin_translator(step, b)
+        text = progress_text(
+            t, await step.directory(), b, await repo.tallies(b.id), await repo.pending_rows(b.id)
+        )
+        admin = Recipient(b.admin_channel, b.admin_chat, b.created_by)
+        outbox_id = await step.send_to(
+            admin,
+            OutMessage(text, buttons=admin_buttons(t, b)),
+            priority=PROGRESS_PRIORITY,
+            purpose=f"broadcast:{b.id}:progress",
+        )
+        await repo.set_progress(b.id, outbox_id, text, step.now)
+
+    async def _remind(self, step: Step, b: Broadcast, staff_ids: list[str]) -> None:
+        accounts = await step.accounts.of_staff_many(staff_ids)
+        directory = await step.directory()
+        rendered: dict[str | None, str] = {}
+        rows: list[tuple[Recipient, str, str | None]] = []
+        for account in accounts:
+            language = directory.language_of(account.staff_id, account.language)
+            if language not in rendered:
+                t = self.deps.translations.for_language(language)
+                rendered[language] = _dumps(
+                    OutMessage(reminder_text(t, b), buttons=read_button(t, b.id))
+                )
+            rows.append(
+                (
+                    Recipient(account.channel, account.chat_ref, account.staff_id),
+                    rendered[language],
+                    REMIND.format(id=b.id),
+                )
+            )
+        await OutboxRepo(step.tx).enqueue_payloads(rows, step.now, priority=BROADCAST_PRIORITY)
+        step.enqueued += len(rows)
+        await self._repo(step).mark_reminded(
+            b.id, [a.staff_id for a in accounts if a.staff_id], step.now
+        )
+
+    # --- the sweep ----------------------------------------------------------------------------
+
+    async def sweep(self, now: datetime) -> int:
+        """Scheduled directives due now, reminders due now, progress messages to edit."""
+        done = 0
+        async with self.deps.db.transaction() as tx:
+            step = system_step(self.deps, tx, now)
+            repo = self._repo(step)
+            for b in await repo.due_scheduled(now):
+                await self.queue(step, b.id)
+                done += 1
+            for b in await repo.due_reminders(now):
+                await self._remind(step, b, await repo.unread(b.id))
+                await repo.reminders_done(b.id)
+                done += 1
+            for b in await repo.watched(now, now - PROGRESS_EVERY):
+                done += await self._edit_progress(step, b)
+        if step.enqueued:
+            self.deps.wake_outbox()
+        return done
+
+    async def _edit_progress(self, step: Step, b: Broadcast) -> int:
+        repo = self._repo(step)
+        pending = await repo.pending_rows(b.id)
+        if b.status == "sending" and pending == 0:
+            await repo.finish(b.id)
+            b = replace(b, status="done")
+        assert b.progress_outbox is not None
+        message_ref = await repo.message_ref(b.progress_outbox)
+        t = await self._admin_translator(step, b)
+        text = progress_text(t, await step.directory(), b, await repo.tallies(b.id), pending)
+        if message_ref is None or text == b.progress_text:
+            await repo.set_progress(b.id, None, b.progress_text or "", step.now)
+            return 0
+        admin = Recipient(b.admin_channel, b.admin_chat, b.created_by)
+        await step.send_to(
+            admin,
+            OutMessage(text, buttons=admin_buttons(t, b), edit_ref=message_ref),
+            priority=PROGRESS_PRIORITY,
+            purpose=f"broadcast:{b.id}:progress",
+        )
+        await repo.set_progress(b.id, None, text, step.now)
+        return 1
+
+    async def _admin_translator(self, step: Step, b: Broadcast) -> Translator:
+        account = await step.accounts.of_staff(b.created_by)
+        return self.deps.translations.for_language(account.language if account else None)
+
+
+def _dumps(message: OutMessage) -> str:
+    return json.dumps(message.to_json(), ensure_ascii=False, separators=(",", ":"))
+
+
+def _payloads(messages: list[OutMessage], broadcast_id: int) -> list[tuple[str, str]]:
+    last = len(messages) - 1
+    return [
+        (_dumps(m), (FINAL if i == last else PART).format(id=broadcast_id))
+        for i, m in enumerate(messages)
+    ]

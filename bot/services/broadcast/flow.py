@@ -1,0 +1,244 @@
+"""/broadcast: the admin composes a directive step by step (number and date, title, content,
+audience), sees a preview with the number of recipients, and confirms now or for later.
+
+Every answer is committed with the conversation's draft, so a crash loses nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from typing import Any
+
+from bot.domain.datetime_parse import ParseFailure, parse_when
+from bot.domain.outgoing import Button, OutMessage
+from bot.i18n import Translator
+from bot.services.broadcast.audience import (
+    choices,
+    describe_audience,
+    directive_messages,
+    members,
+    pick_values,
+)
+from bot.services.kernel.step import Step
+from storage.broadcast_repo import Broadcast
+from storage.repos import Conversation
+
+FLOW = "broadcast"
+MAX_BODY = 200_000
+MAX_TITLE = 500
+FILE_SUFFIXES = (".pdf", ".docx")
+FILE_TYPES = (
+    "application/pdf",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+)
+_DATE_AT_END = re.compile(
+    r"^(?P<number>\S.*?)[\s,;]+(?:ngày\s+)?(?P<date>\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\d{1,2} tháng \d{1,2} năm \d{4})$",
+    re.IGNORECASE,
+)
+
+Draft = dict[str, Any]
+
+
+def draft_broadcast(draft: Draft, broadcast_id: int = 0) -> Broadcast:
+    """The draft as the directive it will become (for the preview)."""
+    epoch = datetime(2000, 1, 1, tzinfo=UTC)
+    return Broadcast(
+        broadcast_id, draft["number"], date.fromisoformat(draft["issued_on"]), draft["title"],
+        draft.get("body", ""), draft.get("file_id"), draft.get("file_name"), draft.get("audience", {}),
+        "draft", "", epoch, epoch, None, draft.get("policy"), "", "", None, None, None, None,
+    )  # fmt: skip
+
+
+class BroadcastFlow:
+    async def begin(self, step: Step) -> list[OutMessage]:
+        await self._save(step, "number", {})
+        return [
+            OutMessage(
+                step.t._(
+                    "New directive. Send its number and date, e.g. 1061/UBND-VP 26/05/2021 (/cancel to stop)."
+                )
+            )
+        ]
+
+    async def on_text(self, step: Step, conversation: Conversation, text: str) -> list[OutMessage]:
+        draft = dict(conversation.draft)
+        handlers = {"number": self._number, "title": self._title, "content": self._content,
+                    "audience": self._audience_values, "when": self._when}  # fmt: skip
+        handler = handlers.get(conversation.step)
+        if handler is None:
+            return [OutMessage(step.t._("Please use the buttons above, or /cancel."))]
+        return await handler(step, draft, text)
+
+    async def _number(self, step: Step, draft: Draft, text: str) -> list[OutMessage]:
+        t = step.t
+        match = _DATE_AT_END.match(text.strip())
+        parsed = parse_when(match["date"], step.now) if match else None
+        if match is None or parsed is None or isinstance(parsed, ParseFailure):
+            return [
+                OutMessage(
+                    t._("I could not read the number and date. Example: 1061/UBND-VP 26/05/2021")
+                )
+            ]
+        draft |= {
+            "number": match["number"].strip(" ,;")[:100],
+            "issued_on": parsed.value.date().isoformat(),
+        }
+        await self._save(step, "title", draft)
+        return [OutMessage(t._("The title of the directive?"))]
+
+    async def _title(self, step: Step, draft: Draft, text: str) -> list[OutMessage]:
+        title = text.strip()
+        if not title or len(title) > MAX_TITLE:
+            return [OutMessage(step.t._("The title must be 1 to {n} characters.", n=MAX_TITLE))]
+        draft["title"] = title
+        await self._save(step, "content", draft)
+        return [
+            OutMessage(
+                step.t._(
+                    "Now the content: paste the text (in several messages if it is long), forward the message, and/or send the PDF or DOCX file. Press Done when everything is in."
+                ),
+                buttons=_done(step.t),
+            )
+        ]
+
+    async def _content(self, step: Step, draft: Draft, text: str) -> list[OutMessage]:
+        t = step.t
+        attachment = step.who.attachment
+        if attachment is not None:
+            name = (attachment.file_name or "").lower()
+            if attachment.kind != "document" or not (
+                name.endswith(FILE_SUFFIXES) or attachment.mime_type in FILE_TYPES
+            ):
+                return [
+                    OutMessage(t._("Only PDF or DOCX files can be attached."), buttons=_done(t))
+                ]
+            draft |= {"file_id": attachment.file_id, "file_name": attachment.file_name}
+        elif text.strip():
+            body = draft.get("body", "")
+            draft["body"] = (body + "\n\n" + text.strip()) if body else text.strip()
+        if len(draft.get("body", "")) > MAX_BODY:
+            return [OutMessage(t._("The text is too long (at most {n} characters).", n=MAX_BODY))]
+        await self._save(step, "content", draft)
+        got = t._("Received: {n} characters of text.", n=len(draft.get("body", "")))
+        if draft.get("file_id"):
+            got += " " + t._("File: {name}.", name=draft.get("file_name") or "?")
+        return [OutMessage(got + " " + t._("Send more, or press Done."), buttons=_done(t))]
+
+    async def content_done(self, step: Step, draft: Draft) -> list[OutMessage]:
+        t = step.t
+        if not draft.get("body", "").strip() and not draft.get("file_id"):
+            return [
+                OutMessage(
+                    t._("Nothing to send yet: paste the text or send the file first."),
+                    buttons=_done(t),
+                )
+            ]
+        await self._save(step, "audience_kind", draft)
+        rows = ((Button(t._("Everyone"), "bc:aud:all"), Button(t._("Chosen units"), "bc:aud:units")),
+                (Button(t._("Unit kinds"), "bc:aud:kinds"), Button(t._("Position groups"), "bc:aud:groups"), Button(t._("Roles"), "bc:aud:roles")))  # fmt: skip
+        return [OutMessage(t._("Who receives it?"), buttons=rows)]
+
+    async def audience_kind(self, step: Step, draft: Draft, kind: str) -> list[OutMessage]:
+        if kind == "all":
+            draft["audience"] = {"kind": "all"}
+            return await self.preview(step, draft)
+        known = choices(await step.directory(), kind)
+        draft["audience_kind"] = kind
+        await self._save(step, "audience", draft)
+        listing = "\n".join(
+            f"• {k}" + (f": {v}" if v != k else "") for k, v in list(known.items())[:80]
+        )
+        return [OutMessage(step.t._("Type one or more, separated by commas:") + "\n" + listing)]
+
+    async def _audience_values(self, step: Step, draft: Draft, text: str) -> list[OutMessage]:
+        kind = draft.get("audience_kind", "units")
+        chosen, unknown = pick_values(text, choices(await step.directory(), kind))
+        if unknown or not chosen:
+            return [
+                OutMessage(
+                    step.t._(
+                        "Not found: {words}. Type values from the list, separated by commas.",
+                        words=", ".join(unknown) or "-",
+                    )
+                )
+            ]
+        draft["audience"] = {"kind": kind, "values": chosen}
+        return await self.preview(step, draft)
+
+    async def preview(self, step: Step, draft: Draft) -> list[OutMessage]:
+        t = step.t
+        await self._save(step, "confirm", draft)
+        directory = await step.directory()
+        people = members(directory, draft["audience"])
+        registered = len(await step.accounts.of_staff_many([p.staff_id for p in people]))
+        shown = directive_messages(
+            t, draft_broadcast(draft), buttons=((Button(t._("✅ I have read it"), "bc:noop"),),)
+        )
+        lines = [
+            t._("Preview above: this is exactly what each recipient gets ({n} messages).", n=len(shown)),
+            t._("Audience: {audience}", audience=describe_audience(t, directory, draft["audience"])),
+            t._("Recipients: {n} ({registered} registered in the bot; the others cannot be reached yet).", n=len(people), registered=registered),
+        ]  # fmt: skip
+        policy = draft.get("policy")
+        if policy:
+            lines.append(
+                t._("With it, the travel policy switches to: {mode}.", mode=_policy_name(t, policy))
+            )
+        send_at = send_at_of(draft)
+        if send_at is not None:
+            lines.append(t._("It goes out at {when}.", when=t.when(send_at)))
+        buttons = _confirm_buttons(t, policy, send_at)
+        return [
+            OutMessage(t._("— Preview —")),
+            *shown,
+            OutMessage("\n".join(lines), buttons=buttons),
+        ]
+
+    async def ask_when(self, step: Step, draft: Draft) -> list[OutMessage]:
+        await self._save(step, "when", draft)
+        return [OutMessage(step.t._("When should it go out? e.g. 27/05/2021 07:30 or mai 7h"))]
+
+    async def _when(self, step: Step, draft: Draft, text: str) -> list[OutMessage]:
+        parsed = parse_when(text, step.now)
+        if isinstance(parsed, ParseFailure) or parsed.value <= step.now:
+            return [OutMessage(step.t._("I need a time in the future, e.g. 27/05/2021 07:30."))]
+        draft["send_at"] = parsed.value.isoformat()
+        return await self.preview(step, draft)
+
+    async def _save(self, step: Step, state: str, draft: Draft) -> None:
+        await step.conversations.set(
+            step.who.channel, step.who.user_ref, Conversation(FLOW, state, draft), step.now
+        )
+
+
+def _done(t: Translator) -> tuple[tuple[Button, ...], ...]:
+    return ((Button(t._("✅ Done"), "bc:done"),),)
+
+
+def _policy_name(t: Translator, policy: str) -> str:
+    if policy == "ban":
+        return t._("no travel out of the city until further notice")
+    return t._("approval needed for travel on weekends, holidays and outside working hours")
+
+
+def send_at_of(draft: Draft) -> datetime | None:
+    return datetime.fromisoformat(draft["send_at"]) if draft.get("send_at") else None
+
+
+def _confirm_buttons(
+    t: Translator, policy: str | None, send_at: datetime | None
+) -> tuple[tuple[Button, ...], ...]:
+    ban = ("✔ " if policy == "ban" else "") + t._("Also: ban travel")
+    normal = ("✔ " if policy == "normal" else "") + t._("Also: travel back to normal")
+    first = (Button(t._("📤 Send now"), "bc:now"), Button(t._("🕒 Send later"), "bc:later"))
+    if send_at is not None:
+        first = (
+            Button(t._("✅ Confirm for {time}", time=t.short(send_at)), "bc:go"),
+            Button(t._("📤 Send now instead"), "bc:now"),
+        )
+    return (
+        first,
+        (Button(ban, "bc:pol:ban"), Button(normal, "bc:pol:normal")),
+        (Button(t._("🚫 Cancel"), "bc:x"),),
+    )

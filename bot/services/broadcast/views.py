@@ -1,0 +1,167 @@
+"""What admins and unit heads see of a directive: progress, who has not read it, the .xlsx export."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from bot.domain.directory import Directory
+from bot.domain.outgoing import Button, OutMessage
+from bot.i18n import Translator
+from storage.broadcast_repo import Broadcast, RecipientState, UnitTally
+
+MAX_UNIT_LINES = 25
+MAX_NAMES = 60
+
+
+def progress_text(
+    t: Translator, directory: Directory, b: Broadcast, tallies: list[UnitTally], pending: int
+) -> str:
+    total = sum(u.total for u in tallies)
+    sent = sum(u.sent for u in tallies)
+    failed = sum(u.failed for u in tallies)
+    read = sum(u.read for u in tallies)
+    unregistered = sum(u.total - u.registered for u in tallies)
+    lines = [
+        t._("Directive #{id}: {number}, {title}", id=b.id, number=b.number, title=b.title),
+        _state_line(t, b, pending),
+        t._("Sent {sent}/{total} · failed {failed} · not registered {unregistered} · read {read}",
+            sent=sent, total=total, failed=failed, unregistered=unregistered, read=read),
+        "",
+    ]  # fmt: skip
+    for unit in sorted(tallies, key=lambda u: -u.total)[:MAX_UNIT_LINES]:
+        name = (
+            directory.units[unit.unit_id].name if unit.unit_id in directory.units else unit.unit_id
+        )
+        lines.append(t._("• {unit}: sent {sent}/{total}, failed {failed}, read {read}",
+                         unit=name, sent=unit.sent, total=unit.total, failed=unit.failed, read=unit.read))  # fmt: skip
+    if len(tallies) > MAX_UNIT_LINES:
+        lines.append(t._("… and {n} more units (see the export)", n=len(tallies) - MAX_UNIT_LINES))
+    return "\n".join(lines)
+
+
+def _state_line(t: Translator, b: Broadcast, pending: int) -> str:
+    if b.status == "scheduled":
+        return t._("Scheduled for {when}.", when=t.when(b.send_at))
+    if b.status == "cancelled":
+        return t._("Cancelled.")
+    if pending:
+        return t._("Sending: {n} messages still queued.", n=pending)
+    return t._("Delivery finished.")
+
+
+def admin_buttons(t: Translator, b: Broadcast) -> tuple[tuple[Button, ...], ...]:
+    if b.status == "scheduled":
+        return ((Button(t._("🚫 Cancel it"), f"bc:cx:{b.id}"),),)
+    return (
+        (
+            Button(t._("📊 Export .xlsx"), f"bc:xl:{b.id}"),
+            Button(t._("🔔 Remind who has not read"), f"bc:rm:{b.id}"),
+        ),
+    )
+
+
+def directives_list(
+    t: Translator, received: list[tuple[Broadcast, datetime | None]], head: bool
+) -> OutMessage:
+    if not received:
+        return OutMessage(t._("No directives yet."))
+    lines = [t._("Recent directives:")]
+    rows: list[tuple[Button, ...]] = []
+    for b, read_at in received:
+        state = t._("read at {time}", time=t.short(read_at)) if read_at else t._("not read yet")
+        lines.append(f"• #{b.id} {b.number} ({b.issued_on:%d/%m/%Y}): {b.title}: {state}")
+        row = [Button(t._("📄 Read #{id} again", id=b.id), f"bc:s:{b.id}")]
+        if head:
+            row.append(Button(t._("👥 Who has not read #{id}", id=b.id), f"bc:u:{b.id}"))
+        rows.append(tuple(row))
+    return OutMessage("\n".join(lines), buttons=tuple(rows))
+
+
+def unread_message(
+    t: Translator, directory: Directory, b: Broadcast, unread: list[str], unit_name: str
+) -> OutMessage:
+    if not unread:
+        return OutMessage(
+            t._(
+                "Everyone in {unit} who received directive #{id} has read it.",
+                unit=unit_name,
+                id=b.id,
+            )
+        )
+    names = []
+    for staff_id in unread[:MAX_NAMES]:
+        person = directory.person(staff_id)
+        names.append(
+            f"• {person.full_name} ({person.position or person.position_group})"
+            if person
+            else f"• {staff_id}"
+        )
+    if len(unread) > MAX_NAMES:
+        names.append(t._("… and {n} more", n=len(unread) - MAX_NAMES))
+    head = t._(
+        "Not read yet in {unit}, directive #{id} ({n}):", unit=unit_name, id=b.id, n=len(unread)
+    )
+    buttons = ((Button(t._("🔔 Remind them"), f"bc:rm:{b.id}"),),)
+    return OutMessage("\n".join([head, *names]), buttons=buttons)
+
+
+def reminder_text(t: Translator, b: Broadcast) -> str:
+    return t._(
+        "⏰ Reminder: please read directive {number} ({title}) and press the button below.",
+        number=b.number,
+        title=b.title,
+    )
+
+
+def why_not(t: Translator, state: RecipientState) -> str:
+    if not state.registered:
+        return t._("never registered")
+    if state.status == "undeliverable":
+        return (
+            t._("blocked the bot")
+            if "block" in (state.error or "").lower()
+            else t._("chat not reachable")
+        )
+    if state.status == "failed":
+        return t._("delivery failed")
+    if state.status != "sent":
+        return t._("not delivered yet")
+    return ""
+
+
+def write_export(
+    t: Translator, directory: Directory, b: Broadcast, states: list[RecipientState], folder: Path
+) -> Path:
+    """One row per recipient: unit, name, position, delivered at, read at, why not delivered."""
+    from openpyxl import Workbook  # imported here: openpyxl (and numpy) cost 0.2 s of start-up
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = f"#{b.id}"
+    sheet.append(
+        [
+            t._("Unit"),
+            t._("Name"),
+            t._("Position"),
+            t._("Delivered at"),
+            t._("Read at"),
+            t._("Not delivered because"),
+        ]
+    )
+    for state in states:
+        person = directory.person(state.staff_id)
+        unit = directory.unit(state.unit_id)
+        sheet.append([
+            unit.name if unit else state.unit_id,
+            person.full_name if person else state.staff_id,
+            (person.position or person.position_group) if person else "",
+            t.short(state.sent_at) if state.sent_at and state.status == "sent" else "",
+            t.short(state.read_at) if state.read_at else "",
+            why_not(t, state),
+        ])  # fmt: skip
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"directive-{b.id}.xlsx"
+    book.save(path)
+    return path

@@ -1,0 +1,370 @@
+"""Symptom reports and the alerts they raise: recorded, triaged, sent through the outbox with an
+"Đã tiếp nhận" button, escalated by the sweep when nobody acknowledges them. Also the entry
+points other features call: a return declaration's symptoms, monitoring, areas with cases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from bot.domain.directory import Directory, answerable_heads
+from bot.domain.health import Symptom, Triage, TriageReason, Urgency, triage
+from bot.domain.health_rules import (
+    area_matches,
+    contact_with_case,
+    first_checkin,
+    health_contact,
+    health_officers_for,
+    monitoring_last_day,
+    symptoms_from_codes,
+)
+from bot.domain.models import BuiltinRole, Staff
+from bot.domain.outgoing import Button, OutMessage
+from bot.i18n import Translator
+from bot.services.kernel.step import Step
+from storage.health_repo import Area, HealthRepo, Monitoring, NewReport, SymptomReport
+
+ACK_PREFIX = "ha"
+ALERT_PRIORITY = 1
+
+
+def repo(step: Step) -> HealthRepo:
+    return HealthRepo(step.tx, step.deps.clock.tz)
+
+
+# --------------------------------------------------------------------------- texts
+
+
+def symptom_names(t: Translator) -> dict[Symptom, str]:
+    return {
+        Symptom.FEVER: t._("fever"),
+        Symptom.COUGH: t._("cough"),
+        Symptom.SHORTNESS_OF_BREATH: t._("shortness of breath"),
+        Symptom.SORE_THROAT: t._("sore throat"),
+        Symptom.LOSS_OF_TASTE_OR_SMELL: t._("loss of taste or smell"),
+        Symptom.TIREDNESS: t._("tiredness"),
+        Symptom.DIARRHOEA: t._("diarrhoea"),
+        Symptom.PNEUMONIA: t._("pneumonia"),
+        Symptom.OTHER: t._("other"),
+    }
+
+
+def contact_names(t: Translator) -> dict[str, str]:
+    return {
+        "covid_patient": t._("contact with a confirmed case"),
+        "case_area": t._("was in an area with published cases"),
+        "symptomatic": t._("contact with someone with symptoms"),
+    }
+
+
+def report_lines(t: Translator, directory: Directory, report: SymptomReport) -> list[str]:
+    person = directory.person(report.staff_id)
+    unit = directory.unit(person.unit_id) if person else None
+    names = symptom_names(t)
+    listed = [
+        names.get(Symptom(s), s) if s in Symptom._value2member_map_ else s for s in report.symptoms
+    ]
+    if report.other_text:
+        listed.append(report.other_text)
+    contacts = contact_names(t)
+    lines = [
+        t._("Person: {name}", name=person.full_name if person else report.staff_id)
+        + (f" ({unit.name})" if unit else ""),
+        t._("Symptoms: {list}", list=", ".join(listed) if listed else t._("none")),
+    ]
+    if report.temperature is not None:
+        lines.append(t._("Temperature: {value} °C", value=f"{report.temperature:.1f}"))
+    if report.onset_day is not None:
+        lines.append(t._("Since: {day}", day=t.date(report.onset_day)))
+    if report.contact_with_case:
+        lines.append(t._("Contact with a confirmed case: yes"))
+    if report.contacts:
+        lines.append(
+            t._("Exposure: {list}", list=", ".join(contacts.get(c, c) for c in report.contacts))
+        )
+    lines.append(t._("Reported: {when}", when=t.when(report.created_at)))
+    if person is not None:
+        lines.append(t._("Phone: {phone}", phone=person.phone))
+    return lines
+
+
+def isolation_guidance(t: Translator, contact: str) -> str:
+    return t._(
+        "Please self-isolate now: stay at home or in your room, away from others, wear a mask, "
+        "and call the health facility at once: {contact}. Your unit head and the health officers "
+        "have been told.",
+        contact=contact,
+    )
+
+
+def contact_default(t: Translator, step: Step) -> str:
+    return step.deps.settings.health_contact_default or t._("your local health station")
+
+
+# --------------------------------------------------------------------------- recording
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    report: SymptomReport
+    triage: Triage
+    alert_id: int | None
+
+
+async def record_report(
+    step: Step,
+    person: Staff,
+    *,
+    source: str,
+    symptoms: frozenset[Symptom],
+    other_text: str | None = None,
+    temperature: float | None = None,
+    onset: date | None = None,
+    case_contact: bool = False,
+    contacts: tuple[str, ...] = (),
+    force_urgent: bool = False,
+) -> Recorded:
+    """Record the report, triage it, alert (urgent) or inform the head (routine)."""
+    result = triage(symptoms, temperature, case_contact)
+    if force_urgent and result.urgency is Urgency.ROUTINE:
+        result = Triage(Urgency.URGENT, result.reasons)
+    health = repo(step)
+    new = NewReport(
+        staff_id=person.staff_id,
+        source=source,
+        symptoms=tuple(sorted(s.value for s in symptoms)),
+        other_text=other_text,
+        temperature=temperature,
+        onset_day=onset,
+        contact_with_case=case_contact,
+        contacts=contacts,
+        urgency=result.urgency.value,
+        reasons=tuple(r.value for r in result.reasons),
+    )
+    report_id = await health.add_report(new, step.now)
+    report = await health.report(report_id)
+    assert report is not None
+    await step.audit.append(
+        step.now,
+        step.actor,
+        "health.report",
+        f"symptoms:{report_id}",
+        {"urgency": new.urgency, "source": source},
+    )
+    directory = await step.directory()
+    if result.urgency is Urgency.URGENT:
+        alert_id = await raise_alert(step, directory, person, report)
+        return Recorded(report, result, alert_id)
+    heads = answerable_heads(directory, person.staff_id)
+    await step.tell_staff(
+        heads,
+        lambda t: OutMessage(
+            "\n".join(
+                [
+                    t._(
+                        "For your information: a staff member reported mild symptoms (no urgent signs)."
+                    ),
+                    *report_lines(t, directory, report),
+                ]
+            )
+        ),
+    )
+    return Recorded(report, result, None)
+
+
+def first_recipients(directory: Directory, person: Staff) -> list[str]:
+    """Unit head(s), the health officers and whoever is on duty."""
+    found = [
+        *answerable_heads(directory, person.staff_id),
+        *health_officers_for(directory, person.unit_id),
+        *directory.role_ids(BuiltinRole.DUTY_OFFICER.value),
+    ]
+    return [s for s in dict.fromkeys(found) if s != person.staff_id]
+
+
+async def raise_alert(
+    step: Step, directory: Directory, person: Staff, report: SymptomReport
+) -> int:
+    minutes = step.deps.settings.alert_ack_minutes
+    health = repo(step)
+    alert_id = await health.add_alert(
+        f"symptoms:{report.id}",
+        person.staff_id,
+        person.unit_id,
+        step.now + timedelta(minutes=minutes),
+        step.now,
+    )
+    recipients = first_recipients(directory, person)
+    await send_alert(
+        step, alert_id, recipients, 0, lambda t: symptom_alert_text(t, directory, report)
+    )
+    return alert_id
+
+
+def symptom_alert_text(t: Translator, directory: Directory, report: SymptomReport) -> str:
+    reasons = triage_reason_names(t)
+    why = ", ".join(reasons.get(TriageReason(r), r) for r in report.reasons)
+    head = t._(
+        "🚨 URGENT symptom report ({why}). Contact the person and guide them to self-isolate.",
+        why=why or t._("exposure"),
+    )
+    footer = t._("Details: /symptoms {id}", id=report.id)
+    return "\n".join([head, *report_lines(t, directory, report), footer])
+
+
+def triage_reason_names(t: Translator) -> dict[TriageReason, str]:
+    return {
+        TriageReason.FEVER: t._("fever"),
+        TriageReason.COUGH: t._("cough"),
+        TriageReason.SHORTNESS_OF_BREATH: t._("shortness of breath"),
+        TriageReason.HIGH_TEMPERATURE: t._("temperature of 37.5 °C or more"),
+        TriageReason.CONTACT_WITH_CASE: t._("contact with a confirmed case"),
+    }
+
+
+async def send_alert(
+    step: Step, alert_id: int, staff_ids: list[str], level: int, text: Callable[[Translator], str]
+) -> None:
+    """Queue the alert with its ack button to each person, remembering the rows to edit later."""
+    health = repo(step)
+    await health.add_recipients(alert_id, staff_ids, level)
+    queued = await step.tell_staff(
+        staff_ids,
+        lambda t: OutMessage(
+            text(t), buttons=((Button(t._("✅ Received"), f"{ACK_PREFIX}:{alert_id}"),),)
+        ),
+        priority=ALERT_PRIORITY,
+        purpose=f"health_alert:{alert_id}",
+    )
+    for _, outbox_id in queued:
+        await health.remember_message(alert_id, outbox_id)
+
+
+# --------------------------------------------------------------------------- the return declaration
+
+
+async def report_symptoms_from_return(
+    step: Step, person: Staff, symptoms: list[str], contacts: list[str]
+) -> list[OutMessage]:
+    """A return declaration answered yes to symptoms or exposure: record it, alert (with the ack
+    button, through the outbox), start monitoring, and return the guidance for the person."""
+    found = symptoms_from_codes(symptoms)
+    codes = tuple(dict.fromkeys(c for c in contacts if c))
+    if not found and not codes:
+        return []
+    directory = await step.directory()
+    await record_report(
+        step,
+        person,
+        source="return",
+        symptoms=found,
+        case_contact=contact_with_case(codes),
+        contacts=codes,
+        force_urgent=True,
+    )
+    monitoring, _ = await open_or_extend(step, person.staff_id, "return")
+    contact = health_contact(directory, person.unit_id, contact_default(step.t, step))
+    return [
+        OutMessage(isolation_guidance(step.t, contact)),
+        OutMessage(monitoring_notice(step.t, step, monitoring)),
+    ]
+
+
+# --------------------------------------------------------------------------- monitoring
+
+
+async def start_monitoring(step: Step, staff_id: str, reason: str) -> None:
+    """Put the person under monitoring (idempotent: an open monitoring is kept and extended to
+    MONITOR_DAYS from today). The caller tells the person; the daily check-ins explain themselves."""
+    await open_or_extend(step, staff_id, reason)
+
+
+async def open_or_extend(step: Step, staff_id: str, reason: str) -> tuple[Monitoring, bool]:
+    settings = step.deps.settings
+    health = repo(step)
+    today = step.now.date()
+    last = monitoring_last_day(today, settings.monitor_days)
+    current = await health.open_monitoring(staff_id)
+    if current is not None:
+        if last > current.end_day or reason not in current.reason.split("; "):
+            await health.extend_monitoring(current.id, last, reason, step.now)
+            await step.audit.append(
+                step.now,
+                step.actor,
+                "monitoring.extend",
+                f"monitoring:{current.id}",
+                {"reason": reason, "until": max(last, current.end_day).isoformat()},
+            )
+        fresh = await health.monitoring(current.id)
+        assert fresh is not None
+        return fresh, False
+    checkin = first_checkin(step.now, settings.checkin_hour)
+    monitoring_id = await health.add_monitoring(staff_id, reason, today, last, checkin, step.now)
+    await step.audit.append(
+        step.now,
+        step.actor,
+        "monitoring.start",
+        f"monitoring:{monitoring_id}",
+        {"staff_id": staff_id, "reason": reason, "until": last.isoformat()},
+    )
+    created = await health.monitoring(monitoring_id)
+    assert created is not None
+    return created, True
+
+
+def monitoring_notice(t: Translator, step: Step, monitoring: Monitoring) -> str:
+    hour = step.deps.settings.checkin_hour
+    return t._(
+        "You are under medical monitoring until {day}. Every day at {hour} I will ask whether you "
+        "have symptoms; please answer each time.",
+        day=t.date(monitoring.end_day),
+        hour=f"{hour:%H:%M}",
+    )
+
+
+# --------------------------------------------------------------------------- areas with cases
+
+
+async def listed_area_for(step: Step, province: str, start: date, end: date) -> str | None:
+    """The listed area with published cases that the trip touches, described, or None."""
+    for area in await repo(step).areas():
+        if area_matches(area.province, area.start_day, area.end_day, province, start, end):
+            return area_description(step.t, area)
+    return None
+
+
+def area_description(t: Translator, area: Area) -> str:
+    until = t.date(area.end_day) if area.end_day else t._("until further notice")
+    return t._(
+        "{place}, {province} (from {start}, {until}; source: {source})",
+        place=area.place,
+        province=area.province,
+        start=t.date(area.start_day),
+        until=until,
+        source=area.source,
+    )
+
+
+def next_ack_deadline(step: Step) -> datetime:
+    return step.now + timedelta(minutes=step.deps.settings.alert_ack_minutes)
+
+
+async def destination_warning(step: Step, province: str) -> list[OutMessage]:
+    """The travel flow's warning when the destination has a listed area (any day of a trip of
+    the longest allowed length from today)."""
+    today = step.now.date()
+    area = await listed_area_for(
+        step, province, today, today + timedelta(days=step.deps.settings.max_trip_days)
+    )
+    if area is None:
+        return []
+    return [
+        OutMessage(
+            step.t._(
+                "⚠️ The health authorities published cases in {area}. Avoid it if you can; anyone returning from there is medically monitored.",
+                area=area,
+            )
+        )
+    ]

@@ -1,0 +1,125 @@
+"""/areas: district admins keep the list of areas where the health authorities published cases.
+
+/areas                                   the list, with an «End» button each
+/areas add Đà Nẵng; Sơn Trà; 25/05/2021 - 08/06/2021; CDC Đà Nẵng 25/5
+/areas end 3
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from bot.domain.datetime_parse import ParseFailure, parse_when
+from bot.domain.models import BuiltinRole, Staff
+from bot.domain.outgoing import Button, OutMessage
+from bot.domain.provinces import search_provinces
+from bot.i18n import Translator
+from bot.services.health.alerts import area_description, repo
+from bot.services.kernel.step import Step
+
+PREFIX = "ar"
+MAX_TEXT = 200
+
+
+def usage(t: Translator) -> str:
+    return t._(
+        "To add an area: /areas add <province>; <place>; <from> - <to>; <source>\nExample: /areas add Đà Nẵng; Sơn Trà; 25/05/2021 - 08/06/2021; CDC Đà Nẵng 25/5\nLeave out «- <to>» while cases are still published."
+    )
+
+
+class Areas:
+    async def command(self, step: Step, person: Staff, args: list[str]) -> list[OutMessage]:
+        t = step.t
+        if not person.has_role(BuiltinRole.ADMIN.value):
+            return [OutMessage(t._("Only district admins keep the list of areas with cases."))]
+        if args and args[0] == "add":
+            return await self._add(step, person, " ".join(args[1:]))
+        if len(args) == 2 and args[0] == "end" and args[1].isdigit():
+            return [OutMessage(await self._end(step, person, int(args[1])))]
+        return await self._list(step)
+
+    async def _list(self, step: Step) -> list[OutMessage]:
+        t = step.t
+        areas = await repo(step).areas()
+        if not areas:
+            return [OutMessage(t._("No area with published cases is listed.") + "\n\n" + usage(t))]
+        messages = [
+            OutMessage(
+                f"#{a.id} " + area_description(t, a),
+                buttons=((Button(t._("End"), f"{PREFIX}:end:{a.id}"),),),
+            )
+            for a in areas[:40]
+        ]
+        return messages + [OutMessage(usage(t))]
+
+    async def _add(self, step: Step, person: Staff, text: str) -> list[OutMessage]:
+        t = step.t
+        parts = [p.strip() for p in text.split(";")]
+        if len(parts) != 4 or not all(parts) or any(len(p) > MAX_TEXT for p in parts):
+            return [OutMessage(usage(t))]
+        found = search_provinces(parts[0], limit=1)
+        if not found:
+            return [OutMessage(t._("No province or city matches «{text}».", text=parts[0]))]
+        dates = self._dates(step, parts[2])
+        if dates is None:
+            return [
+                OutMessage(
+                    t._(
+                        "I could not read the dates: type «25/05/2021 - 08/06/2021» or only the first day."
+                    )
+                )
+            ]
+        province = found[0].province.name
+        area_id = await repo(step).add_area(
+            province, parts[1], dates[0], dates[1], parts[3], person.staff_id, step.now
+        )
+        await step.audit.append(
+            step.now,
+            person.staff_id,
+            "area.add",
+            f"area:{area_id}",
+            {"province": province, "place": parts[1], "source": parts[3]},
+        )
+        areas = {a.id: a for a in await repo(step).areas()}
+        return [
+            OutMessage(
+                t._(
+                    "Area #{id} listed: {area}",
+                    id=area_id,
+                    area=area_description(t, areas[area_id]),
+                )
+            )
+        ]
+
+    def _dates(self, step: Step, text: str) -> tuple[date, date | None] | None:
+        pieces = [p.strip() for p in text.replace("–", "-").split(" - ")]
+        if len(pieces) > 2:
+            return None
+        days: list[date] = []
+        for piece in pieces:
+            parsed = parse_when(piece, step.now)
+            if isinstance(parsed, ParseFailure):
+                return None
+            days.append(parsed.value.date())
+        if len(days) == 2 and days[1] < days[0]:
+            return None
+        return days[0], days[1] if len(days) == 2 else None
+
+    async def _end(self, step: Step, person: Staff, area_id: int) -> str:
+        t = step.t
+        if not await repo(step).end_area(area_id, person.staff_id, step.now):
+            return t._("No listed area #{id}.", id=area_id)
+        await step.audit.append(step.now, person.staff_id, "area.end", f"area:{area_id}", {})
+        return t._("Area #{id} is no longer listed.", id=area_id)
+
+    async def button(self, step: Step, rest: str) -> tuple[str | None, list[OutMessage]]:
+        action, _, ref = rest.partition(":")
+        person = await step.me()
+        if (
+            person is None
+            or action != "end"
+            or not ref.isdigit()
+            or not person.has_role(BuiltinRole.ADMIN.value)
+        ):
+            return step.t._("This button is no longer valid."), []
+        return None, [OutMessage(await self._end(step, person, int(ref)))]

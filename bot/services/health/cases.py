@@ -1,0 +1,404 @@
+"""/case: F0/F1 case reports for unit heads and health officers, told at once to the chain that
+CASE_ALERT_ROLES names (Long Biên, seeds/002 §2), and the contact tree F0 → F1 → F2."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from bot.domain.directory import Directory, answerable_heads
+from bot.domain.health import CaseLevel, CaseNode, child_level, render_tree
+from bot.domain.health_rules import ALL_RECORDS_ROLES, HEAD_ROLES, health_contact, may_view_health
+from bot.domain.models import Staff
+from bot.domain.outgoing import Button, OutMessage
+from bot.i18n import Translator
+from bot.services.health.alerts import (
+    contact_default,
+    open_or_extend,
+    repo,
+    send_alert,
+)
+from bot.services.health.case_picture import case_tree_photo
+from bot.services.kernel.step import Step
+from storage.health_repo import CaseNodeRow, CaseReport
+from storage.repos import Conversation
+
+FLOW = "case"
+PREFIX = "cs"
+MAX_NAME = 120
+SCENARIOS = ("PA1", "PA2")
+
+
+def may_report(person: Staff) -> bool:
+    return bool(person.roles & (HEAD_ROLES | ALL_RECORDS_ROLES))
+
+
+def scope_of(directory: Directory, person: Staff) -> set[str] | None:
+    """Units whose staff the person may name in a case (None: everyone)."""
+    if person.roles & ALL_RECORDS_ROLES:
+        return None
+    return directory.subtree(person.unit_id)
+
+
+def scenario_text(t: Translator, scenario: str | None) -> str:
+    return {
+        "PA1": t._("PA1: an F1 became F0"),
+        "PA2": t._("PA2: F0 with no known source"),
+    }.get(scenario or "", "")
+
+
+def tree_lines(
+    t: Translator, directory: Directory, case: CaseReport, nodes: list[CaseNodeRow]
+) -> list[str]:
+    unit = directory.unit(case.unit_id or "")
+    reporter = directory.person(case.reported_by)
+    lines = [
+        t._("Case #{id}", id=case.id)
+        + (f" — {scenario_text(t, case.scenario)}" if case.scenario else "")
+    ]
+    lines.append(
+        t._(
+            "Unit: {unit}; reported by {name} on {when}",
+            unit=unit.name if unit else "?",
+            name=reporter.full_name if reporter else case.reported_by,
+            when=t.short(case.created_at),
+        )
+    )
+    tree = render_tree([CaseNode(n.id, n.parent_id, n.name, CaseLevel(n.level)) for n in nodes])
+    by_id = {n.id: n for n in nodes}
+    for depth, node in tree:
+        outside = "" if by_id[node.node_id].staff_id else " " + t._("(outside the directory)")
+        lines.append(
+            f"{'    ' * depth}{'└ ' if depth else ''}{node.level.value} {node.name}{outside}"
+        )
+    return lines
+
+
+async def case_alert_builder(step: Step, case_id: int) -> Callable[[Translator], str]:
+    health = repo(step)
+    case = await health.case(case_id)
+    assert case is not None
+    nodes = await health.nodes(case_id)
+    directory = await step.directory()
+    return lambda t: "\n".join(
+        [
+            t._("🚨 CASE REPORT: act at once."),
+            *tree_lines(t, directory, case, nodes),
+            t._("Details: /case {id}", id=case_id),
+        ]
+    )
+
+
+class Cases:
+    async def command(self, step: Step, person: Staff, args: list[str]) -> list[OutMessage]:
+        t = step.t
+        if args and args[0].lstrip("#").isdigit():
+            return await self.view(step, person, int(args[0].lstrip("#")))
+        if not may_report(person):
+            return [OutMessage(t._("Only unit heads and health officers report cases."))]
+        await self._save(step, "who", {"parent": None})
+        return [
+            OutMessage(
+                t._(
+                    "Who is the case? Type the name of a staff member of your unit, or the full name of someone outside the directory."
+                )
+            )
+        ]
+
+    async def _save(self, step: Step, at: str, draft: dict[str, Any]) -> None:
+        await step.conversations.set(
+            step.who.channel, step.who.user_ref, Conversation(FLOW, at, draft), step.now
+        )
+
+    async def on_text(self, step: Step, conversation: Conversation, text: str) -> list[OutMessage]:
+        t = step.t
+        name = " ".join(text.split())
+        if conversation.step != "who":
+            return [OutMessage(t._("Please use the buttons above."))]
+        if not name or len(name) > MAX_NAME:
+            return [OutMessage(t._("Please type a name of at most {n} characters.", n=MAX_NAME))]
+        person = await step.me()
+        assert person is not None
+        directory = await step.directory()
+        scope = scope_of(directory, person)
+        found = [
+            s for s in directory.search(name, limit=30) if scope is None or s.unit_id in scope
+        ][:6]
+        draft = dict(conversation.draft)
+        draft["typed"] = name
+        await self._save(step, "pick", draft)
+        rows = [
+            (
+                Button(
+                    f"{s.full_name} — {directory.units[s.unit_id].name if s.unit_id in directory.units else s.unit_id}",
+                    f"{PREFIX}:p:{s.staff_id}",
+                ),
+            )
+            for s in found
+        ]
+        rows.append(
+            (Button(t._("Someone outside the directory: {name}", name=name[:40]), f"{PREFIX}:ext"),)
+        )
+        question = (
+            t._("Which person?")
+            if found
+            else t._("Nobody in your units matches «{name}».", name=name)
+        )
+        return [OutMessage(question, buttons=tuple(rows))]
+
+    async def button(self, step: Step, rest: str) -> tuple[str | None, list[OutMessage]]:
+        t = step.t
+        action, _, value = rest.partition(":")
+        if action == "add" and value.isdigit():
+            return None, await self._start_contact(step, int(value))
+        conversation = await step.conversations.get(step.who.channel, step.who.user_ref)
+        if conversation is None or conversation.flow != FLOW:
+            return t._("This button is no longer valid."), []
+        draft = dict(conversation.draft)
+        if conversation.step == "pick" and action in ("p", "ext"):
+            draft["staff_id"] = value if action == "p" else None
+            if draft.get("parent") is not None:
+                await step.conversations.clear(step.who.channel, step.who.user_ref)
+                return None, await self._add_contact(step, draft)
+            await self._save(step, "level", draft)
+            buttons = (
+                (
+                    Button(t._("F0 (confirmed)"), f"{PREFIX}:l:F0"),
+                    Button(t._("F1 (close contact)"), f"{PREFIX}:l:F1"),
+                ),
+            )
+            return None, [
+                OutMessage(t._("Confirmed case (F0) or close contact (F1)?"), buttons=buttons)
+            ]
+        if conversation.step == "level" and action == "l" and value in ("F0", "F1"):
+            draft["level"] = value
+            if value == "F1":
+                await step.conversations.clear(step.who.channel, step.who.user_ref)
+                return None, await self._create(step, draft)
+            await self._save(step, "scenario", draft)
+            buttons = tuple((Button(scenario_text(t, s), f"{PREFIX}:s:{s}"),) for s in SCENARIOS)
+            return None, [OutMessage(t._("Which scenario?"), buttons=buttons)]
+        if conversation.step == "scenario" and action == "s" and value in SCENARIOS:
+            draft["scenario"] = value
+            await step.conversations.clear(step.who.channel, step.who.user_ref)
+            return None, await self._create(step, draft)
+        return t._("This button is no longer valid."), []
+
+    async def _subject(self, step: Step, draft: dict[str, Any]) -> tuple[Staff | None, str] | None:
+        """The chosen staff member (checked against the reporter's scope) and the node name."""
+        person = await step.me()
+        directory = await step.directory()
+        staff_id = draft.get("staff_id")
+        if staff_id is None:
+            return None, draft["typed"]
+        subject = directory.person(staff_id)
+        scope = scope_of(directory, person) if person else set()
+        if subject is None or (scope is not None and subject.unit_id not in scope):
+            return None
+        return subject, subject.full_name
+
+    async def _create(self, step: Step, draft: dict[str, Any]) -> list[OutMessage]:
+        t = step.t
+        person = await step.me()
+        chosen = await self._subject(step, draft)
+        if person is None or chosen is None or not may_report(person):
+            return [OutMessage(t._("This button is no longer valid."))]
+        subject, name = chosen
+        health = repo(step)
+        unit_id = subject.unit_id if subject else person.unit_id
+        case_id = await health.add_case(unit_id, draft.get("scenario"), person.staff_id, step.now)
+        await health.add_node(
+            case_id,
+            None,
+            subject.staff_id if subject else None,
+            name,
+            draft["level"],
+            person.staff_id,
+            step.now,
+        )
+        await step.audit.append(
+            step.now,
+            person.staff_id,
+            "case.report",
+            f"case:{case_id}",
+            {
+                "level": draft["level"],
+                "scenario": draft.get("scenario"),
+                "subject": subject.staff_id if subject else None,
+            },
+        )
+        await self._alert_chain(step, case_id, unit_id, subject, person)
+        if subject is not None:
+            await self._tell_subject(step, subject, CaseLevel(draft["level"]))
+        return [
+            OutMessage(
+                t._(
+                    "Case #{id} recorded; the leaders and health officers have been alerted. Add contacts (F1, F2) with the buttons below.",
+                    id=case_id,
+                )
+            )
+        ] + await self._tree_message(step, case_id)
+
+    async def _alert_chain(
+        self, step: Step, case_id: int, unit_id: str, subject: Staff | None, reporter: Staff
+    ) -> None:
+        directory = await step.directory()
+        roles = [r.strip() for r in step.deps.settings.case_alert_roles.split(",") if r.strip()]
+        chain = [s for role in roles for s in directory.role_ids(role)]
+        if subject is not None:
+            chain = answerable_heads(directory, subject.staff_id) + chain
+        else:
+            chain = list(directory.head_ids(unit_id)) + chain
+        targets = [
+            s
+            for s in dict.fromkeys(chain)
+            if s != reporter.staff_id and (subject is None or s != subject.staff_id)
+        ]
+        alert_id = await repo(step).add_alert(
+            f"case:{case_id}",
+            subject.staff_id if subject else None,
+            unit_id,
+            step.now + timedelta(minutes=step.deps.settings.alert_ack_minutes),
+            step.now,
+        )
+        text = await case_alert_builder(step, case_id)
+        await send_alert(step, alert_id, targets, 0, text)
+
+    async def _tell_subject(self, step: Step, subject: Staff, level: CaseLevel) -> None:
+        if level is CaseLevel.F0:
+            await step.tell_staff(
+                [subject.staff_id],
+                lambda t: OutMessage(
+                    t._(
+                        "You have been reported as a confirmed case (F0). Stay isolated and follow the instructions of the health staff, who will contact you."
+                    )
+                ),
+                priority=1,
+            )
+            return
+        directory = await step.directory()
+        contact = health_contact(directory, subject.unit_id, contact_default(step.t, step))
+        monitoring, _ = await open_or_extend(step, subject.staff_id, level.value)
+        await step.tell_staff(
+            [subject.staff_id],
+            lambda t: OutMessage(
+                t._(
+                    "You have been listed as {level} (contact of a case). Please self-isolate now and wait for guidance from the health facility: {contact}. You are under medical monitoring until {day}.",
+                    level=level.value,
+                    contact=contact,
+                    day=t.date(monitoring.end_day),
+                )
+            ),
+            priority=1,
+        )
+
+    # --- contacts -----------------------------------------------------------------------------
+
+    async def _start_contact(self, step: Step, node_id: int) -> list[OutMessage]:
+        t = step.t
+        person = await step.me()
+        node = await repo(step).node(node_id)
+        if (
+            person is None
+            or node is None
+            or not may_report(person)
+            or not await self._may_view(step, person, node.case_id)
+        ):
+            return [OutMessage(t._("This button is no longer valid."))]
+        await self._save(step, "who", {"parent": node_id})
+        return [
+            OutMessage(
+                t._(
+                    "Contact of {name} ({level}): type the name of the contact.",
+                    name=node.name,
+                    level=node.level,
+                )
+            )
+        ]
+
+    async def _add_contact(self, step: Step, draft: dict[str, Any]) -> list[OutMessage]:
+        t = step.t
+        person = await step.me()
+        health = repo(step)
+        parent = await health.node(int(draft["parent"]))
+        chosen = await self._subject(step, draft)
+        if person is None or parent is None or chosen is None:
+            return [OutMessage(t._("This button is no longer valid."))]
+        subject, name = chosen
+        level = child_level(CaseLevel(parent.level))
+        node_id = await health.add_node(
+            parent.case_id,
+            parent.id,
+            subject.staff_id if subject else None,
+            name,
+            level.value,
+            person.staff_id,
+            step.now,
+        )
+        await step.audit.append(
+            step.now,
+            person.staff_id,
+            "case.contact",
+            f"case:{parent.case_id}",
+            {
+                "node": node_id,
+                "level": level.value,
+                "subject": subject.staff_id if subject else None,
+            },
+        )
+        if subject is not None:
+            await self._tell_subject(step, subject, level)
+        return [
+            OutMessage(t._("{name} added as {level}.", name=name, level=level.value))
+        ] + await self._tree_message(step, parent.case_id)
+
+    # --- viewing ------------------------------------------------------------------------------
+
+    async def _may_view(self, step: Step, person: Staff, case_id: int) -> bool:
+        case = await repo(step).case(case_id)
+        if case is None:
+            return False
+        directory = await step.directory()
+        subjects = {n.staff_id for n in await repo(step).nodes(case_id) if n.staff_id}
+        return person.staff_id in subjects or may_view_health(directory, person, case.unit_id, None)
+
+    async def view(self, step: Step, person: Staff, case_id: int) -> list[OutMessage]:
+        t = step.t
+        case = await repo(step).case(case_id)
+        if case is None:
+            return [OutMessage(t._("No such case."))]
+        if not await self._may_view(step, person, case_id):
+            await step.audit.append(
+                step.now, person.staff_id, "health.view.refused", f"case:{case_id}", {}
+            )
+            return [
+                OutMessage(
+                    t._(
+                        "You may not see this health record: only the person, the leaders above them, the health officers and the district admins may."
+                    )
+                )
+            ]
+        await step.audit.append(step.now, person.staff_id, "health.view", f"case:{case_id}", {})
+        return await self._tree_message(
+            step, case_id, with_buttons=may_report(person)
+        ) + await case_tree_photo(step, case_id)
+
+    async def _tree_message(
+        self, step: Step, case_id: int, with_buttons: bool = True
+    ) -> list[OutMessage]:
+        t = step.t
+        health = repo(step)
+        case = await health.case(case_id)
+        assert case is not None
+        nodes = await health.nodes(case_id)
+        lines = tree_lines(t, await step.directory(), case, nodes)
+        buttons = (
+            tuple(
+                (Button(t._("➕ Contact of {name}", name=n.name[:30]), f"{PREFIX}:add:{n.id}"),)
+                for n in nodes[:12]
+            )
+            if with_buttons
+            else ()
+        )
+        return [OutMessage("\n".join(lines), buttons=buttons)]

@@ -1,0 +1,387 @@
+"""The /symptoms conversation (symptoms, temperature, onset, contact), viewing a report, and the
+"Đã tiếp nhận" button on alerts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.domain.health import Symptom, TemperatureError, Urgency, parse_temperature
+from bot.domain.health_rules import OnsetError, health_contact, may_view_health, parse_onset
+from bot.domain.models import Staff
+from bot.domain.outgoing import Button, OutMessage
+from bot.i18n import Translator
+from bot.services.health.alerts import (
+    contact_default,
+    isolation_guidance,
+    open_or_extend,
+    record_report,
+    repo,
+    report_lines,
+    symptom_names,
+)
+from bot.services.kernel.step import Step
+from storage.outbox_repo import Recipient
+from storage.repos import Conversation
+
+FLOW = "symptoms"
+PREFIX = "sy"
+MAX_OTHER = 300
+CHOICES = (
+    Symptom.FEVER,
+    Symptom.COUGH,
+    Symptom.SHORTNESS_OF_BREATH,
+    Symptom.SORE_THROAT,
+    Symptom.LOSS_OF_TASTE_OR_SMELL,
+    Symptom.TIREDNESS,
+    Symptom.DIARRHOEA,
+    Symptom.OTHER,
+)
+
+Draft = dict[str, Any]
+
+
+class SymptomFlow:
+    async def begin(self, step: Step, source: str = "self") -> list[OutMessage]:
+        draft: Draft = {"s": [], "src": source}
+        await self._save(step, "pick", draft)
+        return [self._picker(step.t, draft)]
+
+    async def command(self, step: Step, person: Staff, args: list[str]) -> list[OutMessage]:
+        if args:
+            return await self.view(step, person, args[0].lstrip("#"))
+        await step.conversations.clear(step.who.channel, step.who.user_ref)
+        return await self.begin(step)
+
+    # --- buttons --------------------------------------------------------------------------------
+
+    async def button(self, step: Step, rest: str) -> tuple[str | None, list[OutMessage]]:
+        conversation = await step.conversations.get(step.who.channel, step.who.user_ref)
+        if conversation is None or conversation.flow != FLOW:
+            return step.t._("This button is no longer valid."), []
+        draft = dict(conversation.draft)
+        action, _, value = rest.partition(":")
+        if action == "t" and conversation.step == "pick" and value in Symptom._value2member_map_:
+            chosen = set(draft["s"]) ^ {value}
+            draft["s"] = [s.value for s in CHOICES if s.value in chosen]
+            await self._save(step, "pick", draft)
+            picker = self._picker(step.t, draft)
+            return None, [
+                OutMessage(picker.text, buttons=picker.buttons, edit_ref=step.who.message_ref)
+            ]
+        if action == "next" and conversation.step == "pick":
+            return None, await self._after_pick(step, draft)
+        if action == "notemp" and conversation.step == "temp":
+            draft["temp"] = None
+            return None, await self._after_temperature(step, draft)
+        if action == "onset" and conversation.step == "onset" and value in ("0", "1", "2"):
+            from datetime import timedelta
+
+            draft["onset"] = (step.now.date() - timedelta(days=int(value))).isoformat()
+            return None, await self._ask_contact(step, draft)
+        if action == "c" and conversation.step == "contact" and value in ("yes", "no", "unknown"):
+            draft["contact"] = value
+            await step.conversations.clear(step.who.channel, step.who.user_ref)
+            return None, await self._submit(step, draft)
+        if action == "no":
+            await step.conversations.clear(step.who.channel, step.who.user_ref)
+            return None, [OutMessage(step.t._("Cancelled. Nothing was sent."))]
+        return step.t._("This button is no longer valid."), []
+
+    # --- typed answers --------------------------------------------------------------------------
+
+    async def on_text(self, step: Step, conversation: Conversation, text: str) -> list[OutMessage]:
+        draft = dict(conversation.draft)
+        t = step.t
+        at = conversation.step
+        if at == "other":
+            other = text.strip()
+            if not other or len(other) > MAX_OTHER:
+                return [
+                    OutMessage(
+                        t._(
+                            "Please describe the other symptom in at most {n} characters.",
+                            n=MAX_OTHER,
+                        )
+                    )
+                ]
+            draft["other"] = other
+            return await self._ask_temperature(step, draft)
+        if at == "temp":
+            return await self._typed_temperature(step, draft, text)
+        if at == "onset":
+            day = parse_onset(text, step.now)
+            if isinstance(day, OnsetError):
+                return [OutMessage(_onset_error(t, day))] + await self._ask_onset(step, draft)
+            draft["onset"] = day.isoformat()
+            return await self._ask_contact(step, draft)
+        return [OutMessage(t._("Please use the buttons above."))]
+
+    async def _typed_temperature(self, step: Step, draft: Draft, text: str) -> list[OutMessage]:
+        t = step.t
+        value = parse_temperature(text)
+        if isinstance(value, TemperatureError):
+            return [OutMessage(_temperature_error(t, value))] + await self._ask_temperature(
+                step, draft
+            )
+        draft["temp"] = value
+        return await self._after_temperature(step, draft)
+
+    # --- questions ------------------------------------------------------------------------------
+
+    def _picker(self, t: Translator, draft: Draft) -> OutMessage:
+        names = symptom_names(t)
+        chosen = set(draft["s"])
+        toggles = [
+            Button(
+                ("☑️ " if s.value in chosen else "⬜ ") + _capital(names[s]), f"{PREFIX}:t:{s.value}"
+            )
+            for s in CHOICES
+        ]
+        rows = [tuple(toggles[i : i + 2]) for i in range(0, len(toggles), 2)]
+        rows.append(
+            (Button(t._("➡️ Next"), f"{PREFIX}:next"), Button(t._("❌ Cancel"), f"{PREFIX}:no"))
+        )
+        text = t._(
+            "Which symptoms do you have? Tap each one that applies, then «Next». If none, just tap «Next»."
+        )
+        return OutMessage(text, buttons=tuple(rows))
+
+    async def _after_pick(self, step: Step, draft: Draft) -> list[OutMessage]:
+        if Symptom.OTHER.value in draft["s"] and not draft.get("other"):
+            await self._save(step, "other", draft)
+            return [OutMessage(step.t._("Describe the other symptom in a few words."))]
+        return await self._ask_temperature(step, draft)
+
+    async def _ask_temperature(self, step: Step, draft: Draft) -> list[OutMessage]:
+        await self._save(step, "temp", draft)
+        t = step.t
+        return [
+            OutMessage(
+                t._("Your body temperature in °C? Type e.g. «37,8» or «37.8»."),
+                buttons=((Button(t._("Not measured"), f"{PREFIX}:notemp"),),),
+            )
+        ]
+
+    async def _after_temperature(self, step: Step, draft: Draft) -> list[OutMessage]:
+        if draft["s"]:
+            return await self._ask_onset(step, draft)
+        return await self._ask_contact(step, draft)
+
+    async def _ask_onset(self, step: Step, draft: Draft) -> list[OutMessage]:
+        await self._save(step, "onset", draft)
+        t = step.t
+        buttons = (
+            (
+                Button(t._("Today"), f"{PREFIX}:onset:0"),
+                Button(t._("Yesterday"), f"{PREFIX}:onset:1"),
+                Button(t._("2 days ago"), f"{PREFIX}:onset:2"),
+            ),
+        )
+        return [
+            OutMessage(
+                t._("Since when? Type a date (e.g. «24/05/2021», «hôm qua») or tap one."),
+                buttons=buttons,
+            )
+        ]
+
+    async def _ask_contact(self, step: Step, draft: Draft) -> list[OutMessage]:
+        await self._save(step, "contact", draft)
+        t = step.t
+        buttons = (
+            (
+                Button(t._("Yes"), f"{PREFIX}:c:yes"),
+                Button(t._("No"), f"{PREFIX}:c:no"),
+                Button(t._("I don't know"), f"{PREFIX}:c:unknown"),
+            ),
+        )
+        return [
+            OutMessage(t._("Have you been in contact with a confirmed case (F0)?"), buttons=buttons)
+        ]
+
+    async def _save(self, step: Step, at: str, draft: Draft) -> None:
+        await step.conversations.set(
+            step.who.channel, step.who.user_ref, Conversation(FLOW, at, draft), step.now
+        )
+
+    # --- submitting -----------------------------------------------------------------------------
+
+    async def _submit(self, step: Step, draft: Draft) -> list[OutMessage]:
+        from datetime import date
+
+        t = step.t
+        person = await step.me()
+        if person is None:
+            return [OutMessage(t._("Please register first: /start"))]
+        symptoms = frozenset(Symptom(s) for s in draft["s"])
+        temperature = draft.get("temp")
+        onset = date.fromisoformat(draft["onset"]) if draft.get("onset") else None
+        case_contact = draft.get("contact") == "yes"
+        recorded = await record_report(
+            step,
+            person,
+            source=draft.get("src", "self"),
+            symptoms=symptoms,
+            other_text=draft.get("other"),
+            temperature=temperature,
+            onset=onset,
+            case_contact=case_contact,
+        )
+        report = recorded.report
+        if recorded.triage.urgency is Urgency.URGENT:
+            directory = await step.directory()
+            contact = health_contact(directory, person.unit_id, contact_default(t, step))
+            monitoring, _ = await open_or_extend(step, person.staff_id, "symptoms")
+            return [
+                OutMessage(
+                    t._("Report #{id} recorded.", id=report.id)
+                    + "\n"
+                    + isolation_guidance(t, contact)
+                ),
+                OutMessage(
+                    t._(
+                        "You are under medical monitoring until {day}.",
+                        day=t.date(monitoring.end_day),
+                    )
+                ),
+            ]
+        if symptoms or (temperature is not None and draft.get("contact") != "no"):
+            await open_or_extend(step, person.staff_id, "symptoms")
+        if symptoms:
+            return [
+                OutMessage(
+                    t._(
+                        "Report #{id} recorded. No urgent signs: your unit head has been informed. If you get a fever, a cough or shortness of breath, report again at once with /symptoms.",
+                        id=report.id,
+                    )
+                )
+            ]
+        return [OutMessage(t._("Report #{id} recorded: no symptoms. Thank you.", id=report.id))]
+
+    # --- viewing --------------------------------------------------------------------------------
+
+    async def view(self, step: Step, person: Staff, ref: str) -> list[OutMessage]:
+        t = step.t
+        report = await repo(step).report(int(ref)) if ref.isdigit() else None
+        directory = await step.directory()
+        subject = directory.person(report.staff_id) if report else None
+        if report is None:
+            return [OutMessage(t._("No such report."))]
+        unit_id = subject.unit_id if subject else None
+        if not may_view_health(directory, person, unit_id, report.staff_id):
+            await step.audit.append(
+                step.now,
+                person.staff_id,
+                "health.view.refused",
+                f"symptoms:{report.id}",
+                {"subject": report.staff_id},
+            )
+            return [
+                OutMessage(
+                    t._(
+                        "You may not see this health record: only the person, the leaders above them, the health officers and the district admins may."
+                    )
+                )
+            ]
+        if person.staff_id != report.staff_id:
+            await step.audit.append(
+                step.now,
+                person.staff_id,
+                "health.view",
+                f"symptoms:{report.id}",
+                {"subject": report.staff_id},
+            )
+        urgency = t._("urgent") if report.urgency == Urgency.URGENT.value else t._("not urgent")
+        return [
+            OutMessage(
+                "\n".join(
+                    [
+                        t._("Symptom report #{id} ({urgency})", id=report.id, urgency=urgency),
+                        *report_lines(t, directory, report),
+                    ]
+                )
+            )
+        ]
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _temperature_error(t: Translator, error: TemperatureError) -> str:
+    if error is TemperatureError.OUT_OF_RANGE:
+        return t._(
+            "A body temperature must be between 34 and 43 °C. Please check the thermometer and type it again (e.g. «37,8»)."
+        )
+    return t._("I could not read that temperature. Type a number in °C, e.g. «37,8» or «38.5».")
+
+
+def _onset_error(t: Translator, error: OnsetError) -> str:
+    if error is OnsetError.IN_FUTURE:
+        return t._("That day is in the future.")
+    if error is OnsetError.TOO_OLD:
+        return t._("That is more than 60 days ago; please check the date.")
+    return t._("I could not read that date. Type e.g. «24/05/2021», «24/5» or «hôm qua».")
+
+
+# --------------------------------------------------------------------------- acknowledging
+
+
+async def acknowledge(step: Step, rest: str) -> tuple[str | None, list[OutMessage]]:
+    t = step.t
+    person = await step.me()
+    health = repo(step)
+    alert = await health.alert(int(rest)) if rest.isdigit() else None
+    if person is None or alert is None:
+        return t._("This button is no longer valid."), []
+    directory = await step.directory()
+    recipients = await health.recipients(alert.id)
+    if person.staff_id not in recipients and not may_view_health(
+        directory, person, alert.unit_id, None
+    ):
+        await step.audit.append(
+            step.now, person.staff_id, "health.ack.refused", f"alert:{alert.id}", {}
+        )
+        return t._("You may not acknowledge this alert."), []
+    if not await health.ack(alert.id, person.staff_id, step.now):
+        fresh = await health.alert(alert.id)
+        who = directory.person(fresh.acked_by or "") if fresh else None
+        return t._("Already received by {name}.", name=who.full_name if who else "?"), []
+    await step.audit.append(
+        step.now,
+        person.staff_id,
+        "health.ack",
+        f"alert:{alert.id}",
+        {"object": alert.object, "level": alert.level},
+    )
+    await _mark_received(step, alert.id, person)
+    if (
+        alert.staff_id
+        and alert.staff_id != person.staff_id
+        and alert.object.startswith("symptoms:")
+    ):
+        await step.tell_staff(
+            [alert.staff_id],
+            lambda tt: OutMessage(
+                tt._(
+                    "Your health report was received by {name}. Please follow their guidance.",
+                    name=person.full_name,
+                )
+            ),
+            priority=2,
+        )
+    return t._("Recorded: you received this alert."), []
+
+
+async def _mark_received(step: Step, alert_id: int, person: Staff) -> None:
+    """Edit every alert message already sent: who received it, and no more button."""
+    for channel, chat_ref, message_ref, staff_id, text in await repo(step).sent_messages(alert_id):
+        account = await step.accounts.of_staff(staff_id) if staff_id else None
+        tt = step.deps.translations.for_language(account.language if account else None)
+        line = tt._(
+            "✅ Received by {name} at {when}.", name=person.full_name, when=tt.short(step.now)
+        )
+        await step.send_to(
+            Recipient(channel, chat_ref, staff_id),
+            OutMessage(f"{text}\n\n{line}", edit_ref=message_ref),
+            priority=3,
+        )

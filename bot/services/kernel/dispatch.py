@@ -1,0 +1,97 @@
+"""Where a registered person's commands, typed text and button presses go.
+
+One place decides: unregistered people get registration help; a person in the middle of a
+conversation gets that conversation; menu labels and commands start actions. Features
+(bot/services/features.py) bring their own commands, conversations and buttons. Every call is
+one committed step.
+"""
+
+from __future__ import annotations
+
+from bot.domain.models import Staff
+from bot.domain.outgoing import OutMessage
+from bot.services.kernel.feature import Answer, Feature
+from bot.services.kernel.menu import command_for_text
+from bot.services.kernel.step import Deps, Incoming, Step, StepRunner
+from bot.services.registration.feature import (
+    RegistrationService,
+    help_text,
+    language_picker,
+    menu_message,
+)
+
+MAX_TYPED = 4096  # Telegram's own limit: a pasted text arrives whole
+
+
+class Dispatcher:
+    def __init__(
+        self, deps: Deps, registration: RegistrationService, features: list[Feature]
+    ) -> None:
+        self.deps = deps
+        self.steps = StepRunner(deps)
+        self.registration = registration
+        self.features = features
+        self.commands = {name: fn for f in features for name, fn in f.commands.items()}
+        self.flows = {name: fn for f in features for name, fn in f.flows.items()}
+        self.buttons = {name: fn for f in features for name, fn in f.buttons.items()}
+        self.commands.setdefault("me", self._me)
+        self.commands.setdefault("language", self._language)
+
+    async def command(self, who: Incoming, name: str, args: list[str]) -> list[OutMessage]:
+        return await self.steps.run(who, self._command, name, args, default=[])
+
+    async def text(self, who: Incoming, text: str) -> list[OutMessage]:
+        return await self.steps.run(who, self._text, text, default=[])
+
+    async def button(self, who: Incoming, data: str) -> Answer:
+        return await self.steps.run(who, self._button, data, default=(None, []))
+
+    # --- inside one step ---------------------------------------------------------------------
+
+    async def _command(self, step: Step, name: str, args: list[str]) -> list[OutMessage]:
+        person = await self.registration.linked(step)
+        if person is None:
+            return await self.registration.unregistered(step)
+        if name == "cancel":
+            await step.conversations.clear(step.who.channel, step.who.user_ref)
+            return [menu_message(step.t, step.t._("Stopped. Nothing was sent."), person)]
+        handler = self.commands.get(name)
+        if handler is None:
+            return [menu_message(step.t, help_text(step.t, person), person)]
+        return await handler(step, person, args)
+
+    async def _text(self, step: Step, text: str) -> list[OutMessage]:
+        person = await self.registration.linked(step)
+        if person is None:
+            return await self.registration.unregistered(step)
+        command = command_for_text(self.deps.translations, text)
+        if command is not None:
+            return await self._command(step, command, [])
+        conversation = await step.conversations.get(step.who.channel, step.who.user_ref)
+        if conversation is not None and conversation.flow in self.flows:
+            return await self.flows[conversation.flow](step, conversation, text[:MAX_TYPED])
+        return [
+            menu_message(
+                step.t,
+                step.t._("I did not understand that. Please use the menu below or /help."),
+                person,
+            )
+        ]
+
+    async def _button(self, step: Step, data: str) -> Answer:
+        if await self.registration.linked(step) is None:
+            return step.t._("Please register first: /start"), []
+        prefix, _, rest = data.partition(":")
+        handler = self.buttons.get(prefix)
+        if handler is None:
+            return step.t._("This button is no longer valid."), []
+        return await handler(step, rest)
+
+    async def _me(self, step: Step, person: Staff, args: list[str]) -> list[OutMessage]:
+        return await self.registration.me_step(step, person)
+
+    async def _language(self, step: Step, person: Staff, args: list[str]) -> list[OutMessage]:
+        return [language_picker(step.t)]
+
+
+__all__ = ["Answer", "Dispatcher"]

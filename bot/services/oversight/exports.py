@@ -1,0 +1,185 @@
+"""Excel registers: travel (sổ theo dõi cán bộ đi ra khỏi địa bàn), returns, directive reads, health.
+
+One writer serves `/export` in the chat and `python -m bot export`. openpyxl's write-only mode
+streams rows to disk, so 100,000 rows stay far below 300 MB; headers are in the reader's language
+(Vietnamese by default), bold and frozen; dates read `dd/mm/yyyy HH:MM` (SQLite formats them).
+Who may export what: admins everything; unit heads and deputies their unit and the units below;
+health data only for those `may_view_health` allows (health officers and admins: everyone), and
+every health export is written to the audit log.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, tzinfo
+from pathlib import Path
+from typing import Any
+
+from bot.domain.directory import Directory
+from bot.domain.health import Symptom
+from bot.domain.health_rules import ALL_RECORDS_ROLES, HEAD_ROLES
+from bot.domain.models import BuiltinRole, Staff
+from bot.i18n import Translator
+from bot.services.health.alerts import symptom_names
+from bot.services.travel.views import status_text
+from storage.oversight_repo import EXPORT_KINDS, OversightRepo
+
+KINDS = EXPORT_KINDS  # travel, returns, acks, health
+
+
+@dataclass(frozen=True, slots=True)
+class ExportRequest:
+    what: str
+    start: date
+    end: date  # inclusive
+    unit_id: str | None = None
+    per_unit_sheets: bool = False
+
+
+def headers(t: Translator, what: str) -> list[tuple[str, int]]:
+    """Column titles and widths (in characters)."""
+    person = [(t._("No."), 6), (t._("Unit"), 30), (t._("Full name"), 26), (t._("Position"), 24)]
+    specific = {
+        "travel": [(t._("Request"), 9), (t._("Destination"), 16), (t._("Address there"), 26), (t._("Purpose"), 26),
+                   (t._("Leaves"), 17), (t._("Planned return"), 17), (t._("Status"), 18), (t._("Decided by"), 24),
+                   (t._("Decided at"), 17), (t._("Arrived back"), 17), (t._("Health declaration"), 17)],
+        "returns": [(t._("Request"), 9), (t._("Destination"), 16), (t._("Planned return"), 17), (t._("Arrived back"), 17),
+                    (t._("Declaration due by"), 17), (t._("Health declaration"), 17), (t._("State"), 18),
+                    (t._("Within 24 hours"), 14), (t._("Head told (overdue)"), 17)],
+        "acks": [(t._("Directive"), 16), (t._("Title"), 40), (t._("Sent at"), 17), (t._("Registered"), 11), (t._("Read at"), 17)],
+        "health": [(t._("Report"), 9), (t._("Reported at"), 17), (t._("Source"), 14), (t._("Symptoms"), 34),
+                   (t._("Temperature"), 12), (t._("Onset"), 12), (t._("Contact with a case"), 12), (t._("Urgency"), 12)],
+    }[what]  # fmt: skip
+    return person + specific
+
+
+def sheet_title(t: Translator, what: str) -> str:
+    return {
+        "travel": t._("Travel register"),
+        "returns": t._("Returns"),
+        "acks": t._("Directive reads"),
+        "health": t._("Health reports"),
+    }[what][:31]
+
+
+def _yes_no(t: Translator, value: object) -> str:
+    if value is None:
+        return ""
+    return t._("yes") if value else t._("no")
+
+
+def row_mapper(t: Translator, what: str) -> Callable[[tuple[Any, ...]], list[Any]]:
+    """Turns a repo row (unit id first) into the cells after the row number."""
+    if what == "travel":
+        statuses: dict[str, str] = {}
+
+        def travel(r: tuple[Any, ...]) -> list[Any]:
+            status = statuses.get(r[10]) or statuses.setdefault(r[10], status_text(t, r[10]))
+            return [*r[1:10], status, *r[11:]]
+
+        return travel
+    if what == "returns":
+        states = {
+            "away": t._("not back yet"),
+            "back": t._("back, declaration open"),
+            "declared": t._("declared"),
+            "cancelled": t._("cancelled"),
+        }
+        return lambda r: [*r[1:10], states.get(r[10], r[10]), _yes_no(t, r[11]), r[12]]
+    if what == "acks":
+        unread = t._("not read")
+        return lambda r: [*r[1:7], _yes_no(t, r[7]), r[8] or unread]
+    names = symptom_names(t)
+    sources = {
+        "self": t._("self-report"),
+        "return": t._("return declaration"),
+        "checkin": t._("monitoring check-in"),
+    }
+    urgency = {"urgent": t._("urgent"), "routine": t._("routine")}
+
+    def health(r: tuple[Any, ...]) -> list[Any]:
+        codes = json.loads(r[7] or "[]")
+        listed = ", ".join(
+            names.get(Symptom(c), c) if c in Symptom._value2member_map_ else c for c in codes
+        )
+        onset = f"{r[9][8:10]}/{r[9][5:7]}/{r[9][:4]}" if r[9] else ""
+        return [
+            *r[1:6],
+            sources.get(r[6], r[6]),
+            listed,
+            r[8],
+            onset,
+            _yes_no(t, r[10]),
+            urgency.get(r[11], r[11]),
+        ]
+
+    return health
+
+
+class Refused(Exception):
+    """The person may not export this; the message is for them."""
+
+
+def export_scope(
+    t: Translator, directory: Directory, person: Staff | None, what: str, unit_id: str | None
+) -> set[str] | None:
+    """The units the export may cover (None: all), or Refused. `person` None: the operator's CLI."""
+    if unit_id is not None and directory.unit(unit_id) is None:
+        raise Refused(t._("No unit with id {unit}.", unit=unit_id))
+    wanted = directory.subtree(unit_id) if unit_id else None
+    if person is None:
+        if what == "health":
+            raise Refused(
+                t._(
+                    "Health data: say who exports it (--as STAFF_ID, a health officer, an admin or a unit head)."
+                )
+            )
+        return wanted
+    everything = person.has_role(BuiltinRole.ADMIN) or (
+        what == "health" and bool(person.roles & ALL_RECORDS_ROLES)
+    )
+    if everything:
+        return wanted
+    if not person.roles & HEAD_ROLES:
+        if what == "health":
+            raise Refused(
+                t._(
+                    "You may not export health data: only health officers, district admins and unit heads (for their units) may."
+                )
+            )
+        raise Refused(t._("Only unit heads and district admins export registers."))
+    allowed = directory.subtree(person.unit_id)
+    if wanted is None:
+        return allowed
+    if not wanted <= allowed:
+        raise Refused(t._("You may export only your unit and the units below it."))
+    return wanted
+
+
+def day_range(start: date, end: date, tz: tzinfo) -> tuple[datetime, datetime]:
+    return datetime.combine(start, time(0), tz), datetime.combine(
+        end + timedelta(days=1), time(0), tz
+    )
+
+
+async def write_workbook(
+    repo: OversightRepo,
+    t: Translator,
+    request: ExportRequest,
+    units: set[str] | None,
+    tz: tzinfo,
+    path: Path,
+) -> int:
+    """The register as .xlsx at `path`; the number of data rows (bot/services/exports_xlsx.py)."""
+    from bot.services.oversight.exports_xlsx import (
+        write_register,  # openpyxl (and numpy) cost 0.2 s of start-up
+    )
+
+    return await write_register(repo, t, request, units, tz, path)
+
+
+def file_name(request: ExportRequest) -> str:
+    unit = f"-{request.unit_id}" if request.unit_id else ""
+    return f"{request.what}{unit}-{request.start:%Y%m%d}-{request.end:%Y%m%d}.xlsx"

@@ -1,0 +1,167 @@
+"""Writing a register as .xlsx with openpyxl (imported only when someone exports)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from datetime import timedelta, tzinfo
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+from bot.i18n import Translator
+from bot.services.oversight.exports import (
+    ExportRequest,
+    day_range,
+    headers,
+    row_mapper,
+    sheet_title,
+)
+from storage.oversight_repo import OversightRepo
+
+
+async def write_register(
+    repo: OversightRepo,
+    t: Translator,
+    request: ExportRequest,
+    units: set[str] | None,
+    tz: tzinfo,
+    path: Path,
+) -> int:
+    """Write the register to `path`; returns the number of data rows."""
+    start, end = day_range(request.start, request.end, tz)
+    offset = int((start.utcoffset() or timedelta()).total_seconds() // 60)
+    columns = headers(t, request.what)
+    to_cells = row_mapper(t, request.what)
+    book = Workbook(write_only=True)
+    sheet: Any = None
+    current: str | None = None
+    count = number = 0
+    async for row in repo.export_rows(
+        request.what, start, end, sorted(units) if units is not None else None, offset
+    ):
+        if sheet is None or (request.per_unit_sheets and row[0] != current):
+            sheet = _new_sheet(
+                book,
+                t,
+                columns,
+                row[1] if request.per_unit_sheets else sheet_title(t, request.what),
+            )
+            current, number = row[0], 0
+        number += 1
+        count += 1
+        sheet.append_data([number, *to_cells(row)])
+    if sheet is None:
+        _new_sheet(book, t, columns, sheet_title(t, request.what))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book.save(path)
+    return count
+
+
+class RegisterSheet(WriteOnlyWorksheet):  # type: ignore[misc]
+    """openpyxl's write-only sheet, whose data rows are streamed as ready XML.
+
+    openpyxl writes each cell through several Python calls and an XML serialiser (about 15 µs
+    a cell on this machine: over 20 s for 100,000 rows of 15 columns). Here openpyxl writes the
+    sheet as always (view with the frozen pane, column widths, the bold header row, the tail,
+    the workbook, styles and zip), while the data rows go as plain XML text to a side file that
+    is spliced in before `</sheetData>` when the sheet is closed: about 10 µs a row.
+    """
+
+    def __init__(self, parent: Workbook, title: str) -> None:
+        super().__init__(parent, title)
+        self._side = tempfile.NamedTemporaryFile(  # noqa: SIM115
+            "w", encoding="utf-8", suffix=".xml", prefix="khaibao-rows-", delete=False
+        )
+        self._data_rows = 0
+
+    def append_data(self, values: list[Any]) -> None:
+        """A data row (after the header), written straight to the side file."""
+        self._data_rows += 1
+        self._side.write(row_xml(values, self._data_rows + 1))
+
+    def close(self) -> None:
+        super().close()
+        self._side.close()
+        out = Path(self._writer.out)
+        sheet = out.read_text(encoding="utf-8")
+        cut = sheet.index("</sheetData>")
+        joined = out.with_suffix(".joined.xml")
+        with (
+            joined.open("w", encoding="utf-8") as target,
+            open(self._side.name, encoding="utf-8") as rows,
+        ):
+            target.write(sheet[:cut])
+            shutil.copyfileobj(rows, target, 1 << 20)
+            target.write(sheet[cut:])
+        os.remove(self._side.name)
+        os.replace(joined, out)
+
+
+_SPECIAL = re.compile(r"[&<>\000-\010\013\014\016-\037]")
+
+
+def _xml_text(value: object) -> str:
+    text = str(value)
+    if _SPECIAL.search(text):
+        text = (
+            ILLEGAL_CHARACTERS_RE.sub("", text)
+            .replace("&", "&amp;")
+            .replace("<", "&lt;")
+            .replace(">", "&gt;")
+        )
+    return text
+
+
+def row_xml(values: list[Any], row_idx: int) -> str:
+    """One row of inline strings (numbers as numbers). Cells carry no `r`: they are in column
+    order, an empty value is an empty `<c/>` (both allowed by the format, read by Excel,
+    LibreOffice and openpyxl)."""
+    cells = []
+    for value in values:
+        if value is None or value == "":
+            cells.append("<c/>")
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            cells.append(f'<c t="n"><v>{value!r}</v></c>')
+        else:
+            text = _xml_text(value)
+            space = ' xml:space="preserve"' if text[0].isspace() or text[-1].isspace() else ""
+            cells.append(f'<c t="inlineStr"><is><t{space}>{text}</t></is></c>')
+    return f'<row r="{row_idx}">{"".join(cells)}</row>'
+
+
+def _new_sheet(book: Workbook, t: Translator, columns: list[tuple[str, int]], title: str) -> Any:
+    for previous in book.worksheets:
+        if not previous.closed:
+            previous.close()  # one open temporary file at a time, even with 2,000 unit sheets
+    sheet = RegisterSheet(parent=book, title=_unique_title(book, title))
+    book._add_sheet(sheet)
+    for index, (_, width) in enumerate(columns, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    sheet.freeze_panes = "A2"
+    bold = Font(bold=True)
+    cells = []
+    for name, _ in columns:
+        cell = WriteOnlyCell(sheet, value=name)
+        cell.font = bold
+        cells.append(cell)
+    sheet.append(cells)
+    return sheet
+
+
+def _unique_title(book: Workbook, title: str) -> str:
+    cleaned = "".join(" " if c in "[]:*?/\\" else c for c in title).strip()[:31] or "-"
+    taken = set(book.sheetnames)
+    candidate, n = cleaned, 2
+    while candidate in taken:
+        suffix = f" ({n})"
+        candidate, n = cleaned[: 31 - len(suffix)] + suffix, n + 1
+    return candidate

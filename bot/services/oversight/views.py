@@ -1,0 +1,255 @@
+"""How oversight reads in a chat: a head's unit today, the district per unit, the digests."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.domain.directory import Directory
+from bot.domain.outgoing import Button, OutMessage
+from bot.domain.splitting import split_message
+from bot.i18n import Translator
+from storage.oversight_repo import HealthLine, Trip, UnitFigures, Unread, Waiting
+
+SECTION_LINES = 40  # people listed per section; the rest are counted
+MAX_BUTTONS = 24  # quick actions under one /unit answer
+
+
+@dataclass
+class UnitPicture:
+    trips: list[Trip]
+    windows: list[Trip]
+    waiting: list[Waiting]
+    health: list[HealthLine]
+    unread: list[Unread]
+    buttons: list[Button] = field(default_factory=list)
+
+
+def who(directory: Directory, staff_id: str, home_unit: str) -> str:
+    person = directory.person(staff_id)
+    if person is None:
+        return staff_id
+    if person.unit_id == home_unit:
+        return person.full_name
+    unit = directory.unit(person.unit_id)
+    return f"{person.full_name} ({unit.name if unit else person.unit_id})"
+
+
+def button_name(directory: Directory, staff_id: str) -> str:
+    """The name on a button: the full name (given names repeat: two «Linh» would be a guess)."""
+    person = directory.person(staff_id)
+    return person.full_name[:28] if person else staff_id
+
+
+def _section(title: str, items: list[str]) -> list[str]:
+    if not items:
+        return []
+    shown = items[:SECTION_LINES]
+    more = [f"  … +{len(items) - len(shown)}"] if len(items) > len(shown) else []
+    return ["", title, *shown, *more]
+
+
+def unit_text(
+    t: Translator,
+    directory: Directory,
+    home_unit: str,
+    staff_count: int,
+    picture: UnitPicture,
+    now: datetime,
+) -> list[str]:
+    """The sections of /unit; quick-action buttons are collected into `picture.buttons`."""
+    name = lambda staff_id: who(directory, staff_id, home_unit)  # noqa: E731
+    add = picture.buttons.append
+    today = now.date()
+    away = [trip for trip in picture.trips if trip.return_at > now]
+    late = [trip for trip in picture.trips if trip.return_at <= now]
+    back_today = [trip for trip in away if trip.return_at.date() == today]
+    lines: list[str] = []
+    lines += _section(t._("✈️ Away now ({n}):", n=len(away)), [
+        "• " + t._("{name} — {place}, back {when}", name=name(x.staff_id), place=x.destination, when=t.short(x.return_at)) for x in away])  # fmt: skip
+    lines += _section(t._("🏠 Back today ({n}):", n=len(back_today)), [
+        "• " + t._("{name} — {place}, at {time}", name=name(x.staff_id), place=x.destination, time=x.return_at.strftime("%H:%M")) for x in back_today])  # fmt: skip
+    lines += _section(t._("❓ Return not reported ({n}):", n=len(late)), [
+        "• " + t._("{name} — {place}, was due back {when}", name=name(x.staff_id), place=x.destination, when=t.short(x.return_at)) for x in late])  # fmt: skip
+    for trip in late:
+        if trip.state == "away":
+            add(
+                Button(
+                    t._("❓ Ask {name}", name=button_name(directory, trip.staff_id)),
+                    f"rt:ask:{trip.request_id}",
+                )
+            )
+    open_windows = [w for w in picture.windows if w.deadline_at and w.deadline_at > now]
+    overdue = [w for w in picture.windows if w.deadline_at and w.deadline_at <= now]
+    lines += _section(t._("⚠️ Health declaration overdue ({n}):", n=len(overdue)), [
+        "• " + t._("{name} — due {when}", name=name(w.staff_id), when=t.short(w.deadline_at)) for w in overdue if w.deadline_at])  # fmt: skip
+    lines += _section(t._("🩺 Within the 24 hours to declare ({n}):", n=len(open_windows)), [
+        "• " + t._("{name} — by {when}", name=name(w.staff_id), when=t.short(w.deadline_at)) for w in open_windows if w.deadline_at])  # fmt: skip
+    for window in overdue + open_windows:
+        add(
+            Button(
+                t._("🔔 Remind {name}", name=button_name(directory, window.staff_id)),
+                f"rt:nag:{window.request_id}",
+            )
+        )
+    lines += _section(t._("🗂 Waiting for a decision ({n}):", n=len(picture.waiting)), [
+        "• " + t._("#{id} {name} — {place}, leaves {when}", id=w.request_id, name=name(w.staff_id), place=w.destination, when=t.short(w.departure_at)) for w in picture.waiting])  # fmt: skip
+    for request in picture.waiting:
+        if request.mine:
+            add(Button(t._("✅ #{id}", id=request.request_id), f"ap:{request.request_id}:y"))
+            add(Button(t._("❌ #{id}", id=request.request_id), f"ap:{request.request_id}:n"))
+    lines += _section(t._("🤒 Monitoring and symptoms ({n}):", n=len(picture.health)), [
+        "• " + _health_line(t, name(h.staff_id), h) for h in picture.health])  # fmt: skip
+    for item in picture.unread:
+        lines += _section(
+            t._(
+                "📄 Not read: {number} «{title}» ({n}):",
+                number=item.number,
+                title=item.title[:60],
+                n=len(item.staff_ids),
+            ),
+            [
+                "• "
+                + ", ".join(name(s) for s in item.staff_ids[:SECTION_LINES])
+                + (
+                    f" … +{len(item.staff_ids) - SECTION_LINES}"
+                    if len(item.staff_ids) > SECTION_LINES
+                    else ""
+                )
+            ],
+        )
+        add(
+            Button(
+                t._("👥 Who has not read {number}", number=item.number)[:60],
+                f"bc:u:{item.broadcast_id}",
+            )
+        )
+    return lines
+
+
+def _health_line(t: Translator, name: str, line: HealthLine) -> str:
+    if line.kind == "monitoring":
+        until = line.until or ""
+        day = f"{until[8:10]}/{until[5:7]}/{until[:4]}" if until else "?"
+        return t._("{name} — under monitoring until {day}", name=name, day=day)
+    if line.detail == "urgent":
+        return t._("{name} — urgent symptoms reported {when}", name=name, when=t.short(line.at))
+    return t._("{name} — symptoms reported {when}", name=name, when=t.short(line.at))
+
+
+def unit_messages(
+    t: Translator, head_line: str, lines: list[str], buttons: list[Button]
+) -> list[OutMessage]:
+    if not lines:
+        lines = ["", t._("Nothing needs your attention today.")]
+    parts = split_message("\n".join([head_line, *lines]))
+    rows = _pairs(buttons[:MAX_BUTTONS])
+    messages = [OutMessage(p) for p in parts[:-1]]
+    messages.append(OutMessage(parts[-1], buttons=rows))
+    return messages
+
+
+def _pairs(buttons: list[Button]) -> tuple[tuple[Button, ...], ...]:
+    return tuple(tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2))
+
+
+# --------------------------------------------------------------------------- the district
+
+
+def share(on_time: int, due: int) -> float | None:
+    return on_time / due if due else None
+
+
+def median_minutes(values: list[float] | None) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def duration_text(t: Translator, minutes: float | None) -> str:
+    if minutes is None:
+        return "—"
+    total = round(minutes)
+    if total < 60:
+        return t._("{m} min", m=total)
+    if total < 48 * 60:
+        return t._("{h} h {m:02d}", h=total // 60, m=total % 60)
+    return t._("{d} days", d=total // 1440)
+
+
+def worst_first(figures: Iterable[UnitFigures]) -> list[UnitFigures]:
+    def key(f: UnitFigures) -> tuple[float, ...]:
+        ratio = share(f.on_time_week, f.due_week)
+        return (
+            -(f.overdue + f.not_reported),
+            ratio if ratio is not None else 2.0,
+            -f.unread,
+            -(median_minutes(f.decision_minutes) or 0),
+            -f.away,
+        )
+
+    return sorted(figures, key=key)
+
+
+def district_line(t: Translator, directory: Directory, rank: int, f: UnitFigures) -> str:
+    unit = directory.unit(f.unit_id)
+    ratio = share(f.on_time_week, f.due_week)
+    on_time = f"{ratio:.0%} ({f.on_time_week}/{f.due_week})" if ratio is not None else "—"
+    return t._(
+        "{rank}. {unit}: away {away} · within 24 h {on_time} · overdue {overdue} · decision {median} · unread {unread}",
+        rank=rank, unit=unit.name if unit else f.unit_id, away=f.away, on_time=on_time, overdue=f.overdue,
+        median=duration_text(t, median_minutes(f.decision_minutes)), unread=f.unread,
+    )  # fmt: skip
+
+
+def district_totals(t: Translator, figures: list[UnitFigures], units: int) -> str:
+    due = sum(f.due_week for f in figures)
+    on_time = sum(f.on_time_week for f in figures)
+    ratio = share(on_time, due)
+    minutes = [m for f in figures for m in (f.decision_minutes or [])]
+    return t._(
+        "📊 {units} units — away now: {away}; returns declared within 24 h (7 days): {on_time}; overdue: {overdue}; "
+        "median time to a decision (30 days): {median}; unread copies of the latest directives: {unread}",
+        units=units, away=sum(f.away for f in figures), on_time=f"{ratio:.0%} ({on_time}/{due})" if ratio is not None else "—",
+        overdue=sum(f.overdue for f in figures), median=duration_text(t, median_minutes(minutes)), unread=sum(f.unread for f in figures),
+    )  # fmt: skip
+
+
+def district_text(
+    t: Translator, directory: Directory, figures: dict[str, UnitFigures], limit: int
+) -> str:
+    every = [figures.get(unit_id) or UnitFigures(unit_id) for unit_id in directory.units]
+    ranked = worst_first(every)
+    lines = [district_totals(t, every, len(every)), ""]
+    lines += [district_line(t, directory, i, f) for i, f in enumerate(ranked[:limit], start=1)]
+    if len(ranked) > limit:
+        lines.append(
+            t._("… {n} more units: /export for the full registers.", n=len(ranked) - limit)
+        )
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- digests
+
+
+def digest_items(t: Translator, f: UnitFigures) -> list[str]:
+    items: list[tuple[int, Callable[[int], str]]] = [
+        (f.overdue, lambda n: t._("health declarations overdue: {n}", n=n)),
+        (f.not_reported, lambda n: t._("returns not reported: {n}", n=n)),
+        (f.pending, lambda n: t._("requests waiting for a decision: {n}", n=n)),
+        (f.symptoms, lambda n: t._("symptom reports in the last 24 hours: {n}", n=n)),
+        (f.unread, lambda n: t._("people who have not read the latest directives: {n}", n=n)),
+    ]
+    return ["• " + text(count) for count, text in items if count]
+
+
+def daily_digest(t: Translator, unit_name: str, items: list[str]) -> OutMessage:
+    text = "\n".join(
+        [
+            t._("☀️ Good morning. In {unit} and the units below, today:", unit=unit_name),
+            *items,
+            "",
+            t._("Details and reminders: /unit"),
+        ]
+    )
+    return OutMessage(text)

@@ -1,0 +1,107 @@
+"""Loading the staff directory from the office's files, showing a person, writing invites."""
+
+from __future__ import annotations
+
+import csv
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.domain.clock import Clock
+from bot.domain.directory import Directory
+from bot.domain.directory_files import load_directory
+from bot.domain.models import Problem
+from bot.services.registration.tabular import TableError, read_table
+from storage.db import Database
+from storage.directory_repo import DirectoryRepo, ImportSummary
+from storage.repos import AuditRepo, InvitesRepo
+
+
+@dataclass
+class ImportOutcome:
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    summary: ImportSummary | None = None
+    applied: bool = False
+
+
+def read_directory_files(
+    units: Path, staff: Path, routing: Path
+) -> tuple[Directory | None, list[str], list[str]]:
+    try:
+        units_table = read_table(units, units.name)
+        staff_table = read_table(staff, staff.name)
+        routing_text = routing.read_text(encoding="utf-8-sig")
+    except (TableError, OSError, UnicodeDecodeError) as exc:
+        return None, [str(exc)], []
+    loaded = load_directory(units_table, staff_table, routing_text, routing.name)
+    return loaded.directory, [str(p) for p in loaded.problems], list(loaded.warnings)
+
+
+async def import_directory(
+    db: Database,
+    clock: Clock,
+    units: Path,
+    staff: Path,
+    routing: Path,
+    *,
+    dry_run: bool,
+    actor: str = "cli",
+) -> ImportOutcome:
+    directory, problems, warnings = read_directory_files(units, staff, routing)
+    outcome = ImportOutcome(problems=problems, warnings=warnings)
+    if directory is None or problems:
+        return outcome
+    now = clock.now()
+    async with db.transaction() as tx:
+        repo = DirectoryRepo(tx)
+        if dry_run:
+            outcome.summary = await repo.plan(directory)
+            return outcome
+        outcome.summary = await repo.apply(directory, now)
+        await AuditRepo(tx).append(
+            now,
+            actor,
+            "directory.import",
+            None,
+            _audit_details(outcome.summary, units, staff, routing),
+        )
+    outcome.applied = True
+    return outcome
+
+
+def _audit_details(summary: ImportSummary, *files: Path) -> dict[str, object]:
+    return {
+        "files": [f.name for f in files],
+        "units_added": len(summary.units_added),
+        "units_changed": len(summary.units_changed),
+        "staff_added": len(summary.staff_added),
+        "staff_changed": len(summary.staff_changed),
+        "staff_deactivated": summary.staff_deactivated[:1000],
+        "staff_reactivated": len(summary.staff_reactivated),
+    }
+
+
+async def write_invites(db: Database, clock: Clock, bot_username: str, out: Path) -> int:
+    """One one-time link per active staff member not yet registered; re-runs reuse open codes."""
+    now = clock.now()
+    async with db.transaction() as tx:
+        people = await DirectoryRepo(tx).unregistered_active()
+        invites = InvitesRepo(tx)
+        codes = await invites.open_codes()
+        fresh = [(secrets.token_urlsafe(12), p.staff_id) for p in people if p.staff_id not in codes]
+        await invites.create_many(fresh, now)
+        codes.update({staff_id: code for code, staff_id in fresh})
+        await AuditRepo(tx).append(now, "cli", "invites.write", str(out), {"count": len(people)})
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["staff_id", "full_name", "unit_id", "phone", "invite_link"])
+        for person in people:
+            link = f"https://t.me/{bot_username}?start={codes[person.staff_id]}"
+            writer.writerow([person.staff_id, person.full_name, person.unit_id, person.phone, link])
+    return len(people)
+
+
+def problem_lines(problems: list[Problem]) -> list[str]:
+    return [str(p) for p in problems]

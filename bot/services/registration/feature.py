@@ -1,0 +1,301 @@
+"""Registration (contact sharing or invite link), /me, /help, /language.
+
+Every method is one committed step: the conversation state and the effect are written in one
+transaction together with the update id, so a crash loses nothing and a redelivery does nothing.
+"""
+
+from __future__ import annotations
+
+from bot.domain.models import LANGUAGES, BuiltinRole, Staff
+from bot.domain.outgoing import Button, OutMessage
+from bot.domain.phones import normalize_phone
+from bot.i18n import Translator
+from bot.services.kernel.menu import help_lines, main_menu
+from bot.services.kernel.people import describe_person, describe_route
+from bot.services.kernel.step import Deps, Incoming, Step, StepRunner
+from storage.directory_repo import DirectoryRepo
+from storage.repos import Conversation, InvitesRepo
+
+FLOW = "register"
+AWAIT_CONTACT = "await_contact"
+CONFIRM = "confirm"
+CONFIRM_YES = "reg:y"
+CONFIRM_NO = "reg:n"
+
+
+def contact_request(t: Translator, text: str) -> OutMessage:
+    return OutMessage(text, contact_button=t._("📱 Share my phone number"))
+
+
+def registration_help(t: Translator) -> OutMessage:
+    return contact_request(
+        t,
+        t._(
+            "To use khaibao, register first: tap «Share my phone number» below, or open the "
+            "invite link the district office sent you."
+        ),
+    )
+
+
+def menu_message(t: Translator, text: str, person: Staff | None = None) -> OutMessage:
+    return OutMessage(text, keyboard=main_menu(t, person))
+
+
+def help_text(t: Translator, person: Staff | None = None) -> str:
+    return "\n".join(
+        [
+            t._("khaibao helps you follow the epidemic directives."),
+            *help_lines(t, person),
+            t._("Questions: contact your unit head or the district office."),
+        ]
+    )
+
+
+class RegistrationService:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+        self.steps = StepRunner(deps)
+
+    async def start(self, who: Incoming, invite_code: str | None) -> list[OutMessage]:
+        async with self.steps.begin(who) as step:
+            if step is None:
+                return []
+            if invite_code:
+                return await self._use_invite(step, invite_code)
+            return await self._start(step)
+
+    async def contact(
+        self, who: Incoming, phone: str, contact_user_ref: str | None
+    ) -> list[OutMessage]:
+        async with self.steps.begin(who) as step:
+            if step is None:
+                return []
+            return await self._contact(step, phone, contact_user_ref)
+
+    async def confirm(self, who: Incoming, answer: str) -> list[OutMessage]:
+        async with self.steps.begin(who) as step:
+            if step is None:
+                return []
+            return await self._confirm(step, answer == CONFIRM_YES)
+
+    async def language_menu(self, who: Incoming) -> list[OutMessage]:
+        async with self.steps.begin(who) as step:
+            return [] if step is None else [language_picker(step.t)]
+
+    async def set_language(self, who: Incoming, language: str) -> list[OutMessage]:
+        async with self.steps.begin(who) as step:
+            if step is None:
+                return []
+            if language not in LANGUAGES:
+                return [OutMessage(step.t._("This button is no longer valid."))]
+            await step.accounts.set_language(who.channel, who.user_ref, language)
+            t = self.deps.translations.for_language(language)
+            text = (
+                t._("Language set to English.")
+                if language == "en"
+                else t._("Language set to Vietnamese.")
+            )
+            if await self.linked(step) is None:
+                return [OutMessage(text), registration_help(t)]
+            return [menu_message(t, text, await self.linked(step))]
+
+    # --- the steps -------------------------------------------------------------------------
+
+    async def _start(self, step: Step) -> list[OutMessage]:
+        person = await self.linked(step)
+        if person is not None:
+            return [
+                menu_message(
+                    step.t, step.t._("Welcome back, {name}.", name=person.full_name), person
+                )
+            ]
+        if step.account.staff_id is not None:
+            return [self._access_removed(step.t)]
+        await self._set_state(step, AWAIT_CONTACT, {})
+        return [
+            contact_request(
+                step.t,
+                step.t._(
+                    "Welcome to khaibao, the staff reporting bot of the district office.\n"
+                    "To register, tap «Share my phone number» below. Your number is matched "
+                    "with the staff list of your unit."
+                ),
+            )
+        ]
+
+    async def _contact(
+        self, step: Step, raw_phone: str, contact_user_ref: str | None
+    ) -> list[OutMessage]:
+        t = step.t
+        if await self.linked(step) is not None:
+            return [menu_message(t, t._("You are already registered."))]
+        if contact_user_ref != step.who.user_ref:
+            return [
+                contact_request(
+                    t,
+                    t._(
+                        "Please share your own phone number with the button below, not someone else's contact."
+                    ),
+                )
+            ]
+        phone = normalize_phone(raw_phone)
+        person = await DirectoryRepo(step.tx).active_by_phone(phone) if phone else None
+        if person is None:
+            await self._report_unknown_phone(step, raw_phone)
+            return [
+                OutMessage(
+                    t._(
+                        "Sorry, the number {phone} is not in the staff list. Please contact the district "
+                        "office (Văn phòng) so they can add or correct it, then try again.",
+                        phone=raw_phone,
+                    ),
+                    remove_keyboard=True,
+                )
+            ]
+        if await step.accounts.of_staff(person.staff_id) is not None:
+            await step.audit.append(
+                step.now,
+                step.actor,
+                "register.refused",
+                person.staff_id,
+                {"reason": "linked_elsewhere"},
+            )
+            return [
+                OutMessage(
+                    t._(
+                        "This person is already registered on another Telegram account. If this is you, please contact the district office."
+                    ),
+                    remove_keyboard=True,
+                )
+            ]
+        await self._set_state(step, CONFIRM, {"staff_id": person.staff_id})
+        return [await self._confirmation_question(step, person)]
+
+    async def _confirmation_question(self, step: Step, person: Staff) -> OutMessage:
+        t = step.t
+        lines = describe_person(t, await step.directory(), person)
+        return OutMessage(
+            t._("Is this you?") + "\n\n" + "\n".join(lines),
+            buttons=(
+                (Button(t._("✅ Yes, that is me"), CONFIRM_YES), Button(t._("❌ No"), CONFIRM_NO)),
+            ),
+        )
+
+    async def _confirm(self, step: Step, yes: bool) -> list[OutMessage]:
+        t = step.t
+        state = await step.conversations.get(step.who.channel, step.who.user_ref)
+        if state is None or (state.flow, state.step) != (FLOW, CONFIRM):
+            return [OutMessage(t._("This button is no longer valid."))]
+        await step.conversations.clear(step.who.channel, step.who.user_ref)
+        if not yes:
+            return [
+                OutMessage(
+                    t._(
+                        "Then the staff list has a wrong number. Please contact the district office."
+                    ),
+                    remove_keyboard=True,
+                )
+            ]
+        person = await DirectoryRepo(step.tx).person(state.draft["staff_id"])
+        if person is None or not person.active or await step.accounts.of_staff(person.staff_id):
+            return [
+                OutMessage(
+                    t._("Registration could not be completed. Please contact the district office.")
+                )
+            ]
+        return await self._link(step, person, "contact")
+
+    async def _use_invite(self, step: Step, code: str) -> list[OutMessage]:
+        t = step.t
+        if await self.linked(step) is not None:
+            return [menu_message(t, t._("You are already registered."))]
+        invites = InvitesRepo(step.tx)
+        invite = await invites.get(code[:64], step.now.tzinfo)  # type: ignore[arg-type]
+        person = await DirectoryRepo(step.tx).person(invite.staff_id) if invite else None
+        if invite is None or person is None or not person.active:
+            return [registration_help(t), OutMessage(t._("This invite link is not valid."))]
+        if invite.used_at is not None or await step.accounts.of_staff(person.staff_id):
+            await step.audit.append(
+                step.now, step.actor, "invite.reused", person.staff_id, {"code": code}
+            )
+            return [
+                OutMessage(
+                    t._(
+                        "This invite link has already been used. Each link works once; please contact the district office for a new one."
+                    )
+                )
+            ]
+        await invites.use(code, step.who.user_ref, step.now)
+        return await self._link(step, person, "invite")
+
+    async def _link(self, step: Step, person: Staff, how: str) -> list[OutMessage]:
+        await step.accounts.link(step.who.channel, step.who.user_ref, person.staff_id, step.now)
+        await step.conversations.clear(step.who.channel, step.who.user_ref)
+        await step.audit.append(
+            step.now,
+            person.staff_id,
+            "register",
+            person.staff_id,
+            {"via": how, "user": step.who.user_ref},
+        )
+        text = (
+            step.t._("Registered. Welcome, {name}!", name=person.full_name)
+            + "\n\n"
+            + help_text(step.t, person)
+        )
+        return [menu_message(step.t, text, person)]
+
+    async def me_step(self, step: Step, person: Staff) -> list[OutMessage]:
+        directory = await step.directory()
+        lines = (
+            describe_person(step.t, directory, person)
+            + [""]
+            + describe_route(step.t, directory, person)
+        )
+        return [menu_message(step.t, "\n".join(lines), person)]
+
+    async def unregistered(self, step: Step) -> list[OutMessage]:
+        if step.account.staff_id is not None:
+            return [self._access_removed(step.t)]
+        return [registration_help(step.t)]
+
+    async def linked(self, step: Step) -> Staff | None:
+        person = await step.me()
+        return person if person is not None and person.active else None
+
+    def _access_removed(self, t: Translator) -> OutMessage:
+        return OutMessage(
+            t._(
+                "Your access has been removed: you are no longer in the staff list. If this is a mistake, contact the district office."
+            ),
+            remove_keyboard=True,
+        )
+
+    async def _set_state(self, step: Step, name: str, draft: dict[str, str]) -> None:
+        await step.conversations.set(
+            step.who.channel, step.who.user_ref, Conversation(FLOW, name, draft), step.now
+        )
+
+    async def _report_unknown_phone(self, step: Step, phone: str) -> None:
+        await step.audit.append(
+            step.now, step.actor, "register.unknown_phone", None, {"phone": phone}
+        )
+        admins = await DirectoryRepo(step.tx).staff_ids_with_role(BuiltinRole.ADMIN)
+        await step.tell_staff(
+            admins,
+            lambda t: OutMessage(
+                t._(
+                    "Someone tried to register with the number {phone}, which is not in the staff list (Telegram user {user}).",
+                    phone=phone,
+                    user=step.who.user_ref,
+                )
+            ),
+            purpose="admin_alert",
+        )
+
+
+def language_picker(t: Translator) -> OutMessage:
+    return OutMessage(
+        t._("Choose your language:"),
+        buttons=((Button("🇻🇳 Tiếng Việt", "lang:vi"), Button("🇬🇧 English", "lang:en")),),
+    )

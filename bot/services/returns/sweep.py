@@ -1,0 +1,214 @@
+"""The returns part of the sweep: "are you back?" steps and the 24-hour declaration window.
+
+Deadlines and next-reminder times are columns of trip_returns; each tick takes the due rows,
+enqueues their messages and moves the rows on in one transaction. After downtime only the
+latest reminder still relevant is sent (bot/domain/reminders.py decides which). Rows are handled
+in batches (one query for the trips, one for the accounts, one insert for the outbox) so that
+10,000 due rows take well under a second.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from bot.domain.directory import Directory, answerable_heads
+from bot.domain.outgoing import LaterMessage, OutMessage
+from bot.domain.reminders import (
+    ReminderKind,
+    declaration_schedule,
+    due_next_only,
+    due_now,
+    return_checks,
+    shift_out_of_quiet,
+)
+from bot.i18n import Translator
+from bot.services.kernel.step import Deps
+from bot.services.returns.views import (
+    back_question,
+    later_declaration_reminder,
+    not_back_for_head,
+    overdue_for_head,
+)
+from storage.db import Tx
+from storage.outbox_repo import OutboxRepo, Recipient
+from storage.repos import AccountsRepo, AuditRepo
+from storage.returns_repo import ReturnsRepo, TripReturn
+from storage.travel_repo import TravelRepo, TravelRequest
+
+Build = Callable[[Translator], OutMessage]
+LIVE = ("approved", "recorded")
+BATCH = 5000
+
+
+class Outbound:
+    """Messages collected during a sweep, written to the outbox in one statement."""
+
+    def __init__(self, deps: Deps, directory: Directory) -> None:
+        self.deps = deps
+        self.directory = directory
+        self.wanted: list[tuple[str, Build]] = []
+        self.known: list[tuple[Recipient, str | None, Build]] = []
+        self.later: list[tuple[Recipient, LaterMessage]] = []
+
+    def tell(self, staff_ids: list[str], build: Build) -> None:
+        self.wanted.extend((s, build) for s in staff_ids)
+
+    def tell_at(self, recipient: Recipient, language: str | None, build: Build) -> None:
+        """A person whose chat the caller already read (saves looking it up again)."""
+        self.known.append((recipient, language, build))
+
+    def tell_later(self, recipient: Recipient, message: LaterMessage) -> None:
+        """Rendered by the sender as it goes (the bulk of a sweep: one small row each)."""
+        self.later.append((recipient, message))
+
+    async def flush(self, tx: Tx, now: datetime) -> int:
+        accounts = await AccountsRepo(tx).of_staff_many(list({s for s, _ in self.wanted}))
+        by_staff = {a.staff_id: a for a in accounts}
+        wanted = [
+            (Recipient(a.channel, a.chat_ref, staff_id), a.language, build)
+            for staff_id, build in self.wanted
+            if (a := by_staff.get(staff_id)) is not None  # not registered: nobody to tell
+        ]
+        translators: dict[str | None, Translator] = {}
+        rows: list[tuple[Recipient, OutMessage | LaterMessage]] = list(self.later)
+        for recipient, saved, build in [*self.known, *wanted]:
+            language = self.directory.language_of(recipient.staff_id, saved)
+            t = translators.get(language)
+            if t is None:
+                t = translators[language] = self.deps.translations.for_language(language)
+            rows.append((recipient, build(t)))
+        await OutboxRepo(tx).enqueue_many(rows, now, priority=4, purpose="returns")
+        return len(rows)
+
+
+class ReturnsSweep:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    async def sweep(self, now: datetime) -> int:
+        """Everything due at `now`, in batches of at most BATCH rows, each its own transaction
+        (bounded memory; the sender and other users' steps get the database in between)."""
+        handled = 0
+        while True:
+            async with self.deps.db.reading() as tx:
+                if not await self._repo(tx).anything_due(now):
+                    return handled
+            done = await self._batch(now)
+            handled += done
+            if done < BATCH:
+                return handled
+
+    async def _batch(self, now: datetime) -> int:
+        async with self.deps.db.transaction() as tx:
+            directory = await self.deps.directory.get(tx)
+            out = Outbound(self.deps, directory)
+            await self._track_new(tx, now)
+            handled = await self._asks(tx, now, out, directory)
+            handled += await self._reminders(tx, now, out, directory)
+            sent = await out.flush(tx, now)
+        if sent:
+            self.deps.wake_outbox()
+        return handled
+
+    async def _track_new(self, tx: Tx, now: datetime) -> None:
+        repo = self._repo(tx)
+        new = await repo.untracked_due(now, BATCH)
+        if new:
+            await repo.track_many(
+                [
+                    (n, shift_out_of_quiet(n.planned_return_at, self.deps.settings.quiet), 0)
+                    for n in new
+                ],
+                now,
+            )
+
+    async def _asks(self, tx: Tx, now: datetime, out: Outbound, directory: Directory) -> int:
+        repo = self._repo(tx)
+        due = await repo.due_asks(now, BATCH)
+        requests = await TravelRepo(tx, self.deps.clock.tz).get_many([t.request_id for t in due])
+        moves: list[tuple[int, datetime | None, int]] = []
+        gone: list[int] = []
+        audit: list[tuple[str, str]] = []
+        for trip in due:
+            request = requests.get(trip.request_id)
+            if request is None or request.status not in LIVE:
+                gone.append(trip.request_id)
+                continue
+            moves.append(self._ask(trip, request, now, out, directory, audit))
+        await repo.set_asks(moves, now)
+        await repo.close_cancelled(gone, now)
+        await AuditRepo(tx).append_many(now, "system", audit)
+        return len(due)
+
+    def _ask(
+        self,
+        trip: TripReturn,
+        request: TravelRequest,
+        now: datetime,
+        out: Outbound,
+        directory: Directory,
+        audit: list[tuple[str, str]],
+    ) -> tuple[int, datetime | None, int]:
+        checks = return_checks(
+            trip.planned_return_at, self.deps.settings.return_grace_span, self.deps.settings.quiet
+        )
+        times = [
+            shift_out_of_quiet(trip.planned_return_at, self.deps.settings.quiet),
+            checks.ask_at,
+            checks.tell_head_at,
+        ]
+        stage = sum(1 for at in times if at <= now)
+        if stage <= trip.ask_stage:
+            return trip.request_id, times[trip.ask_stage], trip.ask_stage
+        if stage == 3:
+            out.tell(
+                answerable_heads(directory, trip.staff_id),
+                lambda t: not_back_for_head(t, directory, request),
+            )
+            audit.append(("return.not_reported", f"travel:{trip.request_id}"))
+        else:
+            out.tell([trip.staff_id], lambda t: back_question(t, request, again=stage == 2))
+            audit.append(("return.ask", f"travel:{trip.request_id}"))
+        return trip.request_id, times[stage] if stage < 3 else None, stage
+
+    async def _reminders(self, tx: Tx, now: datetime, out: Outbound, directory: Directory) -> int:
+        repo = self._repo(tx)
+        due = await repo.due_reminders(now, BATCH)
+        moves: list[tuple[int, datetime | None, int | None, bool]] = []
+        audit: list[tuple[str, str]] = []
+        offsets, quiet = self.deps.settings.declaration_offsets, self.deps.settings.quiet
+        for row in due:
+            plan = due_next_only(row.schedule(upto=(row.last_seq or 0) + 2), now, row.last_seq)
+            if plan is None:
+                schedule = row.schedule() or declaration_schedule(
+                    row.arrived_at, offsets, quiet=quiet
+                )
+                plan = due_now(schedule, now, row.last_seq, quiet)
+            overdue = False
+            for reminder in plan.to_send:
+                if reminder.kind is ReminderKind.OVERDUE:
+                    overdue = True
+                    out.tell(
+                        answerable_heads(directory, row.staff_id),
+                        lambda t, r=row: overdue_for_head(
+                            t, directory, r.staff_id, r.request_id, r.destination, r.deadline_at
+                        ),
+                    )
+                    audit.append(("return.overdue", f"travel:{row.request_id}"))
+                elif row.channel is not None and row.chat_ref is not None:
+                    recipient = Recipient(row.channel, row.chat_ref, row.staff_id)
+                    language = directory.language_of(row.staff_id, row.language)
+                    out.tell_later(
+                        recipient,
+                        later_declaration_reminder(
+                            row.request_id, row.destination, row.deadline_at, language
+                        ),
+                    )
+            moves.append((row.request_id, plan.next_at, plan.new_last_seq, overdue))
+        await repo.set_reminders(moves, now)
+        await AuditRepo(tx).append_many(now, "system", audit)
+        return len(due)
+
+    def _repo(self, tx: Tx) -> ReturnsRepo:
+        return ReturnsRepo(tx, self.deps.clock.tz)

@@ -1,0 +1,78 @@
+"""The travel capability as a dispatcher feature: /travel, /status, /pending, /away, /policy."""
+
+from __future__ import annotations
+
+from bot.domain.models import Staff
+from bot.domain.outgoing import OutMessage
+from bot.services.kernel.feature import Answer, Feature
+from bot.services.kernel.step import Deps, Step
+from bot.services.travel.approvals import DENY_FLOW, Approvals
+from bot.services.travel.flow import FLOW as TRAVEL_FLOW
+from bot.services.travel.flow import TravelFlow
+from bot.services.travel.policy_admin import PolicyAdmin
+from bot.services.travel.policy_state import mode_at
+
+
+class Travel:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+        self.approvals = Approvals(deps)
+        self.flow = TravelFlow(self.approvals.submit)
+        self.policy = PolicyAdmin(deps)
+
+    def feature(self) -> Feature:
+        return Feature(
+            commands={
+                "travel": self._travel,
+                "status": lambda step, person, args: self.approvals.status(step),
+                "pending": lambda step, person, args: self.approvals.pending(step),
+                "policy": lambda step, person, args: self.policy.policy(step, args),
+                "away": lambda step, person, args: self.policy.away(step, args),
+            },
+            flows={
+                TRAVEL_FLOW: self.flow.on_text,
+                DENY_FLOW: self.approvals.deny_reason,
+                "amend": self.approvals.amend,
+            },
+            buttons={
+                "tv": self._travel_button,
+                "ap": self._decision,
+                "apall": self._approve_all,
+                "rq": self._request_button,
+            },
+            jobs=[self.approvals.sweep],
+        )
+
+    async def _travel(self, step: Step, person: Staff, args: list[str]) -> list[OutMessage]:
+        await step.conversations.clear(step.who.channel, step.who.user_ref)
+        return await self.flow.begin(step, await mode_at(step.tx, step.now))
+
+    async def _travel_button(self, step: Step, rest: str) -> Answer:
+        if rest == "noop":
+            return None, []
+        conversation = await step.conversations.get(step.who.channel, step.who.user_ref)
+        if conversation is None or conversation.flow != TRAVEL_FLOW:
+            return None, [OutMessage(step.t._("This button is no longer valid."))]
+        return None, await self.flow.on_button(step, conversation, f"tv:{rest}")
+
+    async def _decision(self, step: Step, rest: str) -> Answer:
+        request_id, _, choice = rest.partition(":")
+        if not request_id.isdigit() or choice not in ("y", "n"):
+            return step.t._("This button is no longer valid."), []
+        return await self.approvals.press(step, int(request_id), choice == "y")
+
+    async def _approve_all(self, step: Step, rest: str) -> Answer:
+        return None, await self.approvals.approve_all(step, rest == "y")
+
+    async def _request_button(self, step: Step, rest: str) -> Answer:
+        action, _, request_id = rest.partition(":")
+        handlers = {
+            "x": self.approvals.cancel,
+            "am": self.approvals.start_amend,
+            "ch": self.approvals.start_change,
+            "keep": self.policy.keep_under_ban,
+        }
+        handler = handlers.get(action)
+        if handler is None or not request_id.isdigit():
+            return None, [OutMessage(step.t._("This button is no longer valid."))]
+        return None, await handler(step, int(request_id))

@@ -1,0 +1,462 @@
+"""The /travel conversation: destination, address, dates, purpose, published cases, summary.
+
+The draft lives in the conversations table and every answer is committed with the step, so a
+crash loses nothing. The next question is always the first field still missing, so editing a
+field is just removing it from the draft.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+
+from bot.domain.datetime_parse import ParseError, ParseFailure, parse_when
+from bot.domain.outgoing import Button, OutMessage
+from bot.domain.provinces import all_provinces, same_province, search_provinces
+from bot.domain.travel_policy import (
+    PolicyMode,
+    PurposeError,
+    TripError,
+    validate_purpose,
+    validate_trip,
+)
+from bot.i18n import Translator
+from bot.services.health.alerts import destination_warning
+from bot.services.kernel.pickers import (
+    matches_keyboard,
+    month_calendar,
+    parse_day,
+    parse_month,
+    province_picker,
+    time_picker,
+)
+from bot.services.kernel.step import Step
+from storage.repos import Conversation
+
+FLOW = "travel"
+FIELDS = ("dest", "address", "dep", "ret", "purpose", "case_area")
+MAX_ADDRESS = 300
+MAX_PURPOSE = 1000
+CASE_ANSWERS = ("yes", "no", "unknown")
+
+Draft = dict[str, Any]
+
+
+class TravelFlow:
+    """Step functions; the caller opens the Step (transaction) and hands it in."""
+
+    def __init__(self, submit: Any) -> None:
+        self._submit = submit  # async (step, draft, mode) -> list[OutMessage]
+
+    async def begin(self, step: Step, mode: PolicyMode) -> list[OutMessage]:
+        draft: Draft = {"mode": mode.value}
+        intro = (
+            [
+                OutMessage(
+                    step.t._(
+                        "Travel is suspended until further notice. Only special cases may leave, with approval: you will be asked for the special reason."
+                    )
+                )
+            ]
+            if mode is PolicyMode.BAN
+            else []
+        )
+        return intro + await self._ask_next(step, draft)
+
+    async def on_text(self, step: Step, conversation: Conversation, text: str) -> list[OutMessage]:
+        draft = dict(conversation.draft)
+        field = conversation.step
+        handlers = {
+            "dest": self._typed_destination,
+            "address": self._typed_address,
+            "dep": self._typed_when,
+            "ret": self._typed_when,
+            "dep_time": self._typed_time,
+            "ret_time": self._typed_time,
+            "purpose": self._typed_purpose,
+        }
+        handler = handlers.get(field)
+        if handler is None:
+            return [OutMessage(step.t._("Please use the buttons above."))] + await self._ask(
+                step, draft, field
+            )
+        return await handler(step, draft, field, text.strip())
+
+    async def on_button(
+        self, step: Step, conversation: Conversation, data: str
+    ) -> list[OutMessage]:
+        draft = dict(conversation.draft)
+        parts = data.split(":")
+        action = parts[1] if len(parts) > 1 else ""
+        at = conversation.step
+        if action == "noop":
+            return []
+        if action == "pg" and at == "dest":
+            return [self._destination_question(step, _int(parts[2]))]
+        if action == "p" and at == "dest":
+            return await self._choose_province(step, draft, _int(parts[2]))
+        if action == "cal" and at in ("dep", "ret") and len(parts) == 4 and parts[2] == at:
+            month = parse_month(parts[3])
+            return [] if month is None else [self._when_question(step, at, month)]
+        if action == "day" and at in ("dep", "ret") and len(parts) == 4 and parts[2] == at:
+            return await self._picked_day(step, draft, at, parse_day(parts[3]))
+        if action == "t" and at in ("dep_time", "ret_time") and len(parts) == 4:
+            return await self._typed_time(step, draft, at, f"{parts[3][:2]}:{parts[3][2:]}")
+        if action == "ca" and at == "case_area" and parts[2] in CASE_ANSWERS:
+            draft["case_area"] = parts[2]
+            return await self._ask_next(step, draft)
+        if at == "summary":
+            return await self._summary_button(step, draft, action, parts)
+        return [OutMessage(step.t._("This button is no longer valid."))]
+
+    # --- typed answers -------------------------------------------------------------------
+
+    async def _typed_destination(
+        self, step: Step, draft: Draft, field: str, text: str
+    ) -> list[OutMessage]:
+        t = step.t
+        found = search_provinces(text[:100], limit=6)
+        if not found:
+            return [
+                OutMessage(
+                    t._(
+                        "No province or city matches «{text}». Type it again (e.g. «Đà Nẵng», «HCM») or pick from the list.",
+                        text=text[:100],
+                    ),
+                    buttons=province_picker(t, 0, _home(step)),
+                )
+            ]
+        exact = [m for m in found if m.exact] if hasattr(found[0], "exact") else []
+        if len(found) == 1 or exact or _is_clear_winner(found, text):
+            match = exact[0] if exact else found[0]
+            return await self._set_province(
+                step, draft, match.province.name, match.via, match.matched
+            )
+        return [
+            OutMessage(
+                t._("Which one do you mean?"), buttons=matches_keyboard([m.province for m in found])
+            )
+        ]
+
+    async def _typed_address(
+        self, step: Step, draft: Draft, field: str, text: str
+    ) -> list[OutMessage]:
+        t = step.t
+        if not text:
+            return [OutMessage(t._("The address cannot be empty."))] + await self._ask(
+                step, draft, field
+            )
+        if len(text) > MAX_ADDRESS:
+            return [
+                OutMessage(t._("The address is too long: at most {n} characters.", n=MAX_ADDRESS))
+            ] + await self._ask(step, draft, field)
+        draft["address"] = text
+        return await self._ask_next(step, draft)
+
+    async def _typed_when(
+        self, step: Step, draft: Draft, field: str, text: str
+    ) -> list[OutMessage]:
+        parsed = parse_when(text, step.now)
+        if isinstance(parsed, ParseFailure):
+            return [OutMessage(_parse_error_text(step.t, parsed.reason))] + await self._ask(
+                step, draft, field
+            )
+        if not parsed.has_time:
+            draft[f"{field}_day"] = parsed.value.date().isoformat()
+            return await self._save_and_ask(step, draft, f"{field}_time")
+        return await self._set_when(step, draft, field, parsed.value)
+
+    async def _typed_time(
+        self, step: Step, draft: Draft, field: str, text: str
+    ) -> list[OutMessage]:
+        base = field.removesuffix("_time")
+        day = date.fromisoformat(draft[f"{base}_day"])
+        parsed = parse_when(f"{text[:20]} {day:%d/%m/%Y}", step.now)
+        if isinstance(parsed, ParseFailure) or not parsed.has_time:
+            reason = parsed.reason if isinstance(parsed, ParseFailure) else ParseError.BAD_TIME
+            return [OutMessage(_parse_error_text(step.t, reason))] + await self._ask(
+                step, draft, field
+            )
+        return await self._set_when(step, draft, base, parsed.value)
+
+    async def _typed_purpose(
+        self, step: Step, draft: Draft, field: str, text: str
+    ) -> list[OutMessage]:
+        t = step.t
+        error = validate_purpose(text, max_len=MAX_PURPOSE)
+        if error is PurposeError.EMPTY:
+            return [OutMessage(t._("Please write the purpose of the trip."))] + await self._ask(
+                step, draft, field
+            )
+        if error is not None:
+            return [
+                OutMessage(
+                    t._(
+                        "The purpose is too long: at most {n} characters. Please shorten it.",
+                        n=MAX_PURPOSE,
+                    )
+                )
+            ] + await self._ask(step, draft, field)
+        draft["purpose"] = text
+        return await self._ask_next(step, draft)
+
+    # --- buttons ---------------------------------------------------------------------------
+
+    async def _choose_province(self, step: Step, draft: Draft, index: int) -> list[OutMessage]:
+        provinces = all_provinces()
+        if not 0 <= index < len(provinces):
+            return [OutMessage(step.t._("This button is no longer valid."))]
+        return await self._set_province(
+            step, draft, provinces[index].name, "name", provinces[index].name
+        )
+
+    async def _picked_day(
+        self, step: Step, draft: Draft, field: str, day: date | None
+    ) -> list[OutMessage]:
+        if day is None:
+            return [OutMessage(step.t._("This button is no longer valid."))]
+        draft[f"{field}_day"] = day.isoformat()
+        return await self._save_and_ask(step, draft, f"{field}_time")
+
+    async def _summary_button(
+        self, step: Step, draft: Draft, action: str, parts: list[str]
+    ) -> list[OutMessage]:
+        t = step.t
+        if action == "ok":
+            problems = self._trip_problems(step, draft)
+            if problems:
+                return await self._reask_dates(step, draft, problems)
+            await step.conversations.clear(step.who.channel, step.who.user_ref)
+            return await self._submit(step, draft)
+        if action == "no":
+            await step.conversations.clear(step.who.channel, step.who.user_ref)
+            return [OutMessage(t._("Cancelled. Nothing was sent."))]
+        if action == "ed":
+            return [OutMessage(t._("What do you want to change?"), buttons=_edit_buttons(t))]
+        if action == "ef" and len(parts) == 3 and parts[2] in FIELDS:
+            draft.pop(parts[2], None)
+            return await self._ask_next(step, draft)
+        return [OutMessage(t._("This button is no longer valid."))]
+
+    # --- setting fields and asking ---------------------------------------------------------
+
+    async def _set_province(
+        self, step: Step, draft: Draft, name: str, via: str, matched: str
+    ) -> list[OutMessage]:
+        t = step.t
+        home = _home(step)
+        if same_province(name, home):
+            return [
+                OutMessage(
+                    t._(
+                        "{place} is inside {home}: you do not need permission to travel there. Choose a destination outside {home}.",
+                        place=name,
+                        home=home,
+                    ),
+                    buttons=province_picker(t, 0, home),
+                )
+            ]
+        draft["dest"] = name
+        notes = (
+            [OutMessage(t._("«{typed}» is now part of {name}.", typed=matched, name=name))]
+            if via == "absorbed"
+            else []
+        )
+        notes += await destination_warning(step, name)
+        return notes + await self._ask_next(step, draft)
+
+    async def _set_when(
+        self, step: Step, draft: Draft, field: str, value: datetime
+    ) -> list[OutMessage]:
+        draft[field] = value.isoformat()
+        draft.pop(f"{field}_day", None)
+        problems = self._trip_problems(step, draft)
+        if problems:
+            return await self._reask_dates(step, draft, problems)
+        return await self._ask_next(step, draft)
+
+    def _trip_problems(self, step: Step, draft: Draft) -> list[TripError]:
+        departure = _when(draft.get("dep"))
+        return_at = _when(draft.get("ret"))
+        if departure is None:
+            return []
+        if return_at is None:
+            return [
+                e
+                for e in validate_trip(
+                    departure, departure.replace(year=departure.year + 1), step.now, 10**6
+                )
+                if e is TripError.DEPARTURE_IN_PAST
+            ]
+        return validate_trip(departure, return_at, step.now, step.deps.settings.max_trip_days)
+
+    async def _reask_dates(
+        self, step: Step, draft: Draft, problems: list[TripError]
+    ) -> list[OutMessage]:
+        t = step.t
+        texts = {
+            TripError.DEPARTURE_IN_PAST: t._("The departure time has already passed."),
+            TripError.RETURN_BEFORE_DEPARTURE: t._("The return must be after the departure."),
+            TripError.TOO_LONG: t._(
+                "A trip can last at most {n} days.", n=step.deps.settings.max_trip_days
+            ),
+        }
+        field = "dep" if TripError.DEPARTURE_IN_PAST in problems else "ret"
+        draft.pop(field, None)
+        message = " ".join(texts.get(p, p.value) for p in problems)
+        return [OutMessage(message)] + await self._ask_next(step, draft)
+
+    async def _ask_next(self, step: Step, draft: Draft) -> list[OutMessage]:
+        missing = next((f for f in FIELDS if f not in draft), None)
+        return await self._save_and_ask(step, draft, missing or "summary")
+
+    async def _save_and_ask(self, step: Step, draft: Draft, field: str) -> list[OutMessage]:
+        await step.conversations.set(
+            step.who.channel, step.who.user_ref, Conversation(FLOW, field, draft), step.now
+        )
+        return await self._ask(step, draft, field)
+
+    async def _ask(self, step: Step, draft: Draft, field: str) -> list[OutMessage]:
+        t = step.t
+        if field == "dest":
+            return [self._destination_question(step, 0)]
+        if field == "address":
+            return [OutMessage(t._("Address at the destination (street, ward or commune)?"))]
+        if field in ("dep", "ret"):
+            return [self._when_question(step, field, step.now.date().replace(day=1))]
+        if field in ("dep_time", "ret_time"):
+            day = date.fromisoformat(draft[f"{field[:3]}_day"])
+            return [
+                OutMessage(
+                    t._(
+                        "At what time on {day}? Type e.g. «07:30» or «17h», or pick one.",
+                        day=t.date(day),
+                    ),
+                    buttons=time_picker(field[:3]),
+                )
+            ]
+        if field == "purpose":
+            if draft.get("mode") == PolicyMode.BAN.value:
+                return [
+                    OutMessage(
+                        t._("Travel is suspended. What is the special reason you must travel?")
+                    )
+                ]
+            return [OutMessage(t._("What is the purpose of the trip?"))]
+        if field == "case_area":
+            return [
+                OutMessage(
+                    t._(
+                        "Will you visit a place where the health authorities have published cases?"
+                    ),
+                    buttons=(
+                        (
+                            Button(t._("Yes"), "tv:ca:yes"),
+                            Button(t._("No"), "tv:ca:no"),
+                            Button(t._("I don't know"), "tv:ca:unknown"),
+                        ),
+                    ),
+                )
+            ]
+        return [summary_message(t, draft)]
+
+    def _destination_question(self, step: Step, page: int) -> OutMessage:
+        t = step.t
+        return OutMessage(
+            t._(
+                "Where are you going? Type the province or city (e.g. «Đà Nẵng», «HCM», «ha noi») or pick it below."
+            ),
+            buttons=province_picker(t, page, _home(step)),
+        )
+
+    def _when_question(self, step: Step, field: str, month: date) -> OutMessage:
+        t = step.t
+        question = (
+            t._("When do you leave? Type e.g. «29/05/2021 07:00», «mai 7h», or pick a day.")
+            if field == "dep"
+            else t._("When do you come back? Type e.g. «30/05/2021 18:00», or pick a day.")
+        )
+        return OutMessage(question, buttons=month_calendar(t, field, month, step.now.date()))
+
+
+def summary_message(t: Translator, draft: Draft) -> OutMessage:
+    lines = [t._("Please check your request:"), ""] + summary_lines(t, draft)
+    buttons = (
+        (
+            Button(t._("✅ Send"), "tv:ok"),
+            Button(t._("✏️ Edit"), "tv:ed"),
+            Button(t._("❌ Cancel"), "tv:no"),
+        ),
+    )
+    return OutMessage("\n".join(lines), buttons=buttons)
+
+
+def summary_lines(t: Translator, draft: Draft) -> list[str]:
+    departure, return_at = _when(draft["dep"]), _when(draft["ret"])
+    assert departure is not None and return_at is not None
+    return [
+        t._("Destination: {place}", place=f"{draft['address']}, {draft['dest']}"),
+        t._("Leaving: {when}", when=t.when(departure)),
+        t._("Back: {when}", when=t.when(return_at)),
+        t._("Purpose: {purpose}", purpose=draft["purpose"]),
+        t._(
+            "Visits a place with published cases: {answer}",
+            answer=case_area_text(t, draft["case_area"]),
+        ),
+    ]
+
+
+def case_area_text(t: Translator, answer: str) -> str:
+    return {"yes": t._("yes"), "no": t._("no")}.get(answer, t._("does not know"))
+
+
+def _edit_buttons(t: Translator) -> tuple[tuple[Button, ...], ...]:
+    labels = {
+        "dest": t._("Destination"),
+        "address": t._("Address"),
+        "dep": t._("Departure"),
+        "ret": t._("Return"),
+        "purpose": t._("Purpose"),
+        "case_area": t._("Published cases"),
+    }
+    items = [Button(labels[f], f"tv:ef:{f}") for f in FIELDS]
+    return tuple(tuple(items[i : i + 2]) for i in range(0, len(items), 2))
+
+
+def _parse_error_text(t: Translator, reason: ParseError) -> str:
+    texts = {
+        ParseError.EMPTY: t._("Please type a date."),
+        ParseError.TOO_LONG: t._("That is too long for a date."),
+        ParseError.NO_SUCH_DATE: t._("That date does not exist."),
+        ParseError.BAD_TIME: t._("That time is not valid: use e.g. 07:30 or 17h."),
+    }
+    return texts.get(
+        reason,
+        t._(
+            "I could not read that date. Type e.g. «26/05/2021», «26/05/2021 17:30», «26/5», «hôm nay» or «mai»."
+        ),
+    )
+
+
+def _when(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def _home(step: Step) -> str:
+    return step.deps.settings.home_province
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        return -1
+
+
+def _is_clear_winner(found: list[Any], text: str) -> bool:
+    from bot.domain.text import fold
+
+    return fold(found[0].matched) == fold(text) or len({m.province.name for m in found}) == 1
+
+
+__all__ = ["FLOW", "TravelFlow", "case_area_text", "summary_lines", "summary_message", "time"]

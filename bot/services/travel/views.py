@@ -1,0 +1,119 @@
+"""How travel requests read in a chat, in the reader's language."""
+
+from __future__ import annotations
+
+from bot.domain.directory import Directory
+from bot.domain.outgoing import Button, OutMessage
+from bot.i18n import Translator
+from bot.services.travel.flow import case_area_text
+from storage.travel_repo import APPROVED, CANCELLED, DENIED, PENDING, RECORDED, TravelRequest
+
+
+def status_text(t: Translator, status: str) -> str:
+    return {
+        PENDING: t._("waiting for approval"),
+        APPROVED: t._("approved"),
+        DENIED: t._("denied"),
+        CANCELLED: t._("cancelled"),
+        RECORDED: t._("recorded (no approval needed)"),
+    }.get(status, status)
+
+
+def reason_text(t: Translator, reasons: tuple[str, ...]) -> str:
+    names = {
+        "weekend": t._("weekend"),
+        "holiday": t._("public holiday or day off"),
+        "outside_hours": t._("outside working hours"),
+        "ban": t._("travel ban: special case"),
+    }
+    return ", ".join(names.get(r, r) for r in reasons)
+
+
+def requester_line(t: Translator, directory: Directory, staff_id: str) -> str:
+    person = directory.person(staff_id)
+    if person is None:
+        return staff_id
+    unit = directory.unit(person.unit_id)
+    parts = [person.full_name, person.position or "", unit.name if unit else person.unit_id]
+    return " — ".join(p for p in parts if p)
+
+
+def request_lines(t: Translator, directory: Directory, request: TravelRequest) -> list[str]:
+    lines = [
+        t._("🧳 Request #{id} to leave the city", id=request.id),
+        t._("From: {who}", who=requester_line(t, directory, request.staff_id)),
+        t._("Destination: {place}", place=f"{request.address}, {request.destination}"),
+        t._("Leaving: {when}", when=t.when(request.departure_at)),
+        t._("Back: {when}", when=t.when(request.return_at)),
+        t._("Purpose: {purpose}", purpose=request.purpose),
+        t._(
+            "Visits a place with published cases: {answer}",
+            answer=case_area_text(t, request.case_area),
+        ),
+    ]
+    if request.reasons:
+        lines.append(
+            t._("Needs approval because: {reasons}", reasons=reason_text(t, request.reasons))
+        )
+    lines.append(t._("Routing rule: {rule}", rule=request.rule_name))
+    return lines
+
+
+def approval_buttons(t: Translator, request_id: int) -> tuple[tuple[Button, ...], ...]:
+    return (
+        (
+            Button(t._("✅ Approve"), f"ap:{request_id}:y"),
+            Button(t._("❌ Deny"), f"ap:{request_id}:n"),
+        ),
+    )
+
+
+def approval_message(
+    t: Translator, directory: Directory, request: TravelRequest, acting_for: str | None = None
+) -> OutMessage:
+    lines = request_lines(t, directory, request)
+    if acting_for:
+        absent = directory.person(acting_for)
+        lines.append(
+            t._(
+                "You decide in place of {name}, who is away.",
+                name=absent.full_name if absent else acting_for,
+            )
+        )
+    return OutMessage("\n".join(lines), buttons=approval_buttons(t, request.id))
+
+
+def outcome_line(t: Translator, directory: Directory, request: TravelRequest) -> str:
+    who = directory.person(request.decided_by or "")
+    name = who.full_name if who else (request.decided_by or "")
+    when = t.short(request.decided_at) if request.decided_at else ""
+    if request.status == APPROVED:
+        return t._("✅ Approved by {name} at {when}.", name=name, when=when)
+    if request.status == DENIED:
+        return t._(
+            "❌ Denied by {name} at {when}. Reason: {reason}",
+            name=name,
+            when=when,
+            reason=request.decision_note or "—",
+        )
+    if request.status == CANCELLED:
+        return t._("🚫 Cancelled by the requester.")
+    return status_text(t, request.status)
+
+
+def decided_message(
+    t: Translator, directory: Directory, request: TravelRequest, edit_ref: str
+) -> OutMessage:
+    lines = request_lines(t, directory, request) + ["", outcome_line(t, directory, request)]
+    return OutMessage("\n".join(lines), edit_ref=edit_ref)
+
+
+def status_line(t: Translator, request: TravelRequest) -> str:
+    return t._(
+        "#{id} {place}: {start} → {end} — {status}",
+        id=request.id,
+        place=request.destination,
+        start=t.short(request.departure_at),
+        end=t.short(request.return_at),
+        status=status_text(t, request.status),
+    )
