@@ -8,6 +8,7 @@ Mark strings as `t._("text {name}", name=...)` so `python -m bot i18n` can extra
 from __future__ import annotations
 
 from collections.abc import Iterable
+import datetime as dt
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
@@ -59,7 +60,7 @@ class Translator:
             return f"ngày {day.day} tháng {day.month} năm {day.year}"
         return f"{day.day} {_EN_MONTHS[day.month - 1]} {day.year}"
 
-    def weekday(self, day: date) -> str:
+    def weekday(self, day: dt.date) -> str:  # `date` here would name the method above
         names = _VI_WEEKDAYS if self.language == "vi" else _EN_WEEKDAYS
         return names[day.weekday()]
 
@@ -113,7 +114,8 @@ def _load_catalog(locales_dir: Path, language: str) -> dict[str, str | tuple[str
     for message in catalog:
         if not message.id or message.fuzzy:
             continue
-        key = message.id[0] if isinstance(message.id, tuple) else message.id
+        key = message.id if isinstance(message.id, str) else message.id[0]
         value = message.string
-        entries[key] = tuple(value) if isinstance(value, (tuple, list)) else value
+        if value is not None:
+            entries[key] = value if isinstance(value, str) else tuple(value)
     return entries

@@ -171,7 +171,10 @@ class BroadcastRepo:
         return [self._broadcast(r) for r in rows]
 
     async def message_ref(self, outbox_id: int) -> str | None:
-        return await self.tx.scalar("SELECT message_ref FROM outbox WHERE id = ?", (outbox_id,))
+        ref: str | None = await self.tx.scalar(
+            "SELECT message_ref FROM outbox WHERE id = ?", (outbox_id,)
+        )
+        return ref
 
     # --- recipients ---------------------------------------------------------------------------
 
@@ -201,7 +204,7 @@ class BroadcastRepo:
             "WHERE broadcast_id = ? AND staff_id = ? AND read_at IS NULL",
             (to_db_time(now), broadcast_id, staff_id),
         )
-        text = await self.tx.scalar(
+        text: str | None = await self.tx.scalar(
             "SELECT read_at FROM broadcast_recipients WHERE broadcast_id = ? AND staff_id = ?",
             (broadcast_id, staff_id),
         )
@@ -283,6 +286,6 @@ class BroadcastRepo:
         tz = self.tz
         return Broadcast(
             r[0], r[1], date.fromisoformat(r[2]), r[3], r[4], r[5], r[6], json.loads(r[7]), r[8],
-            r[9], from_db_time(r[10], tz), from_db_time(r[11], tz), from_db_time(r[12], tz),  # type: ignore[arg-type]
+            r[9], from_db_time(r[10], tz), from_db_time(r[11], tz), from_db_time(r[12], tz),
             r[13], r[14], r[15], r[16], from_db_time(r[17], tz), r[18], from_db_time(r[19], tz),
         )  # fmt: skip

@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, tzinfo
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import aiosqlite
 
@@ -30,6 +30,10 @@ def to_db_time(moment: datetime) -> str:
     return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
+@overload
+def from_db_time(text: str, tz: tzinfo) -> datetime: ...
+@overload
+def from_db_time(text: str | None, tz: tzinfo) -> datetime | None: ...
 def from_db_time(text: str | None, tz: tzinfo) -> datetime | None:
     if text is None:
         return None
@@ -144,7 +148,8 @@ async def _in_db_thread(conn: aiosqlite.Connection, work: Callable[[], R]) -> R:
     aiosqlite's public calls take a trip per execute, fetch and close; its `_execute` (stable
     from 0.17 to 0.22, pinned in pyproject.toml) runs a whole function in one trip.
     """
-    return await conn._execute(work)
+    queue: Callable[[Callable[[], R]], Awaitable[R]] = conn._execute  # untyped in aiosqlite
+    return await queue(work)
 
 
 class Database:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from bot.domain.directory import Directory
 from bot.domain.models import RoutingRule, Staff, Target, TargetKind, Unit, UnitKind
@@ -241,8 +243,8 @@ class DirectoryRepo:
         ]
 
 
-def _staff_from_row(row: object, roles: frozenset[str]) -> Staff:
-    staff_id, full_name, phone, unit_id, position, group, language, active = row  # type: ignore[misc]
+def _staff_from_row(row: Sequence[Any], roles: frozenset[str]) -> Staff:
+    staff_id, full_name, phone, unit_id, position, group, language, active = row
     return Staff(
         staff_id=staff_id,
         full_name=full_name,

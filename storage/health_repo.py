@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 
@@ -163,7 +164,7 @@ class HealthRepo:
             tuple(json.loads(row[8])),
             row[9],
             tuple(json.loads(row[10])),
-            from_db_time(row[11], self.tz),  # type: ignore[arg-type]
+            from_db_time(row[11], self.tz),
         )
 
     async def reports_of(self, staff_id: str, limit: int = 10) -> list[int]:
@@ -193,8 +194,7 @@ class HealthRepo:
         row = await self.tx.one(f"SELECT {_ALERT} FROM health_alerts WHERE id = ?", (alert_id,))
         return None if row is None else self._alert(row)
 
-    def _alert(self, row: object) -> Alert:
-        r = row  # aiosqlite.Row
+    def _alert(self, r: sqlite3.Row) -> Alert:
         return Alert(
             r[0],
             r[1],
@@ -202,9 +202,9 @@ class HealthRepo:
             r[3],
             r[4],
             from_db_time(r[5], self.tz),
-            r[6],  # type: ignore[index]
+            r[6],
             from_db_time(r[7], self.tz),
-            from_db_time(r[8], self.tz),  # type: ignore[index, arg-type]
+            from_db_time(r[8], self.tz),
         )
 
     async def due_alerts(self, now: datetime) -> list[Alert]:
@@ -274,7 +274,7 @@ class HealthRepo:
         )
         if row is None:
             return None
-        return CaseReport(row[0], row[1], row[2], row[3], from_db_time(row[4], self.tz))  # type: ignore[arg-type]
+        return CaseReport(row[0], row[1], row[2], row[3], from_db_time(row[4], self.tz))
 
     async def add_node(
         self,
@@ -374,21 +374,20 @@ class HealthRepo:
         )
         return None if row is None else self._monitoring(row)
 
-    def _monitoring(self, r: object) -> Monitoring:
-        row = r  # aiosqlite.Row
+    def _monitoring(self, row: sqlite3.Row) -> Monitoring:
         return Monitoring(
             row[0],
             row[1],
             row[2],
             row[3],
             date.fromisoformat(row[4]),
-            date.fromisoformat(row[5]),  # type: ignore[index]
+            date.fromisoformat(row[5]),
             from_db_time(row[6], self.tz),
             _day(row[7]),
             row[8],
-            from_db_time(row[9], self.tz),  # type: ignore[index]
+            from_db_time(row[9], self.tz),
             row[10],
-            row[11],  # type: ignore[index]
+            row[11],
         )
 
     async def add_monitoring(

@@ -117,9 +117,10 @@ class OutboxRepo:
         ][:limit]
 
     async def next_due_at(self) -> str | None:
-        return await self.tx.scalar(
+        due: str | None = await self.tx.scalar(
             "SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending'"
         )
+        return due
 
     async def mark_sent(self, row_id: int, now: datetime, message_ref: str | None) -> None:
         await self.tx.execute(

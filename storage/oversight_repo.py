@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
-from typing import Any
+from typing import Any, overload
 
 from storage.db import Tx, dumps, from_db_time, to_db_time
 
@@ -84,6 +84,10 @@ class OversightRepo:
         self.tx = tx
         self.tz = tz
 
+    @overload
+    def _t(self, text: str) -> datetime: ...
+    @overload
+    def _t(self, text: str | None) -> datetime | None: ...
     def _t(self, text: str | None) -> datetime | None:
         return from_db_time(text, self.tz)
 
@@ -100,7 +104,7 @@ class OversightRepo:
             "ORDER BY t.return_at",
             (dumps(list(scope)), at, at),
         )
-        return [Trip(r[0], r[1], r[2], self._t(r[3]), self._t(r[4]), r[5]) for r in rows]  # type: ignore[arg-type]
+        return [Trip(r[0], r[1], r[2], self._t(r[3]), self._t(r[4]), r[5]) for r in rows]
 
     async def windows(self, scope: Sequence[str]) -> list[Trip]:
         """Declared back, official health declaration not confirmed yet: open or overdue."""
@@ -113,7 +117,7 @@ class OversightRepo:
         return [
             Trip(r[0], r[1], r[2], self._t(r[3]), self._t(r[4]), r[5], self._t(r[6]), self._t(r[7]))
             for r in rows
-        ]  # type: ignore[arg-type]
+        ]
 
     async def waiting(self, scope: Sequence[str], viewer: str) -> list[Waiting]:
         rows = await self.tx.all(
@@ -122,7 +126,7 @@ class OversightRepo:
             f"FROM travel_requests t INDEXED BY travel_staff WHERE t.status = 'pending' AND t.staff_id {IN_SCOPE} ORDER BY t.departure_at",
             (viewer, dumps(list(scope))),
         )
-        return [Waiting(r[0], r[1], r[2], self._t(r[3]), self._t(r[4]), bool(r[5])) for r in rows]  # type: ignore[arg-type]
+        return [Waiting(r[0], r[1], r[2], self._t(r[3]), self._t(r[4]), bool(r[5])) for r in rows]
 
     async def health(self, scope: Sequence[str], since: datetime) -> list[HealthLine]:
         people = dumps(list(scope))
@@ -136,8 +140,8 @@ class OversightRepo:
             f"WHERE created_at >= ? AND staff_id {IN_SCOPE} ORDER BY created_at DESC",
             (to_db_time(since), people),
         )
-        lines = [HealthLine(r[0], "monitoring", self._t(r[1]), r[2], r[3]) for r in monitored]  # type: ignore[arg-type]
-        return lines + [HealthLine(r[0], "symptoms", self._t(r[1]), r[2]) for r in reported]  # type: ignore[arg-type]
+        lines = [HealthLine(r[0], "monitoring", self._t(r[1]), r[2], r[3]) for r in monitored]
+        return lines + [HealthLine(r[0], "symptoms", self._t(r[1]), r[2]) for r in reported]
 
     async def recent_directives(
         self, since: datetime, until: datetime | None = None, limit: int = 5
@@ -278,9 +282,10 @@ class OversightRepo:
     # --- the digest schedule ----------------------------------------------------------------
 
     async def digest_due(self, kind: str) -> datetime | None:
-        return self._t(
-            await self.tx.scalar("SELECT next_at FROM oversight_digests WHERE kind = ?", (kind,))
+        text: str | None = await self.tx.scalar(
+            "SELECT next_at FROM oversight_digests WHERE kind = ?", (kind,)
         )
+        return self._t(text)
 
     async def set_digest(self, kind: str, next_at: datetime, sent_at: datetime | None) -> None:
         await self.tx.execute(

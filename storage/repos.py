@@ -274,6 +274,5 @@ class AuditRepo:
             params,
         )
         return [
-            AuditEntry(from_db_time(r[0], tz), r[1], r[2], r[3], json.loads(r[4]))  # type: ignore[arg-type]
-            for r in rows
+            AuditEntry(from_db_time(r[0], tz), r[1], r[2], r[3], json.loads(r[4])) for r in rows
         ]

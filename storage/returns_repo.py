@@ -127,7 +127,7 @@ class ReturnsRepo:
             "AND status IN ('approved', 'recorded') AND return_at <= ? ORDER BY return_at LIMIT ?",
             (to_db_time(now), limit),
         )
-        return [NewReturn(r[0], r[1], from_db_time(r[2], self.tz)) for r in rows]  # type: ignore[arg-type]
+        return [NewReturn(r[0], r[1], from_db_time(r[2], self.tz)) for r in rows]
 
     async def track(
         self,
@@ -247,7 +247,7 @@ class ReturnsRepo:
                 r[7],
                 r[8],
                 r[9],
-            )  # type: ignore[arg-type]
+            )
             for r in rows
         ]
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
+from typing import Any
 
 from storage.db import Tx, dumps, from_db_time, to_db_time
 
@@ -81,8 +83,8 @@ _COLUMNS = (
 )
 
 
-def _request(row: object, tz: tzinfo) -> TravelRequest:
-    r = list(row)  # type: ignore[call-overload]
+def _request(row: Sequence[Any], tz: tzinfo) -> TravelRequest:
+    r = list(row)
     times = {5, 6, 15, 16, 19, 20}
     for index in times:
         r[index] = from_db_time(r[index], tz)
@@ -320,7 +322,7 @@ class TravelRepo:
                 from_db_time(r[3], self.tz),
                 r[4],
                 bool(r[5]),
-            )  # type: ignore[arg-type]
+            )
             for r in rows
         ]
 

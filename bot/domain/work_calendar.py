@@ -94,6 +94,6 @@ def vietnam_calendar(
 def _official(years: tuple[int, ...], language: str) -> tuple[Mapping[date, str], frozenset[date]]:
     """Public holidays with their names, and official weekend make-up working days."""
     official = holidays_package.country_holidays("VN", years=years, language=language)
-    workdays = getattr(official, "weekend_workdays", frozenset())
+    workdays: Iterable[date] = getattr(official, "weekend_workdays", frozenset())
     names = MappingProxyType(dict(official.items()))
     return names, frozenset(d for d in workdays if d.year in years)
