@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypedDict
 
 from bot.domain.outgoing import LaterMessage, OutMessage, stored_message
 from storage.db import Tx, dumps, to_db_time
@@ -25,6 +26,14 @@ class Recipient:
     channel: str
     chat_ref: str
     staff_id: str | None = None
+
+
+class SendOptions(TypedDict, total=False):
+    """The keyword options of OutboxRepo.enqueue, for callers that pass them through."""
+
+    priority: int
+    purpose: str | None
+    not_before: datetime | None
 
 
 class OutboxRepo:

@@ -162,7 +162,7 @@ class Cases:
                 await step.conversations.clear(step.who.channel, step.who.user_ref)
                 return None, await self._add_contact(step, draft)
             await self._save(step, "level", draft)
-            buttons = (
+            buttons: tuple[tuple[Button, ...], ...] = (
                 (
                     Button(t._("F0 (confirmed)"), f"{PREFIX}:l:F0"),
                     Button(t._("F1 (close contact)"), f"{PREFIX}:l:F1"),

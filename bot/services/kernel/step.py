@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from datetime import datetime
-from typing import TypeVar
+from typing import TypeVar, Unpack
 
 from bot.config import Settings
 from bot.domain.clock import Clock
@@ -16,7 +16,7 @@ from bot.domain.outgoing import OutMessage
 from bot.i18n import Translations, Translator
 from storage.db import Database, Tx
 from storage.directory_repo import DirectoryRepo
-from storage.outbox_repo import OutboxRepo, Recipient
+from storage.outbox_repo import OutboxRepo, Recipient, SendOptions
 from storage.repos import (
     Account,
     AccountsRepo,
@@ -92,16 +92,18 @@ class Step:
     enqueued: int = 0
     replies: list[OutMessage] = field(default_factory=list)
     directory_version: int | None = None
-    conversations: ConversationsRepo = field(default=None, repr=False)  # type: ignore[assignment]
+    read_conversations: InitVar[ConversationsRepo | None] = None  # read in the first trip
     _directory: Directory | None = field(default=None, repr=False)
+    conversations: ConversationsRepo = field(init=False, repr=False)
 
     @property
     def accounts(self) -> AccountsRepo:
         return AccountsRepo(self.tx)
 
-    def __post_init__(self) -> None:
-        if self.conversations is None:  # a system step: nothing read in advance
-            self.conversations = ConversationsRepo(self.tx)
+    def __post_init__(self, read_conversations: ConversationsRepo | None) -> None:
+        if read_conversations is None:  # a system step: nothing read in advance
+            read_conversations = ConversationsRepo(self.tx)
+        self.conversations = read_conversations
 
     @property
     def audit(self) -> AuditRepo:
@@ -125,7 +127,10 @@ class Step:
         return listed or await DirectoryRepo(self.tx).person(self.account.staff_id)
 
     async def tell_staff(
-        self, staff_ids: list[str], build: Callable[[Translator], OutMessage], **options: object
+        self,
+        staff_ids: list[str],
+        build: Callable[[Translator], OutMessage],
+        **options: Unpack[SendOptions],
     ) -> list[tuple[str, int]]:
         """Queue a message to each registered person, in their own language: [(staff_id, outbox id)]."""
         queued: list[tuple[str, int]] = []
@@ -137,14 +142,16 @@ class Step:
             recipient = Recipient(account.channel, account.chat_ref, account.staff_id)
             row_id = await OutboxRepo(self.tx).enqueue(
                 recipient, build(translator), self.now, **options
-            )  # type: ignore[arg-type]
+            )
             queued.append((account.staff_id or "", row_id))
         self.enqueued += len(queued)
         return queued
 
-    async def send_to(self, recipient: Recipient, message: OutMessage, **options: object) -> int:
+    async def send_to(
+        self, recipient: Recipient, message: OutMessage, **options: Unpack[SendOptions]
+    ) -> int:
         self.enqueued += 1
-        return await OutboxRepo(self.tx).enqueue(recipient, message, self.now, **options)  # type: ignore[arg-type]
+        return await OutboxRepo(self.tx).enqueue(recipient, message, self.now, **options)
 
 
 def system_step(deps: Deps, tx: Tx, now: datetime) -> Step:
@@ -223,7 +230,7 @@ class StepRunner:
                 now,
                 deps,
                 directory_version=start.directory_version,
-                conversations=ConversationsRepo(tx, known),
+                read_conversations=ConversationsRepo(tx, known),
             )
             yield step
         if step is not None and step.enqueued:

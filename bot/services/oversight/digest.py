@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime, time, timedelta
+from functools import partial
 
 from bot.domain.directory import Directory
 from bot.domain.models import BuiltinRole
@@ -104,7 +105,7 @@ class Digests:
             name = unit.name if unit else head.unit_id
             queued = await step.tell_staff(
                 [head_id],
-                lambda t, f=found, n=name: daily_digest(t, n, digest_items(t, f)),
+                partial(_daily, unit_name=name, figures=found),
                 priority=6,
                 purpose="digest",
             )
@@ -131,3 +132,7 @@ class Digests:
         )
         await step.audit.append(now, "system", "digest.weekly", None, {"sent": len(queued)})
         return len(queued)
+
+
+def _daily(t: Translator, unit_name: str, figures: UnitFigures) -> OutMessage:
+    return daily_digest(t, unit_name, digest_items(t, figures))

@@ -16,6 +16,8 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from openpyxl.worksheet._writer import WorksheetWriter
+from openpyxl.worksheet.dimensions import ColumnDimension, DimensionHolder
 
 from bot.i18n import Translator
 from bot.services.oversight.exports import (
@@ -66,7 +68,7 @@ async def write_register(
     return count
 
 
-class RegisterSheet(WriteOnlyWorksheet):  # type: ignore[misc]
+class RegisterSheet(WriteOnlyWorksheet):
     """openpyxl's write-only sheet, whose data rows are streamed as ready XML.
 
     openpyxl writes each cell through several Python calls and an XML serialiser (about 15 µs
@@ -75,6 +77,10 @@ class RegisterSheet(WriteOnlyWorksheet):  # type: ignore[misc]
     the workbook, styles and zip), while the data rows go as plain XML text to a side file that
     is spliced in before `</sheetData>` when the sheet is closed: about 10 µs a row.
     """
+
+    # Set by openpyxl at run time; its stubs leave them out of the write-only sheet.
+    column_dimensions: DimensionHolder[str, ColumnDimension]
+    _writer: WorksheetWriter
 
     def __init__(self, parent: Workbook, title: str) -> None:
         super().__init__(parent, title)
@@ -91,7 +97,9 @@ class RegisterSheet(WriteOnlyWorksheet):  # type: ignore[misc]
     def close(self) -> None:
         super().close()
         self._side.close()
-        out = Path(self._writer.out)
+        written = self._writer.out
+        assert isinstance(written, str)  # write-only sheets go to a temporary file by name
+        out = Path(written)
         sheet = out.read_text(encoding="utf-8")
         cut = sheet.index("</sheetData>")
         joined = out.with_suffix(".joined.xml")
@@ -143,7 +151,7 @@ def _new_sheet(book: Workbook, t: Translator, columns: list[tuple[str, int]], ti
         if not previous.closed:
             previous.close()  # one open temporary file at a time, even with 2,000 unit sheets
     sheet = RegisterSheet(parent=book, title=_unique_title(book, title))
-    book._add_sheet(sheet)
+    book._add_sheet(sheet)  # type: ignore[attr-defined]  # private, not in openpyxl's stubs
     for index, (_, width) in enumerate(columns, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
     sheet.freeze_panes = "A2"

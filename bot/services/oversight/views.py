@@ -60,7 +60,10 @@ def unit_text(
     now: datetime,
 ) -> list[str]:
     """The sections of /unit; quick-action buttons are collected into `picture.buttons`."""
-    name = lambda staff_id: who(directory, staff_id, home_unit)  # noqa: E731
+
+    def name(staff_id: str) -> str:
+        return who(directory, staff_id, home_unit)
+
     add = picture.buttons.append
     today = now.date()
     away = [trip for trip in picture.trips if trip.return_at > now]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 
 from bot.domain.directory import Directory, answerable_heads
 from bot.domain.outgoing import LaterMessage, OutMessage
@@ -191,8 +192,13 @@ class ReturnsSweep:
                     overdue = True
                     out.tell(
                         answerable_heads(directory, row.staff_id),
-                        lambda t, r=row: overdue_for_head(
-                            t, directory, r.staff_id, r.request_id, r.destination, r.deadline_at
+                        partial(
+                            overdue_for_head,
+                            directory=directory,
+                            staff_id=row.staff_id,
+                            request_id=row.request_id,
+                            place=row.destination,
+                            deadline=row.deadline_at,
                         ),
                     )
                     audit.append(("return.overdue", f"travel:{row.request_id}"))

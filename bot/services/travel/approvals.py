@@ -8,6 +8,7 @@ conditional update, so a double tap or two approvers at once yield one decision.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from bot.domain.directory import Directory, resolve_route, superiors_of
@@ -159,7 +160,7 @@ class Approvals:
             acting = request.acting_for.get(staff_id)
             queued = await step.tell_staff(
                 [staff_id],
-                lambda t, a=acting: approval_message(t, directory, request, a),
+                partial(approval_message, directory=directory, request=request, acting_for=acting),
                 priority=2,
             )
             for _, outbox_id in queued:
@@ -553,7 +554,7 @@ class Approvals:
                     s for s, kind in (await repo.deciders(request.id)).items() if kind == "decider"
                 ]
                 await step.tell_staff(
-                    deciders, lambda t, r=request: _reminder(t, directory, r), priority=2
+                    deciders, partial(_reminder, directory=directory, request=request), priority=2
                 )
                 await repo.set_remind_at(request.id, None)
                 await step.audit.append(now, "system", "travel.remind", f"travel:{request.id}", {})

@@ -7,6 +7,7 @@ field is just removing it from the draft.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time
 from typing import Any
 
@@ -45,8 +46,8 @@ Draft = dict[str, Any]
 class TravelFlow:
     """Step functions; the caller opens the Step (transaction) and hands it in."""
 
-    def __init__(self, submit: Any) -> None:
-        self._submit = submit  # async (step, draft, mode) -> list[OutMessage]
+    def __init__(self, submit: Callable[[Step, Draft], Awaitable[list[OutMessage]]]) -> None:
+        self._submit = submit
 
     async def begin(self, step: Step, mode: PolicyMode) -> list[OutMessage]:
         draft: Draft = {"mode": mode.value}

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
 from bot.domain.datetime_parse import ParseFailure, parse_when
+from bot.domain.directory import Directory
 from bot.domain.models import BuiltinRole
 from bot.domain.outgoing import Button, OutMessage
 from bot.domain.travel_policy import PolicyMode
@@ -124,21 +126,14 @@ class PolicyAdmin:
         for request in affected:
             await repo.set_ban_check(request.id, "asked")
             await step.tell_staff(
-                [request.staff_id], lambda t, r=request: _ban_question(t, directory, r), priority=2
+                [request.staff_id],
+                partial(_ban_question, directory=directory, request=request),
+                priority=2,
             )
             if request.decided_by:
                 await step.tell_staff(
                     [request.decided_by],
-                    lambda t, r=request: OutMessage(
-                        "\n".join(
-                            [
-                                t._(
-                                    "A travel ban now covers this approved trip; the requester is asked to cancel it or confirm it is necessary."
-                                ),
-                                *request_lines(t, directory, r),
-                            ]
-                        )
-                    ),
+                    partial(_ban_notice, directory=directory, request=request),
                 )
         return len(affected)
 
@@ -256,13 +251,24 @@ def mode_name(t: Translator, mode: PolicyMode) -> str:
     return t._("approval needed for travel on weekends, holidays and outside working hours")
 
 
-def _ban_question(t: Translator, directory: object, request: TravelRequest) -> OutMessage:
+def _ban_notice(t: Translator, directory: Directory, request: TravelRequest) -> OutMessage:
+    """To the approver of a trip a new ban covers."""
+    lines = [
+        t._(
+            "A travel ban now covers this approved trip; the requester is asked to cancel it or confirm it is necessary."
+        ),
+        *request_lines(t, directory, request),
+    ]
+    return OutMessage("\n".join(lines))
+
+
+def _ban_question(t: Translator, directory: Directory, request: TravelRequest) -> OutMessage:
     lines = [
         t._(
             "⚠️ A travel ban now covers your approved trip. Cancel it, or confirm it is still necessary (your approver is told)."
         ),
         *request_lines(t, directory, request),
-    ]  # type: ignore[arg-type]
+    ]
     buttons = (
         (
             Button(t._("🚫 Cancel the trip"), f"rq:x:{request.id}"),
