@@ -7,8 +7,8 @@ Mark strings as `t._("text {name}", name=...)` so `python -m bot i18n` can extra
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 import datetime as dt
+from collections.abc import Iterable
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path

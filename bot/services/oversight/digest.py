@@ -15,6 +15,7 @@ from bot.domain.outgoing import OutMessage
 from bot.i18n import Translator
 from bot.services.kernel.step import Deps, Incoming, Step
 from bot.services.oversight.views import daily_digest, digest_items, district_text
+from storage.db import Tx
 from storage.oversight_repo import OversightRepo, UnitFigures
 from storage.repos import Account
 
@@ -51,7 +52,7 @@ class Digests:
     def __init__(
         self,
         deps: Deps,
-        district_figures: Callable[[object, datetime], Awaitable[dict[str, UnitFigures]]],
+        district_figures: Callable[[Tx, datetime], Awaitable[dict[str, UnitFigures]]],
     ) -> None:
         self.deps = deps
         self.district_figures = district_figures

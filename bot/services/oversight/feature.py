@@ -31,6 +31,7 @@ from bot.services.oversight.exports import (
     write_workbook,
 )
 from bot.services.oversight.views import UnitPicture, district_text, share, unit_messages, unit_text
+from storage.db import Tx
 from storage.oversight_repo import OversightRepo, UnitFigures
 
 PREFIX = "ox"
@@ -125,8 +126,8 @@ class Oversight:
         messages.append(OutMessage(heatmap.title, photo=str(path)))
         return messages
 
-    async def district_figures(self, tx: object, now: datetime) -> dict[str, UnitFigures]:
-        repo = OversightRepo(tx, self.deps.clock.tz)  # type: ignore[arg-type]
+    async def district_figures(self, tx: Tx, now: datetime) -> dict[str, UnitFigures]:
+        repo = OversightRepo(tx, self.deps.clock.tz)
         directives = await repo.recent_directives(
             now - timedelta(days=self.deps.settings.oversight_directive_days)
         )

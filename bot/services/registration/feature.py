@@ -210,7 +210,7 @@ class RegistrationService:
         if await self.linked(step) is not None:
             return [menu_message(t, t._("You are already registered."))]
         invites = InvitesRepo(step.tx)
-        invite = await invites.get(code[:64], step.now.tzinfo)  # type: ignore[arg-type]
+        invite = await invites.get(code[:64], self.deps.clock.tz)
         person = await DirectoryRepo(step.tx).person(invite.staff_id) if invite else None
         if invite is None or person is None or not person.active:
             return [registration_help(t), OutMessage(t._("This invite link is not valid."))]

@@ -444,19 +444,20 @@ class Approvals:
         ]
 
     async def amend(self, step: Step, conversation: Conversation, text: str) -> list[OutMessage]:
-        from bot.domain.datetime_parse import ParseFailure, parse_when
+        from bot.domain.datetime_parse import ParsedWhen, parse_when
         from bot.domain.travel_policy import validate_trip
 
         t = step.t
         parts = [p.strip() for p in text.replace("→", "-").split(" - ")]
         parsed = [parse_when(p, step.now) for p in parts] if len(parts) == 2 else []
-        if len(parsed) != 2 or any(isinstance(p, ParseFailure) or not p.has_time for p in parsed):
+        times = [p.value for p in parsed if isinstance(p, ParsedWhen) and p.has_time]
+        if len(times) != 2:
             return [
                 OutMessage(
                     t._("Please type both with times, e.g. «29/05/2021 07:00 - 30/05/2021 18:00».")
                 )
             ]
-        departure, return_at = (p.value for p in parsed)  # type: ignore[union-attr]
+        departure, return_at = times
         if validate_trip(departure, return_at, step.now, self.deps.settings.max_trip_days):
             return [
                 OutMessage(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from functools import partial
 
-from bot.domain.datetime_parse import ParseFailure, parse_when
+from bot.domain.datetime_parse import ParsedWhen, ParseFailure, parse_when
 from bot.domain.directory import Directory
 from bot.domain.models import BuiltinRole
 from bot.domain.outgoing import Button, OutMessage
@@ -205,13 +205,14 @@ class PolicyAdmin:
         if person is None:
             return [OutMessage(t._("Please register first: /start"))]
         parsed = [parse_when(a, step.now) for a in args[:2]]
-        if len(parsed) != 2 or any(isinstance(p, ParseFailure) for p in parsed):
+        days = [p.value.date() for p in parsed if isinstance(p, ParsedWhen)]
+        if len(days) != 2:
             return [
                 OutMessage(
                     t._("Tell me the first and last day of your absence, e.g. /away 01/06 05/06")
                 )
             ]
-        start, end = (p.value.date() for p in parsed)  # type: ignore[union-attr]
+        start, end = days
         if end < start:
             return [OutMessage(t._("The last day must not be before the first."))]
         await TravelRepo(step.tx, self.deps.clock.tz).add_absence(

@@ -12,13 +12,15 @@ from storage.travel_repo import TravelRepo
 
 
 async def mode_at(tx: Tx, moment: datetime) -> PolicyMode:
-    rows = await TravelRepo(tx, moment.tzinfo).policies()  # type: ignore[arg-type]
+    assert moment.tzinfo is not None  # instants are always aware
+    rows = await TravelRepo(tx, moment.tzinfo).policies()
     periods = [PolicyPeriod(PolicyMode(r.mode), r.effective_from, r.until) for r in rows]
     return policy_at(periods, moment)
 
 
 async def work_calendar(tx: Tx, settings: Settings, start: datetime, end: datetime) -> WorkCalendar:
-    days = await TravelRepo(tx, start.tzinfo).calendar_days()  # type: ignore[arg-type]
+    assert start.tzinfo is not None  # instants are always aware
+    days = await TravelRepo(tx, start.tzinfo).calendar_days()
     return vietnam_calendar(
         range(start.year, end.year + 1),
         work_start=settings.work_start,
