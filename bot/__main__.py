@@ -37,7 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_export_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _add_export_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     export = commands.add_parser("export", help="an Excel register: travel, returns, acks, health")
     export.add_argument("--what", choices=("travel", "returns", "acks", "health"), required=True)
     export.add_argument("--from", dest="start", required=True, help="first day, dd/mm/yyyy")
@@ -50,7 +50,7 @@ def _add_export_parser(commands: argparse._SubParsersAction) -> None:  # type: i
     export.add_argument("--out", type=Path, required=True)
 
 
-def _add_demo_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _add_demo_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     demo = commands.add_parser(
         "demo", help="try the bot without Telegram: sandbox, sample district, web page, time dial"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import time, timedelta
 from functools import cache
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator
@@ -132,10 +133,10 @@ class Settings(BaseSettings):
         return timedelta(seconds=self.admin_error_alert_interval_seconds)
 
 
-def load_settings(**overrides: object) -> Settings:
+def load_settings(**overrides: Any) -> Settings:  # raw values: Settings validates them
     """Read the settings; a bad value becomes one SettingsError line naming the variable."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return Settings(**overrides)
     except ValidationError as exc:
         first = exc.errors()[0]
         name = str(first["loc"][0]).upper() if first["loc"] else "setting"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 
 from telegram import (
@@ -197,9 +198,10 @@ class TelegramReplier:
         log.warning("reply to %s dropped after retries", chat_ref)
 
 
-def _seconds(retry_after: object) -> float:
-    total = getattr(retry_after, "total_seconds", None)
-    return float(total()) if callable(total) else float(retry_after)  # type: ignore[arg-type]
+def _seconds(retry_after: float | timedelta) -> float:
+    if isinstance(retry_after, timedelta):
+        return retry_after.total_seconds()
+    return float(retry_after)
 
 
 async def fetch_bot_username(settings: Settings) -> str:
