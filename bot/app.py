@@ -8,9 +8,9 @@ import logging
 from dataclasses import dataclass, field
 
 from telegram import BotCommand, Update
-from telegram.ext import Application, ApplicationBuilder
+from telegram.ext import ApplicationBuilder
 
-from bot.channels.telegram import CHANNEL, TelegramReplier, TelegramTransport
+from bot.channels.telegram import CHANNEL, TelegramApp, TelegramReplier, TelegramTransport
 from bot.channels.telegram_http import AiohttpRequest
 from bot.channels.telegram_ordering import PerPersonUpdateProcessor
 from bot.clock import SystemClock
@@ -37,7 +37,7 @@ from storage.db import Database
 
 log = logging.getLogger(__name__)
 
-BotApplication = Application  # the type other parts name, so only this module imports PTB
+BotApplication = TelegramApp  # the type other parts name, so they need not import PTB
 
 
 @dataclass
@@ -54,7 +54,7 @@ class Services:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
-def build_application(settings: Settings, clock: Clock | None = None) -> Application:  # type: ignore[type-arg]
+def build_application(settings: Settings, clock: Clock | None = None) -> BotApplication:
     """The real bot: PTB Application wired to khaibao's services (opened in post_init)."""
     app = (
         ApplicationBuilder()
@@ -74,7 +74,7 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Applica
     return app
 
 
-async def open_services(app: Application, settings: Settings, clock: Clock) -> Services:  # type: ignore[type-arg]
+async def open_services(app: BotApplication, settings: Settings, clock: Clock) -> Services:
     db = await Database.open(settings.database_path)
     limiter = RateLimiter(settings.send_rate_per_second)
     transport = TelegramTransport(app.bot)
@@ -108,7 +108,7 @@ async def open_services(app: Application, settings: Settings, clock: Clock) -> S
     )
 
 
-async def _open(app: Application, settings: Settings, clock: Clock) -> None:  # type: ignore[type-arg]
+async def _open(app: BotApplication, settings: Settings, clock: Clock) -> None:
     found = await open_services(app, settings, clock)
     app.bot_data[SERVICES_KEY] = found
     await _set_commands(app, found.deps.translations)
@@ -118,7 +118,7 @@ async def _open(app: Application, settings: Settings, clock: Clock) -> None:  # 
     )
 
 
-async def _close(app: Application) -> None:  # type: ignore[type-arg]
+async def _close(app: BotApplication) -> None:
     found: Services | None = app.bot_data.pop(SERVICES_KEY, None)
     if found is None:
         return
@@ -135,7 +135,7 @@ async def _close(app: Application) -> None:  # type: ignore[type-arg]
     await found.db.close()
 
 
-async def _set_commands(app: Application, translations: Translations) -> None:  # type: ignore[type-arg]
+async def _set_commands(app: BotApplication, translations: Translations) -> None:
     for t in translations.all():
         commands = [BotCommand("start", t._("Start or register"))]
         commands += [BotCommand(c.name, c.describe(t)[:256]) for c in COMMANDS]
@@ -154,7 +154,7 @@ def run_polling(settings: Settings) -> None:
     )
 
 
-async def start_app(app: Application, poll_timeout: int = 1) -> None:  # type: ignore[type-arg]
+async def start_app(app: BotApplication, poll_timeout: int = 1) -> None:
     """Start polling inside a running event loop (tests, the sandbox); run_polling does this itself."""
     await app.initialize()
     if app.post_init is not None:
@@ -169,7 +169,7 @@ async def start_app(app: Application, poll_timeout: int = 1) -> None:  # type: i
     await app.start()
 
 
-async def stop_app(app: Application) -> None:  # type: ignore[type-arg]
+async def stop_app(app: BotApplication) -> None:
     assert app.updater is not None
     if app.updater.running:
         await app.updater.stop()
@@ -180,5 +180,6 @@ async def stop_app(app: Application) -> None:  # type: ignore[type-arg]
     await app.shutdown()
 
 
-def services_of(app: Application) -> Services:  # type: ignore[type-arg]
-    return app.bot_data[SERVICES_KEY]  # type: ignore[no-any-return]
+def services_of(app: BotApplication) -> Services:
+    found: Services = app.bot_data[SERVICES_KEY]
+    return found

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from telegram.ext import (
-    Application,
     CallbackQueryHandler,
     CommandHandler,
     MessageHandler,
     filters,
 )
 
+from bot.channels.telegram import TelegramApp
 from handlers import actions, errors, registration
 
 PRIVATE = filters.ChatType.PRIVATE
 
 
-def register_all(app: Application) -> None:  # type: ignore[type-arg]
+def register_all(app: TelegramApp) -> None:
     handlers = [
         CommandHandler("start", registration.start, filters=PRIVATE),
         CommandHandler("language", registration.language, filters=PRIVATE),

@@ -19,7 +19,8 @@ SERVICES_KEY = "khaibao"
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
-    return context.application.bot_data[SERVICES_KEY]  # type: ignore[no-any-return]
+    found: Services = context.application.bot_data[SERVICES_KEY]
+    return found
 
 
 def incoming(update: Update) -> Incoming:

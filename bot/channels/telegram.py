@@ -7,6 +7,7 @@ import logging
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
+from typing import Any, TypeAlias
 
 from telegram import (
     Bot,
@@ -15,6 +16,7 @@ from telegram import (
     ReplyKeyboardRemove,
 )
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.ext import Application, ContextTypes, ExtBot, JobQueue
 
 from bot.config import Settings
 from bot.domain.outgoing import OutMessage
@@ -28,6 +30,16 @@ CAPTION_LIMIT = 1024
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
 MarkupJson = dict[str, object] | None
+
+# The Application ApplicationBuilder().build() makes: default ContextTypes, plain dicts for data.
+TelegramApp: TypeAlias = Application[
+    ExtBot[None],
+    ContextTypes.DEFAULT_TYPE,
+    dict[Any, Any],
+    dict[Any, Any],
+    dict[Any, Any],
+    JobQueue[ContextTypes.DEFAULT_TYPE],
+]
 
 
 def render_markup(message: OutMessage) -> MarkupJson:
