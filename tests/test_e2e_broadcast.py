@@ -247,10 +247,10 @@ async def register_blocked(fake: FakeBotApi, bot: RunningBot) -> None:
 
 
 async def send_file(fake: FakeBotApi, user: FakeUser, name: str, data: bytes) -> SentMessage:
-    stored = fake._store_file(
+    stored = fake.store_file(
         data, "documents", "application/pdf" if name.endswith(".pdf") else "image/png", name
     )
     document = {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id, "file_name": name,
                 "mime_type": stored.mime_type, "file_size": len(data)}  # fmt: skip
-    fake.queue_raw_update({"message": fake._user_message(user, {"document": document})})
+    fake.queue_raw_update({"message": fake.user_message(user, {"document": document})})
     return await fake.next_message(user.id)

@@ -18,7 +18,8 @@ from aiohttp import web
 
 from bot.clock import OffsetClock
 from bot.domain.directory import Directory
-from bot.sandbox.server import FakeBotApi, FakeUser
+from bot.sandbox.model import FakeUser
+from bot.sandbox.store import ChatStore
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ class BadInput(ValueError):
 class SandboxWeb:
     def __init__(
         self,
-        api: FakeBotApi,
+        api: ChatStore,
         people: list[Person],
         clock: OffsetClock,
         after_time_moved: Callable[[], Awaitable[None]],

@@ -1,0 +1,99 @@
+"""Faults a test asks the sandbox Bot API to make: error answers and slow answers, per method."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Protocol, TypeVar
+
+from bot.sandbox.model import BLOCKED, JSON, ApiError, too_many_requests
+
+
+class Countdown(Protocol):
+    remaining: int
+
+
+T = TypeVar("T", bound=Countdown)
+
+
+@dataclass
+class Fault:
+    method: str
+    status: int
+    remaining: int
+    retry_after: int | None = None
+    description: str | None = None
+    chat_id: int | None = None
+
+
+@dataclass
+class Delay:
+    method: str
+    seconds: float
+    remaining: int
+
+
+def take(entries: list[T], matches: Callable[[T], bool]) -> T | None:
+    """The first entry that matches, using up one of its `remaining` uses."""
+    for entry in entries:
+        if matches(entry):
+            entry.remaining -= 1
+            if entry.remaining <= 0:
+                entries.remove(entry)
+            return entry
+    return None
+
+
+def injected_error(status: int, retry_after: int | None, description: str | None) -> ApiError:
+    if status == 429:
+        return too_many_requests(retry_after or 1, description)
+    defaults = {400: "Bad Request", 403: BLOCKED, 500: "Internal Server Error"}
+    try:
+        fallback = defaults.get(status) or HTTPStatus(status).phrase
+    except ValueError:
+        fallback = "Error"
+    return ApiError(status, description or fallback)
+
+
+class Faults:
+    """The faults still to make, used up one call at a time."""
+
+    def __init__(self, stopping: asyncio.Event) -> None:
+        self._faults: list[Fault] = []
+        self._delays: list[Delay] = []
+        self._stopping = stopping
+
+    def fail_next(
+        self,
+        method: str,
+        *,
+        status: int,
+        count: int = 1,
+        retry_after: int | None = None,
+        description: str | None = None,
+        chat_id: int | None = None,
+    ) -> None:
+        self._faults.append(Fault(method, status, count, retry_after, description, chat_id))
+
+    def delay_next(self, method: str, seconds: float, count: int = 1) -> None:
+        self._delays.append(Delay(method, seconds, count))
+
+    async def apply_delay(self, method: str) -> None:
+        delay = take(self._delays, lambda entry: entry.method == method)
+        if delay is None:
+            return
+        try:
+            await asyncio.wait_for(self._stopping.wait(), delay.seconds)
+        except TimeoutError:
+            return  # the delay ran out: the call goes ahead, whether the client still waits or not
+        raise ApiError(500, "Internal Server Error")  # stopped mid-delay: the call never happened
+
+    def apply_fault(self, method: str, params: JSON) -> None:
+        def matches(fault: Fault) -> bool:
+            return fault.method == method and fault.chat_id in (None, params.get("chat_id"))
+
+        fault = take(self._faults, matches)
+        if fault is not None:
+            raise injected_error(fault.status, fault.retry_after, fault.description)
