@@ -16,7 +16,6 @@ import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from bot.app import BotApplication, build_application, services_of, start_app, stop_app
 from bot.clock import OffsetClock, SystemClock
@@ -60,7 +59,7 @@ class Demo:
             bot_username="khaibao_sandbox_bot",
             clock=lambda: self.clock.now().timestamp(),  # message dates follow the dial
         )
-        self.app: BotApplication[Any, Any, Any, Any, Any, Any] | None = None
+        self.app: BotApplication | None = None
         self._tmp: Path | None = None
         self._tick_lock = asyncio.Lock()
 
