@@ -3,23 +3,37 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.channels.telegram import CHANNEL
+from bot.channels.telegram import CHANNEL, TelegramReplier
 from bot.domain.outgoing import OutMessage
+from bot.services.kernel.admin_alerts import AdminAlerts
+from bot.services.kernel.dispatch import Dispatcher
 from bot.services.kernel.step import Attachment, Incoming
-
-if TYPE_CHECKING:
-    from bot.app import Services
+from bot.services.registration.feature import RegistrationService
 
 SERVICES_KEY = "khaibao"
 
 
-def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
-    found: Services = context.application.bot_data[SERVICES_KEY]
+class HandlerServices(Protocol):
+    """What the handlers use of the services the composition root opens (bot/app.py Services),
+    named here so that handlers need not import the root that imports them."""
+
+    @property
+    def replier(self) -> TelegramReplier: ...
+    @property
+    def registration(self) -> RegistrationService: ...
+    @property
+    def dispatcher(self) -> Dispatcher: ...
+    @property
+    def admin_alerts(self) -> AdminAlerts: ...
+
+
+def services(context: ContextTypes.DEFAULT_TYPE) -> HandlerServices:
+    found: HandlerServices = context.application.bot_data[SERVICES_KEY]
     return found
 
 

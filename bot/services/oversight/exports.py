@@ -172,12 +172,23 @@ async def write_workbook(
     tz: tzinfo,
     path: Path,
 ) -> int:
-    """The register as .xlsx at `path`; the number of data rows (bot/services/exports_xlsx.py)."""
-    from bot.services.oversight.exports_xlsx import (
-        write_register,  # openpyxl (and numpy) cost 0.2 s of start-up
+    """The register as .xlsx at `path`; the number of data rows."""
+    from bot.services.oversight.exports_xlsx import (  # openpyxl (and numpy) cost 0.2 s of start-up
+        Register,
+        write_register,
     )
 
-    return await write_register(repo, t, request, units, tz, path)
+    start, end = day_range(request.start, request.end, tz)
+    offset = int((start.utcoffset() or timedelta()).total_seconds() // 60)
+    chosen = sorted(units) if units is not None else None
+    rows = repo.export_rows(request.what, start, end, chosen, offset)
+    register = Register(
+        headers(t, request.what),
+        row_mapper(t, request.what),
+        sheet_title(t, request.what),
+        request.per_unit_sheets,
+    )
+    return await write_register(register, rows, path)
 
 
 def file_name(request: ExportRequest) -> str:

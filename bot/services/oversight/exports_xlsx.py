@@ -1,4 +1,7 @@
-"""Writing a register as .xlsx with openpyxl (imported only when someone exports)."""
+"""Writing a register as .xlsx with openpyxl (imported only when someone exports).
+
+It knows nothing of what a register holds (bot/services/oversight/exports.py says that).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,8 @@ import os
 import re
 import shutil
 import tempfile
-from datetime import timedelta, tzinfo
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,50 +23,37 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.worksheet._writer import WorksheetWriter
 from openpyxl.worksheet.dimensions import ColumnDimension, DimensionHolder
 
-from bot.i18n import Translator
-from bot.services.oversight.exports import (
-    ExportRequest,
-    day_range,
-    headers,
-    row_mapper,
-    sheet_title,
-)
-from storage.oversight_repo import OversightRepo
+Row = tuple[Any, ...]
+"""A register row as the repository yields it: the unit id, the unit's name, then the data."""
 
 
-async def write_register(
-    repo: OversightRepo,
-    t: Translator,
-    request: ExportRequest,
-    units: set[str] | None,
-    tz: tzinfo,
-    path: Path,
-) -> int:
+@dataclass(frozen=True, slots=True)
+class Register:
+    """What to write: the columns (title, width), how a row becomes its cells after the row
+    number, the sheet's title, and whether each unit gets its own sheet (named after it)."""
+
+    columns: list[tuple[str, int]]
+    to_cells: Callable[[Row], list[Any]]
+    title: str
+    per_unit_sheets: bool = False
+
+
+async def write_register(register: Register, rows: AsyncIterator[Row], path: Path) -> int:
     """Write the register to `path`; returns the number of data rows."""
-    start, end = day_range(request.start, request.end, tz)
-    offset = int((start.utcoffset() or timedelta()).total_seconds() // 60)
-    columns = headers(t, request.what)
-    to_cells = row_mapper(t, request.what)
     book = Workbook(write_only=True)
     sheet: Any = None
     current: str | None = None
     count = number = 0
-    async for row in repo.export_rows(
-        request.what, start, end, sorted(units) if units is not None else None, offset
-    ):
-        if sheet is None or (request.per_unit_sheets and row[0] != current):
-            sheet = _new_sheet(
-                book,
-                t,
-                columns,
-                row[1] if request.per_unit_sheets else sheet_title(t, request.what),
-            )
+    async for row in rows:
+        if sheet is None or (register.per_unit_sheets and row[0] != current):
+            title = row[1] if register.per_unit_sheets else register.title
+            sheet = _new_sheet(book, register.columns, title)
             current, number = row[0], 0
         number += 1
         count += 1
-        sheet.append_data([number, *to_cells(row)])
+        sheet.append_data([number, *register.to_cells(row)])
     if sheet is None:
-        _new_sheet(book, t, columns, sheet_title(t, request.what))
+        _new_sheet(book, register.columns, register.title)
     path.parent.mkdir(parents=True, exist_ok=True)
     book.save(path)
     return count
@@ -146,7 +137,7 @@ def row_xml(values: list[Any], row_idx: int) -> str:
     return f'<row r="{row_idx}">{"".join(cells)}</row>'
 
 
-def _new_sheet(book: Workbook, t: Translator, columns: list[tuple[str, int]], title: str) -> Any:
+def _new_sheet(book: Workbook, columns: list[tuple[str, int]], title: str) -> Any:
     for previous in book.worksheets:
         if not previous.closed:
             previous.close()  # one open temporary file at a time, even with 2,000 unit sheets

@@ -1,0 +1,143 @@
+"""The house's arrows, read from the source with `ast` (ARCHITECTURE.md "The rooms").
+
+Imports under `if TYPE_CHECKING:` count too: a cycle only the type checker sees is still a
+circle a reader has to untangle, and it becomes a real one the day someone drops the guard.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.paths import ROOT
+
+PACKAGES = ("bot", "handlers", "storage")
+MESSENGER_AND_IO = ("telegram", "aiohttp", "aiosqlite", "sqlite3")
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _modules() -> dict[str, Path]:
+    found = {}
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            found[_module_name(path)] = path
+    return found
+
+
+MODULES = _modules()
+
+
+def _imported(path: Path, module: str) -> Iterator[str]:
+    """Every module name `path` imports, relative imports resolved, `from a import b` as `a.b`
+    when `a.b` is a module of ours (else as `a`)."""
+    is_package = path.name == "__init__.py"
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = module.split(".")
+                anchor = anchor[: len(anchor) - node.level + (1 if is_package else 0)]
+                base = ".".join([*anchor, base] if base else anchor)
+            for alias in node.names:
+                submodule = f"{base}.{alias.name}"
+                yield submodule if submodule in MODULES else base
+
+
+def _ours(name: str) -> str | None:
+    """The module of ours that `name` is (or is inside), if any."""
+    while name and name not in MODULES:
+        name = name.rpartition(".")[0]
+    return name or None
+
+
+def _graph() -> dict[str, set[str]]:
+    graph: dict[str, set[str]] = {}
+    for module, path in MODULES.items():
+        targets = {_ours(name) for name in _imported(path, module)}
+        graph[module] = {t for t in targets if t is not None and t != module}
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in sorted(graph.get(node, ())):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def _names_imported_by(module: str) -> set[str]:
+    return set(_imported(MODULES[module], module))
+
+
+def test_the_reader_finds_the_known_arrows() -> None:
+    graph = _graph()
+    assert "bot.services.kernel.step" in graph["bot.services.kernel.dispatch"]
+    assert "storage.db" in graph["bot.app"]
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_no_import_cycle_among_bot_handlers_storage() -> None:
+    cycles = _cycles(_graph())
+    assert cycles == [], "import cycles: " + "; ".join(" <-> ".join(c) for c in cycles)
+
+
+@pytest.mark.parametrize("layer", ["bot.services", "bot.domain"])
+def test_services_and_domain_name_no_messenger_and_no_driver(layer: str) -> None:
+    offenders = {
+        f"{module} imports {name}"
+        for module in MODULES
+        if module == layer or module.startswith(f"{layer}.")
+        for name in _names_imported_by(module)
+        if name.split(".")[0] in MESSENGER_AND_IO
+    }
+    assert not offenders, sorted(offenders)
+
+
+def test_domain_imports_neither_services_nor_storage() -> None:
+    offenders = {
+        f"{module} imports {name}"
+        for module in MODULES
+        if module.startswith("bot.domain")
+        for name in _names_imported_by(module)
+        if name.split(".")[0] == "storage" or f"{name}.".startswith("bot.services.")
+    }
+    assert not offenders, sorted(offenders)
