@@ -29,7 +29,6 @@ from bot.services.outbox.sender import OutboxSender, RateLimiter
 from bot.services.oversight.feature import Oversight
 from bot.services.registration.feature import RegistrationService
 from bot.services.returns.feature import Returns
-from bot.services.returns.views import LATER_VIEWS
 from bot.services.travel.feature import Travel
 from handlers import register_all
 from handlers.common import SERVICES_KEY
@@ -79,13 +78,14 @@ async def open_services(app: BotApplication, settings: Settings, clock: Clock) -
     limiter = RateLimiter(settings.send_rate_per_second)
     transport = TelegramTransport(app.bot)
     translations = Translations(default_language=settings.default_language)
+    later_views = LaterViews(translations)
     sender = OutboxSender(
         db,
         {CHANNEL: transport},
         clock,
         limiter,
         per_chat_interval=settings.per_chat_interval_seconds,
-        render_later=LaterViews(translations, LATER_VIEWS).render,
+        render_later=later_views.render,
     )
     deps = Deps(db, clock, translations, DirectoryCache(), sender.wake, settings)
     registration = RegistrationService(deps)
@@ -94,6 +94,8 @@ async def open_services(app: BotApplication, settings: Settings, clock: Clock) -
     features = [travel.feature(), returns.feature(), Broadcasts(deps).feature()]
     features.append(Health(deps).feature())
     features.append(Oversight(deps).feature())
+    for feature in features:
+        later_views.add(feature.later_views)
     dispatcher = Dispatcher(deps, registration, features)
     return Services(
         settings=settings,

@@ -156,7 +156,7 @@ class Broadcasts:
         replies: list[OutMessage] = []
         if draft.get("policy"):
             mode = PolicyMode.BAN if draft["policy"] == "ban" else PolicyMode.APPROVAL_OUTSIDE_HOURS
-            replies += await self.policy._set_mode(
+            replies += await self.policy.set_mode(
                 step, mode, send_at.strftime("%d/%m/%Y %H:%M") if later else ""
             )
         if later:

@@ -49,7 +49,7 @@ class Dispatcher:
     # --- inside one step ---------------------------------------------------------------------
 
     async def _command(self, step: Step, name: str, args: list[str]) -> list[OutMessage]:
-        person = await self.registration.linked(step)
+        person = await step.linked()
         if person is None:
             return await self.registration.unregistered(step)
         if name == "cancel":
@@ -61,7 +61,7 @@ class Dispatcher:
         return await handler(step, person, args)
 
     async def _text(self, step: Step, text: str) -> list[OutMessage]:
-        person = await self.registration.linked(step)
+        person = await step.linked()
         if person is None:
             return await self.registration.unregistered(step)
         command = command_for_text(self.deps.translations, text)
@@ -79,7 +79,7 @@ class Dispatcher:
         ]
 
     async def _button(self, step: Step, data: str) -> Answer:
-        if await self.registration.linked(step) is None:
+        if await step.linked() is None:
             return step.t._("Please register first: /start"), []
         prefix, _, rest = data.partition(":")
         handler = self.buttons.get(prefix)

@@ -1,4 +1,4 @@
-"""What a feature plugs into the dispatcher: its commands, conversations, buttons and sweep jobs.
+"""What a feature plugs in: its commands, conversations, buttons, sweep jobs and later views.
 
 Each capability (travel, returns, health, broadcasts...) builds one `Feature`; the composition
 root hands them all to the Dispatcher. A command's menu label and help line live in
@@ -14,6 +14,7 @@ from datetime import datetime
 from bot.domain.models import Staff
 from bot.domain.outgoing import OutMessage
 from bot.services.kernel.step import Step
+from bot.services.outbox.later_views import LaterView
 from storage.repos import Conversation
 
 Answer = tuple[str | None, list[OutMessage]]
@@ -29,9 +30,12 @@ SweepJob = Callable[[datetime], Awaitable[int]]
 class Feature:
     """`buttons` maps a callback-data prefix (`ap` in `ap:12:y`) to a handler of the rest (`12:y`).
     `flows` maps a conversation's flow name to the handler of what the person types in it; a file
-    or photo arrives as the step's `who.attachment`, with its caption as the text."""
+    or photo arrives as the step's `who.attachment`, with its caption as the text.
+    `later_views` are the messages it queues as a `LaterMessage`, which the outbox sender
+    renders by view name as they leave (bot/services/outbox/later_views.py)."""
 
     commands: dict[str, CommandFn] = field(default_factory=dict)
     flows: dict[str, FlowFn] = field(default_factory=dict)
     buttons: dict[str, ButtonFn] = field(default_factory=dict)
     jobs: list[SweepJob] = field(default_factory=list)
+    later_views: dict[str, LaterView] = field(default_factory=dict)

@@ -126,6 +126,11 @@ class Step:
         listed = (await self.directory()).staff.get(self.account.staff_id)
         return listed or await DirectoryRepo(self.tx).person(self.account.staff_id)
 
+    async def linked(self) -> Staff | None:
+        """The staff member linked to this account while still in the staff list (active)."""
+        person = await self.me()
+        return person if person is not None and person.active else None
+
     async def tell_staff(
         self,
         staff_ids: list[str],

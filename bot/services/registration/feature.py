@@ -95,14 +95,14 @@ class RegistrationService:
                 if language == "en"
                 else t._("Language set to Vietnamese.")
             )
-            if await self.linked(step) is None:
+            if await step.linked() is None:
                 return [OutMessage(text), registration_help(t)]
-            return [menu_message(t, text, await self.linked(step))]
+            return [menu_message(t, text, await step.linked())]
 
     # --- the steps -------------------------------------------------------------------------
 
     async def _start(self, step: Step) -> list[OutMessage]:
-        person = await self.linked(step)
+        person = await step.linked()
         if person is not None:
             return [
                 menu_message(
@@ -127,7 +127,7 @@ class RegistrationService:
         self, step: Step, raw_phone: str, contact_user_ref: str | None
     ) -> list[OutMessage]:
         t = step.t
-        if await self.linked(step) is not None:
+        if await step.linked() is not None:
             return [menu_message(t, t._("You are already registered."))]
         if contact_user_ref != step.who.user_ref:
             return [
@@ -207,7 +207,7 @@ class RegistrationService:
 
     async def _use_invite(self, step: Step, code: str) -> list[OutMessage]:
         t = step.t
-        if await self.linked(step) is not None:
+        if await step.linked() is not None:
             return [menu_message(t, t._("You are already registered."))]
         invites = InvitesRepo(step.tx)
         invite = await invites.get(code[:64], self.deps.clock.tz)
@@ -258,10 +258,6 @@ class RegistrationService:
         if step.account.staff_id is not None:
             return [self._access_removed(step.t)]
         return [registration_help(step.t)]
-
-    async def linked(self, step: Step) -> Staff | None:
-        person = await step.me()
-        return person if person is not None and person.active else None
 
     def _access_removed(self, t: Translator) -> OutMessage:
         return OutMessage(

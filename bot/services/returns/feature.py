@@ -21,6 +21,7 @@ from bot.services.kernel.step import Deps, Step
 from bot.services.returns.sweep import ReturnsSweep
 from bot.services.returns.views import (
     CONTACTS,
+    LATER_VIEWS,
     SYMPTOMS,
     back_question,
     contacts_question,
@@ -50,6 +51,7 @@ class Returns:
             flows={FLOW: self._typed},
             buttons={"rt": self._button},
             jobs=[self.sweeper.sweep],
+            later_views=LATER_VIEWS,
         )
 
     # --- commands -------------------------------------------------------------------------

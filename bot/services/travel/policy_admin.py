@@ -32,7 +32,7 @@ class PolicyAdmin:
         command, rest = args[0].lower(), " ".join(args[1:])
         if command in ("ban", "normal"):
             mode = PolicyMode.BAN if command == "ban" else PolicyMode.APPROVAL_OUTSIDE_HOURS
-            return await self._set_mode(step, mode, rest)
+            return await self.set_mode(step, mode, rest)
         if command in ("dayoff", "workday"):
             return await self._declare_day(step, command, rest)
         return [
@@ -67,7 +67,9 @@ class PolicyAdmin:
         lines += ["", t._("Change it: /policy {usage}", usage=USAGE_ARGS)]
         return OutMessage("\n".join(lines))
 
-    async def _set_mode(self, step: Step, mode: PolicyMode, rest: str) -> list[OutMessage]:
+    async def set_mode(self, step: Step, mode: PolicyMode, rest: str) -> list[OutMessage]:
+        """Switch the travel policy to `mode` from `rest` ("START - UNTIL", both optional):
+        `/policy ban ...` and a directive that carries a policy change both come here."""
         t = step.t
         start_text, _, until_text = rest.partition(" - ")
         start = self._moment(step, start_text) if start_text.strip() else step.now
