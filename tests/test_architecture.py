@@ -141,3 +141,24 @@ def test_domain_imports_neither_services_nor_storage() -> None:
         if name.split(".")[0] == "storage" or f"{name}.".startswith("bot.services.")
     }
     assert not offenders, sorted(offenders)
+
+
+def _feature_package(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[2] if len(parts) > 3 and parts[:2] == ["bot", "services"] else None
+
+
+def test_the_feature_packages_depend_on_each_other_one_way() -> None:
+    """Two packages under bot/services that import each other (even through different modules)
+    are one feature in two folders: the kernel and outbox below, features on top of them."""
+    packages: dict[str, set[str]] = {}
+    for module, targets in _graph().items():
+        source = _feature_package(module)
+        if source is not None:
+            used = {_feature_package(t) for t in targets} - {source, None}
+            packages.setdefault(source, set()).update(p for p in used if p is not None)
+    assert {"kernel", "outbox", "returns", "health", "oversight"} <= packages.keys()
+    cycles = _cycles(packages)
+    assert cycles == [], "packages importing each other: " + "; ".join(
+        " <-> ".join(c) for c in cycles
+    )

@@ -2,31 +2,37 @@
 
 One place decides: unregistered people get registration help; a person in the middle of a
 conversation gets that conversation; menu labels and commands start actions. Features
-(bot/services/features.py) bring their own commands, conversations and buttons. Every call is
+(bot/services/kernel/feature.py) bring their own commands, conversations and buttons. Every call is
 one committed step.
 """
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from bot.domain.models import Staff
 from bot.domain.outgoing import OutMessage
 from bot.services.kernel.feature import Answer, Feature
-from bot.services.kernel.menu import command_for_text
+from bot.services.kernel.menu import command_for_text, help_text, language_picker, menu_message
 from bot.services.kernel.step import Deps, Incoming, Step, StepRunner
-from bot.services.registration.feature import (
-    RegistrationService,
-    help_text,
-    language_picker,
-    menu_message,
-)
 
 MAX_TYPED = 4096  # Telegram's own limit: a pasted text arrives whole
 
 
+class Registration(Protocol):
+    """What the dispatcher needs of registration (bot/services/registration/feature.py)."""
+
+    async def unregistered(self, step: Step) -> list[OutMessage]:
+        """The answer to someone not (or no longer) linked to a person in the staff list."""
+        ...
+
+    async def me_step(self, step: Step, person: Staff) -> list[OutMessage]:
+        """/me: who the bot knows the person as, and who decides their requests."""
+        ...
+
+
 class Dispatcher:
-    def __init__(
-        self, deps: Deps, registration: RegistrationService, features: list[Feature]
-    ) -> None:
+    def __init__(self, deps: Deps, registration: Registration, features: list[Feature]) -> None:
         self.deps = deps
         self.steps = StepRunner(deps)
         self.registration = registration

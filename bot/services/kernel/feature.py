@@ -2,7 +2,7 @@
 
 Each capability (travel, returns, health, broadcasts...) builds one `Feature`; the composition
 root hands them all to the Dispatcher. A command's menu label and help line live in
-bot/services/menu.py; its handler lives here.
+bot/services/kernel/menu.py; its handler lives here.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The commands a person can use: their menu labels, help lines and who sees them.
 
 One catalog serves the reply keyboard, /help and setMyCommands, so they never disagree. A
-feature adds its command here and its handler in its own `Feature` (bot/services/features.py).
+feature adds its command here and its handler in its own `Feature` (bot/services/kernel/feature.py).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.domain.models import BuiltinRole, Staff
+from bot.domain.outgoing import Button, OutMessage
 from bot.i18n import Translations, Translator
 
 
@@ -170,3 +171,24 @@ def command_for_text(translations: Translations, text: str) -> str | None:
             if command.label is not None and cleaned == command.label(t):
                 return command.name
     return None
+
+
+def menu_message(t: Translator, text: str, person: Staff | None = None) -> OutMessage:
+    return OutMessage(text, keyboard=main_menu(t, person))
+
+
+def help_text(t: Translator, person: Staff | None = None) -> str:
+    return "\n".join(
+        [
+            t._("khaibao helps you follow the epidemic directives."),
+            *help_lines(t, person),
+            t._("Questions: contact your unit head or the district office."),
+        ]
+    )
+
+
+def language_picker(t: Translator) -> OutMessage:
+    return OutMessage(
+        t._("Choose your language:"),
+        buttons=((Button("🇻🇳 Tiếng Việt", "lang:vi"), Button("🇬🇧 English", "lang:en")),),
+    )

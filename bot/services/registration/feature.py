@@ -10,7 +10,7 @@ from bot.domain.models import LANGUAGES, BuiltinRole, Staff
 from bot.domain.outgoing import Button, OutMessage
 from bot.domain.phones import normalize_phone
 from bot.i18n import Translator
-from bot.services.kernel.menu import help_lines, main_menu
+from bot.services.kernel.menu import help_text, language_picker, menu_message
 from bot.services.kernel.people import describe_person, describe_route
 from bot.services.kernel.step import Deps, Incoming, Step, StepRunner
 from storage.directory_repo import DirectoryRepo
@@ -34,20 +34,6 @@ def registration_help(t: Translator) -> OutMessage:
             "To use khaibao, register first: tap «Share my phone number» below, or open the "
             "invite link the district office sent you."
         ),
-    )
-
-
-def menu_message(t: Translator, text: str, person: Staff | None = None) -> OutMessage:
-    return OutMessage(text, keyboard=main_menu(t, person))
-
-
-def help_text(t: Translator, person: Staff | None = None) -> str:
-    return "\n".join(
-        [
-            t._("khaibao helps you follow the epidemic directives."),
-            *help_lines(t, person),
-            t._("Questions: contact your unit head or the district office."),
-        ]
     )
 
 
@@ -288,10 +274,3 @@ class RegistrationService:
             ),
             purpose="admin_alert",
         )
-
-
-def language_picker(t: Translator) -> OutMessage:
-    return OutMessage(
-        t._("Choose your language:"),
-        buttons=((Button("🇻🇳 Tiếng Việt", "lang:vi"), Button("🇬🇧 English", "lang:en")),),
-    )
