@@ -7,7 +7,7 @@ bot/services/kernel/menu.py; its handler lives here.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -38,4 +38,4 @@ class Feature:
     flows: dict[str, FlowFn] = field(default_factory=dict)
     buttons: dict[str, ButtonFn] = field(default_factory=dict)
     jobs: list[SweepJob] = field(default_factory=list)
-    later_views: dict[str, LaterView] = field(default_factory=dict)
+    later_views: Mapping[str, LaterView] = field(default_factory=dict)

@@ -1,0 +1,511 @@
+"""The return conversations: "are you back?", the arrival or a delay typed, the return declaration
+(provinces, symptoms, contacts) and the official declaration with its screenshot.
+
+Rule 4 of DOMAIN.md. The draft lives in the conversations table and every answer is committed
+with the step. A person acts only on their own trip, and only while it is in the state the step
+expects (checked here against the database, whatever the button said).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.domain.datetime_parse import ParseFailure, parse_when
+from bot.domain.directory import Directory, answerable_heads
+from bot.domain.outgoing import Button, OutMessage
+from bot.domain.provinces import all_provinces, search_provinces
+from bot.domain.reminders import declaration_schedule, due_now, shift_out_of_quiet
+from bot.services.health import alerts as health_alerts
+from bot.services.kernel.feature import Answer
+from bot.services.kernel.pickers import matches_keyboard, province_picker
+from bot.services.kernel.step import Deps, Step
+from bot.services.returns.views import (
+    CONTACTS,
+    SYMPTOMS,
+    contacts_question,
+    official_question,
+    return_report,
+    symptoms_question,
+)
+from storage.repos import Conversation
+from storage.returns_repo import AWAY, BACK, DECLARED, ReturnsRepo
+from storage.travel_repo import TravelRepo, TravelRequest
+
+FLOW = "return"
+
+
+class ReturnFlow:
+    """Step functions; the caller opens the Step (transaction) and hands it in."""
+
+    def __init__(self, deps: Deps, submit: Any) -> None:
+        self.deps = deps
+        self._submit = submit  # Approvals.submit: a delay beyond MAX_TRIP_DAYS asks again
+
+    async def own_trip(
+        self, step: Step, request_id: int, state: str
+    ) -> tuple[TravelRequest | None, str | None]:
+        """The person's own trip in `state` (tracking it if needed), or a refusal."""
+        person = await step.me()
+        travel = TravelRepo(step.tx, self.deps.clock.tz)
+        request = await travel.get(request_id)
+        if person is None or request is None or request.staff_id != person.staff_id:
+            return None, step.t._("This button is no longer valid.")
+        if request.status not in ("approved", "recorded"):
+            return None, step.t._("This trip was cancelled; nothing to declare.")
+        await self.track(step, request_id)
+        trip = await self._repo(step).get(request_id)
+        if trip is None or trip.state != state:
+            return None, self._state_answer(step, trip.state if trip else None)
+        return request, None
+
+    async def _trip_of_flow(
+        self, step: Step, data: dict[str, Any]
+    ) -> tuple[TravelRequest | None, list[OutMessage]]:
+        """The trip a return conversation is about, still away; else the conversation ends with why."""
+        request, refusal = await self.own_trip(step, int(data["rid"]), AWAY)
+        if request is None:
+            await step.conversations.clear(step.who.channel, step.who.user_ref)
+            return None, [OutMessage(refusal or "")]
+        return request, []
+
+    def _state_answer(self, step: Step, state: str | None) -> str:
+        if state == BACK:
+            return step.t._(
+                "Your return is already declared; only the official declaration is left."
+            )
+        if state == DECLARED:
+            return step.t._("Already done: your return and health declaration are recorded.")
+        return step.t._("This button is no longer valid.")
+
+    async def back_now(self, step: Step, request: TravelRequest) -> Answer:
+        if request.departure_at > step.now:
+            return None, [
+                OutMessage(
+                    step.t._(
+                        "Your trip has not started yet. If it will not happen, tap «The trip did not happen»."
+                    )
+                )
+            ]
+        return None, await self._start_declaration(step, request, step.now)
+
+    async def ask_arrival(self, step: Step, request: TravelRequest) -> Answer:
+        await self._converse(step, "arrival", {"rid": request.id})
+        return None, [
+            OutMessage(
+                step.t._(
+                    "When did you arrive back? Type the date and time, e.g. «26/05/2021 17:30» or «hôm nay 8:00»."
+                )
+            )
+        ]
+
+    async def ask_delay(self, step: Step, request: TravelRequest) -> Answer:
+        await self._converse(step, "delay", {"rid": request.id})
+        return None, [
+            OutMessage(
+                step.t._(
+                    "When will you be back? Type the new date and time, e.g. «30/05/2021 18:00»."
+                )
+            )
+        ]
+
+    async def did_not_happen(self, step: Step, request: TravelRequest) -> Answer:
+        await self._repo(step).cancel(request.id, step.now)
+        await step.audit.append(
+            step.now, step.actor, "return.trip_not_taken", f"travel:{request.id}", {}
+        )
+        directory = await step.directory()
+        await step.tell_staff(
+            self._approvers(directory, request),
+            lambda t: OutMessage(
+                t._(
+                    "For your information: trip #{id} of {who} to {place} did not happen; it is cancelled.",
+                    id=request.id,
+                    who=_name(directory, request.staff_id),
+                    place=request.destination,
+                )
+            ),
+        )
+        await step.conversations.clear(step.who.channel, step.who.user_ref)
+        return None, [
+            OutMessage(
+                step.t._(
+                    "Noted: trip #{id} did not happen and is cancelled. Your approver has been told.",
+                    id=request.id,
+                )
+            )
+        ]
+
+    async def declared(self, step: Step, request: TravelRequest) -> Answer:
+        return None, await self._confirm_official(step, request, None)
+
+    async def _start_declaration(
+        self, step: Step, request: TravelRequest, arrived: datetime
+    ) -> list[OutMessage]:
+        data = {
+            "rid": request.id,
+            "arrived": arrived.isoformat(),
+            "provinces": [request.destination],
+            "symptoms": [],
+            "contacts": [],
+        }
+        await self._converse(step, "provinces", data)
+        return [self._provinces_question(step, data, 0)]
+
+    def _provinces_question(self, step: Step, data: dict[str, Any], page: int) -> OutMessage:
+        t = step.t
+        text = t._(
+            "Which provinces have you been to in the last 14 days? So far: {names}. Type or pick another "
+            "to add it; tap «Continue» when the list is complete.",
+            names=", ".join(data["provinces"]),
+        )
+        picker = province_picker(t, page, "", prefix="rt")
+        return OutMessage(text, buttons=(*picker, (Button(t._("➡️ Continue"), "rt:pd"),)))
+
+    async def on_button(self, step: Step, action: str, arg: str) -> Answer:
+        conversation = await step.conversations.get(step.who.channel, step.who.user_ref)
+        if conversation is None or conversation.flow != FLOW:
+            return step.t._("This button is no longer valid."), []
+        data = conversation.draft
+        expected = {
+            "p": "provinces",
+            "pg": "provinces",
+            "pd": "provinces",
+            "s": "symptoms",
+            "sd": "symptoms",
+            "c": "contacts",
+            "cd": "contacts",
+        }
+        if conversation.step != expected[action]:
+            return step.t._("This button is no longer valid."), []
+        if action == "pg":
+            return None, [self._provinces_question(step, data, int(arg) if arg.isdigit() else 0)]
+        if action == "p":
+            return None, await self._add_province(step, data, arg)
+        if action in ("s", "c"):
+            return await self._toggle(step, conversation, action, arg)
+        if action == "pd":
+            await self._converse(step, "symptoms", data)
+            return None, [symptoms_question(step.t, [])]
+        if action == "sd":
+            await self._converse(step, "contacts", data)
+            return None, [contacts_question(step.t, [])]
+        return None, await self._finish_declaration(step, data)
+
+    async def _add_province(self, step: Step, data: dict[str, Any], index: str) -> list[OutMessage]:
+        provinces = all_provinces()
+        if not index.isdigit() or int(index) >= len(provinces):
+            return [OutMessage(step.t._("This button is no longer valid."))]
+        name = provinces[int(index)].name
+        if name not in data["provinces"]:
+            data["provinces"].append(name)
+        await self._converse(step, "provinces", data)
+        return [self._provinces_question(step, data, 0)]
+
+    async def _toggle(self, step: Step, conversation: Conversation, kind: str, code: str) -> Answer:
+        data = conversation.draft
+        key, codes = ("symptoms", SYMPTOMS) if kind == "s" else ("contacts", CONTACTS)
+        if code not in codes:
+            return step.t._("This button is no longer valid."), []
+        chosen: list[str] = data[key]
+        if code in chosen:
+            chosen.remove(code)
+        else:
+            chosen.append(code)
+        await self._converse(step, conversation.step, data)
+        build = symptoms_question if kind == "s" else contacts_question
+        return None, [build(step.t, chosen, edit_ref=step.who.message_ref)]
+
+    async def _finish_declaration(self, step: Step, data: dict[str, Any]) -> list[OutMessage]:
+        request, refusal = await self._trip_of_flow(step, data)
+        if request is None:
+            return refusal
+        arrived = datetime.fromisoformat(data["arrived"])
+        answers = {k: list(data[k]) for k in ("provinces", "symptoms", "contacts")}
+        deadline = arrived + timedelta(hours=24)
+        schedule = self._schedule(arrived)
+        due = due_now(schedule, step.now, None, self.deps.settings.quiet)
+        await self._repo(step).mark_back(
+            request.id, arrived, deadline, schedule, due.next_at or step.now, answers, step.now
+        )
+        await step.audit.append(
+            step.now,
+            step.actor,
+            "return.declared",
+            f"travel:{request.id}",
+            {"arrived": arrived.isoformat(), "answers": answers},
+        )
+        await self._converse(step, "official", {"rid": request.id})
+        directory = await step.directory()
+        told = self._heads_and_notify(directory, request)
+        await step.tell_staff(
+            told, lambda t: return_report(t, directory, request, arrived, answers)
+        )
+        messages = [
+            OutMessage(
+                step.t._("Thank you, your return is recorded and your unit head has been told.")
+            )
+        ]
+        messages += await self._health_followup(step, request, answers)
+        messages.append(official_question(step.t, request.id, deadline))
+        return messages
+
+    async def _health_followup(
+        self, step: Step, request: TravelRequest, answers: dict[str, list[str]]
+    ) -> list[OutMessage]:
+        """Symptoms or contacts go straight to the symptom path; a listed area starts monitoring."""
+        person = await step.me()
+        assert person is not None
+        if answers["symptoms"] or answers["contacts"]:
+            return await health_alerts.report_symptoms_from_return(
+                step, person, answers["symptoms"], answers["contacts"]
+            )
+        for province in answers["provinces"]:
+            area = await health_alerts.listed_area_for(
+                step, province, request.departure_at.date(), step.now.date()
+            )
+            if area is not None:
+                await health_alerts.start_monitoring(step, person.staff_id, f"return:{request.id}")
+                return [
+                    OutMessage(
+                        step.t._(
+                            "You were in an area with published cases ({area}): you will get a daily health check-in for the coming days.",
+                            area=area,
+                        )
+                    )
+                ]
+        return []
+
+    async def _confirm_official(
+        self, step: Step, request: TravelRequest, evidence: str | None
+    ) -> list[OutMessage]:
+        if not await self._repo(step).mark_declared(request.id, step.now, evidence):
+            return [OutMessage(self._state_answer(step, DECLARED))]
+        await step.audit.append(
+            step.now,
+            step.actor,
+            "return.official_declared",
+            f"travel:{request.id}",
+            {"evidence": bool(evidence)},
+        )
+        await self._converse(step, "official", {"rid": request.id})
+        return [
+            OutMessage(
+                step.t._(
+                    "✅ Recorded at {when}: your official health declaration is done. No more reminders. You may still send a screenshot as evidence.",
+                    when=step.t.short(step.now),
+                )
+            )
+        ]
+
+    async def on_text(self, step: Step, conversation: Conversation, text: str) -> list[OutMessage]:
+        data = conversation.draft
+        attachment = step.who.attachment
+        if conversation.step == "official":
+            return await self._evidence(step, data, attachment.file_id if attachment else None)
+        if conversation.step == "provinces":
+            return await self._typed_province(step, data, text)
+        if conversation.step == "arrival":
+            return await self._typed_arrival(step, data, text)
+        if conversation.step == "delay":
+            return await self._typed_delay(step, data, text)
+        return [OutMessage(step.t._("Please use the buttons above, or /cancel."))]
+
+    async def _evidence(
+        self, step: Step, data: dict[str, Any], file_id: str | None
+    ) -> list[OutMessage]:
+        request_id = int(data["rid"])
+        if file_id is None:
+            return [
+                OutMessage(step.t._("Send the screenshot as a photo, or tap the button above."))
+            ]
+        trip = await self._repo(step).get(request_id)
+        request = await TravelRepo(step.tx, self.deps.clock.tz).get(request_id)
+        if trip is None or request is None:
+            return [OutMessage(step.t._("This button is no longer valid."))]
+        if trip.state == BACK:
+            return await self._confirm_official(step, request, file_id)
+        await self._repo(step).add_evidence(request_id, file_id, step.now)
+        await step.audit.append(step.now, step.actor, "return.evidence", f"travel:{request_id}", {})
+        return [
+            OutMessage(
+                step.t._("Screenshot kept as evidence ({when}).", when=step.t.short(step.now))
+            )
+        ]
+
+    async def _typed_province(
+        self, step: Step, data: dict[str, Any], text: str
+    ) -> list[OutMessage]:
+        found = search_provinces(text[:100], limit=6)
+        if not found:
+            return [
+                OutMessage(
+                    step.t._(
+                        "No province or city matches «{text}». Type it again or pick from the list.",
+                        text=text[:100],
+                    )
+                ),
+                self._provinces_question(step, data, 0),
+            ]
+        exact = [m for m in found if m.exact]
+        if len(found) == 1 or exact:
+            name = (exact or found)[0].province.name
+            if name not in data["provinces"]:
+                data["provinces"].append(name)
+            await self._converse(step, "provinces", data)
+            return [self._provinces_question(step, data, 0)]
+        return [
+            OutMessage(
+                step.t._("Which one do you mean?"),
+                buttons=matches_keyboard([m.province for m in found], prefix="rt"),
+            )
+        ]
+
+    async def _typed_arrival(self, step: Step, data: dict[str, Any], text: str) -> list[OutMessage]:
+        t = step.t
+        request, refusal = await self._trip_of_flow(step, data)
+        if request is None:
+            return refusal
+        parsed = parse_when(text[:100], step.now)
+        if isinstance(parsed, ParseFailure) or not parsed.has_time:
+            return [
+                OutMessage(
+                    t._("I could not read that. Type the date and time, e.g. «26/05/2021 17:30».")
+                )
+            ]
+        if parsed.value > step.now:
+            return [
+                OutMessage(
+                    t._("The arrival cannot be in the future. Type when you actually arrived.")
+                )
+            ]
+        if parsed.value < request.departure_at:
+            return [
+                OutMessage(
+                    t._(
+                        "The arrival cannot be before the departure ({when}). Type it again.",
+                        when=t.short(request.departure_at),
+                    )
+                )
+            ]
+        return await self._start_declaration(step, request, parsed.value)
+
+    async def _typed_delay(self, step: Step, data: dict[str, Any], text: str) -> list[OutMessage]:
+        t = step.t
+        request, refusal = await self._trip_of_flow(step, data)
+        if request is None:
+            return refusal
+        parsed = parse_when(text[:100], step.now)
+        if isinstance(parsed, ParseFailure) or not parsed.has_time:
+            return [
+                OutMessage(
+                    t._("I could not read that. Type the date and time, e.g. «30/05/2021 18:00».")
+                )
+            ]
+        new_return = parsed.value
+        if new_return <= step.now or new_return <= request.departure_at:
+            return [OutMessage(t._("The new return must be later than now. Type it again."))]
+        await step.conversations.clear(step.who.channel, step.who.user_ref)
+        if new_return - request.departure_at > timedelta(days=self.deps.settings.max_trip_days):
+            return await self._delay_needs_approval(step, request, new_return)
+        await self._repo(step).delay(
+            request.id,
+            new_return,
+            shift_out_of_quiet(new_return, self.deps.settings.quiet),
+            step.now,
+        )
+        await step.audit.append(
+            step.now,
+            step.actor,
+            "return.delayed",
+            f"travel:{request.id}",
+            {"to": new_return.isoformat()},
+        )
+        directory = await step.directory()
+        await step.tell_staff(
+            self._approvers(directory, request),
+            lambda tt: OutMessage(
+                tt._(
+                    "For your information: {who} will be back from {place} later than planned, on {when}.",
+                    who=_name(directory, request.staff_id),
+                    place=request.destination,
+                    when=tt.when(new_return),
+                )
+            ),
+        )
+        return [
+            OutMessage(
+                t._(
+                    "Noted: you will be back {when}. Your approver has been told.",
+                    when=t.when(new_return),
+                )
+            )
+        ]
+
+    async def _delay_needs_approval(
+        self, step: Step, request: TravelRequest, new_return: datetime
+    ) -> list[OutMessage]:
+        await self._repo(step).delay(
+            request.id,
+            new_return,
+            shift_out_of_quiet(new_return, self.deps.settings.quiet),
+            step.now,
+        )
+        draft = {
+            "dep": request.departure_at.isoformat(),
+            "ret": new_return.isoformat(),
+            "dest": request.destination,
+            "address": request.address,
+            "purpose": request.purpose,
+            "case_area": request.case_area,
+            "replaces": request.id,
+        }
+        note = OutMessage(
+            step.t._(
+                "A trip longer than {days} days needs approval again: a new request has been made.",
+                days=self.deps.settings.max_trip_days,
+            )
+        )
+        return [note, *await self._submit(step, draft)]
+
+    async def track(self, step: Step, request_id: int) -> TravelRequest:
+        """The trip, with its return window followed from now on (already followed: unchanged)."""
+        travel = TravelRepo(step.tx, self.deps.clock.tz)
+        request = await travel.get(request_id)
+        assert request is not None
+        await self._repo(step).track(
+            request.id,
+            request.staff_id,
+            request.return_at,
+            shift_out_of_quiet(request.return_at, self.deps.settings.quiet),
+            0,
+            step.now,
+        )
+        return request
+
+    def _schedule(self, arrived: datetime) -> list[Any]:
+        return declaration_schedule(
+            arrived, self.deps.settings.declaration_offsets, quiet=self.deps.settings.quiet
+        )
+
+    async def _converse(self, step: Step, state: str, data: dict[str, Any]) -> None:
+        await step.conversations.set(
+            step.who.channel, step.who.user_ref, Conversation(FLOW, state, data), step.now
+        )
+
+    def _approvers(self, directory: Directory, request: TravelRequest) -> list[str]:
+        if request.decided_by:
+            return [request.decided_by]
+        return self._heads_and_notify(directory, request)
+
+    def _heads_and_notify(self, directory: Directory, request: TravelRequest) -> list[str]:
+        told = [*answerable_heads(directory, request.staff_id), *request.notify]
+        return [s for s in dict.fromkeys(told) if s != request.staff_id]
+
+    def _repo(self, step: Step) -> ReturnsRepo:
+        return ReturnsRepo(step.tx, self.deps.clock.tz)
+
+
+def _name(directory: Directory, staff_id: str) -> str:
+    person = directory.person(staff_id)
+    return person.full_name if person else staff_id
