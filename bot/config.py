@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import time, timedelta
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.domain.reminders import QuietHours
 
@@ -23,10 +23,13 @@ class SettingsError(Exception):
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
-    telegram_bot_token: str = ""
+    telegram_bot_token: SecretStr = SecretStr("")  # shown as ********** in logs and reprs
     telegram_api_base_url: str = TELEGRAM_API
     telegram_bot_username: str = ""
     database_path: Path = Path("data/khaibao.db")
+    exports_dir: Path | None = (
+        None  # unset: "exports" beside the database file (see exports_folder)
+    )
     timezone: str = "Asia/Ho_Chi_Minh"
     default_language: str = "vi"
     send_rate_per_second: float = Field(default=25.0, gt=0, le=10_000)
@@ -49,10 +52,14 @@ class Settings(BaseSettings):
     monitor_days: int = Field(default=14, ge=1, le=60)
     case_alert_roles: str = "party_secretary,ubnd_chair,health_officer"
     health_contact_default: str = ""
-    declaration_reminders: str = "2h,12h,20h"
-    return_grace: str = "6h"
+    declaration_reminders: Annotated[tuple[timedelta, ...], NoDecode] = (
+        timedelta(hours=2),
+        timedelta(hours=12),
+        timedelta(hours=20),
+    )
+    return_grace: timedelta = timedelta(hours=6)
     quiet_hours: str = "22:00-06:00"  # no reminders to people then; "none" to switch off
-    ack_remind_after: str = "4h"  # a directive not marked read is reminded once after this
+    ack_remind_after: timedelta = timedelta(hours=4)  # a directive not read is reminded once then
     digest_hour: time = time(7, 30)  # the daily digest to unit heads (and the weekly one to admins)
     weekly_digest_weekday: int = Field(default=0, ge=0, le=6)  # 0 = Monday
     oversight_directive_days: int = Field(
@@ -77,11 +84,30 @@ class Settings(BaseSettings):
             raise ValueError("must be 'vi' or 'en'")
         return value
 
+    @field_validator("exports_dir", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("return_grace", "ack_remind_after", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        return parse_duration(value) if isinstance(value, str) else value
+
+    @field_validator("declaration_reminders", mode="before")
+    @classmethod
+    def _durations(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(parse_duration(part) for part in value.split(","))
+        return value
+
     @field_validator("declaration_reminders", "return_grace", "ack_remind_after")
     @classmethod
-    def _durations(cls, value: str) -> str:
-        for part in value.split(","):
-            parse_duration(part)
+    def _positive(cls, value: timedelta | tuple[timedelta, ...]) -> Any:
+        """Also for a value given as a timedelta (code, tests), which skips parse_duration."""
+        parts = value if isinstance(value, tuple) else (value,)
+        if not parts or min(parts) <= timedelta(0):
+            raise ValueError("must be positive, like 2h, 90m or 1d")
         return value
 
     @field_validator("quiet_hours")
@@ -96,16 +122,11 @@ class Settings(BaseSettings):
         return QuietHours(start, end, self.tz)
 
     @property
-    def declaration_offsets(self) -> tuple[timedelta, ...]:
-        return tuple(parse_duration(part) for part in self.declaration_reminders.split(","))
-
-    @property
-    def ack_remind_span(self) -> timedelta:
-        return parse_duration(self.ack_remind_after)
-
-    @property
-    def return_grace_span(self) -> timedelta:
-        return parse_duration(self.return_grace)
+    def exports_folder(self) -> Path:
+        """Where /export, directive reports and charts are written (EXPORTS_DIR, else beside the
+        database file as before the setting existed)."""
+        folder = self.exports_dir or self.database_path.resolve().parent / "exports"
+        return folder.resolve()
 
     @property
     def tz(self) -> ZoneInfo:
@@ -116,7 +137,7 @@ class Settings(BaseSettings):
         return self.telegram_api_base_url.replace("/bot", "/file/bot", 1)
 
     def require_token(self) -> str:
-        token = self.telegram_bot_token.strip()
+        token = self.telegram_bot_token.get_secret_value().strip()
         if not token:
             raise SettingsError(
                 "TELEGRAM_BOT_TOKEN is not set: get a token from @BotFather and put "
@@ -140,10 +161,10 @@ def load_settings(**overrides: Any) -> Settings:  # raw values: Settings validat
     except ValidationError as exc:
         first = exc.errors()[0]
         name = str(first["loc"][0]).upper() if first["loc"] else "setting"
-        raise SettingsError(f"{name} is invalid: {first['msg']}; fix it in .env") from None
+        reason = first["msg"].removeprefix("Value error, ")  # pydantic's prefix for our own checks
+        raise SettingsError(f"{name} is invalid: {reason}; fix it in .env") from None
 
 
-@cache  # the settings' properties call it on every read, the sweeps once per row
 def parse_duration(text: str) -> timedelta:
     """`2h`, `90m`, `1d` or a bare number of hours; positive."""
     cleaned = text.strip().lower()

@@ -79,7 +79,7 @@ class BotProcess:
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
         env.update(
-            TELEGRAM_BOT_TOKEN=self.settings.telegram_bot_token,
+            TELEGRAM_BOT_TOKEN=self.settings.telegram_bot_token.get_secret_value(),
             TELEGRAM_API_BASE_URL=self.settings.telegram_api_base_url,
             DATABASE_PATH=str(self.settings.database_path),
             POLLING_TIMEOUT_SECONDS="1",

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from bot.app import BotApplication, build_application, services_of, start_app, stop_app
 from bot.clock import OffsetClock, SystemClock
 from bot.config import Settings
@@ -125,10 +127,11 @@ class Demo:
     def _settings(self, db_path: Path) -> Settings:
         return self.base_settings.model_copy(
             update={
-                "telegram_bot_token": self.api.token,
+                "telegram_bot_token": SecretStr(self.api.token),  # model_copy does not validate
                 "telegram_api_base_url": self.api.base_url,
                 "telegram_bot_username": self.api.bot_username,
                 "database_path": db_path,
+                "exports_dir": None,  # the demo's files stay beside its own database
                 "polling_timeout_seconds": 10,
                 "per_chat_interval_seconds": 0.0,
                 "send_rate_per_second": min(self.base_settings.send_rate_per_second, 25.0),

@@ -282,7 +282,7 @@ class Broadcasts:
         b = await repo.get(broadcast_id)
         if person is None or b is None or not person.has_role(BuiltinRole.ADMIN):
             return step.t._("Only district admins can send directives."), []
-        folder = self.deps.settings.database_path.resolve().parent / "exports"
+        folder = self.deps.settings.exports_folder
         path = write_export(
             step.t, await step.directory(), b, await repo.states(broadcast_id), folder
         )
@@ -309,7 +309,7 @@ class Broadcasts:
         """Write every recipient's outbox rows (one executemany) and the admin's progress message."""
         repo = self._repo(step)
         if not await repo.start_sending(
-            broadcast_id, step.now, step.now + self.deps.settings.ack_remind_span
+            broadcast_id, step.now, step.now + self.deps.settings.ack_remind_after
         ):
             return 0
         b = await repo.get(broadcast_id)

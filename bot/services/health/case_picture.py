@@ -23,7 +23,7 @@ async def case_tree_photo(step: Step, case_id: int) -> list[OutMessage]:
         return []
     t = step.t
     drawn = [TreeNode(n.id, n.parent_id, f"{n.level}\n{n.name}", n.level) for n in nodes]
-    folder = step.deps.settings.database_path.resolve().parent / "exports" / "charts"
+    folder = step.deps.settings.exports_folder / "charts"
     path = folder / f"case-{case_id}-{step.now:%Y%m%d-%H%M%S}.png"
     title = t._("Case #{id}: contact tree", id=case_id)
     await asyncio.to_thread(tree_chart, title, drawn, path)

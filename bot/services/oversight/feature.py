@@ -62,7 +62,7 @@ class Oversight:
 
     @property
     def folder(self) -> Path:
-        return self.deps.settings.database_path.resolve().parent / "exports"
+        return self.deps.settings.exports_folder
 
     def _repo(self, step: Step) -> OversightRepo:
         return OversightRepo(step.tx, self.deps.clock.tz)

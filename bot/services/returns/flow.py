@@ -485,7 +485,7 @@ class ReturnFlow:
 
     def _schedule(self, arrived: datetime) -> list[Any]:
         return declaration_schedule(
-            arrived, self.deps.settings.declaration_offsets, quiet=self.deps.settings.quiet
+            arrived, self.deps.settings.declaration_reminders, quiet=self.deps.settings.quiet
         )
 
     async def _converse(self, step: Step, state: str, data: dict[str, Any]) -> None:

@@ -152,7 +152,7 @@ class ReturnsSweep:
         audit: list[tuple[str, str]],
     ) -> tuple[int, datetime | None, int]:
         checks = return_checks(
-            trip.planned_return_at, self.deps.settings.return_grace_span, self.deps.settings.quiet
+            trip.planned_return_at, self.deps.settings.return_grace, self.deps.settings.quiet
         )
         times = [
             shift_out_of_quiet(trip.planned_return_at, self.deps.settings.quiet),
@@ -178,7 +178,7 @@ class ReturnsSweep:
         due = await repo.due_reminders(now, BATCH)
         moves: list[tuple[int, datetime | None, int | None, bool]] = []
         audit: list[tuple[str, str]] = []
-        offsets, quiet = self.deps.settings.declaration_offsets, self.deps.settings.quiet
+        offsets, quiet = self.deps.settings.declaration_reminders, self.deps.settings.quiet
         for row in due:
             plan = due_next_only(row.schedule(upto=(row.last_seq or 0) + 2), now, row.last_seq)
             if plan is None:

@@ -1,0 +1,143 @@
+"""Settings: every invalid value is refused with one line naming the setting (bot/config.py)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings, SettingsError, load_settings
+from tests.paths import ROOT
+
+INVALID = {
+    "TIMEZONE": "Mars/Olympus_Mons",
+    "DEFAULT_LANGUAGE": "fr",
+    "SEND_RATE_PER_SECOND": "fast",
+    "PER_CHAT_INTERVAL_SECONDS": "-1",
+    "SWEEP_INTERVAL_SECONDS": "0",
+    "POLLING_TIMEOUT_SECONDS": "51",
+    "HTTP_TIMEOUT_SECONDS": "0",
+    "CONCURRENT_UPDATES": "0",
+    "WORK_START": "25:00",
+    "WORK_END": "noon",
+    "MAX_TRIP_DAYS": "0",
+    "APPROVAL_REMIND_AFTER_MINUTES": "0",
+    "ESCALATE_BEFORE_DEPARTURE_MINUTES": "-5",
+    "ESCALATE_AFTER_MINUTES": "0",
+    "ADMIN_ERROR_ALERT_INTERVAL_SECONDS": "-1",
+    "ALERT_ACK_MINUTES": "0",
+    "CHECKIN_HOUR": "8h",
+    "CHECKIN_REMIND_MINUTES": "0",
+    "MONITOR_DAYS": "61",
+    "DECLARATION_REMINDERS": "2h,soon",
+    "RETURN_GRACE": "-6h",
+    "QUIET_HOURS": "late",
+    "ACK_REMIND_AFTER": "0h",
+    "DIGEST_HOUR": "7:30pm",
+    "WEEKLY_DIGEST_WEEKDAY": "7",
+    "OVERSIGHT_DIRECTIVE_DAYS": "0",
+    "OVERSIGHT_SYMPTOM_DAYS": "0",
+    "DISTRICT_LINES": "501",
+}
+MORE_INVALID = [  # other ways to get the same settings wrong
+    ("DECLARATION_REMINDERS", ""),
+    ("DECLARATION_REMINDERS", "2h,,12h"),
+    ("RETURN_GRACE", "6 hours"),
+    ("SEND_RATE_PER_SECOND", "0"),
+    ("MONITOR_DAYS", "two weeks"),
+]
+ANY_TEXT = {  # free text or a path: no value is refused when the settings are read
+    "TELEGRAM_BOT_TOKEN",  # checked when the bot starts (require_token, below)
+    "TELEGRAM_API_BASE_URL",
+    "TELEGRAM_BOT_USERNAME",
+    "DATABASE_PATH",
+    "EXPORTS_DIR",
+    "HOME_PROVINCE",
+    "CASE_ALERT_ROLES",
+    "HEALTH_CONTACT_DEFAULT",
+}
+
+
+@pytest.fixture(autouse=True)
+def _no_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+
+
+def test_every_setting_has_an_invalid_value_here_or_takes_any_text() -> None:
+    names = {name.upper() for name in Settings.model_fields}
+    assert names == INVALID.keys() | ANY_TEXT, (
+        "a setting without an error-line case: add it to INVALID (or ANY_TEXT)"
+    )
+
+
+@pytest.mark.parametrize(("name", "value"), [*INVALID.items(), *MORE_INVALID])
+def test_an_invalid_value_is_one_line_naming_the_setting(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as refused:
+        load_settings(_env_file=None)
+    line = str(refused.value)
+    assert "\n" not in line
+    assert line.startswith(f"{name} is invalid: ") and line.endswith("; fix it in .env")
+    assert "Value error" not in line and "pydantic" not in line
+
+
+@pytest.mark.parametrize(
+    ("token", "says"),
+    [("", "TELEGRAM_BOT_TOKEN is not set"), ("  ", "TELEGRAM_BOT_TOKEN is not set"),
+     ("no-colon", "TELEGRAM_BOT_TOKEN looks wrong")],
+)  # fmt: skip
+def test_the_token_is_checked_when_the_bot_starts(
+    monkeypatch: pytest.MonkeyPatch, token: str, says: str
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", token)
+    with pytest.raises(SettingsError, match=says) as refused:
+        load_settings(_env_file=None).require_token()
+    assert "\n" not in str(refused.value)
+
+
+def test_the_token_stays_out_of_reprs_and_logs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456:SECRET-part")
+    settings = load_settings(_env_file=None)
+    assert "SECRET" not in repr(settings) and "SECRET" not in str(settings.model_dump())
+    assert settings.require_token() == "123456:SECRET-part"
+
+
+def test_the_example_file_reads_as_the_defaults() -> None:
+    """.env.example's text forms (2h,12h,20h; 6h; 4h) give the same durations as the defaults."""
+    example = Settings(_env_file=ROOT / ".env.example")  # type: ignore[call-arg]
+    defaults = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert example.declaration_reminders == defaults.declaration_reminders == (
+        timedelta(hours=2), timedelta(hours=12), timedelta(hours=20),
+    )  # fmt: skip
+    assert example.return_grace == defaults.return_grace == timedelta(hours=6)
+    assert example.ack_remind_after == defaults.ack_remind_after == timedelta(hours=4)
+
+
+@pytest.mark.parametrize(
+    ("text", "duration"),
+    [("2h", timedelta(hours=2)), ("90m", timedelta(minutes=90)), ("1d", timedelta(days=1)),
+     ("24H", timedelta(hours=24)), (" 1.5 ", timedelta(hours=1.5))],
+)  # fmt: skip
+def test_durations_keep_their_text_forms(
+    monkeypatch: pytest.MonkeyPatch, text: str, duration: timedelta
+) -> None:
+    monkeypatch.setenv("RETURN_GRACE", text)
+    monkeypatch.setenv("DECLARATION_REMINDERS", f"{text},{text}")
+    settings = load_settings(_env_file=None)
+    assert settings.return_grace == duration
+    assert settings.declaration_reminders == (duration, duration)
+
+
+def test_exports_stay_beside_the_database_unless_exports_dir_is_set(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("DATABASE_PATH", str(tmp_path / "db" / "khaibao.db"))
+    assert load_settings(_env_file=None).exports_folder == tmp_path / "db" / "exports"
+    monkeypatch.setenv("EXPORTS_DIR", " ")  # EXPORTS_DIR= as in .env.example
+    assert load_settings(_env_file=None).exports_folder == tmp_path / "db" / "exports"
+    monkeypatch.setenv("EXPORTS_DIR", str(tmp_path / "registers"))
+    assert load_settings(_env_file=None).exports_folder == tmp_path / "registers"
