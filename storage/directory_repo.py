@@ -26,7 +26,6 @@ class ImportSummary:
     staff_reactivated: list[str] = field(default_factory=list)
     staff_unchanged: int = 0
     rules: int = 0
-    rules_changed: bool = False
 
 
 def _target_from_text(text: str) -> Target:
@@ -119,11 +118,6 @@ class DirectoryRepo:
         summary = ImportSummary(rules=len(directory.rules))
         await self._plan_units(directory, summary)
         await self._plan_staff(directory, summary)
-        current_rules = [
-            tuple(r) for r in await self.tx.all("SELECT * FROM routing_rules ORDER BY position")
-        ]
-        wanted = [_rule_row(i, rule) for i, rule in enumerate(directory.rules)]
-        summary.rules_changed = current_rules != wanted
         return summary
 
     async def apply(self, directory: Directory, now: datetime) -> ImportSummary:

@@ -9,7 +9,6 @@ from datetime import date, datetime, tzinfo
 
 from storage.db import Tx, dumps, from_db_time, to_db_time
 
-OPEN = "open"
 DONE = "done"
 ENDED = "ended"
 
@@ -166,13 +165,6 @@ class HealthRepo:
             tuple(json.loads(row[10])),
             from_db_time(row[11], self.tz),
         )
-
-    async def reports_of(self, staff_id: str, limit: int = 10) -> list[int]:
-        rows = await self.tx.all(
-            "SELECT id FROM symptom_reports WHERE staff_id = ? ORDER BY id DESC LIMIT ?",
-            (staff_id, limit),
-        )
-        return [r[0] for r in rows]
 
     # --- alerts -------------------------------------------------------------------------------
 
@@ -500,10 +492,3 @@ class HealthRepo:
             (monitoring_id, day.isoformat(), answer, to_db_time(now)),
         )
         return changed == 1
-
-    async def checkins(self, monitoring_id: int) -> list[tuple[date, str]]:
-        rows = await self.tx.all(
-            "SELECT day, answer FROM checkins WHERE monitoring_id = ? ORDER BY day",
-            (monitoring_id,),
-        )
-        return [(date.fromisoformat(r[0]), r[1]) for r in rows]

@@ -125,21 +125,8 @@ class OutboxRepo:
             if r[0] not in skip
         ][:limit]
 
-    async def next_due_at(self) -> str | None:
-        due: str | None = await self.tx.scalar(
-            "SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending'"
-        )
-        return due
-
-    async def mark_sent(self, row_id: int, now: datetime, message_ref: str | None) -> None:
-        await self.tx.execute(
-            "UPDATE outbox SET status = 'sent', sent_at = ?, message_ref = ?, "
-            "attempts = attempts + 1 WHERE id = ?",
-            (to_db_time(now), message_ref, row_id),
-        )
-
     async def mark_sent_many(self, sent: list[tuple[int, datetime, str | None]]) -> None:
-        """Several `mark_sent` in one statement: (row id, sent at, message ref)."""
+        """Rows sent, in one statement: (row id, sent at, message ref)."""
         await self.tx.executemany(
             "UPDATE outbox SET status = 'sent', sent_at = ?, message_ref = ?, "
             "attempts = attempts + 1 WHERE id = ?",

@@ -174,15 +174,6 @@ class UpdatesRepo:
     def __init__(self, tx: Tx) -> None:
         self.tx = tx
 
-    async def claim(self, channel: str, update_id: int, now: datetime) -> bool:
-        """Record the update as handled; False when it was handled before (a redelivery)."""
-        changed = await self.tx.execute(
-            "INSERT OR IGNORE INTO processed_updates (channel, update_id, processed_at) "
-            "VALUES (?, ?, ?)",
-            (channel, update_id, to_db_time(now)),
-        )
-        return changed == 1
-
     async def forget_before(self, moment: datetime) -> int:
         return await self.tx.execute(
             "DELETE FROM processed_updates WHERE processed_at < ?", (to_db_time(moment),)

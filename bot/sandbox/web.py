@@ -87,7 +87,6 @@ class SandboxWeb:
     ) -> None:
         self.api = api
         self.people = {person.staff_id: person for person in people}
-        self.by_user = {person.user_id: person for person in people}
         self.clock = clock
         self.after_time_moved = after_time_moved
 

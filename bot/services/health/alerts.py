@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from bot.domain.directory import Directory, answerable_heads
 from bot.domain.health import Symptom, Triage, TriageReason, Urgency, triage
@@ -345,10 +345,6 @@ def area_description(t: Translator, area: Area) -> str:
         until=until,
         source=area.source,
     )
-
-
-def next_ack_deadline(step: Step) -> datetime:
-    return step.now + timedelta(minutes=step.deps.settings.alert_ack_minutes)
 
 
 async def destination_warning(step: Step, province: str) -> list[OutMessage]:

@@ -91,7 +91,7 @@ class Oversight:
             n=len(scope),
             when=t.short(step.now),
         )
-        lines = unit_text(t, directory, person.unit_id, len(scope), picture, step.now)
+        lines = unit_text(t, directory, person.unit_id, picture, step.now)
         return unit_messages(t, head_line, lines, picture.buttons)
 
     async def picture(self, step: Step, person: Staff, scope: list[str]) -> UnitPicture:

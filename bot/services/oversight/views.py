@@ -55,7 +55,6 @@ def unit_text(
     t: Translator,
     directory: Directory,
     home_unit: str,
-    staff_count: int,
     picture: UnitPicture,
     now: datetime,
 ) -> list[str]:

@@ -10,7 +10,6 @@ from pathlib import Path
 from bot.domain.clock import Clock
 from bot.domain.directory import Directory
 from bot.domain.directory_files import load_directory
-from bot.domain.models import Problem
 from bot.services.registration.tabular import TableError, read_table
 from storage.db import Database
 from storage.directory_repo import DirectoryRepo, ImportSummary
@@ -101,7 +100,3 @@ async def write_invites(db: Database, clock: Clock, bot_username: str, out: Path
             link = f"https://t.me/{bot_username}?start={codes[person.staff_id]}"
             writer.writerow([person.staff_id, person.full_name, person.unit_id, person.phone, link])
     return len(people)
-
-
-def problem_lines(problems: list[Problem]) -> list[str]:
-    return [str(p) for p in problems]

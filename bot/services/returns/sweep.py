@@ -49,15 +49,10 @@ class Outbound:
         self.deps = deps
         self.directory = directory
         self.wanted: list[tuple[str, Build]] = []
-        self.known: list[tuple[Recipient, str | None, Build]] = []
         self.later: list[tuple[Recipient, LaterMessage]] = []
 
     def tell(self, staff_ids: list[str], build: Build) -> None:
         self.wanted.extend((s, build) for s in staff_ids)
-
-    def tell_at(self, recipient: Recipient, language: str | None, build: Build) -> None:
-        """A person whose chat the caller already read (saves looking it up again)."""
-        self.known.append((recipient, language, build))
 
     def tell_later(self, recipient: Recipient, message: LaterMessage) -> None:
         """Rendered by the sender as it goes (the bulk of a sweep: one small row each)."""
@@ -73,7 +68,7 @@ class Outbound:
         ]
         translators: dict[str | None, Translator] = {}
         rows: list[tuple[Recipient, OutMessage | LaterMessage]] = list(self.later)
-        for recipient, saved, build in [*self.known, *wanted]:
+        for recipient, saved, build in wanted:
             language = self.directory.language_of(recipient.staff_id, saved)
             t = translators.get(language)
             if t is None:
