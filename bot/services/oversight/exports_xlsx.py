@@ -69,9 +69,10 @@ class RegisterSheet(WriteOnlyWorksheet):
     is spliced in before `</sheetData>` when the sheet is closed: about 10 µs a row.
     """
 
-    # Set by openpyxl at run time; its stubs leave them out of the write-only sheet.
-    column_dimensions: DimensionHolder[str, ColumnDimension]
-    _writer: WorksheetWriter
+    # openpyxl internals this relies on (pinned in pyproject.toml, checked by
+    # tests/test_openpyxl_internals.py); its stubs leave them out of the write-only sheet.
+    column_dimensions: DimensionHolder[str, ColumnDimension]  # set up by Worksheet._setup
+    _writer: WorksheetWriter  # `.out` is the sheet's XML file, zipped at book.save()
 
     def __init__(self, parent: Workbook, title: str) -> None:
         super().__init__(parent, title)
@@ -142,7 +143,7 @@ def _new_sheet(book: Workbook, columns: list[tuple[str, int]], title: str) -> An
         if not previous.closed:
             previous.close()  # one open temporary file at a time, even with 2,000 unit sheets
     sheet = RegisterSheet(parent=book, title=_unique_title(book, title))
-    book._add_sheet(sheet)  # type: ignore[attr-defined]  # private, not in openpyxl's stubs
+    book._add_sheet(sheet)  # type: ignore[attr-defined]  # private: create_sheet() makes no RegisterSheet
     for index, (_, width) in enumerate(columns, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
     sheet.freeze_panes = "A2"
