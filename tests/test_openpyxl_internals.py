@@ -41,7 +41,9 @@ def test_a_closed_sheet_is_a_file_with_sheet_data_to_splice_into(tmp_path: Path)
     sheet.append_data(["DATA-CELL"])
     sheet.close()
     assert sheet.closed
-    xml = Path(sheet._writer.out).read_text(encoding="utf-8")
+    written = sheet._writer.out
+    assert isinstance(written, str), "the write-only sheet is no longer a temporary file by name"
+    xml = Path(written).read_text(encoding="utf-8")
     assert xml.count("</sheetData>") == 1
     assert xml.index("HEADER-CELL") < xml.index("DATA-CELL") < xml.index("</sheetData>")
 
