@@ -162,3 +162,32 @@ def test_the_feature_packages_depend_on_each_other_one_way() -> None:
     assert cycles == [], "packages importing each other: " + "; ".join(
         " <-> ".join(c) for c in cycles
     )
+
+
+def test_storage_leans_only_on_the_domain() -> None:
+    offenders = {
+        f"{module} imports {name}"
+        for module in MODULES
+        if module.split(".")[0] == "storage"
+        for name in _names_imported_by(module)
+        if name.split(".")[0] in ("bot", "handlers") and not f"{name}.".startswith("bot.domain.")
+    }
+    assert not offenders, sorted(offenders)
+
+
+WIRING = ("bot.app", "bot.__main__", "bot.sandbox", "bot.channels", "bot.inbound", "handlers")
+CHANNEL_PORT = "bot.channels.port"  # the messenger-free protocol every part may name
+
+
+def test_only_the_wiring_imports_handlers_and_channels() -> None:
+    """ARCHITECTURE.md: nothing imports handlers or a channel except the composition root (and
+    the CLI that starts it), the sandbox, and the channels and handlers themselves."""
+    offenders = {
+        f"{module} imports {name}"
+        for module in MODULES
+        if not any(module == w or module.startswith(f"{w}.") for w in WIRING)
+        for name in _names_imported_by(module)
+        if name.split(".")[0] == "handlers"
+        or (f"{name}.".startswith("bot.channels.") and not f"{name}.".startswith(CHANNEL_PORT))
+    }
+    assert not offenders, sorted(offenders)
