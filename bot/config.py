@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import time, timedelta
 from functools import cache
 from pathlib import Path
@@ -166,18 +167,22 @@ def load_settings(**overrides: Any) -> Settings:  # raw values: Settings validat
 
 
 def parse_duration(text: str) -> timedelta:
-    """`2h`, `90m`, `1d` or a bare number of hours; positive."""
+    """`2h`, `90m` (or `90min`), `1d` or a bare number of hours; positive."""
     cleaned = text.strip().lower()
-    units = {"d": "days", "h": "hours", "m": "minutes"}
-    unit = units.get(cleaned[-1:], "hours")
-    number = cleaned[:-1] if cleaned[-1:] in units else cleaned
+    suffix = next((s for s in ("min", "d", "h", "m") if cleaned.endswith(s)), "")
+    unit = {"d": "days", "m": "minutes", "min": "minutes"}.get(suffix, "hours")
     try:
-        amount = float(number)
-    except ValueError as exc:
-        raise ValueError(f"{text!r} is not a duration like 2h, 90m or 1d") from exc
+        amount = float(cleaned.removesuffix(suffix) if suffix else cleaned)
+    except ValueError:
+        amount = math.nan
+    if not math.isfinite(amount):
+        raise ValueError(f"{text!r} is not a duration like 2h, 90m or 1d")
     if amount <= 0:
         raise ValueError(f"{text!r} must be positive")
-    return timedelta(**{unit: amount})
+    try:
+        return timedelta(**{unit: amount})
+    except OverflowError:
+        raise ValueError(f"{text!r} is too long for a duration") from None
 
 
 @cache

@@ -6,8 +6,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from bot.config import Settings, SettingsError, load_settings
+from bot.config import Settings, SettingsError, load_settings, parse_duration
 from tests.paths import ROOT
 
 INVALID = {
@@ -120,7 +122,7 @@ def test_the_example_file_reads_as_the_defaults() -> None:
 @pytest.mark.parametrize(
     ("text", "duration"),
     [("2h", timedelta(hours=2)), ("90m", timedelta(minutes=90)), ("1d", timedelta(days=1)),
-     ("24H", timedelta(hours=24)), (" 1.5 ", timedelta(hours=1.5))],
+     ("24H", timedelta(hours=24)), ("30min", timedelta(minutes=30)), (" 1.5 ", timedelta(hours=1.5))],
 )  # fmt: skip
 def test_durations_keep_their_text_forms(
     monkeypatch: pytest.MonkeyPatch, text: str, duration: timedelta
@@ -141,3 +143,36 @@ def test_exports_stay_beside_the_database_unless_exports_dir_is_set(
     assert load_settings(_env_file=None).exports_folder == tmp_path / "db" / "exports"
     monkeypatch.setenv("EXPORTS_DIR", str(tmp_path / "registers"))
     assert load_settings(_env_file=None).exports_folder == tmp_path / "registers"
+
+
+DURATION_TEXT = st.one_of(
+    st.text(max_size=12),
+    st.from_regex(r"\A ?[-+]?(\d{1,400}(\.\d*)?(e\d{1,3})?|inf|nan|infinity) ?(d|h|m|min)?\Z"),
+)
+
+
+@given(DURATION_TEXT)
+def test_a_duration_is_read_or_refused_never_crashes(text: str) -> None:
+    try:
+        span = parse_duration(text)
+    except ValueError as refusal:
+        assert repr(text) in str(refusal)
+    else:
+        assert span > timedelta(0)
+
+
+@given(DURATION_TEXT)
+def test_any_duration_text_in_a_setting_is_read_or_one_line(text: str) -> None:
+    try:
+        settings = load_settings(_env_file=None, return_grace=text, ack_remind_after=text)
+    except SettingsError as refused:
+        line = str(refused)
+        assert "\n" not in line and line.startswith(("RETURN_GRACE", "ACK_REMIND_AFTER"))
+    else:
+        assert settings.return_grace == settings.ack_remind_after == parse_duration(text)
+
+
+@pytest.mark.parametrize("text", ["inf", "1e300h", "nan", "99999999999999999999d"])
+def test_endless_or_huge_durations_are_refused_in_one_line(text: str) -> None:
+    with pytest.raises(SettingsError, match=r"^RETURN_GRACE is invalid: .*; fix it in \.env$"):
+        load_settings(_env_file=None, return_grace=text)
