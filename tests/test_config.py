@@ -176,3 +176,12 @@ def test_any_duration_text_in_a_setting_is_read_or_one_line(text: str) -> None:
 def test_endless_or_huge_durations_are_refused_in_one_line(text: str) -> None:
     with pytest.raises(SettingsError, match=r"^RETURN_GRACE is invalid: .*; fix it in \.env$"):
         load_settings(_env_file=None, return_grace=text)
+
+
+@given(st.sampled_from(sorted(Settings.model_fields)), st.text(max_size=30))
+def test_any_text_in_any_setting_is_read_or_one_line(name: str, text: str) -> None:
+    try:
+        load_settings(_env_file=None, **{name: text})
+    except SettingsError as refused:
+        line = str(refused)
+        assert "\n" not in line and line.startswith(f"{name.upper()} is invalid: ")
