@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from telegram import BotCommand, Update
 from telegram.ext import ApplicationBuilder
@@ -21,7 +23,9 @@ from bot.services.broadcast.feature import Broadcasts
 from bot.services.health.feature import Health
 from bot.services.kernel.admin_alerts import AdminAlerts
 from bot.services.kernel.dispatch import Dispatcher
+from bot.services.kernel.feature import Feature
 from bot.services.kernel.menu import COMMANDS
+from bot.services.kernel.schedule import SweepSchedule
 from bot.services.kernel.step import Deps, DirectoryCache
 from bot.services.kernel.sweep import Sweeper
 from bot.services.outbox.later_views import LaterViews
@@ -50,6 +54,7 @@ class Services:
     dispatcher: Dispatcher
     admin_alerts: AdminAlerts
     sweeper: Sweeper
+    schedule: SweepSchedule
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
@@ -89,14 +94,11 @@ async def open_services(app: BotApplication, settings: Settings, clock: Clock) -
     )
     deps = Deps(db, clock, translations, DirectoryCache(), sender.wake, settings)
     registration = RegistrationService(deps)
-    travel = Travel(deps)
-    returns = Returns(deps, travel.approvals.submit, travel.approvals.status)
-    features = [travel.feature(), returns.feature(), Broadcasts(deps).feature()]
-    features.append(Health(deps).feature())
-    features.append(Oversight(deps).feature())
+    features = build_features(deps)
     for feature in features:
         later_views.add(feature.later_views)
     dispatcher = Dispatcher(deps, registration, features)
+    sweeper = sweeper_for(deps, features)
     return Services(
         settings=settings,
         db=db,
@@ -106,8 +108,28 @@ async def open_services(app: BotApplication, settings: Settings, clock: Clock) -
         registration=registration,
         dispatcher=dispatcher,
         admin_alerts=AdminAlerts(deps, settings.admin_alert_interval()),
-        sweeper=Sweeper(deps, [job for feature in features for job in feature.jobs]),
+        sweeper=sweeper,
+        schedule=SweepSchedule(
+            sweeper,
+            clock,
+            SystemClock(settings.tz),
+            timedelta(seconds=settings.sweep_interval_seconds),
+            [wake for feature in features for wake in feature.wakes],
+        ),
     )
+
+
+def build_features(deps: Deps) -> list[Feature]:
+    travel = Travel(deps)
+    returns = Returns(deps, travel.approvals.submit, travel.approvals.status)
+    features = [travel.feature(), returns.feature(), Broadcasts(deps).feature()]
+    features.append(Health(deps).feature())
+    features.append(Oversight(deps).feature())
+    return features
+
+
+def sweeper_for(deps: Deps, features: Sequence[Feature]) -> Sweeper:
+    return Sweeper(deps, [job for feature in features for job in feature.jobs])
 
 
 async def _open(app: BotApplication, settings: Settings, clock: Clock) -> None:
@@ -115,18 +137,16 @@ async def _open(app: BotApplication, settings: Settings, clock: Clock) -> None:
     app.bot_data[SERVICES_KEY] = found
     await _set_commands(app, found.deps.translations)
     found.tasks.append(asyncio.create_task(found.sender.run(), name="outbox-sender"))
-    found.tasks.append(
-        asyncio.create_task(found.sweeper.run(settings.sweep_interval_seconds), name="sweep")
-    )
+    found.schedule.start()
 
 
 async def _close(app: BotApplication) -> None:
     found: Services | None = app.bot_data.pop(SERVICES_KEY, None)
     if found is None:
         return
-    found.sweeper.stop()
+    await found.schedule.stop()  # a sweep under way finishes first
     await found.sender.stop()
-    # Let the loops finish what they started (a sweep tick, a delivery's outcome) before the
+    # Let the sender finish what it started (a delivery's outcome) before the
     # database closes; only a loop stuck longer than that is cancelled.
     _, stuck = await asyncio.wait(found.tasks, timeout=5) if found.tasks else (set(), set())
     for task in stuck:

@@ -129,6 +129,13 @@ class BroadcastRepo:
         )
         return [self._broadcast(r) for r in rows]
 
+    async def next_send_at(self) -> datetime | None:
+        """When the earliest scheduled directive is to go out (None: none is scheduled)."""
+        found = await self.tx.scalar(
+            "SELECT MIN(send_at) FROM broadcasts WHERE status = 'scheduled'"
+        )
+        return from_db_time(found, self.tz) if found else None
+
     async def cancel_scheduled(self, broadcast_id: int) -> bool:
         changed = await self.tx.execute(
             "UPDATE broadcasts SET status = 'cancelled' WHERE id = ? AND status = 'scheduled'",

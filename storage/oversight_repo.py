@@ -287,6 +287,10 @@ class OversightRepo:
         )
         return self._t(text)
 
+    async def next_digest(self) -> datetime | None:
+        """The earliest moment a digest (of any kind) is next due."""
+        return self._t(await self.tx.scalar("SELECT MIN(next_at) FROM oversight_digests"))
+
     async def set_digest(self, kind: str, next_at: datetime, sent_at: datetime | None) -> None:
         await self.tx.execute(
             "INSERT INTO oversight_digests (kind, next_at, last_at) VALUES (?, ?, ?) "

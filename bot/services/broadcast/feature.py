@@ -52,6 +52,7 @@ class Broadcasts:
             flows={FLOW: self.flow.on_text},
             buttons={"bc": self._button},
             jobs=[self.sweep],
+            wakes=[self.next_send_at],
         )
 
     def _repo(self, step: Step) -> BroadcastRepo:
@@ -381,6 +382,11 @@ class Broadcasts:
         )
 
     # --- the sweep ----------------------------------------------------------------------------
+
+    async def next_send_at(self, now: datetime) -> datetime | None:
+        """The sweep's wake-up: the minute the next scheduled directive goes out."""
+        async with self.deps.db.reading() as tx:
+            return await BroadcastRepo(tx, self.deps.clock.tz).next_send_at()
 
     async def sweep(self, now: datetime) -> int:
         """Scheduled directives due now, reminders due now, progress messages to edit."""

@@ -1,14 +1,16 @@
-"""The repeating sweep: the clock tick that moves due rows on. One loop, no per-item jobs."""
+"""The sweep: the clock tick that moves due rows on. One pass over every feature's jobs, no
+per-item jobs; when it runs is bot/services/kernel/schedule.py's (APScheduler) or a caller's
+(the sandbox's time dial, tests), and what is due is decided here, from the injected clock."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import timedelta
 
+from bot.services.kernel.feature import SweepJob
 from bot.services.kernel.step import Deps
 from storage.repos import UpdatesRepo
 
@@ -19,35 +21,31 @@ SLOW_JOB_SECONDS = 0.1
 
 
 class Sweeper:
-    def __init__(
-        self, deps: Deps, jobs: Sequence[Callable[[datetime], Awaitable[int]]] = ()
-    ) -> None:
+    def __init__(self, deps: Deps, jobs: Sequence[SweepJob] = ()) -> None:
         self.deps = deps
         self.jobs = list(jobs)
-        self._stopped = asyncio.Event()
+        # One tick at a time, whoever asks (the interval, a wake-up at a set minute, the dial).
+        self._lock = asyncio.Lock()
 
-    def stop(self) -> None:
-        self._stopped.set()
+    async def idle(self) -> None:
+        """Until a tick under way (if any) has finished."""
+        async with self._lock:
+            pass
 
-    async def run(self, interval_seconds: float) -> None:
-        while not self._stopped.is_set():
-            try:
-                await self.tick()
-            except Exception:  # a failing tick must not end the loop
-                log.exception("sweep tick failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopped.wait(), timeout=interval_seconds)
-
-    async def tick(self) -> None:
-        """Everything that is due now; each piece commits its own transaction."""
-        now = self.deps.clock.now()
-        async with self.deps.db.transaction() as tx:
-            await UpdatesRepo(tx).forget_before(now - KEEP_UPDATE_IDS)
-        for job in self.jobs:
-            started = time.perf_counter()
-            await job(now)
-            spent = time.perf_counter() - started
-            if spent > SLOW_JOB_SECONDS:  # a slow job holds the database from everyone's steps
-                log.warning(
-                    "sweep job %s took %.0f ms", getattr(job, "__qualname__", job), spent * 1000
-                )
+    async def tick(self) -> int:
+        """Everything that is due now; each piece commits its own transaction. Returns how many
+        items the jobs moved on."""
+        async with self._lock:
+            now = self.deps.clock.now()
+            async with self.deps.db.transaction() as tx:
+                await UpdatesRepo(tx).forget_before(now - KEEP_UPDATE_IDS)
+            done = 0
+            for job in self.jobs:
+                started = time.perf_counter()
+                done += await job(now)
+                spent = time.perf_counter() - started
+                if spent > SLOW_JOB_SECONDS:  # a slow job holds the database from everyone's steps
+                    log.warning(
+                        "sweep job %s took %.0f ms", getattr(job, "__qualname__", job), spent * 1000
+                    )
+            return done

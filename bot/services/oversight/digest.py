@@ -64,6 +64,11 @@ class Digests:
             return next_daily(local, settings.digest_hour)
         return next_weekly(local, settings.digest_hour, settings.weekly_digest_weekday)
 
+    async def next_due(self, now: datetime) -> datetime | None:
+        """The sweep's wake-up: the next digest's minute, from its row."""
+        async with self.deps.db.reading() as tx:
+            return await OversightRepo(tx, self.deps.clock.tz).next_digest()
+
     async def sweep(self, now: datetime) -> int:
         tz = self.deps.clock.tz
         async with self.deps.db.reading() as tx:

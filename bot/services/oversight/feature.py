@@ -58,6 +58,7 @@ class Oversight:
             commands={"unit": self.unit, "district": self.district, "export": self.export},
             buttons={PREFIX: self._button},
             jobs=[self.digests.sweep],
+            wakes=[self.digests.next_due],
         )
 
     @property

@@ -1,0 +1,120 @@
+"""APScheduler as the sweep's clock (ARCHITECTURE.md property 4).
+
+Every deadline stays a column in the database; the scheduler only decides when the sweep runs:
+- every `interval`, one job that never runs twice at once, whose late runs are merged into one
+  and never dropped (a loop blocked for a while still sweeps once it is free);
+- and at the next set minute a feature keeps in its rows (the morning digest, the weekly one, a
+  scheduled directive), so what is due then goes out at that minute, not at the next tick.
+
+Whatever fires, the sweep reads the injected clock and the rows decide what is due: the
+sandbox's time dial and tests move their clock and call the sweep directly, and a start after
+downtime sweeps at once, catching up from the rows once (each due row is moved on in the
+transaction that queues its messages; no missed run is replayed from the scheduler's memory).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.domain.clock import Clock
+from bot.services.kernel.feature import WakeFn
+from bot.services.kernel.sweep import Sweeper
+
+log = logging.getLogger(__name__)
+
+SWEEP_JOB = "sweep"
+WAKE_JOB = "wake"
+JOB_OPTIONS: dict[str, Any] = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
+
+
+class SweepSchedule:
+    """`clock` is the bot's (what the sweep reads); `wall` is the real clock the scheduler keeps
+    time by. A set minute on `clock` is woken at the same distance from now on `wall`, so a
+    moved clock (the dial, a test's) is woken correctly too."""
+
+    def __init__(
+        self,
+        sweeper: Sweeper,
+        clock: Clock,
+        wall: Clock,
+        interval: timedelta,
+        wakes: Sequence[WakeFn] = (),
+    ) -> None:
+        self.sweeper = sweeper
+        self.clock = clock
+        self.wall = wall
+        self.interval = interval
+        self.wakes = list(wakes)
+        # The scheduler only ever sees aware datetimes; the zone name keeps APScheduler 3.10
+        # (pytz zones only) and 3.11 (zoneinfo) both happy.
+        self.scheduler = AsyncIOScheduler(timezone="UTC", job_defaults=JOB_OPTIONS)
+        self._woken_for: datetime | None = None
+
+    def start(self) -> None:
+        """Inside the running event loop: the first sweep runs at once (the catch-up)."""
+        self.scheduler.add_job(
+            self._sweep,
+            IntervalTrigger(seconds=self.interval.total_seconds()),
+            id=SWEEP_JOB,
+            next_run_time=self.wall.now(),
+        )
+        self.scheduler.start()
+
+    async def stop(self, timeout: float = 5.0) -> None:
+        """No new sweep starts; one under way may finish (up to `timeout`) before it is cancelled."""
+        if not self.scheduler.running:
+            return
+        self.scheduler.pause()
+        try:
+            await asyncio.wait_for(self.sweeper.idle(), timeout)
+        except TimeoutError:
+            log.warning("a sweep still ran after %.0f s; it is cancelled", timeout)
+        self.scheduler.shutdown(wait=False)
+        await asyncio.sleep(0)  # the shutdown runs on the loop (APScheduler's call_soon)
+
+    async def _sweep(self) -> None:
+        try:
+            await self.sweeper.tick()
+        except Exception:  # a failing tick must not stop the next ones
+            log.exception("sweep tick failed")
+        await self._plan_wake()
+
+    async def _woken(self, at: datetime) -> None:
+        self._woken_for = at
+        await self._sweep()
+
+    async def _plan_wake(self) -> None:
+        """One date job at the earliest set minute still ahead; each minute is woken once (on a
+        clock that does not move, it would otherwise be woken again and again)."""
+        now = self.clock.now()
+        ahead = [at for at in await self._next_moments(now) if at > now]
+        at = min(ahead, default=None)
+        if at is None or at == self._woken_for:
+            if self.scheduler.get_job(WAKE_JOB) is not None:
+                self.scheduler.remove_job(WAKE_JOB)
+            return
+        run_at = at + (self.wall.now() - now)
+        self.scheduler.add_job(
+            self._woken, DateTrigger(run_date=run_at), args=[at], id=WAKE_JOB,
+            replace_existing=True,
+        )  # fmt: skip
+
+    async def _next_moments(self, now: datetime) -> list[datetime]:
+        moments = []
+        for wake in self.wakes:
+            try:
+                at = await wake(now)
+            except Exception:
+                log.exception("could not read when %s is next due", wake)
+                continue
+            if at is not None:
+                moments.append(at)
+        return moments

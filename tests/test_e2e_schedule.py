@@ -1,0 +1,84 @@
+"""The sweep's clock end to end: the morning digest goes out at 07:30 itself (not at the next
+tick), and a bot started after days down sends the missed digest once.
+
+The real bot polls the sandbox Telegram server on a real SQLite file; the clock is the time
+dial's (time flows from a chosen moment) or a test's ManualClock."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from bot.clock import OffsetClock
+from bot.domain.clock import VIETNAM, ManualClock
+from storage.db import from_db_time, to_db_time
+from tests.fakebot import FakeBotApi
+from tests.harness import RunningBot, load_examples, make_settings
+from tests.test_e2e_oversight import NOW, _digests, join, seed_trip
+
+DIGEST_AT = datetime(2021, 5, 28, 7, 30, tzinfo=VIETNAM)
+
+
+def seed_overdue_teacher(db: Path) -> None:
+    """Something for the principal's digest: a teacher back two days ago, not declared."""
+    back = NOW - timedelta(days=2)
+    seed_trip(db, 1, "TH-003", state="back", departed=back - timedelta(days=2), back=back,
+              arrived=back)  # fmt: skip
+
+
+def digest_audit(db: Path) -> list[datetime]:
+    with sqlite3.connect(db, timeout=30) as conn:
+        rows = conn.execute("SELECT at FROM audit_log WHERE action = 'digest.daily'").fetchall()
+    return [at for (text,) in rows if (at := from_db_time(text, VIETNAM)) is not None]
+
+
+async def test_the_morning_digest_goes_out_at_its_minute_not_at_the_next_tick(
+    fake: FakeBotApi, db_path: Path
+) -> None:
+    clock = OffsetClock()
+    clock.jump_to(DIGEST_AT - timedelta(minutes=30))
+    assert (await load_examples(db_path, clock)).applied  # type: ignore[arg-type]
+    async with RunningBot(make_settings(fake, db_path), clock) as bot:  # type: ignore[arg-type]
+        principal = await join(fake, "TH-001")
+        await bot.services.sweeper.tick()  # the digest's row: today 07:30
+    await asyncio.to_thread(seed_overdue_teacher, db_path)
+
+    clock.jump_to(DIGEST_AT - timedelta(seconds=4))
+    hourly = make_settings(fake, db_path, sweep_interval_seconds=3600)  # one tick, at the start
+    async with RunningBot(hourly, clock) as bot:  # type: ignore[arg-type]
+        ticks: list[datetime] = []
+
+        async def spy(now: datetime) -> int:
+            ticks.append(now)
+            return 0
+
+        bot.services.sweeper.jobs.append(spy)
+        await fake.wait_for(lambda: bool(_digests(fake, principal)), timeout=15)
+        late = [now for now in ticks if now >= DIGEST_AT]
+        assert len(late) == 1 and late[0] < DIGEST_AT + timedelta(seconds=2)
+        assert digest_audit(db_path) == [late[0]]
+
+
+async def test_a_start_after_days_down_sends_the_missed_digest_once(
+    fake: FakeBotApi, db_path: Path, clock: ManualClock
+) -> None:
+    assert (await load_examples(db_path, clock)).applied
+    settings = make_settings(fake, db_path)
+    async with RunningBot(settings, clock) as bot:
+        principal = await join(fake, "TH-001")
+        await bot.services.sweeper.tick()  # the digest's row: tomorrow 07:30
+    await asyncio.to_thread(seed_overdue_teacher, db_path)
+
+    clock.set(datetime(2021, 5, 30, 8, 0, tzinfo=VIETNAM))  # down for four 07:30s
+    async with RunningBot(settings, clock) as bot:
+        await fake.wait_for(lambda: bool(_digests(fake, principal)), timeout=15)
+        for _ in range(3):
+            await bot.services.sweeper.tick()
+        await asyncio.sleep(1)  # five interval ticks of 0.2 s; anything queued is sent by now
+    assert len(_digests(fake, principal)) == 1
+    assert digest_audit(db_path) == [clock.now()]
+    with sqlite3.connect(db_path, timeout=30) as conn:
+        next_at = conn.execute("SELECT next_at FROM oversight_digests WHERE kind = 'daily'")
+        assert next_at.fetchone()[0] == to_db_time(datetime(2021, 5, 31, 7, 30, tzinfo=VIETNAM))
