@@ -1,5 +1,5 @@
-"""The sweep's clock end to end: the morning digest goes out at 07:30 itself (not at the next
-tick), and a bot started after days down sends the missed digest once.
+"""The sweep's clock end to end: the morning digest and a scheduled directive go out at their
+minute (not at the next tick), and a bot started after days down sends the missed digest once.
 
 The real bot polls the sandbox Telegram server on a real SQLite file; the clock is the time
 dial's (time flows from a chosen moment) or a test's ManualClock."""
@@ -15,7 +15,8 @@ from bot.clock import OffsetClock
 from bot.domain.clock import VIETNAM, ManualClock
 from storage.db import from_db_time, to_db_time
 from tests.fakebot import FakeBotApi
-from tests.harness import RunningBot, load_examples, make_settings
+from tests.harness import RunningBot, load_examples, make_settings, register
+from tests.test_e2e_broadcast import ADMIN, TEACHER, collect_preview, compose
 from tests.test_e2e_oversight import NOW, _digests, join, seed_trip
 
 DIGEST_AT = datetime(2021, 5, 28, 7, 30, tzinfo=VIETNAM)
@@ -59,6 +60,39 @@ async def test_the_morning_digest_goes_out_at_its_minute_not_at_the_next_tick(
         late = [now for now in ticks if now >= DIGEST_AT]
         assert len(late) == 1 and late[0] < DIGEST_AT + timedelta(seconds=2)
         assert digest_audit(db_path) == [late[0]]
+
+
+async def test_a_scheduled_directive_goes_out_at_its_minute(
+    fake: FakeBotApi, db_path: Path
+) -> None:
+    clock = OffsetClock()
+    clock.jump_to(datetime(2021, 5, 26, 9, 0))
+    assert (await load_examples(db_path, clock)).applied  # type: ignore[arg-type]
+    async with RunningBot(make_settings(fake, db_path), clock):  # type: ignore[arg-type]
+        admin = await register(fake, ADMIN, "DU-003")
+        teacher = await register(fake, TEACHER, "TH-003")
+        summary = (await compose(fake, admin, "Đề nghị các đơn vị báo cáo trước 16:00."))[-1]
+        fake.press(admin, summary, summary.callback_data("Hẹn giờ"))
+        await fake.next_message(admin.id)
+        fake.send_text(admin, "26/05/2021 09:30")
+        summary = (await collect_preview(fake, admin))[-1]
+        fake.press(admin, summary, summary.callback_data("Xác nhận"))
+        assert "hẹn gửi" in ((await fake.next_message(admin.id)).text or "")
+
+    send_at = datetime(2021, 5, 26, 9, 30, tzinfo=VIETNAM)
+    clock.jump_to(send_at - timedelta(seconds=4))
+    hourly = make_settings(fake, db_path, sweep_interval_seconds=3600)  # one tick, at the start
+    async with RunningBot(hourly, clock):  # type: ignore[arg-type]
+        before = len(fake.messages(teacher.id))
+        await fake.wait_for(lambda: len(fake.messages(teacher.id)) > before, timeout=15)
+        got = fake.messages(teacher.id)[-1]
+        arrived = clock.now()
+    assert "1061/UBND-VP" in (got.text or "") and got.button_texts() == ["✅ Đã đọc"]
+    assert send_at <= arrived < send_at + timedelta(seconds=3)
+    with sqlite3.connect(db_path, timeout=30) as conn:
+        queued = conn.execute("SELECT queued_at FROM broadcasts WHERE id = 1").fetchone()[0]
+    queued_at = from_db_time(queued, VIETNAM)
+    assert queued_at is not None and send_at <= queued_at < send_at + timedelta(seconds=2)
 
 
 async def test_a_start_after_days_down_sends_the_missed_digest_once(
