@@ -27,6 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from figures import percentile  # noqa: E402
+
 from bot.sandbox.server import FakeBotApi  # noqa: E402
 
 TOKEN = "123456:BENCH-TOKEN-abcdefghijklmnopqrstuvwxyz12"
@@ -258,14 +260,6 @@ def _echo_app(base_url: str, *, aiohttp: bool) -> Any:
 
 
 # ------------------------------------------------------------------------------ figures
-
-
-def percentile(values: Sequence[float], fraction: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
-    return ordered[index]
 
 
 def latency_figures(seconds: Sequence[float]) -> dict[str, float]:

@@ -31,6 +31,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from figures import percentile  # noqa: E402
+
 from bot.domain.text import fold  # noqa: E402
 from storage.db import Database  # noqa: E402
 from tests.fakebot import FakeBotApi, FakeUser  # noqa: E402
@@ -245,8 +247,7 @@ async def probe_latency(
 def p99(samples: list[float]) -> float:
     if not samples:
         return -1.0
-    ordered = sorted(samples)
-    return round(ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], 1)
+    return round(percentile(samples, 0.99), 1)
 
 
 SCENARIOS = {

@@ -1,16 +1,18 @@
-"""The returns sweep with 100,000 open 24-hour windows: cost per tick, 10,000 due, catch-up, RSS.
+"""The sweep with 100,000 open 24-hour windows: cost per tick, 10,000 due, catch-up, RSS.
 
-    .venv/bin/python bench/returns.py [--windows 100000] [--due 10000]
+    .venv/bin/python bench/returns.py [--windows 100000] [--due 10000] [--ticks 300] [--down-hours 20]
 
 Prints JSON lines. A directory of 100,000 staff in 2,000 units is generated and imported with
 the real CLI (bench/import_directory.py's generator); accounts, approved trips and open windows
 are written straight into the SQLite file; then a fresh child process, measured alone, runs the
-real ReturnsSweep against it:
-- `idle_tick`: one sweep with nothing due (goal ≤ 5 ms; median and p99 over 50 ticks);
-- `due_10000`: 10,000 reminders due at once: all enqueued in the outbox (goal ≤ 1 s);
-- `restart_catch_up`: a new process after 3 hours down, until nothing is due; only the latest
-  reminder per person is sent;
-- `peak_rss_mb` of the child (goal ≤ 200 MB).
+bot's real Sweeper (every feature's jobs, as bot/app.py builds them) against it:
+- `idle_tick`: one whole tick with nothing due, the database lock it takes included (goal
+  ≤ 5 ms; median and p99 over `--ticks`), and the returns job alone beside it;
+- `due_10000`: 10,000 reminders due at once: one tick enqueues them all (goal ≤ 1 s);
+- `restart_after_20h_down`: a new process after `--down-hours` down (three reminder times
+  missed), ticking until nothing is due; checked per person against the rows due before it:
+  each got exactly one reminder (the latest), nobody two, nobody none, nobody not due;
+- `peak_rss_mb` of the children (goal ≤ 200 MB).
 """
 
 from __future__ import annotations
@@ -25,12 +27,16 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
+
+from figures import percentile  # noqa: E402
 
 NOW = datetime(2021, 5, 31, 9, 0, tzinfo=UTC)  # 16:00 in Hà Nội: outside quiet hours
 
@@ -118,7 +124,8 @@ def make_due(db: Path, count: int) -> None:
         )
 
 
-async def child(db: Path, mode: str) -> dict[str, object]:
+async def child(db: Path, mode: str, ticks: int, down_hours: float) -> dict[str, object]:
+    from bot.app import build_features, sweeper_for
     from bot.config import Settings
     from bot.domain.clock import ManualClock
     from bot.i18n import Translations
@@ -131,134 +138,143 @@ async def child(db: Path, mode: str) -> dict[str, object]:
     settings = Settings(_env_file=None, database_path=db)  # type: ignore[call-arg]
     clock = ManualClock(NOW.astimezone(settings.tz))
     deps = Deps(database, clock, Translations(), DirectoryCache(), lambda: None, settings)
-    sweep = ReturnsSweep(deps)
+    sweeper = sweeper_for(deps, build_features(deps))  # every feature's jobs, as the bot runs them
     figures: dict[str, object] = {}
     try:
+        if mode != "catch_up":
+            async with database.reading() as tx:
+                await deps.directory.get(tx)  # warm, as in a running bot: the directory is loaded
         if mode == "ticks":
-            async with database.reading() as tx:
-                await deps.directory.get(tx)  # warm, as in a running bot: the directory is loaded
-            figures |= await idle_ticks(sweep, clock.now())
+            figures["first_tick_done"] = await sweeper.tick()  # sets the digests' next times
+            figures |= await idle_ticks("idle_tick", sweeper.tick, ticks)
+            returns_job = ReturnsSweep(deps)
+            figures |= await idle_ticks(
+                "returns_job", lambda: returns_job.sweep(clock.now()), ticks
+            )
         elif mode == "due":
-            async with database.reading() as tx:
-                await deps.directory.get(tx)  # warm, as in a running bot: the directory is loaded
             start = time.perf_counter()
-            handled = await sweep.sweep(clock.now())
+            handled = await sweeper.tick()
             figures["due_seconds"] = round(time.perf_counter() - start, 3)
             figures["due_handled"] = handled
         elif mode == "catch_up":
-            clock.advance(timedelta(hours=3))
-            handled = 0
-            while True:
-                done = await sweep.sweep(clock.now())
+            clock.advance(timedelta(hours=down_hours))
+            handled, passes = 0, 0
+            while done := await sweeper.tick():  # until a tick finds nothing more due
                 handled += done
-                if done == 0:
-                    break
+                passes += 1
             figures["catch_up_seconds"] = round(time.perf_counter() - began, 3)
             figures["catch_up_handled"] = handled
+            figures["catch_up_ticks"] = passes + 1
     finally:
         await database.close()
     figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return figures
 
 
-async def idle_ticks(sweep: object, now: datetime) -> dict[str, object]:
-    samples = []
-    for _ in range(50):
+async def idle_ticks(
+    name: str, tick: Callable[[], Awaitable[int]], count: int
+) -> dict[str, object]:
+    samples, done = [], 0
+    for _ in range(count):
         start = time.perf_counter()
-        await sweep.sweep(now)  # type: ignore[attr-defined]
+        done += await tick()
         samples.append((time.perf_counter() - start) * 1000)
-    samples.sort()
     return {
-        "idle_tick_ms_median": round(statistics.median(samples), 3),
-        "idle_tick_ms_p99": round(samples[int(len(samples) * 0.99) - 1], 3),
+        f"{name}_ms_median": round(statistics.median(samples), 3),
+        f"{name}_ms_p99": round(percentile(samples, 0.99), 3),
+        f"{name}_done": done,  # 0: nothing was due
     }
 
 
-def run_child(db: Path, mode: str) -> dict[str, object]:
+def run_child(db: Path, mode: str, args: argparse.Namespace) -> dict[str, object]:
+    options = ["--ticks", str(args.ticks), "--down-hours", str(args.down_hours)]
     done = subprocess.run(
-        [sys.executable, __file__, "--child", str(db), mode],
+        [sys.executable, __file__, "--child", str(db), mode, *options],
         capture_output=True,
         text=True,
         timeout=300,
     )
     if done.returncode != 0:
         raise SystemExit(done.stderr[-3000:])
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    figures: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    return figures
 
 
-def outbox_count(db: Path) -> tuple[int, int]:
+def outbox_count(db: Path) -> int:
     with sqlite3.connect(db) as conn:
-        total = conn.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
-        people = conn.execute("SELECT COUNT(DISTINCT chat_ref) FROM outbox").fetchone()[0]
-    return total, people
+        return int(conn.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
+
+
+def due_people(db: Path, at: datetime) -> set[str]:
+    """Whose window has a reminder due by `at`, read from the rows before the catch-up."""
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            "SELECT staff_id FROM trip_returns WHERE state = 'back' AND remind_at <= ?",
+            (db_time(at),),
+        )
+        return {r[0] for r in rows}
+
+
+def reminders_per_person(db: Path, after_id: int) -> Counter[str]:
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            "SELECT staff_id, COUNT(*) FROM outbox WHERE purpose = 'returns' AND id > ? "
+            "GROUP BY staff_id",
+            (after_id,),
+        )
+        return Counter({staff_id: count for staff_id, count in rows})
+
+
+def per_person(expected: set[str], got: Counter[str]) -> dict[str, object]:
+    """Exactly one each: nobody expected got none, nobody got two, nobody else got any."""
+    figures: dict[str, object] = {
+        "people_due": len(expected),
+        "people_with_one": sum(1 for s in expected if got[s] == 1),
+        "people_with_none": sum(1 for s in expected if got[s] == 0),
+        "people_with_two_or_more": sum(1 for count in got.values() if count > 1),
+        "people_not_due_reminded": sum(1 for s in got if s not in expected),
+    }
+    figures["one_per_person"] = figures["people_with_one"] == len(expected) and not any(
+        figures[k] for k in ("people_with_two_or_more", "people_not_due_reminded")
+    )
+    return figures
+
+
+def emit(record: dict[str, object]) -> None:
+    print(json.dumps(record), flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--windows", type=int, default=100_000)
     parser.add_argument("--due", type=int, default=10_000)
+    parser.add_argument("--ticks", type=int, default=300)
+    parser.add_argument("--down-hours", type=float, default=20.0)
     parser.add_argument("--child", nargs=2, metavar=("DB", "MODE"))
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(asyncio.run(child(Path(args.child[0]), args.child[1]))))
+        figures = child(Path(args.child[0]), args.child[1], args.ticks, args.down_hours)
+        print(json.dumps(asyncio.run(figures)))
         return
     with tempfile.TemporaryDirectory(prefix="khaibao-returns-") as tmp:
         db = build(Path(tmp), args.windows)
         base = {"bench": "returns_sweep", "open_windows": args.windows}
-        idle = run_child(db, "ticks")
-        print(
-            json.dumps(
-                base
-                | {
-                    "scenario": "idle_tick",
-                    **idle,
-                    "goal_ms": 5,
-                    "ok": idle["idle_tick_ms_p99"] <= 5,
-                }
-            ),
-            flush=True,
-        )
+        idle = run_child(db, "ticks", args)
+        ok = float(idle["idle_tick_ms_p99"]) <= 5 and idle["idle_tick_done"] == 0  # type: ignore[arg-type]
+        emit(base | {"scenario": "idle_tick", "ticks": args.ticks, **idle, "goal_ms": 5, "ok": ok})
         make_due(db, args.due)
-        due = run_child(db, "due")
-        sent, people = outbox_count(db)
-        print(
-            json.dumps(
-                base
-                | {
-                    "scenario": "due_10000",
-                    **due,
-                    "enqueued": sent,
-                    "goal_seconds": 1,
-                    "ok": due["due_seconds"] <= 1 and sent == args.due,
-                }
-            ),
-            flush=True,
-        )
-        before = sent
-        catch = run_child(db, "catch_up")
-        sent, people = outbox_count(db)
-        print(
-            json.dumps(
-                base
-                | {
-                    "scenario": "restart_after_3h_down",
-                    **catch,
-                    "enqueued": sent - before,
-                    "people": people,
-                    "one_per_person": sent - before <= args.windows,
-                }
-            ),
-            flush=True,
-        )
-        peak = max(
-            float(idle["peak_rss_mb"]), float(due["peak_rss_mb"]), float(catch["peak_rss_mb"])
-        )  # type: ignore[arg-type]
-        print(
-            json.dumps(
-                base
-                | {"scenario": "peak_rss", "peak_rss_mb": peak, "goal_mb": 200, "ok": peak <= 200}
-            ),
-            flush=True,
+        due = run_child(db, "due", args)
+        sent = outbox_count(db)
+        ok = float(due["due_seconds"]) <= 1 and sent == args.due  # type: ignore[arg-type]
+        emit(base | {"scenario": "due_10000", **due, "enqueued": sent, "goal_seconds": 1, "ok": ok})
+        expected = due_people(db, NOW + timedelta(hours=args.down_hours))
+        catch = run_child(db, "catch_up", args)
+        got = reminders_per_person(db, sent)
+        emit(base | {"scenario": f"restart_after_{args.down_hours:g}h_down", **catch,
+                     "enqueued": sum(got.values()), **per_person(expected, got)})  # fmt: skip
+        peak = max(float(f["peak_rss_mb"]) for f in (idle, due, catch))  # type: ignore[arg-type]
+        emit(
+            base | {"scenario": "peak_rss", "peak_rss_mb": peak, "goal_mb": 200, "ok": peak <= 200}
         )
 
 
