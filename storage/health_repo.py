@@ -429,6 +429,13 @@ class HealthRepo:
         )
         return [self._monitoring(r) for r in rows]
 
+    async def next_checkin_at(self) -> datetime | None:
+        """The earliest daily check-in still to ask in an open monitoring."""
+        found = await self.tx.scalar(
+            "SELECT MIN(next_checkin_at) FROM monitorings WHERE status = 'open'"
+        )
+        return from_db_time(found, self.tz) if found else None
+
     async def set_checkin_state(
         self,
         monitoring_id: int,

@@ -1,5 +1,6 @@
-"""The sweep's clock end to end: the morning digest and a scheduled directive go out at their
-minute (not at the next tick), and a bot started after days down sends the missed digest once.
+"""The sweep's clock end to end: the morning digest, a scheduled directive and a monitoring
+check-in go out at their minute (not at the next tick), and a bot started after days down sends
+the missed digest once.
 
 The real bot polls the sandbox Telegram server on a real SQLite file; the clock is the time
 dial's (time flows from a chosen moment) or a test's ManualClock."""
@@ -17,6 +18,7 @@ from storage.db import from_db_time, to_db_time
 from tests.fakebot import FakeBotApi
 from tests.harness import RunningBot, load_examples, make_settings, register
 from tests.test_e2e_broadcast import ADMIN, TEACHER, collect_preview, compose
+from tests.test_e2e_health import report
 from tests.test_e2e_oversight import NOW, _digests, join, seed_trip
 
 DIGEST_AT = datetime(2021, 5, 28, 7, 30, tzinfo=VIETNAM)
@@ -93,6 +95,31 @@ async def test_a_scheduled_directive_goes_out_at_its_minute(
         queued = conn.execute("SELECT queued_at FROM broadcasts WHERE id = 1").fetchone()[0]
     queued_at = from_db_time(queued, VIETNAM)
     assert queued_at is not None and send_at <= queued_at < send_at + timedelta(seconds=2)
+
+
+async def test_a_monitoring_check_in_is_asked_at_its_minute(
+    fake: FakeBotApi, db_path: Path
+) -> None:
+    clock = OffsetClock()
+    clock.jump_to(datetime(2021, 5, 26, 9, 0))
+    assert (await load_examples(db_path, clock)).applied  # type: ignore[arg-type]
+    async with RunningBot(make_settings(fake, db_path), clock):  # type: ignore[arg-type]
+        teacher = await register(fake, TEACHER, "TH-003")
+        await register(fake, ADMIN + 10, "TH-001")  # the principal, who is alerted
+        await report(fake, teacher, ["Ho"], "37,6")
+        await fake.next_message(teacher.id)  # under monitoring; asked daily at 08:00
+
+    checkin_at = datetime(2021, 5, 27, 8, 0, tzinfo=VIETNAM)
+    clock.jump_to(checkin_at - timedelta(seconds=4))
+    hourly = make_settings(fake, db_path, sweep_interval_seconds=3600)  # one tick, at the start
+
+    def asked() -> bool:
+        return any("có triệu chứng không" in (m.text or "") for m in fake.messages(teacher.id))
+
+    async with RunningBot(hourly, clock):  # type: ignore[arg-type]
+        await fake.wait_for(asked, timeout=15)
+        arrived = clock.now()
+    assert checkin_at <= arrived < checkin_at + timedelta(seconds=3)
 
 
 async def test_a_start_after_days_down_sends_the_missed_digest_once(

@@ -33,6 +33,7 @@ class Health:
         self.desk = MonitoringDesk(self.symptoms)
 
     def feature(self) -> Feature:
+        monitoring = MonitoringSweep(self.deps)
         return Feature(
             commands={
                 "symptoms": self.symptoms.command,
@@ -53,5 +54,6 @@ class Health:
                 CASE_PREFIX: self.cases.button,
                 AREA_PREFIX: self.areas.button,
             },
-            jobs=[AlertSweep(self.deps), MonitoringSweep(self.deps)],
+            jobs=[AlertSweep(self.deps), monitoring],
+            wakes=[monitoring.next_checkin],
         )

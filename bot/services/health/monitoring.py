@@ -13,7 +13,7 @@ from bot.i18n import Translator
 from bot.services.health.alerts import repo
 from bot.services.health.flow import SymptomFlow
 from bot.services.kernel.step import Deps, Step, sweep_due
-from storage.health_repo import DONE, ENDED, Monitoring
+from storage.health_repo import DONE, ENDED, HealthRepo, Monitoring
 from storage.repos import Conversation
 
 CHECKIN_PREFIX = "mc"
@@ -60,6 +60,11 @@ class MonitoringSweep:
         return await sweep_due(
             self.deps, now, lambda step: repo(step).due_monitorings(now), self._one
         )
+
+    async def next_checkin(self, now: datetime) -> datetime | None:
+        """The sweep's wake-up: the minute of the next daily check-in (CHECKIN_HOUR)."""
+        async with self.deps.db.reading() as tx:
+            return await HealthRepo(tx, self.deps.clock.tz).next_checkin_at()
 
     async def _one(self, step: Step, monitoring: Monitoring) -> None:
         now = step.now
