@@ -62,7 +62,7 @@ class SweepSchedule:
         """Inside the running event loop: the first sweep runs at once (the catch-up)."""
         self.scheduler.add_job(
             self._sweep,
-            IntervalTrigger(seconds=self.interval.total_seconds()),
+            IntervalTrigger(seconds=self.interval.total_seconds(), timezone="UTC"),
             id=SWEEP_JOB,
             next_run_time=self.wall.now(),
         )
@@ -103,7 +103,7 @@ class SweepSchedule:
             return
         run_at = at + (self.wall.now() - now)
         self.scheduler.add_job(
-            self._woken, DateTrigger(run_date=run_at), args=[at], id=WAKE_JOB,
+            self._woken, DateTrigger(run_date=run_at, timezone="UTC"), args=[at], id=WAKE_JOB,
             replace_existing=True,
         )  # fmt: skip
 
