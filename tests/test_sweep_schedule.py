@@ -141,3 +141,20 @@ async def test_stopping_lets_a_sweep_under_way_finish(database: Database) -> Non
     await schedule.stop()
     assert finished == [True] and len(recorder.seen) == 1
     assert not schedule.scheduler.running
+
+
+async def test_ticks_asked_for_at_once_run_one_after_the_other(database: Database) -> None:
+    inside: list[int] = []
+    overlap: list[int] = []
+
+    async def job(now: datetime) -> int:
+        inside.append(1)
+        overlap.append(len(inside))
+        await asyncio.sleep(0.05)
+        inside.pop()
+        return 1
+
+    schedule = schedule_for(database, SystemClock(), Recorder())
+    schedule.sweeper.jobs.append(job)
+    done = await asyncio.gather(*(schedule.sweeper.tick() for _ in range(3)))
+    assert done == [1, 1, 1] and overlap == [1, 1, 1]  # the dial, a wake-up, the interval

@@ -63,7 +63,6 @@ class Demo:
         )
         self.app: BotApplication | None = None
         self._tmp: Path | None = None
-        self._tick_lock = asyncio.Lock()
 
     @property
     def url(self) -> str:
@@ -95,8 +94,7 @@ class Demo:
         """Run the sweep now (after the dial moved), so due reminders go out at once."""
         if self.app is None:
             return
-        async with self._tick_lock:
-            await services_of(self.app).sweeper.tick()
+        await services_of(self.app).sweeper.tick()  # one tick at a time: the Sweeper's lock
 
     def _database_path(self) -> Path:
         if self.options.keep_db is not None:
