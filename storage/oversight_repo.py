@@ -289,7 +289,8 @@ class OversightRepo:
 
     async def next_digest(self) -> datetime | None:
         """The earliest moment a digest (of any kind) is next due."""
-        return self._t(await self.tx.scalar("SELECT MIN(next_at) FROM oversight_digests"))
+        text: str | None = await self.tx.scalar("SELECT MIN(next_at) FROM oversight_digests")
+        return self._t(text)
 
     async def set_digest(self, kind: str, next_at: datetime, sent_at: datetime | None) -> None:
         await self.tx.execute(
