@@ -102,10 +102,8 @@ class SweepSchedule:
                 self.scheduler.remove_job(WAKE_JOB)
             return
         run_at = at + (self.wall.now() - now)
-        self.scheduler.add_job(
-            self._woken, DateTrigger(run_date=run_at, timezone="UTC"), args=[at], id=WAKE_JOB,
-            replace_existing=True,
-        )  # fmt: skip
+        trigger = DateTrigger(run_date=run_at, timezone="UTC")
+        self.scheduler.add_job(self._woken, trigger, args=[at], id=WAKE_JOB, replace_existing=True)
 
     async def _next_moments(self, now: datetime) -> list[datetime]:
         moments = []
