@@ -84,6 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it tells of every sweep at INFO
     try:
         settings = load_settings()
         return _dispatch(args, settings)

@@ -158,3 +158,21 @@ async def test_ticks_asked_for_at_once_run_one_after_the_other(database: Databas
     schedule.sweeper.jobs.append(job)
     done = await asyncio.gather(*(schedule.sweeper.tick() for _ in range(3)))
     assert done == [1, 1, 1] and overlap == [1, 1, 1]  # the dial, a wake-up, the interval
+
+
+async def test_a_planned_wake_up_is_kept_while_every_tick_asks_again(database: Database) -> None:
+    recorder = Recorder()
+    clock = SystemClock(VIETNAM)
+    in_an_hour = clock.now() + timedelta(hours=1)
+    schedule = schedule_for(
+        database, clock, recorder, wake_at=lambda now: in_an_hour, interval=timedelta(seconds=0.05)
+    )
+    schedule.start()
+    try:
+        await until(lambda: len(recorder.seen) >= 1 and schedule.scheduler.get_job(WAKE_JOB))
+        planned = schedule.scheduler.get_job(WAKE_JOB)
+        await until(lambda: len(recorder.seen) >= 5)
+        assert schedule.scheduler.get_job(WAKE_JOB) is planned
+        assert abs(planned.next_run_time - in_an_hour) < timedelta(seconds=1)
+    finally:
+        await schedule.stop()

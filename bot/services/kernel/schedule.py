@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 SWEEP_JOB = "sweep"
 WAKE_JOB = "wake"
+REPLAN_TOLERANCE = timedelta(milliseconds=100)  # the moved clock's offset, read twice
 JOB_OPTIONS: dict[str, Any] = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
 
 
@@ -102,6 +103,9 @@ class SweepSchedule:
                 self.scheduler.remove_job(WAKE_JOB)
             return
         run_at = at + (self.wall.now() - now)
+        planned = self.scheduler.get_job(WAKE_JOB)
+        if planned is not None and abs(planned.next_run_time - run_at) < REPLAN_TOLERANCE:
+            return  # already planned (every tick asks again)
         trigger = DateTrigger(run_date=run_at, timezone="UTC")
         self.scheduler.add_job(self._woken, trigger, args=[at], id=WAKE_JOB, replace_existing=True)
 
