@@ -13,9 +13,9 @@ from datetime import date, datetime, time
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import SecretStr
 
 from bot.app import build_application, open_services
 from bot.config import Settings
