@@ -192,3 +192,9 @@ def test_known_forgeries_are_refused(data: str) -> None:
 def test_existing_payloads_keep_their_wire_format(data: str) -> None:
     button = REGISTRY.decode(data)
     assert button is not None and button.encode() == data
+
+
+def test_a_codec_owns_only_its_own_buttons() -> None:
+    assert CONFIRMATIONS.owns("reg:y") and LANGUAGE_CHOICES.owns("lang:en")
+    for data in ("reg:x", "reg:y:", "lang:fr", "ap:1:y", "", None, b"reg:y"):
+        assert not CONFIRMATIONS.owns(data) and not LANGUAGE_CHOICES.owns(data)

@@ -79,6 +79,10 @@ class Codec(Generic[B_co]):
                 return button
         return None
 
+    def owns(self, data: object) -> bool:
+        """Whether `data` is one of this codec's buttons (a filter for a messenger's handler)."""
+        return isinstance(data, str) and self.decode(data) is not None
+
 
 def _encodes_to(button: ButtonData, data: str) -> bool:
     try:
