@@ -6,6 +6,7 @@ taken from the real composition root, so a feature's new kind is fuzzed without 
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import tempfile
 from collections.abc import Iterator
@@ -44,6 +45,7 @@ from bot.services.travel.buttons import (
     Decide,
     QuickTime,
 )
+from tests.paths import ROOT
 
 SHAPES = (Signal, Choice, Numbered, ActionOn)
 
@@ -198,3 +200,20 @@ def test_a_codec_owns_only_its_own_buttons() -> None:
     assert CONFIRMATIONS.owns("reg:y") and LANGUAGE_CHOICES.owns("lang:en")
     for data in ("reg:x", "reg:y:", "lang:fr", "ap:1:y", "", None, b"reg:y"):
         assert not CONFIRMATIONS.owns(data) and not LANGUAGE_CHOICES.owns(data)
+
+
+def _hand_written_payloads() -> Iterator[str]:
+    """`Button(label, "xx:…")` with literal data anywhere in the services: data must come from a
+    kind's encode(), where its size is checked."""
+    for path in sorted((ROOT / "bot" / "services").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Button"):
+                continue
+            data = node.args[1] if len(node.args) > 1 else None
+            data = next((k.value for k in node.keywords if k.arg == "callback"), data)
+            if isinstance(data, ast.Constant | ast.JoinedStr):
+                yield f"{path.relative_to(ROOT)}:{node.lineno}"
+
+
+def test_every_button_s_data_is_made_by_a_codec() -> None:
+    assert list(_hand_written_payloads()) == []
