@@ -9,6 +9,7 @@ priority behind interactive messages, so a broadcast never holds up anyone's rep
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -105,9 +106,7 @@ class Broadcasts:
             case DraftSignal("noop"):
                 return None, []
             case DirectiveAction(action, broadcast_id):
-                handler = {"r": self._read, "s": self._show, "u": self._unread, "rm": self._remind_button,
-                           "xl": self._export, "cx": self._cancel_scheduled}[action]  # fmt: skip
-                return await handler(step, broadcast_id)
+                return await self._directive_handlers()[action](step, broadcast_id)
             case DraftSignal(word):
                 return await self._flow_button(step, word, "")
             case AudienceKind(kind):
@@ -115,6 +114,17 @@ class Broadcasts:
             case TravelPolicyChoice(policy):
                 return await self._flow_button(step, "pol", policy)
         return step.t._("This button is no longer valid."), []
+
+    def _directive_handlers(self) -> dict[str, Callable[[Step, int], Awaitable[Answer]]]:
+        """What each `DirectiveAction` does with the directive it names."""
+        return {
+            "r": self._read,
+            "s": self._show,
+            "u": self._unread,
+            "rm": self._remind_button,
+            "xl": self._export,
+            "cx": self._cancel_scheduled,
+        }
 
     async def _flow_button(self, step: Step, action: str, arg: str) -> Answer:
         t = step.t
