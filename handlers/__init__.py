@@ -10,6 +10,8 @@ from telegram.ext import (
 )
 
 from bot.channels.telegram import TelegramApp
+from bot.services.kernel.menu import LANGUAGE_CHOICES
+from bot.services.registration.buttons import CONFIRMATIONS
 from handlers import actions, errors, registration
 
 PRIVATE = filters.ChatType.PRIVATE
@@ -21,8 +23,8 @@ def register_all(app: TelegramApp) -> None:
         CommandHandler("language", registration.language, filters=PRIVATE),
         MessageHandler(filters.COMMAND & PRIVATE, actions.command),
         MessageHandler(filters.CONTACT & PRIVATE, registration.contact),
-        CallbackQueryHandler(registration.confirm, pattern=r"^reg:[yn]$"),
-        CallbackQueryHandler(registration.set_language, pattern=r"^lang:"),
+        CallbackQueryHandler(registration.confirm, pattern=CONFIRMATIONS.owns),
+        CallbackQueryHandler(registration.set_language, pattern=LANGUAGE_CHOICES.owns),
         CallbackQueryHandler(actions.button),
         MessageHandler(PRIVATE & ~filters.CONTACT, actions.text),
     ]

@@ -41,7 +41,5 @@ async def set_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     query = update.callback_query
     assert query is not None
     await query.answer()
-    chosen = (query.data or "").partition(":")[2]
-    await reply(
-        context, update, await services(context).registration.set_language(incoming(update), chosen)
-    )
+    chosen = await services(context).registration.set_language(incoming(update), query.data or "")
+    await reply(context, update, chosen)

@@ -15,6 +15,7 @@ from bot.domain.outgoing import Button, OutMessage
 from bot.domain.splitting import split_message
 from bot.domain.text import fold
 from bot.i18n import Translator
+from bot.services.broadcast.buttons import INERT, DirectiveAction
 from storage.broadcast_repo import Broadcast
 
 KINDS = ("all", "units", "kinds", "groups", "roles")
@@ -97,11 +98,11 @@ def header(t: Translator, number: str, issued_on: Any, title: str) -> str:
 
 
 def read_button(t: Translator, broadcast_id: int) -> tuple[tuple[Button, ...], ...]:
-    return ((Button(t._("✅ I have read it"), f"bc:r:{broadcast_id}"),),)
+    return ((Button(t._("✅ I have read it"), DirectiveAction("r", broadcast_id).encode()),),)
 
 
 def read_at_button(t: Translator, read_at: Any) -> tuple[tuple[Button, ...], ...]:
-    return ((Button(t._("✅ Read at {time}", time=read_at.strftime("%H:%M")), "bc:noop"),),)
+    return ((Button(t._("✅ Read at {time}", time=read_at.strftime("%H:%M")), INERT.encode()),),)
 
 
 def directive_messages(

@@ -9,15 +9,25 @@ priority behind interactive messages, so a broadcast never holds up anyone's rep
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.domain.ids import looks_like_id, parse_id
 from bot.domain.models import BuiltinRole, Staff
 from bot.domain.outgoing import OutMessage
 from bot.domain.travel_policy import PolicyMode
 from bot.i18n import Translator
 from bot.services.broadcast.audience import directive_messages, members, read_at_button, read_button
+from bot.services.broadcast.buttons import (
+    BROADCASTS,
+    AudienceKind,
+    BroadcastButton,
+    DirectiveAction,
+    DraftSignal,
+    TravelPolicyChoice,
+)
 from bot.services.broadcast.flow import FLOW, BroadcastFlow, send_at_of
 from bot.services.broadcast.views import (
     admin_buttons,
@@ -27,7 +37,7 @@ from bot.services.broadcast.views import (
     unread_message,
     write_export,
 )
-from bot.services.kernel.feature import Answer, Feature
+from bot.services.kernel.feature import Answer, ButtonRoute, Feature
 from bot.services.kernel.step import Deps, Step, system_step
 from bot.services.travel.policy_admin import PolicyAdmin
 from storage.broadcast_repo import FINAL, PART, REMIND, Broadcast, BroadcastRepo, NewBroadcast
@@ -50,7 +60,7 @@ class Broadcasts:
         return Feature(
             commands={"broadcast": self._broadcast, "directives": self._directives},
             flows={FLOW: self.flow.on_text},
-            buttons={"bc": self._button},
+            buttons=[ButtonRoute(BROADCASTS, self._button)],
             jobs=[self.sweep],
             wakes=[self.next_send_at],
         )
@@ -63,8 +73,11 @@ class Broadcasts:
     async def _broadcast(self, step: Step, person: Staff, args: list[str]) -> list[OutMessage]:
         if not person.has_role(BuiltinRole.ADMIN):
             return [OutMessage(step.t._("Only district admins can send directives."))]
-        if args and args[0].lstrip("#").isdigit():
-            return [await self._progress_view(step, int(args[0].lstrip("#")))]
+        if args and looks_like_id(args[0]):
+            broadcast_id = parse_id(args[0])
+            if broadcast_id is None:
+                return [OutMessage(step.t._("No directive #{id}.", id=args[0].lstrip("#")[:20]))]
+            return [await self._progress_view(step, broadcast_id)]
         await step.conversations.clear(step.who.channel, step.who.user_ref)
         return await self.flow.begin(step)
 
@@ -89,16 +102,30 @@ class Broadcasts:
 
     # --- buttons ------------------------------------------------------------------------------
 
-    async def _button(self, step: Step, rest: str) -> Answer:
-        action, _, arg = rest.partition(":")
-        if action == "noop":
-            return None, []
-        if arg.isdigit():
-            handler = {"r": self._read, "s": self._show, "u": self._unread, "rm": self._remind_button,
-                       "xl": self._export, "cx": self._cancel_scheduled}.get(action)  # fmt: skip
-            if handler is not None:
-                return await handler(step, int(arg))
-        return await self._flow_button(step, action, arg)
+    async def _button(self, step: Step, button: BroadcastButton) -> Answer:
+        match button:
+            case DraftSignal("noop"):
+                return None, []
+            case DirectiveAction(action, broadcast_id):
+                return await self._directive_handlers()[action](step, broadcast_id)
+            case DraftSignal(word):
+                return await self._flow_button(step, word, "")
+            case AudienceKind(kind):
+                return await self._flow_button(step, "aud", kind)
+            case TravelPolicyChoice(policy):
+                return await self._flow_button(step, "pol", policy)
+        return step.t._("This button is no longer valid."), []
+
+    def _directive_handlers(self) -> dict[str, Callable[[Step, int], Awaitable[Answer]]]:
+        """What each `DirectiveAction` does with the directive it names."""
+        return {
+            "r": self._read,
+            "s": self._show,
+            "u": self._unread,
+            "rm": self._remind_button,
+            "xl": self._export,
+            "cx": self._cancel_scheduled,
+        }
 
     async def _flow_button(self, step: Step, action: str, arg: str) -> Answer:
         t = step.t
@@ -114,15 +141,11 @@ class Broadcasts:
         draft = dict(conversation.draft)
         if action == "done" and conversation.step == "content":
             return None, await self.flow.content_done(step, draft)
-        if (
-            action == "aud"
-            and conversation.step == "audience_kind"
-            and arg in ("all", "units", "kinds", "groups", "roles")
-        ):
+        if action == "aud" and conversation.step == "audience_kind":
             return None, await self.flow.audience_kind(step, draft, arg)
         if conversation.step not in ("confirm", "when") or "audience" not in draft:
             return t._("This button is no longer valid."), []
-        if action == "pol" and arg in ("ban", "normal"):
+        if action == "pol":
             draft["policy"] = None if draft.get("policy") == arg else arg
             return None, await self.flow.preview(step, draft)
         if action == "later":

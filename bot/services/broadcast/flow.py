@@ -20,6 +20,12 @@ from bot.services.broadcast.audience import (
     members,
     pick_values,
 )
+from bot.services.broadcast.buttons import (
+    INERT,
+    AudienceKind,
+    DraftSignal,
+    TravelPolicyChoice,
+)
 from bot.services.kernel.step import Step
 from storage.broadcast_repo import Broadcast
 from storage.repos import Conversation
@@ -135,8 +141,8 @@ class BroadcastFlow:
                 )
             ]
         await self._save(step, "audience_kind", draft)
-        rows = ((Button(t._("Everyone"), "bc:aud:all"), Button(t._("Chosen units"), "bc:aud:units")),
-                (Button(t._("Unit kinds"), "bc:aud:kinds"), Button(t._("Position groups"), "bc:aud:groups"), Button(t._("Roles"), "bc:aud:roles")))  # fmt: skip
+        rows = ((Button(t._("Everyone"), AudienceKind("all").encode()), Button(t._("Chosen units"), AudienceKind("units").encode())),
+                (Button(t._("Unit kinds"), AudienceKind("kinds").encode()), Button(t._("Position groups"), AudienceKind("groups").encode()), Button(t._("Roles"), AudienceKind("roles").encode())))  # fmt: skip
         return [OutMessage(t._("Who receives it?"), buttons=rows)]
 
     async def audience_kind(self, step: Step, draft: Draft, kind: str) -> list[OutMessage]:
@@ -173,7 +179,9 @@ class BroadcastFlow:
         people = members(directory, draft["audience"])
         registered = len(await step.accounts.of_staff_many([p.staff_id for p in people]))
         shown = directive_messages(
-            t, draft_broadcast(draft), buttons=((Button(t._("✅ I have read it"), "bc:noop"),),)
+            t,
+            draft_broadcast(draft),
+            buttons=((Button(t._("✅ I have read it"), INERT.encode()),),),
         )
         lines = [
             t._("Preview above: this is exactly what each recipient gets ({n} messages).", n=len(shown)),
@@ -213,7 +221,7 @@ class BroadcastFlow:
 
 
 def _done(t: Translator) -> tuple[tuple[Button, ...], ...]:
-    return ((Button(t._("✅ Done"), "bc:done"),),)
+    return ((Button(t._("✅ Done"), DraftSignal("done").encode()),),)
 
 
 def _policy_name(t: Translator, policy: str) -> str:
@@ -231,14 +239,20 @@ def _confirm_buttons(
 ) -> tuple[tuple[Button, ...], ...]:
     ban = ("✔ " if policy == "ban" else "") + t._("Also: ban travel")
     normal = ("✔ " if policy == "normal" else "") + t._("Also: travel back to normal")
-    first = (Button(t._("📤 Send now"), "bc:now"), Button(t._("🕒 Send later"), "bc:later"))
+    first = (
+        Button(t._("📤 Send now"), DraftSignal("now").encode()),
+        Button(t._("🕒 Send later"), DraftSignal("later").encode()),
+    )
     if send_at is not None:
         first = (
-            Button(t._("✅ Confirm for {time}", time=t.short(send_at)), "bc:go"),
-            Button(t._("📤 Send now instead"), "bc:now"),
+            Button(t._("✅ Confirm for {time}", time=t.short(send_at)), DraftSignal("go").encode()),
+            Button(t._("📤 Send now instead"), DraftSignal("now").encode()),
         )
     return (
         first,
-        (Button(ban, "bc:pol:ban"), Button(normal, "bc:pol:normal")),
-        (Button(t._("🚫 Cancel"), "bc:x"),),
+        (
+            Button(ban, TravelPolicyChoice("ban").encode()),
+            Button(normal, TravelPolicyChoice("normal").encode()),
+        ),
+        (Button(t._("🚫 Cancel"), DraftSignal("x").encode()),),
     )

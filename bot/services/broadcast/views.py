@@ -8,6 +8,7 @@ from pathlib import Path
 from bot.domain.directory import Directory
 from bot.domain.outgoing import Button, OutMessage
 from bot.i18n import Translator
+from bot.services.broadcast.buttons import DirectiveAction
 from storage.broadcast_repo import Broadcast, RecipientState, UnitTally
 
 MAX_UNIT_LINES = 25
@@ -52,11 +53,11 @@ def _state_line(t: Translator, b: Broadcast, pending: int) -> str:
 
 def admin_buttons(t: Translator, b: Broadcast) -> tuple[tuple[Button, ...], ...]:
     if b.status == "scheduled":
-        return ((Button(t._("🚫 Cancel it"), f"bc:cx:{b.id}"),),)
+        return ((Button(t._("🚫 Cancel it"), DirectiveAction("cx", b.id).encode()),),)
     return (
         (
-            Button(t._("📊 Export .xlsx"), f"bc:xl:{b.id}"),
-            Button(t._("🔔 Remind who has not read"), f"bc:rm:{b.id}"),
+            Button(t._("📊 Export .xlsx"), DirectiveAction("xl", b.id).encode()),
+            Button(t._("🔔 Remind who has not read"), DirectiveAction("rm", b.id).encode()),
         ),
     )
 
@@ -71,9 +72,13 @@ def directives_list(
     for b, read_at in received:
         state = t._("read at {time}", time=t.short(read_at)) if read_at else t._("not read yet")
         lines.append(f"• #{b.id} {b.number} ({b.issued_on:%d/%m/%Y}): {b.title}: {state}")
-        row = [Button(t._("📄 Read #{id} again", id=b.id), f"bc:s:{b.id}")]
+        row = [Button(t._("📄 Read #{id} again", id=b.id), DirectiveAction("s", b.id).encode())]
         if head:
-            row.append(Button(t._("👥 Who has not read #{id}", id=b.id), f"bc:u:{b.id}"))
+            row.append(
+                Button(
+                    t._("👥 Who has not read #{id}", id=b.id), DirectiveAction("u", b.id).encode()
+                )
+            )
         rows.append(tuple(row))
     return OutMessage("\n".join(lines), buttons=tuple(rows))
 
@@ -102,7 +107,7 @@ def unread_message(
     head = t._(
         "Not read yet in {unit}, directive #{id} ({n}):", unit=unit_name, id=b.id, n=len(unread)
     )
-    buttons = ((Button(t._("🔔 Remind them"), f"bc:rm:{b.id}"),),)
+    buttons = ((Button(t._("🔔 Remind them"), DirectiveAction("rm", b.id).encode()),),)
     return OutMessage("\n".join([head, *names]), buttons=buttons)
 
 

@@ -23,10 +23,10 @@ from bot.domain.health_rules import (
 from bot.domain.models import BuiltinRole, Staff
 from bot.domain.outgoing import Button, OutMessage
 from bot.i18n import Translator
+from bot.services.health.buttons import Acknowledge
 from bot.services.kernel.step import Step
 from storage.health_repo import Area, HealthRepo, Monitoring, NewReport, SymptomReport
 
-ACK_PREFIX = "ha"
 ALERT_PRIORITY = 1
 
 
@@ -233,7 +233,7 @@ async def send_alert(
     queued = await step.tell_staff(
         staff_ids,
         lambda t: OutMessage(
-            text(t), buttons=((Button(t._("✅ Received"), f"{ACK_PREFIX}:{alert_id}"),),)
+            text(t), buttons=((Button(t._("✅ Received"), Acknowledge(alert_id).encode()),),)
         ),
         priority=ALERT_PRIORITY,
         purpose=f"health_alert:{alert_id}",

@@ -10,14 +10,15 @@ from __future__ import annotations
 from datetime import date
 
 from bot.domain.datetime_parse import ParseFailure, parse_when
+from bot.domain.ids import looks_like_id, parse_id
 from bot.domain.models import BuiltinRole, Staff
 from bot.domain.outgoing import Button, OutMessage
 from bot.domain.provinces import search_provinces
 from bot.i18n import Translator
 from bot.services.health.alerts import area_description, repo
+from bot.services.health.buttons import AreaAction
 from bot.services.kernel.step import Step
 
-PREFIX = "ar"
 MAX_TEXT = 200
 
 
@@ -34,8 +35,11 @@ class Areas:
             return [OutMessage(t._("Only district admins keep the list of areas with cases."))]
         if args and args[0] == "add":
             return await self._add(step, person, " ".join(args[1:]))
-        if len(args) == 2 and args[0] == "end" and args[1].isdigit():
-            return [OutMessage(await self._end(step, person, int(args[1])))]
+        if len(args) == 2 and args[0] == "end" and looks_like_id(args[1]):
+            area_id = parse_id(args[1])
+            if area_id is None:
+                return [OutMessage(t._("No listed area #{id}.", id=args[1][:20]))]
+            return [OutMessage(await self._end(step, person, area_id))]
         return await self._list(step)
 
     async def _list(self, step: Step) -> list[OutMessage]:
@@ -46,7 +50,7 @@ class Areas:
         messages = [
             OutMessage(
                 f"#{a.id} " + area_description(t, a),
-                buttons=((Button(t._("End"), f"{PREFIX}:end:{a.id}"),),),
+                buttons=((Button(t._("End"), AreaAction("end", a.id).encode()),),),
             )
             for a in areas[:40]
         ]
@@ -112,14 +116,8 @@ class Areas:
         await step.audit.append(step.now, person.staff_id, "area.end", f"area:{area_id}", {})
         return t._("Area #{id} is no longer listed.", id=area_id)
 
-    async def button(self, step: Step, rest: str) -> tuple[str | None, list[OutMessage]]:
-        action, _, ref = rest.partition(":")
+    async def button(self, step: Step, button: AreaAction) -> tuple[str | None, list[OutMessage]]:
         person = await step.me()
-        if (
-            person is None
-            or action != "end"
-            or not ref.isdigit()
-            or not person.has_role(BuiltinRole.ADMIN.value)
-        ):
+        if person is None or not person.has_role(BuiltinRole.ADMIN.value):
             return step.t._("This button is no longer valid."), []
-        return None, [OutMessage(await self._end(step, person, int(ref)))]
+        return None, [OutMessage(await self._end(step, person, button.ref))]

@@ -10,6 +10,7 @@ from typing import Any
 from bot.domain.directory import Directory, answerable_heads
 from bot.domain.health import CaseLevel, CaseNode, child_level, render_tree
 from bot.domain.health_rules import ALL_RECORDS_ROLES, HEAD_ROLES, health_contact, may_view_health
+from bot.domain.ids import looks_like_id, parse_id
 from bot.domain.models import Staff
 from bot.domain.outgoing import Button, OutMessage
 from bot.i18n import Translator
@@ -19,15 +20,22 @@ from bot.services.health.alerts import (
     repo,
     send_alert,
 )
+from bot.services.health.buttons import (
+    SCENARIOS,
+    CaseAddContact,
+    CaseButton,
+    CaseLevelChoice,
+    CasePerson,
+    CaseScenario,
+    CaseSignal,
+)
 from bot.services.health.case_picture import case_tree_photo
 from bot.services.kernel.step import Step
 from storage.health_repo import CaseNodeRow, CaseReport
 from storage.repos import Conversation
 
 FLOW = "case"
-PREFIX = "cs"
 MAX_NAME = 120
-SCENARIOS = ("PA1", "PA2")
 
 
 def may_report(person: Staff) -> bool:
@@ -93,8 +101,11 @@ async def case_alert_builder(step: Step, case_id: int) -> Callable[[Translator],
 class Cases:
     async def command(self, step: Step, person: Staff, args: list[str]) -> list[OutMessage]:
         t = step.t
-        if args and args[0].lstrip("#").isdigit():
-            return await self.view(step, person, int(args[0].lstrip("#")))
+        if args and looks_like_id(args[0]):
+            case_id = parse_id(args[0])
+            if case_id is None:
+                return [OutMessage(t._("No such case."))]
+            return await self.view(step, person, case_id)
         if not may_report(person):
             return [OutMessage(t._("Only unit heads and health officers report cases."))]
         await self._save(step, "who", {"parent": None})
@@ -132,13 +143,18 @@ class Cases:
             (
                 Button(
                     f"{s.full_name} — {directory.units[s.unit_id].name if s.unit_id in directory.units else s.unit_id}",
-                    f"{PREFIX}:p:{s.staff_id}",
+                    CasePerson(s.staff_id).encode(),
                 ),
             )
             for s in found
         ]
         rows.append(
-            (Button(t._("Someone outside the directory: {name}", name=name[:40]), f"{PREFIX}:ext"),)
+            (
+                Button(
+                    t._("Someone outside the directory: {name}", name=name[:40]),
+                    CaseSignal("ext").encode(),
+                ),
+            )
         )
         question = (
             t._("Which person?")
@@ -147,43 +163,49 @@ class Cases:
         )
         return [OutMessage(question, buttons=tuple(rows))]
 
-    async def button(self, step: Step, rest: str) -> tuple[str | None, list[OutMessage]]:
+    async def button(self, step: Step, button: CaseButton) -> tuple[str | None, list[OutMessage]]:
         t = step.t
-        action, _, value = rest.partition(":")
-        if action == "add" and value.isdigit():
-            return None, await self._start_contact(step, int(value))
+        if isinstance(button, CaseAddContact):
+            return None, await self._start_contact(step, button.ref)
         conversation = await step.conversations.get(step.who.channel, step.who.user_ref)
         if conversation is None or conversation.flow != FLOW:
             return t._("This button is no longer valid."), []
         draft = dict(conversation.draft)
-        if conversation.step == "pick" and action in ("p", "ext"):
-            draft["staff_id"] = value if action == "p" else None
-            if draft.get("parent") is not None:
-                await step.conversations.clear(step.who.channel, step.who.user_ref)
-                return None, await self._add_contact(step, draft)
-            await self._save(step, "level", draft)
-            buttons: tuple[tuple[Button, ...], ...] = (
-                (
-                    Button(t._("F0 (confirmed)"), f"{PREFIX}:l:F0"),
-                    Button(t._("F1 (close contact)"), f"{PREFIX}:l:F1"),
-                ),
-            )
-            return None, [
-                OutMessage(t._("Confirmed case (F0) or close contact (F1)?"), buttons=buttons)
-            ]
-        if conversation.step == "level" and action == "l" and value in ("F0", "F1"):
-            draft["level"] = value
-            if value == "F1":
+        match button, conversation.step:
+            case ((CasePerson() | CaseSignal()), "pick"):
+                return None, await self._picked_person(step, draft, button)
+            case CaseLevelChoice(level), "level":
+                draft["level"] = level
+                if level == "F1":
+                    await step.conversations.clear(step.who.channel, step.who.user_ref)
+                    return None, await self._create(step, draft)
+                await self._save(step, "scenario", draft)
+                buttons = tuple(
+                    (Button(scenario_text(t, s), CaseScenario(s).encode()),) for s in SCENARIOS
+                )
+                return None, [OutMessage(t._("Which scenario?"), buttons=buttons)]
+            case CaseScenario(scenario), "scenario":
+                draft["scenario"] = scenario
                 await step.conversations.clear(step.who.channel, step.who.user_ref)
                 return None, await self._create(step, draft)
-            await self._save(step, "scenario", draft)
-            buttons = tuple((Button(scenario_text(t, s), f"{PREFIX}:s:{s}"),) for s in SCENARIOS)
-            return None, [OutMessage(t._("Which scenario?"), buttons=buttons)]
-        if conversation.step == "scenario" and action == "s" and value in SCENARIOS:
-            draft["scenario"] = value
-            await step.conversations.clear(step.who.channel, step.who.user_ref)
-            return None, await self._create(step, draft)
         return t._("This button is no longer valid."), []
+
+    async def _picked_person(
+        self, step: Step, draft: dict[str, Any], button: CasePerson | CaseSignal
+    ) -> list[OutMessage]:
+        t = step.t
+        draft["staff_id"] = button.staff_id if isinstance(button, CasePerson) else None
+        if draft.get("parent") is not None:
+            await step.conversations.clear(step.who.channel, step.who.user_ref)
+            return await self._add_contact(step, draft)
+        await self._save(step, "level", draft)
+        buttons: tuple[tuple[Button, ...], ...] = (
+            (
+                Button(t._("F0 (confirmed)"), CaseLevelChoice("F0").encode()),
+                Button(t._("F1 (close contact)"), CaseLevelChoice("F1").encode()),
+            ),
+        )
+        return [OutMessage(t._("Confirmed case (F0) or close contact (F1)?"), buttons=buttons)]
 
     async def _subject(self, step: Step, draft: dict[str, Any]) -> tuple[Staff | None, str] | None:
         """The chosen staff member (checked against the reporter's scope) and the node name."""
@@ -395,7 +417,12 @@ class Cases:
         lines = tree_lines(t, await step.directory(), case, nodes)
         buttons = (
             tuple(
-                (Button(t._("➕ Contact of {name}", name=n.name[:30]), f"{PREFIX}:add:{n.id}"),)
+                (
+                    Button(
+                        t._("➕ Contact of {name}", name=n.name[:30]),
+                        CaseAddContact("add", n.id).encode(),
+                    ),
+                )
                 for n in nodes[:12]
             )
             if with_buttons

@@ -3,24 +3,22 @@ ack button, check-ins and the sweep jobs (alert escalation, daily check-ins)."""
 
 from __future__ import annotations
 
-from bot.services.health.alerts import ACK_PREFIX
-from bot.services.health.areas import PREFIX as AREA_PREFIX
 from bot.services.health.areas import Areas
+from bot.services.health.buttons import (
+    ACKNOWLEDGE,
+    AREAS,
+    CASES,
+    CHECKINS,
+    MONITORINGS,
+    SYMPTOMS,
+)
 from bot.services.health.cases import FLOW as CASE_FLOW
-from bot.services.health.cases import PREFIX as CASE_PREFIX
 from bot.services.health.cases import Cases
 from bot.services.health.flow import FLOW as SYMPTOM_FLOW
-from bot.services.health.flow import PREFIX as SYMPTOM_PREFIX
 from bot.services.health.flow import SymptomFlow, acknowledge
-from bot.services.health.monitoring import (
-    CHECKIN_PREFIX,
-    END_FLOW,
-    MONITOR_PREFIX,
-    MonitoringDesk,
-    MonitoringSweep,
-)
+from bot.services.health.monitoring import END_FLOW, MonitoringDesk, MonitoringSweep
 from bot.services.health.sweep import AlertSweep
-from bot.services.kernel.feature import Feature
+from bot.services.kernel.feature import ButtonRoute, Feature
 from bot.services.kernel.step import Deps
 
 
@@ -46,14 +44,14 @@ class Health:
                 CASE_FLOW: self.cases.on_text,
                 END_FLOW: self.desk.end_reason,
             },
-            buttons={
-                SYMPTOM_PREFIX: self.symptoms.button,
-                ACK_PREFIX: acknowledge,
-                CHECKIN_PREFIX: self.desk.checkin,
-                MONITOR_PREFIX: self.desk.end_button,
-                CASE_PREFIX: self.cases.button,
-                AREA_PREFIX: self.areas.button,
-            },
+            buttons=[
+                ButtonRoute(SYMPTOMS, self.symptoms.button),
+                ButtonRoute(ACKNOWLEDGE, acknowledge),
+                ButtonRoute(CHECKINS, self.desk.checkin),
+                ButtonRoute(MONITORINGS, self.desk.end_button),
+                ButtonRoute(CASES, self.cases.button),
+                ButtonRoute(AREAS, self.areas.button),
+            ],
             jobs=[AlertSweep(self.deps), monitoring],
             wakes=[monitoring.next_checkin],
         )

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from bot.domain.health import Symptom, TemperatureError, Urgency, parse_temperature
 from bot.domain.health_rules import OnsetError, health_contact, may_view_health, parse_onset
+from bot.domain.ids import parse_id
 from bot.domain.models import Staff
 from bot.domain.outgoing import Button, OutMessage
 from bot.i18n import Translator
@@ -19,12 +21,19 @@ from bot.services.health.alerts import (
     report_lines,
     symptom_names,
 )
+from bot.services.health.buttons import (
+    Acknowledge,
+    ContactAnswer,
+    Onset,
+    SymptomButton,
+    SymptomSignal,
+    SymptomToggle,
+)
 from bot.services.kernel.step import Step
 from storage.outbox_repo import Recipient
 from storage.repos import Conversation
 
 FLOW = "symptoms"
-PREFIX = "sy"
 MAX_OTHER = 300
 CHOICES = (
     Symptom.FEVER,
@@ -54,37 +63,38 @@ class SymptomFlow:
 
     # --- buttons --------------------------------------------------------------------------------
 
-    async def button(self, step: Step, rest: str) -> tuple[str | None, list[OutMessage]]:
+    async def button(
+        self, step: Step, button: SymptomButton
+    ) -> tuple[str | None, list[OutMessage]]:
         conversation = await step.conversations.get(step.who.channel, step.who.user_ref)
         if conversation is None or conversation.flow != FLOW:
             return step.t._("This button is no longer valid."), []
         draft = dict(conversation.draft)
-        action, _, value = rest.partition(":")
-        if action == "t" and conversation.step == "pick" and value in Symptom._value2member_map_:
-            chosen = set(draft["s"]) ^ {value}
-            draft["s"] = [s.value for s in CHOICES if s.value in chosen]
-            await self._save(step, "pick", draft)
-            picker = self._picker(step.t, draft)
-            return None, [
-                OutMessage(picker.text, buttons=picker.buttons, edit_ref=step.who.message_ref)
-            ]
-        if action == "next" and conversation.step == "pick":
-            return None, await self._after_pick(step, draft)
-        if action == "notemp" and conversation.step == "temp":
-            draft["temp"] = None
-            return None, await self._after_temperature(step, draft)
-        if action == "onset" and conversation.step == "onset" and value in ("0", "1", "2"):
-            from datetime import timedelta
-
-            draft["onset"] = (step.now.date() - timedelta(days=int(value))).isoformat()
-            return None, await self._ask_contact(step, draft)
-        if action == "c" and conversation.step == "contact" and value in ("yes", "no", "unknown"):
-            draft["contact"] = value
-            await step.conversations.clear(step.who.channel, step.who.user_ref)
-            return None, await self._submit(step, draft)
-        if action == "no":
-            await step.conversations.clear(step.who.channel, step.who.user_ref)
-            return None, [OutMessage(step.t._("Cancelled. Nothing was sent."))]
+        match button, conversation.step:
+            case SymptomToggle(value), "pick":
+                chosen = set(draft["s"]) ^ {value}
+                draft["s"] = [s.value for s in CHOICES if s.value in chosen]
+                await self._save(step, "pick", draft)
+                picker = self._picker(step.t, draft)
+                edit = OutMessage(
+                    picker.text, buttons=picker.buttons, edit_ref=step.who.message_ref
+                )
+                return None, [edit]
+            case SymptomSignal("next"), "pick":
+                return None, await self._after_pick(step, draft)
+            case SymptomSignal("notemp"), "temp":
+                draft["temp"] = None
+                return None, await self._after_temperature(step, draft)
+            case Onset(days), "onset":
+                draft["onset"] = (step.now.date() - timedelta(days=days)).isoformat()
+                return None, await self._ask_contact(step, draft)
+            case ContactAnswer(answer), "contact":
+                draft["contact"] = answer
+                await step.conversations.clear(step.who.channel, step.who.user_ref)
+                return None, await self._submit(step, draft)
+            case SymptomSignal("no"), _:
+                await step.conversations.clear(step.who.channel, step.who.user_ref)
+                return None, [OutMessage(step.t._("Cancelled. Nothing was sent."))]
         return step.t._("This button is no longer valid."), []
 
     # --- typed answers --------------------------------------------------------------------------
@@ -133,13 +143,17 @@ class SymptomFlow:
         chosen = set(draft["s"])
         toggles = [
             Button(
-                ("☑️ " if s.value in chosen else "⬜ ") + _capital(names[s]), f"{PREFIX}:t:{s.value}"
+                ("☑️ " if s.value in chosen else "⬜ ") + _capital(names[s]),
+                SymptomToggle(s.value).encode(),
             )
             for s in CHOICES
         ]
         rows = [tuple(toggles[i : i + 2]) for i in range(0, len(toggles), 2)]
         rows.append(
-            (Button(t._("➡️ Next"), f"{PREFIX}:next"), Button(t._("❌ Cancel"), f"{PREFIX}:no"))
+            (
+                Button(t._("➡️ Next"), SymptomSignal("next").encode()),
+                Button(t._("❌ Cancel"), SymptomSignal("no").encode()),
+            )
         )
         text = t._(
             "Which symptoms do you have? Tap each one that applies, then «Next». If none, just tap «Next»."
@@ -158,7 +172,7 @@ class SymptomFlow:
         return [
             OutMessage(
                 t._("Your body temperature in °C? Type e.g. «37,8» or «37.8»."),
-                buttons=((Button(t._("Not measured"), f"{PREFIX}:notemp"),),),
+                buttons=((Button(t._("Not measured"), SymptomSignal("notemp").encode()),),),
             )
         ]
 
@@ -172,9 +186,9 @@ class SymptomFlow:
         t = step.t
         buttons = (
             (
-                Button(t._("Today"), f"{PREFIX}:onset:0"),
-                Button(t._("Yesterday"), f"{PREFIX}:onset:1"),
-                Button(t._("2 days ago"), f"{PREFIX}:onset:2"),
+                Button(t._("Today"), Onset(0).encode()),
+                Button(t._("Yesterday"), Onset(1).encode()),
+                Button(t._("2 days ago"), Onset(2).encode()),
             ),
         )
         return [
@@ -189,9 +203,9 @@ class SymptomFlow:
         t = step.t
         buttons = (
             (
-                Button(t._("Yes"), f"{PREFIX}:c:yes"),
-                Button(t._("No"), f"{PREFIX}:c:no"),
-                Button(t._("I don't know"), f"{PREFIX}:c:unknown"),
+                Button(t._("Yes"), ContactAnswer("yes").encode()),
+                Button(t._("No"), ContactAnswer("no").encode()),
+                Button(t._("I don't know"), ContactAnswer("unknown").encode()),
             ),
         )
         return [
@@ -261,7 +275,8 @@ class SymptomFlow:
 
     async def view(self, step: Step, person: Staff, ref: str) -> list[OutMessage]:
         t = step.t
-        report = await repo(step).report(int(ref)) if ref.isdigit() else None
+        report_id = parse_id(ref)
+        report = None if report_id is None else await repo(step).report(report_id)
         directory = await step.directory()
         subject = directory.person(report.staff_id) if report else None
         if report is None:
@@ -326,11 +341,11 @@ def _onset_error(t: Translator, error: OnsetError) -> str:
 # --------------------------------------------------------------------------- acknowledging
 
 
-async def acknowledge(step: Step, rest: str) -> tuple[str | None, list[OutMessage]]:
+async def acknowledge(step: Step, button: Acknowledge) -> tuple[str | None, list[OutMessage]]:
     t = step.t
     person = await step.me()
     health = repo(step)
-    alert = await health.alert(int(rest)) if rest.isdigit() else None
+    alert = await health.alert(button.alert_id)
     if person is None or alert is None:
         return t._("This button is no longer valid."), []
     directory = await step.directory()

@@ -11,13 +11,12 @@ from bot.domain.models import Staff
 from bot.domain.outgoing import Button, OutMessage
 from bot.i18n import Translator
 from bot.services.health.alerts import repo
+from bot.services.health.buttons import Checkin, MonitoringAction
 from bot.services.health.flow import SymptomFlow
 from bot.services.kernel.step import Deps, Step, sweep_due
 from storage.health_repo import DONE, ENDED, HealthRepo, Monitoring
 from storage.repos import Conversation
 
-CHECKIN_PREFIX = "mc"
-MONITOR_PREFIX = "mo"
 END_FLOW = "monitor_end"
 ASKED = "asked"
 REMINDED = "reminded"
@@ -30,11 +29,10 @@ def checkin_message(
     question = t._("Today, do you have any symptoms (fever, cough, shortness of breath, …)?")
     if reminder:
         question = t._("⏰ Reminder: you have not answered today's check-in yet.") + "\n" + question
-    stamp = f"{day:%Y%m%d}"
     buttons = (
         (
-            Button(t._("No"), f"{CHECKIN_PREFIX}:{monitoring.id}:{stamp}:n"),
-            Button(t._("Yes"), f"{CHECKIN_PREFIX}:{monitoring.id}:{stamp}:y"),
+            Button(t._("No"), Checkin(monitoring.id, day, symptoms=False).encode()),
+            Button(t._("Yes"), Checkin(monitoring.id, day, symptoms=True).encode()),
         ),
     )
     header = t._(
@@ -174,29 +172,16 @@ class MonitoringDesk:
     def __init__(self, symptoms: SymptomFlow) -> None:
         self.symptoms = symptoms
 
-    async def checkin(self, step: Step, rest: str) -> tuple[str | None, list[OutMessage]]:
+    async def checkin(self, step: Step, button: Checkin) -> tuple[str | None, list[OutMessage]]:
         t = step.t
-        parts = rest.split(":")
         person = await step.me()
         health = repo(step)
-        monitoring = (
-            await health.monitoring(int(parts[0]))
-            if len(parts) == 3 and parts[0].isdigit()
-            else None
-        )
-        if (
-            person is None
-            or monitoring is None
-            or monitoring.staff_id != person.staff_id
-            or parts[2] not in ("n", "y")
-        ):
+        monitoring = await health.monitoring(button.monitoring_id)
+        if person is None or monitoring is None or monitoring.staff_id != person.staff_id:
             return t._("This button is no longer valid."), []
-        try:
-            day = datetime.strptime(parts[1], "%Y%m%d").date()
-        except ValueError:
-            return t._("This button is no longer valid."), []
+        day, answer = button.day, "y" if button.symptoms else "n"
         if not await health.record_checkin(
-            monitoring.id, day, "yes" if parts[2] == "y" else "no", step.now
+            monitoring.id, day, "yes" if button.symptoms else "no", step.now
         ):
             return t._("You already answered this check-in."), []
         if monitoring.pending_day == day:
@@ -206,7 +191,7 @@ class MonitoringDesk:
             person.staff_id,
             "monitoring.checkin",
             f"monitoring:{monitoring.id}",
-            {"day": day.isoformat(), "answer": parts[2]},
+            {"day": day.isoformat(), "answer": answer},
         )
         answered = (
             OutMessage(
@@ -215,7 +200,7 @@ class MonitoringDesk:
             if step.who.message_ref
             else None
         )
-        if parts[2] == "n":
+        if not button.symptoms:
             return t._("Thank you. Stay well."), [answered] if answered else []
         return None, ([answered] if answered else []) + await self.symptoms.begin(step, "checkin")
 
@@ -264,15 +249,19 @@ class MonitoringDesk:
             reason=monitoring.reason,
         )
         return OutMessage(
-            text, buttons=((Button(t._("⏹ End early"), f"{MONITOR_PREFIX}:end:{monitoring.id}"),),)
+            text,
+            buttons=(
+                (Button(t._("⏹ End early"), MonitoringAction("end", monitoring.id).encode()),),
+            ),
         )
 
-    async def end_button(self, step: Step, rest: str) -> tuple[str | None, list[OutMessage]]:
+    async def end_button(
+        self, step: Step, button: MonitoringAction
+    ) -> tuple[str | None, list[OutMessage]]:
         t = step.t
-        action, _, ref = rest.partition(":")
         person = await step.me()
-        monitoring = await repo(step).monitoring(int(ref)) if ref.isdigit() else None
-        if action != "end" or person is None or monitoring is None or monitoring.status != "open":
+        monitoring = await repo(step).monitoring(button.ref)
+        if person is None or monitoring is None or monitoring.status != "open":
             return t._("This button is no longer valid."), []
         if not self._may_see(await step.directory(), person, monitoring) or not person.roles & (
             HEAD_ROLES | ALL_RECORDS_ROLES

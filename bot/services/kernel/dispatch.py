@@ -12,6 +12,7 @@ from typing import Protocol
 
 from bot.domain.models import Staff
 from bot.domain.outgoing import OutMessage
+from bot.services.kernel.buttons import ButtonRegistry
 from bot.services.kernel.feature import Answer, Feature
 from bot.services.kernel.menu import command_for_text, help_text, language_picker, menu_message
 from bot.services.kernel.step import Deps, Incoming, Step, StepRunner
@@ -39,7 +40,9 @@ class Dispatcher:
         self.features = features
         self.commands = {name: fn for f in features for name, fn in f.commands.items()}
         self.flows = {name: fn for f in features for name, fn in f.flows.items()}
-        self.buttons = {name: fn for f in features for name, fn in f.buttons.items()}
+        routes = [route for f in features for route in f.buttons]
+        self.button_codecs = ButtonRegistry(route.codec for route in routes)
+        self.button_routes = {route.codec.prefix: route for route in routes}
         self.commands.setdefault("me", self._me)
         self.commands.setdefault("language", self._language)
 
@@ -87,11 +90,10 @@ class Dispatcher:
     async def _button(self, step: Step, data: str) -> Answer:
         if await step.linked() is None:
             return step.t._("Please register first: /start"), []
-        prefix, _, rest = data.partition(":")
-        handler = self.buttons.get(prefix)
-        if handler is None:
+        button = self.button_codecs.decode(data)
+        if button is None:
             return step.t._("This button is no longer valid."), []
-        return await handler(step, rest)
+        return await self.button_routes[button.PREFIX].handle(step, button)
 
     async def _me(self, step: Step, person: Staff, args: list[str]) -> list[OutMessage]:
         return await self.registration.me_step(step, person)

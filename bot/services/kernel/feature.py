@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, Generic, TypeVar
 
 from bot.domain.models import Staff
 from bot.domain.outgoing import OutMessage
+from bot.services.kernel.buttons import ButtonData, Codec
 from bot.services.kernel.step import Step
 from bot.services.outbox.later_views import LaterView
 from storage.repos import Conversation
@@ -22,16 +24,25 @@ Answer = tuple[str | None, list[OutMessage]]
 
 CommandFn = Callable[[Step, Staff, list[str]], Awaitable[list[OutMessage]]]
 FlowFn = Callable[[Step, Conversation, str], Awaitable[list[OutMessage]]]
-ButtonFn = Callable[[Step, str], Awaitable[Answer]]
 SweepJob = Callable[[datetime], Awaitable[int]]
 WakeFn = Callable[[datetime], Awaitable[datetime | None]]
 """The next moment after `now` at which the feature has something due at a set minute (a digest,
 a scheduled directive), read from its rows; None when there is none."""
+B = TypeVar("B", bound=ButtonData)
+
+
+@dataclass(frozen=True)
+class ButtonRoute(Generic[B]):
+    """A feature's codec for one prefix and the handler of the buttons it decodes."""
+
+    codec: Codec[B]
+    handle: Callable[[Step, B], Awaitable[Answer]]
 
 
 @dataclass
 class Feature:
-    """`buttons` maps a callback-data prefix (`ap` in `ap:12:y`) to a handler of the rest (`12:y`).
+    """`buttons` routes each callback-data prefix (`ap` in `ap:12:y`) through its codec to the
+    handler of the decoded, typed button (bot/services/kernel/buttons.py).
     `flows` maps a conversation's flow name to the handler of what the person types in it; a file
     or photo arrives as the step's `who.attachment`, with its caption as the text.
     `later_views` are the messages it queues as a `LaterMessage`, which the outbox sender
@@ -41,7 +52,7 @@ class Feature:
 
     commands: dict[str, CommandFn] = field(default_factory=dict)
     flows: dict[str, FlowFn] = field(default_factory=dict)
-    buttons: dict[str, ButtonFn] = field(default_factory=dict)
+    buttons: list[ButtonRoute[Any]] = field(default_factory=list)
     jobs: list[SweepJob] = field(default_factory=list)
     later_views: Mapping[str, LaterView] = field(default_factory=dict)
     wakes: list[WakeFn] = field(default_factory=list)

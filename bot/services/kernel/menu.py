@@ -10,9 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.domain.models import BuiltinRole, Staff
+from bot.domain.models import LANGUAGES, BuiltinRole, Staff
 from bot.domain.outgoing import Button, OutMessage
 from bot.i18n import Translations, Translator
+from bot.services.kernel.buttons import Codec, Signal
 
 
 class Audience(StrEnum):
@@ -187,8 +188,24 @@ def help_text(t: Translator, person: Staff | None = None) -> str:
     )
 
 
+@dataclass(frozen=True)
+class LanguageChoice(Signal):
+    """`lang:vi` / `lang:en`, pressed before or after registering (so read by its own handler)."""
+
+    PREFIX = "lang"
+    WORDS = LANGUAGES
+
+
+LANGUAGE_CHOICES = Codec("lang", (LanguageChoice,))
+
+
 def language_picker(t: Translator) -> OutMessage:
     return OutMessage(
         t._("Choose your language:"),
-        buttons=((Button("🇻🇳 Tiếng Việt", "lang:vi"), Button("🇬🇧 English", "lang:en")),),
+        buttons=(
+            (
+                Button("🇻🇳 Tiếng Việt", LanguageChoice("vi").encode()),
+                Button("🇬🇧 English", LanguageChoice("en").encode()),
+            ),
+        ),
     )

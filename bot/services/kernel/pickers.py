@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import calendar
-from datetime import date
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, time
 
 from bot.domain.outgoing import Button
 from bot.domain.provinces import Province, all_provinces
 from bot.i18n import Translator
+from bot.services.kernel.buttons import ButtonData
 
 PROVINCES_PER_PAGE = 10
 QUICK_TIMES = ("06:00", "07:30", "12:00", "17:00", "19:00")
@@ -15,73 +18,85 @@ QUICK_TIMES = ("06:00", "07:30", "12:00", "17:00", "19:00")
 Keyboard = tuple[tuple[Button, ...], ...]
 
 
+@dataclass(frozen=True)
+class ProvinceButtons:
+    """The feature's button kinds behind a province picker: pick a province, turn a page, and
+    an inert label."""
+
+    pick: Callable[[int], ButtonData]
+    turn: Callable[[int], ButtonData]
+    inert: ButtonData
+
+
+@dataclass(frozen=True)
+class CalendarButtons:
+    """The feature's button kinds behind a calendar and the quick times, for a field."""
+
+    month: Callable[[str, date], ButtonData]
+    day: Callable[[str, date], ButtonData]
+    time: Callable[[str, time], ButtonData]
+    inert: ButtonData
+
+
 def province_index(province: Province) -> int:
     return all_provinces().index(province)
 
 
-def province_picker(t: Translator, page: int, home: str, prefix: str = "tv") -> Keyboard:
+def province_picker(t: Translator, page: int, home: str, kinds: ProvinceButtons) -> Keyboard:
     choices = [p for p in all_provinces() if p.name != home]
     pages = max(1, -(-len(choices) // PROVINCES_PER_PAGE))
     page = min(max(page, 0), pages - 1)
     shown = choices[page * PROVINCES_PER_PAGE : (page + 1) * PROVINCES_PER_PAGE]
     rows = [
-        tuple(Button(p.name, f"{prefix}:p:{province_index(p)}") for p in shown[i : i + 2])
+        tuple(Button(p.name, kinds.pick(province_index(p)).encode()) for p in shown[i : i + 2])
         for i in range(0, len(shown), 2)
     ]
     nav = []
     if page > 0:
-        nav.append(Button("«", f"{prefix}:pg:{page - 1}"))
-    nav.append(Button(t._("page {page}/{pages}", page=page + 1, pages=pages), "tv:noop"))
+        nav.append(Button("«", kinds.turn(page - 1).encode()))
+    nav.append(Button(t._("page {page}/{pages}", page=page + 1, pages=pages), kinds.inert.encode()))
     if page < pages - 1:
-        nav.append(Button("»", f"{prefix}:pg:{page + 1}"))
+        nav.append(Button("»", kinds.turn(page + 1).encode()))
     return (*rows, tuple(nav))
 
 
-def matches_keyboard(provinces: list[Province], prefix: str = "tv") -> Keyboard:
-    return tuple((Button(p.name, f"{prefix}:p:{province_index(p)}"),) for p in provinces)
+def matches_keyboard(provinces: list[Province], kinds: ProvinceButtons) -> Keyboard:
+    return tuple((Button(p.name, kinds.pick(province_index(p)).encode()),) for p in provinces)
 
 
-def month_calendar(t: Translator, field: str, month: date, today: date) -> Keyboard:
+def month_calendar(
+    t: Translator, field: str, month: date, today: date, kinds: CalendarButtons
+) -> Keyboard:
     """A month grid; days before today are shown but not pickable."""
-    header = (Button(t._("{month}/{year}", month=month.month, year=month.year), "tv:noop"),)
-    weekdays = tuple(Button(name, "tv:noop") for name in _weekday_initials(t))
+    inert = kinds.inert.encode()
+    header = (Button(t._("{month}/{year}", month=month.month, year=month.year), inert),)
+    weekdays = tuple(Button(name, inert) for name in _weekday_initials(t))
     rows: list[tuple[Button, ...]] = [header, weekdays]
     for week in calendar.Calendar(firstweekday=0).monthdatescalendar(month.year, month.month):
-        rows.append(tuple(_day_button(field, day, month, today) for day in week))
+        rows.append(tuple(_day_button(field, day, month, today, kinds) for day in week))
     previous = _shift_month(month, -1)
     following = _shift_month(month, 1)
     nav = []
     if (previous.year, previous.month) >= (today.year, today.month):
-        nav.append(Button("«", f"tv:cal:{field}:{previous:%Y%m}"))
-    nav.append(Button("»", f"tv:cal:{field}:{following:%Y%m}"))
+        nav.append(Button("«", kinds.month(field, previous).encode()))
+    nav.append(Button("»", kinds.month(field, following).encode()))
     rows.append(tuple(nav))
     return tuple(rows)
 
 
-def time_picker(field: str) -> Keyboard:
+def time_picker(field: str, kinds: CalendarButtons) -> Keyboard:
     return (
-        tuple(Button(clock, f"tv:t:{field}:{clock.replace(':', '')}") for clock in QUICK_TIMES),
+        tuple(
+            Button(clock, kinds.time(field, time.fromisoformat(clock)).encode())
+            for clock in QUICK_TIMES
+        ),
     )
 
 
-def parse_month(text: str) -> date | None:
-    try:
-        return date(int(text[:4]), int(text[4:6]), 1)
-    except ValueError:
-        return None
-
-
-def parse_day(text: str) -> date | None:
-    try:
-        return date(int(text[:4]), int(text[4:6]), int(text[6:8]))
-    except ValueError:
-        return None
-
-
-def _day_button(field: str, day: date, month: date, today: date) -> Button:
+def _day_button(field: str, day: date, month: date, today: date, kinds: CalendarButtons) -> Button:
     if day.month != month.month or day < today:
-        return Button(" ", "tv:noop")
-    return Button(str(day.day), f"tv:day:{field}:{day:%Y%m%d}")
+        return Button(" ", kinds.inert.encode())
+    return Button(str(day.day), kinds.day(field, day).encode())
 
 
 def _shift_month(month: date, step: int) -> date:

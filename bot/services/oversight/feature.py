@@ -17,8 +17,9 @@ from bot.domain.health_rules import HEAD_ROLES
 from bot.domain.models import BuiltinRole, Staff
 from bot.domain.outgoing import Button, OutMessage
 from bot.domain.splitting import split_message
-from bot.services.kernel.feature import Answer, Feature
+from bot.services.kernel.feature import Answer, ButtonRoute, Feature
 from bot.services.kernel.step import Deps, Step
+from bot.services.oversight.buttons import EXPORTS, ExportRegister
 from bot.services.oversight.chart import Heatmap, on_time_chart
 from bot.services.oversight.digest import Digests
 from bot.services.oversight.exports import (
@@ -34,7 +35,6 @@ from bot.services.oversight.views import UnitPicture, district_text, share, unit
 from storage.db import Tx
 from storage.oversight_repo import OversightRepo, UnitFigures
 
-PREFIX = "ox"
 CHART_UNITS = 20
 CHART_DAYS = 30
 EXPORT_DAYS = 30
@@ -56,7 +56,7 @@ class Oversight:
     def feature(self) -> Feature:
         return Feature(
             commands={"unit": self.unit, "district": self.district, "export": self.export},
-            buttons={PREFIX: self._button},
+            buttons=[ButtonRoute(EXPORTS, self._button)],
             jobs=[self.digests.sweep],
             wakes=[self.digests.next_due],
         )
@@ -208,7 +208,9 @@ class Oversight:
             for k in KINDS
             if k != "health" or person.roles & {"admin", "health_officer", *HEAD_ROLES}
         ]
-        buttons = tuple((Button("📊 " + sheet_title(t, k), f"{PREFIX}:x:{k}"),) for k in kinds)
+        buttons = tuple(
+            (Button("📊 " + sheet_title(t, k), ExportRegister(k).encode()),) for k in kinds
+        )
         return OutMessage(
             t._(
                 "Which register, for the last {n} days? (Other dates: /export travel 01/05/2021 31/05/2021)",
@@ -217,13 +219,12 @@ class Oversight:
             buttons=buttons,
         )
 
-    async def _button(self, step: Step, rest: str) -> Answer:
-        action, _, what = rest.partition(":")
+    async def _button(self, step: Step, button: ExportRegister) -> Answer:
         person = await step.me()
-        if person is None or action != "x" or what not in KINDS:
+        if person is None:
             return step.t._("This button is no longer valid."), []
         start, end = self._period(step, [])
-        return None, await self.run_export(step, person, ExportRequest(what, start, end))
+        return None, await self.run_export(step, person, ExportRequest(button.value, start, end))
 
     async def run_export(
         self, step: Step, person: Staff, request: ExportRequest

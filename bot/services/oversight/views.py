@@ -11,6 +11,9 @@ from bot.domain.directory import Directory
 from bot.domain.outgoing import Button, OutMessage
 from bot.domain.splitting import split_message
 from bot.i18n import Translator
+from bot.services.broadcast.buttons import DirectiveAction
+from bot.services.returns.buttons import TripAction
+from bot.services.travel.buttons import Decide
 from storage.oversight_repo import HealthLine, Trip, UnitFigures, Unread, Waiting
 
 SECTION_LINES = 40  # people listed per section; the rest are counted
@@ -80,7 +83,7 @@ def unit_text(
             add(
                 Button(
                     t._("❓ Ask {name}", name=button_name(directory, trip.staff_id)),
-                    f"rt:ask:{trip.request_id}",
+                    TripAction("ask", trip.request_id).encode(),
                 )
             )
     open_windows = [w for w in picture.windows if w.deadline_at and w.deadline_at > now]
@@ -93,15 +96,25 @@ def unit_text(
         add(
             Button(
                 t._("🔔 Remind {name}", name=button_name(directory, window.staff_id)),
-                f"rt:nag:{window.request_id}",
+                TripAction("nag", window.request_id).encode(),
             )
         )
     lines += _section(t._("🗂 Waiting for a decision ({n}):", n=len(picture.waiting)), [
         "• " + t._("#{id} {name} — {place}, leaves {when}", id=w.request_id, name=name(w.staff_id), place=w.destination, when=t.short(w.departure_at)) for w in picture.waiting])  # fmt: skip
     for request in picture.waiting:
         if request.mine:
-            add(Button(t._("✅ #{id}", id=request.request_id), f"ap:{request.request_id}:y"))
-            add(Button(t._("❌ #{id}", id=request.request_id), f"ap:{request.request_id}:n"))
+            add(
+                Button(
+                    t._("✅ #{id}", id=request.request_id),
+                    Decide(request.request_id, True).encode(),
+                )
+            )
+            add(
+                Button(
+                    t._("❌ #{id}", id=request.request_id),
+                    Decide(request.request_id, False).encode(),
+                )
+            )
     lines += _section(t._("🤒 Monitoring and symptoms ({n}):", n=len(picture.health)), [
         "• " + _health_line(t, name(h.staff_id), h) for h in picture.health])  # fmt: skip
     for item in picture.unread:
@@ -125,7 +138,7 @@ def unit_text(
         add(
             Button(
                 t._("👥 Who has not read {number}", number=item.number)[:60],
-                f"bc:u:{item.broadcast_id}",
+                DirectiveAction("u", item.broadcast_id).encode(),
             )
         )
     return lines

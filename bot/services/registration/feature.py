@@ -6,21 +6,20 @@ transaction together with the update id, so a crash loses nothing and a redelive
 
 from __future__ import annotations
 
-from bot.domain.models import LANGUAGES, BuiltinRole, Staff
+from bot.domain.models import BuiltinRole, Staff
 from bot.domain.outgoing import Button, OutMessage
 from bot.domain.phones import normalize_phone
 from bot.i18n import Translator
-from bot.services.kernel.menu import help_text, language_picker, menu_message
+from bot.services.kernel.menu import LANGUAGE_CHOICES, help_text, language_picker, menu_message
 from bot.services.kernel.people import describe_person, describe_route
 from bot.services.kernel.step import Deps, Incoming, Step, StepRunner
+from bot.services.registration.buttons import CONFIRMATIONS, ConfirmMatch
 from storage.directory_repo import DirectoryRepo
 from storage.repos import Conversation, InvitesRepo
 
 FLOW = "register"
 AWAIT_CONTACT = "await_contact"
 CONFIRM = "confirm"
-CONFIRM_YES = "reg:y"
-CONFIRM_NO = "reg:n"
 
 
 def contact_request(t: Translator, text: str) -> OutMessage:
@@ -58,22 +57,27 @@ class RegistrationService:
                 return []
             return await self._contact(step, phone, contact_user_ref)
 
-    async def confirm(self, who: Incoming, answer: str) -> list[OutMessage]:
+    async def confirm(self, who: Incoming, data: str) -> list[OutMessage]:
         async with self.steps.begin(who) as step:
             if step is None:
                 return []
-            return await self._confirm(step, answer == CONFIRM_YES)
+            answer = CONFIRMATIONS.decode(data)
+            if answer is None:
+                return [OutMessage(step.t._("This button is no longer valid."))]
+            return await self._confirm(step, answer.word == "y")
 
     async def language_menu(self, who: Incoming) -> list[OutMessage]:
         async with self.steps.begin(who) as step:
             return [] if step is None else [language_picker(step.t)]
 
-    async def set_language(self, who: Incoming, language: str) -> list[OutMessage]:
+    async def set_language(self, who: Incoming, data: str) -> list[OutMessage]:
         async with self.steps.begin(who) as step:
             if step is None:
                 return []
-            if language not in LANGUAGES:
+            choice = LANGUAGE_CHOICES.decode(data)
+            if choice is None:
                 return [OutMessage(step.t._("This button is no longer valid."))]
+            language = choice.word
             await step.accounts.set_language(who.channel, who.user_ref, language)
             t = self.deps.translations.for_language(language)
             text = (
@@ -163,7 +167,10 @@ class RegistrationService:
         return OutMessage(
             t._("Is this you?") + "\n\n" + "\n".join(lines),
             buttons=(
-                (Button(t._("✅ Yes, that is me"), CONFIRM_YES), Button(t._("❌ No"), CONFIRM_NO)),
+                (
+                    Button(t._("✅ Yes, that is me"), ConfirmMatch("y").encode()),
+                    Button(t._("❌ No"), ConfirmMatch("n").encode()),
+                ),
             ),
         )
 

@@ -12,8 +12,9 @@ from typing import Any
 
 from bot.domain.models import BuiltinRole, Staff
 from bot.domain.outgoing import OutMessage
-from bot.services.kernel.feature import Answer, Feature
+from bot.services.kernel.feature import Answer, ButtonRoute, Feature
 from bot.services.kernel.step import Deps, Step
+from bot.services.returns.buttons import OWN_TRIP_ACTIONS, RETURNS, ReturnButton, TripAction
 from bot.services.returns.flow import FLOW, ReturnFlow
 from bot.services.returns.sweep import ReturnsSweep
 from bot.services.returns.views import (
@@ -24,8 +25,6 @@ from bot.services.returns.views import (
 )
 from storage.returns_repo import AWAY, BACK, ReturnsRepo
 from storage.travel_repo import TravelRepo
-
-DECLARATION_BUTTONS = ("p", "pg", "pd", "s", "c", "sd", "cd")  # inside the declaration
 
 
 class Returns:
@@ -39,7 +38,7 @@ class Returns:
         return Feature(
             commands={"return": self._return_command, "status": self._status},
             flows={FLOW: self.flow.on_text},
-            buttons={"rt": self._button},
+            buttons=[ButtonRoute(RETURNS, self._button)],
             jobs=[self.sweeper.sweep],
             later_views=LATER_VIEWS,
         )
@@ -64,27 +63,21 @@ class Returns:
             messages.append(OutMessage("\n".join(lines)))
         return messages
 
-    async def _button(self, step: Step, rest: str) -> Answer:
-        action, _, arg = rest.partition(":")
-        if action in DECLARATION_BUTTONS:
-            return await self.flow.on_button(step, action, arg)
-        if not arg.isdigit():
-            return step.t._("This button is no longer valid."), []
-        own_trip = {  # the person's own trip, which must be in the given state
-            "b": (AWAY, self.flow.back_now),
-            "t": (AWAY, self.flow.ask_arrival),
-            "d": (AWAY, self.flow.ask_delay),
-            "n": (AWAY, self.flow.did_not_happen),
-            "ok": (BACK, self.flow.declared),
-        }
-        if action in own_trip:
-            state, on_trip = own_trip[action]
-            request, refusal = await self.flow.own_trip(step, int(arg), state)
+    async def _button(self, step: Step, button: ReturnButton) -> Answer:
+        if not isinstance(button, TripAction):
+            return await self.flow.on_button(step, button)
+        if button.action in OWN_TRIP_ACTIONS:
+            state, on_trip = {  # the person's own trip, which must be in the given state
+                "b": (AWAY, self.flow.back_now),
+                "t": (AWAY, self.flow.ask_arrival),
+                "d": (AWAY, self.flow.ask_delay),
+                "n": (AWAY, self.flow.did_not_happen),
+                "ok": (BACK, self.flow.declared),
+            }[button.action]
+            request, refusal = await self.flow.own_trip(step, button.ref, state)
             return (refusal, []) if request is None else await on_trip(step, request)
-        overseer = {"nag": self._nag, "ask": self._ask_again}.get(action)
-        if overseer is None:
-            return step.t._("This button is no longer valid."), []
-        return await overseer(step, int(arg))
+        overseer = {"nag": self._nag, "ask": self._ask_again}[button.action]
+        return await overseer(step, button.ref)
 
     async def _nag(self, step: Step, request_id: int) -> Answer:
         trip = await self._repo(step).get(request_id)

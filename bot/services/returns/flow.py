@@ -20,9 +20,16 @@ from bot.services.health import alerts as health_alerts
 from bot.services.kernel.feature import Answer
 from bot.services.kernel.pickers import matches_keyboard, province_picker
 from bot.services.kernel.step import Deps, Step
+from bot.services.returns.buttons import (
+    PROVINCES,
+    ContactToggle,
+    DeclarationButton,
+    DeclarationStep,
+    ReturnPage,
+    ReturnProvince,
+    SymptomToggle,
+)
 from bot.services.returns.views import (
-    CONTACTS,
-    SYMPTOMS,
     contacts_question,
     official_question,
     return_report,
@@ -159,61 +166,51 @@ class ReturnFlow:
             "to add it; tap «Continue» when the list is complete.",
             names=", ".join(data["provinces"]),
         )
-        picker = province_picker(t, page, "", prefix="rt")
-        return OutMessage(text, buttons=(*picker, (Button(t._("➡️ Continue"), "rt:pd"),)))
+        picker = province_picker(t, page, "", PROVINCES)
+        return OutMessage(
+            text, buttons=(*picker, (Button(t._("➡️ Continue"), DeclarationStep("pd").encode()),))
+        )
 
-    async def on_button(self, step: Step, action: str, arg: str) -> Answer:
+    async def on_button(self, step: Step, button: DeclarationButton) -> Answer:
         conversation = await step.conversations.get(step.who.channel, step.who.user_ref)
         if conversation is None or conversation.flow != FLOW:
             return step.t._("This button is no longer valid."), []
         data = conversation.draft
-        expected = {
-            "p": "provinces",
-            "pg": "provinces",
-            "pd": "provinces",
-            "s": "symptoms",
-            "sd": "symptoms",
-            "c": "contacts",
-            "cd": "contacts",
-        }
-        if conversation.step != expected[action]:
-            return step.t._("This button is no longer valid."), []
-        if action == "pg":
-            return None, [self._provinces_question(step, data, int(arg) if arg.isdigit() else 0)]
-        if action == "p":
-            return None, await self._add_province(step, data, arg)
-        if action in ("s", "c"):
-            return await self._toggle(step, conversation, action, arg)
-        if action == "pd":
-            await self._converse(step, "symptoms", data)
-            return None, [symptoms_question(step.t, [])]
-        if action == "sd":
-            await self._converse(step, "contacts", data)
-            return None, [contacts_question(step.t, [])]
-        return None, await self._finish_declaration(step, data)
+        match button, conversation.step:
+            case ReturnPage(page), "provinces":
+                return None, [self._provinces_question(step, data, page)]
+            case ReturnProvince(index), "provinces":
+                return None, await self._add_province(step, data, index)
+            case SymptomToggle(code), "symptoms":
+                return await self._toggle(step, conversation, "symptoms", code)
+            case ContactToggle(code), "contacts":
+                return await self._toggle(step, conversation, "contacts", code)
+            case DeclarationStep("pd"), "provinces":
+                await self._converse(step, "symptoms", data)
+                return None, [symptoms_question(step.t, [])]
+            case DeclarationStep("sd"), "symptoms":
+                await self._converse(step, "contacts", data)
+                return None, [contacts_question(step.t, [])]
+            case DeclarationStep("cd"), "contacts":
+                return None, await self._finish_declaration(step, data)
+        return step.t._("This button is no longer valid."), []
 
-    async def _add_province(self, step: Step, data: dict[str, Any], index: str) -> list[OutMessage]:
-        provinces = all_provinces()
-        if not index.isdigit() or int(index) >= len(provinces):
-            return [OutMessage(step.t._("This button is no longer valid."))]
-        name = provinces[int(index)].name
+    async def _add_province(self, step: Step, data: dict[str, Any], index: int) -> list[OutMessage]:
+        name = all_provinces()[index].name
         if name not in data["provinces"]:
             data["provinces"].append(name)
         await self._converse(step, "provinces", data)
         return [self._provinces_question(step, data, 0)]
 
-    async def _toggle(self, step: Step, conversation: Conversation, kind: str, code: str) -> Answer:
+    async def _toggle(self, step: Step, conversation: Conversation, key: str, code: str) -> Answer:
         data = conversation.draft
-        key, codes = ("symptoms", SYMPTOMS) if kind == "s" else ("contacts", CONTACTS)
-        if code not in codes:
-            return step.t._("This button is no longer valid."), []
         chosen: list[str] = data[key]
         if code in chosen:
             chosen.remove(code)
         else:
             chosen.append(code)
         await self._converse(step, conversation.step, data)
-        build = symptoms_question if kind == "s" else contacts_question
+        build = symptoms_question if key == "symptoms" else contacts_question
         return None, [build(step.t, chosen, edit_ref=step.who.message_ref)]
 
     async def _finish_declaration(self, step: Step, data: dict[str, Any]) -> list[OutMessage]:
@@ -357,7 +354,7 @@ class ReturnFlow:
         return [
             OutMessage(
                 step.t._("Which one do you mean?"),
-                buttons=matches_keyboard([m.province for m in found], prefix="rt"),
+                buttons=matches_keyboard([m.province for m in found], PROVINCES),
             )
         ]
 

@@ -8,12 +8,16 @@ from typing import Any
 from bot.domain.directory import Directory
 from bot.domain.outgoing import Button, LaterMessage, OutMessage
 from bot.i18n import Translator
+from bot.services.returns.buttons import (
+    ContactToggle,
+    DeclarationStep,
+    SymptomToggle,
+    TripAction,
+)
 from bot.services.travel.views import requester_line
 from storage.returns_repo import TripReturn
 from storage.travel_repo import TravelRequest
 
-SYMPTOMS = ("fever", "cough", "breath", "pneumonia", "sore_throat", "tiredness")
-CONTACTS = ("covid_patient", "case_area", "symptomatic")
 OFFICIAL_LINKS = (
     ("tokhaiyte.vn", "https://tokhaiyte.vn"),
     ("NCOVI", "https://ncovi.vnpt.vn"),
@@ -55,22 +59,24 @@ def back_question(t: Translator, request: TravelRequest, again: bool = False) ->
     return OutMessage(
         text,
         buttons=(
-            (Button(t._("✅ I am back now"), f"rt:b:{rid}"),),
-            (Button(t._("🕘 I came back at another time"), f"rt:t:{rid}"),),
-            (Button(t._("📅 My return is delayed"), f"rt:d:{rid}"),),
-            (Button(t._("🚫 The trip did not happen"), f"rt:n:{rid}"),),
+            (Button(t._("✅ I am back now"), TripAction("b", rid).encode()),),
+            (Button(t._("🕘 I came back at another time"), TripAction("t", rid).encode()),),
+            (Button(t._("📅 My return is delayed"), TripAction("d", rid).encode()),),
+            (Button(t._("🚫 The trip did not happen"), TripAction("n", rid).encode()),),
         ),
     )
 
 
-def toggles(t: Translator, kind: str, codes: tuple[str, ...], chosen: list[str]) -> Keyboard:
-    name = symptom_name if kind == "s" else contact_name
+def toggles(
+    t: Translator, toggle: type[SymptomToggle | ContactToggle], chosen: list[str]
+) -> Keyboard:
+    name = symptom_name if toggle is SymptomToggle else contact_name
     rows = [
-        (Button(("✅ " if code in chosen else "▫️ ") + name(t, code), f"rt:{kind}:{code}"),)
-        for code in codes
+        (Button(("✅ " if code in chosen else "▫️ ") + name(t, code), toggle(code).encode()),)
+        for code in toggle.VALUES
     ]
     done = t._("➡️ Continue") if chosen else t._("➡️ None of these")
-    rows.append((Button(done, f"rt:{kind}d"),))
+    rows.append((Button(done, DeclarationStep(toggle.VERB + "d").encode()),))
     return tuple(rows)
 
 
@@ -79,7 +85,7 @@ def symptoms_question(t: Translator, chosen: list[str], edit_ref: str | None = N
         t._(
             "In the last 14 days, have you had any of these? Tap each that applies, then continue."
         ),
-        buttons=toggles(t, "s", SYMPTOMS, chosen),
+        buttons=toggles(t, SymptomToggle, chosen),
         edit_ref=edit_ref,
     )
 
@@ -89,7 +95,7 @@ def contacts_question(t: Translator, chosen: list[str], edit_ref: str | None = N
         t._(
             "In the last 14 days, have you had any of these contacts? Tap each that applies, then continue."
         ),
-        buttons=toggles(t, "c", CONTACTS, chosen),
+        buttons=toggles(t, ContactToggle, chosen),
         edit_ref=edit_ref,
     )
 
@@ -100,7 +106,12 @@ _LINK_BUTTONS = tuple(Button(name, url=url) for name, url in OFFICIAL_LINKS)
 def official_buttons(t: Translator, request_id: int) -> Keyboard:
     return (
         _LINK_BUTTONS,
-        (Button(t._("✅ I have made the official declaration"), f"rt:ok:{request_id}"),),
+        (
+            Button(
+                t._("✅ I have made the official declaration"),
+                TripAction("ok", request_id).encode(),
+            ),
+        ),
     )
 
 
@@ -180,7 +191,7 @@ def overdue_for_head(
             deadline=t.when(deadline),
             place=place,
         ),
-        buttons=((Button(t._("🔔 Remind them"), f"rt:nag:{request_id}"),),),
+        buttons=((Button(t._("🔔 Remind them"), TripAction("nag", request_id).encode()),),),
     )
 
 
@@ -192,7 +203,7 @@ def not_back_for_head(t: Translator, directory: Directory, request: TravelReques
             place=request.destination,
             when=t.when(request.return_at),
         ),
-        buttons=((Button(t._("🔔 Ask them again"), f"rt:ask:{request.id}"),),),
+        buttons=((Button(t._("🔔 Ask them again"), TripAction("ask", request.id).encode()),),),
     )
 
 

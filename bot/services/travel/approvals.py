@@ -17,6 +17,7 @@ from bot.domain.outgoing import Button, OutMessage
 from bot.domain.travel_policy import PolicyMode, TripClass, assess_trip
 from bot.i18n import Translator
 from bot.services.kernel.step import Deps, Step, StepRunner, system_step
+from bot.services.travel.buttons import INERT, ApproveAll, RequestAction
 from bot.services.travel.policy_state import mode_at, work_calendar
 from bot.services.travel.views import (
     approval_message,
@@ -327,7 +328,14 @@ class Approvals:
             messages.append(
                 OutMessage(
                     step.t._("{n} requests are waiting.", n=len(waiting)),
-                    buttons=((Button(step.t._("✅ Approve all {n}", n=len(waiting)), "apall"),),),
+                    buttons=(
+                        (
+                            Button(
+                                step.t._("✅ Approve all {n}", n=len(waiting)),
+                                ApproveAll(False).encode(),
+                            ),
+                        ),
+                    ),
                 )
             )
         return messages
@@ -343,8 +351,11 @@ class Approvals:
                     step.t._("Approve all {n} waiting requests?", n=len(waiting)),
                     buttons=(
                         (
-                            Button(step.t._("Yes, approve all {n}", n=len(waiting)), "apall:y"),
-                            Button(step.t._("No"), "tv:noop"),
+                            Button(
+                                step.t._("Yes, approve all {n}", n=len(waiting)),
+                                ApproveAll(True).encode(),
+                            ),
+                            Button(step.t._("No"), INERT.encode()),
                         ),
                     ),
                 )
@@ -370,11 +381,15 @@ class Approvals:
         t = step.t
         buttons: list[Button] = []
         if request.departure_at > step.now and request.status in (PENDING, APPROVED, RECORDED):
-            buttons.append(Button(t._("🚫 Cancel"), f"rq:x:{request.id}"))
+            buttons.append(Button(t._("🚫 Cancel"), RequestAction("x", request.id).encode()))
         if request.departure_at > step.now and request.status == PENDING:
-            buttons.append(Button(t._("🗓 Change dates"), f"rq:am:{request.id}"))
+            buttons.append(Button(t._("🗓 Change dates"), RequestAction("am", request.id).encode()))
         if request.departure_at > step.now and request.status == APPROVED:
-            buttons.append(Button(t._("🗓 Change (needs approval again)"), f"rq:ch:{request.id}"))
+            buttons.append(
+                Button(
+                    t._("🗓 Change (needs approval again)"), RequestAction("ch", request.id).encode()
+                )
+            )
         return OutMessage(status_line(t, request), buttons=(tuple(buttons),) if buttons else ())
 
     async def cancel(self, step: Step, request_id: int) -> list[OutMessage]:

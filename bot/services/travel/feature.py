@@ -4,9 +4,20 @@ from __future__ import annotations
 
 from bot.domain.models import Staff
 from bot.domain.outgoing import OutMessage
-from bot.services.kernel.feature import Answer, Feature
+from bot.services.kernel.feature import Answer, ButtonRoute, Feature
 from bot.services.kernel.step import Deps, Step
 from bot.services.travel.approvals import DENY_FLOW, Approvals
+from bot.services.travel.buttons import (
+    APPROVE_ALL,
+    DECISIONS,
+    INERT,
+    REQUESTS,
+    TRAVEL,
+    ApproveAll,
+    Decide,
+    RequestAction,
+    TravelButton,
+)
 from bot.services.travel.flow import FLOW as TRAVEL_FLOW
 from bot.services.travel.flow import TravelFlow
 from bot.services.travel.policy_admin import PolicyAdmin
@@ -34,12 +45,12 @@ class Travel:
                 DENY_FLOW: self.approvals.deny_reason,
                 "amend": self.approvals.amend,
             },
-            buttons={
-                "tv": self._travel_button,
-                "ap": self._decision,
-                "apall": self._approve_all,
-                "rq": self._request_button,
-            },
+            buttons=[
+                ButtonRoute(TRAVEL, self._travel_button),
+                ButtonRoute(DECISIONS, self._decision),
+                ButtonRoute(APPROVE_ALL, self._approve_all),
+                ButtonRoute(REQUESTS, self._request_button),
+            ],
             jobs=[self.approvals.sweep],
         )
 
@@ -47,32 +58,25 @@ class Travel:
         await step.conversations.clear(step.who.channel, step.who.user_ref)
         return await self.flow.begin(step, await mode_at(step.tx, step.now))
 
-    async def _travel_button(self, step: Step, rest: str) -> Answer:
-        if rest == "noop":
+    async def _travel_button(self, step: Step, button: TravelButton) -> Answer:
+        if button == INERT:
             return None, []
         conversation = await step.conversations.get(step.who.channel, step.who.user_ref)
         if conversation is None or conversation.flow != TRAVEL_FLOW:
             return None, [OutMessage(step.t._("This button is no longer valid."))]
-        return None, await self.flow.on_button(step, conversation, f"tv:{rest}")
+        return None, await self.flow.on_button(step, conversation, button)
 
-    async def _decision(self, step: Step, rest: str) -> Answer:
-        request_id, _, choice = rest.partition(":")
-        if not request_id.isdigit() or choice not in ("y", "n"):
-            return step.t._("This button is no longer valid."), []
-        return await self.approvals.press(step, int(request_id), choice == "y")
+    async def _decision(self, step: Step, button: Decide) -> Answer:
+        return await self.approvals.press(step, button.request_id, button.approve)
 
-    async def _approve_all(self, step: Step, rest: str) -> Answer:
-        return None, await self.approvals.approve_all(step, rest == "y")
+    async def _approve_all(self, step: Step, button: ApproveAll) -> Answer:
+        return None, await self.approvals.approve_all(step, button.confirmed)
 
-    async def _request_button(self, step: Step, rest: str) -> Answer:
-        action, _, request_id = rest.partition(":")
+    async def _request_button(self, step: Step, button: RequestAction) -> Answer:
         handlers = {
             "x": self.approvals.cancel,
             "am": self.approvals.start_amend,
             "ch": self.approvals.start_change,
             "keep": self.policy.keep_under_ban,
         }
-        handler = handlers.get(action)
-        if handler is None or not request_id.isdigit():
-            return None, [OutMessage(step.t._("This button is no longer valid."))]
-        return None, await handler(step, int(request_id))
+        return None, await handlers[button.action](step, button.ref)

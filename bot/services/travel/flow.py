@@ -26,19 +26,29 @@ from bot.services.health.alerts import destination_warning
 from bot.services.kernel.pickers import (
     matches_keyboard,
     month_calendar,
-    parse_day,
-    parse_month,
     province_picker,
     time_picker,
 )
 from bot.services.kernel.step import Step
+from bot.services.travel.buttons import (
+    CALENDAR,
+    FIELDS,
+    PROVINCES,
+    CalendarDay,
+    CalendarMonth,
+    CaseAreaAnswer,
+    EditField,
+    QuickTime,
+    TravelButton,
+    TravelPage,
+    TravelProvince,
+    TravelSignal,
+)
 from storage.repos import Conversation
 
 FLOW = "travel"
-FIELDS = ("dest", "address", "dep", "ret", "purpose", "case_area")
 MAX_ADDRESS = 300
 MAX_PURPOSE = 1000
-CASE_ANSWERS = ("yes", "no", "unknown")
 
 Draft = dict[str, Any]
 
@@ -84,30 +94,31 @@ class TravelFlow:
         return await handler(step, draft, field, text.strip())
 
     async def on_button(
-        self, step: Step, conversation: Conversation, data: str
+        self, step: Step, conversation: Conversation, button: TravelButton
     ) -> list[OutMessage]:
         draft = dict(conversation.draft)
-        parts = data.split(":")
-        action = parts[1] if len(parts) > 1 else ""
         at = conversation.step
-        if action == "noop":
-            return []
-        if action == "pg" and at == "dest":
-            return [self._destination_question(step, _int(parts[2]))]
-        if action == "p" and at == "dest":
-            return await self._choose_province(step, draft, _int(parts[2]))
-        if action == "cal" and at in ("dep", "ret") and len(parts) == 4 and parts[2] == at:
-            month = parse_month(parts[3])
-            return [] if month is None else [self._when_question(step, at, month)]
-        if action == "day" and at in ("dep", "ret") and len(parts) == 4 and parts[2] == at:
-            return await self._picked_day(step, draft, at, parse_day(parts[3]))
-        if action == "t" and at in ("dep_time", "ret_time") and len(parts) == 4:
-            return await self._typed_time(step, draft, at, f"{parts[3][:2]}:{parts[3][2:]}")
-        if action == "ca" and at == "case_area" and parts[2] in CASE_ANSWERS:
-            draft["case_area"] = parts[2]
-            return await self._ask_next(step, draft)
-        if at == "summary":
-            return await self._summary_button(step, draft, action, parts)
+        match button:
+            case TravelSignal("noop"):
+                return []
+            case TravelPage(page) if at == "dest":
+                return [self._destination_question(step, page)]
+            case TravelProvince(index) if at == "dest":
+                return await self._choose_province(step, draft, index)
+            case CalendarMonth(field, month) if field == at:
+                return [self._when_question(step, at, month)]
+            case CalendarDay(field, day) if field == at:
+                return await self._picked_day(step, draft, at, day)
+            case QuickTime(field, clock) if at in ("dep_time", "ret_time"):
+                return await self._typed_time(step, draft, at, f"{clock:%H:%M}")
+            case CaseAreaAnswer(answer) if at == "case_area":
+                draft["case_area"] = answer
+                return await self._ask_next(step, draft)
+            case TravelSignal(word) if at == "summary":
+                return await self._summary_button(step, draft, word)
+            case EditField(field) if at == "summary":
+                draft.pop(field, None)
+                return await self._ask_next(step, draft)
         return [OutMessage(step.t._("This button is no longer valid."))]
 
     # --- typed answers -------------------------------------------------------------------
@@ -124,7 +135,7 @@ class TravelFlow:
                         "No province or city matches «{text}». Type it again (e.g. «Đà Nẵng», «HCM») or pick from the list.",
                         text=text[:100],
                     ),
-                    buttons=province_picker(t, 0, _home(step)),
+                    buttons=province_picker(t, 0, _home(step), PROVINCES),
                 )
             ]
         exact = [m for m in found if m.exact] if hasattr(found[0], "exact") else []
@@ -135,7 +146,8 @@ class TravelFlow:
             )
         return [
             OutMessage(
-                t._("Which one do you mean?"), buttons=matches_keyboard([m.province for m in found])
+                t._("Which one do you mean?"),
+                buttons=matches_keyboard([m.province for m in found], PROVINCES),
             )
         ]
 
@@ -219,9 +231,7 @@ class TravelFlow:
         draft[f"{field}_day"] = day.isoformat()
         return await self._save_and_ask(step, draft, f"{field}_time")
 
-    async def _summary_button(
-        self, step: Step, draft: Draft, action: str, parts: list[str]
-    ) -> list[OutMessage]:
+    async def _summary_button(self, step: Step, draft: Draft, action: str) -> list[OutMessage]:
         t = step.t
         if action == "ok":
             problems = self._trip_problems(step, draft)
@@ -234,9 +244,6 @@ class TravelFlow:
             return [OutMessage(t._("Cancelled. Nothing was sent."))]
         if action == "ed":
             return [OutMessage(t._("What do you want to change?"), buttons=_edit_buttons(t))]
-        if action == "ef" and len(parts) == 3 and parts[2] in FIELDS:
-            draft.pop(parts[2], None)
-            return await self._ask_next(step, draft)
         return [OutMessage(t._("This button is no longer valid."))]
 
     # --- setting fields and asking ---------------------------------------------------------
@@ -254,7 +261,7 @@ class TravelFlow:
                         place=name,
                         home=home,
                     ),
-                    buttons=province_picker(t, 0, home),
+                    buttons=province_picker(t, 0, home, PROVINCES),
                 )
             ]
         draft["dest"] = name
@@ -333,7 +340,7 @@ class TravelFlow:
                         "At what time on {day}? Type e.g. «07:30» or «17h», or pick one.",
                         day=t.date(day),
                     ),
-                    buttons=time_picker(field[:3]),
+                    buttons=time_picker(field[:3], CALENDAR),
                 )
             ]
         if field == "purpose":
@@ -352,9 +359,9 @@ class TravelFlow:
                     ),
                     buttons=(
                         (
-                            Button(t._("Yes"), "tv:ca:yes"),
-                            Button(t._("No"), "tv:ca:no"),
-                            Button(t._("I don't know"), "tv:ca:unknown"),
+                            Button(t._("Yes"), CaseAreaAnswer("yes").encode()),
+                            Button(t._("No"), CaseAreaAnswer("no").encode()),
+                            Button(t._("I don't know"), CaseAreaAnswer("unknown").encode()),
                         ),
                     ),
                 )
@@ -367,7 +374,7 @@ class TravelFlow:
             t._(
                 "Where are you going? Type the province or city (e.g. «Đà Nẵng», «HCM», «ha noi») or pick it below."
             ),
-            buttons=province_picker(t, page, _home(step)),
+            buttons=province_picker(t, page, _home(step), PROVINCES),
         )
 
     def _when_question(self, step: Step, field: str, month: date) -> OutMessage:
@@ -377,16 +384,18 @@ class TravelFlow:
             if field == "dep"
             else t._("When do you come back? Type e.g. «30/05/2021 18:00», or pick a day.")
         )
-        return OutMessage(question, buttons=month_calendar(t, field, month, step.now.date()))
+        return OutMessage(
+            question, buttons=month_calendar(t, field, month, step.now.date(), CALENDAR)
+        )
 
 
 def summary_message(t: Translator, draft: Draft) -> OutMessage:
     lines = [t._("Please check your request:"), ""] + summary_lines(t, draft)
     buttons = (
         (
-            Button(t._("✅ Send"), "tv:ok"),
-            Button(t._("✏️ Edit"), "tv:ed"),
-            Button(t._("❌ Cancel"), "tv:no"),
+            Button(t._("✅ Send"), TravelSignal("ok").encode()),
+            Button(t._("✏️ Edit"), TravelSignal("ed").encode()),
+            Button(t._("❌ Cancel"), TravelSignal("no").encode()),
         ),
     )
     return OutMessage("\n".join(lines), buttons=buttons)
@@ -420,7 +429,7 @@ def _edit_buttons(t: Translator) -> tuple[tuple[Button, ...], ...]:
         "purpose": t._("Purpose"),
         "case_area": t._("Published cases"),
     }
-    items = [Button(labels[f], f"tv:ef:{f}") for f in FIELDS]
+    items = [Button(labels[f], EditField(f).encode()) for f in FIELDS]
     return tuple(tuple(items[i : i + 2]) for i in range(0, len(items), 2))
 
 
@@ -445,13 +454,6 @@ def _when(value: str | None) -> datetime | None:
 
 def _home(step: Step) -> str:
     return step.deps.settings.home_province
-
-
-def _int(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        return -1
 
 
 def _is_clear_winner(found: list[Any], text: str) -> bool:

@@ -12,6 +12,7 @@ from bot.domain.outgoing import Button, OutMessage
 from bot.domain.travel_policy import PolicyMode
 from bot.i18n import Translator
 from bot.services.kernel.step import Deps, Step
+from bot.services.travel.buttons import RequestAction
 from bot.services.travel.policy_state import mode_at
 from bot.services.travel.views import request_lines
 from storage.travel_repo import TravelRepo, TravelRequest
@@ -274,8 +275,8 @@ def _ban_question(t: Translator, directory: Directory, request: TravelRequest) -
     ]
     buttons = (
         (
-            Button(t._("🚫 Cancel the trip"), f"rq:x:{request.id}"),
-            Button(t._("Still necessary"), f"rq:keep:{request.id}"),
+            Button(t._("🚫 Cancel the trip"), RequestAction("x", request.id).encode()),
+            Button(t._("Still necessary"), RequestAction("keep", request.id).encode()),
         ),
     )
     return OutMessage("\n".join(lines), buttons=buttons)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.domain.directory import Directory
 from bot.domain.outgoing import Button, OutMessage
 from bot.i18n import Translator
+from bot.services.travel.buttons import Decide
 from bot.services.travel.flow import case_area_text
 from storage.travel_repo import APPROVED, CANCELLED, DENIED, PENDING, RECORDED, TravelRequest
 
@@ -62,8 +63,8 @@ def request_lines(t: Translator, directory: Directory, request: TravelRequest) -
 def approval_buttons(t: Translator, request_id: int) -> tuple[tuple[Button, ...], ...]:
     return (
         (
-            Button(t._("✅ Approve"), f"ap:{request_id}:y"),
-            Button(t._("❌ Deny"), f"ap:{request_id}:n"),
+            Button(t._("✅ Approve"), Decide(request_id, True).encode()),
+            Button(t._("❌ Deny"), Decide(request_id, False).encode()),
         ),
     )
 
