@@ -81,7 +81,7 @@ def build_application(settings: Settings, clock: Clock | None = None) -> BotAppl
 async def open_services(app: BotApplication, settings: Settings, clock: Clock) -> Services:
     db = await Database.open(settings.database_path)
     limiter = RateLimiter(settings.send_rate_per_second)
-    transport = TelegramTransport(app.bot)
+    transport = TelegramTransport(app.bot, settings.upload_folders)
     translations = Translations(default_language=settings.default_language)
     later_views = LaterViews(translations)
     sender = OutboxSender(

@@ -28,9 +28,8 @@ class Settings(BaseSettings):
     telegram_api_base_url: str = TELEGRAM_API
     telegram_bot_username: str = ""
     database_path: Path = Path("data/khaibao.db")
-    exports_dir: Path | None = (
-        None  # unset: "exports" beside the database file (see exports_folder)
-    )
+    files_dir: Path | None = None  # the bot's own files; unset: files/ beside the database
+    exports_dir: Path | None = None  # registers, reports, charts; unset: FILES_DIR/exports
     timezone: str = "Asia/Ho_Chi_Minh"
     default_language: str = "vi"
     send_rate_per_second: float = Field(default=25.0, gt=0, le=10_000)
@@ -85,7 +84,7 @@ class Settings(BaseSettings):
             raise ValueError("must be 'vi' or 'en'")
         return value
 
-    @field_validator("exports_dir", mode="before")
+    @field_validator("files_dir", "exports_dir", mode="before")
     @classmethod
     def _unset_when_empty(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
@@ -123,15 +122,24 @@ class Settings(BaseSettings):
         return QuietHours(start, end, self.tz)
 
     @property
-    def exports_folder(self) -> Path:
-        """Where /export, directive reports and charts are written (EXPORTS_DIR, else beside the
-        database file as before the setting existed)."""
-        folder = self.exports_dir or self.database_path.resolve().parent / "exports"
-        return folder.resolve()
-
-    @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def files_folder(self) -> Path:
+        """The bot's own files (FILES_DIR, else files/ beside the database), resolved."""
+        return (self.files_dir or self.database_path.resolve().parent / "files").resolve()
+
+    @property
+    def exports_folder(self) -> Path:
+        """Where /export, directive reports and charts are written (EXPORTS_DIR, else an
+        exports/ folder inside FILES_DIR)."""
+        return (self.exports_dir or self.files_folder / "exports").resolve()
+
+    @property
+    def upload_folders(self) -> tuple[Path, ...]:
+        """The only folders whose files the bot ever uploads: its files and its exports."""
+        return (self.files_folder, self.exports_folder)
 
     @property
     def api_file_base_url(self) -> str:

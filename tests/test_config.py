@@ -55,6 +55,7 @@ ANY_TEXT = {  # free text or a path: no value is refused when the settings are r
     "TELEGRAM_BOT_USERNAME",
     "DATABASE_PATH",
     "EXPORTS_DIR",
+    "FILES_DIR",
     "HOME_PROVINCE",
     "CASE_ALERT_ROLES",
     "HEALTH_CONTACT_DEFAULT",
@@ -134,15 +135,21 @@ def test_durations_keep_their_text_forms(
     assert settings.declaration_reminders == (duration, duration)
 
 
-def test_exports_stay_beside_the_database_unless_exports_dir_is_set(
+def test_exports_stay_in_the_files_folder_beside_the_database_unless_exports_dir_is_set(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("DATABASE_PATH", str(tmp_path / "db" / "khaibao.db"))
-    assert load_settings(_env_file=None).exports_folder == tmp_path / "db" / "exports"
+    settings = load_settings(_env_file=None)
+    assert settings.exports_folder == tmp_path / "db" / "files" / "exports"
     monkeypatch.setenv("EXPORTS_DIR", " ")  # EXPORTS_DIR= as in .env.example
-    assert load_settings(_env_file=None).exports_folder == tmp_path / "db" / "exports"
+    monkeypatch.setenv("FILES_DIR", " ")
+    assert load_settings(_env_file=None).exports_folder == tmp_path / "db" / "files" / "exports"
+    monkeypatch.setenv("FILES_DIR", str(tmp_path / "own"))
+    assert load_settings(_env_file=None).exports_folder == tmp_path / "own" / "exports"
     monkeypatch.setenv("EXPORTS_DIR", str(tmp_path / "registers"))
-    assert load_settings(_env_file=None).exports_folder == tmp_path / "registers"
+    settings = load_settings(_env_file=None)
+    assert settings.exports_folder == tmp_path / "registers"
+    assert settings.upload_folders == (tmp_path / "own", tmp_path / "registers")
 
 
 DURATION_TEXT = st.one_of(

@@ -1,5 +1,6 @@
 """EXPORTS_DIR: the registers /export writes and the charts go to the folder it names, not
-beside the database (where they stay when it is unset, as the other end-to-end tests see)."""
+inside FILES_DIR beside the database (where they stay when it is unset, as the other
+end-to-end tests see); the bot uploads them from there."""
 
 from __future__ import annotations
 

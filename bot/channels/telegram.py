@@ -18,8 +18,9 @@ from telegram import (
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application, ContextTypes, ExtBot, JobQueue
 
+from bot.channels.own_files import NotOwnFile, read_own_file
 from bot.config import Settings
-from bot.domain.outgoing import OutMessage
+from bot.domain.outgoing import ChannelFile, LocalFile, OutMessage
 from bot.services.outbox.sender import RateLimiter, RetryLater, Transient, Undeliverable
 
 log = logging.getLogger(__name__)
@@ -93,8 +94,9 @@ def _ptb_markup(markup: MarkupJson) -> Markup:
 class TelegramTransport:
     """Sends OutMessages through PTB's Bot and turns its errors into outbox outcomes."""
 
-    def __init__(self, bot: Bot) -> None:
+    def __init__(self, bot: Bot, upload_folders: Sequence[Path]) -> None:
         self._bot = bot
+        self._upload_folders = tuple(upload_folders)
 
     async def send(self, chat_ref: str, message: OutMessage) -> str | None:
         try:
@@ -107,6 +109,8 @@ class TelegramTransport:
             if "not modified" in exc.message.lower():
                 return message.edit_ref
             if "chat not found" in exc.message.lower():
+                raise Undeliverable(exc.message) from exc
+            if "wrong file identifier" in exc.message.lower():
                 raise Undeliverable(exc.message) from exc
             raise Transient(exc.message) from exc
         except (TimedOut, NetworkError) as exc:
@@ -127,10 +131,8 @@ class TelegramTransport:
                 },
             )
             return message.edit_ref
-        if message.document:
-            return await self._send_document(chat_ref, message, _ptb_markup(markup))
-        if message.photo:
-            return await self._send_photo(chat_ref, message, _ptb_markup(markup))
+        if message.document is not None or message.photo is not None:
+            return await self._send_file(chat_ref, message, markup)
         if message.edit_ref:
             await self._bot._post(
                 "editMessageText",
@@ -147,34 +149,46 @@ class TelegramTransport:
         )
         return str(sent["message_id"])
 
-    async def _send_document(self, chat_ref: str, message: OutMessage, markup: Markup) -> str:
-        """A file by its Telegram file id, or a local file (an export) uploaded under its name."""
-        document = message.document or ""
+    async def _send_file(self, chat_ref: str, message: OutMessage, markup: MarkupJson) -> str:
+        """A document or a photo, the text as its caption: by its Telegram file id, or one of
+        the bot's own files uploaded under its name."""
+        kind = "document" if message.document is not None else "photo"
+        ref = message.document or message.photo
+        assert ref is not None
         caption = message.text[:CAPTION_LIMIT] or None
-        if document.startswith("/"):
-            path = Path(document)
-            sent = await self._bot.send_document(
-                int(chat_ref),
-                path.read_bytes(),
-                filename=path.name,
-                caption=caption,
-                reply_markup=markup,
-            )
+        if isinstance(ref, ChannelFile):
+            # Raw, never through PTB's typed methods: they read any string naming a file that
+            # exists on this disk and upload it (a forged file id "/etc/hostname").
+            sent = await self._bot._post(
+                "sendDocument" if kind == "document" else "sendPhoto",
+                {"chat_id": int(chat_ref), kind: self._file_id(ref), "caption": caption,
+                 "reply_markup": markup},
+            )  # fmt: skip
+            return str(sent["message_id"])
+        content, name = self._own_file(ref)
+        if kind == "document":
+            uploaded = await self._bot.send_document(
+                int(chat_ref), content, filename=name, caption=caption,
+                reply_markup=_ptb_markup(markup),
+            )  # fmt: skip
         else:
-            sent = await self._bot.send_document(
-                int(chat_ref), document, caption=caption, reply_markup=markup
+            uploaded = await self._bot.send_photo(
+                int(chat_ref), content, caption=caption, reply_markup=_ptb_markup(markup)
             )
-        return str(sent.message_id)
+        return str(uploaded.message_id)
 
-    async def _send_photo(self, chat_ref: str, message: OutMessage, markup: Markup) -> str:
-        """A picture (a chart) by its Telegram file id, or a local PNG uploaded under its name."""
-        photo = message.photo or ""
-        caption = message.text[:CAPTION_LIMIT] or None
-        content: bytes | str = Path(photo).read_bytes() if photo.startswith("/") else photo
-        sent = await self._bot.send_photo(
-            int(chat_ref), content, caption=caption, reply_markup=markup
-        )
-        return str(sent.message_id)
+    def _own_file(self, ref: LocalFile) -> tuple[bytes, str]:
+        try:
+            return read_own_file(self._upload_folders, ref)
+        except NotOwnFile as refused:
+            log.warning("refused to upload a file: %s", refused)
+            raise Undeliverable(f"not a file of the bot's own: {refused}") from refused
+
+    @staticmethod
+    def _file_id(ref: ChannelFile) -> str:
+        if ref.channel not in (None, CHANNEL) or not ref.file_id:
+            raise Undeliverable(f"not a Telegram file id (channel {ref.channel!r})")
+        return ref.file_id
 
 
 class TelegramReplier:

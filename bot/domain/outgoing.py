@@ -12,6 +12,53 @@ from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
+class ChannelFile:
+    """A file the messenger already holds (the PDF an admin sent with a directive): its id there.
+
+    It is only ever passed back to that messenger, never looked up on the bot's disk.
+    `channel` None: a row queued before files were typed, for the channel it goes out on."""
+
+    channel: str | None
+    file_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class LocalFile:
+    """A file the bot wrote itself (an export, a chart). A channel uploads it only when it
+    lies, symlinks resolved, inside the bot's files folder (the FILES_DIR setting)."""
+
+    path: str
+
+
+FileRef = ChannelFile | LocalFile
+
+
+def file_ref_json(ref: FileRef) -> dict[str, Any]:
+    if isinstance(ref, LocalFile):
+        return {"kind": "local", "path": ref.path}
+    return {"kind": "channel", "channel": ref.channel, "file_id": ref.file_id}
+
+
+def file_ref_from_json(data: object) -> FileRef | None:
+    """A stored reference read back. A bare string is a row from before the references were
+    typed: a path (it started with "/") stays a LocalFile, so the files-folder check refuses
+    it; anything else was the messenger's own file id. An unreadable reference becomes an
+    empty LocalFile, which every channel refuses (the row is recorded undeliverable)."""
+    if data is None or data == "":
+        return None
+    if isinstance(data, str):
+        return LocalFile(data) if data.startswith("/") else ChannelFile(None, data)
+    if isinstance(data, dict) and data.get("kind") == "local":
+        return LocalFile(str(data.get("path") or ""))
+    if isinstance(data, dict) and data.get("kind") == "channel":
+        channel = data.get("channel")
+        return ChannelFile(
+            None if channel is None else str(channel), str(data.get("file_id") or "")
+        )
+    return LocalFile("")
+
+
+@dataclass(frozen=True, slots=True)
 class Button:
     text: str
     callback: str | None = None  # short data naming the object, e.g. "ap:1234:y" (≤ 64 bytes)
@@ -27,13 +74,9 @@ class OutMessage:
     remove_keyboard: bool = False
     edit_ref: str | None = None  # edit this earlier message instead of sending a new one
     extra: dict[str, Any] = field(default_factory=dict)
-    document: str | None = (
-        None  # a file to send, the text as its caption: a messenger file id or a local path
-    )
+    document: FileRef | None = None  # a file to send, the text as its caption
     markup_only: bool = False  # with edit_ref: change only the inline buttons, keep the text
-    photo: str | None = (
-        None  # a picture to send, the text as its caption: a messenger file id or a local path
-    )
+    photo: FileRef | None = None  # a picture to send, the text as its caption
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"text": self.text}
@@ -53,11 +96,11 @@ class OutMessage:
         if self.extra:
             data["extra"] = self.extra
         if self.document:
-            data["document"] = self.document
+            data["document"] = file_ref_json(self.document)
         if self.markup_only:
             data["markup_only"] = True
         if self.photo:
-            data["photo"] = self.photo
+            data["photo"] = file_ref_json(self.photo)
         return data
 
     @classmethod
@@ -74,9 +117,9 @@ class OutMessage:
             remove_keyboard=bool(data.get("remove_keyboard")),
             edit_ref=data.get("edit_ref"),
             extra=dict(data.get("extra", {})),
-            document=data.get("document"),
+            document=file_ref_from_json(data.get("document")),
             markup_only=bool(data.get("markup_only")),
-            photo=data.get("photo"),
+            photo=file_ref_from_json(data.get("photo")),
         )
 
 

@@ -130,6 +130,7 @@ class Demo:
                 "telegram_bot_username": self.api.bot_username,
                 "database_path": db_path,
                 "exports_dir": None,  # the demo's files stay beside its own database
+                "files_dir": None,
                 "polling_timeout_seconds": 10,
                 "per_chat_interval_seconds": 0.0,
                 "send_rate_per_second": min(self.base_settings.send_rate_per_second, 25.0),

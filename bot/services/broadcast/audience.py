@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.domain.directory import Directory
 from bot.domain.models import Staff
-from bot.domain.outgoing import Button, OutMessage
+from bot.domain.outgoing import Button, ChannelFile, OutMessage
 from bot.domain.splitting import split_message
 from bot.domain.text import fold
 from bot.i18n import Translator
@@ -116,7 +116,9 @@ def directive_messages(
     messages = [OutMessage(part) for part in parts]
     if b.file_id:
         caption = top if not parts else "📎 " + (b.file_name or b.number)
-        messages.append(OutMessage(caption[:CAPTION_LIMIT], document=b.file_id))
+        messages.append(
+            OutMessage(caption[:CAPTION_LIMIT], document=ChannelFile(b.admin_channel, b.file_id))
+        )
     if not messages:
         messages.append(OutMessage(top))
     last = messages[-1]

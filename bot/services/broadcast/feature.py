@@ -16,7 +16,7 @@ from typing import Any
 
 from bot.domain.ids import looks_like_id, parse_id
 from bot.domain.models import BuiltinRole, Staff
-from bot.domain.outgoing import OutMessage
+from bot.domain.outgoing import LocalFile, OutMessage
 from bot.domain.travel_policy import PolicyMode
 from bot.i18n import Translator
 from bot.services.broadcast.audience import directive_messages, members, read_at_button, read_button
@@ -312,7 +312,8 @@ class Broadcasts:
         )
         return None, [
             OutMessage(
-                step.t._("Directive #{id}: who received and read it.", id=b.id), document=str(path)
+                step.t._("Directive #{id}: who received and read it.", id=b.id),
+                document=LocalFile(str(path)),
             )
         ]
 

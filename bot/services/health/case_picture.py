@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.domain.outgoing import OutMessage
+from bot.domain.outgoing import LocalFile, OutMessage
 from bot.services.kernel.pictures import pyplot
 from bot.services.kernel.step import Step
 from storage.health_repo import HealthRepo
@@ -27,7 +27,7 @@ async def case_tree_photo(step: Step, case_id: int) -> list[OutMessage]:
     path = folder / f"case-{case_id}-{step.now:%Y%m%d-%H%M%S}.png"
     title = t._("Case #{id}: contact tree", id=case_id)
     await asyncio.to_thread(tree_chart, title, drawn, path)
-    return [OutMessage(title, photo=str(path))]
+    return [OutMessage(title, photo=LocalFile(str(path)))]
 
 
 @dataclass(frozen=True, slots=True)

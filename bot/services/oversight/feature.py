@@ -15,7 +15,7 @@ from pathlib import Path
 from bot.domain.directory import Directory
 from bot.domain.health_rules import HEAD_ROLES
 from bot.domain.models import BuiltinRole, Staff
-from bot.domain.outgoing import Button, OutMessage
+from bot.domain.outgoing import Button, LocalFile, OutMessage
 from bot.domain.splitting import split_message
 from bot.services.kernel.feature import Answer, ButtonRoute, Feature
 from bot.services.kernel.step import Deps, Step
@@ -124,7 +124,7 @@ class Oversight:
         heatmap = await self._heatmap(step, directory)
         path = self.folder / "charts" / f"district-{step.now:%Y%m%d-%H%M%S}.png"
         await asyncio.to_thread(on_time_chart, heatmap, path)
-        messages.append(OutMessage(heatmap.title, photo=str(path)))
+        messages.append(OutMessage(heatmap.title, photo=LocalFile(str(path))))
         return messages
 
     async def district_figures(self, tx: Tx, now: datetime) -> dict[str, UnitFigures]:
@@ -263,4 +263,4 @@ class Oversight:
             end=request.end.strftime("%d/%m/%Y"),
             n=rows,
         )
-        return [OutMessage(caption, document=str(path))]
+        return [OutMessage(caption, document=LocalFile(str(path)))]
