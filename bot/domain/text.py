@@ -18,3 +18,18 @@ def fold(text: str) -> str:
 def nfc(text: str) -> str:
     """Compose text to NFC so that names typed on different keyboards compare equal."""
     return unicodedata.normalize("NFC", text)
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
+
+
+def spreadsheet_text(value: str) -> str:
+    """A text cell that stays text in Excel and LibreOffice: a value they would read as a formula
+    (starting with = + - @, a tab or a carriage return) gets a leading single quote, as OWASP
+    recommends against formula injection. Used for every text cell of every export and CSV."""
+    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+
+
+def spreadsheet_cell(value: object) -> object:
+    """A cell's value for an export: text neutralised, numbers, dates and empties as they are."""
+    return spreadsheet_text(value) if isinstance(value, str) else value

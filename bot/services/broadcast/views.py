@@ -7,6 +7,7 @@ from pathlib import Path
 
 from bot.domain.directory import Directory
 from bot.domain.outgoing import Button, OutMessage
+from bot.domain.text import spreadsheet_cell
 from bot.i18n import Translator
 from bot.services.broadcast.buttons import DirectiveAction
 from storage.broadcast_repo import Broadcast, RecipientState, UnitTally
@@ -145,27 +146,20 @@ def write_export(
     sheet = book.active
     assert sheet is not None
     sheet.title = f"#{b.id}"
-    sheet.append(
-        [
-            t._("Unit"),
-            t._("Name"),
-            t._("Position"),
-            t._("Delivered at"),
-            t._("Read at"),
-            t._("Not delivered because"),
-        ]
-    )
+    headers = [t._("Unit"), t._("Name"), t._("Position"), t._("Delivered at"), t._("Read at"),
+               t._("Not delivered because")]  # fmt: skip
+    sheet.append([spreadsheet_cell(name) for name in headers])
     for state in states:
         person = directory.person(state.staff_id)
         unit = directory.unit(state.unit_id)
-        sheet.append([
+        sheet.append([spreadsheet_cell(value) for value in [
             unit.name if unit else state.unit_id,
             person.full_name if person else state.staff_id,
             (person.position or person.position_group) if person else "",
             t.short(state.sent_at) if state.sent_at and state.status == "sent" else "",
             t.short(state.read_at) if state.read_at else "",
             why_not(t, state),
-        ])  # fmt: skip
+        ]])  # fmt: skip
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"directive-{b.id}.xlsx"
     book.save(path)

@@ -23,6 +23,8 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.worksheet._writer import WorksheetWriter
 from openpyxl.worksheet.dimensions import ColumnDimension, DimensionHolder
 
+from bot.domain.text import spreadsheet_text
+
 Row = tuple[Any, ...]
 """A register row as the repository yields it: the unit id, the unit's name, then the data."""
 
@@ -110,7 +112,7 @@ _SPECIAL = re.compile(r"[&<>\000-\010\013\014\016-\037]")
 
 
 def _xml_text(value: object) -> str:
-    text = str(value)
+    text = spreadsheet_text(str(value))
     if _SPECIAL.search(text):
         text = (
             ILLEGAL_CHARACTERS_RE.sub("", text)
@@ -150,7 +152,7 @@ def _new_sheet(book: Workbook, columns: list[tuple[str, int]], title: str) -> An
     bold = Font(bold=True)
     cells = []
     for name, _ in columns:
-        cell = WriteOnlyCell(sheet, value=name)
+        cell = WriteOnlyCell(sheet, value=spreadsheet_text(name))
         cell.font = bold
         cells.append(cell)
     sheet.append(cells)

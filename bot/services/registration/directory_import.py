@@ -10,6 +10,7 @@ from pathlib import Path
 from bot.domain.clock import Clock
 from bot.domain.directory import Directory
 from bot.domain.directory_files import load_directory
+from bot.domain.text import spreadsheet_text
 from bot.services.registration.tabular import TableError, read_table
 from storage.db import Database
 from storage.directory_repo import DirectoryRepo, ImportSummary
@@ -98,5 +99,6 @@ async def write_invites(db: Database, clock: Clock, bot_username: str, out: Path
         writer.writerow(["staff_id", "full_name", "unit_id", "phone", "invite_link"])
         for person in people:
             link = f"https://t.me/{bot_username}?start={codes[person.staff_id]}"
-            writer.writerow([person.staff_id, person.full_name, person.unit_id, person.phone, link])
+            row = [person.staff_id, person.full_name, person.unit_id, person.phone, link]
+            writer.writerow([spreadsheet_text(value or "") for value in row])
     return len(people)
