@@ -35,6 +35,8 @@ ROLE_SEPARATOR = ";"
 TARGET_FORMS = "unit_head, role:<code>, staff:<staff_id> or none"
 NOTIFY_FORMS = "unit_head, role:<code> or staff:<staff_id>"
 _CODE = re.compile(r"[^\s:]+")
+STAFF_ID_MAX = 32
+_STAFF_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
 
 
 @dataclass(frozen=True)
@@ -256,6 +258,7 @@ def _staff_from_row(
     file: str, row: int, values: dict[str, str], parsed: _Staff, report: _Report
 ) -> Staff | None:
     broken = _missing_values(file, row, values, STAFF_REQUIRED, report)
+    broken |= _bad_staff_id(file, row, values["staff_id"], report)
     broken |= _duplicate_staff_id(file, row, values["staff_id"], parsed, report)
     phone = _phone(file, row, values, parsed, report)
     language = values["language"].lower() or LANGUAGES[0]
@@ -283,6 +286,26 @@ def _staff_from_row(
 def split_roles(text: str) -> frozenset[str]:
     """`unit_head; party_secretary;` → {unit_head, party_secretary}."""
     return frozenset(part.strip() for part in text.split(ROLE_SEPARATOR) if part.strip())
+
+
+def staff_id_problem(staff_id: str) -> str | None:
+    """Why `staff_id` may not be used (it goes into file names, button data and links)."""
+    if len(staff_id) > STAFF_ID_MAX:
+        return f"longer than {STAFF_ID_MAX} characters ({len(staff_id)})"
+    if staff_id.startswith("."):
+        return "must not start with '.'"
+    if not _STAFF_ID.fullmatch(staff_id):
+        bad = sorted({c for c in staff_id if not (c.isascii() and (c.isalnum() or c in "._-"))})
+        shown = " ".join(repr(c) for c in bad[:5])
+        return f"only letters A-Z a-z, digits 0-9 and . _ - are allowed, not {shown}"
+    return None
+
+
+def _bad_staff_id(file: str, row: int, staff_id: str, report: _Report) -> bool:
+    problem = staff_id_problem(staff_id) if staff_id else None
+    if problem:
+        report.problem(file, row, "staff_id", f"'{staff_id[:40]}': {problem}")
+    return problem is not None
 
 
 def _duplicate_staff_id(

@@ -58,11 +58,20 @@ def file_ref_from_json(data: object) -> FileRef | None:
     return LocalFile("")
 
 
+CALLBACK_MAX_BYTES = 64  # Telegram's limit on a button's data; Zalo's is larger
+
+
 @dataclass(frozen=True, slots=True)
 class Button:
     text: str
     callback: str | None = None  # short data naming the object, e.g. "ap:1234:y" (≤ 64 bytes)
     url: str | None = None
+
+    def __post_init__(self) -> None:
+        # Checked where the button is made: data past the limit is refused by the messenger,
+        # and the whole message with it, so the person would get no answer at all.
+        if self.callback is not None and len(self.callback.encode()) > CALLBACK_MAX_BYTES:
+            raise ValueError(f"button data over {CALLBACK_MAX_BYTES} bytes: {self.callback!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +115,7 @@ class OutMessage:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> OutMessage:
         buttons = tuple(
-            tuple(Button(b["text"], b.get("callback"), b.get("url")) for b in row)
+            tuple(Button(b["text"], _within_limit(b.get("callback")), b.get("url")) for b in row)
             for row in data.get("buttons", ())
         )
         return cls(
@@ -121,6 +130,14 @@ class OutMessage:
             markup_only=bool(data.get("markup_only")),
             photo=file_ref_from_json(data.get("photo")),
         )
+
+
+def _within_limit(callback: str | None) -> str | None:
+    """Button data of a row stored before the limit was checked, cut to it: the server-side
+    check of the press then refuses it, instead of the whole row failing to load."""
+    if callback is None or len(callback.encode()) <= CALLBACK_MAX_BYTES:
+        return callback
+    return callback.encode()[:CALLBACK_MAX_BYTES].decode(errors="ignore")
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,3 +33,12 @@ def spreadsheet_text(value: str) -> str:
 def spreadsheet_cell(value: object) -> object:
     """A cell's value for an export: text neutralised, numbers, dates and empties as they are."""
     return spreadsheet_text(value) if isinstance(value, str) else value
+
+
+_UNSAFE_IN_NAME = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def safe_file_part(text: str, limit: int = 32) -> str:
+    """A piece of a file name made only of A-Z a-z 0-9 _ - (whatever an id holds: never a `/`,
+    a `..` or a leading dot), at most `limit` characters; "-" when nothing is left."""
+    return _UNSAFE_IN_NAME.sub("_", text)[:limit].strip("_") or "-"

@@ -21,6 +21,7 @@ from bot.domain.directory import Directory
 from bot.domain.health import Symptom
 from bot.domain.health_rules import ALL_RECORDS_ROLES, HEAD_ROLES
 from bot.domain.models import BuiltinRole, Staff
+from bot.domain.text import safe_file_part
 from bot.i18n import Translator
 from bot.services.health.alerts import symptom_names
 from bot.services.travel.views import status_text
@@ -192,5 +193,5 @@ async def write_workbook(
 
 
 def file_name(request: ExportRequest) -> str:
-    unit = f"-{request.unit_id}" if request.unit_id else ""
+    unit = f"-{safe_file_part(request.unit_id)}" if request.unit_id else ""
     return f"{request.what}{unit}-{request.start:%Y%m%d}-{request.end:%Y%m%d}.xlsx"

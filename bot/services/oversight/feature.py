@@ -17,6 +17,7 @@ from bot.domain.health_rules import HEAD_ROLES
 from bot.domain.models import BuiltinRole, Staff
 from bot.domain.outgoing import Button, LocalFile, OutMessage
 from bot.domain.splitting import split_message
+from bot.domain.text import safe_file_part
 from bot.services.kernel.feature import Answer, ButtonRoute, Feature
 from bot.services.kernel.step import Deps, Step
 from bot.services.oversight.buttons import EXPORTS, ExportRegister
@@ -247,7 +248,8 @@ class Oversight:
                     step.now, person.staff_id, "health.export.refused", "export:health", details
                 )
             return [OutMessage(str(refusal))]
-        path = self.folder / f"{person.staff_id}-{step.now:%Y%m%d%H%M%S}-{file_name(request)}"
+        stamp = f"{safe_file_part(person.staff_id)}-{step.now:%Y%m%d%H%M%S}"
+        path = self.folder / f"{stamp}-{file_name(request)}"
         rows = await write_workbook(self._repo(step), t, request, units, self.deps.clock.tz, path)
         await step.audit.append(
             step.now,
