@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot import redaction
 from bot.clock import SystemClock
 from bot.config import Settings, SettingsError, load_settings
 from bot.i18n import Translations, Translator
@@ -87,6 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it tells of every sweep at INFO
     try:
         settings = load_settings()
+        redaction.install(settings.secret_values())
+        logging.getLogger().setLevel(settings.log_level)
         return _dispatch(args, settings)
     except SettingsError as exc:
         print(f"khaibao: {exc}", file=sys.stderr)

@@ -12,6 +12,7 @@ from datetime import timedelta
 from telegram import BotCommand, Update
 from telegram.ext import ApplicationBuilder
 
+from bot import redaction
 from bot.channels.telegram import CHANNEL, TelegramApp, TelegramReplier, TelegramTransport
 from bot.channels.telegram_http import AiohttpRequest
 from bot.channels.telegram_ordering import PerPersonUpdateProcessor
@@ -60,6 +61,7 @@ class Services:
 
 def build_application(settings: Settings, clock: Clock | None = None) -> BotApplication:
     """The real bot: PTB Application wired to khaibao's services (opened in post_init)."""
+    redaction.install(settings.secret_values())
     app = (
         ApplicationBuilder()
         .token(settings.require_token())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import time, timedelta
 from functools import cache
 from pathlib import Path
@@ -15,6 +16,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from bot.domain.reminders import QuietHours
 
 TELEGRAM_API = "https://api.telegram.org/bot"
+_SECRET_NAME = re.compile(r"token|secret|password|_key$")
 
 
 class SettingsError(Exception):
@@ -32,6 +34,7 @@ class Settings(BaseSettings):
     exports_dir: Path | None = None  # registers, reports, charts; unset: FILES_DIR/exports
     timezone: str = "Asia/Ho_Chi_Minh"
     default_language: str = "vi"
+    log_level: str = "INFO"  # DEBUG, INFO, WARNING or ERROR; secrets are masked at every level
     send_rate_per_second: float = Field(default=25.0, gt=0, le=10_000)
     per_chat_interval_seconds: float = Field(default=1.0, ge=0)
     sweep_interval_seconds: float = Field(default=2.0, gt=0)
@@ -101,6 +104,13 @@ class Settings(BaseSettings):
             return tuple(parse_duration(part) for part in value.split(","))
         return value
 
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        if value.strip().upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+        return value.strip().upper()
+
     @field_validator("declaration_reminders", "return_grace", "ack_remind_after")
     @classmethod
     def _positive(cls, value: timedelta | tuple[timedelta, ...]) -> Any:
@@ -158,6 +168,18 @@ class Settings(BaseSettings):
                 "fix it in .env"
             )
         return token
+
+    def secret_values(self) -> list[str]:
+        """Every secret setting's value (the bot token, webhook and Zalo secrets, keys), for
+        the log redaction: a setting is secret by its name."""
+        values = []
+        for name, field in type(self).model_fields.items():
+            if _SECRET_NAME.search(name) or field.annotation is SecretStr:
+                value = getattr(self, name)
+                text = value.get_secret_value() if isinstance(value, SecretStr) else value
+                if isinstance(text, str) and text.strip():
+                    values.append(text.strip())
+        return values
 
     def admin_alert_interval(self) -> timedelta:
         return timedelta(seconds=self.admin_error_alert_interval_seconds)

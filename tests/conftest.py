@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
@@ -13,6 +14,35 @@ from tests.harness import BotProcess, RunningBot, load_examples, make_settings
 
 # PTB 22 warns about RetryAfter.retry_after being an int unless opted into timedelta.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+
+class SecretGuard(logging.Handler):
+    """Every record the suite logs, searched for the sandbox's token (issue 19.4)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+        self.leaked: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = self.format(record)
+        except Exception:
+            return
+        if FAKE_TOKEN in text:
+            self.leaked.append(text[:400])
+
+
+FAKE_TOKEN = FakeBotApi().token
+GUARD = SecretGuard()
+logging.getLogger().addHandler(GUARD)
+
+
+@pytest.fixture(autouse=True)
+def no_token_in_any_log() -> Iterator[None]:
+    yield
+    leaked, GUARD.leaked = GUARD.leaked, []
+    assert not leaked, f"the bot token was logged: {leaked[:3]}"
 
 
 @pytest.fixture

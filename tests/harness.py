@@ -71,9 +71,12 @@ class RunningBot:
 class BotProcess:
     """`python -m bot run` in a child process, so tests can SIGKILL it."""
 
-    def __init__(self, settings: Settings, **extra_env: str) -> None:
+    def __init__(
+        self, settings: Settings, stderr_path: Path | None = None, **extra_env: str
+    ) -> None:
         self.settings = settings
         self.extra_env = extra_env
+        self.stderr_path = stderr_path  # stderr written there (a pipe nobody reads fills up)
         self.process: subprocess.Popen[bytes] | None = None
 
     def env(self) -> dict[str, str]:
@@ -91,13 +94,16 @@ class BotProcess:
         return env
 
     def start(self) -> None:
+        stderr = self.stderr_path.open("ab") if self.stderr_path else None
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bot", "run"],
             cwd=self.settings.database_path.parent,
             env=self.env(),
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=stderr or subprocess.PIPE,
         )
+        if stderr is not None:
+            stderr.close()  # the child has its own copy
 
     def kill(self) -> None:
         assert self.process is not None

@@ -41,6 +41,7 @@ INVALID = {
     "OVERSIGHT_DIRECTIVE_DAYS": "0",
     "OVERSIGHT_SYMPTOM_DAYS": "0",
     "DISTRICT_LINES": "501",
+    "LOG_LEVEL": "LOUD",
 }
 MORE_INVALID = [  # other ways to get the same settings wrong
     ("DECLARATION_REMINDERS", ""),

@@ -16,6 +16,8 @@ from telegram._utils.defaultvalue import DefaultValue
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
+from bot.redaction import redact
+
 
 class AiohttpRequest(BaseRequest):
     def __init__(
@@ -68,7 +70,8 @@ class AiohttpRequest(BaseRequest):
         except TimeoutError as err:
             raise TimedOut from err
         except aiohttp.ClientError as err:
-            raise NetworkError(f"aiohttp.{type(err).__name__}: {err}") from err
+            # The URL in aiohttp's message holds the token; this text is logged and stored.
+            raise NetworkError(f"aiohttp.{type(err).__name__}: {redact(str(err))}") from err
         except asyncio.CancelledError:
             raise
 
