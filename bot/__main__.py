@@ -125,12 +125,20 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _import(settings: Settings, t: Translator, args: argparse.Namespace) -> int:
     from bot.services.registration.directory_import import import_directory
+    from bot.services.registration.tabular import ImportLimits
     from storage.db import Database
 
     db = await Database.open(settings.database_path)
     try:
         outcome = await import_directory(
-            db, SystemClock(settings.tz), args.units, args.staff, args.routing, dry_run=args.dry_run
+            db,
+            SystemClock(settings.tz),
+            args.units,
+            args.staff,
+            args.routing,
+            dry_run=args.dry_run,
+            limits=ImportLimits(settings.import_max_bytes, settings.import_max_rows),
+            t=t,
         )
     finally:
         await db.close()

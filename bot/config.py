@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.domain.directory_files import IMPORT_MAX_BYTES, IMPORT_MAX_ROWS
 from bot.domain.reminders import QuietHours
 
 TELEGRAM_API = "https://api.telegram.org/bot"
@@ -69,6 +70,8 @@ class Settings(BaseSettings):
         default=14, ge=1
     )  # "latest directives" = sent in these days
     oversight_symptom_days: int = Field(default=7, ge=1)  # symptom reports shown in /unit
+    import_max_bytes: int = Field(default=IMPORT_MAX_BYTES, ge=1)  # a directory file's size
+    import_max_rows: int = Field(default=IMPORT_MAX_ROWS, ge=1)  # and its data rows
     district_lines: int = Field(default=40, ge=1, le=500)  # units listed in /district, worst first
 
     @field_validator("timezone")

@@ -35,6 +35,7 @@ _EN_MONTHS = (
     "November",
     "December",
 )
+_VI_DIGITS = str.maketrans(",.", ".,")
 _VI_WEEKDAYS = ("thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật")
 
 
@@ -53,6 +54,11 @@ class Translator:
         forms = found if isinstance(found, tuple) and all(found) else (singular, plural)
         text = forms[0] if n == 1 or len(forms) == 1 else forms[1]
         return text.format(n=n, **values)
+
+    def number(self, n: float, decimals: int = 0) -> str:
+        """`200.000` / `200,000`; `1,5` / `1.5` (Vietnamese groups with dots)."""
+        text = f"{n:,.{decimals}f}"
+        return text.translate(_VI_DIGITS) if self.language == "vi" else text
 
     def date(self, day: date) -> str:
         """`ngày 26 tháng 5 năm 2021` / `26 May 2021`."""

@@ -42,6 +42,8 @@ INVALID = {
     "OVERSIGHT_SYMPTOM_DAYS": "0",
     "DISTRICT_LINES": "501",
     "LOG_LEVEL": "LOUD",
+    "IMPORT_MAX_BYTES": "0",
+    "IMPORT_MAX_ROWS": "-1",
 }
 MORE_INVALID = [  # other ways to get the same settings wrong
     ("DECLARATION_REMINDERS", ""),

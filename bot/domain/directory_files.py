@@ -36,6 +36,8 @@ TARGET_FORMS = "unit_head, role:<code>, staff:<staff_id> or none"
 NOTIFY_FORMS = "unit_head, role:<code> or staff:<staff_id>"
 _CODE = re.compile(r"[^\s:]+")
 STAFF_ID_MAX = 32
+IMPORT_MAX_BYTES = 50 * 1024 * 1024  # a file's default limits (settings IMPORT_MAX_BYTES, _ROWS)
+IMPORT_MAX_ROWS = 200_000
 _STAFF_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
 
 
@@ -45,7 +47,7 @@ class Table:
 
     file: str  # the file's name as given to the user (for messages)
     header: list[str]
-    rows: list[tuple[int, dict[str, str]]]  # (row number, column -> raw value); missing cells ""
+    rows: list[tuple[int, Mapping[str, str]]]  # (row number, column -> raw value); missing ""
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,14 @@ from bot.domain.clock import Clock
 from bot.domain.directory import Directory
 from bot.domain.directory_files import load_directory
 from bot.domain.text import spreadsheet_text
-from bot.services.registration.tabular import TableError, read_table
+from bot.i18n import Translator
+from bot.services.registration.tabular import (
+    DEFAULT_LIMITS,
+    ImportLimits,
+    TableError,
+    TooLarge,
+    read_table,
+)
 from storage.db import Database
 from storage.directory_repo import DirectoryRepo, ImportSummary
 from storage.repos import AuditRepo, InvitesRepo
@@ -26,16 +33,39 @@ class ImportOutcome:
 
 
 def read_directory_files(
-    units: Path, staff: Path, routing: Path
+    units: Path,
+    staff: Path,
+    routing: Path,
+    limits: ImportLimits = DEFAULT_LIMITS,
+    t: Translator | None = None,
 ) -> tuple[Directory | None, list[str], list[str]]:
     try:
-        units_table = read_table(units, units.name)
-        staff_table = read_table(staff, staff.name)
+        units_table = read_table(units, units.name, limits)
+        staff_table = read_table(staff, staff.name, limits)
+        if routing.stat().st_size > limits.max_bytes:
+            raise TooLarge(routing.name, "bytes", routing.stat().st_size, limits.max_bytes)
         routing_text = routing.read_text(encoding="utf-8-sig")
+    except TooLarge as exc:
+        return None, [too_large_text(t, exc) if t else str(exc)], []
     except (TableError, OSError, UnicodeDecodeError) as exc:
         return None, [str(exc)], []
     loaded = load_directory(units_table, staff_table, routing_text, routing.name)
     return loaded.directory, [str(p) for p in loaded.problems], list(loaded.warnings)
+
+
+def too_large_text(t: Translator, exc: TooLarge) -> str:
+    if exc.measure == "rows":
+        return t._(
+            "{file}: more than {limit} rows (IMPORT_MAX_ROWS); split it into smaller files or raise the limit. Nothing was changed.",
+            file=exc.name,
+            limit=t.number(exc.limit),
+        )
+    return t._(
+        "{file}: {size} MB, more than the {limit} MB allowed (IMPORT_MAX_BYTES); split it into smaller files or raise the limit. Nothing was changed.",
+        file=exc.name,
+        size=t.number((exc.found or 0) / 1024 / 1024, 1),
+        limit=t.number(exc.limit / 1024 / 1024, 1),
+    )
 
 
 async def import_directory(
@@ -47,8 +77,10 @@ async def import_directory(
     *,
     dry_run: bool,
     actor: str = "cli",
+    limits: ImportLimits = DEFAULT_LIMITS,
+    t: Translator | None = None,
 ) -> ImportOutcome:
-    directory, problems, warnings = read_directory_files(units, staff, routing)
+    directory, problems, warnings = read_directory_files(units, staff, routing, limits, t)
     outcome = ImportOutcome(problems=problems, warnings=warnings)
     if directory is None or problems:
         return outcome
