@@ -28,6 +28,7 @@ async def fill_travel(
     leave: str = "29/05/2021 07:00",
     back: str = "30/05/2021 18:00",
     purpose: str = "Thăm gia đình",
+    no: str = "Không",
 ) -> SentMessage:
     """Walk through /travel up to the summary; returns the summary message."""
     await answer(fake, user, "/travel")
@@ -36,13 +37,13 @@ async def fill_travel(
     await answer(fake, user, leave)
     await answer(fake, user, back)
     question = await answer(fake, user, purpose)
-    fake.press(user, question, question.callback_data("Không"))
+    fake.press(user, question, question.callback_data(no))
     return await fake.next_message(user.id)
 
 
-async def submit(fake: FakeBotApi, user: FakeUser, **kwargs: str) -> SentMessage:
+async def submit(fake: FakeBotApi, user: FakeUser, send: str = "Gửi", **kwargs: str) -> SentMessage:
     summary = await fill_travel(fake, user, **kwargs)
-    fake.press(user, summary, summary.callback_data("Gửi"))
+    fake.press(user, summary, summary.callback_data(send))
     return await fake.next_message(user.id)
 
 
@@ -147,11 +148,11 @@ async def test_deny_asks_for_a_reason_and_wrong_people_are_refused(
 
 async def test_pending_and_approve_all(fake: FakeBotApi, bot: RunningBot) -> None:
     teacher = await register(fake, TEACHER, "TH-003")
-    other = await register(fake, 807, "TH-005")
+    other = await register(fake, 807, "TH-005")  # listed English: she reads English
     principal = await register(fake, PRINCIPAL, "TH-001")
     await submit(fake, teacher)
     await fake.next_message(principal.id)
-    await submit(fake, other, dest="Huế")
+    await submit(fake, other, dest="Huế", no="No", send="Send")
     await fake.next_message(principal.id)
     fake.send_text(principal, "/pending")
     first = await fake.next_message(principal.id)

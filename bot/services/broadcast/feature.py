@@ -456,7 +456,7 @@ class Broadcasts:
 
     async def _admin_translator(self, step: Step, b: Broadcast) -> Translator:
         account = await step.accounts.of_staff(b.created_by)
-        return self.deps.translations.for_language(account.language if account else None)
+        return await step.translator_of(b.created_by, account.language if account else None)
 
 
 def _dumps(message: OutMessage) -> str:

@@ -391,7 +391,7 @@ async def _mark_received(step: Step, alert_id: int, person: Staff) -> None:
     """Edit every alert message already sent: who received it, and no more button."""
     for channel, chat_ref, message_ref, staff_id, text in await repo(step).sent_messages(alert_id):
         account = await step.accounts.of_staff(staff_id) if staff_id else None
-        tt = step.deps.translations.for_language(account.language if account else None)
+        tt = await step.translator_of(staff_id, account.language if account else None)
         line = tt._(
             "✅ Received by {name} at {when}.", name=person.full_name, when=tt.short(step.now)
         )

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from bot.domain.models import BuiltinRole
 from bot.domain.outgoing import OutMessage
-from bot.services.kernel.step import Deps, Incoming
+from bot.services.kernel.step import Deps, Incoming, translator_for
 from storage.directory_repo import DirectoryRepo
 from storage.outbox_repo import OutboxRepo, Recipient
 from storage.repos import AccountsRepo
@@ -29,8 +29,11 @@ class AdminAlerts:
         suppressed, self.suppressed = self.suppressed, 0
         async with self.deps.db.transaction() as tx:
             admins = await DirectoryRepo(tx).staff_ids_with_role(BuiltinRole.ADMIN)
+            directory = await self.deps.directory.get(tx)
             for account in await AccountsRepo(tx).of_staff_many(admins):
-                t = self.deps.translations.for_language(account.language)
+                t = translator_for(
+                    self.deps.translations, directory, account.staff_id, account.language
+                )
                 text = t._("⚠️ khaibao error: {summary}", summary=summary[:500])
                 if suppressed:
                     text += "\n" + t._(

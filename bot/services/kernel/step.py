@@ -51,6 +51,19 @@ class Attachment:
     mime_type: str | None = None
 
 
+def translator_for(
+    translations: Translations,
+    directory: Directory,
+    staff_id: str | None,
+    chosen: str | None,
+    client_language: str | None = None,
+) -> Translator:
+    """The one rule for a person's language, for what they are sent and what they are answered:
+    the choice made in the bot, else the directory's (`Directory.language_of`), else their
+    messenger app's, else the default."""
+    return translations.pick(directory.language_of(staff_id, chosen), client_language)
+
+
 class DirectoryCache:
     """The directory in memory, reloaded when an import bumps its version."""
 
@@ -141,8 +154,8 @@ class Step:
         queued: list[tuple[str, int]] = []
         directory = await self.directory()
         for account in await self.accounts.of_staff_many(staff_ids):
-            translator = self.deps.translations.for_language(
-                directory.language_of(account.staff_id, account.language)
+            translator = translator_for(
+                self.deps.translations, directory, account.staff_id, account.language
             )
             recipient = Recipient(account.channel, account.chat_ref, account.staff_id)
             row_id = await OutboxRepo(self.tx).enqueue(
@@ -151,6 +164,10 @@ class Step:
             queued.append((account.staff_id or "", row_id))
         self.enqueued += len(queued)
         return queued
+
+    async def translator_of(self, staff_id: str | None, chosen: str | None) -> Translator:
+        """A recipient's translator by the one rule (`translator_for`)."""
+        return translator_for(self.deps.translations, await self.directory(), staff_id, chosen)
 
     async def send_to(
         self, recipient: Recipient, message: OutMessage, **options: Unpack[SendOptions]
@@ -223,7 +240,16 @@ class StepRunner:
                 await accounts.touch(who.channel, who.user_ref, who.chat_ref)
                 account = await accounts.get(who.channel, who.user_ref)
             assert account is not None
-            translator = deps.translations.pick(account.language, who.client_language)
+            directory = None
+            if account.staff_id is not None and account.language is None:
+                directory = await deps.directory.get(tx, start.directory_version)
+            translator = (
+                translator_for(
+                    deps.translations, directory, account.staff_id, None, who.client_language
+                )
+                if directory is not None
+                else deps.translations.pick(account.language, who.client_language)
+            )
             known = {
                 (who.channel, who.user_ref): start.conversation
             }  # read in the step's first trip
@@ -236,6 +262,7 @@ class StepRunner:
                 deps,
                 directory_version=start.directory_version,
                 read_conversations=ConversationsRepo(tx, known),
+                _directory=directory,
             )
             yield step
         if step is not None and step.enqueued:

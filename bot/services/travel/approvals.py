@@ -303,7 +303,7 @@ class Approvals:
             request.id
         ):
             account = await step.accounts.of_staff(staff_id) if staff_id else None
-            t = self.deps.translations.for_language(account.language if account else None)
+            t = await step.translator_of(staff_id, account.language if account else None)
             await step.send_to(
                 Recipient(channel, chat_ref, staff_id),
                 decided_message(t, directory, request, message_ref),
