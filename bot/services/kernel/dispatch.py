@@ -89,6 +89,8 @@ class Dispatcher:
 
     async def _button(self, step: Step, data: str) -> Answer:
         if await step.linked() is None:
+            if step.account.staff_id is not None:  # deactivated: told as a typed command is
+                return None, await self.registration.unregistered(step)
             return step.t._("Please register first: /start"), []
         button = self.button_codecs.decode(data)
         if button is None:
