@@ -4,6 +4,7 @@ page's JSON API (the same calls the page's JavaScript makes)."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,6 +19,7 @@ from bot.config import Settings
 from bot.domain.clock import VIETNAM, ManualClock
 from bot.sandbox.demo import Demo, DemoError, DemoOptions
 from bot.sandbox.server import TINY_PNG, FakeBotApi
+from bot.sandbox.web import TOKEN_HEADER
 
 START = datetime(2021, 5, 26, 9, 0, tzinfo=VIETNAM)
 
@@ -45,17 +47,18 @@ def test_offset_clock_over_the_system_clock_and_system_clock_unchanged() -> None
 class Page:
     """The page's JSON calls."""
 
-    def __init__(self, session: aiohttp.ClientSession, url: str) -> None:
+    def __init__(self, session: aiohttp.ClientSession, url: str, token: str) -> None:
         self.session = session
         self.url = url
+        self.auth = {TOKEN_HEADER: token}
 
     async def get(self, path: str) -> Any:
-        async with self.session.get(self.url + path) as response:
+        async with self.session.get(self.url + path, headers=self.auth) as response:
             assert response.status == 200, await response.text()
             return await response.json()
 
     async def post(self, path: str, body: dict[str, Any], status: int = 200) -> Any:
-        async with self.session.post(self.url + path, json=body) as response:
+        async with self.session.post(self.url + path, json=body, headers=self.auth) as response:
             assert response.status == status, await response.text()
             return await response.json()
 
@@ -88,7 +91,8 @@ async def demo(tmp_path: Path) -> AsyncIterator[Demo]:
 @pytest.fixture
 async def page(demo: Demo) -> AsyncIterator[Page]:
     async with aiohttp.ClientSession() as session:
-        yield Page(session, demo.url)
+        assert demo.web is not None
+        yield Page(session, demo.url, demo.web.token)
 
 
 async def test_page_and_directory_are_served_on_localhost(demo: Demo, page: Page) -> None:
@@ -160,7 +164,7 @@ async def test_bad_requests_from_the_page_are_refused(page: Page) -> None:
     await page.post(
         "_sandbox/press", {"staff_id": "TH-003", "message_id": 99, "data": "x"}, status=400
     )
-    async with page.session.get(page.url + "_sandbox/file/nope") as response:
+    async with page.session.get(page.url + "_sandbox/file/nope", headers=page.auth) as response:
         assert response.status == 404
 
 
@@ -201,7 +205,7 @@ async def test_files_both_ways_documents_from_the_bot_photos_from_the_page(
     sent = (await page.wait_bot("DU-003", 1))[-1]
     assert sent["kind"] == "document" and sent["caption"] == "Báo cáo"
     async with page.session.get(
-        page.url + f"_sandbox/file/{sent['document']['file_id']}"
+        page.url + f"_sandbox/file/{sent['document']['file_id']}", headers=page.auth
     ) as response:
         assert response.status == 200 and await response.read() == b"a;b\n1;2\n"
         assert "bao-cao.csv" in response.headers["Content-Disposition"]
@@ -209,10 +213,107 @@ async def test_files_both_ways_documents_from_the_bot_photos_from_the_page(
     form = aiohttp.FormData()
     form.add_field("staff_id", "DU-003")
     form.add_field("photo", TINY_PNG, filename="x.png", content_type="image/png")
-    async with page.session.post(page.url + "_sandbox/photo", data=form) as response:
+    async with page.session.post(
+        page.url + "_sandbox/photo", data=form, headers=page.auth
+    ) as response:
         assert response.status == 200, await response.text()
     mine = [entry for entry in await page.chat("DU-003") if entry["from"] == "user"][-1]
     async with page.session.get(
-        page.url + f"_sandbox/file/{mine['photo'][-1]['file_id']}"
+        page.url + f"_sandbox/file/{mine['photo'][-1]['file_id']}", headers=page.auth
     ) as response:
         assert await response.read() == TINY_PNG and response.content_type == "image/png"
+
+
+# --- the guard (issue 19.12): only this computer's browser, on this run's page ---------------
+
+
+def port_of(demo: Demo) -> int:
+    return int(demo.url.rstrip("/").rsplit(":", 1)[1])
+
+
+async def status(
+    session: aiohttp.ClientSession, method: str, url: str, **kwargs: object
+) -> tuple[int, str]:
+    async with session.request(method, url, **kwargs) as response:  # type: ignore[arg-type]
+        return response.status, await response.text()
+
+
+async def test_the_page_embeds_this_runs_token(page: Page, demo: Demo) -> None:
+    async with page.session.get(page.url) as response:
+        html = await response.text()
+        assert response.headers["X-Frame-Options"] == "DENY"
+    token = re.search(r'name="sandbox-token" content="([^"]+)"', html)
+    assert token and demo.web is not None and token.group(1) == demo.web.token
+    assert len(token.group(1)) >= 24 and "{{" not in html
+
+
+async def test_another_host_name_is_refused_page_and_api(page: Page, demo: Demo) -> None:
+    port = port_of(demo)
+    for host in ("evil.example", f"evil.example:{port}", f"attacker.127.0.0.1.nip.io:{port}"):
+        headers = {"Host": host, **page.auth}
+        assert (await status(page.session, "GET", page.url, headers=headers))[0] == 403
+        code, _ = await status(page.session, "GET", page.url + "_sandbox/people", headers=headers)
+        assert code == 403
+    for host in (f"localhost:{port}", f"127.0.0.1:{port}"):
+        headers = {"Host": host, **page.auth}
+        assert (await status(page.session, "GET", page.url + "_sandbox/people", headers=headers))[
+            0
+        ] == 200
+
+
+async def test_the_api_needs_the_token(page: Page) -> None:
+    people = page.url + "_sandbox/people"
+    assert (await status(page.session, "GET", people))[0] == 403
+    assert (await status(page.session, "GET", people, headers={TOKEN_HEADER: "guess"}))[0] == 403
+    assert (await status(page.session, "GET", people, headers=page.auth))[0] == 200
+    body = {"staff_id": "TH-003", "text": "/start"}
+    code, text = await status(page.session, "POST", page.url + "_sandbox/text", json=body)
+    assert code == 403 and "token" in text
+    token = page.auth[TOKEN_HEADER]
+    code, _ = await status(
+        page.session, "POST", page.url + f"_sandbox/text?token={token}", json=body
+    )
+    assert code == 403  # the query form is for file links only
+    assert await page.chat("TH-003") == []  # nothing reached the bot
+
+
+async def test_file_links_carry_the_token_in_the_query(page: Page) -> None:
+    token = page.auth[TOKEN_HEADER]
+    assert (await status(page.session, "GET", page.url + "_sandbox/file/nope"))[0] == 403
+    assert (await status(page.session, "GET", page.url + f"_sandbox/file/nope?token={token}"))[
+        0
+    ] == 404
+
+
+async def test_a_cross_origin_request_is_refused_even_with_the_token(
+    page: Page, demo: Demo
+) -> None:
+    port = port_of(demo)
+    body = {"staff_id": "TH-003", "text": "/start"}
+    for origin in (
+        "http://evil.example",
+        f"http://localhost:{port + 1}",
+        f"https://127.0.0.1:{port}",
+        "null",
+    ):
+        headers = {"Origin": origin, **page.auth}
+        code, _ = await status(
+            page.session, "POST", page.url + "_sandbox/text", json=body, headers=headers
+        )
+        assert code == 403, origin
+    same = {"Origin": f"http://127.0.0.1:{port}", **page.auth}
+    code, _ = await status(
+        page.session, "POST", page.url + "_sandbox/text", json=body, headers=same
+    )
+    assert code == 200
+
+
+async def test_actions_must_be_json(page: Page) -> None:
+    """A form or text/plain post (what another site can send without asking) is refused."""
+    for kind in ("text/plain", "application/x-www-form-urlencoded"):
+        headers = {"Content-Type": kind, **page.auth}
+        code, _ = await status(page.session, "POST", page.url + "_sandbox/clock",
+                               data='{"advance_minutes": 60}', headers=headers)  # fmt: skip
+        assert code == 415, kind
+    moved = await page.post("_sandbox/clock", {"advance_minutes": 60})
+    assert moved["offset_seconds"] != 0  # the same request as JSON goes through

@@ -62,6 +62,7 @@ class Demo:
             clock=lambda: self.clock.now().timestamp(),  # message dates follow the dial
         )
         self.app: BotApplication | None = None
+        self.web: SandboxWeb | None = None
         self._tmp: Path | None = None
 
     @property
@@ -71,8 +72,8 @@ class Demo:
     async def start(self) -> None:
         db_path = self._database_path()
         people = await self._load_sample(db_path)
-        web = SandboxWeb(self.api, people, self.clock, self.tick)
-        self.api.add_routes(web.install)
+        self.web = SandboxWeb(self.api, people, self.clock, self.tick)
+        self.api.add_routes(self.web.install)
         try:
             await self.api.start(HOST, self.options.port)
         except OSError as exc:

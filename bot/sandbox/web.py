@@ -6,7 +6,9 @@ bot), and turns the time dial: the bot's OffsetClock, followed by an immediate s
 
 from __future__ import annotations
 
+import hmac
 import logging
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,6 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
+from yarl import URL
 
 from bot.clock import OffsetClock
 from bot.domain.directory import Directory
@@ -28,6 +31,11 @@ FIRST_USER_ID = 700_001
 LONG_POLL_SECONDS = 20.0
 MAX_ADVANCE = timedelta(days=400)
 JSON = dict[str, Any]
+LOCAL_HOSTS = ("127.0.0.1", "localhost")
+TOKEN_HEADER = "X-Sandbox-Token"
+PAGE_PATHS = ("/", "/sandbox.js", "/sandbox.css")
+API_PREFIX = "/_sandbox/"
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @dataclass(frozen=True)
@@ -89,8 +97,10 @@ class SandboxWeb:
         self.people = {person.staff_id: person for person in people}
         self.clock = clock
         self.after_time_moved = after_time_moved
+        self.token = secrets.token_urlsafe(24)  # this run's: embedded in the page, asked of the API
 
     def install(self, app: web.Application) -> None:
+        app.middlewares.append(self._guard)
         app.router.add_get("/", self._page("index.html"))
         app.router.add_get("/sandbox.js", self._page("sandbox.js"))
         app.router.add_get("/sandbox.css", self._page("sandbox.css"))
@@ -103,16 +113,60 @@ class SandboxWeb:
             app.router.add_post(f"/_sandbox/{name}", self._json_action(action))
         app.router.add_post("/_sandbox/photo", self._photo)
 
+    # ------------------------------------------------------------------- the guard
+
+    @web.middleware
+    async def _guard(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """The page and its API answer only this computer's browser, on this run's page: the
+        Host is 127.0.0.1 or localhost (no DNS rebinding), a browser's Origin is the page's own,
+        every API call carries the page's token, and actions come as JSON. The Bot API routes
+        (the bot's side, with their own token) are not concerned."""
+        path = request.path
+        api = path.startswith(API_PREFIX)
+        if not api and path not in PAGE_PATHS:
+            return await handler(request)
+        refusal = self._refusal(request, api)
+        if refusal is not None:
+            status, reason = refusal
+            log.warning("sandbox refused %s %s: %s", request.method, path, reason)
+            return web.json_response({"error": reason}, status=status)
+        return await handler(request)
+
+    def _refusal(self, request: web.Request, api: bool) -> tuple[int, str] | None:
+        host = _host_name(request.host)
+        if host not in LOCAL_HOSTS:
+            return 403, "only http://127.0.0.1 or http://localhost may open the sandbox"
+        origin = request.headers.get("Origin")
+        if origin is not None and not _same_local_origin(origin, request.host):
+            return 403, "requests from another web site are refused"
+        if not api:
+            return None
+        given = request.headers.get(TOKEN_HEADER) or (
+            request.query.get("token", "") if request.method == "GET" else ""
+        )
+        if not hmac.compare_digest(given.encode(), self.token.encode()):
+            return 403, "this run's sandbox token is missing or wrong (reload the page)"
+        if request.method == "POST":
+            wanted = (
+                "multipart/form-data" if request.path.endswith("/photo") else "application/json"
+            )
+            if request.content_type != wanted:
+                return 415, f"send {wanted}"
+        return None
+
     # ------------------------------------------------------------------- plumbing
 
-    @staticmethod
-    def _page(name: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    def _page(self, name: str) -> Handler:
         kinds = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
 
         async def serve(request: web.Request) -> web.StreamResponse:
             body = (STATIC / name).read_bytes()
+            if name == "index.html":
+                body = body.replace(b"{{SANDBOX_TOKEN}}", self.token.encode())
             kind = kinds[Path(name).suffix]
-            headers = {"Cache-Control": "no-store"}
+            headers = {"Cache-Control": "no-store", "X-Frame-Options": "DENY",
+                       "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'",
+                       "Referrer-Policy": "no-referrer"}  # fmt: skip
             return web.Response(body=body, content_type=kind, charset="utf-8", headers=headers)
 
         return serve
@@ -250,3 +304,18 @@ class SandboxWeb:
         await self.after_time_moved()
         self.api.notify()
         return self.clock_json()
+
+
+def _host_name(host: str) -> str:
+    """`127.0.0.1:8080` → `127.0.0.1`; `[::1]:80` → `[::1]`."""
+    if host.startswith("["):
+        return host.split("]", 1)[0] + "]"
+    return host.rsplit(":", 1)[0] if ":" in host else host
+
+
+def _same_local_origin(origin: str, host: str) -> bool:
+    try:
+        url = URL(origin)
+    except ValueError:
+        return False
+    return url.scheme == "http" and url.host in LOCAL_HOSTS and url.raw_authority == host

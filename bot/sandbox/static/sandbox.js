@@ -3,10 +3,15 @@
 "use strict";
 
 const S = { people: [], byId: {}, open: [], version: -1, seen: {}, poll: null, zone: undefined };
+// This run's token, embedded in the page: the API refuses any request without it, so another
+// web page open in the same browser cannot drive the sandbox.
+const TOKEN = document.querySelector('meta[name="sandbox-token"]').content;
+const AUTH = { "X-Sandbox-Token": TOKEN };
+const fileUrl = (fileId) => `/_sandbox/file/${encodeURIComponent(fileId)}?token=${encodeURIComponent(TOKEN)}`;
 
 async function post(path, body) {
   const res = await fetch(path, {
-    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+    method: "POST", headers: { "Content-Type": "application/json", ...AUTH }, body: JSON.stringify(body),
   });
   const data = await res.json();
   if (!res.ok) throw new Error(data.error || res.statusText);
@@ -28,7 +33,7 @@ function el(tag, attrs = {}, ...children) {
 // ---------------------------------------------------------------- directory
 
 async function loadPeople() {
-  S.people = await (await fetch("/_sandbox/people")).json();
+  S.people = await (await fetch("/_sandbox/people", { headers: AUTH })).json();
   S.byId = Object.fromEntries(S.people.map((p) => [p.staff_id, p]));
   renderPeople();
   const wanted = decodeURIComponent(location.hash.slice(1)).split(",").filter((id) => S.byId[id]);
@@ -111,7 +116,7 @@ async function sendPhoto(staffId, input) {
   const form = new FormData();
   form.append("staff_id", staffId);
   form.append("photo", file);
-  const res = await fetch("/_sandbox/photo", { method: "POST", body: form });
+  const res = await fetch("/_sandbox/photo", { method: "POST", body: form, headers: AUTH });
   if (!res.ok) status(`photo: ${(await res.json()).error}`);
 }
 
@@ -156,18 +161,18 @@ function renderEntry(staffId, m) {
     const box = el("div", { class: "msg me" });
     if (m.text) box.append(m.text);
     if (m.contact) box.append(`📱 ${m.contact.phone_number}`);
-    if (m.photo) box.append(el("img", { src: `/_sandbox/file/${m.photo.at(-1).file_id}`, alt: "photo" }));
+    if (m.photo) box.append(el("img", { src: fileUrl(m.photo.at(-1).file_id), alt: "photo" }));
     if (m.caption) box.append(el("div", { text: m.caption }));
     box.append(el("span", { class: "meta", text: time(m.date) }));
     return box;
   }
   if (m.deleted) return el("div", { class: "msg bot deleted", text: "Tin nhắn đã bị xoá · message deleted" });
   const box = el("div", { class: "msg bot", "data-message-id": m.message_id });
-  if (m.photo) box.append(el("img", { src: `/_sandbox/file/${m.photo.file_id}`, alt: "photo" }));
+  if (m.photo) box.append(el("img", { src: fileUrl(m.photo.file_id), alt: "photo" }));
   if (m.document) {
     const size = `${Math.max(1, Math.round(m.document.size / 1024))} KB`;
     box.append(el("a", {
-      class: "file", href: `/_sandbox/file/${m.document.file_id}`, target: "_blank", rel: "noopener",
+      class: "file", href: fileUrl(m.document.file_id), target: "_blank", rel: "noopener",
       download: m.document.file_name || "file", text: `📄 ${m.document.file_name || "file"} (${size})`,
     }));
   }
@@ -236,7 +241,7 @@ async function pollLoop() {
   while (!controller.signal.aborted) {
     try {
       const query = `since=${S.version}&staff=${encodeURIComponent(S.open.join(","))}`;
-      const res = await fetch(`/_sandbox/state?${query}`, { signal: controller.signal });
+      const res = await fetch(`/_sandbox/state?${query}`, { signal: controller.signal, headers: AUTH });
       const data = await res.json();
       S.version = data.version;
       showClock(data.clock);
