@@ -97,7 +97,13 @@ try:
     runpy.run_module("bot", run_name="__main__", alter_sys=True)
 except SystemExit as stop:
     code = stop.code if isinstance(stop.code, int) else 1
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+# VmHWM is this program's own peak; ru_maxrss would also count the bench's memory at the fork
+# (Linux keeps it across exec), which is more than a refused import ever uses.
+try:
+    with open("/proc/self/status") as status:
+        rss = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+except (OSError, StopIteration):
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 with open(out, "w") as handle:
     json.dump({"code": code, "maxrss_kib": rss}, handle)
 """
