@@ -70,7 +70,7 @@ def test_any_token_shaped_url_path_is_masked() -> None:
 
 
 def test_every_secret_setting_is_collected(tmp_path: Path) -> None:
-    settings = Settings(_env_file=None, telegram_bot_token=TOKEN, database_path=tmp_path / "k.db")  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, telegram_bot_token=TOKEN, database_path=tmp_path / "k.db")  # type: ignore[call-arg,arg-type]
     assert settings.secret_values() == [TOKEN]
 
 
