@@ -413,3 +413,89 @@ def test_route_invariants_on_random_directories(sample: tuple[Directory, frozens
             staff_id,
             absent,
         )
+
+
+# --------------------------------------------------------------------------- issue 14 (A)
+
+
+def with_admin(*extra: Staff) -> Directory:
+    return Directory(UNITS, [*STAFF, person("adm", "VP", "staff", "admin"), *extra], rules())
+
+
+def test_item1_nobody_in_the_chain_goes_to_the_admins() -> None:
+    from bot.domain.directory import route_now
+
+    # The standing deputy asks while the secretary is away: she is the only stand-in.
+    route = route_now(with_admin(), "ptt", absent=frozenset({"bt"}))
+    assert route.deciders == ("adm",) and route.to_admins
+    assert route.away == ("bt",)
+    # An absent admin still decides when nobody else can (the request must reach someone).
+    assert route_now(with_admin(), "ptt", frozenset({"bt", "adm"})).deciders == ("adm",)
+
+
+def test_item1_absent_approver_who_heads_nothing_goes_to_the_leaders_above_them() -> None:
+    from bot.domain.directory import route_now
+
+    rule = RoutingRule("named", Target(TargetKind.ROLE, "chair2"))
+    directory = custom(rule, person("ch2", "VP", "staff", "chair2"))
+    assert resolve_route(directory, "pw_s").deciders == ("ch2",)
+    # Away, with no unit to stand in for: the head of the approver's own unit decides, not
+    # the head of the requester's parent unit.
+    route = route_now(directory, "pw_s", frozenset({"ch2"}))
+    assert route.deciders == ("vp_h",) and not route.to_admins
+    assert route.away == ("ch2",)
+
+
+def test_item2_cover_while_away_says_who_really_decides() -> None:
+    from bot.domain.directory import cover_while_away
+
+    directory = with_admin()
+    # pct_gd decides the school heads; away, the head of the district decides for them.
+    cover = cover_while_away(directory, "pct_gd", frozenset({"pct_gd"}))
+    assert cover.deciders == ("bt",) and not cover.admins and cover.requesters == 2
+    # bt's deputy stands in for everyone but herself, whose requests go to the admins.
+    cover = cover_while_away(directory, "bt", frozenset({"bt"}))
+    assert cover.deciders == ("ptt",) and cover.admins == ("adm",)
+    # Someone nobody's request goes to: nothing changes.
+    assert cover_while_away(directory, "pw_s", frozenset({"pw_s"})).requesters == 0
+
+
+def test_item3_the_deputy_stands_in_only_while_the_head_is_absent() -> None:
+    from bot.domain.directory import route_now
+
+    directory = with_admin()
+    assert route_now(directory, "tyt_s", frozenset()).deciders == ("tyt_h",)
+    away = route_now(directory, "tyt_s", frozenset({"tyt_h"}))
+    assert away.deciders == ("tyt_d",) and away.away == ("tyt_h",)
+    assert away.acting_for == {"tyt_d": "tyt_h"}
+
+
+def test_item4_deciding_people_are_heads_deputies_named_approvers_and_admins() -> None:
+    from bot.domain.directory import deciding_people
+
+    found = set(deciding_people(with_admin()))
+    assert {"bt", "ptt", "ct", "pct_gd", "pw_h", "pw_d", "tyt_h", "adm"} <= found
+    assert not {"pw_s", "tyt_s", "th_s", "old_h"} & found
+
+
+@settings(max_examples=200, deadline=None)
+@given(random_directories())
+def test_item1_route_now_always_has_a_decider_when_an_admin_exists(
+    sample: tuple[Directory, frozenset[str]],
+) -> None:
+    from bot.domain.directory import route_now
+
+    directory, absent = sample
+    admin = person("ADM", next(iter(directory.units)), "staff", "admin")
+    directory = Directory(
+        directory.units.values(), [*directory.staff.values(), admin], directory.rules
+    )
+    for staff_id in directory.staff:
+        if staff_id == "ADM":
+            continue
+        route = route_now(directory, staff_id, absent)
+        assert route.deciders or not route.needs_approval
+        assert staff_id not in route.deciders
+        chain = resolve_route(directory, staff_id, absent)
+        assert route.to_admins == (chain.needs_approval and not chain.deciders)
+        assert route.deciders == (("ADM",) if route.to_admins else chain.deciders)

@@ -393,3 +393,52 @@ def test_validate_trip_never_raises(
 def test_validate_purpose_never_raises(text: str) -> None:
     error = validate_purpose(text)
     assert (error is PurposeError.EMPTY) == (not text.strip())
+
+
+# --- issue 14 (B): bans set ahead, what /policy shows ---------------------------------------
+
+
+def test_item6_a_ban_set_ahead_judges_every_trip_that_overlaps_it() -> None:
+    from bot.domain.travel_policy import policy_for_trip
+
+    ban = PolicyPeriod(PolicyMode.BAN, at(9, 5), None)
+    normal = PolicyMode.APPROVAL_OUTSIDE_HOURS
+    assert policy_for_trip([ban], at(10, 5, 9), at(10, 5, 16)) is PolicyMode.BAN
+    assert policy_for_trip([ban], at(8, 5, 20), at(9, 5, 8)) is PolicyMode.BAN  # runs into it
+    assert policy_for_trip([ban], at(7, 5, 9), at(8, 5, 16)) is normal
+    lifted = [ban, PolicyPeriod(normal, at(20, 5), None)]
+    assert policy_for_trip(lifted, at(21, 5, 9), at(21, 5, 16)) is normal
+    assert policy_for_trip(lifted, at(19, 5, 9), at(21, 5, 16)) is PolicyMode.BAN
+
+
+@given(
+    st.integers(0, 240),
+    st.integers(1, 240),
+    st.integers(0, 240),
+    st.one_of(st.none(), st.integers(1, 240)),
+)
+def test_item6_policy_for_trip_is_ban_exactly_when_some_moment_is_banned(
+    dep_h: int, length_h: int, start_h: int, ban_h: int | None
+) -> None:
+    from bot.domain.travel_policy import policy_for_trip
+
+    base = at(1, 5)
+    start = base + timedelta(hours=start_h)
+    until = None if ban_h is None else start + timedelta(hours=ban_h)
+    periods = [PolicyPeriod(PolicyMode.BAN, start, until)]
+    departure = base + timedelta(hours=dep_h)
+    return_at = departure + timedelta(hours=length_h)
+    hours = [departure + timedelta(minutes=30 * i) for i in range(length_h * 2)]
+    banned = any(policy_at(periods, moment) is PolicyMode.BAN for moment in hours)
+    assert (policy_for_trip(periods, departure, return_at) is PolicyMode.BAN) == banned
+
+
+def test_item7_in_force_or_scheduled_leaves_out_what_has_ended() -> None:
+    from bot.domain.travel_policy import in_force_or_scheduled
+
+    ended = PolicyPeriod(PolicyMode.BAN, at(9, 5), at(20, 5))
+    now_normal = PolicyPeriod(PolicyMode.APPROVAL_OUTSIDE_HOURS, at(20, 5), None)
+    later = PolicyPeriod(PolicyMode.BAN, at(1, 6), at(15, 6))
+    current, scheduled = in_force_or_scheduled([later, ended, now_normal], at(26, 5))
+    assert current == now_normal and scheduled == [later]
+    assert in_force_or_scheduled([ended], at(26, 5)) == (None, [])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TypeVar
 
@@ -210,9 +210,11 @@ def resolve_route(
 ) -> Route:
     """Who decides `staff_id`'s request, who may decide above them, who is told afterwards.
 
-    `absent` holds the staff ids absent on the request's dates: their deputies stand in for them.
-    Raises KeyError for an unknown staff id. A Route with `needs_approval=True` and no deciders
-    means nobody can decide (the import reports that as a problem).
+    `absent` holds the staff ids absent now: their deputies stand in for them, and an absent
+    approver without a stand-in is replaced by the leaders above them. Raises KeyError for an
+    unknown staff id. A Route with `needs_approval=True` and no deciders means nobody in the
+    routing chain can decide (the import reports that as a problem; `route_now` then falls back
+    to the district admins).
     """
     requester = directory.staff[staff_id]
     if absent or not directory._routes_like_anyone(requester):
@@ -222,9 +224,79 @@ def resolve_route(
     if shared is None:
         shared = directory._route_cache[key] = _resolve(directory, requester, absent)
     # A fresh Route each time: `acting_for` is a dict, which callers must not share.
-    return Route(
-        shared.rule_name, shared.needs_approval, shared.deciders, shared.above, shared.notify
-    )
+    return replace(shared, acting_for=dict(shared.acting_for))
+
+
+def route_now(directory: Directory, staff_id: str, absent: frozenset[str]) -> Route:
+    """The route of a request made now: never without somebody who can decide it.
+
+    The routing chain (stand-ins, else the leaders above) first; when nobody in it is present,
+    the district admins decide (`to_admins`), present ones first, the requester never.
+    """
+    route = resolve_route(directory, staff_id, absent)
+    if route.deciders or not route.needs_approval:
+        return route
+    admins = [a for a in directory.role_ids(BuiltinRole.ADMIN) if a != staff_id]
+    present = [a for a in admins if a not in absent]
+    return replace(route, deciders=tuple(present or admins), to_admins=True)
+
+
+@dataclass(frozen=True, slots=True)
+class AwayCover:
+    """Who decides, while someone is away, the requests that would have gone to them."""
+
+    deciders: tuple[str, ...]  # in place of the absent person, all requesters together
+    admins: tuple[str, ...]  # for requesters nobody in the chain can decide for: the admins
+    requesters: int  # how many people's requests this person decides (0: nothing changes)
+
+
+def cover_while_away(directory: Directory, staff_id: str, absent: frozenset[str]) -> AwayCover:
+    """What `route_now` gives, with `staff_id` absent, to everyone whose requests they decide."""
+    others_absent = absent - {staff_id}
+    while_away = others_absent | {staff_id}
+    deciders: list[str] = []
+    admins: list[str] = []
+    requesters = 0
+    for requester_id, weight in _route_representatives(directory):
+        if requester_id == staff_id:
+            continue
+        if staff_id not in resolve_route(directory, requester_id, others_absent).deciders:
+            continue
+        requesters += weight
+        route = route_now(directory, requester_id, while_away)
+        (admins if route.to_admins else deciders).extend(route.deciders)
+    return AwayCover(_unique(deciders), _unique(admins), requesters)
+
+
+def _route_representatives(directory: Directory) -> list[tuple[str, int]]:
+    """One active person per shared route (with how many share it), everyone else alone."""
+    shared: dict[tuple[str, str], list[str]] = {}
+    alone: list[tuple[str, int]] = []
+    for person in directory.staff.values():
+        if not person.active:
+            continue
+        if directory._routes_like_anyone(person):
+            shared.setdefault((person.position_group, person.unit_id), []).append(person.staff_id)
+        else:
+            alone.append((person.staff_id, 1))
+    return [(ids[0], len(ids)) for ids in shared.values()] + alone
+
+
+def deciding_people(directory: Directory) -> list[str]:
+    """Active staff whom some request is routed to for a decision: unit heads, their deputies,
+    the holders of every role or staff id a rule's approver names, and the admins."""
+    named: list[str] = []
+    for rule in directory.rules:
+        target = rule.approver
+        if target.kind is TargetKind.ROLE and target.value:
+            named.extend(directory.role_ids(target.value))
+        elif target.kind is TargetKind.STAFF and target.value:
+            person = directory.person(target.value)
+            if person is not None and person.active:
+                named.append(person.staff_id)
+    heads = [h for unit_id in directory.units for h in directory.head_ids(unit_id)]
+    deputies = [d for unit_id in directory.units for d in directory.deputy_ids(unit_id)]
+    return list(_unique([*heads, *deputies, *named, *directory.role_ids(BuiltinRole.ADMIN)]))
 
 
 def superiors_of(directory: Directory, staff_ids: list[str]) -> list[str]:
@@ -259,9 +331,10 @@ def _resolve(directory: Directory, requester: Staff, absent: frozenset[str]) -> 
         rule_name=rule.name,
         needs_approval=True,
         deciders=decision.deciders,
-        above=_above_ids(directory, decision, requester.staff_id),
+        above=_above_ids(directory, decision, requester.staff_id, absent),
         notify=_notify_ids(directory, rule, requester, decision.deciders),
         acting_for=decision.acting_for,
+        away=decision.away,
     )
 
 
@@ -269,22 +342,42 @@ def _resolve(directory: Directory, requester: Staff, absent: frozenset[str]) -> 
 class _Decision:
     deciders: tuple[str, ...] = ()
     acting_for: dict[str, str] = field(default_factory=dict)
+    away: tuple[str, ...] = ()
 
 
 def _decide(
     directory: Directory, approver: Target, requester: Staff, absent: frozenset[str]
 ) -> _Decision:
-    """The approver's people; failing them, the heads of each unit above the requester's."""
+    """The approver's people (deputies standing in for absent heads); failing them, the leaders
+    above the absent approvers; failing those, the heads of each unit above the requester's."""
     targets = _target_ids(directory, approver, requester)
+    away = tuple(t for t in targets if t in absent and t != requester.staff_id)
     decision = _stand_in_for_absent(directory, targets, requester.staff_id, absent)
     if decision.deciders:
-        return decision
-    for unit_id in directory.ancestor_ids(requester.unit_id):
-        heads = directory.head_ids(unit_id)
-        decision = _stand_in_for_absent(directory, heads, requester.staff_id, absent)
-        if decision.deciders:
-            return decision
-    return _Decision()
+        return replace(decision, away=away)
+    for unit_ids in (
+        _units_above_people(directory, away),
+        directory.ancestor_ids(requester.unit_id),
+    ):
+        for unit_id in unit_ids:
+            heads = directory.head_ids(unit_id)
+            decision = _stand_in_for_absent(directory, heads, requester.staff_id, absent)
+            if decision.deciders:
+                return replace(decision, away=_unique([*away, *decision.away]))
+    return _Decision(away=away)
+
+
+def _units_above_people(directory: Directory, staff_ids: tuple[str, ...]) -> tuple[str, ...]:
+    """Each person's own unit, then the units above it: where their leaders are."""
+    units = (
+        unit_id
+        for staff_id in staff_ids
+        for unit_id in (
+            directory.staff[staff_id].unit_id,
+            *directory.ancestor_ids(directory.staff[staff_id].unit_id),
+        )
+    )
+    return _unique(units)
 
 
 def _stand_in_for_absent(
@@ -304,7 +397,8 @@ def _stand_in_for_absent(
                 deciders.append(deputy)
                 if deputy not in present:
                     acting_for.setdefault(deputy, candidate)
-    return _Decision(_unique(deciders), acting_for)
+    away = tuple(c for c in candidates if c in absent and c != requester_id)
+    return _Decision(_unique(deciders), acting_for, away if deciders else ())
 
 
 def _stand_ins(
@@ -330,13 +424,17 @@ def _target_ids(directory: Directory, target: Target, requester: Staff) -> tuple
     return ()
 
 
-def _above_ids(directory: Directory, decision: _Decision, requester_id: str) -> tuple[str, ...]:
-    """Heads of the units above the first decider's unit, nearest first."""
+def _above_ids(
+    directory: Directory, decision: _Decision, requester_id: str, absent: frozenset[str]
+) -> tuple[str, ...]:
+    """Present heads of the units above the first decider's unit, nearest first."""
     if not decision.deciders:
         return ()
     decider_unit = directory.staff[decision.deciders[0]].unit_id
     heads = directory.head_ids_above(decider_unit)
-    return tuple(h for h in heads if h != requester_id and h not in decision.deciders)
+    return tuple(
+        h for h in heads if h != requester_id and h not in decision.deciders and h not in absent
+    )
 
 
 def _notify_ids(

@@ -90,6 +90,8 @@ class Route:
     for absent heads); `above` are leaders higher in the chain who may also decide; `notify` are
     told after the decision. `needs_approval` is False for `approver = "none"` (top of the
     directory). `acting_for` maps a deputy who decides to the absent head they stand in for.
+    `away` are the absent people who would have decided (theirs again once back);
+    `to_admins` is True when nobody in the chain is present and the district admins decide.
     """
 
     rule_name: str
@@ -98,6 +100,8 @@ class Route:
     above: tuple[str, ...] = ()
     notify: tuple[str, ...] = ()
     acting_for: dict[str, str] = field(default_factory=dict)
+    away: tuple[str, ...] = ()
+    to_admins: bool = False
 
     @property
     def has_decider(self) -> bool:

@@ -45,6 +45,39 @@ def policy_at(
     return max(covering, key=lambda item: item[:2])[2].mode if covering else default
 
 
+def policy_for_trip(
+    periods: Sequence[PolicyPeriod],
+    departure: datetime,
+    return_at: datetime,
+    default: PolicyMode = PolicyMode.APPROVAL_OUTSIDE_HOURS,
+) -> PolicyMode:
+    """The mode a trip is judged by: BAN if a ban is in force at any moment of [departure,
+    return), whenever the request is made (a ban set ahead covers the trips inside it)."""
+    moments = {departure}
+    for period in periods:
+        for edge in (period.effective_from, period.until):
+            if edge is not None and departure < edge < return_at:
+                moments.add(edge)
+    modes = {policy_at(periods, moment, default) for moment in moments}
+    return PolicyMode.BAN if PolicyMode.BAN in modes else policy_at(periods, departure, default)
+
+
+def in_force_or_scheduled(
+    periods: Sequence[PolicyPeriod], now: datetime
+) -> tuple[PolicyPeriod | None, list[PolicyPeriod]]:
+    """The period in force now (None: the default mode) and those that start later, in order.
+
+    A period that has ended, or that a later-starting one replaced before it began, is left out.
+    """
+    covering = [(p.effective_from, i, p) for i, p in enumerate(periods) if p.covers(now)]
+    current = max(covering, key=lambda item: item[:2])[2] if covering else None
+    later = sorted(
+        (p for p in periods if p.effective_from > now and (p.until is None or p.until > now)),
+        key=lambda p: p.effective_from,
+    )
+    return current, later
+
+
 class TripClass(StrEnum):
     WORK_TRIP = "work_trip"  # wholly inside working hours: recorded, head informed, no approval
     NEEDS_APPROVAL = "needs_approval"
