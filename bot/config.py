@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.domain.directory_files import IMPORT_MAX_BYTES, IMPORT_MAX_ROWS
+from bot.domain.provinces import search_provinces
 from bot.domain.reminders import QuietHours
 
 TELEGRAM_API = "https://api.telegram.org/bot"
@@ -129,6 +130,25 @@ class Settings(BaseSettings):
         parse_quiet_hours(value)
         return value
 
+    @field_validator("home_province")
+    @classmethod
+    def _one_of_the_34_units(cls, value: str) -> str:
+        return home_unit_name(value)
+
+    @field_validator("work_end")
+    @classmethod
+    def _after_work_start(cls, value: time, info: ValidationInfo) -> time:
+        start = info.data.get("work_start")
+        if isinstance(start, time) and value <= start:
+            raise ValueError(f"must be after WORK_START ({start:%H:%M})")
+        return value
+
+    @property
+    def home_is_province(self) -> bool:
+        """True when the home unit is a province (texts say «tỉnh», not «thành phố»)."""
+        found = search_provinces(self.home_province, limit=1)
+        return bool(found) and found[0].province.kind == "province"
+
     @property
     def quiet(self) -> QuietHours:
         start, end = parse_quiet_hours(self.quiet_hours)
@@ -197,6 +217,24 @@ def load_settings(**overrides: Any) -> Settings:  # raw values: Settings validat
         name = str(first["loc"][0]).upper() if first["loc"] else "setting"
         reason = first["msg"].removeprefix("Value error, ")  # pydantic's prefix for our own checks
         raise SettingsError(f"{name} is invalid: {reason}; fix it in .env") from None
+
+
+def home_unit_name(text: str) -> str:
+    """The official name of the provincial-level unit `text` names (name or alias), else an
+    error that says what to write; a former province names the unit that absorbed it."""
+    found = search_provinces(text, limit=1)
+    match = found[0] if found and found[0].exact else None
+    if match is None:
+        raise ValueError(
+            f"{text!r} is not one of the 34 provinces and cities (e.g. Hà Nội, Thái Nguyên, "
+            "Hồ Chí Minh)"
+        )
+    if match.via == "absorbed":
+        raise ValueError(
+            f"{text!r} is part of {match.province.name} since 1 July 2025: "
+            f"write HOME_PROVINCE={match.province.name}"
+        )
+    return match.province.name
 
 
 def parse_duration(text: str) -> timedelta:
