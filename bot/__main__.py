@@ -109,9 +109,9 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
         update_catalogs()
         return 0
-    t = Translations(default_language=settings.default_language).for_language(
-        settings.default_language
-    )
+    t = Translations(
+        default_language=settings.default_language, home_is_province=settings.home_is_province
+    ).for_language(settings.default_language)
     if args.command == "invites":
         return asyncio.run(_invites(settings, t, args.out))
     if args.command == "export":

@@ -84,7 +84,9 @@ async def open_services(app: BotApplication, settings: Settings, clock: Clock) -
     db = await Database.open(settings.database_path)
     limiter = RateLimiter(settings.send_rate_per_second)
     transport = TelegramTransport(app.bot, settings.upload_folders)
-    translations = Translations(default_language=settings.default_language)
+    translations = Translations(
+        default_language=settings.default_language, home_is_province=settings.home_is_province
+    )
     later_views = LaterViews(translations)
     sender = OutboxSender(
         db,

@@ -40,9 +40,16 @@ _VI_WEEKDAYS = ("thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu"
 
 
 class Translator:
-    def __init__(self, language: str, catalog: dict[str, str | tuple[str, ...]]) -> None:
+    def __init__(
+        self, language: str, catalog: dict[str, str | tuple[str, ...]], province: bool = False
+    ) -> None:
         self.language = language
         self._catalog = catalog
+        self.province = province  # the home unit is a province (Vietnamese «tỉnh»)
+
+    def home_area(self) -> str:
+        """What people leave when they travel: «thành phố» or, for a province, «tỉnh»."""
+        return self._("the province") if self.province else self._("the city")
 
     def _(self, msgid: str, **values: object) -> str:
         found = self._catalog.get(msgid)
@@ -83,13 +90,19 @@ class Translator:
 class Translations:
     """All catalogs, loaded once; `for_language` hands out Translators."""
 
-    def __init__(self, locales_dir: Path = LOCALES_DIR, default_language: str = "vi") -> None:
+    def __init__(
+        self,
+        locales_dir: Path = LOCALES_DIR,
+        default_language: str = "vi",
+        home_is_province: bool = False,
+    ) -> None:
         self.default_language = default_language
+        self.home_is_province = home_is_province
         self._catalogs = {lang: _load_catalog(locales_dir, lang) for lang in LANGUAGES}
 
     def for_language(self, language: str | None) -> Translator:
         lang = language if language in self._catalogs else self.default_language
-        return Translator(lang, self._catalogs[lang])
+        return Translator(lang, self._catalogs[lang], self.home_is_province)
 
     def pick(self, saved: str | None, client_language: str | None) -> Translator:
         """Saved choice, then the messenger's language code (`en-US` → en), then the default."""

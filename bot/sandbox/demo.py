@@ -169,9 +169,9 @@ def parse_start(text: str) -> datetime:
 def run(settings: Settings, options: DemoOptions) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-    t = Translations(default_language=settings.default_language).for_language(
-        settings.default_language
-    )
+    t = Translations(
+        default_language=settings.default_language, home_is_province=settings.home_is_province
+    ).for_language(settings.default_language)
     try:
         return asyncio.run(serve(settings, options, t))
     except DemoError as exc:

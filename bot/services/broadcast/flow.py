@@ -226,7 +226,7 @@ def _done(t: Translator) -> tuple[tuple[Button, ...], ...]:
 
 def _policy_name(t: Translator, policy: str) -> str:
     if policy == "ban":
-        return t._("no travel out of the city until further notice")
+        return t._("no travel out of {area} until further notice", area=t.home_area())
     return t._("approval needed for travel on weekends, holidays and outside working hours")
 
 

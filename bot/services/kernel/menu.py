@@ -36,8 +36,8 @@ class CommandInfo:
 COMMANDS: tuple[CommandInfo, ...] = (
     CommandInfo(
         "travel",
-        lambda t: t._("ask to leave the city"),
-        label=lambda t: t._("✈️ Ask to leave the city"),
+        lambda t: t._("ask to leave {area}", area=t.home_area()),
+        label=lambda t: t._("✈️ Ask to leave {area}", area=t.home_area()),
         row=0,
     ),
     CommandInfo(
