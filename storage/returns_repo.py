@@ -348,7 +348,7 @@ class ReturnsRepo:
         )
         if changed:
             await self.tx.execute(
-                "UPDATE travel_requests SET status = 'cancelled' WHERE id = ? AND status IN ('approved', 'recorded')",
+                "UPDATE travel_requests SET status = 'cancelled' WHERE id = ? AND status IN ('approved', 'recorded', 'pending')",
                 (request_id,),
             )
         return changed == 1

@@ -263,6 +263,108 @@ class TravelRepo:
         )
         return [_request(r, self.tz) for r in rows]
 
+    async def overlapping(
+        self, statuses: tuple[str, ...], start: datetime, until: datetime | None
+    ) -> list[TravelRequest]:
+        """Requests in these states whose trip [departure, return) overlaps [start, until)."""
+        marks = ",".join("?" * len(statuses))
+        params: list[object] = [*statuses, to_db_time(start)]
+        bound = ""
+        if until is not None:
+            bound = " AND departure_at < ?"
+            params.append(to_db_time(until))
+        rows = await self.tx.all(
+            f"SELECT {_COLUMNS} FROM travel_requests WHERE status IN ({marks}) "
+            f"AND return_at > ?{bound} ORDER BY id",
+            params,
+        )
+        return [_request(r, self.tz) for r in rows]
+
+    async def await_ban_reason(self, request_id: int) -> None:
+        """A ban now covers the trip: it waits for the requester's special reason."""
+        await self.tx.execute(
+            "UPDATE travel_requests SET status = 'pending', policy_mode = 'ban', "
+            "trip_class = 'exception_under_ban', ban_check = 'reason', remind_at = NULL, "
+            "escalate_at = NULL, reasons = ? WHERE id = ? AND status IN ('pending', 'recorded')",
+            (dumps(["ban"]), request_id),
+        )
+
+    async def set_assessment(
+        self, request_id: int, mode: str, trip_class: str, reasons: tuple[str, ...]
+    ) -> None:
+        await self.tx.execute(
+            "UPDATE travel_requests SET policy_mode = ?, trip_class = ?, reasons = ? WHERE id = ?",
+            (mode, trip_class, dumps(list(reasons)), request_id),
+        )
+
+    async def give_ban_reason(
+        self, request_id: int, purpose: str, remind_at: datetime, escalate_at: datetime
+    ) -> bool:
+        changed = await self.tx.execute(
+            "UPDATE travel_requests SET purpose = ?, ban_check = 'given', remind_at = ?, "
+            "escalate_at = ?, escalation_level = 0 "
+            "WHERE id = ? AND status = 'pending' AND ban_check = 'reason'",
+            (purpose, to_db_time(remind_at), to_db_time(escalate_at), request_id),
+        )
+        return changed == 1
+
+    async def due_departures(self, now: datetime, limit: int = 500) -> list[TravelRequest]:
+        """Pending requests whose departure has come without a decision (not yet told)."""
+        rows = await self.tx.all(
+            f"SELECT {_COLUMNS} FROM travel_requests INDEXED BY travel_unanswered "
+            "WHERE status = 'pending' AND unanswered_at IS NULL AND departure_at <= ? "
+            "ORDER BY departure_at LIMIT ?",
+            (to_db_time(now), limit),
+        )
+        return [_request(r, self.tz) for r in rows]
+
+    async def next_departure_pending(self) -> datetime | None:
+        """The earliest departure of a request still undecided (None: nothing waits)."""
+        found = await self.tx.scalar(
+            "SELECT MIN(departure_at) FROM travel_requests INDEXED BY travel_unanswered "
+            "WHERE status = 'pending' AND unanswered_at IS NULL"
+        )
+        return from_db_time(str(found), self.tz) if found else None
+
+    async def mark_unanswered(self, request_id: int, now: datetime) -> None:
+        await self.tx.execute(
+            "UPDATE travel_requests SET unanswered_at = ? WHERE id = ?",
+            (to_db_time(now), request_id),
+        )
+
+    async def set_decider_kind(self, request_id: int, staff_id: str, kind: str) -> None:
+        await self.tx.execute(
+            "UPDATE request_deciders SET kind = ? WHERE request_id = ? AND staff_id = ?",
+            (kind, request_id, staff_id),
+        )
+
+    async def set_acting_for(self, request_id: int, acting_for: dict[str, str]) -> None:
+        await self.tx.execute(
+            "UPDATE travel_requests SET acting_for = ? WHERE id = ?",
+            (dumps(acting_for), request_id),
+        )
+
+    async def pending_decided_by(self, staff_id: str) -> list[int]:
+        """Pending requests this person is a first-hand decider of."""
+        rows = await self.tx.all(
+            "SELECT d.request_id FROM request_deciders d JOIN travel_requests t ON t.id = d.request_id "
+            "WHERE d.staff_id = ? AND d.kind = 'decider' AND t.status = 'pending' ORDER BY d.request_id",
+            (staff_id,),
+        )
+        return [int(r[0]) for r in rows]
+
+    async def back_from_absence(self, today: date) -> list[tuple[int, str]]:
+        """(request, person) for pending requests held for someone away who is back today."""
+        rows = await self.tx.all(
+            "SELECT d.request_id, d.staff_id FROM request_deciders d INDEXED BY request_deciders_away "
+            "JOIN travel_requests t ON t.id = d.request_id "
+            "WHERE d.kind = 'away' AND t.status = 'pending' AND NOT EXISTS (SELECT 1 FROM absences a "
+            "WHERE a.staff_id = d.staff_id AND a.start_day <= ? AND a.end_day >= ?) "
+            "ORDER BY d.request_id",
+            (today.isoformat(), today.isoformat()),
+        )
+        return [(int(r[0]), str(r[1])) for r in rows]
+
     async def remember_message(self, request_id: int, outbox_id: int) -> None:
         await self.tx.execute(
             "INSERT OR IGNORE INTO request_messages (request_id, outbox_id) VALUES (?, ?)",
@@ -292,6 +394,38 @@ class TravelRepo:
             (end.isoformat(), start.isoformat()),
         )
         return frozenset(r[0] for r in rows)
+
+    async def absent_on(self, day: date) -> frozenset[str]:
+        """Who is away on this day (the deciders are those present now, not on the trip's dates)."""
+        return await self.absent_between(day, day)
+
+    async def absences_beginning(self, today: date) -> list[tuple[int, str]]:
+        """(absence id, person) of absences that have started and were not handled yet."""
+        rows = await self.tx.all(
+            "SELECT id, staff_id FROM absences WHERE began = 0 AND start_day <= ? ORDER BY id",
+            (today.isoformat(),),
+        )
+        return [(int(r[0]), str(r[1])) for r in rows]
+
+    async def mark_absence_begun(self, absence_id: int) -> None:
+        await self.tx.execute("UPDATE absences SET began = 1 WHERE id = ?", (absence_id,))
+
+    async def next_ban_start(self, now: datetime) -> datetime | None:
+        """When the next ban set ahead starts (None: none is waiting)."""
+        ahead = [
+            row.effective_from
+            for row in await self.policies()
+            if row.mode == "ban" and not row.announced and row.effective_from > now
+        ]
+        return min(ahead, default=None)
+
+    async def ban_starts_due(self, now: datetime) -> list[PolicyRow]:
+        """Bans that have started and whose start was not handled yet."""
+        return [
+            row
+            for row in await self.policies()
+            if row.mode == "ban" and not row.announced and row.effective_from <= now
+        ]
 
     # --- policy and calendar ----------------------------------------------------------------
 
