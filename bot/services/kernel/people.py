@@ -41,3 +41,14 @@ def describe_route(t: Translator, directory: Directory, person: Staff) -> list[s
         names = ", ".join(person_label(directory, s) for s in route.notify)
         lines.append(t._("Told after the decision: {names}", names=names))
     return lines
+
+
+def names_of(directory: Directory, staff_ids: list[str] | tuple[str, ...]) -> str:
+    return ", ".join(person.full_name if (person := directory.person(s)) else s for s in staff_ids)
+
+
+def told_line(t: Translator, directory: Directory, told: list[str]) -> str:
+    """Who was really told (only those who have opened the bot can be)."""
+    if not told:
+        return t._("Nobody could be told: none of those concerned has opened the bot yet.")
+    return t._("Told: {names}.", names=names_of(directory, told))

@@ -12,7 +12,7 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from bot.domain.directory import Directory
+from bot.domain.directory import Directory, deciding_people
 from bot.domain.health_rules import HEAD_ROLES
 from bot.domain.models import BuiltinRole, Staff
 from bot.domain.outgoing import Button, LocalFile, OutMessage
@@ -32,7 +32,14 @@ from bot.services.oversight.exports import (
     sheet_title,
     write_workbook,
 )
-from bot.services.oversight.views import UnitPicture, district_text, share, unit_messages, unit_text
+from bot.services.oversight.views import (
+    UnitPicture,
+    district_text,
+    share,
+    unit_messages,
+    unit_text,
+    unregistered_deciders_text,
+)
 from storage.db import Tx
 from storage.oversight_repo import OversightRepo, UnitFigures
 
@@ -121,6 +128,11 @@ class Oversight:
         directory = await step.directory()
         figures = await self.district_figures(step.tx, step.now)
         text = district_text(t, directory, figures, self.deps.settings.district_lines)
+        deciding = deciding_people(directory)
+        registered = {a.staff_id for a in await step.accounts.of_staff_many(deciding)}
+        gaps = [s for s in deciding if s not in registered]
+        if gaps:
+            text += "\n\n" + unregistered_deciders_text(t, directory, gaps)
         messages = [OutMessage(part) for part in split_message(text)]
         heatmap = await self._heatmap(step, directory)
         path = self.folder / "charts" / f"district-{step.now:%Y%m%d-%H%M%S}.png"

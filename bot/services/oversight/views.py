@@ -268,3 +268,21 @@ def daily_digest(t: Translator, unit_name: str, items: list[str]) -> OutMessage:
         ]
     )
     return OutMessage(text)
+
+
+GAPS_LISTED = 30
+
+
+def unregistered_deciders_text(t: Translator, directory: Directory, staff_ids: list[str]) -> str:
+    """The people requests are routed to who have never opened the bot: their requests go to
+    someone above them meanwhile, and what they should be told does not reach them."""
+    lines = [
+        t._(
+            "⚠️ {n} people who decide requests have not opened the bot yet, so requests meant for them go to a leader above or to the admins:",
+            n=len(staff_ids),
+        )
+    ]
+    lines += [f"• {who(directory, s, '')}" for s in staff_ids[:GAPS_LISTED]]
+    if len(staff_ids) > GAPS_LISTED:
+        lines.append(t._("… and {n} more.", n=len(staff_ids) - GAPS_LISTED))
+    return "\n".join(lines)

@@ -18,6 +18,7 @@ from bot.domain.provinces import all_provinces, search_provinces
 from bot.domain.reminders import declaration_schedule, due_now, shift_out_of_quiet
 from bot.services.health import alerts as health_alerts
 from bot.services.kernel.feature import Answer
+from bot.services.kernel.people import told_line
 from bot.services.kernel.pickers import matches_keyboard, province_picker
 from bot.services.kernel.step import Deps, Step
 from bot.services.returns.buttons import (
@@ -58,7 +59,10 @@ class ReturnFlow:
         request = await travel.get(request_id)
         if person is None or request is None or request.staff_id != person.staff_id:
             return None, step.t._("This button is no longer valid.")
-        if request.status not in ("approved", "recorded"):
+        unanswered_but_tracked = (
+            request.status == "pending" and await self._repo(step).get(request_id) is not None
+        )
+        if request.status not in ("approved", "recorded") and not unanswered_but_tracked:
             return None, step.t._("This trip was cancelled; nothing to declare.")
         await self.track(step, request_id)
         trip = await self._repo(step).get(request_id)
@@ -122,8 +126,9 @@ class ReturnFlow:
             step.now, step.actor, "return.trip_not_taken", f"travel:{request.id}", {}
         )
         directory = await step.directory()
-        await step.tell_staff(
-            self._approvers(directory, request),
+        approvers = self._approvers(directory, request)
+        queued = await step.tell_staff(
+            approvers,
             lambda t: OutMessage(
                 t._(
                     "For your information: trip #{id} of {who} to {place} did not happen; it is cancelled.",
@@ -136,10 +141,9 @@ class ReturnFlow:
         await step.conversations.clear(step.who.channel, step.who.user_ref)
         return None, [
             OutMessage(
-                step.t._(
-                    "Noted: trip #{id} did not happen and is cancelled. Your approver has been told.",
-                    id=request.id,
-                )
+                step.t._("Noted: trip #{id} did not happen and is cancelled.", id=request.id)
+                + "\n"
+                + told_line(step.t, directory, _reached(approvers, queued))
             )
         ]
 
@@ -235,12 +239,14 @@ class ReturnFlow:
         await self._converse(step, "official", {"rid": request.id})
         directory = await step.directory()
         told = self._heads_and_notify(directory, request)
-        await step.tell_staff(
+        queued = await step.tell_staff(
             told, lambda t: return_report(t, directory, request, arrived, answers)
         )
         messages = [
             OutMessage(
-                step.t._("Thank you, your return is recorded and your unit head has been told.")
+                step.t._("Thank you, your return is recorded.")
+                + "\n"
+                + told_line(step.t, directory, _reached(told, queued))
             )
         ]
         messages += await self._health_followup(step, request, answers)
@@ -419,8 +425,9 @@ class ReturnFlow:
             {"to": new_return.isoformat()},
         )
         directory = await step.directory()
-        await step.tell_staff(
-            self._approvers(directory, request),
+        approvers = self._approvers(directory, request)
+        queued = await step.tell_staff(
+            approvers,
             lambda tt: OutMessage(
                 tt._(
                     "For your information: {who} will be back from {place} later than planned, on {when}.",
@@ -432,10 +439,9 @@ class ReturnFlow:
         )
         return [
             OutMessage(
-                t._(
-                    "Noted: you will be back {when}. Your approver has been told.",
-                    when=t.when(new_return),
-                )
+                t._("Noted: you will be back {when}.", when=t.when(new_return))
+                + "\n"
+                + told_line(t, directory, _reached(approvers, queued))
             )
         ]
 
@@ -506,3 +512,9 @@ class ReturnFlow:
 def _name(directory: Directory, staff_id: str) -> str:
     person = directory.person(staff_id)
     return person.full_name if person else staff_id
+
+
+def _reached(wanted: list[str], queued: list[tuple[str, int]]) -> list[str]:
+    """Those of `wanted` a message was really queued for (the others never opened the bot)."""
+    sent = {staff_id for staff_id, _ in queued}
+    return [s for s in wanted if s in sent]

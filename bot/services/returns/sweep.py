@@ -38,7 +38,7 @@ from storage.returns_repo import ReturnsRepo, TripReturn
 from storage.travel_repo import TravelRepo, TravelRequest
 
 Build = Callable[[Translator], OutMessage]
-LIVE = ("approved", "recorded")
+LIVE = ("approved", "recorded", "pending")  # pending: tracked when unanswered at departure
 BATCH = 5000
 
 

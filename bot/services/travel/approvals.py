@@ -7,27 +7,36 @@ conditional update, so a double tap or two approvers at once yield one decision.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from bot.domain.directory import Directory, resolve_route, superiors_of
-from bot.domain.models import Staff
+from bot.domain.directory import Directory, resolve_route, route_now, superiors_of
+from bot.domain.models import BuiltinRole, Route, Staff
 from bot.domain.outgoing import Button, OutMessage
+from bot.domain.reminders import shift_out_of_quiet
 from bot.domain.travel_policy import PolicyMode, TripClass, assess_trip
 from bot.i18n import Translator
+from bot.services.kernel.people import names_of, told_line
 from bot.services.kernel.step import Deps, Step, StepRunner, system_step
 from bot.services.travel.buttons import INERT, ApproveAll, RequestAction
-from bot.services.travel.policy_state import mode_at, work_calendar
+from bot.services.travel.policy_state import mode_at, mode_for_trip, work_calendar
 from bot.services.travel.views import (
     approval_message,
     decided_message,
     outcome_line,
     request_lines,
+    sent_text,
+    special_reason_question,
     status_line,
+    unanswered_for_decider,
+    unanswered_for_requester,
 )
 from storage.outbox_repo import Recipient
 from storage.repos import Conversation
+from storage.returns_repo import ReturnsRepo
 from storage.travel_repo import (
     APPROVED,
     CANCELLED,
@@ -40,6 +49,8 @@ from storage.travel_repo import (
 )
 
 DENY_FLOW = "deny"
+BAN_REASON_FLOW = "banreason"
+AWAITING_BAN_REASON = "reason"
 MAX_REASON = 500
 
 
@@ -55,13 +66,12 @@ class Approvals:
         assert person is not None
         departure = datetime.fromisoformat(draft["dep"])
         return_at = datetime.fromisoformat(draft["ret"])
-        mode = await mode_at(step.tx, step.now)
+        mode = await mode_for_trip(step.tx, departure, return_at)
         calendar = await work_calendar(step.tx, self.deps.settings, departure, return_at)
         assessment = assess_trip(departure, return_at, mode, calendar)
         repo = self._repo(step)
-        absent = await repo.absent_between(departure.date(), return_at.date())
         directory = await step.directory()
-        route = resolve_route(directory, person.staff_id, absent)
+        route = route_now(directory, person.staff_id, await repo.absent_on(step.now.date()))
         needs = assessment.trip_class is not TripClass.WORK_TRIP and route.needs_approval
         new = NewRequest(
             staff_id=person.staff_id,
@@ -96,21 +106,37 @@ class Approvals:
             return await self._recorded(
                 step, directory, person, request, list(route.deciders) or list(route.notify)
             )
-        await repo.add_deciders(request_id, list(route.deciders), "decider")
-        await repo.add_deciders(request_id, list(route.above), "above")
-        await self._send_for_approval(step, directory, request, list(route.deciders))
-        names = ", ".join(
-            directory.staff[s].full_name for s in route.deciders if s in directory.staff
+        reached = await self._route_request(step, directory, request, route)
+        return [OutMessage(sent_text(step.t, directory, request_id, route, reached))]
+
+    async def _route_request(
+        self, step: Step, directory: Directory, request: TravelRequest, route: Route
+    ) -> list[str]:
+        """Record who may decide and send it to those who can be told: [who was sent it]."""
+        repo = self._repo(step)
+        reached = await self._reachable(step, directory, request.staff_id, route)
+        await repo.add_deciders(
+            request.id, list(dict.fromkeys([*route.deciders, *reached])), "decider"
         )
-        return [
-            OutMessage(
-                step.t._(
-                    "Request #{id} sent to {names} for approval. You will be told the decision here.",
-                    id=request_id,
-                    names=names,
-                )
-            )
-        ]
+        await repo.add_deciders(request.id, list(route.above), "above")
+        await repo.add_deciders(request.id, list(route.away), "away")
+        await self._send_for_approval(
+            step, directory, request, reached, _why_it_comes_to_you(directory, route, reached)
+        )
+        return reached
+
+    async def _reachable(
+        self, step: Step, directory: Directory, requester_id: str, route: Route
+    ) -> list[str]:
+        """The deciders who have opened the bot; failing them, the nearest leader above who has;
+        failing that, the district admins who have."""
+        admins = [a for a in directory.role_ids(BuiltinRole.ADMIN) if a != requester_id]
+        candidates = list(dict.fromkeys([*route.deciders, *route.above, *admins]))
+        registered = {a.staff_id for a in await step.accounts.of_staff_many(candidates)}
+        told = [d for d in route.deciders if d in registered]
+        if not told:
+            told = [a for a in route.above if a in registered][:1]
+        return told or [a for a in admins if a in registered]
 
     async def _recorded(
         self,
@@ -124,7 +150,7 @@ class Approvals:
             h.staff_id for h in directory.heads_of(person.unit_id) if h.staff_id != person.staff_id
         ]
         recipients = list(dict.fromkeys(told + heads + list(request.notify)))
-        await step.tell_staff(
+        queued = await step.tell_staff(
             recipients,
             lambda t: OutMessage(
                 "\n".join(
@@ -135,33 +161,49 @@ class Approvals:
                 )
             ),
         )
+        reached = {staff_id for staff_id, _ in queued}
+        t = step.t
         if request.trip_class == TripClass.WORK_TRIP.value:
-            return [
-                OutMessage(
-                    step.t._(
-                        "Request #{id} recorded: the trip is within working hours, so it is a work trip and needs no approval. Your unit head has been informed.",
-                        id=request.id,
-                    )
-                )
-            ]
-        return [
-            OutMessage(
-                step.t._(
-                    "Request #{id} recorded. Your position needs no approval step; the leaders concerned have been informed.",
-                    id=request.id,
+            text = t._(
+                "Request #{id} recorded: the trip is within working hours, so it is a work trip and needs no approval.",
+                id=request.id,
+            )
+        else:
+            text = t._(
+                "Request #{id} recorded. Your position needs no approval step.", id=request.id
+            )
+        lines = [text, told_line(t, directory, [r for r in recipients if r in reached])]
+        missing = [r for r in recipients if r not in reached]
+        if missing:
+            lines.append(
+                t._(
+                    "{names} has not opened the bot yet and was not told.",
+                    names=names_of(directory, missing),
                 )
             )
-        ]
+        return [OutMessage("\n".join(lines))]
 
     async def _send_for_approval(
-        self, step: Step, directory: Directory, request: TravelRequest, staff_ids: list[str]
+        self,
+        step: Step,
+        directory: Directory,
+        request: TravelRequest,
+        staff_ids: list[str],
+        why: Callable[[Translator], str] | None = None,
     ) -> None:
+        """The approval message to each; `why` says why it comes to them (not the usual route)."""
         repo = self._repo(step)
         for staff_id in staff_ids:
             acting = request.acting_for.get(staff_id)
             queued = await step.tell_staff(
                 [staff_id],
-                partial(approval_message, directory=directory, request=request, acting_for=acting),
+                partial(
+                    _approval_with_note,
+                    directory=directory,
+                    request=request,
+                    acting_for=acting,
+                    why=why,
+                ),
                 priority=2,
             )
             for _, outbox_id in queued:
@@ -226,6 +268,10 @@ class Approvals:
             return t._("You may not decide this request.")
         if request.status != PENDING:
             return await self._too_late(step, request)
+        if request.ban_check == AWAITING_BAN_REASON:
+            return t._(
+                "A travel ban now covers this trip: it waits for the requester's special reason."
+            )
         return person, request
 
     async def _too_late(self, step: Step, request: TravelRequest) -> str:
@@ -362,6 +408,8 @@ class Approvals:
             ]
         approved = 0
         for request in waiting:
+            if request.ban_check == AWAITING_BAN_REASON:
+                continue
             _, _ = await self._decide(step, person, request, APPROVED, None)
             approved += 1
         return [OutMessage(step.t._("{n} requests approved.", n=approved))]
@@ -497,7 +545,6 @@ class Approvals:
                 )
             ]
         await step.conversations.clear(step.who.channel, step.who.user_ref)
-        await self._reroute(step, request_id)
         await step.audit.append(
             step.now,
             step.actor,
@@ -505,9 +552,45 @@ class Approvals:
             f"travel:{request_id}",
             {"departure": departure.isoformat(), "return": return_at.isoformat()},
         )
+        if await self._now_under_ban(step, request_id, departure, return_at):
+            return [await self._ask_ban_reason_instead(step, request_id)]
+        await self._reroute(step, request_id)
         return [
             OutMessage(t._("Request #{id} changed and sent again for approval.", id=request_id))
         ]
+
+    async def _now_under_ban(
+        self, step: Step, request_id: int, departure: datetime, return_at: datetime
+    ) -> bool:
+        """New dates are judged afresh: True when a ban now covers a trip that was not an
+        exception under a ban (it then waits for the special reason)."""
+        repo = self._repo(step)
+        request = await repo.get(request_id)
+        assert request is not None
+        mode = await mode_for_trip(step.tx, departure, return_at)
+        calendar = await work_calendar(step.tx, self.deps.settings, departure, return_at)
+        assessment = assess_trip(departure, return_at, mode, calendar)
+        if (
+            assessment.trip_class is TripClass.EXCEPTION_UNDER_BAN
+            and request.trip_class != TripClass.EXCEPTION_UNDER_BAN.value
+        ):
+            await repo.await_ban_reason(request_id)
+            return True
+        await repo.set_assessment(
+            request_id,
+            mode.value,
+            assessment.trip_class.value,
+            tuple(r.value for r in assessment.reasons),
+        )
+        return False
+
+    async def _ask_ban_reason_instead(self, step: Step, request_id: int) -> OutMessage:
+        repo = self._repo(step)
+        request = await repo.get(request_id)
+        assert request is not None
+        directory = await step.directory()
+        await self._edit_approval_messages(step, directory, request)
+        return special_reason_question(step.t, directory, request)
 
     async def _reroute(self, step: Step, request_id: int) -> None:
         repo = self._repo(step)
@@ -515,12 +598,9 @@ class Approvals:
         assert request is not None
         directory = await step.directory()
         await self._edit_approval_messages(step, directory, request)
-        absent = await repo.absent_between(request.departure_at.date(), request.return_at.date())
-        route = resolve_route(directory, request.staff_id, absent)
+        route = route_now(directory, request.staff_id, await repo.absent_on(step.now.date()))
         await repo.clear_deciders(request_id)
-        await repo.add_deciders(request_id, list(route.deciders), "decider")
-        await repo.add_deciders(request_id, list(route.above), "above")
-        await self._send_for_approval(step, directory, request, list(route.deciders))
+        await self._route_request(step, directory, request, route)
 
     async def start_change(self, step: Step, request_id: int) -> list[OutMessage]:
         """Changing an approved trip: a new request prefilled from it, which needs approval again."""
@@ -557,6 +637,70 @@ class Approvals:
             )
         ]
 
+    # --- a ban that started after the request: the special reason ---------------------------
+
+    async def start_ban_reason(self, step: Step, request_id: int) -> list[OutMessage]:
+        person = await step.me()
+        request = await self._repo(step).get(request_id)
+        if (
+            person is None
+            or request is None
+            or request.staff_id != person.staff_id
+            or request.status != PENDING
+            or request.ban_check != AWAITING_BAN_REASON
+        ):
+            return [OutMessage(step.t._("This button is no longer valid."))]
+        await step.conversations.set(
+            step.who.channel,
+            step.who.user_ref,
+            Conversation(BAN_REASON_FLOW, "reason", {"request_id": request_id}),
+            step.now,
+        )
+        return [
+            OutMessage(step.t._("Travel is suspended. What is the special reason you must travel?"))
+        ]
+
+    async def ban_reason(
+        self, step: Step, conversation: Conversation, text: str
+    ) -> list[OutMessage]:
+        reason = text.strip()
+        if not reason or len(reason) > MAX_REASON:
+            return [
+                OutMessage(
+                    step.t._("Please type a reason of at most {n} characters.", n=MAX_REASON)
+                )
+            ]
+        await step.conversations.clear(step.who.channel, step.who.user_ref)
+        repo = self._repo(step)
+        request_id = int(conversation.draft["request_id"])
+        request = await repo.get(request_id)
+        gone = [
+            OutMessage(
+                step.t._("This request was decided or cancelled meanwhile; nothing was changed.")
+            )
+        ]
+        if request is None or request.ban_check != AWAITING_BAN_REASON:
+            return gone
+        purpose = f"{reason} — {request.purpose}"
+        if not await repo.give_ban_reason(
+            request_id,
+            purpose,
+            self._remind_at(step.now),
+            self._escalate_at(step.now, request.departure_at),
+        ):
+            return gone
+        await step.audit.append(
+            step.now, step.actor, "travel.ban_reason", f"travel:{request_id}", {}
+        )
+        fresh = await repo.get(request_id)
+        assert fresh is not None
+        directory = await step.directory()
+        await self._edit_approval_messages(step, directory, fresh)
+        route = route_now(directory, fresh.staff_id, await repo.absent_on(step.now.date()))
+        await repo.clear_deciders(request_id)
+        reached = await self._route_request(step, directory, fresh, route)
+        return [OutMessage(sent_text(step.t, directory, request_id, route, reached))]
+
     # --- the sweep: reminders and escalation -------------------------------------------------
 
     async def sweep(self, now: datetime) -> int:
@@ -565,6 +709,7 @@ class Approvals:
             step = system_step(self.deps, tx, now)
             repo = self._repo(step)
             directory = await step.directory()
+            done += await self._absences(step, directory)
             for request in await repo.due_reminders(now):
                 deciders = [
                     s for s, kind in (await repo.deciders(request.id)).items() if kind == "decider"
@@ -578,14 +723,103 @@ class Approvals:
             for request in await repo.due_escalations(now):
                 await self._escalate(step, directory, request)
                 done += 1
+            for request in await repo.due_departures(now):
+                await self._unanswered_at_departure(step, directory, request)
+                done += 1
         if step.enqueued:
             self.deps.wake_outbox()
         return done
 
+    async def next_departure(self, now: datetime) -> datetime | None:
+        """The sweep's wake-up: the departure of the next request still undecided."""
+        async with self.deps.db.reading() as tx:
+            return await TravelRepo(tx, self.deps.clock.tz).next_departure_pending()
+
+    async def _absences(self, step: Step, directory: Directory) -> int:
+        """Deciders are those present now: an absence that starts hands its pending requests to
+        those who decide meanwhile; someone back gets the requests held for them."""
+        repo = self._repo(step)
+        today = step.now.date()
+        handled = 0
+        for absence_id, staff_id in await repo.absences_beginning(today):
+            await self.hand_over(step, directory, staff_id)
+            await repo.mark_absence_begun(absence_id)
+            handled += 1
+        back = await repo.back_from_absence(today)
+        requests = await repo.get_many(sorted({request_id for request_id, _ in back}))
+        for request_id, staff_id in back:
+            await repo.set_decider_kind(request_id, staff_id, "decider")
+            request = requests.get(request_id)
+            if request is not None and request.staff_id in directory.staff:
+                await self._send_for_approval(step, directory, request, [staff_id])
+            handled += 1
+        return handled
+
+    async def hand_over(self, step: Step, directory: Directory, staff_id: str) -> None:
+        """`staff_id` is away from today: their pending requests go to who decides meanwhile."""
+        repo = self._repo(step)
+        absent = await repo.absent_on(step.now.date())
+        if staff_id not in absent:
+            return
+        for request_id in await repo.pending_decided_by(staff_id):
+            request = await repo.get(request_id)
+            if request is None or request.staff_id not in directory.staff:
+                continue
+            current = await repo.deciders(request_id)
+            route = route_now(directory, request.staff_id, absent)
+            reached = await self._reachable(step, directory, request.staff_id, route)
+            await repo.set_decider_kind(request_id, staff_id, "away")
+            added = [d for d in dict.fromkeys([*route.deciders, *reached]) if d not in current]
+            fresh = [d for d in reached if current.get(d) != "decider"]
+            if added or fresh:
+                acting = {**request.acting_for, **route.acting_for}
+                await repo.set_acting_for(request_id, acting)
+                await repo.add_deciders(
+                    request_id, list(dict.fromkeys([*added, *fresh])), "decider"
+                )
+                await self._send_for_approval(
+                    step,
+                    directory,
+                    replace(request, acting_for=acting),
+                    fresh,
+                    _why_it_comes_to_you(directory, route, reached),
+                )
+            await step.audit.append(
+                step.now, "system", "travel.hand_over", f"travel:{request_id}",
+                {"away": staff_id, "to": fresh},
+            )  # fmt: skip
+
+    async def _unanswered_at_departure(
+        self, step: Step, directory: Directory, request: TravelRequest
+    ) -> None:
+        """Still undecided when the trip starts: both sides are told, the return is tracked."""
+        repo = self._repo(step)
+        await repo.mark_unanswered(request.id, step.now)
+        await ReturnsRepo(step.tx, self.deps.clock.tz).track(
+            request.id,
+            request.staff_id,
+            request.return_at,
+            shift_out_of_quiet(request.return_at, self.deps.settings.quiet),
+            0,
+            step.now,
+        )
+        await step.audit.append(step.now, "system", "travel.unanswered", f"travel:{request.id}", {})
+        await step.tell_staff(
+            [request.staff_id],
+            lambda t: unanswered_for_requester(t, request),
+            priority=2,
+        )
+        deciders = [s for s, kind in (await repo.deciders(request.id)).items() if kind == "decider"]
+        await step.tell_staff(
+            deciders, lambda t: unanswered_for_decider(t, directory, request), priority=2
+        )
+
     async def _escalate(self, step: Step, directory: Directory, request: TravelRequest) -> None:
         repo = self._repo(step)
         current = await repo.deciders(request.id)
-        chosen = _next_leader_up(directory, request, current)[:1]
+        chosen = await self._next_reachable(
+            step, directory, request, _next_leader_up(directory, request, current)
+        )
         level = request.escalation_level + 1
         next_at = request.departure_at - timedelta(
             minutes=self.deps.settings.escalate_before_departure_minutes
@@ -602,6 +836,21 @@ class Approvals:
             await repo.add_deciders(request.id, chosen, "decider")
             await self._send_for_approval(step, directory, request, chosen)
 
+    async def _next_reachable(
+        self, step: Step, directory: Directory, request: TravelRequest, leaders: list[str]
+    ) -> list[str]:
+        """The first leader up who is present and has opened the bot; failing every one, the
+        district admins who have (a stuck request must reach someone)."""
+        absent = await self._repo(step).absent_on(step.now.date())
+        admins = [a for a in directory.role_ids(BuiltinRole.ADMIN) if a != request.staff_id]
+        candidates = list(dict.fromkeys([*leaders, *admins]))
+        registered = {a.staff_id for a in await step.accounts.of_staff_many(candidates)}
+        present = [s for s in leaders if s in registered and s not in absent]
+        if present:
+            return present[:1]
+        current = await self._repo(step).deciders(request.id)
+        return [a for a in admins if a in registered and current.get(a) != "decider"]
+
     def _repo(self, step: Step) -> TravelRepo:
         return TravelRepo(step.tx, self.deps.clock.tz)
 
@@ -612,6 +861,35 @@ class Approvals:
         settings = self.deps.settings
         before = departure - timedelta(minutes=settings.escalate_before_departure_minutes)
         return max(now, min(before, now + timedelta(minutes=settings.escalate_after_minutes)))
+
+
+def _approval_with_note(
+    t: Translator,
+    *,
+    directory: Directory,
+    request: TravelRequest,
+    acting_for: str | None,
+    why: Callable[[Translator], str] | None,
+) -> OutMessage:
+    message = approval_message(t, directory, request, acting_for)
+    return message if why is None else replace(message, text=f"{message.text}\n{why(t)}")
+
+
+def _why_it_comes_to_you(
+    directory: Directory, route: Route, reached: list[str]
+) -> Callable[[Translator], str] | None:
+    """Why a request is sent to someone outside its usual route (the admins, a leader above)."""
+    if route.to_admins:
+        return lambda t: t._(
+            "Nobody in the routing chain is present now, so the district admins decide it."
+        )
+    unreached = [d for d in route.deciders if d not in reached]
+    if unreached and not set(reached) & set(route.deciders):
+        return lambda t: t._(
+            "{names} has not opened the bot yet, so the request comes to you, who may also decide.",
+            names=names_of(directory, unreached),
+        )
+    return None
 
 
 def _reminder(t: Translator, directory: Directory, request: TravelRequest) -> OutMessage:

@@ -178,10 +178,11 @@ class ApproveAll(ButtonData):
 
 @dataclass(frozen=True)
 class RequestAction(ActionOn):
-    """`rq:x:12` cancel, `rq:am` / `rq:ch` change the dates, `rq:keep` keep it under a ban."""
+    """`rq:x:12` cancel, `rq:am` / `rq:ch` change the dates, `rq:keep` keep it under a ban,
+    `rq:why` give the special reason a ban that started later asks for."""
 
     PREFIX = "rq"
-    ACTIONS = ("x", "am", "ch", "keep")
+    ACTIONS = ("x", "am", "ch", "keep", "why")
 
 
 TRAVEL = Codec[TravelButton](

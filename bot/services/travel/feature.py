@@ -6,7 +6,7 @@ from bot.domain.models import Staff
 from bot.domain.outgoing import OutMessage
 from bot.services.kernel.feature import Answer, ButtonRoute, Feature
 from bot.services.kernel.step import Deps, Step
-from bot.services.travel.approvals import DENY_FLOW, Approvals
+from bot.services.travel.approvals import BAN_REASON_FLOW, DENY_FLOW, Approvals
 from bot.services.travel.buttons import (
     APPROVE_ALL,
     DECISIONS,
@@ -43,6 +43,7 @@ class Travel:
             flows={
                 TRAVEL_FLOW: self.flow.on_text,
                 DENY_FLOW: self.approvals.deny_reason,
+                BAN_REASON_FLOW: self.approvals.ban_reason,
                 "amend": self.approvals.amend,
             },
             buttons=[
@@ -51,7 +52,8 @@ class Travel:
                 ButtonRoute(APPROVE_ALL, self._approve_all),
                 ButtonRoute(REQUESTS, self._request_button),
             ],
-            jobs=[self.approvals.sweep],
+            jobs=[self.approvals.sweep, self.policy.sweep],
+            wakes=[self.approvals.next_departure, self.policy.next_ban_start],
         )
 
     async def _travel(self, step: Step, person: Staff, args: list[str]) -> list[OutMessage]:
@@ -78,5 +80,6 @@ class Travel:
             "am": self.approvals.start_amend,
             "ch": self.approvals.start_change,
             "keep": self.policy.keep_under_ban,
+            "why": self.approvals.start_ban_reason,
         }
         return None, await handlers[button.action](step, button.ref)

@@ -44,6 +44,7 @@ from bot.services.travel.buttons import (
     TravelProvince,
     TravelSignal,
 )
+from bot.services.travel.policy_state import mode_for_trip
 from storage.repos import Conversation
 
 FLOW = "travel"
@@ -65,7 +66,8 @@ class TravelFlow:
             [
                 OutMessage(
                     step.t._(
-                        "Travel is suspended until further notice. Only special cases may leave, with approval: you will be asked for the special reason."
+                        "Travel out of {area} is suspended until further notice. Only special cases may leave, with approval: you will be asked for the special reason.",
+                        area=step.t.home_area(),
                     )
                 )
             ]
@@ -256,12 +258,7 @@ class TravelFlow:
         if same_province(name, home):
             return [
                 OutMessage(
-                    t._(
-                        "{place} is inside {home}: you do not need permission to travel there. Choose a destination outside {home}.",
-                        place=name,
-                        home=home,
-                    ),
-                    buttons=province_picker(t, 0, home, PROVINCES),
+                    _inside_home(t, name, home), buttons=province_picker(t, 0, home, PROVINCES)
                 )
             ]
         draft["dest"] = name
@@ -344,7 +341,7 @@ class TravelFlow:
                 )
             ]
         if field == "purpose":
-            if draft.get("mode") == PolicyMode.BAN.value:
+            if await _under_ban(step, draft):
                 return [
                     OutMessage(
                         t._("Travel is suspended. What is the special reason you must travel?")
@@ -446,6 +443,29 @@ def _parse_error_text(t: Translator, reason: ParseError) -> str:
             "I could not read that date. Type e.g. «26/05/2021», «26/05/2021 17:30», «26/5», «hôm nay» or «mai»."
         ),
     )
+
+
+def _inside_home(t: Translator, place: str, home: str) -> str:
+    if place == home:
+        return t._(
+            "{home} is where you work: travel inside it needs no permission. Choose a destination outside {home}.",
+            home=home,
+        )
+    return t._(
+        "{place} is inside {home}: you do not need permission to travel there. Choose a destination outside {home}.",
+        place=place,
+        home=home,
+    )
+
+
+async def _under_ban(step: Step, draft: Draft) -> bool:
+    """A ban now, or one set ahead that covers the trip's dates."""
+    if draft.get("mode") == PolicyMode.BAN.value:
+        return True
+    departure, return_at = _when(draft.get("dep")), _when(draft.get("ret"))
+    if departure is None or return_at is None:
+        return False
+    return await mode_for_trip(step.tx, departure, return_at) is PolicyMode.BAN
 
 
 def _when(value: str | None) -> datetime | None:

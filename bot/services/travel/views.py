@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from bot.domain.directory import Directory
+from bot.domain.models import Route
 from bot.domain.outgoing import Button, OutMessage
 from bot.i18n import Translator
-from bot.services.travel.buttons import Decide
+from bot.services.kernel.people import names_of
+from bot.services.travel.buttons import Decide, RequestAction
 from bot.services.travel.flow import case_area_text
 from storage.travel_repo import APPROVED, CANCELLED, DENIED, PENDING, RECORDED, TravelRequest
 
@@ -41,7 +43,7 @@ def requester_line(t: Translator, directory: Directory, staff_id: str) -> str:
 
 def request_lines(t: Translator, directory: Directory, request: TravelRequest) -> list[str]:
     lines = [
-        t._("🧳 Request #{id} to leave the city", id=request.id),
+        t._("🧳 Request #{id} to leave {area}", id=request.id, area=t.home_area()),
         t._("From: {who}", who=requester_line(t, directory, request.staff_id)),
         t._("Destination: {place}", place=f"{request.address}, {request.destination}"),
         t._("Leaving: {when}", when=t.when(request.departure_at)),
@@ -116,5 +118,101 @@ def status_line(t: Translator, request: TravelRequest) -> str:
         place=request.destination,
         start=t.short(request.departure_at),
         end=t.short(request.return_at),
-        status=status_text(t, request.status),
+        status=t._("waiting for your special reason (travel ban)")
+        if request.status == PENDING and request.ban_check == "reason"
+        else status_text(t, request.status),
     )
+
+
+def sent_text(
+    t: Translator, directory: Directory, request_id: int, route: Route, reached: list[str]
+) -> str:
+    """What the requester is told: who will really decide, and who could not be told."""
+    lines: list[str] = []
+    if route.to_admins:
+        lines.append(
+            t._(
+                "Nobody who decides your requests is present now, so the district admins decide this one."
+            )
+        )
+    unreached = [d for d in route.deciders if d not in reached]
+    if not reached:
+        lines.append(
+            t._(
+                "Request #{id} is saved, but nobody who may decide it has opened the bot yet ({names}). Please ask them to register: they will find it under /pending.",
+                id=request_id,
+                names=names_of(directory, route.deciders),
+            )
+        )
+        return "\n".join(lines)
+    lines.append(
+        t._(
+            "Request #{id} sent to {names} for approval. You will be told the decision here.",
+            id=request_id,
+            names=names_of(directory, reached),
+        )
+    )
+    for deputy, head in route.acting_for.items():
+        if deputy in reached:
+            lines.append(
+                t._(
+                    "{deputy} decides in place of {head}, who is away.",
+                    deputy=names_of(directory, [deputy]),
+                    head=names_of(directory, [head]),
+                )
+            )
+    if unreached:
+        lines.append(
+            t._(
+                "{names} has not opened the bot yet and could not be told; {others} may decide instead.",
+                names=names_of(directory, unreached),
+                others=names_of(directory, reached),
+            )
+            if not set(reached) & set(route.deciders)
+            else t._(
+                "{names} has not opened the bot yet and could not be told.",
+                names=names_of(directory, unreached),
+            )
+        )
+    return "\n".join(lines)
+
+
+def unanswered_for_requester(t: Translator, request: TravelRequest) -> OutMessage:
+    return OutMessage(
+        t._(
+            "⚠️ Request #{id} ({place}, {start}) got no decision before departure: it is still not approved. If you go anyway, declare your return when you are back (/return).",
+            id=request.id,
+            place=request.destination,
+            start=t.short(request.departure_at),
+        )
+    )
+
+
+def unanswered_for_decider(
+    t: Translator, directory: Directory, request: TravelRequest
+) -> OutMessage:
+    lines = [
+        t._(
+            "⚠️ The departure time has come and this request is still unanswered (you can still decide it under /pending); the return will be tracked:"
+        ),
+        *request_lines(t, directory, request),
+    ]
+    return OutMessage("\n".join(lines))
+
+
+def special_reason_question(
+    t: Translator, directory: Directory, request: TravelRequest
+) -> OutMessage:
+    lines = [
+        t._(
+            "⚠️ A travel ban now covers this trip. Only special cases may leave: give the special reason (it goes to your approver), or cancel the trip."
+        ),
+        *request_lines(t, directory, request),
+    ]
+    buttons = (
+        (
+            Button(t._("✍️ Give the special reason"), RequestAction("why", request.id).encode()),
+            Button(t._("🚫 Cancel the trip"), RequestAction("x", request.id).encode()),
+        ),
+    )
+    return OutMessage("\n".join(lines), buttons=buttons)
