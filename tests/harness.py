@@ -135,6 +135,8 @@ PHONES = {
     "TH-005": "0912 000 028",  # Emily Nguyễn, teacher, language en
     "HB-004": "84 912 000 004",  # Phạm Thị Ngọc Ánh, vice-chair for education (approves principals)
     "HB-001": "0912 000 001",  # Nguyễn Văn Hùng, party secretary, top of the ward
+    "HB-002": "0912.000.002",  # Trần Thị Thu Hương, standing deputy secretary (deputy_head)
+    "UB-001": "0912 000 013",  # Hồ Văn Toàn, head of the HĐND-UBND office (unit_head)
     "DU-001": "0912 000 008",  # Bùi Thị Hồng Nhung, head of party office, role district_office
     "DU-003": "+84 912 000 010",  # Ngô Thị Mai Phương, admin
     "DU-004": "0912 000 011",  # Dương Quốc Bảo, party office staff

@@ -168,19 +168,27 @@ async def test_pending_and_approve_all(fake: FakeBotApi, bot: RunningBot) -> Non
     assert "Approved" in ((await fake.next_message(other.id)).text or "")
 
 
-async def test_deputy_decides_for_an_absent_head(fake: FakeBotApi, bot: RunningBot) -> None:
+async def test_deputy_decides_for_an_absent_head(
+    fake: FakeBotApi, bot: RunningBot, clock: ManualClock
+) -> None:
     teacher = await register(fake, TEACHER, "TH-003")
     principal = await register(fake, PRINCIPAL, "TH-001")
     deputy = await register(fake, DEPUTY, "TH-002")
     away = await answer(fake, principal, "/away 28/05/2021 31/05/2021")
     assert "Nghiêm Văn Hải" in (away.text or "")
     await submit(fake, teacher)
+    # The principal is still present today: the request is hers until her absence starts.
+    assert "Lại Thị Diệu Linh" in ((await fake.next_message(principal.id)).text or "")
+    clock.set(clock.now().replace(day=28, hour=7))
+    await bot.services.sweeper.tick()
     request = await fake.next_message(deputy.id)
     assert "thay cho Châu Thị Bích Ngọc" in (request.text or "")
+    seen = len(fake.messages(principal.id))
     fake.press(deputy, request, request.callback_data("Phê duyệt"))
     assert "Đã phê duyệt" in ((await fake.next_message(teacher.id)).text or "")
-    informed = await fake.next_message(principal.id)
-    assert "Nghiêm Văn Hải" in (informed.text or "")
+    await fake.wait_for(  # among the day's digest: told who decided in her place
+        lambda: any("Nghiêm Văn Hải" in (m.text or "") for m in fake.messages(principal.id)[seen:])
+    )
 
 
 async def test_reminder_then_escalation_to_the_leader_above(
