@@ -168,7 +168,15 @@ async def test_item6_ban_set_ahead_judges_every_trip_inside_it(
     admin = await register(fake, ADMIN, "DU-003")
     work = await submit(fake, teacher, leave="01/06/2021 09:00", back="01/06/2021 16:00")
     assert "công tác" in (work.text or "")  # #1 recorded, before any ban
-    await submit(fake, other, dest="Huế", leave="05/06/2021 07:00", back="06/06/2021 18:00")
+    await submit(
+        fake,
+        other,
+        dest="Huế",
+        leave="05/06/2021 07:00",
+        back="06/06/2021 18:00",
+        no="No",
+        send="Send",
+    )
     await fake.next_message(principal.id)
     await fake.next_message(principal.id)  # the work trip's "for your information"
 
