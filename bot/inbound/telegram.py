@@ -131,11 +131,9 @@ class TelegramInbound:
                 await self._mark_done(key)
                 return
             self._failed.discard(update.update_id)
-            if await self._count_failure(key):
+            if await self._count_failure(key, last=attempt == len(self.retry_pauses)):
                 await self._apologise(update, received=True)  # its step committed
                 return
-        async with self.db.transaction() as tx:
-            await InboxRepo(tx).give_up(CHANNEL, key, self.clock.now())
         log.error("update %s given up after %d attempts", key, len(self.retry_pauses) + 1)
         await self._apologise(update, received=False)
 
@@ -143,14 +141,17 @@ class TelegramInbound:
         async with self.db.transaction() as tx:
             await InboxRepo(tx).mark_done(CHANNEL, key, self.clock.now())
 
-    async def _count_failure(self, key: str) -> bool:
-        """Count the failed attempt; True when the update took effect all the same (its step
-        committed before something after it failed): trying again could not redo the rest."""
+    async def _count_failure(self, key: str, *, last: bool) -> bool:
+        """Count the failed attempt (the `last` one gives the update up); True when the update
+        took effect all the same (its step committed before something after it failed): trying
+        again could not redo the rest."""
         async with self.db.transaction() as tx:
             repo = InboxRepo(tx)
             if await repo.is_done(CHANNEL, key):
                 return True
             await repo.count_attempt(CHANNEL, key)
+            if last:
+                await repo.give_up(CHANNEL, key, self.clock.now())
             return False
 
     async def _apologise(self, update: Update, *, received: bool) -> None:
