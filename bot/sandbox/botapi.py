@@ -378,10 +378,7 @@ class BotApi:
         query_id = str(call.params.get("callback_query_id") or "")
         if query_id not in self.store.queries:
             raise ApiError(400, QUERY_INVALID)
-        answer = {"show_alert": False, **call.params}
-        self.store.callback_answers.append(answer)
-        self.store.answers[query_id] = answer
-        self.store.notify()
+        self.store.record_answer(query_id, {"show_alert": False, **call.params})
         return True
 
     async def _set_my_commands(self, call: Call) -> bool:

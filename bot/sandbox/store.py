@@ -438,6 +438,12 @@ class ChatStore:
                     return message
         raise ApiError(400, "Bad Request: message to edit not found")
 
+    def record_answer(self, query_id: str, answer: JSON) -> None:
+        """The bot answered this tap (answerCallbackQuery)."""
+        self.callback_answers.append(answer)
+        self.answers[query_id] = answer
+        self.notify()
+
     def apply_edit(self, message: SentMessage, method: str, markup: JSON | None) -> None:
         message.edits.append({"method": method, "text": message.text, "caption": message.caption,
                               "entities": message.entities, "reply_markup": message.reply_markup,
