@@ -18,9 +18,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from telegram import Update
-from telegram.ext import Application, BaseUpdateProcessor, ContextTypes
+from telegram.ext import BaseUpdateProcessor, ContextTypes
 
-from bot.channels.telegram import CHANNEL
+from bot.channels.telegram import CHANNEL, TelegramApp
 from bot.domain.clock import Clock
 from storage.db import Database, dumps
 from storage.inbox_repo import InboxRepo
@@ -29,7 +29,6 @@ log = logging.getLogger(__name__)
 
 JSON = dict[str, Any]
 RETRY_PAUSES = (1.0, 5.0)  # seconds before the 2nd and the 3rd attempt; then it is given up
-PtbApp = Application[Any, Any, Any, Any, Any, Any]
 # Told to the person when their update is given up (received=False) or when it took effect but
 # answering them failed (received=True).
 Apologise = Callable[[Update, bool], Awaitable[None]]
@@ -52,7 +51,7 @@ def update_key(body: object) -> str:
 class TelegramInbound:
     def __init__(
         self,
-        app: PtbApp,
+        app: TelegramApp,
         db: Database,
         clock: Clock,
         apologise: Apologise,
