@@ -68,6 +68,15 @@ class InboxRepo:
         )
         return changed == 1
 
+    async def mark_done_many(self, channel: str, update_ids: Sequence[str], now: datetime) -> None:
+        """`mark_done` for many at once (those done already stay as they are)."""
+        done = to_db_time(now)
+        await self.tx.executemany(
+            "UPDATE inbox SET done_at = ?, outcome = 'done' "
+            "WHERE channel = ? AND update_id = ? AND done_at IS NULL",
+            [(done, channel, update_id) for update_id in update_ids],
+        )
+
     async def is_done(self, channel: str, update_id: str) -> bool:
         done = await self.tx.scalar(
             "SELECT done_at IS NOT NULL FROM inbox WHERE channel = ? AND update_id = ?",

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 JSON = dict[str, Any]
 RETRY_PAUSES = (1.0, 5.0)  # seconds before the 2nd and the 3rd attempt; then it is given up
+FLUSH_AFTER = 0.05  # seconds: handled updates of that moment are marked done in one transaction
 # Told to the person when their update is given up (received=False) or when it took effect but
 # answering them failed (received=True).
 Apologise = Callable[[Update, bool], Awaitable[None]]
@@ -64,6 +65,10 @@ class TelegramInbound:
         self.retry_pauses = tuple(retry_pauses)
         self._failed: set[int] = set()  # update ids whose handlers raised in the current attempt
         self._tasks: set[asyncio.Task[None]] = set()
+        # Handled updates whose rows are marked done together, a moment later: nearly every
+        # update's step marked its row already, so this is only for those that caused none.
+        self._handled: list[str] = []
+        self._flushing: asyncio.Task[None] | None = None
         app.add_error_handler(self._note_failure, block=True)
 
     @property
@@ -105,13 +110,15 @@ class TelegramInbound:
 
     async def drain(self, timeout: float) -> None:
         """Let the updates being handled finish (at most `timeout`); the rest stay in the inbox."""
-        if not self._tasks:
-            return
-        _, stuck = await asyncio.wait(set(self._tasks), timeout=timeout)
-        for task in stuck:
-            task.cancel()
-        if stuck:
-            await asyncio.gather(*stuck, return_exceptions=True)
+        if self._tasks:
+            _, stuck = await asyncio.wait(set(self._tasks), timeout=timeout)
+            for task in stuck:
+                task.cancel()
+            if stuck:
+                await asyncio.gather(*stuck, return_exceptions=True)
+        if self._flushing is not None:
+            await asyncio.gather(self._flushing, return_exceptions=True)
+        await self._flush()
 
     def _schedule(self, body: JSON) -> None:
         update = Update.de_json(body, self.app.bot)
@@ -127,7 +134,7 @@ class TelegramInbound:
             self._failed.discard(update.update_id)
             await self.app.process_update(update)
             if update.update_id not in self._failed:
-                await self._mark_done(key)
+                self._mark_done_soon(key)
                 return
             self._failed.discard(update.update_id)
             if await self._count_failure(key, last=attempt == len(self.retry_pauses)):
@@ -136,9 +143,20 @@ class TelegramInbound:
         log.error("update %s given up after %d attempts", key, len(self.retry_pauses) + 1)
         await self._apologise(update, received=False)
 
-    async def _mark_done(self, key: str) -> None:
-        async with self.db.transaction() as tx:
-            await InboxRepo(tx).mark_done(CHANNEL, key, self.clock.now())
+    def _mark_done_soon(self, key: str) -> None:
+        self._handled.append(key)
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.create_task(self._flush_soon())
+
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(FLUSH_AFTER)
+        await self._flush()
+
+    async def _flush(self) -> None:
+        keys, self._handled = self._handled, []
+        if keys:
+            async with self.db.transaction() as tx:
+                await InboxRepo(tx).mark_done_many(CHANNEL, keys, self.clock.now())
 
     async def _count_failure(self, key: str, *, last: bool) -> bool:
         """Count the failed attempt (the `last` one gives the update up); True when the update
