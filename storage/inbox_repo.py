@@ -52,10 +52,12 @@ class InboxRepo:
         )
         return [InboxRow(row[0], row[1], row[2], row[3]) for row in rows]
 
-    async def last_update_id(self, channel: str) -> str | None:
-        """The id of the latest update received (numeric ids: the largest)."""
+    async def last_update_id(self, channel: str, since: datetime) -> str | None:
+        """The id of the latest update received, if it was received after `since`."""
         value = await self.tx.scalar(
-            "SELECT update_id FROM inbox WHERE channel = ? ORDER BY seq DESC LIMIT 1", (channel,)
+            "SELECT update_id FROM inbox WHERE channel = ? AND received_at >= ? "
+            "ORDER BY seq DESC LIMIT 1",
+            (channel, to_db_time(since)),
         )
         return None if value is None else str(value)
 

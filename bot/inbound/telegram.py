@@ -15,6 +15,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
 from typing import Any
 
 from telegram import Update
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 
 JSON = dict[str, Any]
 RETRY_PAUSES = (1.0, 5.0)  # seconds before the 2nd and the 3rd attempt; then it is given up
+IDS_RESTART_AFTER = timedelta(days=6)  # Telegram: a week without updates, ids start anew
 FLUSH_AFTER = 0.05  # seconds: handled updates of that moment are marked done in one transaction
 # Told to the person when their update is given up (received=False) or when it took effect but
 # answering them failed (received=True).
@@ -100,8 +102,11 @@ class TelegramInbound:
         return len(rows)
 
     async def last_update_id(self) -> int | None:
+        """The latest update id stored, to confirm from. After a week without updates Telegram
+        picks the next id at random (it may be lower), so an older one is not used."""
+        since = self.clock.now() - IDS_RESTART_AFTER
         async with self.db.reading() as tx:
-            last = await InboxRepo(tx).last_update_id(CHANNEL)
+            last = await InboxRepo(tx).last_update_id(CHANNEL, since)
         return None if last is None else int(last)
 
     @property
