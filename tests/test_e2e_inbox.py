@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from bot.domain.clock import ManualClock
-from bot.inbound.polling import CRASH_AFTER_BATCH
+from bot.inbound.telegram import CRASH_AFTER_BATCH
 from tests.fakebot import FakeBotApi, FakeUser, SentMessage
 from tests.harness import (
     PHONES,

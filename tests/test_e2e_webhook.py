@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -16,10 +17,12 @@ from telegram import Update
 from telegram.ext import ContextTypes, TypeHandler
 
 from bot.domain.clock import ManualClock
+from bot.inbound.telegram import CRASH_AFTER_BATCH
 from bot.inbound.webhook import SECRET_HEADER
 from tests.fakebot import FakeBotApi
 from tests.harness import (
     WEBHOOK_SECRET,
+    BotProcess,
     RunningBot,
     db_value,
     load_examples,
@@ -142,3 +145,30 @@ def test_webhook_mode_without_its_settings_says_which_in_one_line(
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and named in lines[0], done.stderr
+
+
+async def test_killed_after_storing_before_answering_has_one_effect_after_restart(
+    fake: FakeBotApi, db_path: Path, clock: ManualClock, processes: list[BotProcess]
+) -> None:
+    await load_examples(db_path, clock)
+    settings = webhook_settings(fake, db_path)
+    crashing = BotProcess(settings, webhook=True, **{CRASH_AFTER_BATCH: "1"})
+    crashing.start()
+    processes.append(crashing)
+    await fake.wait_for(lambda: bool(fake.webhook.url), timeout=30)
+    user = fake.user(970)
+    fake.send_text(user, "/start")
+    assert await crashing.wait_exit(timeout=30) == -signal.SIGKILL
+    assert db_value(db_path, "SELECT COUNT(*) FROM inbox WHERE done_at IS NULL") == 1
+    assert fake.pending_updates == 1  # no 200 came: Telegram keeps it and posts it again
+
+    fake.requests.clear()
+    again = BotProcess(settings, webhook=True)
+    again.start()
+    processes.append(again)
+    answer = await fake.next_message(user.id, timeout=30)
+    assert "số điện thoại" in (answer.text or "").lower()
+    await fake.wait_for(lambda: fake.pending_updates == 0, timeout=30)
+    await asyncio.sleep(0.5)
+    assert len(fake.messages(user.id)) == 1
+    assert db_value(db_path, "SELECT COUNT(*) FROM inbox WHERE done_at IS NOT NULL") == 1

@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import signal
 from typing import Any, cast
 
 from telegram import Bot, Update
@@ -23,9 +21,6 @@ log = logging.getLogger(__name__)
 
 BATCH = 100
 MAX_PAUSE = 30.0
-# For the crash tests only: SIGKILL the process right after the n-th batch is in the inbox and
-# before any of it is handled, the worst moment for a bot that confirms before it handles.
-CRASH_AFTER_BATCH = "KHAIBAO_TEST_CRASH_AFTER_INBOX_BATCH"
 
 
 class TelegramPoller:
@@ -35,8 +30,6 @@ class TelegramPoller:
         self.timeout = timeout
         self._stopped = asyncio.Event()
         self._offset: int | None = None
-        self._batches = 0
-        self._crash_after = int(os.environ.get(CRASH_AFTER_BATCH, "0") or 0)
 
     def stop(self) -> None:
         self._stopped.set()
@@ -62,9 +55,6 @@ class TelegramPoller:
 
     async def _store(self, bodies: list[dict[str, Any]]) -> None:
         await self.inbound.accept(bodies)
-        self._batches += 1
-        if self._crash_after and self._batches >= self._crash_after:
-            os.kill(os.getpid(), signal.SIGKILL)
         self._offset = max(int(body["update_id"]) for body in bodies) + 1
 
     async def _fetch_or_stop(self) -> list[dict[str, Any]]:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import signal
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
@@ -29,6 +31,9 @@ from storage.inbox_repo import InboxRepo
 log = logging.getLogger(__name__)
 
 JSON = dict[str, Any]
+# For the crash tests only: SIGKILL the process right after the n-th batch is in the inbox and
+# before any of it is handled or confirmed to Telegram (the next offset, or the webhook's 200).
+CRASH_AFTER_BATCH = "KHAIBAO_TEST_CRASH_AFTER_INBOX_BATCH"
 RETRY_PAUSES = (1.0, 5.0)  # seconds before the 2nd and the 3rd attempt; then it is given up
 IDS_RESTART_AFTER = timedelta(days=6)  # Telegram: a week without updates, ids start anew
 FLUSH_AFTER = 0.05  # seconds: handled updates of that moment are marked done in one transaction
@@ -71,6 +76,8 @@ class TelegramInbound:
         # update's step marked its row already, so this is only for those that caused none.
         self._handled: list[str] = []
         self._flushing: asyncio.Task[None] | None = None
+        self._batches = 0
+        self._crash_after = int(os.environ.get(CRASH_AFTER_BATCH, "0") or 0)
         app.add_error_handler(self._note_failure, block=True)
 
     @property
@@ -83,6 +90,9 @@ class TelegramInbound:
         rows = [(update_key(body), dumps(body)) for body in bodies]
         async with self.db.transaction() as tx:
             fresh = set(await InboxRepo(tx).store(CHANNEL, rows, self.clock.now()))
+        self._batches += 1
+        if self._crash_after and self._batches >= self._crash_after:
+            os.kill(os.getpid(), signal.SIGKILL)
         new = len(fresh)
         for body in bodies:
             key = str(body["update_id"])
