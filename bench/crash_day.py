@@ -115,6 +115,8 @@ class Day:
         self.admin = next(p.staff_id for p in staff if "district_office" in p.roles)
         self.heads = sorted(set(heads.values()))
         self.unanswered: Counter[str] = Counter()
+        self.restarts: Counter[str] = Counter()  # conversations a person had to start again
+        self.sent_updates: list[int] = []
         self.travelling = 0
         self.decided: set[int] = set()
 
@@ -125,6 +127,7 @@ class Day:
         version = self.fake.version
         before = len(self.fake.messages(user_id))
         update_id = act()
+        self.sent_updates.append(update_id)
         deadline = time.monotonic() + ANSWER_WAIT
         while time.monotonic() < deadline:
             if len(self.fake.messages(user_id)) > before or self.fake.answer_for(update_id):
@@ -164,7 +167,8 @@ class Day:
         )
         self.travelling += 1
         try:
-            for _ in range(TRIES):
+            for attempt in range(TRIES):
+                self.restarts["travel"] += attempt > 0
                 for text in script:
                     await self.step(user.id, lambda t=text: self.fake.send_text(user, t), "travel")
                 await self.press(user, "tv:ca:no", "travel")
@@ -212,7 +216,8 @@ class Day:
         if request_id is None:
             return False
         user = self.users[self.user_of[staff_id]]
-        for _ in range(TRIES):
+        for attempt in range(TRIES):
+            self.restarts["return"] += attempt > 0
             await self.press(user, f"rt:n:{request_id}", "return")
             if await self.settled(lambda: self.trip_state(int(request_id)) == "cancelled"):
                 break
@@ -220,7 +225,8 @@ class Day:
 
     async def symptoms(self, staff_id: str) -> None:
         user = self.users[self.user_of[staff_id]]
-        for _ in range(TRIES):
+        for attempt in range(TRIES):
+            self.restarts["symptoms"] += attempt > 0
             await self.step(user.id, lambda: self.fake.send_text(user, "/symptoms"), "symptoms")
             for label in ("Ho", "Tiếp", "Chưa đo", "Hôm qua", "Không"):
                 message = await self._with_label(user.id, label)
@@ -253,7 +259,8 @@ class Day:
             "Tăng cường phòng, chống dịch",
             "Đề nghị cán bộ, công chức không rời khỏi địa bàn.",
         )
-        for _ in range(TRIES):
+        for attempt in range(TRIES):
+            self.restarts["directive"] += attempt > 0
             for text in texts:
                 await self.step(user.id, lambda t=text: self.fake.send_text(user, t), "directive")
             for label in ("Xong", "Mọi người", "Gửi ngay"):
@@ -284,7 +291,8 @@ class Day:
                     for b in row
                     if READ.match(str(b.get("callback_data", "")))
                 )
-                for _ in range(TRIES):
+                for attempt in range(TRIES):
+                    self.restarts["read"] += attempt > 0
                     await self.step(
                         user_id,
                         lambda c=copy, d=data: self.fake.press(self.users[user_id], c, d),
@@ -407,7 +415,9 @@ def check(day: Day, fake: FakeBotApi, facts: dict[str, Any]) -> dict[str, Any]:
             "SELECT staff_id FROM broadcast_recipients WHERE read_at IS NOT NULL"
         )
     }
+    handled = {int(u) for (u,) in day.db_rows("SELECT update_id FROM inbox WHERE outcome = 'done'")}
     lost = {
+        "updates": sum(1 for update_id in day.sent_updates if update_id not in handled),
         "trips": sum(1 for s, _ in day.travellers if trips[s] == 0),
         "decisions": int(undecided or 0),
         "reports": sum(1 for s in facts["reporters"] if reports[s] == 0),
@@ -431,7 +441,9 @@ def check(day: Day, fake: FakeBotApi, facts: dict[str, Any]) -> dict[str, Any]:
         "lost": lost,
         "duplicated": duplicated,
         "messages_twice": messages_twice(day, fake),
+        "updates": len(day.sent_updates),
         "unanswered_steps": dict(day.unanswered),
+        "restarted": dict(+day.restarts),
     }
 
 
