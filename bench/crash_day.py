@@ -244,7 +244,7 @@ class Day:
         deadline = time.monotonic() + ANSWER_WAIT
         version = self.fake.version
         while True:
-            for message in reversed(self.fake.messages(user_id)[-3:]):
+            for message in reversed(self.fake.messages(user_id)[-8:]):
                 if any(label in str(b.get("text", "")) for row in message.buttons() for b in row):
                     return message
             if time.monotonic() > deadline:

@@ -200,10 +200,15 @@ async def _serve(settings: Settings, webhook: bool) -> None:
     await start_app(app, poll_timeout=settings.polling_timeout_seconds, webhook=webhook)
     how = f"webhook on {settings.webhook_url}" if webhook else "polling"
     log.info("khaibao runs (%s) against %s", how, settings.telegram_api_base_url)
+    polling = services_of(app).polling
+    if polling is not None:  # a polling loop that ends by itself (token refused) stops the bot
+        polling.add_done_callback(lambda _: stop.set())
     try:
         await stop.wait()
     finally:
         await stop_app(app)
+    if polling is not None and polling.done() and not polling.cancelled() and polling.exception():
+        raise SystemExit(f"khaibao: polling stopped: {polling.exception()}")
 
 
 async def start_app(app: BotApplication, poll_timeout: int = 1, *, webhook: bool = False) -> None:
