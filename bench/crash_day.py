@@ -227,26 +227,33 @@ class Day:
         user = self.users[self.user_of[staff_id]]
         for attempt in range(TRIES):
             self.restarts["symptoms"] += attempt > 0
+            since = len(self.fake.messages(user.id))
             await self.step(user.id, lambda: self.fake.send_text(user, "/symptoms"), "symptoms")
             for label in ("Ho", "Tiếp", "Chưa đo", "Hôm qua", "Không"):
-                message = await self._with_label(user.id, label)
-                if message is None:
+                found = await self._with_label(user.id, label, "sy:", since)
+                if found is None:
                     break
-                data = message.callback_data(label)
+                message, data = found
                 await self.step(
                     user.id, lambda m=message, d=data: self.fake.press(user, m, d), "symptoms"
                 )
             if await self.settled(lambda: self.count("symptom_reports", staff_id) > 0):
                 return
 
-    async def _with_label(self, user_id: int, label: str) -> SentMessage | None:
-        """The latest message with a button labelled `label`, waiting a while for it."""
+    async def _with_label(
+        self, user_id: int, label: str, prefix: str, since: int
+    ) -> tuple[SentMessage, str] | None:
+        """The latest message since message number `since` with a button of this flow (its data
+        starts with `prefix`) labelled `label`, and that button's data; waiting a while for it."""
         deadline = time.monotonic() + ANSWER_WAIT
         version = self.fake.version
         while True:
-            for message in reversed(self.fake.messages(user_id)[-8:]):
-                if any(label in str(b.get("text", "")) for row in message.buttons() for b in row):
-                    return message
+            for message in reversed(self.fake.messages(user_id)[since:]):
+                for row in message.buttons():
+                    for button in row:
+                        data = str(button.get("callback_data", ""))
+                        if data.startswith(prefix) and label in str(button.get("text", "")):
+                            return message, data
             if time.monotonic() > deadline:
                 return None
             version = await self.fake.wait_change(version, 0.5)
@@ -261,13 +268,14 @@ class Day:
         )
         for attempt in range(TRIES):
             self.restarts["directive"] += attempt > 0
+            since = len(self.fake.messages(user.id))
             for text in texts:
                 await self.step(user.id, lambda t=text: self.fake.send_text(user, t), "directive")
             for label in ("Xong", "Mọi người", "Gửi ngay"):
-                message = await self._with_label(user.id, label)
-                if message is None:
+                found = await self._with_label(user.id, label, "bc:", since)
+                if found is None:
                     break
-                data = message.callback_data(label)
+                message, data = found
                 await self.step(
                     user.id, lambda m=message, d=data: self.fake.press(user, m, d), "directive"
                 )
