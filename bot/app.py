@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from telegram import BotCommand, Update
+from telegram.error import BadRequest
 from telegram.ext import ApplicationBuilder
 
 from bot import redaction
@@ -18,7 +19,7 @@ from bot.channels.telegram import CHANNEL, TelegramApp, TelegramReplier, Telegra
 from bot.channels.telegram_http import AiohttpRequest
 from bot.channels.telegram_ordering import PerPersonUpdateProcessor
 from bot.clock import SystemClock
-from bot.config import Settings
+from bot.config import Settings, SettingsError
 from bot.domain.clock import Clock
 from bot.i18n import Translations
 from bot.inbound.polling import TelegramPoller
@@ -197,7 +198,11 @@ async def _serve(settings: Settings, webhook: bool) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     app = build_application(settings)
-    await start_app(app, poll_timeout=settings.polling_timeout_seconds, webhook=webhook)
+    try:
+        await start_app(app, poll_timeout=settings.polling_timeout_seconds, webhook=webhook)
+    except BaseException:
+        await stop_app(app)
+        raise
     how = f"webhook on {settings.webhook_url}" if webhook else "polling"
     log.info("khaibao runs (%s) against %s", how, settings.telegram_api_base_url)
     polling = services_of(app).polling
@@ -234,12 +239,18 @@ async def _start_webhook(app: BotApplication, found: Services) -> None:
     route = TelegramWebhook(secret, found.inbound)
     found.server = InboundServer({route.path_for(settings.webhook_url): route.handle})
     await found.server.start(settings.webhook_listen, settings.webhook_port)
-    await app.bot.set_webhook(
-        settings.webhook_url,
-        secret_token=secret,
-        allowed_updates=Update.ALL_TYPES,
-        drop_pending_updates=False,
-    )
+    try:
+        await app.bot.set_webhook(
+            settings.webhook_url,
+            secret_token=secret,
+            allowed_updates=Update.ALL_TYPES,
+            drop_pending_updates=False,
+        )
+    except BadRequest as exc:
+        raise SettingsError(
+            f"WEBHOOK_URL {settings.webhook_url!r} was refused by Telegram ({exc.message}); "
+            "fix it in .env"
+        ) from None
 
 
 async def stop_app(app: BotApplication) -> None:

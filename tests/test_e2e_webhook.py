@@ -25,6 +25,7 @@ from tests.harness import (
     BotProcess,
     RunningBot,
     db_value,
+    free_port,
     load_examples,
     webhook_settings,
 )
@@ -172,3 +173,22 @@ async def test_killed_after_storing_before_answering_has_one_effect_after_restar
     await asyncio.sleep(0.5)
     assert len(fake.messages(user.id)) == 1
     assert db_value(db_path, "SELECT COUNT(*) FROM inbox WHERE done_at IS NOT NULL") == 1
+
+
+async def test_a_webhook_url_telegram_refuses_stops_the_bot_with_one_line(
+    fake: FakeBotApi, db_path: Path
+) -> None:
+    port = free_port()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("WEBHOOK_")}
+    env.update(TELEGRAM_BOT_TOKEN=fake.token, TELEGRAM_API_BASE_URL=fake.base_url,
+               DATABASE_PATH=str(db_path), WEBHOOK_URL="http://bot.example.gov.vn/telegram",
+               WEBHOOK_PORT=str(port), WEBHOOK_SECRET=WEBHOOK_SECRET)  # fmt: skip
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", "--webhook", cwd=db_path.parent, env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, stderr = await asyncio.wait_for(child.communicate(), timeout=60)
+    errors = [line for line in stderr.decode().splitlines() if " INFO " not in line]
+    assert child.returncode == 2
+    assert len(errors) == 1 and "WEBHOOK_URL" in errors[0] and "https" in errors[0].lower(), errors
+    assert fake.webhook.url == ""
