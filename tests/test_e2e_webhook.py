@@ -192,3 +192,17 @@ async def test_a_webhook_url_telegram_refuses_stops_the_bot_with_one_line(
     assert child.returncode == 2
     assert len(errors) == 1 and "WEBHOOK_URL" in errors[0] and "https" in errors[0].lower(), errors
     assert fake.webhook.url == ""
+
+
+async def test_an_update_no_one_can_read_is_stored_given_up_and_blocks_nothing(
+    fake: FakeBotApi, hooked: RunningBot, db_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    url, secret = hooked.settings.webhook_url, {SECRET_HEADER: WEBHOOK_SECRET}
+    assert await _post(url, {"update_id": 700, "message": "not a message"}, secret) == 200
+    await fake.wait_for(
+        lambda: db_value(db_path, "SELECT outcome FROM inbox WHERE update_id = '700'") == "failed"
+    )
+    assert "Traceback" not in caplog.text
+    fake.user(963)
+    assert await _post(url, _update(701, 963, "/start"), secret) == 200
+    assert "số điện thoại" in ((await fake.next_message(963)).text or "").lower()

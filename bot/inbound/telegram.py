@@ -16,7 +16,7 @@ import json
 import logging
 import os
 import signal
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -136,10 +136,22 @@ class TelegramInbound:
         await self._flush()
 
     def _schedule(self, body: JSON) -> None:
-        update = Update.de_json(body, self.app.bot)
-        task = asyncio.create_task(self.processor.process_update(update, self._handle(update)))
+        try:
+            update = Update.de_json(body, self.app.bot)
+        except Exception as exc:  # stored, but not an update PTB can read: never tried again
+            log.warning("update %s is unreadable (%s); given up", body.get("update_id"), exc)
+            self._track(self._give_up(str(body.get("update_id"))))
+            return
+        self._track(self.processor.process_update(update, self._handle(update)))
+
+    def _track(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _give_up(self, key: str) -> None:
+        async with self.db.transaction() as tx:
+            await InboxRepo(tx).give_up(CHANNEL, key, self.clock.now())
 
     async def _handle(self, update: Update) -> None:
         key = str(update.update_id)
