@@ -126,3 +126,27 @@ async def test_a_step_that_keeps_failing_is_given_up_with_a_true_apology(
         db_path, f"SELECT attempts || ' ' || outcome FROM inbox WHERE update_id = '{update_id}'"
     )
     assert row == "3 failed"
+
+
+async def test_a_tap_telegram_dropped_while_the_bot_was_down_is_simply_not_there(
+    fake: FakeBotApi, db_path: Path, clock: ManualClock, processes: list[BotProcess]
+) -> None:
+    await load_examples(db_path, clock)
+    first = await start_bot(fake, db_path, processes)
+    user = fake.user(950, "TH-003")
+    question = await _up_to_the_question(fake, user, "TH-003")
+    first.stop()
+    now = [1_000.0]
+    fake.monotonic = lambda: now[0]
+    fake.press(user, question, question.callback_data("✅"))
+    now[0] += 151  # down longer than Telegram keeps an unfetched tap
+    fake.send_text(user, "/help")
+    await start_bot(fake, db_path, processes)
+    answer = await fake.next_message(user.id, timeout=20)
+    assert "đăng ký" in (answer.text or "").lower(), answer.describe()  # still not registered
+    assert fake.expired_taps == 1
+    assert db_value(db_path, "SELECT COUNT(*) FROM accounts WHERE staff_id IS NOT NULL") == 0
+    assert db_value(db_path, "SELECT COUNT(*) FROM inbox WHERE done_at IS NULL") == 0
+    fake.press(user, question, question.callback_data("✅"))  # they tap again: it works
+    welcome = await fake.next_message(user.id, timeout=20)
+    assert "Đăng ký thành công" in (welcome.text or ""), welcome.describe()
