@@ -63,8 +63,8 @@ class TimedFake(FakeBotApi):
         if waiting is not None and not waiting[1].done():
             waiting[1].set_result(time.perf_counter() - waiting[0])
 
-    def _deliver(self, chat_id: int, **content: Any) -> dict[str, Any]:
-        body = super()._deliver(chat_id, **content)
+    def deliver(self, chat_id: int, **content: Any) -> dict[str, Any]:
+        body = super().deliver(chat_id, **content)
         self._answered(chat_id)
         event = self._chat_events.pop(chat_id, None)
         if event is not None:
@@ -76,12 +76,11 @@ class TimedFake(FakeBotApi):
         self._query_users[self._press_queries[update_id]] = user.id
         return update_id
 
-    async def _answer_callback(self, call: Any) -> bool:
-        done = await super()._answer_callback(call)
-        user_id = self._query_users.pop(str(call.params.get("callback_query_id") or ""), None)
+    def record_answer(self, query_id: str, answer: dict[str, Any]) -> None:
+        super().record_answer(query_id, answer)
+        user_id = self._query_users.pop(query_id, None)
         if user_id is not None:
             self._answered(user_id, press=True)
-        return done
 
 
 # ------------------------------------------------------------------------------ directory

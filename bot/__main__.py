@@ -18,7 +18,13 @@ from bot.i18n import Translations, Translator
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="khaibao", description="khaibao staff reporting bot")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="run the bot (long polling)")
+    run = commands.add_parser("run", help="run the bot (long polling, or --webhook)")
+    run.add_argument(
+        "--webhook",
+        action="store_true",
+        help="receive updates on a webhook (WEBHOOK_URL, WEBHOOK_SECRET, WEBHOOK_LISTEN, "
+        "WEBHOOK_PORT) instead of long polling",
+    )
     _add_demo_parser(commands)
     directory = commands.add_parser("directory", help="the staff directory")
     actions = directory.add_subparsers(dest="action", required=True)
@@ -98,9 +104,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "run":
-        from bot.app import run_polling
+        from bot.app import run
 
-        run_polling(settings)
+        if args.webhook:
+            settings.require_webhook()
+        run(settings, webhook=args.webhook)
         return 0
     if args.command == "demo":
         return _demo(args, settings)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from telegram import BotCommand, Update
+from telegram.error import BadRequest
 from telegram.ext import ApplicationBuilder
 
 from bot import redaction
@@ -17,9 +19,12 @@ from bot.channels.telegram import CHANNEL, TelegramApp, TelegramReplier, Telegra
 from bot.channels.telegram_http import AiohttpRequest
 from bot.channels.telegram_ordering import PerPersonUpdateProcessor
 from bot.clock import SystemClock
-from bot.config import Settings
+from bot.config import Settings, SettingsError
 from bot.domain.clock import Clock
 from bot.i18n import Translations
+from bot.inbound.polling import TelegramPoller
+from bot.inbound.telegram import TelegramInbound
+from bot.inbound.webhook import InboundServer, TelegramWebhook
 from bot.services.broadcast.feature import Broadcasts
 from bot.services.health.feature import Health
 from bot.services.kernel.admin_alerts import AdminAlerts
@@ -36,7 +41,7 @@ from bot.services.registration.feature import RegistrationService
 from bot.services.returns.feature import Returns
 from bot.services.travel.feature import Travel
 from handlers import register_all
-from handlers.common import SERVICES_KEY
+from handlers.common import SERVICES_KEY, incoming
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -56,7 +61,11 @@ class Services:
     admin_alerts: AdminAlerts
     sweeper: Sweeper
     schedule: SweepSchedule
+    inbound: TelegramInbound
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    poller: TelegramPoller | None = None
+    polling: asyncio.Task[None] | None = None
+    server: InboundServer | None = None
 
 
 def build_application(settings: Settings, clock: Clock | None = None) -> BotApplication:
@@ -70,6 +79,7 @@ def build_application(settings: Settings, clock: Clock | None = None) -> BotAppl
         .concurrent_updates(PerPersonUpdateProcessor(settings.concurrent_updates))
         .request(AiohttpRequest(timeout=settings.http_timeout_seconds))  # httpx tops out at ~650/s
         .get_updates_request(AiohttpRequest(pool_size=1, timeout=settings.http_timeout_seconds))
+        .updater(None)  # bot/inbound/polling.py polls: it confirms updates only once stored
         .post_init(
             lambda application: _open(application, settings, clock or SystemClock(settings.tz))
         )
@@ -103,15 +113,23 @@ async def open_services(app: BotApplication, settings: Settings, clock: Clock) -
         later_views.add(feature.later_views)
     dispatcher = Dispatcher(deps, registration, features)
     sweeper = sweeper_for(deps, features)
+    replier = TelegramReplier(transport, limiter)
+    admin_alerts = AdminAlerts(deps, settings.admin_alert_interval())
+
+    async def apologise(update: Update, received: bool) -> None:
+        if update.effective_user is not None and update.effective_chat is not None:
+            apology = admin_alerts.apology(incoming(update), received=received)
+            await replier.reply(str(update.effective_chat.id), [apology])
+
     return Services(
         settings=settings,
         db=db,
         deps=deps,
         sender=sender,
-        replier=TelegramReplier(transport, limiter),
+        replier=replier,
         registration=registration,
         dispatcher=dispatcher,
-        admin_alerts=AdminAlerts(deps, settings.admin_alert_interval()),
+        admin_alerts=admin_alerts,
         sweeper=sweeper,
         schedule=SweepSchedule(
             sweeper,
@@ -120,6 +138,7 @@ async def open_services(app: BotApplication, settings: Settings, clock: Clock) -
             timedelta(seconds=settings.sweep_interval_seconds),
             [wake for feature in features for wake in feature.wakes],
         ),
+        inbound=TelegramInbound(app, db, clock, apologise),
     )
 
 
@@ -170,35 +189,82 @@ async def _set_commands(app: BotApplication, translations: Translations) -> None
             await app.bot.set_my_commands(commands)
 
 
-def run_polling(settings: Settings) -> None:
+def run(settings: Settings, *, webhook: bool = False) -> None:
+    """`python -m bot run [--webhook]`: until SIGINT or SIGTERM."""
+    asyncio.run(_serve(settings, webhook))
+
+
+async def _serve(settings: Settings, webhook: bool) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
     app = build_application(settings)
-    log.info("khaibao starts polling %s", settings.telegram_api_base_url)
-    app.run_polling(
-        allowed_updates=Update.ALL_TYPES,
-        drop_pending_updates=False,
-        timeout=settings.polling_timeout_seconds,
-    )
+    try:
+        await start_app(app, poll_timeout=settings.polling_timeout_seconds, webhook=webhook)
+    except BaseException:
+        await stop_app(app)
+        raise
+    how = f"webhook on {settings.webhook_url}" if webhook else "polling"
+    log.info("khaibao runs (%s) against %s", how, settings.telegram_api_base_url)
+    polling = services_of(app).polling
+    if polling is not None:  # a polling loop that ends by itself (token refused) stops the bot
+        polling.add_done_callback(lambda _: stop.set())
+    try:
+        await stop.wait()
+    finally:
+        await stop_app(app)
+    if polling is not None and polling.done() and not polling.cancelled() and polling.exception():
+        raise SystemExit(f"khaibao: polling stopped: {polling.exception()}")
 
 
-async def start_app(app: BotApplication, poll_timeout: int = 1) -> None:
-    """Start polling inside a running event loop (tests, the sandbox); run_polling does this itself."""
+async def start_app(app: BotApplication, poll_timeout: int = 1, *, webhook: bool = False) -> None:
+    """Open everything, hand over what the inbox still holds, then receive: long polling, or the
+    webhook server (with setWebhook)."""
     await app.initialize()
     if app.post_init is not None:
         await app.post_init(app)
-    assert app.updater is not None
-    await app.updater.start_polling(
-        poll_interval=0,
-        timeout=poll_timeout,
-        drop_pending_updates=False,
-        allowed_updates=Update.ALL_TYPES,
-    )
     await app.start()
+    found = services_of(app)
+    await found.inbound.resume()
+    if webhook:
+        await _start_webhook(app, found)
+        return
+    await app.bot.delete_webhook(drop_pending_updates=False)
+    found.poller = TelegramPoller(app.bot, found.inbound, poll_timeout)
+    found.polling = asyncio.create_task(found.poller.run(), name="polling")
+
+
+async def _start_webhook(app: BotApplication, found: Services) -> None:
+    settings = found.settings
+    secret = settings.require_webhook()
+    route = TelegramWebhook(secret, found.inbound)
+    found.server = InboundServer({route.path_for(settings.webhook_url): route.handle})
+    await found.server.start(settings.webhook_listen, settings.webhook_port)
+    try:
+        await app.bot.set_webhook(
+            settings.webhook_url,
+            secret_token=secret,
+            allowed_updates=Update.ALL_TYPES,
+            drop_pending_updates=False,
+        )
+    except BadRequest as exc:
+        raise SettingsError(
+            f"WEBHOOK_URL {settings.webhook_url!r} was refused by Telegram ({exc.message}); "
+            "fix it in .env"
+        ) from None
 
 
 async def stop_app(app: BotApplication) -> None:
-    assert app.updater is not None
-    if app.updater.running:
-        await app.updater.stop()
+    """Stop receiving, let the updates being handled finish, close everything."""
+    found: Services | None = app.bot_data.get(SERVICES_KEY)
+    if found is not None:
+        if found.poller is not None and found.polling is not None:
+            found.poller.stop()  # the batch being stored is stored; no new one is fetched
+            await asyncio.wait({found.polling}, timeout=5)
+        if found.server is not None:
+            await found.server.stop()
+        await found.inbound.drain(timeout=5)
     if app.running:
         await app.stop()
     if app.post_shutdown is not None:

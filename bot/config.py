@@ -19,6 +19,8 @@ from bot.domain.reminders import QuietHours
 
 TELEGRAM_API = "https://api.telegram.org/bot"
 _SECRET_NAME = re.compile(r"token|secret|password|_key$")
+# What Telegram accepts as a webhook's secret_token (1-256 of these); at least 16 here.
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{16,256}")
 
 
 class SettingsError(Exception):
@@ -43,6 +45,12 @@ class Settings(BaseSettings):
     polling_timeout_seconds: int = Field(default=30, ge=0, le=50)
     http_timeout_seconds: float = Field(default=10.0, gt=0)
     concurrent_updates: int = Field(default=16, ge=1, le=256)
+    # Webhook mode (`python -m bot run --webhook`): Telegram posts updates to WEBHOOK_URL (https,
+    # a reverse proxy in front), which forwards them to WEBHOOK_LISTEN:WEBHOOK_PORT.
+    webhook_url: str = ""
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+    webhook_secret: str = ""
     home_province: str = "Hà Nội"
     work_start: time = time(8, 0)
     work_end: time = time(17, 0)
@@ -203,6 +211,20 @@ class Settings(BaseSettings):
                 if isinstance(text, str) and text.strip():
                     values.append(text.strip())
         return values
+
+    def require_webhook(self) -> str:
+        """The secret of webhook mode, once its settings are checked."""
+        if not self.webhook_url.startswith(("https://", "http://")):
+            raise SettingsError(
+                "WEBHOOK_URL is not set: give the public https address Telegram should post "
+                "updates to (e.g. https://bot.example.gov.vn/telegram); fix it in .env"
+            )
+        if not WEBHOOK_SECRET.fullmatch(self.webhook_secret):
+            raise SettingsError(
+                "WEBHOOK_SECRET is required in webhook mode: 16 to 256 characters A-Z, a-z, 0-9, "
+                "_ and - (e.g. from `openssl rand -hex 32`); fix it in .env"
+            )
+        return self.webhook_secret
 
     def admin_alert_interval(self) -> timedelta:
         return timedelta(seconds=self.admin_error_alert_interval_seconds)

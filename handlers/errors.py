@@ -1,13 +1,16 @@
-"""The error handler: log, answer the person in their language, tell the admins (rate-limited)."""
+"""The error handler: log and tell the admins (rate-limited).
+
+The person is answered by the inbox (bot/inbound/telegram.py): it tries the update again, and
+apologises only once it knows whether what they sent took effect.
+"""
 
 from __future__ import annotations
 
 import logging
 
-from telegram import Update
 from telegram.ext import ContextTypes
 
-from handlers.common import incoming, reply, services
+from handlers.common import services
 
 log = logging.getLogger(__name__)
 
@@ -17,5 +20,3 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     found = services(context)
     where = type(context.error).__name__ if context.error else "error"
     await found.admin_alerts.report(f"{where}: {context.error}")
-    if isinstance(update, Update) and update.effective_user and update.effective_chat:
-        await reply(context, update, [found.admin_alerts.apology(incoming(update))])

@@ -9,6 +9,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from storage.db import Tx, dumps, from_db_time, to_db_time
+from storage.inbox_repo import mark_done_in_trip
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,10 +138,12 @@ class StepStart:
 async def open_step(
     tx: Tx, channel: str, user_ref: str, update_id: int | None, now: datetime
 ) -> StepStart:
-    """What every step reads first, in one trip: the update claimed, the account, the directory
-    version and the conversation."""
+    """What every step reads first, in one trip: the update claimed (and its inbox row done), the
+    account, the directory version and the conversation."""
 
     def work(raw: sqlite3.Connection) -> StepStart:
+        if update_id is not None:  # the inbox row is done when (and only if) this step commits
+            mark_done_in_trip(raw, channel, str(update_id), now)
         claimed = (
             update_id is None
             or raw.execute(
@@ -175,9 +178,19 @@ class UpdatesRepo:
         self.tx = tx
 
     async def forget_before(self, moment: datetime) -> int:
-        return await self.tx.execute(
-            "DELETE FROM processed_updates WHERE processed_at < ?", (to_db_time(moment),)
-        )
+        """Forget the handled update ids, and the handled inbox rows, older than `moment`."""
+        cutoff = to_db_time(moment)
+
+        def work(raw: sqlite3.Connection) -> int:
+            raw.execute(
+                "DELETE FROM inbox WHERE done_at IS NOT NULL AND done_at < ?", (cutoff,)
+            ).close()
+            cursor = raw.execute("DELETE FROM processed_updates WHERE processed_at < ?", (cutoff,))
+            count = cursor.rowcount
+            cursor.close()
+            return count
+
+        return await self.tx.run(work)
 
 
 class ConversationsRepo:

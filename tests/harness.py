@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -17,6 +18,8 @@ from bot.services.registration.directory_import import ImportOutcome, import_dir
 from storage.db import Database
 from tests.fakebot import FakeBotApi
 from tests.paths import EXAMPLES
+
+WEBHOOK_SECRET = "test-webhook-secret-0123456789"
 
 
 def make_settings(fake: FakeBotApi, db_path: Path, **overrides: object) -> Settings:
@@ -51,13 +54,14 @@ async def load_examples(db_path: Path, clock: ManualClock, **files: Path) -> Imp
 class RunningBot:
     """The real Application, polling the fake from this event loop."""
 
-    def __init__(self, settings: Settings, clock: ManualClock) -> None:
+    def __init__(self, settings: Settings, clock: ManualClock, *, webhook: bool = False) -> None:
         self.settings = settings
         self.clock = clock
+        self.webhook = webhook
         self.app = build_application(settings, clock)
 
     async def __aenter__(self) -> RunningBot:
-        await start_app(self.app, poll_timeout=1)
+        await start_app(self.app, poll_timeout=1, webhook=self.webhook)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -72,9 +76,15 @@ class BotProcess:
     """`python -m bot run` in a child process, so tests can SIGKILL it."""
 
     def __init__(
-        self, settings: Settings, stderr_path: Path | None = None, **extra_env: str
+        self,
+        settings: Settings,
+        stderr_path: Path | None = None,
+        *,
+        webhook: bool = False,
+        **extra_env: str,
     ) -> None:
         self.settings = settings
+        self.webhook = webhook
         self.extra_env = extra_env
         self.stderr_path = stderr_path  # stderr written there (a pipe nobody reads fills up)
         self.process: subprocess.Popen[bytes] | None = None
@@ -89,6 +99,9 @@ class BotProcess:
             SEND_RATE_PER_SECOND="500",
             PER_CHAT_INTERVAL_SECONDS="0",
             SWEEP_INTERVAL_SECONDS="0.2",
+            WEBHOOK_URL=self.settings.webhook_url,
+            WEBHOOK_PORT=str(self.settings.webhook_port),
+            WEBHOOK_SECRET=self.settings.webhook_secret,
         )
         env.update(self.extra_env)
         return env
@@ -96,7 +109,7 @@ class BotProcess:
     def start(self) -> None:
         stderr = self.stderr_path.open("ab") if self.stderr_path else None
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run"],
+            [sys.executable, "-m", "bot", "run", *(["--webhook"] if self.webhook else [])],
             cwd=self.settings.database_path.parent,
             env=self.env(),
             stdout=subprocess.DEVNULL,
@@ -109,6 +122,16 @@ class BotProcess:
         assert self.process is not None
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=10)
+
+    async def wait_exit(self, timeout: float) -> int:
+        """Its exit code, waiting without blocking the event loop (the sandbox serves it)."""
+        assert self.process is not None
+        deadline = asyncio.get_running_loop().time() + timeout
+        while (code := self.process.poll()) is None:
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"the bot did not exit within {timeout}s")
+            await asyncio.sleep(0.05)
+        return code
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -168,6 +191,25 @@ async def start_bot(fake: FakeBotApi, db_path: Path, processes: list[BotProcess]
     processes.append(process)
     await wait_polling(fake, timeout=30)
     return process
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def webhook_settings(fake: FakeBotApi, db_path: Path, **overrides: object) -> Settings:
+    """Settings of webhook mode on a free local port (the sandbox posts there)."""
+    port = free_port()
+    return make_settings(
+        fake,
+        db_path,
+        webhook_url=f"http://127.0.0.1:{port}/telegram",
+        webhook_port=port,
+        webhook_secret=WEBHOOK_SECRET,
+        **overrides,
+    )
 
 
 def db_value(db_path: Path, sql: str) -> object:

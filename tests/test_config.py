@@ -44,6 +44,7 @@ INVALID = {
     "LOG_LEVEL": "LOUD",
     "IMPORT_MAX_BYTES": "0",
     "IMPORT_MAX_ROWS": "-1",
+    "WEBHOOK_PORT": "0",
 }
 MORE_INVALID = [  # other ways to get the same settings wrong
     ("DECLARATION_REMINDERS", ""),
@@ -62,6 +63,9 @@ ANY_TEXT = {  # free text or a path: no value is refused when the settings are r
     "HOME_PROVINCE",
     "CASE_ALERT_ROLES",
     "HEALTH_CONTACT_DEFAULT",
+    "WEBHOOK_URL",  # these three are checked when webhook mode starts (require_webhook, below)
+    "WEBHOOK_SECRET",
+    "WEBHOOK_LISTEN",
 }
 
 
@@ -195,3 +199,28 @@ def test_any_text_in_any_setting_is_read_or_one_line(name: str, text: str) -> No
     except SettingsError as refused:
         line = str(refused)
         assert "\n" not in line and line.startswith(f"{name.upper()} is invalid: ")
+
+
+@pytest.mark.parametrize(
+    ("url", "secret", "named"),
+    [
+        ("", "s" * 16, "WEBHOOK_URL"),
+        ("bot.example.gov.vn/telegram", "s" * 16, "WEBHOOK_URL"),
+        ("https://bot.example.gov.vn/telegram", "", "WEBHOOK_SECRET"),
+        ("https://bot.example.gov.vn/telegram", "too-short", "WEBHOOK_SECRET"),
+        ("https://bot.example.gov.vn/telegram", "có dấu và dấu cách 12345", "WEBHOOK_SECRET"),
+    ],
+)
+def test_webhook_mode_names_the_setting_it_lacks(url: str, secret: str, named: str) -> None:
+    settings = Settings(_env_file=None, webhook_url=url, webhook_secret=secret)  # type: ignore[call-arg]
+    with pytest.raises(SettingsError, match=named):
+        settings.require_webhook()
+
+
+def test_webhook_mode_takes_a_good_secret() -> None:
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        webhook_url="https://bot.example.gov.vn/telegram",
+        webhook_secret="a" * 64,
+    )
+    assert settings.require_webhook() == "a" * 64

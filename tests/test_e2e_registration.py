@@ -142,26 +142,6 @@ async def test_english_telegram_client_gets_english(fake: FakeBotApi, bot: Runni
     assert "Share my phone number" in str(first.reply_markup)
 
 
-async def test_redelivered_update_has_one_effect(
-    fake: FakeBotApi, bot: RunningBot, clock: ManualClock
-) -> None:
-    user = fake.user(509)
-    fake.send_text(user, "/start")
-    await fake.next_message(user.id)
-    fake.send_contact(user, BAO_PHONE)
-    question = await fake.next_message(user.id)
-    press_id = fake.press(user, question, question.callback_data("✅"))
-    await fake.next_message(user.id)
-    fake.redeliver(press_id)
-    fake.send_text(user, "/help")  # a marker: once it is answered, the redelivery was handled
-    marker = await fake.next_message(user.id)
-    assert "/me" in (marker.text or "")
-    db = bot.services.db
-    async with db.reading() as tx:
-        entries = await AuditRepo(tx).recent(clock.tz, action="register")
-    assert len(entries) == 1
-
-
 async def test_unregistered_long_message_gets_help(fake: FakeBotApi, bot: RunningBot) -> None:
     user = fake.user(510)
     fake.send_text(user, "x" * 10_000)

@@ -13,6 +13,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 from telegram import (
     Bot,
     BotCommand,
@@ -282,22 +283,40 @@ async def test_stop_releases_a_pending_long_poll_at_once() -> None:
         assert asyncio.get_running_loop().time() - begin < 2
 
 
-async def test_redeliver_hands_out_the_same_update_again(fake: FakeBotApi, tg: Bot) -> None:
+async def test_an_update_is_handed_out_until_confirmed_then_never_again(
+    fake: FakeBotApi, tg: Bot
+) -> None:
     user = fake.user(22)
     update_id = fake.send_text(user, "/start abc")
     (first,) = await tg.get_updates()
-    assert await tg.get_updates(offset=update_id + 1) == ()
-    fake.redeliver(update_id)
-    (again,) = await tg.get_updates(offset=update_id + 1)
+    (again,) = await tg.get_updates()  # fetched, not confirmed: Telegram sends it again
     assert again.update_id == update_id and again.message is not None and first.message is not None
     assert (again.message.message_id, again.message.text) == (
         first.message.message_id,
         "/start abc",
     )
     assert again.message.entities[0].length == len("/start")
-    assert await tg.get_updates(offset=update_id + 1) == ()  # handed out once more, then confirmed
-    with pytest.raises(AssertionError):
-        fake.redeliver(999)
+    assert await tg.get_updates(offset=update_id + 1) == ()
+    assert await tg.get_updates(offset=update_id) == ()  # confirmed: gone for good
+    assert update_id not in fake.updates
+    with pytest.raises(AssertionError, match="never sends a confirmed update again"):
+        fake.queue_raw_update({"update_id": update_id, "message": first.message.to_dict()})
+
+
+async def test_taps_not_fetched_within_150_seconds_are_dropped(fake: FakeBotApi, tg: Bot) -> None:
+    user = fake.user(25)
+    sent = await tg.send_message(25, "Xác nhận?", reply_markup=CONFIRM)
+    now = [1000.0]
+    fake.monotonic = lambda: now[0]
+    (message,) = fake.messages(25)
+    old_tap = fake.press(user, message, "reg:y")
+    now[0] += 100
+    fresh_tap = fake.press(user, message, "reg:n")
+    text = fake.send_text(user, "vẫn còn")
+    now[0] += 60  # the first tap is 160 s old, the second 60 s
+    assert [u.update_id for u in await tg.get_updates()] == [fresh_tap, text]
+    assert old_tap not in fake.updates and fake.expired_taps == 1
+    assert sent.message_id == message.message_id
 
 
 async def test_raw_updates_keep_their_shape_and_make_the_sender_known(
@@ -324,6 +343,75 @@ async def test_webhook_blocks_get_updates_until_deleted(fake: FakeBotApi, tg: Bo
         await tg.get_updates()
     assert await tg.delete_webhook()
     assert await tg.get_updates() == ()
+
+
+async def test_set_webhook_refuses_what_telegram_refuses(fake: FakeBotApi, tg: Bot) -> None:
+    with pytest.raises(BadRequest, match=r"(?i)https url must be provided"):
+        await tg.set_webhook("http://bot.example.gov.vn/hook")
+    with pytest.raises(BadRequest, match=r"(?i)secret token contains unallowed characters"):
+        await tg.set_webhook("https://bot.example.gov.vn/hook", secret_token="có dấu")
+    with pytest.raises(BadRequest, match="max_connections"):
+        await tg.set_webhook("https://bot.example.gov.vn/hook", max_connections=101)
+    assert (await tg.get_webhook_info()).url == ""
+    assert await tg.set_webhook("http://127.0.0.1:9/hook")  # HTTP to this machine, as --local
+    assert await tg.set_webhook("")  # an empty url removes it
+    assert await tg.get_updates() == ()
+
+
+@asynccontextmanager
+async def webhook_receiver(answers: list[int]) -> AsyncIterator[tuple[str, list[Any]]]:
+    """A bot's webhook on a free port: answers with `answers` in turn (then 200); records posts."""
+    received: list[Any] = []
+
+    async def hook(request: web.Request) -> web.Response:
+        received.append((request.headers.get("X-Telegram-Bot-Api-Secret-Token"),
+                         await request.json()))  # fmt: skip
+        return web.Response(status=answers.pop(0) if answers else 200)
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        yield f"http://127.0.0.1:{port}/hook", received
+    finally:
+        await runner.cleanup()
+
+
+async def test_webhook_posts_with_the_secret_and_retries_until_200(
+    fake: FakeBotApi, tg: Bot
+) -> None:
+    user = fake.user(26)
+    async with webhook_receiver([500, 502]) as (url, received):
+        assert await tg.set_webhook(url, secret_token="s3cret-token_0123456789")
+        first = fake.send_text(user, "một")
+        second = fake.send_text(user, "hai")
+        await fake.wait_for(lambda: fake.pending_updates == 0, timeout=10)
+        info = await tg.get_webhook_info()
+    assert [body["update_id"] for _, body in received] == [first, first, first, second]
+    assert {secret for secret, _ in received} == {"s3cret-token_0123456789"}
+    assert info.last_error_message == "Wrong response from the webhook: 502"
+    assert [status for _, status in fake.webhooks.deliveries] == [500, 502, 200, 200]
+    with pytest.raises(Conflict):
+        await tg.get_updates()
+
+
+async def test_webhook_that_does_not_answer_gets_the_update_again(
+    fake: FakeBotApi, tg: Bot
+) -> None:
+    user = fake.user(27)
+    with socket.socket() as closed:  # a port where nothing listens
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    assert await tg.set_webhook(f"http://127.0.0.1:{port}/hook")
+    update_id = fake.send_text(user, "có ai không")
+    await fake.wait_for(lambda: len(fake.webhooks.deliveries) >= 2, timeout=10)
+    assert {status for _, status in fake.webhooks.deliveries} == {0}
+    assert fake.pending_updates == 1 and update_id in fake.updates
+    assert (await tg.get_webhook_info()).last_error_message.startswith("Connection failed")
 
 
 # --------------------------------------------------------------------------- faults
@@ -514,12 +602,10 @@ async def test_polling_application_end_to_end(fake: FakeBotApi) -> None:
         await app.start()
         fake.send_text(user, "/start abc")
         assert (await fake.next_message(50)).text == "Chào abc"
-        echo_id = fake.send_text(user, "xin chào")
+        fake.send_text(user, "xin chào")
         assert (await fake.next_message(50)).text == "xin chào"
         fake.send_text(user, "/start@khaibao_test_bot x")
         assert (await fake.next_message(50)).text == "Chào x"
-        fake.redeliver(echo_id)  # the live offset is past it, yet it comes back once
-        assert (await fake.next_message(50)).text == "xin chào"
     finally:
         begin = asyncio.get_running_loop().time()
         await app.updater.stop()
@@ -571,7 +657,6 @@ async def _drive_control_api(base_url: str, control: str) -> None:
         press = {"user_id": 60, "chat_id": 60, "message_id": sent.message_id, "data": "reg:y"}
         assert await _post(http, f"{control}/press", press) == {"update_id": 2}
         await _post(http, f"{control}/contact", {"user_id": 60, "phone_number": "0912 000 001"})
-        await _post(http, f"{control}/redeliver", {"update_id": 2})
         updates = await bot.get_updates(offset=2)
         assert [u.update_id for u in updates] == [2, 3]
         assert updates[0].callback_query is not None and updates[0].callback_query.data == "reg:y"

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -31,7 +33,7 @@ from bot.sandbox.model import (
     check_markup,
     inline_markup,
 )
-from bot.sandbox.store import ChatStore
+from bot.sandbox.store import ChatStore, WebhookSetting
 
 
 @dataclass
@@ -90,11 +92,6 @@ async def decode_request(request: web.Request) -> tuple[JSON, dict[str, Upload]]
     return decoded, files
 
 
-def client_connected(request: web.Request) -> bool:
-    transport = request.transport
-    return transport is not None and not transport.is_closing()
-
-
 def error_response(error: ApiError) -> web.Response:
     return web.json_response(error.body(), status=error.status)
 
@@ -107,6 +104,40 @@ def check_command(command: object) -> None:
         raise ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
     if not 1 <= len(description) <= 256:
         raise ApiError(400, "Bad Request: BOT_COMMAND_DESCRIPTION_INVALID")
+
+
+SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def check_webhook_url(url: str) -> str:
+    """HTTPS, as Telegram demands; plain HTTP only to this machine, as a local Bot API server
+    (``--local``) allows."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ApiError(
+            400, "Bad Request: bad webhook: Failed to resolve host: Name or service not known"
+        )
+    if parts.scheme == "http" and parts.hostname not in LOCAL_HOSTS:
+        raise ApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
+    return url
+
+
+def check_secret_token(value: object) -> str:
+    if value in (None, ""):
+        return ""
+    if not isinstance(value, str) or not SECRET_TOKEN.fullmatch(value):
+        raise ApiError(400, "Bad Request: bad webhook: secret token contains unallowed characters")
+    return value
+
+
+def check_max_connections(value: object) -> int:
+    if value in (None, ""):
+        return 40
+    number = int(str(value))
+    if not 1 <= number <= 100:
+        raise ApiError(400, "Bad Request: bad webhook: max_connections must be between 1 and 100")
+    return number
 
 
 class BotApi:
@@ -220,33 +251,29 @@ class BotApi:
                 "has_main_web_app": False}  # fmt: skip
 
     async def _get_updates(self, call: Call) -> list[JSON]:
-        if self.store.webhook_url:
+        if self.store.webhook.url:
             raise ApiError(409, WEBHOOK_CONFLICT)
         self.store.poll_generation += 1
         generation = self.store.poll_generation
         self.store.notify(
             changed=False
         )  # a long poll still waiting is terminated, as Telegram does
-        self._confirm(int(call.params.get("offset") or 0))
+        offset = int(call.params.get("offset") or 0)
+        if offset > 0:
+            self.store.confirm_below(offset)
+        elif offset < 0:
+            self.store.keep_last(-offset)
         limit = min(max(int(call.params.get("limit") or 100), 1), 100)
         await self._long_poll(float(call.params.get("timeout") or 0), generation)
+        self.store.drop_expired_taps()
         batch = self.store.pending[:limit]
-        if client_connected(call.request):
-            self.store.sticky.difference_update(batch)
         return [self.store.updates[update_id] for update_id in batch]
-
-    def _confirm(self, offset: int) -> None:
-        if offset > 0:
-            self.store.pending = [
-                i for i in self.store.pending if i >= offset or i in self.store.sticky
-            ]
-        elif offset < 0:
-            self.store.pending = self.store.pending[offset:]
 
     async def _long_poll(self, timeout: float, generation: int) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while not self.store.pending and not self.store.stopping.is_set():
+            self.store.drop_expired_taps()
             if generation != self.store.poll_generation:
                 raise ApiError(409, POLL_CONFLICT)
             remaining = deadline - loop.time()
@@ -255,19 +282,36 @@ class BotApi:
             await self.store.wait_signal(remaining)
 
     async def _delete_webhook(self, call: Call) -> bool:
-        self.store.webhook_url = ""
+        self.store.webhook = WebhookSetting()
         if call.params.get("drop_pending_updates"):
-            self.store.pending.clear()
-            self.store.sticky.clear()
+            self.store.drop_all_pending()
+        self.store.notify()
         return True
 
     async def _set_webhook(self, call: Call) -> bool:
-        self.store.webhook_url = str(call.params.get("url") or "")
+        url = str(call.params.get("url") or "")
+        if not url:  # an empty url removes the webhook, as deleteWebhook does
+            return await self._delete_webhook(call)
+        self.store.webhook = WebhookSetting(
+            url=check_webhook_url(url),
+            secret_token=check_secret_token(call.params.get("secret_token")),
+            max_connections=check_max_connections(call.params.get("max_connections")),
+        )
+        if call.params.get("drop_pending_updates"):
+            self.store.drop_all_pending()
+        self.store.notify()
         return True
 
     async def _get_webhook_info(self, call: Call) -> JSON:
-        return {"url": self.store.webhook_url, "has_custom_certificate": False,
-                "pending_update_count": len(self.store.pending)}  # fmt: skip
+        webhook = self.store.webhook
+        info: JSON = {"url": webhook.url, "has_custom_certificate": False,
+                      "pending_update_count": len(self.store.pending)}  # fmt: skip
+        if webhook.url:
+            info["max_connections"] = webhook.max_connections
+        if webhook.last_error_date is not None:
+            info["last_error_date"] = webhook.last_error_date
+            info["last_error_message"] = webhook.last_error_message
+        return info
 
     async def _send_message(self, call: Call) -> JSON:
         chat_id = self.store.target_chat(call.params)
@@ -334,10 +378,7 @@ class BotApi:
         query_id = str(call.params.get("callback_query_id") or "")
         if query_id not in self.store.queries:
             raise ApiError(400, QUERY_INVALID)
-        answer = {"show_alert": False, **call.params}
-        self.store.callback_answers.append(answer)
-        self.store.answers[query_id] = answer
-        self.store.notify()
+        self.store.record_answer(query_id, {"show_alert": False, **call.params})
         return True
 
     async def _set_my_commands(self, call: Call) -> bool:

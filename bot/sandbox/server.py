@@ -8,8 +8,8 @@ are added with ``add_routes`` before ``start``.
 
 The parts, around one shared chat store (none imports this module):
 ``model`` (users, messages, files, API errors), ``store`` (the `ChatStore`), ``faults`` (injected
-errors and delays), ``botapi`` (the Bot API methods), ``testapi`` (the control API) and ``web``
-(the demo page's API).
+errors and delays), ``botapi`` (the Bot API methods), ``webhooks`` (posting updates to a bot's
+webhook), ``testapi`` (the control API) and ``web`` (the demo page's API).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from bot.sandbox.model import (
 )
 from bot.sandbox.store import ChatStore
 from bot.sandbox.testapi import ControlApi
+from bot.sandbox.webhooks import WebhookDeliverer
 
 __all__ = [
     "DEFAULT_TOKEN",
@@ -65,6 +66,7 @@ class FakeBotApi(ChatStore):
         self.fail_next = self.faults.fail_next
         self.delay_next = self.faults.delay_next
         self._bot_api = BotApi(self, self.faults, token)
+        self.webhooks = WebhookDeliverer(self)
         self._runner: web.AppRunner | None = None
         self._extra_routes: list[Callable[[web.Application], None]] = [
             ControlApi(self, self.faults).install
@@ -86,11 +88,13 @@ class FakeBotApi(ChatStore):
         self.port = int(self._runner.addresses[0][1])
         self.base_url = f"http://{host}:{self.port}/bot"
         self.base_file_url = f"http://{host}:{self.port}/file/bot"
+        self.webhooks.start()
 
     async def stop(self) -> None:
         """Stop serving; pending long polls and delayed calls are released at once."""
         self.stopping.set()
         self.notify()
+        await self.webhooks.stop()
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await runner.cleanup()

@@ -13,6 +13,7 @@ import contextlib
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 from types import EllipsisType
 from typing import Any
@@ -33,6 +34,19 @@ from bot.sandbox.model import (
     too_many_requests,
 )
 
+TAP_TTL = 150.0  # seconds Telegram keeps a button tap that no bot has fetched
+
+
+@dataclass
+class WebhookSetting:
+    """What setWebhook set; an empty url means getUpdates is in use."""
+
+    url: str = ""
+    secret_token: str = ""
+    max_connections: int = 40
+    last_error_date: int | None = None
+    last_error_message: str | None = None
+
 
 def short(params: JSON, limit: int = 160) -> str:
     text = repr(params)
@@ -50,6 +64,7 @@ class ChatStore:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.clock = clock  # Telegram's time, for message dates (the sandbox follows its dial)
+        self.monotonic: Callable[[], float] = time.monotonic  # for the 150 s life of a tap
         self.rate_cap = rate_cap
         self.bot_username = bot_username
         self.bot_id = BOT_ID
@@ -68,8 +83,10 @@ class ChatStore:
         self.user_message_ids: dict[int, set[int]] = {}
         self._cursors: dict[int, int] = {}
         self.updates: dict[int, JSON] = {}
-        self.pending: list[int] = []
-        self.sticky: set[int] = set()  # redelivered, not yet handed out again
+        self.pending: list[int] = []  # not confirmed yet: handed out again until confirmed
+        self.confirmed_below = 0  # the highest offset confirmed so far
+        self._tap_times: dict[int, float] = {}  # when each pending tap was made (monotonic)
+        self.expired_taps = 0
         self._last_update_id = 0
         self.poll_generation = 0
         self._query_seq = 0
@@ -80,7 +97,7 @@ class ChatStore:
         self.file_paths: dict[str, StoredFile] = {}
         self.blocked: set[int] = set()
         self._send_times: deque[float] = deque()
-        self.webhook_url = ""
+        self.webhook = WebhookSetting()
         self._log: dict[int, list[SentMessage | JSON]] = {}  # each chat, in the order it happened
         self._changed = asyncio.Event()
         self.stopping = asyncio.Event()
@@ -182,18 +199,16 @@ class ChatStore:
         self._press_queries[update_id] = query_id
         return update_id
 
-    def redeliver(self, update_id: int) -> None:
-        """Hand out the very same update again, even if it was confirmed already."""
-        if update_id not in self.updates:
-            raise AssertionError(f"no update {update_id} was ever queued")
-        self.sticky.add(update_id)
-        self._store_update(self.updates[update_id])
-
     def queue_raw_update(self, update: dict[str, Any]) -> int:
         update = dict(update)
         if "update_id" not in update:
             self._last_update_id += 1
             update["update_id"] = self._last_update_id
+        if int(update["update_id"]) < self.confirmed_below:
+            raise AssertionError(
+                f"update {update['update_id']} is below the confirmed offset "
+                f"{self.confirmed_below}: Telegram never sends a confirmed update again"
+            )
         self._last_update_id = max(self._last_update_id, int(update["update_id"]))
         self._learn_users(update)
         return self._store_update(update)
@@ -218,10 +233,53 @@ class ChatStore:
     def _store_update(self, update: JSON) -> int:
         update_id = int(update["update_id"])
         self.updates[update_id] = update
+        if "callback_query" in update:
+            self._tap_times[update_id] = self.monotonic()
         if update_id not in self.pending:
             bisect.insort(self.pending, update_id)
         self.notify()
         return update_id
+
+    # ----------------------------------------------------------------------- confirming
+
+    def confirm_below(self, offset: int) -> None:
+        """getUpdates' offset: every update below it is confirmed, so gone for good."""
+        gone = [update_id for update_id in self.pending if update_id < offset]
+        self.pending = self.pending[len(gone) :]
+        self._forget(gone)
+        self.confirmed_below = max(self.confirmed_below, offset)
+
+    def keep_last(self, count: int) -> None:
+        """A negative offset: all but the last `count` pending updates are confirmed."""
+        gone = self.pending[: max(0, len(self.pending) - count)]
+        if gone:
+            self.confirm_below(gone[-1] + 1)
+
+    def confirm(self, update_id: int) -> None:
+        """One update confirmed (a webhook answered 200 for it)."""
+        if update_id in self.pending:
+            self.pending.remove(update_id)
+            self._forget([update_id])
+            self.notify(changed=False)
+
+    def drop_all_pending(self) -> None:
+        self._forget(self.pending)
+        self.pending = []
+
+    def drop_expired_taps(self) -> int:
+        """Taps not delivered within TAP_TTL seconds are dropped, as Telegram does."""
+        cutoff = self.monotonic() - TAP_TTL
+        expired = [i for i in self.pending if self._tap_times.get(i, cutoff + 1) <= cutoff]
+        for update_id in expired:
+            self.pending.remove(update_id)
+        self._forget(expired)
+        self.expired_taps += len(expired)
+        return len(expired)
+
+    def _forget(self, update_ids: list[int]) -> None:
+        for update_id in update_ids:
+            self.updates.pop(update_id, None)
+            self._tap_times.pop(update_id, None)
 
     def user_message(self, user: FakeUser, content: JSON) -> JSON:
         self.users.setdefault(user.id, user)
@@ -379,6 +437,12 @@ class ChatStore:
                 if message.message_id == params.get("message_id") and not message.deleted:
                     return message
         raise ApiError(400, "Bad Request: message to edit not found")
+
+    def record_answer(self, query_id: str, answer: JSON) -> None:
+        """The bot answered this tap (answerCallbackQuery)."""
+        self.callback_answers.append(answer)
+        self.answers[query_id] = answer
+        self.notify()
 
     def apply_edit(self, message: SentMessage, method: str, markup: JSON | None) -> None:
         message.edits.append({"method": method, "text": message.text, "caption": message.caption,

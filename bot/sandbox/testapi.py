@@ -25,7 +25,7 @@ class ControlApi:
         posts: dict[str, Callable[[JSON], Any]] = {
             "users": self._control_user, "text": self._control_text,
             "contact": self._control_contact, "press": self._control_press,
-            "redeliver": self._control_redeliver, "block": self._control_block,
+            "block": self._control_block,
             "fail_next": self._control_fail_next, "delay_next": self._control_delay_next,
         }  # fmt: skip
         for name, action in posts.items():
@@ -77,10 +77,6 @@ class ControlApi:
         if not found:
             raise ValueError(f"the bot sent no message {message_id} to chat {chat_id}")
         return {"update_id": self.store.press(user, found[0], body["data"])}
-
-    def _control_redeliver(self, body: JSON) -> JSON:
-        self.store.redeliver(int(body["update_id"]))
-        return {"update_id": int(body["update_id"])}
 
     def _control_block(self, body: JSON) -> JSON:
         self.store.block(int(body["chat_id"]))

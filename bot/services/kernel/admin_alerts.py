@@ -46,10 +46,20 @@ class AdminAlerts:
         self.deps.wake_outbox()
         return True
 
-    def apology(self, who: Incoming) -> OutMessage:
+    def apology(self, who: Incoming, *, received: bool) -> OutMessage:
+        """`received`: what they sent took effect and only answering them failed; otherwise it
+        was tried a few times and given up."""
         t = self.deps.translations.pick(None, who.client_language)
+        if received:
+            return OutMessage(
+                t._(
+                    "Sorry, something went wrong on our side while answering you. "
+                    "What you sent was received."
+                )
+            )
         return OutMessage(
             t._(
-                "Sorry, something went wrong on our side. Nothing you sent was lost; please try again in a moment."
+                "Sorry, something went wrong on our side and what you sent could not be handled. "
+                "Please send it again in a moment."
             )
         )

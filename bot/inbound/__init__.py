@@ -1,0 +1,1 @@
+"""Where updates come in from the messengers: polling, webhooks, the inbox."""
