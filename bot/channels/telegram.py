@@ -21,6 +21,7 @@ from telegram.ext import Application, ContextTypes, ExtBot, JobQueue
 from bot.channels.own_files import NotOwnFile, read_own_file
 from bot.config import Settings
 from bot.domain.outgoing import ChannelFile, LocalFile, OutMessage
+from bot.domain.splitting import utf16_len
 from bot.services.outbox.sender import RateLimiter, RetryLater, Transient, Undeliverable
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
+TOAST_LIMIT = 200  # answerCallbackQuery refuses longer text (MESSAGE_TOO_LONG)
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
 MarkupJson = dict[str, object] | None
@@ -73,6 +75,11 @@ def render_markup(message: OutMessage) -> MarkupJson:
     if message.remove_keyboard:
         return {"remove_keyboard": True}
     return None
+
+
+def fits_toast(text: str) -> bool:
+    """Whether a press's answer may show as a toast (Telegram counts UTF-16 units)."""
+    return utf16_len(text) <= TOAST_LIMIT
 
 
 def _inline_only(markup: MarkupJson) -> MarkupJson:
