@@ -86,3 +86,16 @@ async def test_a_registration_press_whose_answer_fails_still_registers(
     fake.press(user, question, question.callback_data("✅"))
     welcome = await fake.next_message(user.id)
     assert "Đăng ký thành công" in (welcome.text or "")
+
+
+async def test_a_decision_whose_approval_message_was_deleted_arrives_as_a_new_message(
+    fake: FakeBotApi, bot: RunningBot
+) -> None:
+    teacher = await register(fake, TEACHER, "TH-003")
+    principal = await register(fake, PRINCIPAL, "TH-001")
+    await submit(fake, teacher)
+    request = await fake.next_message(principal.id)
+    request.deleted = True  # the principal deleted it from the chat, then pressed an older copy
+    fake.press(principal, request, request.callback_data("Phê duyệt"))
+    decided = await fake.next_message(principal.id, timeout=10)
+    assert "Đã phê duyệt" in (decided.text or "") and "Lại Thị Diệu Linh" in (decided.text or "")

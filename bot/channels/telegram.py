@@ -15,14 +15,28 @@ from telegram import (
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
 )
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    RetryAfter,
+    TelegramError,
+)
 from telegram.ext import Application, ContextTypes, ExtBot, JobQueue
 
 from bot.channels.own_files import NotOwnFile, read_own_file
 from bot.config import Settings
 from bot.domain.outgoing import ChannelFile, LocalFile, OutMessage
 from bot.domain.splitting import utf16_len
-from bot.services.outbox.sender import RateLimiter, RetryLater, Transient, Undeliverable
+from bot.services.outbox.sender import (
+    EditTargetGone,
+    RateLimiter,
+    RetryLater,
+    SendError,
+    Transient,
+    Undeliverable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +112,51 @@ def _ptb_markup(markup: MarkupJson) -> Markup:
     return ReplyKeyboardRemove()
 
 
+TRANSIENT_400 = (
+    "too many requests",
+    "rpc_call_fail",
+    "rpc_mcget_fail",
+    "internal error",
+    "internal server error",
+    "try again",
+)
+"""A 400 carrying one of these is Telegram's own passing trouble, not a fault of the request."""
+
+EDIT_TARGET_GONE = (
+    "message to edit not found",
+    "message can't be edited",
+    "there is no text in the message to edit",
+    "message_id_invalid",
+)
+
+
+def send_error(exc: TelegramError, *, editing: bool) -> SendError:
+    """What a Bot API error means for the outbox: wait and retry, retry, or give up.
+
+    Permanent: a 400 (the request itself is wrong: too long, bad buttons, chat not found,
+    message to edit gone), a 403 (blocked, kicked). Retry later: a 429 with retry_after.
+    Transient: 5xx, time-outs, the network. A refused token pauses every send a minute:
+    nothing is given up for the operator's mistake.
+    """
+    if isinstance(exc, RetryAfter):
+        return RetryLater(_seconds(exc.retry_after))
+    if isinstance(exc, Forbidden | ChatMigrated):
+        return Undeliverable(exc.message)
+    if isinstance(exc, InvalidToken):
+        return RetryLater(TOKEN_REFUSED_PAUSE)
+    if isinstance(exc, BadRequest):
+        lowered = exc.message.lower()
+        if editing and any(fragment in lowered for fragment in EDIT_TARGET_GONE):
+            return EditTargetGone(exc.message)
+        if any(fragment in lowered for fragment in TRANSIENT_400):
+            return Transient(exc.message)
+        return Undeliverable(exc.message)
+    return Transient(str(exc) or type(exc).__name__)
+
+
+TOKEN_REFUSED_PAUSE = 60.0
+
+
 class TelegramTransport:
     """Sends OutMessages through PTB's Bot and turns its errors into outbox outcomes."""
 
@@ -108,20 +167,10 @@ class TelegramTransport:
     async def send(self, chat_ref: str, message: OutMessage) -> str | None:
         try:
             return await self._send(chat_ref, message)
-        except RetryAfter as exc:
-            raise RetryLater(_seconds(exc.retry_after)) from exc
-        except Forbidden as exc:
-            raise Undeliverable(exc.message) from exc
-        except BadRequest as exc:
-            if "not modified" in exc.message.lower():
-                return message.edit_ref
-            if "chat not found" in exc.message.lower():
-                raise Undeliverable(exc.message) from exc
-            if "wrong file identifier" in exc.message.lower():
-                raise Undeliverable(exc.message) from exc
-            raise Transient(exc.message) from exc
-        except (TimedOut, NetworkError) as exc:
-            raise Transient(str(exc)) from exc
+        except TelegramError as exc:
+            if isinstance(exc, BadRequest) and "not modified" in exc.message.lower():
+                return message.edit_ref  # the edit's effect is there already
+            raise send_error(exc, editing=message.edit_ref is not None) from exc
 
     async def _send(self, chat_ref: str, message: OutMessage) -> str | None:
         # Text goes through PTB's raw _post: its typed methods build a full Message from every
@@ -223,8 +272,14 @@ class TelegramReplier:
                 self._limiter.pause(exc.seconds)
             except Transient:
                 await asyncio.sleep(0.2 * 2**attempt)
-            except Undeliverable:
-                log.info("reply to %s undeliverable", chat_ref)
+            except EditTargetGone as exc:
+                instead = message.as_new_message()
+                if instead is None:
+                    log.info("reply to %s: edit not possible: %s", chat_ref, exc)
+                    return
+                message = instead
+            except Undeliverable as exc:
+                log.info("reply to %s undeliverable: %s", chat_ref, exc)
                 return
             finally:
                 self._limiter.release()

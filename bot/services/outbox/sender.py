@@ -48,6 +48,10 @@ class Undeliverable(SendError):
     """The recipient cannot be reached (blocked the bot, chat gone): record it, never retry."""
 
 
+class EditTargetGone(Undeliverable):
+    """The message to edit is gone (deleted, too old to edit, never delivered)."""
+
+
 class Transient(SendError):
     """A 5xx, a time-out, a network error: try again later."""
 
@@ -243,6 +247,8 @@ class OutboxSender:
             self._limiter.pause(exc.seconds)
             self._backing_off[row.id] = self._monotonic() + exc.seconds
             await self._record_retry(row, str(exc))
+        except EditTargetGone as exc:
+            await self._record_edit_failed(row, str(exc))
         except Undeliverable as exc:
             await self._record_final(row, "undeliverable", str(exc))
         except Transient as exc:
@@ -270,7 +276,7 @@ class OutboxSender:
         async with self._db.reading() as tx:
             found = await OutboxRepo(tx).delivery_of(row_id)
         if found is None or found[0] in ("undeliverable", "failed"):
-            raise Undeliverable(f"the message to edit (outbox {row_id}) was never delivered")
+            raise EditTargetGone(f"the message to edit (outbox {row_id}) was never delivered")
         if found[1] is None:
             raise NotYet()
         return replace(message, edit_ref=found[1])
@@ -283,6 +289,15 @@ class OutboxSender:
         except (KeyError, ValueError, TypeError) as exc:  # a bug, not the network: never retried
             log.error("outbox: cannot render view %r: %r", message.view, exc)
             raise Undeliverable(f"cannot render view {message.view!r}") from exc
+
+    async def _record_edit_failed(self, row: OutboxRow, error: str) -> None:
+        """An edit that matters becomes a new message (due at once); any other is given up."""
+        instead = row.message.as_new_message() if isinstance(row.message, OutMessage) else None
+        if instead is None:
+            await self._record_final(row, "undeliverable", error)
+            return
+        now, note = self._clock.now(), f"{error}; sent as a new message"
+        await self._record(lambda repo: repo.retry_as(row.id, instead, now, note))
 
     async def _record_transient(self, row: OutboxRow, error: str) -> None:
         if row.attempts + 1 >= MAX_TRANSIENT_ATTEMPTS:
