@@ -83,7 +83,8 @@ def build_application(settings: Settings, clock: Clock | None = None) -> BotAppl
 async def open_services(app: BotApplication, settings: Settings, clock: Clock) -> Services:
     db = await Database.open(settings.database_path)
     limiter = RateLimiter(settings.send_rate_per_second)
-    transport = TelegramTransport(app.bot, settings.upload_folders)
+    paid = settings.telegram_paid_broadcast
+    transport = TelegramTransport(app.bot, settings.upload_folders, paid_broadcast=paid)
     translations = Translations(
         default_language=settings.default_language, home_is_province=settings.home_is_province
     )
@@ -93,6 +94,7 @@ async def open_services(app: BotApplication, settings: Settings, clock: Clock) -
         {CHANNEL: transport},
         clock,
         limiter,
+        bulk_limiter=RateLimiter(settings.paid_broadcast_rate_per_second) if paid else None,
         per_chat_interval=settings.per_chat_interval_seconds,
         render_later=later_views.render,
     )

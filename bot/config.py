@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     default_language: str = "vi"
     log_level: str = "INFO"  # DEBUG, INFO, WARNING or ERROR; secrets are masked at every level
     send_rate_per_second: float = Field(default=25.0, gt=0, le=10_000)
+    telegram_paid_broadcast: bool = False  # directive copies with allow_paid_broadcast (Stars)
+    paid_broadcast_rate_per_second: float = Field(default=1000.0, gt=0, le=1000)
     per_chat_interval_seconds: float = Field(default=1.0, ge=0)
     sweep_interval_seconds: float = Field(default=2.0, gt=0)
     polling_timeout_seconds: int = Field(default=30, ge=0, le=50)

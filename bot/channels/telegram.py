@@ -160,9 +160,17 @@ TOKEN_REFUSED_PAUSE = 60.0
 class TelegramTransport:
     """Sends OutMessages through PTB's Bot and turns its errors into outbox outcomes."""
 
-    def __init__(self, bot: Bot, upload_folders: Sequence[Path]) -> None:
+    def __init__(
+        self, bot: Bot, upload_folders: Sequence[Path], *, paid_broadcast: bool = False
+    ) -> None:
         self._bot = bot
         self._upload_folders = tuple(upload_folders)
+        self._paid_broadcast = paid_broadcast
+
+    def _paid(self, message: OutMessage) -> bool:
+        """Telegram's paid broadcast (allow_paid_broadcast): up to 1,000 msg/s, for Stars;
+        only for copies of a directive, never for anything interactive."""
+        return self._paid_broadcast and message.bulk
 
     async def send(self, chat_ref: str, message: OutMessage) -> str | None:
         try:
@@ -200,9 +208,10 @@ class TelegramTransport:
                 },
             )
             return message.edit_ref
-        sent = await self._bot._post(
-            "sendMessage", {"chat_id": int(chat_ref), "text": text, "reply_markup": markup}
-        )
+        params: dict[str, object] = {"chat_id": int(chat_ref), "text": text, "reply_markup": markup}
+        if self._paid(message):
+            params["allow_paid_broadcast"] = True
+        sent = await self._bot._post("sendMessage", params)
         return str(sent["message_id"])
 
     async def _send_file(self, chat_ref: str, message: OutMessage, markup: MarkupJson) -> str:
@@ -215,21 +224,24 @@ class TelegramTransport:
         if isinstance(ref, ChannelFile):
             # Raw, never through PTB's typed methods: they read any string naming a file that
             # exists on this disk and upload it (a forged file id "/etc/hostname").
-            sent = await self._bot._post(
-                "sendDocument" if kind == "document" else "sendPhoto",
-                {"chat_id": int(chat_ref), kind: self._file_id(ref), "caption": caption,
-                 "reply_markup": markup},
-            )  # fmt: skip
+            params: dict[str, object] = {"chat_id": int(chat_ref), kind: self._file_id(ref),
+                                         "caption": caption, "reply_markup": markup}  # fmt: skip
+            if self._paid(message):
+                params["allow_paid_broadcast"] = True
+            method = "sendDocument" if kind == "document" else "sendPhoto"
+            sent = await self._bot._post(method, params)
             return str(sent["message_id"])
         content, name = self._own_file(ref)
+        paid = self._paid(message) or None
         if kind == "document":
             uploaded = await self._bot.send_document(
                 int(chat_ref), content, filename=name, caption=caption,
-                reply_markup=_ptb_markup(markup),
+                reply_markup=_ptb_markup(markup), allow_paid_broadcast=paid,
             )  # fmt: skip
         else:
             uploaded = await self._bot.send_photo(
-                int(chat_ref), content, caption=caption, reply_markup=_ptb_markup(markup)
+                int(chat_ref), content, caption=caption, reply_markup=_ptb_markup(markup),
+                allow_paid_broadcast=paid,
             )
         return str(uploaded.message_id)
 

@@ -89,6 +89,7 @@ class OutMessage:
     # with edit_ref: when that message can no longer be edited (deleted, too old), send this as
     # a new message instead; for edits that matter (a decision, an alert acknowledged)
     send_if_edit_fails: bool = False
+    bulk: bool = False  # one of many copies (a directive): may go at a channel's paid bulk rate
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"text": self.text}
@@ -115,6 +116,8 @@ class OutMessage:
             data["photo"] = file_ref_json(self.photo)
         if self.send_if_edit_fails:
             data["send_if_edit_fails"] = True
+        if self.bulk:
+            data["bulk"] = True
         return data
 
     @classmethod
@@ -135,6 +138,7 @@ class OutMessage:
             markup_only=bool(data.get("markup_only")),
             photo=file_ref_from_json(data.get("photo")),
             send_if_edit_fails=bool(data.get("send_if_edit_fails")),
+            bulk=bool(data.get("bulk")),
         )
 
     def as_new_message(self) -> OutMessage | None:

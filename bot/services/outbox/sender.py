@@ -140,6 +140,7 @@ class OutboxSender:
         clock: Clock,
         limiter: RateLimiter,
         *,
+        bulk_limiter: RateLimiter | None = None,
         per_chat_interval: float = 1.0,
         max_in_flight: int = 32,
         batch_size: int = 200,
@@ -151,12 +152,16 @@ class OutboxSender:
         self._transports = transports
         self._clock = clock
         self._limiter = limiter
+        # Copies of a directive on a channel that sells a faster bulk rate (Telegram's paid
+        # broadcasts) keep their own pace; everything else shares `limiter` with the replies.
+        self._bulk_limiter = bulk_limiter
         self._per_chat_interval = per_chat_interval
         self._slots = asyncio.Semaphore(max_in_flight)
         # A pass starts at most about one second of sends: a row skipped because its chat had a
         # message a moment ago (the admin's own copy of a directive, next to its progress
         # message) is looked at again a second later, not after the whole batch.
-        self._batch_size = min(batch_size, max(10, round(1 / limiter.interval)))
+        fastest = min(limiter.interval, bulk_limiter.interval if bulk_limiter else 1.0)
+        self._batch_size = min(batch_size, max(10, round(1 / fastest)))
         self._monotonic = monotonic
         self._wake = asyncio.Event()
         self._in_flight: set[int] = set()
@@ -216,9 +221,13 @@ class OutboxSender:
     def _chat_is_free(self, chat_ref: str) -> bool:
         return self._chat_free_at.get(chat_ref, 0.0) <= self._monotonic()
 
+    def _limiter_for(self, row: OutboxRow) -> RateLimiter:
+        bulk = isinstance(row.message, OutMessage) and row.message.bulk
+        return self._bulk_limiter if bulk and self._bulk_limiter is not None else self._limiter
+
     async def _start(self, row: OutboxRow) -> None:
         await self._slots.acquire()
-        await self._limiter.acquire()
+        await self._limiter_for(row).acquire()
         self._in_flight.add(row.id)
         self._chat_free_at[row.chat_ref] = self._monotonic() + self._per_chat_interval
         task = asyncio.create_task(self._deliver(row))
@@ -244,7 +253,7 @@ class OutboxSender:
             self._backing_off[row.id] = self._monotonic() + min(2.0, 0.01 * 2**waits)
             return
         except RetryLater as exc:
-            self._limiter.pause(exc.seconds)
+            self._limiter_for(row).pause(exc.seconds)
             self._backing_off[row.id] = self._monotonic() + exc.seconds
             await self._record_retry(row, str(exc))
         except EditTargetGone as exc:
@@ -263,7 +272,7 @@ class OutboxSender:
             message = await self._resolved(row.message)
             return await self._transports[row.channel].send(row.chat_ref, message)
         finally:
-            self._limiter.release()
+            self._limiter_for(row).release()
 
     async def _resolved(self, message: OutMessage | LaterMessage) -> OutMessage:
         """A LaterMessage is rendered now; an edit queued by outbox row id gets the message ref
