@@ -88,9 +88,15 @@ class RateLimiter:
     CATCH_UP = 0.05
     WINDOW = 1.0
 
-    def __init__(self, rate: float, monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        rate: float,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.interval = 1.0 / rate
         self._monotonic = monotonic
+        self._sleep = sleep
         self._next_free = 0.0
         self._paused_until = 0.0
         self.window_capacity = max(1, int(rate) - int(rate * 0.01))
@@ -100,20 +106,31 @@ class RateLimiter:
     def pause(self, seconds: float) -> None:
         self._paused_until = max(self._paused_until, self._monotonic() + seconds)
 
+    @property
+    def paused(self) -> bool:
+        return self._paused_until > self._monotonic()
+
+    async def wait_out_pause(self) -> None:
+        """Until no 429 pause is on; a pause extended meanwhile is waited out as well."""
+        while self.paused:
+            await self._sleep(self._paused_until - self._monotonic())
+
     async def acquire(self, urgent: bool = False) -> None:
-        now = self._monotonic()
-        if self._paused_until > now:
-            await asyncio.sleep(self._paused_until - now)
+        """A slot for one send. The pause is checked again after every wait, right before the
+        send: a 429 answered to another send while this one waited holds it back too."""
+        while True:
+            await self.wait_out_pause()
             now = self._monotonic()
-        if urgent:
-            self._next_free = max(self._next_free, now) + self.interval
-            self._in_flight += 1
-            return
-        slot = max(self._next_free, now - min(self.CATCH_UP, 10 * self.interval))
-        self._next_free = slot + self.interval
-        if slot > now:
-            await asyncio.sleep(slot - now)
-        await self._wait_for_window()
+            if urgent:
+                self._next_free = max(self._next_free, now) + self.interval
+                break
+            slot = max(self._next_free, now - min(self.CATCH_UP, 10 * self.interval))
+            self._next_free = slot + self.interval
+            if slot > now:
+                await self._sleep(slot - now)
+            await self._wait_for_window()
+            if not self.paused:
+                break
         self._in_flight += 1
 
     def release(self) -> None:
@@ -129,7 +146,7 @@ class RateLimiter:
             if self._in_flight + len(self._recent) < self.window_capacity:
                 return
             wait = self._recent[0] - now if self._recent else self.interval
-            await asyncio.sleep(max(wait, 0.001))
+            await self._sleep(max(wait, 0.001))
 
 
 class OutboxSender:
@@ -270,6 +287,7 @@ class OutboxSender:
         """The send itself; its window slot is released as soon as the server has answered."""
         try:
             message = await self._resolved(row.message)
+            await self._limiter_for(row).wait_out_pause()  # a 429 since the slot was taken
             return await self._transports[row.channel].send(row.chat_ref, message)
         finally:
             self._limiter_for(row).release()
