@@ -100,8 +100,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "run":
         from bot.app import run_polling
 
-        run_polling(settings)
-        return 0
+        return run_polling(settings)
     if args.command == "demo":
         return _demo(args, settings)
     if args.command == "i18n":

@@ -5,17 +5,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+import signal
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from telegram import BotCommand, Update
+from telegram.error import InvalidToken, TelegramError
 from telegram.ext import ApplicationBuilder
 
 from bot import redaction
 from bot.channels.telegram import CHANNEL, TelegramApp, TelegramReplier, TelegramTransport
 from bot.channels.telegram_http import AiohttpRequest
 from bot.channels.telegram_ordering import PerPersonUpdateProcessor
+from bot.channels.telegram_startup import (
+    TokenRefused,
+    connect,
+    polling_fault_logger,
+    quiet_ptb_token_tracebacks,
+    token_refused_line,
+)
 from bot.clock import SystemClock
 from bot.config import Settings
 from bot.domain.clock import Clock
@@ -59,17 +68,23 @@ class Services:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
-def build_application(settings: Settings, clock: Clock | None = None) -> BotApplication:
+def build_application(
+    settings: Settings,
+    clock: Clock | None = None,
+    on_refused_token: Callable[[], None] | None = None,
+) -> BotApplication:
     """The real bot: PTB Application wired to khaibao's services (opened in post_init)."""
     redaction.install(settings.secret_values())
+    timeout, refused = settings.http_timeout_seconds, on_refused_token
     app = (
         ApplicationBuilder()
         .token(settings.require_token())
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.api_file_base_url)
         .concurrent_updates(PerPersonUpdateProcessor(settings.concurrent_updates))
-        .request(AiohttpRequest(timeout=settings.http_timeout_seconds))  # httpx tops out at ~650/s
-        .get_updates_request(AiohttpRequest(pool_size=1, timeout=settings.http_timeout_seconds))
+        # aiohttp, not PTB's httpx: httpx tops out at ~650 requests/s
+        .request(AiohttpRequest(timeout=timeout, on_refused_token=refused))
+        .get_updates_request(AiohttpRequest(pool_size=1, timeout=timeout, on_refused_token=refused))
         .post_init(
             lambda application: _open(application, settings, clock or SystemClock(settings.tz))
         )
@@ -164,27 +179,78 @@ async def _close(app: BotApplication) -> None:
 
 
 async def _set_commands(app: BotApplication, translations: Translations) -> None:
+    """The command menu in each language; a failure (the API went away) only costs the menu's
+    update: the previous one stays, and the next start sets it again."""
     for t in translations.all():
         commands = [BotCommand("start", t._("Start or register"))]
         commands += [BotCommand(c.name, c.describe(t)[:256]) for c in COMMANDS]
-        await app.bot.set_my_commands(commands, language_code=t.language)
-        if t.language == translations.default_language:
-            await app.bot.set_my_commands(commands)
+        try:
+            await app.bot.set_my_commands(commands, language_code=t.language)
+            if t.language == translations.default_language:
+                await app.bot.set_my_commands(commands)
+        except TelegramError as exc:
+            log.warning("the command menu (%s) was not updated: %s", t.language, exc)
+            return
 
 
-def run_polling(settings: Settings) -> None:
-    app = build_application(settings)
-    log.info("khaibao starts polling %s", settings.telegram_api_base_url)
-    app.run_polling(
-        allowed_updates=Update.ALL_TYPES,
-        drop_pending_updates=False,
-        timeout=settings.polling_timeout_seconds,
-    )
+def run_polling(settings: Settings) -> int:
+    """`python -m bot run`: 0 after SIGTERM or Ctrl-C, 2 when Telegram refuses the token (at
+    start or later: a revoked token). An unreachable Bot API is waited out, never given up on."""
+    return asyncio.run(_serve(settings))
+
+
+async def _serve(settings: Settings) -> int:
+    t = Translations(default_language=settings.default_language).for_language(None)
+    url = settings.telegram_api_base_url
+    stopping, refused = asyncio.Event(), asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopping.set)
+    app = build_application(settings, on_refused_token=refused.set)
+    quiet_ptb_token_tracebacks()
+    try:
+        if not await _until_stopped(connect(app.initialize, t, url), stopping):
+            return 0
+        log.info(
+            t._("Connected to the Telegram Bot API as @{username}.", username=app.bot.username)
+        )
+        await _start_running(app, settings.polling_timeout_seconds, polling_fault_logger(t, url))
+        log.info("khaibao polls %s", url)
+        await _until_stopped(refused.wait(), stopping)
+        if refused.is_set():
+            raise TokenRefused(token_refused_line(t, InvalidToken("401 Unauthorized")))
+        return 0
+    except TokenRefused as exc:
+        log.error("%s", exc)
+        return 2
+    finally:
+        await stop_app(app)
+        for request in app.bot._request:  # open even when the first call to the API failed
+            await request.shutdown()
+
+
+async def _until_stopped(work: Awaitable[object], stopping: asyncio.Event) -> bool:
+    """Run `work` until it is done (True) or a stop signal comes first (False)."""
+    task, stop = asyncio.ensure_future(work), asyncio.ensure_future(stopping.wait())
+    await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+    for pending in (task, stop):
+        pending.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await pending
+    return task.done() and not task.cancelled() and task.exception() is None
 
 
 async def start_app(app: BotApplication, poll_timeout: int = 1) -> None:
-    """Start polling inside a running event loop (tests, the sandbox); run_polling does this itself."""
+    """Start polling inside a running event loop (tests, the sandbox)."""
     await app.initialize()
+    await _start_running(app, poll_timeout, None)
+
+
+async def _start_running(
+    app: BotApplication,
+    poll_timeout: int,
+    on_poll_fault: Callable[[TelegramError], None] | None,
+) -> None:
     if app.post_init is not None:
         await app.post_init(app)
     assert app.updater is not None
@@ -193,6 +259,7 @@ async def start_app(app: BotApplication, poll_timeout: int = 1) -> None:
         timeout=poll_timeout,
         drop_pending_updates=False,
         allowed_updates=Update.ALL_TYPES,
+        error_callback=on_poll_fault,
     )
     await app.start()
 
@@ -200,7 +267,9 @@ async def start_app(app: BotApplication, poll_timeout: int = 1) -> None:
 async def stop_app(app: BotApplication) -> None:
     assert app.updater is not None
     if app.updater.running:
-        await app.updater.stop()
+        # a polling loop that ended on a refused token re-raises it here; it is reported already
+        with contextlib.suppress(TelegramError):
+            await app.updater.stop()
     if app.running:
         await app.stop()
     if app.post_shutdown is not None:

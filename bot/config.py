@@ -19,6 +19,7 @@ from bot.domain.reminders import QuietHours
 
 TELEGRAM_API = "https://api.telegram.org/bot"
 _SECRET_NAME = re.compile(r"token|secret|password|_key$")
+TOKEN_FORMAT = re.compile(r"\d{5,12}:[A-Za-z0-9_-]{30,50}", re.ASCII)
 
 
 class SettingsError(Exception):
@@ -187,10 +188,10 @@ class Settings(BaseSettings):
                 "TELEGRAM_BOT_TOKEN is not set: get a token from @BotFather and put "
                 "TELEGRAM_BOT_TOKEN=... in .env (see .env.example)"
             )
-        if ":" not in token:
+        if not TOKEN_FORMAT.fullmatch(token):
             raise SettingsError(
-                "TELEGRAM_BOT_TOKEN looks wrong (expected digits:letters from @BotFather); "
-                "fix it in .env"
+                "TELEGRAM_BOT_TOKEN looks wrong: @BotFather gives digits, a colon and 30-50 "
+                f"letters, digits, _ or -{_token_flaw(token)}; fix it in .env"
             )
         return token
 
@@ -208,6 +209,17 @@ class Settings(BaseSettings):
 
     def admin_alert_interval(self) -> timedelta:
         return timedelta(seconds=self.admin_error_alert_interval_seconds)
+
+
+def _token_flaw(token: str) -> str:
+    """What is wrong with a token, without ever showing it."""
+    if any(ch.isspace() for ch in token):
+        return " (this one contains a space)"
+    if ":" not in token:
+        return " (this one has no colon)"
+    if not token.isascii() or re.search(r"[^0-9A-Za-z_:-]", token):
+        return " (this one contains other characters)"
+    return " (this one is not of that length)"
 
 
 def load_settings(**overrides: Any) -> Settings:  # raw values: Settings validates them

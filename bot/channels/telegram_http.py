@@ -9,6 +9,8 @@ Timeouts and errors map onto PTB's exceptions like its own HTTPXRequest does.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any
 
 import aiohttp
@@ -21,8 +23,14 @@ from bot.redaction import redact
 
 class AiohttpRequest(BaseRequest):
     def __init__(
-        self, pool_size: int = 256, timeout: float = 10.0, media_write_timeout: float = 30.0
+        self,
+        pool_size: int = 256,
+        timeout: float = 10.0,
+        media_write_timeout: float = 30.0,
+        on_refused_token: Callable[[], None] | None = None,
     ) -> None:
+        """`on_refused_token`: called when the Bot API answers 401 (the token was revoked)."""
+        self._on_refused_token = on_refused_token
         self._pool_size = pool_size
         self._timeout = timeout
         self._media_timeout = media_write_timeout
@@ -66,6 +74,8 @@ class AiohttpRequest(BaseRequest):
             async with self._session.request(
                 method, url, data=body, headers=headers, timeout=timeout
             ) as response:
+                if response.status == HTTPStatus.UNAUTHORIZED and self._on_refused_token:
+                    self._on_refused_token()
                 return response.status, await response.read()
         except TimeoutError as err:
             raise TimedOut from err
