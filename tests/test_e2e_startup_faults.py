@@ -137,7 +137,7 @@ async def test_a_token_revoked_while_running_stops_the_bot_with_exit_code_2(
 ) -> None:
     run = start(fake, tmp_path, runs)
     await wait_polling(fake, timeout=30)
-    fake.token = "123456:NEW-TOKEN-abcdefghijklmnopqrstuvwxyz1234"  # revoked in @BotFather
+    fake.revoke_token("123456:NEW-TOKEN-abcdefghijklmnopqrstuvwxyz1234")
     assert await run.exit_code() == 2
     lines = run.lines()
     assert count(lines, REFUSED) == 1, lines

@@ -57,7 +57,6 @@ class FakeBotApi(ChatStore):
         clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__(rate_cap=rate_cap, bot_username=bot_username, clock=clock)
-        self.token = token
         self.base_url = ""
         self.base_file_url = ""
         self.port = 0
@@ -69,6 +68,14 @@ class FakeBotApi(ChatStore):
         self._extra_routes: list[Callable[[web.Application], None]] = [
             ControlApi(self, self.faults).install
         ]
+
+    @property
+    def token(self) -> str:
+        return self._bot_api.token
+
+    def revoke_token(self, new_token: str) -> None:
+        """As @BotFather's /revoke: from now on the old token gets 401 Unauthorized."""
+        self._bot_api.token = new_token
 
     def add_routes(self, install: Callable[[web.Application], None]) -> None:
         """Call `install(app)` to add routes when the server starts (before the catch-all)."""
