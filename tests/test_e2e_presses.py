@@ -6,9 +6,12 @@ made while the bot restarted) and refuses a toast over 200 characters (MESSAGE_T
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from bot.domain.clock import ManualClock
 from bot.domain.splitting import utf16_len
 from tests.fakebot import FakeBotApi
-from tests.harness import RunningBot, register
+from tests.harness import RunningBot, load_examples, make_settings, register
 from tests.test_e2e_travel import PRINCIPAL, TEACHER, submit
 
 TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
@@ -99,3 +102,33 @@ async def test_a_decision_whose_approval_message_was_deleted_arrives_as_a_new_me
     fake.press(principal, request, request.callback_data("Phê duyệt"))
     decided = await fake.next_message(principal.id, timeout=10)
     assert "Đã phê duyệt" in (decided.text or "") and "Lại Thị Diệu Linh" in (decided.text or "")
+
+
+async def test_a_deny_pressed_while_the_bot_was_down_still_asks_for_the_reason(
+    db_path: Path, clock: ManualClock
+) -> None:
+    """The sandbox refuses an answer 15 s after the press, as Telegram does; the bot handles the
+    press after a restart, so its answer is refused, and the question still comes."""
+    telegram_time = [1_622_000_000.0]
+    fake = FakeBotApi(clock=lambda: telegram_time[0])
+    await fake.start()
+    try:
+        await load_examples(db_path, clock)
+        settings = make_settings(fake, db_path)
+        async with RunningBot(settings, clock):
+            teacher = await register(fake, TEACHER, "TH-003")
+            principal = await register(fake, PRINCIPAL, "TH-001")
+            await submit(fake, teacher)
+            request = await fake.next_message(principal.id)
+        pressed = fake.press(principal, request, request.callback_data("Từ chối"))
+        telegram_time[0] += 40  # the bot restarts meanwhile
+        async with RunningBot(settings, clock):
+            question = await fake.next_message(principal.id, timeout=10)
+            assert "Vì sao anh/chị từ chối" in (question.text or "")
+            assert fake.answer_for(pressed) is None  # refused: too old
+            assert any(m == "answerCallbackQuery" for m, _ in fake.requests)
+            fake.send_text(principal, "Trùng lịch họp giao ban")
+            told = await fake.next_message(teacher.id)
+            assert "Trùng lịch họp giao ban" in (told.text or "")
+    finally:
+        await fake.stop()

@@ -240,6 +240,62 @@ async def test_press_shows_the_message_as_it_is_now(fake: FakeBotApi, tg: Bot) -
         await tg.answer_callback_query("no-such-query")
 
 
+async def test_a_press_can_be_answered_only_within_15_seconds() -> None:
+    now = [1_622_000_000.0]
+    async with serving(clock=lambda: now[0]) as fake, client(fake) as tg:
+        user = fake.user(20)
+        await tg.send_message(20, "Xác nhận?", reply_markup=CONFIRM)
+        message = await fake.next_message(20)
+        fake.press(user, message, "reg:y")
+        late = fake.press(user, message, "reg:n")
+        first, second = await tg.get_updates()
+        now[0] += 15
+        assert first.callback_query is not None and await first.callback_query.answer()
+        now[0] += 1
+        assert second.callback_query is not None
+        with pytest.raises(BadRequest, match="Query is too old"):
+            await second.callback_query.answer("muộn")
+        assert fake.answer_for(late) is None
+
+
+async def test_a_toast_over_200_characters_is_refused(fake: FakeBotApi, tg: Bot) -> None:
+    user = fake.user(21)
+    await tg.send_message(21, "Xác nhận?", reply_markup=CONFIRM)
+    message = await fake.next_message(21)
+    fake.press(user, message, "reg:y")
+    fake.press(user, message, "reg:n")
+    first, second = await tg.get_updates()
+    assert first.callback_query is not None and second.callback_query is not None
+    with pytest.raises(BadRequest, match=r"(?i)message_too_long"):
+        await first.callback_query.answer("đ" * 201)
+    assert await second.callback_query.answer("đ" * 200)
+    assert [len(a["text"]) for a in fake.callback_answers] == [200]
+
+
+async def test_errors_have_the_bot_api_json_shape(fake: FakeBotApi) -> None:
+    fake.user(22)
+    url = f"{fake.base_url}{fake.token}"
+    fake.fail_next("sendMessage", status=429, retry_after=3)
+    async with aiohttp.ClientSession() as http:
+        for body, status, shape in [
+            ({"chat_id": 22, "text": "x"}, 429, {"ok": False, "error_code": 429,
+             "description": "Too Many Requests: retry after 3",
+             "parameters": {"retry_after": 3}}),
+            ({"chat_id": 99, "text": "x"}, 400, {"ok": False, "error_code": 400,
+             "description": "Bad Request: chat not found"}),
+        ]:  # fmt: skip
+            async with http.post(f"{url}/sendMessage", json=body) as response:
+                assert response.status == status and await response.json() == shape
+        edit = {"chat_id": 22, "message_id": 77, "text": "y"}
+        async with http.post(f"{url}/editMessageText", json=edit) as response:
+            assert response.status == 400
+            assert await response.json() == {
+                "ok": False,
+                "error_code": 400,
+                "description": "Bad Request: message to edit not found",
+            }
+
+
 # --------------------------------------------------------------------------- updates
 
 

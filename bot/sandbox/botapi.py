@@ -16,20 +16,24 @@ from aiohttp import web
 
 from bot.sandbox.faults import Faults
 from bot.sandbox.model import (
+    ANSWER_WINDOW,
     CHAT_NOT_FOUND,
     COMMAND_NAME,
     JSON,
     MAX_CAPTION,
     MAX_TEXT,
+    MAX_TOAST,
     NOT_MODIFIED,
     POLL_CONFLICT,
     QUERY_INVALID,
     STRING_PARAMS,
+    TOAST_TOO_LONG,
     WEBHOOK_CONFLICT,
     ApiError,
     StoredFile,
     check_markup,
     inline_markup,
+    utf16_len,
 )
 from bot.sandbox.store import ChatStore
 
@@ -332,8 +336,11 @@ class BotApi:
 
     async def _answer_callback(self, call: Call) -> bool:
         query_id = str(call.params.get("callback_query_id") or "")
-        if query_id not in self.store.queries:
+        pressed = self.store.queries.get(query_id)
+        if pressed is None or self.store.clock() - pressed > ANSWER_WINDOW:
             raise ApiError(400, QUERY_INVALID)
+        if utf16_len(str(call.params.get("text") or "")) > MAX_TOAST:
+            raise ApiError(400, TOAST_TOO_LONG)
         answer = {"show_alert": False, **call.params}
         self.store.callback_answers.append(answer)
         self.store.answers[query_id] = answer

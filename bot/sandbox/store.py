@@ -73,7 +73,7 @@ class ChatStore:
         self._last_update_id = 0
         self.poll_generation = 0
         self._query_seq = 0
-        self.queries: set[str] = set()
+        self.queries: dict[str, float] = {}  # each press's query id: when it was pressed
         self._press_queries: dict[int, str] = {}
         self.answers: dict[str, JSON] = {}
         self.files: dict[str, StoredFile] = {}
@@ -165,7 +165,7 @@ class ChatStore:
     def press(self, user: FakeUser, message: SentMessage, data: str) -> int:
         self._query_seq += 1
         query_id = str(4_000_000_000_000_000_000 + self._query_seq)
-        self.queries.add(query_id)
+        self.queries[query_id] = self.clock()
         query = {"id": query_id, "from": user.to_api(), "message": self.message_json(message),
                  "chat_instance": str(-7_000_000_000 - message.chat_id), "data": data}  # fmt: skip
         labels = [
