@@ -83,7 +83,13 @@ def build_application(
         .base_file_url(settings.api_file_base_url)
         .concurrent_updates(PerPersonUpdateProcessor(settings.concurrent_updates))
         # aiohttp, not PTB's httpx: httpx tops out at ~650 requests/s
-        .request(AiohttpRequest(timeout=timeout, on_refused_token=refused))
+        .request(
+            AiohttpRequest(
+                timeout=timeout,
+                read_timeout=settings.send_read_timeout_seconds,
+                on_refused_token=refused,
+            )
+        )
         .get_updates_request(AiohttpRequest(pool_size=1, timeout=timeout, on_refused_token=refused))
         .post_init(
             lambda application: _open(application, settings, clock or SystemClock(settings.tz))

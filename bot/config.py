@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     sweep_interval_seconds: float = Field(default=2.0, gt=0)
     polling_timeout_seconds: int = Field(default=30, ge=0, le=50)
     http_timeout_seconds: float = Field(default=10.0, gt=0)
+    send_read_timeout_seconds: float = Field(default=30.0, gt=0)
     concurrent_updates: int = Field(default=16, ge=1, le=256)
     home_province: str = "Hà Nội"
     work_start: time = time(8, 0)

@@ -80,7 +80,7 @@ def _status_is(bot: RunningBot, chat_id: int, wanted: str) -> bool:
 
 async def test_timeout_is_retried(fake: FakeBotApi, db_path: Path, clock: ManualClock) -> None:
     await load_examples(db_path, clock)
-    settings = make_settings(fake, db_path, http_timeout_seconds=0.5)
+    settings = make_settings(fake, db_path, send_read_timeout_seconds=0.5)
     async with RunningBot(settings, clock) as bot:
         user = fake.user(705)
         fake.delay_next("sendMessage", 1.5)
@@ -89,6 +89,24 @@ async def test_timeout_is_retried(fake: FakeBotApi, db_path: Path, clock: Manual
         rows = await statuses(bot, user.id)
         assert rows[0][2] is not None  # the time-out was recorded before the retry went through
         assert any(m.text == "sau khi quá thời gian" for m in fake.messages(user.id))
+
+
+async def test_a_slow_answer_within_the_read_timeout_arrives_once(
+    fake: FakeBotApi, db_path: Path, clock: ManualClock
+) -> None:
+    """A send that times out may have arrived: retrying it delivers it twice. Sends wait for
+    Telegram's answer up to SEND_READ_TIMEOUT_SECONDS, longer than any other call."""
+    await load_examples(db_path, clock)
+    settings = make_settings(fake, db_path, http_timeout_seconds=0.5)  # read time-out: default
+    async with RunningBot(settings, clock) as bot:
+        user = fake.user(710)
+        fake.delay_next("sendMessage", 1.5)
+        await enqueue(bot, user.id, "chậm nhưng một lần")
+        await fake.wait_for(lambda: _status_is(bot, user.id, "sent"), timeout=15)
+        await bot.services.sender.drain()
+        assert [m.text for m in fake.messages(user.id)] == ["chậm nhưng một lần"]
+        [(_, _, error)] = await statuses(bot, user.id)
+        assert error is None
 
 
 async def test_per_chat_order_is_kept(fake: FakeBotApi, bot: RunningBot) -> None:

@@ -28,17 +28,20 @@ class AiohttpRequest(BaseRequest):
         timeout: float = 10.0,
         media_write_timeout: float = 30.0,
         on_refused_token: Callable[[], None] | None = None,
+        read_timeout: float | None = None,
     ) -> None:
-        """`on_refused_token`: called when the Bot API answers 401 (the token was revoked)."""
+        """`timeout`: to connect (and to read, unless `read_timeout` says otherwise).
+        `on_refused_token`: called when the Bot API answers 401 (the token was revoked)."""
         self._on_refused_token = on_refused_token
         self._pool_size = pool_size
         self._timeout = timeout
+        self._read_timeout = read_timeout or timeout
         self._media_timeout = media_write_timeout
         self._session: aiohttp.ClientSession | None = None
 
     @property
     def read_timeout(self) -> float | None:
-        return self._timeout
+        return self._read_timeout
 
     async def initialize(self) -> None:
         if self._session is None or self._session.closed:
@@ -65,7 +68,8 @@ class AiohttpRequest(BaseRequest):
         if self._session is None or self._session.closed:
             raise RuntimeError("This AiohttpRequest is not initialized!")
         files = request_data.multipart_data if request_data else None
-        total = _seconds(read_timeout, self._timeout) + (self._media_timeout if files else 0.0)
+        read = _seconds(read_timeout, self._read_timeout)
+        total = read + (self._media_timeout if files else 0.0)
         timeout = aiohttp.ClientTimeout(
             total=total, connect=_seconds(connect_timeout, self._timeout)
         )
