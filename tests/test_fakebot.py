@@ -414,6 +414,30 @@ async def test_fail_next_403_500_and_400(fake: FakeBotApi, tg: Bot) -> None:
     assert [m.text for m in fake.messages(31)] == ["d"] and fake.rate_limited_count == 0
 
 
+async def test_a_share_of_sends_is_faulted_at_random(fake: FakeBotApi, tg: Bot) -> None:
+    fake.user(36)
+    made = fake.fault_share(0.5, stall_seconds=0.01, seed=7)
+    refused = 0
+    for n in range(40):
+        try:
+            await tg.send_message(36, f"tin {n}")
+        except (RetryAfter, NetworkError):
+            refused += 1
+    assert refused == made["429"] + made["500"] + made["502"] > 0 and made["stall"] > 0
+    assert fake.sent_count == 40 - refused  # a stalled send still arrives
+
+
+async def test_sends_inside_a_429_wait_are_counted(fake: FakeBotApi, tg: Bot) -> None:
+    fake.user(37)
+    fake.fail_next("sendMessage", status=429, retry_after=5)
+    with pytest.raises(RetryAfter):
+        await tg.send_message(37, "a")
+    assert (fake.calls_in_flight_at_429, fake.calls_inside_429_wait) == (0, 0)
+    await asyncio.sleep(0.2)  # past the grace for sends already on their way
+    await tg.send_message(37, "too early")
+    assert (fake.calls_in_flight_at_429, fake.calls_inside_429_wait) == (0, 1)
+
+
 async def test_fail_next_can_target_one_chat(fake: FakeBotApi, tg: Bot) -> None:
     first, second = fake.user(32), fake.user(33)
     fake.fail_next("sendMessage", status=403, chat_id=first.id)

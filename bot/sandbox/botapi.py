@@ -160,13 +160,15 @@ class BotApi:
         return await self._answer(name, handler, Call(params, files, request))
 
     async def _answer(self, name: str, handler: Handler, call: Call) -> web.Response:
+        self.store.note_call(name)
         try:
+            await self.faults.apply_random(name)
             await self.faults.apply_delay(name)
             self.faults.apply_fault(name, call.params)
             result = await handler(call)
         except ApiError as error:
             if error.status == 429:
-                self.store.rate_limited_count += 1
+                self.store.note_too_many_requests(error)
             return error_response(error)
         except (KeyError, TypeError, ValueError) as exc:
             return error_response(ApiError(400, f"Bad Request: invalid parameters: {exc}"))

@@ -63,6 +63,7 @@ class FakeBotApi(ChatStore):
         self.faults = Faults(self.stopping)
         self.fail_next = self.faults.fail_next
         self.delay_next = self.faults.delay_next
+        self.fault_share = self.faults.fault_share
         self._bot_api = BotApi(self, self.faults, token)
         self._runner: web.AppRunner | None = None
         self._extra_routes: list[Callable[[web.Application], None]] = [

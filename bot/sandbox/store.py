@@ -21,7 +21,9 @@ from bot.sandbox.model import (
     BLOCKED,
     BOT_ID,
     CHAT_NOT_FOUND,
+    IN_FLIGHT_GRACE,
     JSON,
+    SEND_METHODS,
     TINY_PNG,
     ApiError,
     FakeUser,
@@ -58,6 +60,10 @@ class ChatStore:
         self.my_commands: dict[str, list[JSON]] = {}
         self.sent_count = 0
         self.rate_limited_count = 0
+        self.calls_inside_429_wait = 0  # sends that came while a retry_after told the bot to wait
+        self.calls_in_flight_at_429 = 0  # sends that came just after a 429 (already on their way)
+        self._flood_answered_at = 0.0
+        self._flood_until = 0.0
         self.version = 0  # grows at every change of state (new update, message, edit, answer)
         self._init_state()
 
@@ -339,6 +345,27 @@ class ChatStore:
         if not isinstance(chat_id, int) or chat_id not in self.users:
             raise ApiError(400, CHAT_NOT_FOUND)
         return chat_id
+
+    def note_too_many_requests(self, error: ApiError) -> None:
+        """A 429 answered: until its retry_after has passed, the bot should send nothing."""
+        self.rate_limited_count += 1
+        retry_after = float((error.parameters or {}).get("retry_after") or 0)
+        moment = time.monotonic()
+        self._flood_answered_at = moment
+        self._flood_until = max(self._flood_until, moment + retry_after)
+
+    def note_call(self, method: str) -> None:
+        """Count a send that comes inside a 429 wait. One that comes within IN_FLIGHT_GRACE of
+        the 429 was already on its way when it was answered (counted apart)."""
+        if method not in SEND_METHODS:
+            return
+        moment = time.monotonic()
+        if moment >= self._flood_until:
+            return
+        if moment - self._flood_answered_at < IN_FLIGHT_GRACE:
+            self.calls_in_flight_at_429 += 1
+        else:
+            self.calls_inside_429_wait += 1
 
     def _admit_send(self) -> None:
         if self.rate_cap is None:
