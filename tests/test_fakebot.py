@@ -433,7 +433,7 @@ async def test_sends_inside_a_429_wait_are_counted(fake: FakeBotApi, tg: Bot) ->
     with pytest.raises(RetryAfter):
         await tg.send_message(37, "a")
     assert (fake.calls_in_flight_at_429, fake.calls_inside_429_wait) == (0, 0)
-    await asyncio.sleep(0.2)  # past the grace for sends already on their way
+    await asyncio.sleep(0.1)  # past the grace for sends already on their way
     await tg.send_message(37, "too early")
     assert (fake.calls_in_flight_at_429, fake.calls_inside_429_wait) == (0, 1)
 

@@ -20,7 +20,7 @@ MAX_TOAST = 200  # answerCallbackQuery's text
 SEND_METHODS = frozenset(
     {"sendMessage", "editMessageText", "editMessageReplyMarkup", "sendDocument", "sendPhoto"}
 )
-IN_FLIGHT_GRACE = 0.1  # seconds after a 429 in which a send was surely already on its way
+IN_FLIGHT_GRACE = 0.01  # seconds after a 429 in which a send was already on its way (localhost)
 ANSWER_WINDOW = 15.0  # seconds after the press in which answerCallbackQuery is accepted
 UPLOAD_LIMIT = 50 * 1024 * 1024
 BLOCKED = "Forbidden: bot was blocked by the user"
