@@ -480,6 +480,18 @@ async def test_rate_cap_limits_sends_per_rolling_second() -> None:
         assert fake.sent_count == 4 and fake.messages(36)[-1].text == "sau một giây"
 
 
+async def test_paid_broadcasts_have_their_own_higher_cap() -> None:
+    async with serving(rate_cap=2) as fake, client(fake) as bot:
+        fake.user(38)
+        for n in range(2):
+            await bot.send_message(38, f"miễn phí {n}")
+        with pytest.raises(RetryAfter):
+            await bot.send_message(38, "quá giới hạn")
+        for n in range(20):  # up to 1,000 a second for Stars
+            await bot.send_message(38, f"trả phí {n}", allow_paid_broadcast=True)
+        assert fake.sent_count == 22 and fake.rate_limited_count == 1
+
+
 async def test_delayed_send_times_out_but_still_happens(fake: FakeBotApi) -> None:
     fake.user(37)
     fake.delay_next("sendMessage", 1.0)

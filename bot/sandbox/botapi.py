@@ -280,6 +280,7 @@ class BotApi:
         text = self._text(call.params)
         markup = check_markup(call.params.get("reply_markup"))
         return self.store.deliver(chat_id, kind="text", text=text, reply_markup=markup,
+                             paid=bool(call.params.get("allow_paid_broadcast")),
                              entities=call.params.get("entities"),
                              parse_mode=call.params.get("parse_mode"))  # fmt: skip
 
@@ -296,6 +297,7 @@ class BotApi:
         markup = check_markup(call.params.get("reply_markup"))
         stored = self._upload(call, kind, folder)
         return self.store.deliver(chat_id, kind=kind, text=None, caption=caption,
+                             paid=bool(call.params.get("allow_paid_broadcast")),
                              reply_markup=markup, entities=call.params.get("caption_entities"),
                              parse_mode=call.params.get("parse_mode"),
                              **{kind: stored.attachment()})  # fmt: skip

@@ -20,6 +20,7 @@ MAX_TOAST = 200  # answerCallbackQuery's text
 SEND_METHODS = frozenset(
     {"sendMessage", "editMessageText", "editMessageReplyMarkup", "sendDocument", "sendPhoto"}
 )
+PAID_BROADCAST_CAP = 1000  # sends a second with allow_paid_broadcast (for Telegram Stars)
 IN_FLIGHT_GRACE = 0.01  # seconds after a 429 in which a send was already on its way (localhost)
 ANSWER_WINDOW = 15.0  # seconds after the press in which answerCallbackQuery is accepted
 UPLOAD_LIMIT = 50 * 1024 * 1024

@@ -23,6 +23,7 @@ from bot.sandbox.model import (
     CHAT_NOT_FOUND,
     IN_FLIGHT_GRACE,
     JSON,
+    PAID_BROADCAST_CAP,
     SEND_METHODS,
     TINY_PNG,
     ApiError,
@@ -86,6 +87,7 @@ class ChatStore:
         self.file_paths: dict[str, StoredFile] = {}
         self.blocked: set[int] = set()
         self._send_times: deque[float] = deque()
+        self._paid_send_times: deque[float] = deque()
         self.webhook_url = ""
         self._log: dict[int, list[SentMessage | JSON]] = {}  # each chat, in the order it happened
         self._changed = asyncio.Event()
@@ -367,18 +369,25 @@ class ChatStore:
         else:
             self.calls_inside_429_wait += 1
 
-    def _admit_send(self) -> None:
+    def _admit_send(self, paid: bool) -> None:
+        """`rate_cap` sends per rolling second; a paid broadcast's up to PAID_BROADCAST_CAP more."""
         if self.rate_cap is None:
             return
+        times, cap = (
+            (self._paid_send_times, PAID_BROADCAST_CAP)
+            if paid
+            else (self._send_times, self.rate_cap)
+        )
         moment = time.monotonic()
-        while self._send_times and moment - self._send_times[0] >= 1.0:
-            self._send_times.popleft()
-        if len(self._send_times) >= self.rate_cap:
+        while times and moment - times[0] >= 1.0:
+            times.popleft()
+        if len(times) >= cap:
             raise too_many_requests(1)
-        self._send_times.append(moment)
+        times.append(moment)
 
-    def deliver(self, chat_id: int, **content: Any) -> JSON:
-        self._admit_send()
+    def deliver(self, chat_id: int, *, paid: bool = False, **content: Any) -> JSON:
+        """A message to the chat; `paid`: sent with allow_paid_broadcast (its own rate cap)."""
+        self._admit_send(paid)
         message = SentMessage(message_id=self._next_message_id(chat_id), chat_id=chat_id,
                               date=self.now(), **content)  # fmt: skip
         self.chats.setdefault(chat_id, []).append(message)
