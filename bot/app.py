@@ -266,6 +266,7 @@ async def _start_running(
         drop_pending_updates=False,
         allowed_updates=Update.ALL_TYPES,
         error_callback=on_poll_fault,
+        bootstrap_retries=-1,  # an outage right after connecting is waited out too
     )
     await app.start()
 

@@ -158,3 +158,13 @@ async def test_a_bot_api_outage_while_polling_is_one_line_per_fault_and_the_bot_
     lines = run.lines()
     assert count(lines, "Lấy cập nhật từ Telegram Bot API") == 2, lines
     clean(lines)
+
+
+async def test_an_outage_right_after_connecting_is_waited_out_too(
+    fake: FakeBotApi, tmp_path: Path, runs: list[Run]
+) -> None:
+    fake.fail_next("deleteWebhook", status=502)  # polling starts with deleteWebhook
+    run = start(fake, tmp_path, runs)
+    await wait_polling(fake, timeout=30)
+    assert await run.stop() == 0
+    clean(run.lines())
