@@ -240,7 +240,10 @@ class TelegramTransport:
             )  # fmt: skip
         else:
             uploaded = await self._bot.send_photo(
-                int(chat_ref), content, caption=caption, reply_markup=_ptb_markup(markup),
+                int(chat_ref),
+                content,
+                caption=caption,
+                reply_markup=_ptb_markup(markup),
                 allow_paid_broadcast=paid,
             )
         return str(uploaded.message_id)
