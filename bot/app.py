@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from telegram import BotCommand, Update
-from telegram.error import InvalidToken, TelegramError
+from telegram.error import TelegramError
 from telegram.ext import ApplicationBuilder
 
 from bot import redaction
@@ -224,7 +224,7 @@ async def _serve(settings: Settings) -> int:
         log.info("khaibao polls %s", url)
         await _until_stopped(refused.wait(), stopping)
         if refused.is_set():
-            raise TokenRefused(token_refused_line(t, InvalidToken("401 Unauthorized")))
+            raise TokenRefused(token_refused_line(t))
         return 0
     except TokenRefused as exc:
         log.error("%s", exc)

@@ -37,11 +37,12 @@ def fault_reason(t: Translator, exc: TelegramError) -> str:
     return t._("the server answered: {detail}", detail=text)
 
 
-def token_refused_line(t: Translator, exc: TelegramError) -> str:
+def token_refused_line(t: Translator, said: str = "401 Unauthorized") -> str:
+    """`said`: the server's words ("Unauthorized", "Not Found"), never the token."""
     return t._(
         "Telegram refused the bot token ({detail}): it is wrong or was revoked. Get the token "
         "from @BotFather and set TELEGRAM_BOT_TOKEN in .env.",
-        detail=_server_words(exc),
+        detail=said,
     )
 
 
@@ -65,7 +66,7 @@ async def connect(
             await initialize()
             return
         except InvalidToken as exc:
-            raise TokenRefused(token_refused_line(t, exc)) from None
+            raise TokenRefused(token_refused_line(t, _server_words(exc))) from None
         except TelegramError as exc:
             log.warning(
                 t._(
