@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -16,7 +18,7 @@ from telegram.error import (
     TimedOut,
 )
 
-from bot.channels.telegram import send_error
+from bot.channels.telegram import TRANSIENT_400, send_error
 from bot.services.outbox.sender import EditTargetGone, RetryLater, Transient, Undeliverable
 
 
@@ -55,3 +57,18 @@ def test_a_429_carries_its_pause() -> None:
 def test_a_refused_token_pauses_rather_than_gives_up() -> None:
     found = send_error(InvalidToken("Unauthorized"), editing=False)
     assert isinstance(found, RetryLater)
+
+
+@given(st.text(max_size=300), st.booleans())
+def test_every_bad_request_has_a_class_and_keeps_its_words(description: str, editing: bool) -> None:
+    found = send_error(BadRequest(description or "Bad Request"), editing=editing)
+    assert isinstance(found, Transient | Undeliverable)
+    assert isinstance(found, EditTargetGone) <= editing  # only an edit can fall back
+
+
+@given(st.text(max_size=80))
+def test_a_blocked_or_unknown_chat_is_never_retried(noise: str) -> None:
+    assert type(send_error(Forbidden(f"Forbidden: {noise}"), editing=False)) is Undeliverable
+    passing = any(fragment in noise.lower() for fragment in TRANSIENT_400)
+    found = send_error(BadRequest(f"Bad Request: chat not found {noise}"), editing=False)
+    assert type(found) is (Transient if passing else Undeliverable)
