@@ -108,8 +108,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
         if args.webhook:
             settings.require_webhook()
-        run(settings, webhook=args.webhook)
-        return 0
+        return run(settings, webhook=args.webhook)
     if args.command == "demo":
         return _demo(args, settings)
     if args.command == "i18n":

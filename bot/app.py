@@ -6,18 +6,25 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from telegram import BotCommand, Update
-from telegram.error import BadRequest
+from telegram.error import BadRequest, InvalidToken, TelegramError
 from telegram.ext import ApplicationBuilder
 
 from bot import redaction
 from bot.channels.telegram import CHANNEL, TelegramApp, TelegramReplier, TelegramTransport
 from bot.channels.telegram_http import AiohttpRequest
 from bot.channels.telegram_ordering import PerPersonUpdateProcessor
+from bot.channels.telegram_startup import (
+    TokenRefused,
+    connect,
+    polling_fault_logger,
+    quiet_ptb_token_tracebacks,
+    token_refused_line,
+)
 from bot.clock import SystemClock
 from bot.config import Settings, SettingsError
 from bot.domain.clock import Clock
@@ -68,17 +75,29 @@ class Services:
     server: InboundServer | None = None
 
 
-def build_application(settings: Settings, clock: Clock | None = None) -> BotApplication:
+def build_application(
+    settings: Settings,
+    clock: Clock | None = None,
+    on_refused_token: Callable[[], None] | None = None,
+) -> BotApplication:
     """The real bot: PTB Application wired to khaibao's services (opened in post_init)."""
     redaction.install(settings.secret_values())
+    timeout, refused = settings.http_timeout_seconds, on_refused_token
     app = (
         ApplicationBuilder()
         .token(settings.require_token())
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.api_file_base_url)
         .concurrent_updates(PerPersonUpdateProcessor(settings.concurrent_updates))
-        .request(AiohttpRequest(timeout=settings.http_timeout_seconds))  # httpx tops out at ~650/s
-        .get_updates_request(AiohttpRequest(pool_size=1, timeout=settings.http_timeout_seconds))
+        # aiohttp, not PTB's httpx: httpx tops out at ~650 requests/s
+        .request(
+            AiohttpRequest(
+                timeout=timeout,
+                read_timeout=settings.send_read_timeout_seconds,
+                on_refused_token=refused,
+            )
+        )
+        .get_updates_request(AiohttpRequest(pool_size=1, timeout=timeout, on_refused_token=refused))
         .updater(None)  # bot/inbound/polling.py polls: it confirms updates only once stored
         .post_init(
             lambda application: _open(application, settings, clock or SystemClock(settings.tz))
@@ -93,7 +112,8 @@ def build_application(settings: Settings, clock: Clock | None = None) -> BotAppl
 async def open_services(app: BotApplication, settings: Settings, clock: Clock) -> Services:
     db = await Database.open(settings.database_path)
     limiter = RateLimiter(settings.send_rate_per_second)
-    transport = TelegramTransport(app.bot, settings.upload_folders)
+    paid = settings.telegram_paid_broadcast
+    transport = TelegramTransport(app.bot, settings.upload_folders, paid_broadcast=paid)
     translations = Translations(
         default_language=settings.default_language, home_is_province=settings.home_is_province
     )
@@ -103,6 +123,7 @@ async def open_services(app: BotApplication, settings: Settings, clock: Clock) -
         {CHANNEL: transport},
         clock,
         limiter,
+        bulk_limiter=RateLimiter(settings.paid_broadcast_rate_per_second) if paid else None,
         per_chat_interval=settings.per_chat_interval_seconds,
         render_later=later_views.render,
     )
@@ -181,47 +202,86 @@ async def _close(app: BotApplication) -> None:
 
 
 async def _set_commands(app: BotApplication, translations: Translations) -> None:
+    """The command menu in each language; a failure (the API went away) only costs the menu's
+    update: the previous one stays, and the next start sets it again."""
     for t in translations.all():
         commands = [BotCommand("start", t._("Start or register"))]
         commands += [BotCommand(c.name, c.describe(t)[:256]) for c in COMMANDS]
-        await app.bot.set_my_commands(commands, language_code=t.language)
-        if t.language == translations.default_language:
-            await app.bot.set_my_commands(commands)
+        try:
+            await app.bot.set_my_commands(commands, language_code=t.language)
+            if t.language == translations.default_language:
+                await app.bot.set_my_commands(commands)
+        except TelegramError as exc:
+            log.warning("the command menu (%s) was not updated: %s", t.language, exc)
+            return
 
 
-def run(settings: Settings, *, webhook: bool = False) -> None:
-    """`python -m bot run [--webhook]`: until SIGINT or SIGTERM."""
-    asyncio.run(_serve(settings, webhook))
+def run(settings: Settings, *, webhook: bool = False) -> int:
+    """`python -m bot run [--webhook]`: 0 after SIGTERM or Ctrl-C, 2 when Telegram refuses the
+    token (at start or later: a revoked token). An unreachable Bot API is waited out."""
+    return asyncio.run(_serve(settings, webhook))
 
 
-async def _serve(settings: Settings, webhook: bool) -> None:
-    stop = asyncio.Event()
+async def _serve(settings: Settings, webhook: bool) -> int:
+    t = Translations(default_language=settings.default_language).for_language(None)
+    url = settings.telegram_api_base_url
+    stopping, refused = asyncio.Event(), asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    app = build_application(settings)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopping.set)
+    app = build_application(settings, on_refused_token=refused.set)
+    quiet_ptb_token_tracebacks()
     try:
-        await start_app(app, poll_timeout=settings.polling_timeout_seconds, webhook=webhook)
-    except BaseException:
-        await stop_app(app)
-        raise
-    how = f"webhook on {settings.webhook_url}" if webhook else "polling"
-    log.info("khaibao runs (%s) against %s", how, settings.telegram_api_base_url)
-    polling = services_of(app).polling
-    if polling is not None:  # a polling loop that ends by itself (token refused) stops the bot
-        polling.add_done_callback(lambda _: stop.set())
-    try:
-        await stop.wait()
+        if not await _until_stopped(connect(app.initialize, t, url), stopping):
+            return 0
+        log.info(
+            t._("Connected to the Telegram Bot API as @{username}.", username=app.bot.username)
+        )
+        await _start_running(app, settings.polling_timeout_seconds, webhook=webhook)
+        how = f"webhook on {settings.webhook_url}" if webhook else "polling"
+        log.info("khaibao runs (%s) against %s", how, url)
+        polling = services_of(app).polling
+        if polling is not None:  # a polling loop that ends by itself (token refused) stops the bot
+            polling.add_done_callback(lambda _: stopping.set())
+        await _until_stopped(refused.wait(), stopping)
+        if _ended_on_refused_token(polling) or refused.is_set():
+            raise TokenRefused(token_refused_line(t))
+        return 0
+    except TokenRefused as exc:
+        log.error("%s", exc)
+        return 2
     finally:
         await stop_app(app)
-    if polling is not None and polling.done() and not polling.cancelled() and polling.exception():
-        raise SystemExit(f"khaibao: polling stopped: {polling.exception()}")
+        for request in app.bot._request:  # open even when the first call to the API failed
+            await request.shutdown()
+
+
+def _ended_on_refused_token(polling: asyncio.Task[None] | None) -> bool:
+    """Also reads the loop's exception, so asyncio does not report it as never retrieved."""
+    if polling is None or not polling.done() or polling.cancelled():
+        return False
+    return isinstance(polling.exception(), InvalidToken)
+
+
+async def _until_stopped(work: Awaitable[object], stopping: asyncio.Event) -> bool:
+    """Run `work` until it is done (True) or a stop signal comes first (False)."""
+    task, stop = asyncio.ensure_future(work), asyncio.ensure_future(stopping.wait())
+    await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+    for pending in (task, stop):
+        pending.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await pending
+    return task.done() and not task.cancelled() and task.exception() is None
 
 
 async def start_app(app: BotApplication, poll_timeout: int = 1, *, webhook: bool = False) -> None:
     """Open everything, hand over what the inbox still holds, then receive: long polling, or the
-    webhook server (with setWebhook)."""
+    webhook server (with setWebhook). Inside a running event loop (tests, the sandbox)."""
     await app.initialize()
+    await _start_running(app, poll_timeout, webhook=webhook)
+
+
+async def _start_running(app: BotApplication, poll_timeout: int, *, webhook: bool) -> None:
     if app.post_init is not None:
         await app.post_init(app)
     await app.start()
@@ -230,8 +290,17 @@ async def start_app(app: BotApplication, poll_timeout: int = 1, *, webhook: bool
     if webhook:
         await _start_webhook(app, found)
         return
-    await app.bot.delete_webhook(drop_pending_updates=False)
-    found.poller = TelegramPoller(app.bot, found.inbound, poll_timeout)
+    settings = found.settings
+    t = Translations(default_language=settings.default_language).for_language(None)
+    url = settings.telegram_api_base_url
+
+    async def leave_webhook_mode() -> None:
+        await app.bot.delete_webhook(drop_pending_updates=False)
+
+    await connect(leave_webhook_mode, t, url)  # an outage right after connecting is waited out
+    found.poller = TelegramPoller(
+        app.bot, found.inbound, poll_timeout, on_fault=polling_fault_logger(t, url)
+    )
     found.polling = asyncio.create_task(found.poller.run(), name="polling")
 
 
@@ -262,6 +331,7 @@ async def stop_app(app: BotApplication) -> None:
         if found.poller is not None and found.polling is not None:
             found.poller.stop()  # the batch being stored is stored; no new one is fetched
             await asyncio.wait({found.polling}, timeout=5)
+            _ended_on_refused_token(found.polling)  # read, so asyncio does not report it again
         if found.server is not None:
             await found.server.stop()
         await found.inbound.drain(timeout=5)

@@ -21,6 +21,7 @@ TELEGRAM_API = "https://api.telegram.org/bot"
 _SECRET_NAME = re.compile(r"token|secret|password|_key$")
 # What Telegram accepts as a webhook's secret_token (1-256 of these); at least 16 here.
 WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{16,256}")
+TOKEN_FORMAT = re.compile(r"\d{5,12}:[A-Za-z0-9_-]{30,50}", re.ASCII)
 
 
 class SettingsError(Exception):
@@ -40,10 +41,13 @@ class Settings(BaseSettings):
     default_language: str = "vi"
     log_level: str = "INFO"  # DEBUG, INFO, WARNING or ERROR; secrets are masked at every level
     send_rate_per_second: float = Field(default=25.0, gt=0, le=10_000)
+    telegram_paid_broadcast: bool = False  # directive copies with allow_paid_broadcast (Stars)
+    paid_broadcast_rate_per_second: float = Field(default=1000.0, gt=0, le=1000)
     per_chat_interval_seconds: float = Field(default=1.0, ge=0)
     sweep_interval_seconds: float = Field(default=2.0, gt=0)
     polling_timeout_seconds: int = Field(default=30, ge=0, le=50)
     http_timeout_seconds: float = Field(default=10.0, gt=0)
+    send_read_timeout_seconds: float = Field(default=30.0, gt=0)
     concurrent_updates: int = Field(default=16, ge=1, le=256)
     # Webhook mode (`python -m bot run --webhook`): Telegram posts updates to WEBHOOK_URL (https,
     # a reverse proxy in front), which forwards them to WEBHOOK_LISTEN:WEBHOOK_PORT.
@@ -193,10 +197,10 @@ class Settings(BaseSettings):
                 "TELEGRAM_BOT_TOKEN is not set: get a token from @BotFather and put "
                 "TELEGRAM_BOT_TOKEN=... in .env (see .env.example)"
             )
-        if ":" not in token:
+        if not TOKEN_FORMAT.fullmatch(token):
             raise SettingsError(
-                "TELEGRAM_BOT_TOKEN looks wrong (expected digits:letters from @BotFather); "
-                "fix it in .env"
+                "TELEGRAM_BOT_TOKEN looks wrong: @BotFather gives digits, a colon and 30-50 "
+                f"letters, digits, _ or -{_token_flaw(token)}; fix it in .env"
             )
         return token
 
@@ -228,6 +232,17 @@ class Settings(BaseSettings):
 
     def admin_alert_interval(self) -> timedelta:
         return timedelta(seconds=self.admin_error_alert_interval_seconds)
+
+
+def _token_flaw(token: str) -> str:
+    """What is wrong with a token, without ever showing it."""
+    if any(ch.isspace() for ch in token):
+        return " (this one contains a space)"
+    if ":" not in token:
+        return " (this one has no colon)"
+    if not token.isascii() or re.search(r"[^0-9A-Za-z_:-]", token):
+        return " (this one contains other characters)"
+    return " (this one is not of that length)"
 
 
 def load_settings(**overrides: Any) -> Settings:  # raw values: Settings validates them

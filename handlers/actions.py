@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from handlers.common import incoming, reply, services
+from handlers.common import answer_press, incoming, reply, services
 
 
 async def command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -26,5 +26,4 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     assert query is not None
     answer, messages = await services(context).dispatcher.button(incoming(update), query.data or "")
-    await query.answer(answer, show_alert=bool(answer and messages == [] and len(answer) > 40))
-    await reply(context, update, messages)
+    await answer_press(context, update, answer, messages)

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Protocol
 
-from telegram import Update
+from telegram import CallbackQuery, Update
+from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot.channels.telegram import CHANNEL, TelegramReplier
+from bot.channels.telegram import CHANNEL, TelegramReplier, fits_toast
 from bot.domain.outgoing import OutMessage
 from bot.services.kernel.admin_alerts import AdminAlerts
 from bot.services.kernel.dispatch import Dispatcher
 from bot.services.kernel.step import Attachment, Incoming
 from bot.services.registration.feature import RegistrationService
+
+log = logging.getLogger(__name__)
 
 SERVICES_KEY = "khaibao"
 
@@ -71,3 +75,40 @@ async def reply(
     chat = update.effective_chat
     if chat is not None and messages:
         await services(context).replier.reply(str(chat.id), messages)
+
+
+async def acknowledge(
+    query: CallbackQuery, toast: str | None = None, *, alert: bool = False
+) -> bool:
+    """Answer a button press: the spinner stops, `toast` shows. False when Telegram refused
+    (a press answered late, e.g. after a restart, is "too old"): the press's step and its
+    messages go ahead all the same, so nothing the person must see hangs on the toast."""
+    try:
+        await query.answer(toast, show_alert=alert)
+    except TelegramError as exc:
+        log.info("button press %s: answer not shown: %s", query.id, exc)
+        return False
+    return True
+
+
+async def answer_press(
+    context: ContextTypes.DEFAULT_TYPE,
+    update: Update,
+    answer: str | None,
+    messages: Sequence[OutMessage],
+) -> None:
+    """A press's answer as a toast when it fits, its messages after. An answer too long for a
+    toast, or one whose toast Telegram refused, goes as a message instead, so it is never lost."""
+    query = update.callback_query
+    assert query is not None
+    toast = answer if answer and fits_toast(answer) else None
+    shown = await acknowledge(query, toast, alert=bool(toast and not messages and len(toast) > 40))
+    await reply(context, update, with_unshown_answer(answer, shown and toast is not None, messages))
+
+
+def with_unshown_answer(
+    answer: str | None, shown: bool, messages: Sequence[OutMessage]
+) -> list[OutMessage]:
+    if not answer or shown or any(m.text == answer for m in messages):
+        return list(messages)
+    return [OutMessage(answer), *messages]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from handlers.common import incoming, reply, services
+from handlers.common import acknowledge, incoming, reply, services
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -26,7 +26,7 @@ async def contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     assert query is not None
-    await query.answer()
+    await acknowledge(query)
     answers = await services(context).registration.confirm(incoming(update), query.data or "")
     await reply(context, update, answers)
 
@@ -40,6 +40,6 @@ async def language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def set_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     assert query is not None
-    await query.answer()
+    await acknowledge(query)
     chosen = await services(context).registration.set_language(incoming(update), query.data or "")
     await reply(context, update, chosen)

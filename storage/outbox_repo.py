@@ -140,6 +140,14 @@ class OutboxRepo:
             (to_db_time(at), error[:500], row_id),
         )
 
+    async def retry_as(self, row_id: int, message: OutMessage, at: datetime, error: str) -> None:
+        """The row is tried again with another message (an edit whose target is gone, as new)."""
+        await self.tx.execute(
+            "UPDATE outbox SET payload = ?, attempts = attempts + 1, next_attempt_at = ?, "
+            "error = ? WHERE id = ?",
+            (dumps(message.to_json()), to_db_time(at), error[:500], row_id),
+        )
+
     async def delivery_of(self, row_id: int) -> tuple[str, str | None] | None:
         """(status, message ref) of a row: what an edit of that message waits for."""
         row = await self.tx.one("SELECT status, message_ref FROM outbox WHERE id = ?", (row_id,))

@@ -45,6 +45,7 @@ from bot.services.travel.buttons import (
     Decide,
     QuickTime,
 )
+from tests.fakebot import DEFAULT_TOKEN
 from tests.paths import ROOT
 
 SHAPES = (Signal, Choice, Numbered, ActionOn)
@@ -54,7 +55,7 @@ async def _registered_codecs(folder: str) -> list[Codec[ButtonData]]:
     """The codecs the composition root hands the dispatcher (no Bot API call is made)."""
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None,
-        telegram_bot_token=SecretStr("123456:TEST"),
+        telegram_bot_token=SecretStr(DEFAULT_TOKEN),
         telegram_api_base_url="http://127.0.0.1:9/bot",
         database_path=Path(folder) / "codecs.db",
     )

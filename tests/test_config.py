@@ -20,6 +20,9 @@ INVALID = {
     "SWEEP_INTERVAL_SECONDS": "0",
     "POLLING_TIMEOUT_SECONDS": "51",
     "HTTP_TIMEOUT_SECONDS": "0",
+    "SEND_READ_TIMEOUT_SECONDS": "-3",
+    "TELEGRAM_PAID_BROADCAST": "maybe",
+    "PAID_BROADCAST_RATE_PER_SECOND": "1001",
     "CONCURRENT_UPDATES": "0",
     "WORK_START": "25:00",
     "WORK_END": "noon",
@@ -110,10 +113,10 @@ def test_the_token_is_checked_when_the_bot_starts(
 
 
 def test_the_token_stays_out_of_reprs_and_logs(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456:SECRET-part")
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456:SECRET-part-abcdefghijklmnopqrstuvwxyz")
     settings = load_settings(_env_file=None)
     assert "SECRET" not in repr(settings) and "SECRET" not in str(settings.model_dump())
-    assert settings.require_token() == "123456:SECRET-part"
+    assert settings.require_token() == "123456:SECRET-part-abcdefghijklmnopqrstuvwxyz"
 
 
 def test_the_example_file_reads_as_the_defaults() -> None:

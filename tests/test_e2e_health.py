@@ -164,3 +164,18 @@ async def test_another_unit_cannot_open_the_report_and_views_are_audited(
         refusals = await audit.recent(bot.clock.tz, "health.view.refused")
     assert [(v.actor, v.object) for v in views] == [("TH-001", "symptoms:1")]
     assert [(r.actor, r.object) for r in refusals] == [("DU-004", "symptoms:1")]
+
+
+async def test_an_acknowledged_alert_whose_message_was_deleted_is_told_as_a_new_message(
+    fake: FakeBotApi, bot: RunningBot
+) -> None:
+    teacher = await register(fake, TEACHER, "TH-003")
+    principal = await register(fake, PRINCIPAL, "TH-001")
+    nurse = await register(fake, NURSE, "YT-003")
+    await report(fake, teacher, ["Sốt"], "38,4")
+    alert = await fake.next_message(principal.id)
+    nurse_alert = await fake.next_message(nurse.id)
+    alert.deleted = True  # the principal deleted it from the chat
+    fake.press(nurse, nurse_alert, nurse_alert.callback_data("Đã tiếp nhận"))
+    instead = await fake.next_message(principal.id, timeout=10)
+    assert "KHẨN" in (instead.text or "") and "Kiều Thị Ngân đã tiếp nhận" in (instead.text or "")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
+
+import pytest
 
 from bot.domain.clock import ManualClock
 from bot.domain.outgoing import LaterMessage, OutMessage
@@ -77,7 +80,7 @@ def _status_is(bot: RunningBot, chat_id: int, wanted: str) -> bool:
 
 async def test_timeout_is_retried(fake: FakeBotApi, db_path: Path, clock: ManualClock) -> None:
     await load_examples(db_path, clock)
-    settings = make_settings(fake, db_path, http_timeout_seconds=0.5)
+    settings = make_settings(fake, db_path, send_read_timeout_seconds=0.5)
     async with RunningBot(settings, clock) as bot:
         user = fake.user(705)
         fake.delay_next("sendMessage", 1.5)
@@ -86,6 +89,24 @@ async def test_timeout_is_retried(fake: FakeBotApi, db_path: Path, clock: Manual
         rows = await statuses(bot, user.id)
         assert rows[0][2] is not None  # the time-out was recorded before the retry went through
         assert any(m.text == "sau khi quá thời gian" for m in fake.messages(user.id))
+
+
+async def test_a_slow_answer_within_the_read_timeout_arrives_once(
+    fake: FakeBotApi, db_path: Path, clock: ManualClock
+) -> None:
+    """A send that times out may have arrived: retrying it delivers it twice. Sends wait for
+    Telegram's answer up to SEND_READ_TIMEOUT_SECONDS, longer than any other call."""
+    await load_examples(db_path, clock)
+    settings = make_settings(fake, db_path, http_timeout_seconds=0.5)  # read time-out: default
+    async with RunningBot(settings, clock) as bot:
+        user = fake.user(710)
+        fake.delay_next("sendMessage", 1.5)
+        await enqueue(bot, user.id, "chậm nhưng một lần")
+        await fake.wait_for(lambda: _status_is(bot, user.id, "sent"), timeout=15)
+        await bot.services.sender.drain()
+        assert [m.text for m in fake.messages(user.id)] == ["chậm nhưng một lần"]
+        [(_, _, error)] = await statuses(bot, user.id)
+        assert error is None
 
 
 async def test_per_chat_order_is_kept(fake: FakeBotApi, bot: RunningBot) -> None:
@@ -201,3 +222,68 @@ async def test_a_chat_that_was_just_written_to_is_not_pushed_to_the_end_of_a_big
         assert copy.text == f"văn bản cho {admin.id}"
         delivered_before = sum(1 for user in others if fake.messages(user.id))
         assert delivered_before < 45  # 60 at 20/s take 3 s; the admin's copy went after about 1 s
+
+
+PERMANENT_400 = [
+    "Bad Request: message is too long",
+    "Bad Request: reply markup is too long",
+    "Bad Request: BUTTON_DATA_INVALID",
+    "Bad Request: chat not found",
+]
+
+
+@pytest.mark.parametrize("description", PERMANENT_400)
+async def test_a_permanent_error_is_attempted_once_and_the_row_says_why(
+    fake: FakeBotApi, bot: RunningBot, description: str
+) -> None:
+    user = fake.user(730)
+    fake.fail_next("sendMessage", status=400, description=description)
+    await enqueue(bot, user.id, "một lần thôi")
+    await fake.wait_for(lambda: _status_is(bot, user.id, "undeliverable"))
+    await bot.services.sender.drain()
+    sends = [p for m, p in fake.requests if m == "sendMessage" and p.get("chat_id") == user.id]
+    assert len(sends) == 1
+    [(_, _, error)] = await statuses(bot, user.id)
+    assert (error or "").lower() == description.removeprefix("Bad Request: ").lower()
+
+
+async def test_a_transient_400_is_retried(fake: FakeBotApi, bot: RunningBot) -> None:
+    user = fake.user(731)
+    fake.fail_next("sendMessage", status=400, description="Bad Request: RPC_CALL_FAIL")
+    await enqueue(bot, user.id, "lần sau được")
+    assert (await fake.next_message(user.id, timeout=10)).text == "lần sau được"
+
+
+async def enqueue_edit(bot: RunningBot, chat_id: int, message: OutMessage) -> None:
+    async with bot.services.db.transaction() as tx:
+        await OutboxRepo(tx).enqueue(Recipient("telegram", str(chat_id)), message, bot.clock.now())
+    bot.services.sender.wake()
+
+
+async def test_an_edit_that_matters_is_sent_as_a_new_message_when_its_message_is_gone(
+    fake: FakeBotApi, bot: RunningBot
+) -> None:
+    user = fake.user(732)
+    await enqueue(bot, user.id, "Đề nghị #7: chờ phê duyệt")
+    original = await fake.next_message(user.id)
+    original.deleted = True  # the person deleted it from the chat
+    decided = OutMessage("Đề nghị #7: đã phê duyệt", edit_ref=str(original.message_id))
+    await enqueue_edit(bot, user.id, replace(decided, send_if_edit_fails=True))
+    instead = await fake.next_message(user.id, timeout=10)
+    assert instead.text == "Đề nghị #7: đã phê duyệt" and instead is not original
+    await fake.wait_for(lambda: all(row[0] == "sent" for row in _rows(bot, user.id)))
+    _, _, error = (await statuses(bot, user.id))[1]
+    assert "message to edit not found" in (error or "").lower() and "new message" in (error or "")
+
+
+async def test_an_edit_that_does_not_matter_is_given_up_once(
+    fake: FakeBotApi, bot: RunningBot
+) -> None:
+    user = fake.user(733)
+    await enqueue_edit(bot, user.id, OutMessage("tiến độ: 40%", edit_ref="9999"))
+    await fake.wait_for(lambda: _status_is(bot, user.id, "undeliverable"))
+    await bot.services.sender.drain()
+    edits = [p for m, p in fake.requests if m == "editMessageText" and p.get("chat_id") == user.id]
+    assert len(edits) == 1 and fake.messages(user.id) == []
+    [(_, _, error)] = await statuses(bot, user.id)
+    assert (error or "").lower() == "message to edit not found"

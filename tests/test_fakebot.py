@@ -241,6 +241,62 @@ async def test_press_shows_the_message_as_it_is_now(fake: FakeBotApi, tg: Bot) -
         await tg.answer_callback_query("no-such-query")
 
 
+async def test_a_press_can_be_answered_only_within_15_seconds() -> None:
+    now = [1_622_000_000.0]
+    async with serving(clock=lambda: now[0]) as fake, client(fake) as tg:
+        user = fake.user(20)
+        await tg.send_message(20, "Xác nhận?", reply_markup=CONFIRM)
+        message = await fake.next_message(20)
+        fake.press(user, message, "reg:y")
+        late = fake.press(user, message, "reg:n")
+        first, second = await tg.get_updates()
+        now[0] += 15
+        assert first.callback_query is not None and await first.callback_query.answer()
+        now[0] += 1
+        assert second.callback_query is not None
+        with pytest.raises(BadRequest, match="Query is too old"):
+            await second.callback_query.answer("muộn")
+        assert fake.answer_for(late) is None
+
+
+async def test_a_toast_over_200_characters_is_refused(fake: FakeBotApi, tg: Bot) -> None:
+    user = fake.user(21)
+    await tg.send_message(21, "Xác nhận?", reply_markup=CONFIRM)
+    message = await fake.next_message(21)
+    fake.press(user, message, "reg:y")
+    fake.press(user, message, "reg:n")
+    first, second = await tg.get_updates()
+    assert first.callback_query is not None and second.callback_query is not None
+    with pytest.raises(BadRequest, match=r"(?i)message_too_long"):
+        await first.callback_query.answer("đ" * 201)
+    assert await second.callback_query.answer("đ" * 200)
+    assert [len(a["text"]) for a in fake.callback_answers] == [200]
+
+
+async def test_errors_have_the_bot_api_json_shape(fake: FakeBotApi) -> None:
+    fake.user(22)
+    url = f"{fake.base_url}{fake.token}"
+    fake.fail_next("sendMessage", status=429, retry_after=3)
+    async with aiohttp.ClientSession() as http:
+        for body, status, shape in [
+            ({"chat_id": 22, "text": "x"}, 429, {"ok": False, "error_code": 429,
+             "description": "Too Many Requests: retry after 3",
+             "parameters": {"retry_after": 3}}),
+            ({"chat_id": 99, "text": "x"}, 400, {"ok": False, "error_code": 400,
+             "description": "Bad Request: chat not found"}),
+        ]:  # fmt: skip
+            async with http.post(f"{url}/sendMessage", json=body) as response:
+                assert response.status == status and await response.json() == shape
+        edit = {"chat_id": 22, "message_id": 77, "text": "y"}
+        async with http.post(f"{url}/editMessageText", json=edit) as response:
+            assert response.status == 400
+            assert await response.json() == {
+                "ok": False,
+                "error_code": 400,
+                "description": "Bad Request: message to edit not found",
+            }
+
+
 # --------------------------------------------------------------------------- updates
 
 
@@ -446,6 +502,30 @@ async def test_fail_next_403_500_and_400(fake: FakeBotApi, tg: Bot) -> None:
     assert [m.text for m in fake.messages(31)] == ["d"] and fake.rate_limited_count == 0
 
 
+async def test_a_share_of_sends_is_faulted_at_random(fake: FakeBotApi, tg: Bot) -> None:
+    fake.user(36)
+    made = fake.fault_share(0.5, stall_seconds=0.01, seed=7)
+    refused = 0
+    for n in range(40):
+        try:
+            await tg.send_message(36, f"tin {n}")
+        except (RetryAfter, NetworkError):
+            refused += 1
+    assert refused == made["429"] + made["500"] + made["502"] > 0 and made["stall"] > 0
+    assert fake.sent_count == 40 - refused  # a stalled send still arrives
+
+
+async def test_sends_inside_a_429_wait_are_counted(fake: FakeBotApi, tg: Bot) -> None:
+    fake.user(37)
+    fake.fail_next("sendMessage", status=429, retry_after=5)
+    with pytest.raises(RetryAfter):
+        await tg.send_message(37, "a")
+    assert (fake.calls_in_flight_at_429, fake.calls_inside_429_wait) == (0, 0)
+    await asyncio.sleep(0.1)  # past the grace for sends already on their way
+    await tg.send_message(37, "too early")
+    assert (fake.calls_in_flight_at_429, fake.calls_inside_429_wait) == (0, 1)
+
+
 async def test_fail_next_can_target_one_chat(fake: FakeBotApi, tg: Bot) -> None:
     first, second = fake.user(32), fake.user(33)
     fake.fail_next("sendMessage", status=403, chat_id=first.id)
@@ -486,6 +566,18 @@ async def test_rate_cap_limits_sends_per_rolling_second() -> None:
         await asyncio.sleep(1.05)
         await bot.send_message(36, "sau một giây")
         assert fake.sent_count == 4 and fake.messages(36)[-1].text == "sau một giây"
+
+
+async def test_paid_broadcasts_have_their_own_higher_cap() -> None:
+    async with serving(rate_cap=2) as fake, client(fake) as bot:
+        fake.user(38)
+        for n in range(2):
+            await bot.send_message(38, f"miễn phí {n}")
+        with pytest.raises(RetryAfter):
+            await bot.send_message(38, "quá giới hạn")
+        for n in range(20):  # up to 1,000 a second for Stars
+            await bot.send_message(38, f"trả phí {n}", allow_paid_broadcast=True)
+        assert fake.sent_count == 22 and fake.rate_limited_count == 1
 
 
 async def test_delayed_send_times_out_but_still_happens(fake: FakeBotApi) -> None:

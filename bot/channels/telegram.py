@@ -15,19 +15,35 @@ from telegram import (
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
 )
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    RetryAfter,
+    TelegramError,
+)
 from telegram.ext import Application, ContextTypes, ExtBot, JobQueue
 
 from bot.channels.own_files import NotOwnFile, read_own_file
 from bot.config import Settings
 from bot.domain.outgoing import ChannelFile, LocalFile, OutMessage
-from bot.services.outbox.sender import RateLimiter, RetryLater, Transient, Undeliverable
+from bot.domain.splitting import utf16_len
+from bot.services.outbox.sender import (
+    EditTargetGone,
+    RateLimiter,
+    RetryLater,
+    SendError,
+    Transient,
+    Undeliverable,
+)
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
+TOAST_LIMIT = 200  # answerCallbackQuery refuses longer text (MESSAGE_TOO_LONG)
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
 MarkupJson = dict[str, object] | None
@@ -75,6 +91,11 @@ def render_markup(message: OutMessage) -> MarkupJson:
     return None
 
 
+def fits_toast(text: str) -> bool:
+    """Whether a press's answer may show as a toast (Telegram counts UTF-16 units)."""
+    return utf16_len(text) <= TOAST_LIMIT
+
+
 def _inline_only(markup: MarkupJson) -> MarkupJson:
     """Edits take only an inline keyboard."""
     return markup if markup is not None and "inline_keyboard" in markup else None
@@ -91,30 +112,73 @@ def _ptb_markup(markup: MarkupJson) -> Markup:
     return ReplyKeyboardRemove()
 
 
+TRANSIENT_400 = (
+    "too many requests",
+    "rpc_call_fail",
+    "rpc_mcget_fail",
+    "internal error",
+    "internal server error",
+    "try again",
+)
+"""A 400 carrying one of these is Telegram's own passing trouble, not a fault of the request."""
+
+EDIT_TARGET_GONE = (
+    "message to edit not found",
+    "message can't be edited",
+    "there is no text in the message to edit",
+    "message_id_invalid",
+)
+
+
+def send_error(exc: TelegramError, *, editing: bool) -> SendError:
+    """What a Bot API error means for the outbox: wait and retry, retry, or give up.
+
+    Permanent: a 400 (the request itself is wrong: too long, bad buttons, chat not found,
+    message to edit gone), a 403 (blocked, kicked). Retry later: a 429 with retry_after.
+    Transient: 5xx, time-outs, the network. A refused token pauses every send a minute:
+    nothing is given up for the operator's mistake.
+    """
+    if isinstance(exc, RetryAfter):
+        return RetryLater(_seconds(exc.retry_after))
+    if isinstance(exc, Forbidden | ChatMigrated):
+        return Undeliverable(exc.message)
+    if isinstance(exc, InvalidToken):
+        return RetryLater(TOKEN_REFUSED_PAUSE)
+    if isinstance(exc, BadRequest):
+        lowered = exc.message.lower()
+        if editing and any(fragment in lowered for fragment in EDIT_TARGET_GONE):
+            return EditTargetGone(exc.message)
+        if any(fragment in lowered for fragment in TRANSIENT_400):
+            return Transient(exc.message)
+        return Undeliverable(exc.message)
+    return Transient(str(exc) or type(exc).__name__)
+
+
+TOKEN_REFUSED_PAUSE = 60.0
+
+
 class TelegramTransport:
     """Sends OutMessages through PTB's Bot and turns its errors into outbox outcomes."""
 
-    def __init__(self, bot: Bot, upload_folders: Sequence[Path]) -> None:
+    def __init__(
+        self, bot: Bot, upload_folders: Sequence[Path], *, paid_broadcast: bool = False
+    ) -> None:
         self._bot = bot
         self._upload_folders = tuple(upload_folders)
+        self._paid_broadcast = paid_broadcast
+
+    def _paid(self, message: OutMessage) -> bool:
+        """Telegram's paid broadcast (allow_paid_broadcast): up to 1,000 msg/s, for Stars;
+        only for copies of a directive, never for anything interactive."""
+        return self._paid_broadcast and message.bulk
 
     async def send(self, chat_ref: str, message: OutMessage) -> str | None:
         try:
             return await self._send(chat_ref, message)
-        except RetryAfter as exc:
-            raise RetryLater(_seconds(exc.retry_after)) from exc
-        except Forbidden as exc:
-            raise Undeliverable(exc.message) from exc
-        except BadRequest as exc:
-            if "not modified" in exc.message.lower():
-                return message.edit_ref
-            if "chat not found" in exc.message.lower():
-                raise Undeliverable(exc.message) from exc
-            if "wrong file identifier" in exc.message.lower():
-                raise Undeliverable(exc.message) from exc
-            raise Transient(exc.message) from exc
-        except (TimedOut, NetworkError) as exc:
-            raise Transient(str(exc)) from exc
+        except TelegramError as exc:
+            if isinstance(exc, BadRequest) and "not modified" in exc.message.lower():
+                return message.edit_ref  # the edit's effect is there already
+            raise send_error(exc, editing=message.edit_ref is not None) from exc
 
     async def _send(self, chat_ref: str, message: OutMessage) -> str | None:
         # Text goes through PTB's raw _post: its typed methods build a full Message from every
@@ -144,9 +208,10 @@ class TelegramTransport:
                 },
             )
             return message.edit_ref
-        sent = await self._bot._post(
-            "sendMessage", {"chat_id": int(chat_ref), "text": text, "reply_markup": markup}
-        )
+        params: dict[str, object] = {"chat_id": int(chat_ref), "text": text, "reply_markup": markup}
+        if self._paid(message):
+            params["allow_paid_broadcast"] = True
+        sent = await self._bot._post("sendMessage", params)
         return str(sent["message_id"])
 
     async def _send_file(self, chat_ref: str, message: OutMessage, markup: MarkupJson) -> str:
@@ -159,21 +224,27 @@ class TelegramTransport:
         if isinstance(ref, ChannelFile):
             # Raw, never through PTB's typed methods: they read any string naming a file that
             # exists on this disk and upload it (a forged file id "/etc/hostname").
-            sent = await self._bot._post(
-                "sendDocument" if kind == "document" else "sendPhoto",
-                {"chat_id": int(chat_ref), kind: self._file_id(ref), "caption": caption,
-                 "reply_markup": markup},
-            )  # fmt: skip
+            params: dict[str, object] = {"chat_id": int(chat_ref), kind: self._file_id(ref),
+                                         "caption": caption, "reply_markup": markup}  # fmt: skip
+            if self._paid(message):
+                params["allow_paid_broadcast"] = True
+            method = "sendDocument" if kind == "document" else "sendPhoto"
+            sent = await self._bot._post(method, params)
             return str(sent["message_id"])
         content, name = self._own_file(ref)
+        paid = self._paid(message) or None
         if kind == "document":
             uploaded = await self._bot.send_document(
                 int(chat_ref), content, filename=name, caption=caption,
-                reply_markup=_ptb_markup(markup),
+                reply_markup=_ptb_markup(markup), allow_paid_broadcast=paid,
             )  # fmt: skip
         else:
             uploaded = await self._bot.send_photo(
-                int(chat_ref), content, caption=caption, reply_markup=_ptb_markup(markup)
+                int(chat_ref),
+                content,
+                caption=caption,
+                reply_markup=_ptb_markup(markup),
+                allow_paid_broadcast=paid,
             )
         return str(uploaded.message_id)
 
@@ -216,8 +287,14 @@ class TelegramReplier:
                 self._limiter.pause(exc.seconds)
             except Transient:
                 await asyncio.sleep(0.2 * 2**attempt)
-            except Undeliverable:
-                log.info("reply to %s undeliverable", chat_ref)
+            except EditTargetGone as exc:
+                instead = message.as_new_message()
+                if instead is None:
+                    log.info("reply to %s: edit not possible: %s", chat_ref, exc)
+                    return
+                message = instead
+            except Undeliverable as exc:
+                log.info("reply to %s undeliverable: %s", chat_ref, exc)
                 return
             finally:
                 self._limiter.release()

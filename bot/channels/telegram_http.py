@@ -9,6 +9,8 @@ Timeouts and errors map onto PTB's exceptions like its own HTTPXRequest does.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any
 
 import aiohttp
@@ -21,16 +23,25 @@ from bot.redaction import redact
 
 class AiohttpRequest(BaseRequest):
     def __init__(
-        self, pool_size: int = 256, timeout: float = 10.0, media_write_timeout: float = 30.0
+        self,
+        pool_size: int = 256,
+        timeout: float = 10.0,
+        media_write_timeout: float = 30.0,
+        on_refused_token: Callable[[], None] | None = None,
+        read_timeout: float | None = None,
     ) -> None:
+        """`timeout`: to connect (and to read, unless `read_timeout` says otherwise).
+        `on_refused_token`: called when the Bot API answers 401 (the token was revoked)."""
+        self._on_refused_token = on_refused_token
         self._pool_size = pool_size
         self._timeout = timeout
+        self._read_timeout = read_timeout or timeout
         self._media_timeout = media_write_timeout
         self._session: aiohttp.ClientSession | None = None
 
     @property
     def read_timeout(self) -> float | None:
-        return self._timeout
+        return self._read_timeout
 
     async def initialize(self) -> None:
         if self._session is None or self._session.closed:
@@ -57,7 +68,8 @@ class AiohttpRequest(BaseRequest):
         if self._session is None or self._session.closed:
             raise RuntimeError("This AiohttpRequest is not initialized!")
         files = request_data.multipart_data if request_data else None
-        total = _seconds(read_timeout, self._timeout) + (self._media_timeout if files else 0.0)
+        read = _seconds(read_timeout, self._read_timeout)
+        total = read + (self._media_timeout if files else 0.0)
         timeout = aiohttp.ClientTimeout(
             total=total, connect=_seconds(connect_timeout, self._timeout)
         )
@@ -66,6 +78,8 @@ class AiohttpRequest(BaseRequest):
             async with self._session.request(
                 method, url, data=body, headers=headers, timeout=timeout
             ) as response:
+                if response.status == HTTPStatus.UNAUTHORIZED and self._on_refused_token:
+                    self._on_refused_token()
                 return response.status, await response.read()
         except TimeoutError as err:
             raise TimedOut from err

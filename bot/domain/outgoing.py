@@ -7,7 +7,7 @@ name and arguments, rendered by the sender when the message leaves.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 
@@ -86,6 +86,10 @@ class OutMessage:
     document: FileRef | None = None  # a file to send, the text as its caption
     markup_only: bool = False  # with edit_ref: change only the inline buttons, keep the text
     photo: FileRef | None = None  # a picture to send, the text as its caption
+    # with edit_ref: when that message can no longer be edited (deleted, too old), send this as
+    # a new message instead; for edits that matter (a decision, an alert acknowledged)
+    send_if_edit_fails: bool = False
+    bulk: bool = False  # one of many copies (a directive): may go at a channel's paid bulk rate
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"text": self.text}
@@ -110,6 +114,10 @@ class OutMessage:
             data["markup_only"] = True
         if self.photo:
             data["photo"] = file_ref_json(self.photo)
+        if self.send_if_edit_fails:
+            data["send_if_edit_fails"] = True
+        if self.bulk:
+            data["bulk"] = True
         return data
 
     @classmethod
@@ -129,7 +137,15 @@ class OutMessage:
             document=file_ref_from_json(data.get("document")),
             markup_only=bool(data.get("markup_only")),
             photo=file_ref_from_json(data.get("photo")),
+            send_if_edit_fails=bool(data.get("send_if_edit_fails")),
+            bulk=bool(data.get("bulk")),
         )
+
+    def as_new_message(self) -> OutMessage | None:
+        """This edit as a message of its own, when its target is gone and the edit matters."""
+        if not (self.edit_ref and self.send_if_edit_fails) or self.markup_only:
+            return None
+        return replace(self, edit_ref=None, send_if_edit_fails=False)
 
 
 def _within_limit(callback: str | None) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any, cast
 
 from telegram import Bot, Update
@@ -24,8 +25,15 @@ MAX_PAUSE = 30.0
 
 
 class TelegramPoller:
-    def __init__(self, bot: Bot, inbound: TelegramInbound, timeout: int) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        inbound: TelegramInbound,
+        timeout: int,
+        on_fault: Callable[[TelegramError], None] | None = None,
+    ) -> None:
         self.bot = bot
+        self.on_fault = on_fault
         self.inbound = inbound
         self.timeout = timeout
         self._stopped = asyncio.Event()
@@ -87,7 +95,10 @@ class TelegramPoller:
             log.warning("getUpdates refused: %s; trying again", exc.message)
             return 5.0
         pause = min(MAX_PAUSE, max(1.0, pause * 2))
-        log.warning("cannot reach Telegram (%s); trying again in %.0f s", exc, pause)
+        if self.on_fault is not None and isinstance(exc, TelegramError):
+            self.on_fault(exc)
+        else:
+            log.warning("cannot reach Telegram (%s); trying again in %.0f s", exc, pause)
         return pause
 
     async def _sleep(self, seconds: float) -> None:

@@ -18,20 +18,24 @@ from aiohttp import web
 
 from bot.sandbox.faults import Faults
 from bot.sandbox.model import (
+    ANSWER_WINDOW,
     CHAT_NOT_FOUND,
     COMMAND_NAME,
     JSON,
     MAX_CAPTION,
     MAX_TEXT,
+    MAX_TOAST,
     NOT_MODIFIED,
     POLL_CONFLICT,
     QUERY_INVALID,
     STRING_PARAMS,
+    TOAST_TOO_LONG,
     WEBHOOK_CONFLICT,
     ApiError,
     StoredFile,
     check_markup,
     inline_markup,
+    utf16_len,
 )
 from bot.sandbox.store import ChatStore, WebhookSetting
 
@@ -187,13 +191,15 @@ class BotApi:
         return await self._answer(name, handler, Call(params, files, request))
 
     async def _answer(self, name: str, handler: Handler, call: Call) -> web.Response:
+        self.store.note_call(name)
         try:
+            await self.faults.apply_random(name)
             await self.faults.apply_delay(name)
             self.faults.apply_fault(name, call.params)
             result = await handler(call)
         except ApiError as error:
             if error.status == 429:
-                self.store.rate_limited_count += 1
+                self.store.note_too_many_requests(error)
             return error_response(error)
         except (KeyError, TypeError, ValueError) as exc:
             return error_response(ApiError(400, f"Bad Request: invalid parameters: {exc}"))
@@ -318,6 +324,7 @@ class BotApi:
         text = self._text(call.params)
         markup = check_markup(call.params.get("reply_markup"))
         return self.store.deliver(chat_id, kind="text", text=text, reply_markup=markup,
+                             paid=bool(call.params.get("allow_paid_broadcast")),
                              entities=call.params.get("entities"),
                              parse_mode=call.params.get("parse_mode"))  # fmt: skip
 
@@ -334,6 +341,7 @@ class BotApi:
         markup = check_markup(call.params.get("reply_markup"))
         stored = self._upload(call, kind, folder)
         return self.store.deliver(chat_id, kind=kind, text=None, caption=caption,
+                             paid=bool(call.params.get("allow_paid_broadcast")),
                              reply_markup=markup, entities=call.params.get("caption_entities"),
                              parse_mode=call.params.get("parse_mode"),
                              **{kind: stored.attachment()})  # fmt: skip
@@ -376,8 +384,11 @@ class BotApi:
 
     async def _answer_callback(self, call: Call) -> bool:
         query_id = str(call.params.get("callback_query_id") or "")
-        if query_id not in self.store.queries:
+        pressed = self.store.queries.get(query_id)
+        if pressed is None or self.store.clock() - pressed > ANSWER_WINDOW:
             raise ApiError(400, QUERY_INVALID)
+        if utf16_len(str(call.params.get("text") or "")) > MAX_TOAST:
+            raise ApiError(400, TOAST_TOO_LONG)
         self.store.record_answer(query_id, {"show_alert": False, **call.params})
         return True
 

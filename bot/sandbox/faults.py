@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Protocol, TypeVar
 
-from bot.sandbox.model import BLOCKED, JSON, ApiError, too_many_requests
+from bot.sandbox.model import BLOCKED, JSON, SEND_METHODS, ApiError, too_many_requests
 
 
 class Countdown(Protocol):
@@ -57,6 +58,21 @@ def injected_error(status: int, retry_after: int | None, description: str | None
     return ApiError(status, description or fallback)
 
 
+RANDOM_KINDS = ("429", "500", "502", "stall")
+
+
+@dataclass
+class RandomFaults:
+    """A share of the calls to `methods` faulted at random, one of RANDOM_KINDS each."""
+
+    share: float
+    stall_seconds: float
+    retry_after: int
+    rng: random.Random
+    methods: frozenset[str]
+    made: dict[str, int]
+
+
 class Faults:
     """The faults still to make, used up one call at a time."""
 
@@ -64,6 +80,46 @@ class Faults:
         self._faults: list[Fault] = []
         self._delays: list[Delay] = []
         self._stopping = stopping
+        self._random: RandomFaults | None = None
+
+    def fault_share(
+        self,
+        share: float,
+        *,
+        stall_seconds: float = 6.0,
+        retry_after: int = 1,
+        seed: int = 0,
+        methods: frozenset[str] = SEND_METHODS,
+    ) -> dict[str, int]:
+        """From now on, `share` of the calls to `methods` are faulted, as Telegram does on a bad
+        day: a 429 (retry_after), a 500, a 502, or a stall of `stall_seconds` after which the
+        call goes ahead (the client may have given up: what it sends again arrives twice).
+        Returns the live count of faults made, per kind."""
+        made = dict.fromkeys(RANDOM_KINDS, 0)
+        self._random = RandomFaults(
+            share, stall_seconds, retry_after, random.Random(seed), methods, made
+        )
+        return made
+
+    async def apply_random(self, method: str) -> None:
+        chosen = self._random
+        if chosen is None or method not in chosen.methods or chosen.rng.random() >= chosen.share:
+            return
+        kind = chosen.rng.choice(RANDOM_KINDS)
+        chosen.made[kind] += 1
+        if kind == "stall":
+            await self._stall(chosen.stall_seconds)
+        elif kind == "429":
+            raise too_many_requests(chosen.retry_after)
+        else:
+            raise injected_error(int(kind), None, None)
+
+    async def _stall(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+        except TimeoutError:
+            return
+        raise ApiError(500, "Internal Server Error")
 
     def fail_next(
         self,

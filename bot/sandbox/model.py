@@ -16,6 +16,13 @@ BOT_ID = 1000
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_CALLBACK_DATA = 64
+MAX_TOAST = 200  # answerCallbackQuery's text
+SEND_METHODS = frozenset(
+    {"sendMessage", "editMessageText", "editMessageReplyMarkup", "sendDocument", "sendPhoto"}
+)
+PAID_BROADCAST_CAP = 1000  # sends a second with allow_paid_broadcast (for Telegram Stars)
+IN_FLIGHT_GRACE = 0.01  # seconds after a 429 in which a send was already on its way (localhost)
+ANSWER_WINDOW = 15.0  # seconds after the press in which answerCallbackQuery is accepted
 UPLOAD_LIMIT = 50 * 1024 * 1024
 BLOCKED = "Forbidden: bot was blocked by the user"
 CHAT_NOT_FOUND = "Bad Request: chat not found"
@@ -24,6 +31,7 @@ NOT_MODIFIED = (
     "exactly the same as a current content and reply markup of the message"
 )
 QUERY_INVALID = "Bad Request: query is too old and response timeout expired or query ID is invalid"
+TOAST_TOO_LONG = "Bad Request: MESSAGE_TOO_LONG"
 POLL_CONFLICT = (
     "Conflict: terminated by other getUpdates request; "
     "make sure that only one bot instance is running"

@@ -58,19 +58,27 @@ class FakeBotApi(ChatStore):
         clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__(rate_cap=rate_cap, bot_username=bot_username, clock=clock)
-        self.token = token
         self.base_url = ""
         self.base_file_url = ""
         self.port = 0
         self.faults = Faults(self.stopping)
         self.fail_next = self.faults.fail_next
         self.delay_next = self.faults.delay_next
+        self.fault_share = self.faults.fault_share
         self._bot_api = BotApi(self, self.faults, token)
         self.webhooks = WebhookDeliverer(self)
         self._runner: web.AppRunner | None = None
         self._extra_routes: list[Callable[[web.Application], None]] = [
             ControlApi(self, self.faults).install
         ]
+
+    @property
+    def token(self) -> str:
+        return self._bot_api.token
+
+    def revoke_token(self, new_token: str) -> None:
+        """As @BotFather's /revoke: from now on the old token gets 401 Unauthorized."""
+        self._bot_api.token = new_token
 
     def add_routes(self, install: Callable[[web.Application], None]) -> None:
         """Call `install(app)` to add routes when the server starts (before the catch-all)."""

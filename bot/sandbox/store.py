@@ -22,7 +22,10 @@ from bot.sandbox.model import (
     BLOCKED,
     BOT_ID,
     CHAT_NOT_FOUND,
+    IN_FLIGHT_GRACE,
     JSON,
+    PAID_BROADCAST_CAP,
+    SEND_METHODS,
     TINY_PNG,
     ApiError,
     FakeUser,
@@ -73,6 +76,10 @@ class ChatStore:
         self.my_commands: dict[str, list[JSON]] = {}
         self.sent_count = 0
         self.rate_limited_count = 0
+        self.calls_inside_429_wait = 0  # sends that came while a retry_after told the bot to wait
+        self.calls_in_flight_at_429 = 0  # sends that came just after a 429 (already on their way)
+        self._flood_answered_at = 0.0
+        self._flood_until = 0.0
         self.version = 0  # grows at every change of state (new update, message, edit, answer)
         self._init_state()
 
@@ -90,7 +97,7 @@ class ChatStore:
         self._last_update_id = 0
         self.poll_generation = 0
         self._query_seq = 0
-        self.queries: set[str] = set()
+        self.queries: dict[str, float] = {}  # each press's query id: when it was pressed
         self._press_queries: dict[int, str] = {}
         self.answers: dict[str, JSON] = {}
         self.files: dict[str, StoredFile] = {}
@@ -98,6 +105,7 @@ class ChatStore:
         self.blocked: set[int] = set()
         self._send_times: deque[float] = deque()
         self.webhook = WebhookSetting()
+        self._paid_send_times: deque[float] = deque()
         self._log: dict[int, list[SentMessage | JSON]] = {}  # each chat, in the order it happened
         self._changed = asyncio.Event()
         self.stopping = asyncio.Event()
@@ -182,7 +190,7 @@ class ChatStore:
     def press(self, user: FakeUser, message: SentMessage, data: str) -> int:
         self._query_seq += 1
         query_id = str(4_000_000_000_000_000_000 + self._query_seq)
-        self.queries.add(query_id)
+        self.queries[query_id] = self.clock()
         query = {"id": query_id, "from": user.to_api(), "message": self.message_json(message),
                  "chat_instance": str(-7_000_000_000 - message.chat_id), "data": data}  # fmt: skip
         labels = [
@@ -398,18 +406,46 @@ class ChatStore:
             raise ApiError(400, CHAT_NOT_FOUND)
         return chat_id
 
-    def _admit_send(self) -> None:
-        if self.rate_cap is None:
+    def note_too_many_requests(self, error: ApiError) -> None:
+        """A 429 answered: until its retry_after has passed, the bot should send nothing."""
+        self.rate_limited_count += 1
+        retry_after = float((error.parameters or {}).get("retry_after") or 0)
+        moment = time.monotonic()
+        self._flood_answered_at = moment
+        self._flood_until = max(self._flood_until, moment + retry_after)
+
+    def note_call(self, method: str) -> None:
+        """Count a send that comes inside a 429 wait. One that comes within IN_FLIGHT_GRACE of
+        the 429 was already on its way when it was answered (counted apart)."""
+        if method not in SEND_METHODS:
             return
         moment = time.monotonic()
-        while self._send_times and moment - self._send_times[0] >= 1.0:
-            self._send_times.popleft()
-        if len(self._send_times) >= self.rate_cap:
-            raise too_many_requests(1)
-        self._send_times.append(moment)
+        if moment >= self._flood_until:
+            return
+        if moment - self._flood_answered_at < IN_FLIGHT_GRACE:
+            self.calls_in_flight_at_429 += 1
+        else:
+            self.calls_inside_429_wait += 1
 
-    def deliver(self, chat_id: int, **content: Any) -> JSON:
-        self._admit_send()
+    def _admit_send(self, paid: bool) -> None:
+        """`rate_cap` sends per rolling second; a paid broadcast's up to PAID_BROADCAST_CAP more."""
+        if self.rate_cap is None:
+            return
+        times, cap = (
+            (self._paid_send_times, PAID_BROADCAST_CAP)
+            if paid
+            else (self._send_times, self.rate_cap)
+        )
+        moment = time.monotonic()
+        while times and moment - times[0] >= 1.0:
+            times.popleft()
+        if len(times) >= cap:
+            raise too_many_requests(1)
+        times.append(moment)
+
+    def deliver(self, chat_id: int, *, paid: bool = False, **content: Any) -> JSON:
+        """A message to the chat; `paid`: sent with allow_paid_broadcast (its own rate cap)."""
+        self._admit_send(paid)
         message = SentMessage(message_id=self._next_message_id(chat_id), chat_id=chat_id,
                               date=self.now(), **content)  # fmt: skip
         self.chats.setdefault(chat_id, []).append(message)

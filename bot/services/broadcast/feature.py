@@ -390,7 +390,7 @@ class Broadcasts:
             if language not in rendered:
                 t = self.deps.translations.for_language(language)
                 rendered[language] = _dumps(
-                    OutMessage(reminder_text(t, b), buttons=read_button(t, b.id))
+                    OutMessage(reminder_text(t, b), buttons=read_button(t, b.id), bulk=True)
                 )
             rows.append(
                 (
@@ -466,6 +466,6 @@ def _dumps(message: OutMessage) -> str:
 def _payloads(messages: list[OutMessage], broadcast_id: int) -> list[tuple[str, str]]:
     last = len(messages) - 1
     return [
-        (_dumps(m), (FINAL if i == last else PART).format(id=broadcast_id))
+        (_dumps(replace(m, bulk=True)), (FINAL if i == last else PART).format(id=broadcast_id))
         for i, m in enumerate(messages)
     ]

@@ -397,6 +397,6 @@ async def _mark_received(step: Step, alert_id: int, person: Staff) -> None:
         )
         await step.send_to(
             Recipient(channel, chat_ref, staff_id),
-            OutMessage(f"{text}\n\n{line}", edit_ref=message_ref),
+            OutMessage(f"{text}\n\n{line}", edit_ref=message_ref, send_if_edit_fails=True),
             priority=3,
         )

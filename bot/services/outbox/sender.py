@@ -48,6 +48,10 @@ class Undeliverable(SendError):
     """The recipient cannot be reached (blocked the bot, chat gone): record it, never retry."""
 
 
+class EditTargetGone(Undeliverable):
+    """The message to edit is gone (deleted, too old to edit, never delivered)."""
+
+
 class Transient(SendError):
     """A 5xx, a time-out, a network error: try again later."""
 
@@ -84,9 +88,15 @@ class RateLimiter:
     CATCH_UP = 0.05
     WINDOW = 1.0
 
-    def __init__(self, rate: float, monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        rate: float,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.interval = 1.0 / rate
         self._monotonic = monotonic
+        self._sleep = sleep
         self._next_free = 0.0
         self._paused_until = 0.0
         self.window_capacity = max(1, int(rate) - int(rate * 0.01))
@@ -96,20 +106,31 @@ class RateLimiter:
     def pause(self, seconds: float) -> None:
         self._paused_until = max(self._paused_until, self._monotonic() + seconds)
 
+    @property
+    def paused(self) -> bool:
+        return self._paused_until > self._monotonic()
+
+    async def wait_out_pause(self) -> None:
+        """Until no 429 pause is on; a pause extended meanwhile is waited out as well."""
+        while self.paused:
+            await self._sleep(self._paused_until - self._monotonic())
+
     async def acquire(self, urgent: bool = False) -> None:
-        now = self._monotonic()
-        if self._paused_until > now:
-            await asyncio.sleep(self._paused_until - now)
+        """A slot for one send. The pause is checked again after every wait, right before the
+        send: a 429 answered to another send while this one waited holds it back too."""
+        while True:
+            await self.wait_out_pause()
             now = self._monotonic()
-        if urgent:
-            self._next_free = max(self._next_free, now) + self.interval
-            self._in_flight += 1
-            return
-        slot = max(self._next_free, now - min(self.CATCH_UP, 10 * self.interval))
-        self._next_free = slot + self.interval
-        if slot > now:
-            await asyncio.sleep(slot - now)
-        await self._wait_for_window()
+            if urgent:
+                self._next_free = max(self._next_free, now) + self.interval
+                break
+            slot = max(self._next_free, now - min(self.CATCH_UP, 10 * self.interval))
+            self._next_free = slot + self.interval
+            if slot > now:
+                await self._sleep(slot - now)
+            await self._wait_for_window()
+            if not self.paused:
+                break
         self._in_flight += 1
 
     def release(self) -> None:
@@ -125,7 +146,7 @@ class RateLimiter:
             if self._in_flight + len(self._recent) < self.window_capacity:
                 return
             wait = self._recent[0] - now if self._recent else self.interval
-            await asyncio.sleep(max(wait, 0.001))
+            await self._sleep(max(wait, 0.001))
 
 
 class OutboxSender:
@@ -136,6 +157,7 @@ class OutboxSender:
         clock: Clock,
         limiter: RateLimiter,
         *,
+        bulk_limiter: RateLimiter | None = None,
         per_chat_interval: float = 1.0,
         max_in_flight: int = 32,
         batch_size: int = 200,
@@ -147,12 +169,16 @@ class OutboxSender:
         self._transports = transports
         self._clock = clock
         self._limiter = limiter
+        # Copies of a directive on a channel that sells a faster bulk rate (Telegram's paid
+        # broadcasts) keep their own pace; everything else shares `limiter` with the replies.
+        self._bulk_limiter = bulk_limiter
         self._per_chat_interval = per_chat_interval
         self._slots = asyncio.Semaphore(max_in_flight)
         # A pass starts at most about one second of sends: a row skipped because its chat had a
         # message a moment ago (the admin's own copy of a directive, next to its progress
         # message) is looked at again a second later, not after the whole batch.
-        self._batch_size = min(batch_size, max(10, round(1 / limiter.interval)))
+        fastest = min(limiter.interval, bulk_limiter.interval if bulk_limiter else 1.0)
+        self._batch_size = min(batch_size, max(10, round(1 / fastest)))
         self._monotonic = monotonic
         self._wake = asyncio.Event()
         self._in_flight: set[int] = set()
@@ -212,9 +238,13 @@ class OutboxSender:
     def _chat_is_free(self, chat_ref: str) -> bool:
         return self._chat_free_at.get(chat_ref, 0.0) <= self._monotonic()
 
+    def _limiter_for(self, row: OutboxRow) -> RateLimiter:
+        bulk = isinstance(row.message, OutMessage) and row.message.bulk
+        return self._bulk_limiter if bulk and self._bulk_limiter is not None else self._limiter
+
     async def _start(self, row: OutboxRow) -> None:
         await self._slots.acquire()
-        await self._limiter.acquire()
+        await self._limiter_for(row).acquire()
         self._in_flight.add(row.id)
         self._chat_free_at[row.chat_ref] = self._monotonic() + self._per_chat_interval
         task = asyncio.create_task(self._deliver(row))
@@ -240,9 +270,11 @@ class OutboxSender:
             self._backing_off[row.id] = self._monotonic() + min(2.0, 0.01 * 2**waits)
             return
         except RetryLater as exc:
-            self._limiter.pause(exc.seconds)
+            self._limiter_for(row).pause(exc.seconds)
             self._backing_off[row.id] = self._monotonic() + exc.seconds
             await self._record_retry(row, str(exc))
+        except EditTargetGone as exc:
+            await self._record_edit_failed(row, str(exc))
         except Undeliverable as exc:
             await self._record_final(row, "undeliverable", str(exc))
         except Transient as exc:
@@ -255,9 +287,10 @@ class OutboxSender:
         """The send itself; its window slot is released as soon as the server has answered."""
         try:
             message = await self._resolved(row.message)
+            await self._limiter_for(row).wait_out_pause()  # a 429 since the slot was taken
             return await self._transports[row.channel].send(row.chat_ref, message)
         finally:
-            self._limiter.release()
+            self._limiter_for(row).release()
 
     async def _resolved(self, message: OutMessage | LaterMessage) -> OutMessage:
         """A LaterMessage is rendered now; an edit queued by outbox row id gets the message ref
@@ -270,7 +303,7 @@ class OutboxSender:
         async with self._db.reading() as tx:
             found = await OutboxRepo(tx).delivery_of(row_id)
         if found is None or found[0] in ("undeliverable", "failed"):
-            raise Undeliverable(f"the message to edit (outbox {row_id}) was never delivered")
+            raise EditTargetGone(f"the message to edit (outbox {row_id}) was never delivered")
         if found[1] is None:
             raise NotYet()
         return replace(message, edit_ref=found[1])
@@ -283,6 +316,15 @@ class OutboxSender:
         except (KeyError, ValueError, TypeError) as exc:  # a bug, not the network: never retried
             log.error("outbox: cannot render view %r: %r", message.view, exc)
             raise Undeliverable(f"cannot render view {message.view!r}") from exc
+
+    async def _record_edit_failed(self, row: OutboxRow, error: str) -> None:
+        """An edit that matters becomes a new message (due at once); any other is given up."""
+        instead = row.message.as_new_message() if isinstance(row.message, OutMessage) else None
+        if instead is None:
+            await self._record_final(row, "undeliverable", error)
+            return
+        now, note = self._clock.now(), f"{error}; sent as a new message"
+        await self._record(lambda repo: repo.retry_as(row.id, instead, now, note))
 
     async def _record_transient(self, row: OutboxRow, error: str) -> None:
         if row.attempts + 1 >= MAX_TRANSIENT_ATTEMPTS:

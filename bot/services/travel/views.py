@@ -108,7 +108,7 @@ def decided_message(
     t: Translator, directory: Directory, request: TravelRequest, edit_ref: str
 ) -> OutMessage:
     lines = request_lines(t, directory, request) + ["", outcome_line(t, directory, request)]
-    return OutMessage("\n".join(lines), edit_ref=edit_ref)
+    return OutMessage("\n".join(lines), edit_ref=edit_ref, send_if_edit_fails=True)
 
 
 def status_line(t: Translator, request: TravelRequest) -> str:
