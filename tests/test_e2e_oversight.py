@@ -29,9 +29,10 @@ PHONES = {
     "TH-001": "0912 000 024",  # Châu Thị Bích Ngọc, principal of HB-TH
     "TH-003": "0912 000 026",  # Lại Thị Diệu Linh, teacher at HB-TH
     "CS-001": "0912 000 030",  # Từ Văn Thành, principal of HB-THCS (sibling school)
-    "UB-001": "0912 000 013",  # Hồ Văn Toàn, head of HB-UBND (both schools are below it)
+    "UB-001": "0912 000 013",  # Hồ Văn Toàn, head of HB-UBND (the office: no school below it)
     "DU-003": "+84 912 000 010",  # Ngô Thị Mai Phương, admin
     "DU-004": "0912 000 011",  # Dương Quốc Bảo, staff, no role
+    "HB-001": "0912 000 001",  # Nguyễn Văn Hùng, head of the ward HB (both schools are below it)
 }
 USER_IDS = {staff_id: 9100 + i for i, staff_id in enumerate(PHONES)}
 
@@ -141,9 +142,11 @@ async def test_head_sees_exactly_their_subtree_and_reminds_with_the_returns_butt
     reminder = await fake.next_message(teacher.id)
     assert "Đà Nẵng" in (reminder.text or "")
 
-    above = await join(fake, "UB-001")
+    above = await join(fake, "HB-001")
     wide = (await ask(fake, above, "/unit")).text or ""
     assert "Lại Thị Diệu Linh" in wide and "Giang Văn Tùng" in wide and "Khúc Thị Thùy Dung" in wide
+    office = await join(fake, "UB-001")  # the HĐND-UBND office has no school below it
+    assert "Lại Thị Diệu Linh" not in ((await ask(fake, office, "/unit")).text or "")
 
     sibling = await join(fake, "CS-001")
     other = (await ask(fake, sibling, "/unit")).text or ""
@@ -275,7 +278,7 @@ async def test_export_on_the_command_line_per_unit_sheets_and_health_audited(
     env = dict(os.environ, DATABASE_PATH=str(db), TELEGRAM_BOT_TOKEN="")
     out = tmp_path / "so-theo-doi.xlsx"
     args = [sys.executable, "-m", "bot", "export", "--what", "returns", "--from", "01/05/2021", "--to", "31/05/2021",
-            "--unit", "HB-UBND", "--per-unit-sheets", "--out", str(out)]  # fmt: skip
+            "--unit", "HB", "--per-unit-sheets", "--out", str(out)]  # fmt: skip
     done = await asyncio.to_thread(
         subprocess.run, args, env=env, capture_output=True, text=True, timeout=60
     )

@@ -427,11 +427,12 @@ def _target_ids(directory: Directory, target: Target, requester: Staff) -> tuple
 def _above_ids(
     directory: Directory, decision: _Decision, requester_id: str, absent: frozenset[str]
 ) -> tuple[str, ...]:
-    """Present heads of the units above the first decider's unit, nearest first."""
+    """The present heads of the first decider's own unit (a role approver such as a vice-chair
+    has a head: the chair or the secretary), then of the units above it, nearest first."""
     if not decision.deciders:
         return ()
     decider_unit = directory.staff[decision.deciders[0]].unit_id
-    heads = directory.head_ids_above(decider_unit)
+    heads = _unique((*directory.head_ids(decider_unit), *directory.head_ids_above(decider_unit)))
     return tuple(
         h for h in heads if h != requester_id and h not in decision.deciders and h not in absent
     )
