@@ -12,9 +12,17 @@ import sys
 from functools import cache
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.domain.clock import ManualClock
 from bot.domain.directory import Directory, resolve_route
 from bot.domain.directory_files import load_directory
+from bot.domain.models import Staff, Unit, UnitKind
+from bot.domain.text import fold
 from bot.services.registration.tabular import read_table
+from tests.fakebot import FakeBotApi, FakeUser, SentMessage
+from tests.harness import RunningBot, load_examples, make_settings, register
 from tests.paths import EXAMPLES, ROOT
 
 
@@ -27,6 +35,11 @@ def examples() -> Directory:
     )
     assert loaded.directory is not None, loaded.problems
     return loaded.directory
+
+
+async def say(fake: FakeBotApi, user: FakeUser, text: str) -> SentMessage:
+    fake.send_text(user, text)
+    return await fake.next_message(user.id)
 
 
 # --------------------------------------------------------------------------- 23, 24: routing
@@ -71,3 +84,94 @@ def test_item24_the_office_chief_is_not_a_leader_above_teachers() -> None:
     teacher = resolve_route(directory, "TH-003")
     assert teacher.deciders == ("TH-001",) and teacher.above == ("HB-001",)
     assert "UB-001" not in resolve_route(directory, "YT-004").above
+
+
+# --------------------------------------------------------------------------- 17: name search
+
+
+def _named(*names: str) -> Directory:
+    unit = Unit("U", "Đơn vị", UnitKind.WARD)
+    people = [
+        Staff(f"s{i}", name, f"+8491200{i:04d}", "U", "staff") for i, name in enumerate(names)
+    ]
+    return Directory([unit], people, [])
+
+
+def test_item17_search_ranks_whole_word_first() -> None:
+    directory = _named("Nguyễn Thị Phương", "Lê Thị Hường", "Đinh Thị Thu Hương", "Hà Văn Nam")
+    # whole words (file order between equals), then inside a word; no match left out
+    assert [p.full_name for p in directory.search("huong")] == [
+        "Lê Thị Hường",
+        "Đinh Thị Thu Hương",
+        "Nguyễn Thị Phương",
+    ]
+    # the start of a word before the inside of one
+    assert [p.full_name for p in directory.search("huon")][-1] == "Nguyễn Thị Phương"
+    assert [p.full_name for p in directory.search("na")] == ["Hà Văn Nam"]
+
+
+def test_item17_search_puts_exact_diacritics_first_within_a_rank() -> None:
+    directory = _named("Nguyễn Thị Phương", "Lê Thị Hường", "Đinh Thị Thu Hương")
+    assert [p.full_name for p in directory.search("Hương")] == [
+        "Đinh Thị Thu Hương",
+        "Lê Thị Hường",
+        "Nguyễn Thị Phương",
+    ]
+    assert [p.full_name for p in directory.search("hương", limit=1)] == ["Đinh Thị Thu Hương"]
+
+
+@given(st.lists(st.sampled_from(["Hương", "Hường", "Phương", "Thu", "Hà", "Nam"]), min_size=1,
+                max_size=4), st.text(max_size=6))  # fmt: skip
+@settings(max_examples=200, deadline=None)
+def test_item17_search_finds_every_folded_match_once(words: list[str], typed: str) -> None:
+    names = [" ".join(words[i:] + words[:i]) for i in range(len(words))]
+    directory = _named(*names)
+    found = directory.search(typed, limit=100)
+    expected = {f"s{i}" for i, n in enumerate(names) if fold(typed) and fold(typed) in fold(n)}
+    assert sorted(p.staff_id for p in found) == sorted(expected)
+
+
+def _staff_with_namesakes(tmp: Path) -> Path:
+    """The sample staff, then eight «Nguyễn Thị Phương» and one «Đinh Thị Thu Hương» at the
+    primary school: in file order she comes ninth."""
+    rows = (EXAMPLES / "staff.csv").read_text(encoding="utf-8-sig").rstrip("\n").splitlines()
+    for i in range(8):
+        rows.append(f"TH-P{i};Nguyễn Thị Phương;0913 000 10{i};HB-TH;Giáo viên;staff;;")
+    rows.append("TH-H;Đinh Thị Thu Hương;0913 000 200;HB-TH;Giáo viên;staff;;")
+    path = tmp / "staff.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+async def test_item17_case_name_search_offers_her_first_and_more(
+    fake: FakeBotApi, db_path: Path, clock: ManualClock, tmp_path: Path
+) -> None:
+    outcome = await load_examples(db_path, clock, staff=_staff_with_namesakes(tmp_path))
+    assert outcome.applied, outcome.problems
+    async with RunningBot(make_settings(fake, db_path), clock):
+        principal = await register(fake, 9301, "TH-001")
+        await say(fake, principal, "/case")
+        picker = await say(fake, principal, "huong")
+        first = _picks(picker)
+        assert first[0][0].startswith("Đinh Thị Thu Hương")  # a whole word, before eight «Phương»
+        assert len(first) == 6
+        fake.press(principal, picker, picker.callback_data("Xem thêm"))
+        await fake.wait_for(lambda: bool(picker.edits))  # the same message shows its next page
+        rest = _picks(picker)
+        assert len(rest) == 3 and picker.callback_data("Quay lại")
+        assert not any("Xem thêm" in text for text in picker.button_texts())
+        offered = [data for _, data in first + rest]
+        assert len(offered) == len(set(offered)) == 9  # everyone matching, each once
+        fake.press(principal, picker, rest[0][1])
+        level = await fake.next_message(principal.id)
+        assert level.callback_data("F0")  # picking from the second page goes on as from the first
+
+
+def _picks(message: SentMessage) -> list[tuple[str, str]]:
+    """(text, data) of the person buttons of a name picker."""
+    return [
+        (str(b["text"]), str(b["callback_data"]))
+        for row in message.buttons()
+        for b in row
+        if str(b.get("callback_data", "")).startswith("cs:p:")
+    ]
