@@ -331,13 +331,14 @@ _PERSON = (
 )
 _EXPORTS: dict[str, tuple[str, str]] = {
     "travel": (
-        f"SELECT {_PERSON}, t.id, t.destination, t.address, t.purpose, {_local('t.departure_at')}, "
-        f"{_local('t.return_at')}, t.status, COALESCE(d.full_name, t.decided_by), {_local('t.decided_at')}, "
-        f"{_local('r.arrived_at')}, {_local('r.declared_at')} "
+        # A register of requests: those made in the period (an approved trip next month is in it).
+        f"SELECT {_PERSON}, t.id, {_local('t.created_at')}, t.destination, t.address, t.purpose, "
+        f"{_local('t.departure_at')}, {_local('t.return_at')}, t.status, COALESCE(d.full_name, t.decided_by), "
+        f"{_local('t.decided_at')}, {_local('r.arrived_at')}, {_local('r.declared_at')} "
         "FROM travel_requests t JOIN staff s ON s.staff_id = t.staff_id LEFT JOIN units u ON u.unit_id = s.unit_id "
         "LEFT JOIN staff d ON d.staff_id = t.decided_by LEFT JOIN trip_returns r ON r.request_id = t.id "
-        "WHERE {WHERE} ORDER BY s.unit_id, t.departure_at, t.id",
-        "t.departure_at",
+        "WHERE {WHERE} ORDER BY s.unit_id, t.created_at, t.id",
+        "t.created_at",
     ),
     "returns": (
         f"SELECT {_PERSON}, r.request_id, t.destination, {_local('r.planned_return_at')}, {_local('r.arrived_at')}, "

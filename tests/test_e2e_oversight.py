@@ -256,9 +256,10 @@ async def test_export_in_chat_opens_with_openpyxl_and_covers_the_subtree(
     names = sorted(r[2] for r in rows[1:])
     assert names == ["Lại Thị Diệu Linh", "Võ Thị Tuyết", "Âu Văn Phúc"]
     linh = next(r for r in rows[1:] if r[2] == "Lại Thị Diệu Linh")
+    assert linh[5] == (NOW - timedelta(days=6)).strftime("%d/%m/%Y %H:%M")  # requested at
     assert (
-        linh[8] == (NOW - timedelta(days=4)).strftime("%d/%m/%Y %H:%M")
-        and linh[10] == "đã phê duyệt"
+        linh[9] == (NOW - timedelta(days=4)).strftime("%d/%m/%Y %H:%M")
+        and linh[11] == "đã phê duyệt"
     )
 
     health = await ask(fake, principal, "/export health", kind="document")

@@ -6,24 +6,31 @@ against the sandbox on a real SQLite file; the clock starts on Wednesday 26/05/2
 
 from __future__ import annotations
 
+import asyncio
 import os
+import sqlite3
 import subprocess
 import sys
+from datetime import datetime, timedelta
 from functools import cache
+from io import BytesIO
 from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from openpyxl import load_workbook
 
-from bot.domain.clock import ManualClock
+from bot.domain.clock import VIETNAM, ManualClock
 from bot.domain.directory import Directory, resolve_route
 from bot.domain.directory_files import load_directory
 from bot.domain.models import Staff, Unit, UnitKind
 from bot.domain.text import fold
 from bot.services.registration.tabular import read_table
+from storage.db import to_db_time
 from tests.fakebot import FakeBotApi, FakeUser, SentMessage
 from tests.harness import RunningBot, load_examples, make_settings, register
 from tests.paths import EXAMPLES, ROOT
+from tests.test_e2e_oversight import seed_trip
 
 
 @cache
@@ -175,3 +182,53 @@ def _picks(message: SentMessage) -> list[tuple[str, str]]:
         for b in row
         if str(b.get("callback_data", "")).startswith("cs:p:")
     ]
+
+
+# --------------------------------------------------------------------------- 18: the register
+
+
+NOW = datetime(2021, 5, 26, 9, 0, tzinfo=VIETNAM)
+
+
+def seed_request(
+    db: Path, request_id: int, staff_id: str, *, made: datetime, leaves: datetime, status: str
+) -> None:
+    seed_trip(db, request_id, staff_id, state=None, departed=leaves,
+              back=leaves + timedelta(days=2), status=status)  # fmt: skip
+    with sqlite3.connect(db, timeout=30) as conn:
+        conn.execute(
+            "UPDATE travel_requests SET created_at = ? WHERE id = ?", (to_db_time(made), request_id)
+        )
+
+
+async def export_last_30_days(fake: FakeBotApi, user: FakeUser, what: str) -> SentMessage:
+    menu = await say(fake, user, "/export")
+    before = len(fake.messages(user.id))
+    fake.press(user, menu, f"ox:x:{what}")
+    await fake.wait_for(lambda: any(m.kind == "document" for m in fake.messages(user.id)[before:]))
+    return next(m for m in fake.messages(user.id)[before:] if m.kind == "document")
+
+
+def sheet_rows(document: SentMessage) -> list[tuple[object, ...]]:
+    assert document.document is not None
+    sheet = load_workbook(BytesIO(document.document["data"])).active
+    assert sheet is not None
+    return list(sheet.iter_rows(values_only=True))
+
+
+async def test_item18_last_30_days_register_lists_requests_made_in_the_period(
+    fake: FakeBotApi, bot: RunningBot
+) -> None:
+    db = bot.settings.database_path
+    day = timedelta(days=1)
+    await asyncio.to_thread(seed_request, db, 1, "TH-003", made=NOW - 6 * day,
+                            leaves=NOW + 10 * day, status="approved")  # fmt: skip
+    await asyncio.to_thread(seed_request, db, 2, "TH-004", made=NOW - day,
+                            leaves=NOW + 3 * day, status="pending")  # fmt: skip
+    await asyncio.to_thread(seed_request, db, 3, "TH-006", made=NOW - 40 * day,
+                            leaves=NOW - 20 * day, status="approved")  # fmt: skip
+    principal = await register(fake, 9302, "TH-001")
+    rows = sheet_rows(await export_last_30_days(fake, principal, "travel"))
+    assert rows[0][4:6] == ("Số phiếu", "Ngày đề nghị")
+    assert [r[4] for r in rows[1:]] == [1, 2]  # made in the period, whenever the trip is
+    assert rows[1][5] == (NOW - 6 * day).strftime("%d/%m/%Y %H:%M")

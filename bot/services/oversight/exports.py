@@ -43,7 +43,7 @@ def headers(t: Translator, what: str) -> list[tuple[str, int]]:
     """Column titles and widths (in characters)."""
     person = [(t._("No."), 6), (t._("Unit"), 30), (t._("Full name"), 26), (t._("Position"), 24)]
     specific = {
-        "travel": [(t._("Request"), 9), (t._("Destination"), 16), (t._("Address there"), 26), (t._("Purpose"), 26),
+        "travel": [(t._("Request"), 9), (t._("Requested at"), 17), (t._("Destination"), 16), (t._("Address there"), 26), (t._("Purpose"), 26),
                    (t._("Leaves"), 17), (t._("Planned return"), 17), (t._("Status"), 18), (t._("Decided by"), 24),
                    (t._("Decided at"), 17), (t._("Arrived back"), 17), (t._("Health declaration"), 17)],
         "returns": [(t._("Request"), 9), (t._("Destination"), 16), (t._("Planned return"), 17), (t._("Arrived back"), 17),
@@ -77,8 +77,8 @@ def row_mapper(t: Translator, what: str) -> Callable[[tuple[Any, ...]], list[Any
         statuses: dict[str, str] = {}
 
         def travel(r: tuple[Any, ...]) -> list[Any]:
-            status = statuses.get(r[10]) or statuses.setdefault(r[10], status_text(t, r[10]))
-            return [*r[1:10], status, *r[11:]]
+            status = statuses.get(r[11]) or statuses.setdefault(r[11], status_text(t, r[11]))
+            return [*r[1:11], status, *r[12:]]
 
         return travel
     if what == "returns":
