@@ -30,6 +30,7 @@ from storage.db import to_db_time
 from tests.fakebot import FakeBotApi, FakeUser, SentMessage
 from tests.harness import RunningBot, load_examples, make_settings, register
 from tests.paths import EXAMPLES, ROOT
+from tests.test_e2e_broadcast import compose, latest
 from tests.test_e2e_oversight import seed_trip
 
 
@@ -232,3 +233,43 @@ async def test_item18_last_30_days_register_lists_requests_made_in_the_period(
     assert rows[0][4:6] == ("Số phiếu", "Ngày đề nghị")
     assert [r[4] for r in rows[1:]] == [1, 2]  # made in the period, whenever the trip is
     assert rows[1][5] == (NOW - 6 * day).strftime("%d/%m/%Y %H:%M")
+
+
+# --------------------------------------------------------------------------- 19: unread
+
+
+async def test_item19_unread_is_counted_the_same_in_who_has_not_read_unit_and_district(
+    fake: FakeBotApi, bot: RunningBot
+) -> None:
+    admin = await register(fake, 9311, "DU-003")
+    teacher = await register(fake, 9312, "TH-003")
+    principal = await register(fake, 9313, "TH-001")
+    preview = await compose(fake, admin, "Yêu cầu cán bộ không rời khỏi địa bàn.")
+    fake.press(admin, preview[-1], preview[-1].callback_data("Gửi ngay"))
+    await bot.services.sender.drain()
+
+    def directive(user: FakeUser) -> list[SentMessage]:
+        return [m for m in fake.messages(user.id) if "Đã đọc" in "".join(m.button_texts())]
+
+    await fake.wait_for(lambda: bool(directive(principal) and directive(teacher)))
+    copy = directive(principal)[-1]
+    fake.press(principal, copy, copy.callback_data("Đã đọc"))
+    await fake.wait_for(lambda: bool(copy.edits))  # the teacher got it and has not read it
+    # HB-TH: the teacher has not read it; four colleagues never opened the bot.
+    listing = await latest(fake, principal, "/directives", "Văn bản chỉ đạo gần đây")
+    fake.press(principal, listing, listing.callback_data("Ai chưa đọc"))
+    await fake.wait_for(lambda: "Chưa đọc" in (fake.messages(principal.id)[-1].text or ""))
+    who = fake.messages(principal.id)[-1].text or ""
+    assert "(1 người)" in who and "Lại Thị Diệu Linh" in who
+    apart = next(line for line in who.splitlines() if "Chưa đăng ký" in line)
+    assert "(4)" in apart and "Âu Văn Phúc" in apart and "Lại Thị Diệu Linh" not in apart
+
+    unit = await latest(fake, principal, "/unit", "Trường Tiểu học")
+    section = (unit.text or "").split("📄", 1)[1]
+    assert section.splitlines()[0].endswith("(1):")
+    assert "Lại Thị Diệu Linh" in section.splitlines()[1]
+    assert "Chưa đăng ký dùng bot nên không nhận được (4)" in section
+
+    district = await latest(fake, admin, "/district", "đơn vị")
+    school = next(line for line in (district.text or "").splitlines() if "Tiểu học" in line)
+    assert school.endswith("chưa đọc 1 (+4 người chưa đăng ký)")

@@ -265,11 +265,12 @@ class Broadcasts:
             return step.t._("Only unit heads can see who has not read."), []
         directory = await step.directory()
         units = directory.subtree(person.unit_id)
-        unread = await self._repo(step).unread(broadcast_id, sorted(units))
+        repo = self._repo(step)
+        unread = await repo.unread(broadcast_id, sorted(units))
+        apart = await repo.not_registered(broadcast_id, sorted(units))
         unit = directory.unit(person.unit_id)
-        return None, [
-            unread_message(step.t, directory, b, unread, unit.name if unit else person.unit_id)
-        ]
+        name = unit.name if unit else person.unit_id
+        return None, [unread_message(step.t, directory, b, unread, name, apart)]
 
     async def _remind_button(self, step: Step, broadcast_id: int) -> Answer:
         t = step.t
@@ -279,11 +280,10 @@ class Broadcasts:
         if person is None or b is None:
             return t._("This button is no longer valid."), []
         if person.has_role(BuiltinRole.ADMIN):
-            unread = await repo.unread(broadcast_id)
+            unread = await repo.unread(broadcast_id, delivered_only=True)
         elif person.roles & HEAD_ROLES:
-            unread = await repo.unread(
-                broadcast_id, sorted((await step.directory()).subtree(person.unit_id))
-            )
+            units = sorted((await step.directory()).subtree(person.unit_id))
+            unread = await repo.unread(broadcast_id, units, delivered_only=True)
         else:
             return t._("Only unit heads can see who has not read."), []
         recent = await repo.reminded_since(broadcast_id, step.now - REMIND_AGAIN_AFTER)
@@ -422,7 +422,7 @@ class Broadcasts:
                 await self.queue(step, b.id)
                 done += 1
             for b in await repo.due_reminders(now):
-                await self._remind(step, b, await repo.unread(b.id))
+                await self._remind(step, b, await repo.unread(b.id, delivered_only=True))
                 await repo.reminders_done(b.id)
                 done += 1
             for b in await repo.watched(now, now - PROGRESS_EVERY):

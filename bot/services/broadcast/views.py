@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from bot.domain.outgoing import Button, OutMessage
 from bot.domain.text import spreadsheet_cell
 from bot.i18n import Translator
 from bot.services.broadcast.buttons import DirectiveAction
+from bot.services.kernel.people import not_registered_line
 from storage.broadcast_repo import Broadcast, RecipientState, UnitTally
 
 MAX_UNIT_LINES = 25
@@ -85,16 +87,23 @@ def directives_list(
 
 
 def unread_message(
-    t: Translator, directory: Directory, b: Broadcast, unread: list[str], unit_name: str
+    t: Translator,
+    directory: Directory,
+    b: Broadcast,
+    unread: list[str],
+    unit_name: str,
+    not_registered: Sequence[str] = (),
 ) -> OutMessage:
+    """«Who has not read»: those who have not (storage's UNREAD), then, apart, those who could
+    not get it (not registered in the bot), as /unit and /district count them."""
+    apart = not_registered_line(t, [_name(directory, s) for s in not_registered], MAX_NAMES)
     if not unread:
-        return OutMessage(
-            t._(
-                "Everyone in {unit} who received directive #{id} has read it.",
-                unit=unit_name,
-                id=b.id,
-            )
+        done = t._(
+            "Everyone in {unit} who received directive #{id} has read it.",
+            unit=unit_name,
+            id=b.id,
         )
+        return OutMessage("\n".join(line for line in (done, apart) if line))
     names = []
     for staff_id in unread[:MAX_NAMES]:
         person = directory.person(staff_id)
@@ -109,7 +118,13 @@ def unread_message(
         "Not read yet in {unit}, directive #{id} ({n}):", unit=unit_name, id=b.id, n=len(unread)
     )
     buttons = ((Button(t._("🔔 Remind them"), DirectiveAction("rm", b.id).encode()),),)
-    return OutMessage("\n".join([head, *names]), buttons=buttons)
+    lines = [head, *names, *([""] + [apart] if apart else [])]
+    return OutMessage("\n".join(lines), buttons=buttons)
+
+
+def _name(directory: Directory, staff_id: str) -> str:
+    person = directory.person(staff_id)
+    return person.full_name if person else staff_id
 
 
 def reminder_text(t: Translator, b: Broadcast) -> str:

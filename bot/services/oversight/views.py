@@ -12,6 +12,7 @@ from bot.domain.outgoing import Button, OutMessage
 from bot.domain.splitting import split_message
 from bot.i18n import Translator
 from bot.services.broadcast.buttons import DirectiveAction
+from bot.services.kernel.people import not_registered_line
 from bot.services.returns.buttons import TripAction
 from bot.services.travel.buttons import Decide
 from storage.oversight_repo import HealthLine, Trip, UnitFigures, Unread, Waiting
@@ -126,13 +127,12 @@ def unit_text(
                 n=len(item.staff_ids),
             ),
             [
-                "• "
-                + ", ".join(name(s) for s in item.staff_ids[:SECTION_LINES])
-                + (
-                    f" … +{len(item.staff_ids) - SECTION_LINES}"
-                    if len(item.staff_ids) > SECTION_LINES
-                    else ""
+                line
+                for line in (
+                    _names_line(t, [name(s) for s in item.staff_ids]),
+                    not_registered_line(t, [name(s) for s in item.not_registered]),
                 )
+                if line
             ],
         )
         add(
@@ -142,6 +142,13 @@ def unit_text(
             )
         )
     return lines
+
+
+def _names_line(t: Translator, names: list[str]) -> str:
+    if not names:
+        return ""
+    more = len(names) - SECTION_LINES
+    return "• " + ", ".join(names[:SECTION_LINES]) + (f" … +{more}" if more > 0 else "")
 
 
 def _health_line(t: Translator, name: str, line: HealthLine) -> str:
@@ -206,6 +213,11 @@ def worst_first(figures: Iterable[UnitFigures]) -> list[UnitFigures]:
     return sorted(figures, key=key)
 
 
+def not_registered_note(t: Translator, n: int) -> str:
+    """After an unread count: the copies that could not go out, counted apart."""
+    return t._(" (+{n} not registered)", n=n) if n else ""
+
+
 def district_line(t: Translator, directory: Directory, rank: int, f: UnitFigures) -> str:
     unit = directory.unit(f.unit_id)
     ratio = share(f.on_time_week, f.due_week)
@@ -214,7 +226,7 @@ def district_line(t: Translator, directory: Directory, rank: int, f: UnitFigures
         "{rank}. {unit}: away {away} · within 24 h {on_time} · overdue {overdue} · decision {median} · unread {unread}",
         rank=rank, unit=unit.name if unit else f.unit_id, away=f.away, on_time=on_time, overdue=f.overdue,
         median=duration_text(t, median_minutes(f.decision_minutes)), unread=f.unread,
-    )  # fmt: skip
+    ) + not_registered_note(t, f.not_registered)  # fmt: skip
 
 
 def district_totals(t: Translator, figures: list[UnitFigures], units: int) -> str:
@@ -227,7 +239,7 @@ def district_totals(t: Translator, figures: list[UnitFigures], units: int) -> st
         "median time to a decision (30 days): {median}; unread copies of the latest directives: {unread}",
         units=units, away=sum(f.away for f in figures), on_time=f"{ratio:.0%} ({on_time}/{due})" if ratio is not None else "—",
         overdue=sum(f.overdue for f in figures), median=duration_text(t, median_minutes(minutes)), unread=sum(f.unread for f in figures),
-    )  # fmt: skip
+    ) + not_registered_note(t, sum(f.not_registered for f in figures))  # fmt: skip
 
 
 def district_text(
