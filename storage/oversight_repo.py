@@ -177,8 +177,15 @@ class OversightRepo:
     # --- the district, per unit ---------------------------------------------------------------
 
     async def district(
-        self, now: datetime, week_ago: datetime, month_ago: datetime, directive_ids: list[int]
+        self,
+        now: datetime,
+        week_ago: datetime,
+        month_ago: datetime,
+        directive_ids: list[int],
+        asked_after: timedelta = timedelta(0),
     ) -> dict[str, UnitFigures]:
+        """Per unit. A return counts as not reported `asked_after` (RETURN_GRACE) past the
+        planned return: when the person is asked whether they are back."""
         figures: dict[str, UnitFigures] = {}
 
         def of(unit_id: str) -> UnitFigures:
@@ -187,7 +194,7 @@ class OversightRepo:
         at = to_db_time(now)
         for unit_id, count in await self._away_counts(at):
             of(unit_id).away += count
-        for unit_id, overdue, not_reported in await self._late_returns(at):
+        for unit_id, overdue, not_reported in await self._late_returns(now, asked_after):
             of(unit_id).overdue += overdue
             of(unit_id).not_reported += not_reported
         for row in await self.tx.all(
@@ -212,13 +219,16 @@ class OversightRepo:
             of(unit_id).not_registered += not_registered
         return figures
 
-    async def _late_returns(self, at: str) -> list[tuple[str, int, int]]:
-        """Per unit: declarations past their 24 hours, and returns past due not yet reported."""
+    async def _late_returns(
+        self, now: datetime, asked_after: timedelta
+    ) -> list[tuple[str, int, int]]:
+        """Per unit: declarations past their 24 hours, and returns not reported although the
+        person has been asked (`asked_after` the planned return)."""
         rows = await self.tx.all(
             "SELECT s.unit_id, SUM(r.state = 'back' AND r.deadline_at <= ?), "
             "SUM(r.state = 'away' AND r.planned_return_at <= ?) FROM trip_returns r "
             "JOIN staff s ON s.staff_id = r.staff_id WHERE r.state IN ('back', 'away') GROUP BY s.unit_id",
-            (at, at),
+            (to_db_time(now), to_db_time(now - asked_after)),
         )
         return [(r[0], r[1] or 0, r[2] or 0) for r in rows]
 
@@ -246,16 +256,20 @@ class OversightRepo:
         return [(r[0], r[1] or 0, r[2] or 0) for r in rows]
 
     async def attention(
-        self, now: datetime, since: datetime, directive_ids: list[int]
+        self,
+        now: datetime,
+        since: datetime,
+        directive_ids: list[int],
+        asked_after: timedelta = timedelta(0),
     ) -> dict[str, UnitFigures]:
-        """What the daily digest counts, per unit: overdue, not reported, pending, new symptoms, unread."""
+        """What the daily digest counts, per unit: overdue, not reported (as `district`),
+        pending, new symptoms, unread."""
         figures: dict[str, UnitFigures] = {}
 
         def of(unit_id: str) -> UnitFigures:
             return figures.setdefault(unit_id, UnitFigures(unit_id))
 
-        at = to_db_time(now)
-        for unit_id, overdue, not_reported in await self._late_returns(at):
+        for unit_id, overdue, not_reported in await self._late_returns(now, asked_after):
             of(unit_id).overdue += overdue
             of(unit_id).not_reported += not_reported
         for row in await self.tx.all(

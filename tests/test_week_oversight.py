@@ -273,3 +273,35 @@ async def test_item19_unread_is_counted_the_same_in_who_has_not_read_unit_and_di
     district = await latest(fake, admin, "/district", "đơn vị")
     school = next(line for line in (district.text or "").splitlines() if "Tiểu học" in line)
     assert school.endswith("chưa đọc 1 (+4 người chưa đăng ký)")
+
+
+# --------------------------------------------------------------------------- 20: the digest
+
+
+async def test_item20_digest_counts_unreported_returns_from_when_the_person_is_asked(
+    fake: FakeBotApi, bot: RunningBot, clock: ManualClock
+) -> None:
+    db = bot.settings.database_path
+    assert bot.settings.return_grace == timedelta(hours=6)
+    digest_at = datetime(2021, 5, 27, 7, 30, tzinfo=VIETNAM)
+    # Phúc was due back 11 h before the digest: asked again at 02:00, still silent. Linh was due
+    # back at 05:00: she is asked again only at 11:00, so the digest does not count her yet.
+    await asyncio.to_thread(seed_trip, db, 1, "TH-004", state="away", departed=NOW - timedelta(days=1),
+                            back=digest_at - timedelta(hours=11))  # fmt: skip
+    await asyncio.to_thread(seed_trip, db, 2, "TH-003", state="away", departed=NOW,
+                            back=digest_at - timedelta(hours=2, minutes=30))  # fmt: skip
+    principal = await register(fake, 9321, "TH-001")
+    await bot.services.sweeper.tick()  # the schedule: tomorrow 07:30
+    clock.set(digest_at)
+    await bot.services.sweeper.tick()
+    await fake.wait_for(lambda: bool(_digests(fake, principal)))
+    assert "chưa báo đã về: 1 người" in _digests(fake, principal)[0]
+
+    unit = (await latest(fake, principal, "/unit", "Trường Tiểu học")).text or ""
+    not_back = unit.split("❓ Chưa báo đã về (1):", 1)[1].split("\n\n", 1)[0]
+    assert "Âu Văn Phúc" in not_back and "Lại Thị Diệu Linh" not in not_back
+    assert "Lại Thị Diệu Linh" in unit.split("✈️", 1)[1].split("\n\n", 1)[0]  # still away
+
+
+def _digests(fake: FakeBotApi, user: FakeUser) -> list[str]:
+    return [m.text or "" for m in fake.messages(user.id) if "Chào buổi sáng" in (m.text or "")]

@@ -100,7 +100,9 @@ class Oversight:
             n=len(scope),
             when=t.short(step.now),
         )
-        lines = unit_text(t, directory, person.unit_id, picture, step.now)
+        lines = unit_text(
+            t, directory, person.unit_id, picture, step.now, self.deps.settings.return_grace
+        )
         return unit_messages(t, head_line, lines, picture.buttons)
 
     async def picture(self, step: Step, person: Staff, scope: list[str]) -> UnitPicture:
@@ -146,7 +148,11 @@ class Oversight:
             now - timedelta(days=self.deps.settings.oversight_directive_days)
         )
         return await repo.district(
-            now, now - timedelta(days=7), now - timedelta(days=30), [d[0] for d in directives]
+            now,
+            now - timedelta(days=7),
+            now - timedelta(days=30),
+            [d[0] for d in directives],
+            self.deps.settings.return_grace,
         )
 
     async def _heatmap(self, step: Step, directory: Directory) -> Heatmap:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.domain.directory import Directory
 from bot.domain.outgoing import Button, OutMessage
@@ -61,16 +61,21 @@ def unit_text(
     home_unit: str,
     picture: UnitPicture,
     now: datetime,
+    asked_after: timedelta = timedelta(0),
 ) -> list[str]:
-    """The sections of /unit; quick-action buttons are collected into `picture.buttons`."""
+    """The sections of /unit; quick-action buttons are collected into `picture.buttons`.
+
+    A return counts as not reported `asked_after` (RETURN_GRACE) past the planned return, when
+    the person is asked again, as in the digests and /district; until then they are away.
+    """
 
     def name(staff_id: str) -> str:
         return who(directory, staff_id, home_unit)
 
     add = picture.buttons.append
     today = now.date()
-    away = [trip for trip in picture.trips if trip.return_at > now]
-    late = [trip for trip in picture.trips if trip.return_at <= now]
+    away = [trip for trip in picture.trips if trip.return_at + asked_after > now]
+    late = [trip for trip in picture.trips if trip.return_at + asked_after <= now]
     back_today = [trip for trip in away if trip.return_at.date() == today]
     lines: list[str] = []
     lines += _section(t._("✈️ Away now ({n}):", n=len(away)), [
