@@ -112,7 +112,7 @@ async def test_no_register_and_no_directive_export_holds_a_formula(
     assert export.document is not None
     assert assert_no_formula(export.document["data"]) > 10
     rows = list(load_workbook(BytesIO(export.document["data"])).active.values)  # type: ignore[union-attr]
-    assert any(r[1] == "'" + EVIL_NAME and r[2] == "'" + EVIL_POSITION for r in rows)
+    assert any(r[2] == "'" + EVIL_NAME and r[3] == "'" + EVIL_POSITION for r in rows)  # after STT
 
 
 async def send_directive(fake: FakeBotApi, admin: object) -> None:

@@ -305,3 +305,68 @@ async def test_item20_digest_counts_unreported_returns_from_when_the_person_is_a
 
 def _digests(fake: FakeBotApi, user: FakeUser) -> list[str]:
     return [m.text or "" for m in fake.messages(user.id) if "Chào buổi sáng" in (m.text or "")]
+
+
+# --------------------------------------------------------------------------- 21: exports
+
+
+async def test_item21_directive_read_list_has_the_register_style_and_a_clerks_file_name(
+    fake: FakeBotApi, bot: RunningBot
+) -> None:
+    admin = await register(fake, 9331, "DU-003")
+    await register(fake, 9332, "TH-003")
+    preview = await compose(fake, admin, "Yêu cầu cán bộ không rời khỏi địa bàn.")
+    fake.press(admin, preview[-1], preview[-1].callback_data("Gửi ngay"))
+    await bot.services.sender.drain()
+    view = await latest(fake, admin, "/broadcast 1", "Văn bản #1:")
+    before = len(fake.messages(admin.id))
+    fake.press(admin, view, view.callback_data("Xuất"))
+    await fake.wait_for(lambda: any(m.kind == "document" for m in fake.messages(admin.id)[before:]))
+    export = next(m for m in fake.messages(admin.id)[before:] if m.kind == "document")
+    assert export.document is not None
+    assert export.document["file_name"] == "tinh-hinh-doc-van-ban-1061-ubnd-vp_26-05-2021.xlsx"
+    book = load_workbook(BytesIO(export.document["data"]))
+    assert book.sheetnames == ["#1"]
+    sheet = book["#1"]
+    header = next(sheet.iter_rows(max_row=1, values_only=True))
+    assert header[:4] == ("STT", "Đơn vị", "Họ và tên", "Chức vụ")  # as the other registers
+    assert all(cell.font.bold for cell in sheet[1]) and sheet.freeze_panes == "A2"
+    assert sheet.column_dimensions["B"].width == 30 and sheet.column_dimensions["C"].width == 26
+    rows = list(sheet.iter_rows(min_row=2, values_only=True))
+    assert len(rows) == 40 and [r[0] for r in rows[:3]] == [1, 2, 3]
+
+
+async def test_item21_register_file_names_say_what_and_when(
+    fake: FakeBotApi, bot: RunningBot
+) -> None:
+    principal = await register(fake, 9333, "TH-001")
+    names = [
+        await exported_name(fake, principal, f"/export {what} 01/05/2021 31/05/2021")
+        for what in ("travel", "returns", "acks", "health")
+    ]
+    assert names == [
+        "so-theo-doi-di-lai_01-05-2021_31-05-2021.xlsx",
+        "so-theo-doi-tro-ve_01-05-2021_31-05-2021.xlsx",
+        "theo-doi-doc-van-ban_01-05-2021_31-05-2021.xlsx",
+        "bao-cao-y-te_01-05-2021_31-05-2021.xlsx",
+    ]
+    one_unit = await exported_name(fake, principal, "/export travel 01/05/2021 31/05/2021 HB-TH")
+    assert one_unit == "so-theo-doi-di-lai_truong-tieu-hoc-hoa-binh-mau_01-05-2021_31-05-2021.xlsx"
+
+
+async def exported_name(fake: FakeBotApi, user: FakeUser, command: str) -> str:
+    before = len(fake.messages(user.id))
+    fake.send_text(user, command)
+    await fake.wait_for(lambda: any(m.kind == "document" for m in fake.messages(user.id)[before:]))
+    got = next(m for m in fake.messages(user.id)[before:] if m.kind == "document")
+    assert got.document is not None
+    return str(got.document["file_name"])
+
+
+@given(st.text(max_size=120))
+def test_item21_file_slugs_are_safe(text: str) -> None:
+    from bot.domain.text import file_slug
+
+    slug = file_slug(text)
+    assert slug and len(slug) <= 60 and set(slug) <= set("abcdefghijklmnopqrstuvwxyz0123456789-")
+    assert not slug.startswith(("-", ".")) or slug == "-"

@@ -17,6 +17,7 @@ from typing import Any
 from bot.domain.ids import looks_like_id, parse_id
 from bot.domain.models import BuiltinRole, Staff
 from bot.domain.outgoing import LocalFile, OutMessage
+from bot.domain.text import export_subfolder
 from bot.domain.travel_policy import PolicyMode
 from bot.i18n import Translator
 from bot.services.broadcast.audience import directive_messages, members, read_at_button, read_button
@@ -33,6 +34,7 @@ from bot.services.broadcast.views import (
     admin_buttons,
     directives_list,
     progress_text,
+    read_list_name,
     reminder_text,
     unread_message,
     write_export,
@@ -306,10 +308,10 @@ class Broadcasts:
         b = await repo.get(broadcast_id)
         if person is None or b is None or not person.has_role(BuiltinRole.ADMIN):
             return step.t._("Only district admins can send directives."), []
-        folder = self.deps.settings.exports_folder
-        path = write_export(
-            step.t, await step.directory(), b, await repo.states(broadcast_id), folder
-        )
+        folder = self.deps.settings.exports_folder / export_subfolder(person.staff_id, step.now)
+        path = folder / read_list_name(step.t, b, step.now.date())
+        states = await repo.states(broadcast_id)
+        await write_export(step.t, await step.directory(), b, states, path)
         return None, [
             OutMessage(
                 step.t._("Directive #{id}: who received and read it.", id=b.id),

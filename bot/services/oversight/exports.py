@@ -21,7 +21,7 @@ from bot.domain.directory import Directory
 from bot.domain.health import Symptom
 from bot.domain.health_rules import ALL_RECORDS_ROLES, HEAD_ROLES
 from bot.domain.models import BuiltinRole, Staff
-from bot.domain.text import safe_file_part
+from bot.domain.text import file_date, file_slug
 from bot.i18n import Translator
 from bot.services.health.alerts import symptom_names
 from bot.services.travel.views import status_text
@@ -59,7 +59,7 @@ def headers(t: Translator, what: str) -> list[tuple[str, int]]:
 def sheet_title(t: Translator, what: str) -> str:
     return {
         "travel": t._("Travel register"),
-        "returns": t._("Returns"),
+        "returns": t._("Returns register"),
         "acks": t._("Directive reads"),
         "health": t._("Health reports"),
     }[what][:31]
@@ -174,7 +174,7 @@ async def write_workbook(
     path: Path,
 ) -> int:
     """The register as .xlsx at `path`; the number of data rows."""
-    from bot.services.oversight.exports_xlsx import (  # openpyxl (and numpy) cost 0.2 s of start-up
+    from bot.services.kernel.xlsx import (  # openpyxl (and numpy) cost 0.2 s of start-up
         Register,
         write_register,
     )
@@ -192,6 +192,9 @@ async def write_workbook(
     return await write_register(register, rows, path)
 
 
-def file_name(request: ExportRequest) -> str:
-    unit = f"-{safe_file_part(request.unit_id)}" if request.unit_id else ""
-    return f"{request.what}{unit}-{request.start:%Y%m%d}-{request.end:%Y%m%d}.xlsx"
+def file_name(t: Translator, request: ExportRequest, unit_name: str | None = None) -> str:
+    """What a clerk sees: the register's title, the unit's name, the period, in the reader's
+    words (`so-theo-doi-di-lai_01-05-2021_31-05-2021.xlsx`), from safe parts only."""
+    unit = f"_{file_slug(unit_name, 40)}" if unit_name else ""
+    period = f"{file_date(request.start)}_{file_date(request.end)}"
+    return f"{file_slug(sheet_title(t, request.what))}{unit}_{period}.xlsx"

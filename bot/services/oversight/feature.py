@@ -17,7 +17,7 @@ from bot.domain.health_rules import HEAD_ROLES
 from bot.domain.models import BuiltinRole, Staff
 from bot.domain.outgoing import Button, LocalFile, OutMessage
 from bot.domain.splitting import split_message
-from bot.domain.text import safe_file_part
+from bot.domain.text import export_subfolder
 from bot.services.kernel.feature import Answer, ButtonRoute, Feature
 from bot.services.kernel.step import Deps, Step
 from bot.services.oversight.buttons import EXPORTS, ExportRegister
@@ -266,8 +266,9 @@ class Oversight:
                     step.now, person.staff_id, "health.export.refused", "export:health", details
                 )
             return [OutMessage(str(refusal))]
-        stamp = f"{safe_file_part(person.staff_id)}-{step.now:%Y%m%d%H%M%S}"
-        path = self.folder / f"{stamp}-{file_name(request)}"
+        unit = directory.unit(request.unit_id) if request.unit_id else None
+        name = file_name(t, request, unit.name if unit else None)
+        path = self.folder / export_subfolder(person.staff_id, step.now) / name
         rows = await write_workbook(self._repo(step), t, request, units, self.deps.clock.tz, path)
         await step.audit.append(
             step.now,
