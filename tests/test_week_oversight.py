@@ -370,3 +370,28 @@ def test_item21_file_slugs_are_safe(text: str) -> None:
     slug = file_slug(text)
     assert slug and len(slug) <= 60 and set(slug) <= set("abcdefghijklmnopqrstuvwxyz0123456789-")
     assert not slug.startswith(("-", ".")) or slug == "-"
+
+
+# --------------------------------------------------------------------------- 22: /unit
+
+
+async def test_item22_unit_lists_a_person_once_with_one_button(
+    fake: FakeBotApi, bot: RunningBot
+) -> None:
+    db = bot.settings.database_path
+    day = timedelta(days=1)
+    # Linh is away on two trips; Phúc never reported back from two.
+    for request_id, back in ((1, NOW + day), (2, NOW + 2 * day)):
+        await asyncio.to_thread(seed_trip, db, request_id, "TH-003", state=None,
+                                departed=NOW - day, back=back)  # fmt: skip
+    for request_id, back in ((3, NOW - 2 * day), (4, NOW - day)):
+        await asyncio.to_thread(seed_trip, db, request_id, "TH-004", state="away",
+                                departed=back - day, back=back)  # fmt: skip
+    principal = await register(fake, 9341, "TH-001")
+    unit = await latest(fake, principal, "/unit", "Trường Tiểu học")
+    text = unit.text or ""
+    assert text.count("Lại Thị Diệu Linh") == 1 and text.count("Âu Văn Phúc") == 1
+    assert "✈️ Đang đi vắng (1):" in text and "❓ Chưa báo đã về (1):" in text
+    assert "và 1 chuyến khác" in text
+    asks = [b for b in unit.button_texts() if "Âu Văn Phúc" in b]
+    assert len(asks) == 1

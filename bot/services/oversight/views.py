@@ -6,6 +6,7 @@ import statistics
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from bot.domain.directory import Directory
 from bot.domain.outgoing import Button, OutMessage
@@ -47,6 +48,20 @@ def button_name(directory: Directory, staff_id: str) -> str:
     return person.full_name[:28] if person else staff_id
 
 
+T = TypeVar("T", Trip, HealthLine)
+
+
+def once_each(
+    items: list[T], key: Callable[[T], object] = lambda item: item.staff_id
+) -> list[tuple[T, int]]:
+    """Each person once (their first item, in the order given), with how many more they have:
+    two trips make one line and one button, not two of each."""
+    first: dict[object, list[T]] = {}
+    for item in items:
+        first.setdefault(key(item), []).append(item)
+    return [(group[0], len(group) - 1) for group in first.values()]
+
+
 def _section(title: str, items: list[str]) -> list[str]:
     if not items:
         return []
@@ -74,31 +89,39 @@ def unit_text(
 
     add = picture.buttons.append
     today = now.date()
-    away = [trip for trip in picture.trips if trip.return_at + asked_after > now]
-    late = [trip for trip in picture.trips if trip.return_at + asked_after <= now]
-    back_today = [trip for trip in away if trip.return_at.date() == today]
+    away = once_each([trip for trip in picture.trips if trip.return_at + asked_after > now])
+    late = once_each([trip for trip in picture.trips if trip.return_at + asked_after <= now])
+    back_today = [(x, more) for x, more in away if x.return_at.date() == today]
+
+    def also(more: int) -> str:
+        return t.n_(" (+{n} more trip)", " (+{n} more trips)", more) if more else ""
+
     lines: list[str] = []
     lines += _section(t._("✈️ Away now ({n}):", n=len(away)), [
-        "• " + t._("{name} — {place}, back {when}", name=name(x.staff_id), place=x.destination, when=t.short(x.return_at)) for x in away])  # fmt: skip
+        "• " + t._("{name} — {place}, back {when}", name=name(x.staff_id), place=x.destination, when=t.short(x.return_at)) + also(more) for x, more in away])  # fmt: skip
     lines += _section(t._("🏠 Back today ({n}):", n=len(back_today)), [
-        "• " + t._("{name} — {place}, at {time}", name=name(x.staff_id), place=x.destination, time=x.return_at.strftime("%H:%M")) for x in back_today])  # fmt: skip
+        "• " + t._("{name} — {place}, at {time}", name=name(x.staff_id), place=x.destination, time=x.return_at.strftime("%H:%M")) for x, _ in back_today])  # fmt: skip
     lines += _section(t._("❓ Return not reported ({n}):", n=len(late)), [
-        "• " + t._("{name} — {place}, was due back {when}", name=name(x.staff_id), place=x.destination, when=t.short(x.return_at)) for x in late])  # fmt: skip
-    for trip in late:
-        if trip.state == "away":
-            add(
-                Button(
-                    t._("❓ Ask {name}", name=button_name(directory, trip.staff_id)),
-                    TripAction("ask", trip.request_id).encode(),
-                )
+        "• " + t._("{name} — {place}, was due back {when}", name=name(x.staff_id), place=x.destination, when=t.short(x.return_at)) + also(more) for x, more in late])  # fmt: skip
+    asked = once_each([trip for trip in picture.trips if trip.return_at + asked_after <= now and trip.state == "away"])  # fmt: skip
+    for trip, _ in asked:
+        add(
+            Button(
+                t._("❓ Ask {name}", name=button_name(directory, trip.staff_id)),
+                TripAction("ask", trip.request_id).encode(),
             )
-    open_windows = [w for w in picture.windows if w.deadline_at and w.deadline_at > now]
-    overdue = [w for w in picture.windows if w.deadline_at and w.deadline_at <= now]
+        )
+    open_windows = [w for w, _ in once_each([w for w in picture.windows if w.deadline_at and w.deadline_at > now])]  # fmt: skip
+    overdue = [w for w, _ in once_each([w for w in picture.windows if w.deadline_at and w.deadline_at <= now])]  # fmt: skip
     lines += _section(t._("⚠️ Health declaration overdue ({n}):", n=len(overdue)), [
         "• " + t._("{name} — due {when}", name=name(w.staff_id), when=t.short(w.deadline_at)) for w in overdue if w.deadline_at])  # fmt: skip
     lines += _section(t._("🩺 Within the 24 hours to declare ({n}):", n=len(open_windows)), [
         "• " + t._("{name} — by {when}", name=name(w.staff_id), when=t.short(w.deadline_at)) for w in open_windows if w.deadline_at])  # fmt: skip
+    reminded: set[str] = set()
     for window in overdue + open_windows:
+        if window.staff_id in reminded:
+            continue  # one reminder button a person: the most pressing declaration
+        reminded.add(window.staff_id)
         add(
             Button(
                 t._("🔔 Remind {name}", name=button_name(directory, window.staff_id)),
@@ -121,8 +144,9 @@ def unit_text(
                     Decide(request.request_id, False).encode(),
                 )
             )
-    lines += _section(t._("🤒 Monitoring and symptoms ({n}):", n=len(picture.health)), [
-        "• " + _health_line(t, name(h.staff_id), h) for h in picture.health])  # fmt: skip
+    health = [h for h, _ in once_each(picture.health, lambda h: (h.staff_id, h.kind))]
+    lines += _section(t._("🤒 Monitoring and symptoms ({n}):", n=len(health)), [
+        "• " + _health_line(t, name(h.staff_id), h) for h in health])  # fmt: skip
     for item in picture.unread:
         lines += _section(
             t._(
