@@ -11,7 +11,7 @@ import os
 import sqlite3
 import subprocess
 import sys
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import cache
 from io import BytesIO
 from pathlib import Path
@@ -25,6 +25,7 @@ from bot.domain.directory import Directory, resolve_route
 from bot.domain.directory_files import load_directory
 from bot.domain.models import Staff, Unit, UnitKind
 from bot.domain.text import fold
+from bot.domain.work_calendar import public_holidays_during
 from bot.services.registration.tabular import read_table
 from storage.db import to_db_time
 from tests.fakebot import FakeBotApi, FakeUser, SentMessage
@@ -32,6 +33,7 @@ from tests.harness import RunningBot, load_examples, make_settings, register
 from tests.paths import EXAMPLES, ROOT
 from tests.test_e2e_broadcast import compose, latest
 from tests.test_e2e_oversight import seed_trip
+from tests.test_e2e_travel import submit
 
 
 @cache
@@ -395,3 +397,28 @@ async def test_item22_unit_lists_a_person_once_with_one_button(
     assert "và 1 chuyến khác" in text
     asks = [b for b in unit.button_texts() if "Âu Văn Phúc" in b]
     assert len(asks) == 1
+
+
+# --------------------------------------------------------------------------- 23: the holiday
+
+
+def test_item23_public_holidays_during_a_trip_are_named() -> None:
+    leave = datetime(2021, 9, 1, 18, 0, tzinfo=VIETNAM)
+    found = public_holidays_during(leave, datetime(2021, 9, 3, 0, 0, tzinfo=VIETNAM))
+    assert found == [(date(2021, 9, 2), "Quốc khánh")]  # back at midnight: not on the 3rd
+    english = public_holidays_during(leave, leave + timedelta(days=3), "en")
+    assert [d.day for d, _ in english] == [2, 3] and "National" in english[0][1]
+    assert public_holidays_during(leave, leave + timedelta(hours=2)) == []
+
+
+async def test_item23_approver_is_told_which_holiday_needs_the_approval(
+    fake: FakeBotApi, bot: RunningBot, clock: ManualClock
+) -> None:
+    clock.set(datetime(2021, 8, 30, 9, 0, tzinfo=VIETNAM))  # Monday; Thursday 02/09 is Quốc khánh
+    teacher = await register(fake, 9351, "TH-003")
+    principal = await register(fake, 9352, "TH-001")
+    # Within working hours, but on a public holiday: approval needed because of the holiday.
+    await submit(fake, teacher, leave="02/09/2021 08:00", back="02/09/2021 16:00")
+    request = await fake.next_message(principal.id)
+    reason = next(line for line in (request.text or "").splitlines() if "Cần phê duyệt vì" in line)
+    assert "Quốc khánh 02/09/2021" in reason
