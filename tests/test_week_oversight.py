@@ -276,6 +276,11 @@ async def test_item19_unread_is_counted_the_same_in_who_has_not_read_unit_and_di
     school = next(line for line in (district.text or "").splitlines() if "Tiểu học" in line)
     assert school.endswith("chưa đọc 1 (+4 người chưa đăng ký)")
 
+    register_rows = sheet_rows(await export_last_30_days(fake, principal, "acks"))
+    states = {r[2]: r[-1] for r in register_rows[1:]}
+    assert states["Lại Thị Diệu Linh"] == "chưa đọc"
+    assert states["Âu Văn Phúc"] == "chưa đăng ký với bot"  # apart, in the read-list's words
+
 
 # --------------------------------------------------------------------------- 20: the digest
 

@@ -90,8 +90,9 @@ def row_mapper(t: Translator, what: str) -> Callable[[tuple[Any, ...]], list[Any
         }
         return lambda r: [*r[1:10], states.get(r[10], r[10]), _yes_no(t, r[11]), r[12]]
     if what == "acks":
-        unread = t._("not read")
-        return lambda r: [*r[1:7], _yes_no(t, r[7]), r[8] or unread]
+        # The meaning of unread everywhere (storage's UNREAD): the unregistered are apart.
+        unread, absent = t._("not read"), t._("never registered")
+        return lambda r: [*r[1:7], _yes_no(t, r[7]), r[8] or (unread if r[7] else absent)]
     names = symptom_names(t)
     sources = {
         "self": t._("self-report"),
