@@ -31,11 +31,6 @@ def spreadsheet_text(value: str) -> str:
     return "'" + value if value.startswith(_FORMULA_STARTS) else value
 
 
-def spreadsheet_cell(value: object) -> object:
-    """A cell's value for an export: text neutralised, numbers, dates and empties as they are."""
-    return spreadsheet_text(value) if isinstance(value, str) else value
-
-
 _UNSAFE_IN_NAME = re.compile(r"[^A-Za-z0-9_-]+")
 
 
