@@ -404,6 +404,25 @@ async def test_item22_unit_lists_a_person_once_with_one_button(
     assert len(asks) == 1
 
 
+async def test_item23_the_party_secretary_may_decide_a_principals_request(
+    fake: FakeBotApi, bot: RunningBot
+) -> None:
+    principal = await register(fake, 9353, "TH-001")
+    secretary = await register(fake, 9354, "HB-001")  # heads the vice-chair's own unit
+    await register(fake, 9355, "HB-004")
+    await submit(fake, principal)  # a weekend trip: the vice-chair for education decides
+    listed = await latest(fake, secretary, "/pending", "Châu Thị Bích Ngọc")
+    fake.press(secretary, listed, listed.callback_data("Phê duyệt"))
+
+    def approved() -> list[str]:
+        return [
+            m.text or "" for m in fake.messages(principal.id) if "Đã phê duyệt" in (m.text or "")
+        ]
+
+    await fake.wait_for(lambda: bool(approved()))
+    assert "Nguyễn Văn Hùng" in approved()[0]
+
+
 # --------------------------------------------------------------------------- 23: the holiday
 
 
