@@ -52,50 +52,6 @@ async def say(fake: FakeBotApi, user: FakeUser, text: str) -> SentMessage:
     return await fake.next_message(user.id)
 
 
-# --------------------------------------------------------------------------- 23, 24: routing
-
-
-def test_item23_leader_above_includes_the_head_of_a_role_approvers_unit() -> None:
-    # A principal is decided by the vice-chair for education (HB-004), whose own unit is the
-    # ward: its head, the Party secretary HB-001, is the leader above.
-    route = resolve_route(examples(), "TH-001")
-    assert route.deciders == ("HB-004",)
-    assert route.above == ("HB-001",)
-
-
-def test_item23_directory_show_prints_the_leader_above(tmp_path: Path) -> None:
-    env = dict(os.environ, DATABASE_PATH=str(tmp_path / "k.db"), TELEGRAM_BOT_TOKEN="")
-    env.pop("DEFAULT_LANGUAGE", None)
-
-    def cli(*args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "-m", "bot", "directory", *args],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=True,
-        )  # fmt: skip
-        return done.stdout
-
-    cli("import", "--units", str(EXAMPLES / "units.csv"), "--staff", str(EXAMPLES / "staff.csv"),
-        "--routing", str(EXAMPLES / "routing.toml"))  # fmt: skip
-    shown = cli("show", "TH-001")
-    above = next(line for line in shown.splitlines() if line.startswith("Lãnh đạo cấp trên"))
-    assert "Nguyễn Văn Hùng" in above
-
-
-def test_item24_last_rule_notifies_both_offices() -> None:
-    directory = examples()
-    route = resolve_route(directory, "TH-003")  # a teacher: the last rule
-    assert route.notify == ("DU-001", "UB-001")  # Văn phòng Đảng ủy and Văn phòng HĐND-UBND
-
-
-def test_item24_the_office_chief_is_not_a_leader_above_teachers() -> None:
-    directory = examples()
-    for unit_id in ("HB-TH", "HB-THCS", "HB-TYT"):
-        assert [u.unit_id for u in directory.ancestors(unit_id)] == ["HB"]
-    teacher = resolve_route(directory, "TH-003")
-    assert teacher.deciders == ("TH-001",) and teacher.above == ("HB-001",)
-    assert "UB-001" not in resolve_route(directory, "YT-004").above
-
-
 # --------------------------------------------------------------------------- 17: name search
 
 
@@ -404,6 +360,35 @@ async def test_item22_unit_lists_a_person_once_with_one_button(
     assert len(asks) == 1
 
 
+# --------------------------------------------------------------------------- 23: leader above, holiday
+
+
+def test_item23_leader_above_includes_the_head_of_a_role_approvers_unit() -> None:
+    # A principal is decided by the vice-chair for education (HB-004), whose own unit is the
+    # ward: its head, the Party secretary HB-001, is the leader above.
+    route = resolve_route(examples(), "TH-001")
+    assert route.deciders == ("HB-004",)
+    assert route.above == ("HB-001",)
+
+
+def test_item23_directory_show_prints_the_leader_above(tmp_path: Path) -> None:
+    env = dict(os.environ, DATABASE_PATH=str(tmp_path / "k.db"), TELEGRAM_BOT_TOKEN="")
+    env.pop("DEFAULT_LANGUAGE", None)
+
+    def cli(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "bot", "directory", *args],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=True,
+        )  # fmt: skip
+        return done.stdout
+
+    cli("import", "--units", str(EXAMPLES / "units.csv"), "--staff", str(EXAMPLES / "staff.csv"),
+        "--routing", str(EXAMPLES / "routing.toml"))  # fmt: skip
+    shown = cli("show", "TH-001")
+    above = next(line for line in shown.splitlines() if line.startswith("Lãnh đạo cấp trên"))
+    assert "Nguyễn Văn Hùng" in above
+
+
 async def test_item23_the_party_secretary_may_decide_a_principals_request(
     fake: FakeBotApi, bot: RunningBot
 ) -> None:
@@ -421,9 +406,6 @@ async def test_item23_the_party_secretary_may_decide_a_principals_request(
 
     await fake.wait_for(lambda: bool(approved()))
     assert "Nguyễn Văn Hùng" in approved()[0]
-
-
-# --------------------------------------------------------------------------- 23: the holiday
 
 
 def test_item23_public_holidays_during_a_trip_are_named() -> None:
@@ -446,3 +428,21 @@ async def test_item23_approver_is_told_which_holiday_needs_the_approval(
     request = await fake.next_message(principal.id)
     reason = next(line for line in (request.text or "").splitlines() if "Cần phê duyệt vì" in line)
     assert "Quốc khánh 02/09/2021" in reason
+
+
+# --------------------------------------------------------------------------- 24: the sample tree
+
+
+def test_item24_last_rule_notifies_both_offices() -> None:
+    directory = examples()
+    route = resolve_route(directory, "TH-003")  # a teacher: the last rule
+    assert route.notify == ("DU-001", "UB-001")  # Văn phòng Đảng ủy and Văn phòng HĐND-UBND
+
+
+def test_item24_the_office_chief_is_not_a_leader_above_teachers() -> None:
+    directory = examples()
+    for unit_id in ("HB-TH", "HB-THCS", "HB-TYT"):
+        assert [u.unit_id for u in directory.ancestors(unit_id)] == ["HB"]
+    teacher = resolve_route(directory, "TH-003")
+    assert teacher.deciders == ("TH-001",) and teacher.above == ("HB-001",)
+    assert "UB-001" not in resolve_route(directory, "YT-004").above
