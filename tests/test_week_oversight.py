@@ -446,3 +446,18 @@ def test_item24_the_office_chief_is_not_a_leader_above_teachers() -> None:
     teacher = resolve_route(directory, "TH-003")
     assert teacher.deciders == ("TH-001",) and teacher.above == ("HB-001",)
     assert "UB-001" not in resolve_route(directory, "YT-004").above
+
+
+async def test_item24_both_offices_are_told_of_a_teachers_approved_trip(
+    fake: FakeBotApi, bot: RunningBot
+) -> None:
+    teacher = await register(fake, 9361, "TH-003")
+    principal = await register(fake, 9362, "TH-001")
+    party_office = await register(fake, 9363, "DU-001")
+    ubnd_office = await register(fake, 9364, "UB-001")
+    await submit(fake, teacher)
+    request = await fake.next_message(principal.id)
+    fake.press(principal, request, request.callback_data("Phê duyệt"))
+    for office in (party_office, ubnd_office):
+        told = await fake.next_message(office.id)
+        assert "Lại Thị Diệu Linh" in (told.text or "") and not told.buttons()
