@@ -89,8 +89,12 @@ def unit_text(
 
     add = picture.buttons.append
     today = now.date()
-    away = once_each([trip for trip in picture.trips if trip.return_at + asked_after > now])
-    late = once_each([trip for trip in picture.trips if trip.return_at + asked_after <= now])
+
+    def not_reported(trip: Trip) -> bool:
+        return trip.return_at + asked_after <= now
+
+    away = once_each([trip for trip in picture.trips if not not_reported(trip)])
+    late = once_each([trip for trip in picture.trips if not_reported(trip)])
     back_today = [(x, more) for x, more in away if x.return_at.date() == today]
 
     def also(more: int) -> str:
@@ -103,25 +107,22 @@ def unit_text(
         "• " + t._("{name} — {place}, at {time}", name=name(x.staff_id), place=x.destination, time=x.return_at.strftime("%H:%M")) for x, _ in back_today])  # fmt: skip
     lines += _section(t._("❓ Return not reported ({n}):", n=len(late)), [
         "• " + t._("{name} — {place}, was due back {when}", name=name(x.staff_id), place=x.destination, when=t.short(x.return_at)) + also(more) for x, more in late])  # fmt: skip
-    asked = once_each([trip for trip in picture.trips if trip.return_at + asked_after <= now and trip.state == "away"])  # fmt: skip
-    for trip, _ in asked:
+    askable = [trip for trip in picture.trips if not_reported(trip) and trip.state == "away"]
+    for trip, _ in once_each(askable):
         add(
             Button(
                 t._("❓ Ask {name}", name=button_name(directory, trip.staff_id)),
                 TripAction("ask", trip.request_id).encode(),
             )
         )
-    open_windows = [w for w, _ in once_each([w for w in picture.windows if w.deadline_at and w.deadline_at > now])]  # fmt: skip
-    overdue = [w for w, _ in once_each([w for w in picture.windows if w.deadline_at and w.deadline_at <= now])]  # fmt: skip
+    windows = [w for w, _ in once_each(picture.windows)]  # the earliest deadline a person
+    open_windows = [w for w in windows if w.deadline_at and w.deadline_at > now]
+    overdue = [w for w in windows if w.deadline_at and w.deadline_at <= now]
     lines += _section(t._("⚠️ Health declaration overdue ({n}):", n=len(overdue)), [
         "• " + t._("{name} — due {when}", name=name(w.staff_id), when=t.short(w.deadline_at)) for w in overdue if w.deadline_at])  # fmt: skip
     lines += _section(t._("🩺 Within the 24 hours to declare ({n}):", n=len(open_windows)), [
         "• " + t._("{name} — by {when}", name=name(w.staff_id), when=t.short(w.deadline_at)) for w in open_windows if w.deadline_at])  # fmt: skip
-    reminded: set[str] = set()
     for window in overdue + open_windows:
-        if window.staff_id in reminded:
-            continue  # one reminder button a person: the most pressing declaration
-        reminded.add(window.staff_id)
         add(
             Button(
                 t._("🔔 Remind {name}", name=button_name(directory, window.staff_id)),
@@ -158,7 +159,7 @@ def unit_text(
             [
                 line
                 for line in (
-                    _names_line(t, [name(s) for s in item.staff_ids]),
+                    _names_line([name(s) for s in item.staff_ids]),
                     not_registered_line(t, [name(s) for s in item.not_registered]),
                 )
                 if line
@@ -173,7 +174,7 @@ def unit_text(
     return lines
 
 
-def _names_line(t: Translator, names: list[str]) -> str:
+def _names_line(names: list[str]) -> str:
     if not names:
         return ""
     more = len(names) - SECTION_LINES
