@@ -19,6 +19,13 @@ FINAL = "broadcast:{id}"
 PART = "broadcast:{id}:part"
 REMIND = "broadcast:{id}:remind"
 
+# One definition of "has not read" for every view (a head's «who has not read», /unit,
+# /district, the digests): a recipient who had opened the bot when the directive went out and
+# has not pressed "read". Those who had not opened the bot could not get it: they are counted
+# apart, as not registered (unless they read it later, having registered since).
+UNREAD = "r.registered = 1 AND r.read_at IS NULL"
+NOT_REGISTERED = "r.registered = 0 AND r.read_at IS NULL"
+
 
 @dataclass(frozen=True, slots=True)
 class Broadcast:
@@ -251,16 +258,35 @@ class BroadcastRepo:
             )
         )
 
-    async def unread(self, broadcast_id: int, unit_ids: Sequence[str] | None = None) -> list[str]:
-        """Staff ids whose copy was delivered and who have not pressed "read" (of these units)."""
+    async def unread(
+        self,
+        broadcast_id: int,
+        unit_ids: Sequence[str] | None = None,
+        *,
+        delivered_only: bool = False,
+    ) -> list[str]:
+        """Staff ids who have not read it (UNREAD), of these units; `delivered_only`: of those,
+        the ones whose copy was delivered (whom a reminder can reach)."""
         sql = (
-            "SELECT r.staff_id, r.unit_id FROM broadcast_recipients r JOIN outbox o "
+            "SELECT r.staff_id, r.unit_id FROM broadcast_recipients r LEFT JOIN outbox o "
             "ON o.purpose = ? AND o.staff_id = r.staff_id "
-            "WHERE r.broadcast_id = ? AND r.read_at IS NULL AND o.status = 'sent'"
+            f"WHERE r.broadcast_id = ? AND {UNREAD}"
+            + (" AND o.status = 'sent'" if delivered_only else "")
+            + " ORDER BY r.unit_id, r.staff_id"
         )
         rows = await self.tx.all(sql, (FINAL.format(id=broadcast_id), broadcast_id))
-        wanted = None if unit_ids is None else set(unit_ids)
-        return [r[0] for r in rows if wanted is None or r[1] in wanted]
+        return _of_units(rows, unit_ids)
+
+    async def not_registered(
+        self, broadcast_id: int, unit_ids: Sequence[str] | None = None
+    ) -> list[str]:
+        """Staff ids who could not get it: not registered when it went out (NOT_REGISTERED)."""
+        rows = await self.tx.all(
+            "SELECT r.staff_id, r.unit_id FROM broadcast_recipients r "
+            f"WHERE r.broadcast_id = ? AND {NOT_REGISTERED} ORDER BY r.unit_id, r.staff_id",
+            (broadcast_id,),
+        )
+        return _of_units(rows, unit_ids)
 
     async def due_reminders(self, now: datetime) -> list[Broadcast]:
         rows = await self.tx.all(
@@ -296,3 +322,9 @@ class BroadcastRepo:
             r[9], from_db_time(r[10], tz), from_db_time(r[11], tz), from_db_time(r[12], tz),
             r[13], r[14], r[15], r[16], from_db_time(r[17], tz), r[18], from_db_time(r[19], tz),
         )  # fmt: skip
+
+
+def _of_units(rows: Sequence[Sequence[Any]], unit_ids: Sequence[str] | None) -> list[str]:
+    """The staff ids (first column) of the rows whose unit (second column) is wanted."""
+    wanted = None if unit_ids is None else set(unit_ids)
+    return [r[0] for r in rows if wanted is None or r[1] in wanted]

@@ -8,10 +8,11 @@ keeps a 100,000-row export out of Python's datetime code.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, overload
 
+from storage.broadcast_repo import NOT_REGISTERED, UNREAD
 from storage.db import Tx, dumps, from_db_time, to_db_time
 
 IN_SCOPE = "IN (SELECT value FROM json_each(?))"
@@ -56,7 +57,8 @@ class Unread:
     broadcast_id: int
     number: str
     title: str
-    staff_ids: list[str]
+    staff_ids: list[str]  # have not read it (UNREAD)
+    not_registered: list[str] = field(default_factory=list)  # could not get it
 
 
 @dataclass
@@ -69,7 +71,8 @@ class UnitFigures:
     due_week: int = 0  # windows of the last 7 days that are closed (declared or past deadline)
     on_time_week: int = 0
     decision_minutes: list[float] | None = None
-    unread: int = 0
+    unread: int = 0  # copies of the latest directives not read (UNREAD)
+    not_registered: int = 0  # copies that could not go out: not registered (NOT_REGISTERED)
     not_reported: int = 0
     pending: int = 0
     symptoms: int = 0
@@ -160,19 +163,29 @@ class OversightRepo:
         found = []
         for broadcast_id, number, title in directives:
             rows = await self.tx.all(
-                "SELECT staff_id FROM broadcast_recipients WHERE broadcast_id = ? AND read_at IS NULL "
-                f"AND staff_id {IN_SCOPE} ORDER BY staff_id",
+                f"SELECT r.staff_id, {UNREAD} FROM broadcast_recipients r "
+                f"WHERE r.broadcast_id = ? AND (({UNREAD}) OR ({NOT_REGISTERED})) "
+                f"AND r.staff_id {IN_SCOPE} ORDER BY r.staff_id",
                 (broadcast_id, dumps(list(scope))),
             )
+            unread = [r[0] for r in rows if r[1]]
+            absent = [r[0] for r in rows if not r[1]]
             if rows:
-                found.append(Unread(broadcast_id, number, title, [r[0] for r in rows]))
+                found.append(Unread(broadcast_id, number, title, unread, absent))
         return found
 
     # --- the district, per unit ---------------------------------------------------------------
 
     async def district(
-        self, now: datetime, week_ago: datetime, month_ago: datetime, directive_ids: list[int]
+        self,
+        now: datetime,
+        week_ago: datetime,
+        month_ago: datetime,
+        directive_ids: list[int],
+        asked_after: timedelta = timedelta(0),
     ) -> dict[str, UnitFigures]:
+        """Per unit. A return counts as not reported `asked_after` (RETURN_GRACE) past the
+        planned return: when the person is asked whether they are back."""
         figures: dict[str, UnitFigures] = {}
 
         def of(unit_id: str) -> UnitFigures:
@@ -181,7 +194,7 @@ class OversightRepo:
         at = to_db_time(now)
         for unit_id, count in await self._away_counts(at):
             of(unit_id).away += count
-        for unit_id, overdue, not_reported in await self._late_returns(at):
+        for unit_id, overdue, not_reported in await self._late_returns(now, asked_after):
             of(unit_id).overdue += overdue
             of(unit_id).not_reported += not_reported
         for row in await self.tx.all(
@@ -201,17 +214,21 @@ class OversightRepo:
         ):
             unit = of(row[0])
             unit.decision_minutes = (unit.decision_minutes or []) + [float(row[1])]
-        for unit_id, count in await self.unread_by_unit(directive_ids):
-            of(unit_id).unread += count
+        for unit_id, unread, not_registered in await self.unread_by_unit(directive_ids):
+            of(unit_id).unread += unread
+            of(unit_id).not_registered += not_registered
         return figures
 
-    async def _late_returns(self, at: str) -> list[tuple[str, int, int]]:
-        """Per unit: declarations past their 24 hours, and returns past due not yet reported."""
+    async def _late_returns(
+        self, now: datetime, asked_after: timedelta
+    ) -> list[tuple[str, int, int]]:
+        """Per unit: declarations past their 24 hours, and returns not reported although the
+        person has been asked (`asked_after` the planned return)."""
         rows = await self.tx.all(
             "SELECT s.unit_id, SUM(r.state = 'back' AND r.deadline_at <= ?), "
             "SUM(r.state = 'away' AND r.planned_return_at <= ?) FROM trip_returns r "
             "JOIN staff s ON s.staff_id = r.staff_id WHERE r.state IN ('back', 'away') GROUP BY s.unit_id",
-            (at, at),
+            (to_db_time(now), to_db_time(now - asked_after)),
         )
         return [(r[0], r[1] or 0, r[2] or 0) for r in rows]
 
@@ -227,27 +244,32 @@ class OversightRepo:
         )
         return [(r[0], r[1]) for r in rows]
 
-    async def unread_by_unit(self, directive_ids: list[int]) -> list[tuple[str, int]]:
+    async def unread_by_unit(self, directive_ids: list[int]) -> list[tuple[str, int, int]]:
+        """Per unit: copies not read (UNREAD), copies that could not go out (NOT_REGISTERED)."""
         if not directive_ids:
             return []
         rows = await self.tx.all(
-            "SELECT unit_id, COUNT(*) FROM broadcast_recipients "
-            f"WHERE broadcast_id {IN_SCOPE} AND read_at IS NULL GROUP BY unit_id",
+            f"SELECT r.unit_id, SUM({UNREAD}), SUM({NOT_REGISTERED}) FROM broadcast_recipients r "
+            f"WHERE r.broadcast_id {IN_SCOPE} AND r.read_at IS NULL GROUP BY r.unit_id",
             (dumps(directive_ids),),
         )
-        return [(r[0], r[1]) for r in rows]
+        return [(r[0], r[1] or 0, r[2] or 0) for r in rows]
 
     async def attention(
-        self, now: datetime, since: datetime, directive_ids: list[int]
+        self,
+        now: datetime,
+        since: datetime,
+        directive_ids: list[int],
+        asked_after: timedelta = timedelta(0),
     ) -> dict[str, UnitFigures]:
-        """What the daily digest counts, per unit: overdue, not reported, pending, new symptoms, unread."""
+        """What the daily digest counts, per unit: overdue, not reported (as `district`),
+        pending, new symptoms, unread."""
         figures: dict[str, UnitFigures] = {}
 
         def of(unit_id: str) -> UnitFigures:
             return figures.setdefault(unit_id, UnitFigures(unit_id))
 
-        at = to_db_time(now)
-        for unit_id, overdue, not_reported in await self._late_returns(at):
+        for unit_id, overdue, not_reported in await self._late_returns(now, asked_after):
             of(unit_id).overdue += overdue
             of(unit_id).not_reported += not_reported
         for row in await self.tx.all(
@@ -261,8 +283,9 @@ class OversightRepo:
             (to_db_time(since),),
         ):
             of(row[0]).symptoms += row[1]
-        for unit_id, count in await self.unread_by_unit(directive_ids):
-            of(unit_id).unread += count
+        for unit_id, unread, not_registered in await self.unread_by_unit(directive_ids):
+            of(unit_id).unread += unread
+            of(unit_id).not_registered += not_registered
         return figures
 
     async def on_time_days(
@@ -331,13 +354,14 @@ _PERSON = (
 )
 _EXPORTS: dict[str, tuple[str, str]] = {
     "travel": (
-        f"SELECT {_PERSON}, t.id, t.destination, t.address, t.purpose, {_local('t.departure_at')}, "
-        f"{_local('t.return_at')}, t.status, COALESCE(d.full_name, t.decided_by), {_local('t.decided_at')}, "
-        f"{_local('r.arrived_at')}, {_local('r.declared_at')} "
+        # A register of requests: those made in the period (an approved trip next month is in it).
+        f"SELECT {_PERSON}, t.id, {_local('t.created_at')}, t.destination, t.address, t.purpose, "
+        f"{_local('t.departure_at')}, {_local('t.return_at')}, t.status, COALESCE(d.full_name, t.decided_by), "
+        f"{_local('t.decided_at')}, {_local('r.arrived_at')}, {_local('r.declared_at')} "
         "FROM travel_requests t JOIN staff s ON s.staff_id = t.staff_id LEFT JOIN units u ON u.unit_id = s.unit_id "
         "LEFT JOIN staff d ON d.staff_id = t.decided_by LEFT JOIN trip_returns r ON r.request_id = t.id "
-        "WHERE {WHERE} ORDER BY s.unit_id, t.departure_at, t.id",
-        "t.departure_at",
+        "WHERE {WHERE} ORDER BY s.unit_id, t.created_at, t.id",
+        "t.created_at",
     ),
     "returns": (
         f"SELECT {_PERSON}, r.request_id, t.destination, {_local('r.planned_return_at')}, {_local('r.arrived_at')}, "

@@ -221,11 +221,11 @@ async def test_reminder_heads_view_export_and_file(fake: FakeBotApi, bot: Runnin
     export = fake.messages(admin.id)[-1]
     assert export.kind == "document" and export.document is not None
     sheet = load_workbook(BytesIO(export.document["data"])).active
-    rows = {r[1]: r for r in sheet.iter_rows(min_row=2, values_only=True)}  # type: ignore[union-attr]
-    assert rows["Châu Thị Bích Ngọc"][4] == "26/05/2021 09:00"
-    assert rows["Lại Thị Diệu Linh"][3] and not rows["Lại Thị Diệu Linh"][4]
-    assert rows["Emily Nguyễn"][5] == "đã chặn bot"
-    assert rows["Nguyễn Văn Hùng"][5] == "chưa đăng ký với bot"
+    rows = {r[2]: r for r in sheet.iter_rows(min_row=2, values_only=True)}  # type: ignore[union-attr]
+    assert rows["Châu Thị Bích Ngọc"][5] == "26/05/2021 09:00"  # after the row number (STT)
+    assert rows["Lại Thị Diệu Linh"][4] and not rows["Lại Thị Diệu Linh"][5]
+    assert rows["Emily Nguyễn"][6] == "đã chặn bot"
+    assert rows["Nguyễn Văn Hùng"][6] == "chưa đăng ký với bot"
 
 
 async def latest(fake: FakeBotApi, user: FakeUser, text: str, expect: str) -> SentMessage:

@@ -29,7 +29,7 @@ async def test_registers_and_charts_go_to_exports_dir(
     assert got.document is not None and chart.photo is not None
     written = sorted(p.relative_to(registers).as_posix() for p in registers.rglob("*.*"))
     assert [p for p in written if p.endswith(".xlsx")] == [
-        "TH-001-20210526090000-travel-20210501-20210531.xlsx"
+        "TH-001-20210526090000/so-theo-doi-di-lai_01-05-2021_31-05-2021.xlsx"
     ]
     assert any(p.startswith("charts/district-") and p.endswith(".png") for p in written)
     assert not (db_path.parent / "exports").exists()

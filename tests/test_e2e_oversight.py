@@ -29,9 +29,10 @@ PHONES = {
     "TH-001": "0912 000 024",  # Châu Thị Bích Ngọc, principal of HB-TH
     "TH-003": "0912 000 026",  # Lại Thị Diệu Linh, teacher at HB-TH
     "CS-001": "0912 000 030",  # Từ Văn Thành, principal of HB-THCS (sibling school)
-    "UB-001": "0912 000 013",  # Hồ Văn Toàn, head of HB-UBND (both schools are below it)
+    "UB-001": "0912 000 013",  # Hồ Văn Toàn, head of HB-UBND (the office: no school below it)
     "DU-003": "+84 912 000 010",  # Ngô Thị Mai Phương, admin
     "DU-004": "0912 000 011",  # Dương Quốc Bảo, staff, no role
+    "HB-001": "0912 000 001",  # Nguyễn Văn Hùng, head of the ward HB (both schools are below it)
 }
 USER_IDS = {staff_id: 9100 + i for i, staff_id in enumerate(PHONES)}
 
@@ -141,9 +142,11 @@ async def test_head_sees_exactly_their_subtree_and_reminds_with_the_returns_butt
     reminder = await fake.next_message(teacher.id)
     assert "Đà Nẵng" in (reminder.text or "")
 
-    above = await join(fake, "UB-001")
+    above = await join(fake, "HB-001")
     wide = (await ask(fake, above, "/unit")).text or ""
     assert "Lại Thị Diệu Linh" in wide and "Giang Văn Tùng" in wide and "Khúc Thị Thùy Dung" in wide
+    office = await join(fake, "UB-001")  # the HĐND-UBND office has no school below it
+    assert "Lại Thị Diệu Linh" not in ((await ask(fake, office, "/unit")).text or "")
 
     sibling = await join(fake, "CS-001")
     other = (await ask(fake, sibling, "/unit")).text or ""
@@ -253,9 +256,10 @@ async def test_export_in_chat_opens_with_openpyxl_and_covers_the_subtree(
     names = sorted(r[2] for r in rows[1:])
     assert names == ["Lại Thị Diệu Linh", "Võ Thị Tuyết", "Âu Văn Phúc"]
     linh = next(r for r in rows[1:] if r[2] == "Lại Thị Diệu Linh")
+    assert linh[5] == (NOW - timedelta(days=6)).strftime("%d/%m/%Y %H:%M")  # requested at
     assert (
-        linh[8] == (NOW - timedelta(days=4)).strftime("%d/%m/%Y %H:%M")
-        and linh[10] == "đã phê duyệt"
+        linh[9] == (NOW - timedelta(days=4)).strftime("%d/%m/%Y %H:%M")
+        and linh[11] == "đã phê duyệt"
     )
 
     health = await ask(fake, principal, "/export health", kind="document")
@@ -275,7 +279,7 @@ async def test_export_on_the_command_line_per_unit_sheets_and_health_audited(
     env = dict(os.environ, DATABASE_PATH=str(db), TELEGRAM_BOT_TOKEN="")
     out = tmp_path / "so-theo-doi.xlsx"
     args = [sys.executable, "-m", "bot", "export", "--what", "returns", "--from", "01/05/2021", "--to", "31/05/2021",
-            "--unit", "HB-UBND", "--per-unit-sheets", "--out", str(out)]  # fmt: skip
+            "--unit", "HB", "--per-unit-sheets", "--out", str(out)]  # fmt: skip
     done = await asyncio.to_thread(
         subprocess.run, args, env=env, capture_output=True, text=True, timeout=60
     )

@@ -1,4 +1,4 @@
-"""The fast export path (bot/services/oversight/exports_xlsx.py) leans on openpyxl internals.
+"""The fast export path (bot/services/kernel/xlsx.py) leans on openpyxl internals.
 
 openpyxl is pinned to the versions where they hold (pyproject.toml); when an upgrade moves
 them, these tests say which one, before a register comes out broken.
@@ -16,7 +16,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.cell import cell as openpyxl_cell
 from openpyxl.writer.excel import ExcelWriter
 
-from bot.services.oversight.exports_xlsx import Register, RegisterSheet, Row, write_register
+from bot.services.kernel.xlsx import Register, RegisterSheet, Row, write_register
 
 
 def test_the_internals_the_fast_path_uses_are_there() -> None:

@@ -4,7 +4,7 @@ safe parts only, button data checked against Telegram's 64 bytes where a button 
 from __future__ import annotations
 
 import sqlite3
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from bot.__main__ import main
 from bot.domain.directory_files import STAFF_ID_MAX, staff_id_problem
 from bot.domain.outgoing import Button, OutMessage
-from bot.domain.text import safe_file_part
+from bot.domain.text import export_subfolder, safe_file_part
+from bot.i18n import Translations
 from bot.services.oversight.exports import ExportRequest, file_name
 from tests.paths import EXAMPLES
 from tests.test_directory_files import STAFF, load, messages
@@ -80,10 +81,11 @@ def test_file_parts_never_leave_the_folder(text: str) -> None:
 
 
 def test_export_file_names_are_built_from_safe_parts() -> None:
-    request = ExportRequest("travel", date(2021, 5, 1), date(2021, 5, 31), "../../../etc/cron.d")
-    name = file_name(request)
+    request = ExportRequest("travel", date(2021, 5, 1), date(2021, 5, 31), "HB")
+    name = file_name(Translations().for_language("vi"), request, "../../../etc/cron.d")
     assert "/" not in name and ".." not in name
-    assert name == "travel-etc_cron_d-20210501-20210531.xlsx"
+    assert name == "so-theo-doi-di-lai_etc-cron-d_01-05-2021_31-05-2021.xlsx"
+    assert export_subfolder("../x", datetime(2021, 5, 26, 9, 0)) == "x-20210526090000"
 
 
 def test_button_data_over_64_bytes_is_refused_where_the_button_is_made() -> None:

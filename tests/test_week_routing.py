@@ -115,14 +115,16 @@ async def test_item4_unregistered_decider_is_said_and_skipped(
     """The principal never opened the bot: the teacher is told so, the request goes to the
     nearest registered leader above who may decide, and /district lists the gap."""
     teacher = await register(fake, TEACHER, "TH-003")
-    office_head = await register(fake, OFFICE_HEAD, "UB-001")
+    ward_head = await register(
+        fake, OFFICE_HEAD, "HB-001"
+    )  # the ward head: the school is under the ward
     admin = await register(fake, ADMIN, "DU-003")
     sent = await submit(fake, teacher)
     text = sent.text or ""
-    assert "Châu Thị Bích Ngọc chưa mở bot" in text and "Hồ Văn Toàn" in text, text
-    request = await fake.next_message(office_head.id)
+    assert "Châu Thị Bích Ngọc chưa mở bot" in text and "Nguyễn Văn Hùng" in text, text
+    request = await fake.next_message(ward_head.id)
     assert "Châu Thị Bích Ngọc chưa mở bot" in (request.text or ""), request.text
-    fake.press(office_head, request, request.callback_data("Phê duyệt"))
+    fake.press(ward_head, request, request.callback_data("Phê duyệt"))
     assert "Đã phê duyệt" in ((await fake.next_message(teacher.id)).text or "")
 
     work = await submit(fake, teacher, leave="01/06/2021 09:00", back="01/06/2021 16:00")
@@ -132,7 +134,7 @@ async def test_item4_unregistered_decider_is_said_and_skipped(
     while "chưa mở bot" not in (district.text or ""):
         district = await fake.next_message(admin.id)
     assert "Châu Thị Bích Ngọc" in (district.text or "")
-    assert "Hồ Văn Toàn" not in (district.text or "").split("chưa mở bot")[1]
+    assert "Nguyễn Văn Hùng" not in (district.text or "").split("chưa mở bot")[1]
 
 
 async def test_item5_unanswered_at_departure_is_told_and_tracked(
@@ -299,10 +301,12 @@ async def test_item4_return_report_says_nobody_could_be_told(
     from tests.test_e2e_returns import PLANNED_RETURN, declare_back
 
     teacher = await register(fake, TEACHER, "TH-003")
-    office_head = await register(fake, OFFICE_HEAD, "UB-001")
+    ward_head = await register(
+        fake, OFFICE_HEAD, "HB-001"
+    )  # the ward head: the school is under the ward
     await submit(fake, teacher)
-    request = await fake.next_message(office_head.id)
-    fake.press(office_head, request, request.callback_data("Phê duyệt"))
+    request = await fake.next_message(ward_head.id)
+    fake.press(ward_head, request, request.callback_data("Phê duyệt"))
     await messages_until(fake, teacher, "Đã phê duyệt")
     clock.set(PLANNED_RETURN)
     await bot.services.sweeper.tick()
@@ -372,16 +376,18 @@ async def test_item4_hand_over_to_an_unregistered_deputy_goes_to_the_leader_abov
 ) -> None:
     teacher = await register(fake, TEACHER, "TH-003")
     principal = await register(fake, PRINCIPAL, "TH-001")
-    office_head = await register(fake, OFFICE_HEAD, "UB-001")
+    ward_head = await register(
+        fake, OFFICE_HEAD, "HB-001"
+    )  # the ward head: the school is under the ward
     await answer(fake, principal, "/away 28/05/2021 31/05/2021")
     await submit(fake, teacher)  # the principal's today
     await messages_until(fake, principal, "Lại Thị Diệu Linh")
     clock.set(clock.now().replace(day=28, hour=7))
     await bot.services.sweeper.tick()
-    request = await messages_until(fake, office_head, "Lại Thị Diệu Linh")
+    request = await messages_until(fake, ward_head, "Lại Thị Diệu Linh")
     assert "Nghiêm Văn Hải chưa mở bot" in (request.text or ""), request.text
-    fake.press(office_head, request, request.callback_data("Phê duyệt"))
-    assert "Hồ Văn Toàn" in ((await messages_until(fake, teacher, "Đã phê duyệt")).text or "")
+    fake.press(ward_head, request, request.callback_data("Phê duyệt"))
+    assert "Nguyễn Văn Hùng" in ((await messages_until(fake, teacher, "Đã phê duyệt")).text or "")
 
 
 async def test_item6_the_top_of_the_directory_is_not_asked_for_a_reason_nobody_decides(

@@ -6,15 +6,16 @@ import resolves the route of every staff member to make sure nobody is left with
 
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TypeVar
 
 from bot.domain.models import BuiltinRole, Route, RoutingRule, Staff, Target, TargetKind, Unit
 from bot.domain.phones import normalize_phone
-from bot.domain.text import fold
+from bot.domain.text import fold, nfc
 
 
 class Directory:
@@ -104,18 +105,21 @@ class Directory:
         """The active staff member with this phone, written in any form `normalize_phone` reads."""
         return self._by_phone.get(normalize_phone(phone) or phone)
 
-    def search(self, text: str, limit: int = 20) -> list[Staff]:
-        """Active staff whose name contains `text`, ignoring case and diacritics."""
+    def search(
+        self, text: str, limit: int = 20, units: Collection[str] | None = None
+    ) -> list[Staff]:
+        """Active staff (of `units`, if given) whose name matches `text`, ignoring case and
+        diacritics, best first: see `name_match_rank`; equal ranks in directory order."""
+        typed = name_key(text)
         needle = fold(text)
         if not needle or limit <= 0:
             return []
-        found: list[Staff] = []
-        for folded_name, person in self._folded_names:
-            if needle in folded_name:
-                found.append(person)
-                if len(found) == limit:
-                    break
-        return found
+        ranked = (
+            (name_match_rank(needle, typed, folded, exact), index, person)
+            for index, (folded, exact, person) in enumerate(self._folded_names)
+            if needle in folded and (units is None or person.unit_id in units)
+        )
+        return [person for _, _, person in heapq.nsmallest(limit, ranked, key=_rank_key)]
 
     def rule_for(self, staff: Staff) -> RoutingRule | None:
         """The first rule whose conditions all hold for `staff`."""
@@ -144,9 +148,15 @@ class Directory:
         )
 
     @cached_property
-    def _folded_names(self) -> list[tuple[str, Staff]]:
-        """Built on the first search: folding 100,000 names is the slowest index to build."""
-        return [(fold(person.full_name), person) for person in self.staff.values() if person.active]
+    def _folded_names(self) -> list[tuple[str, str, Staff]]:
+        """Built on the first search: folding 100,000 names is the slowest index to build.
+        Each name folded (with a leading space, so that every word starts after a space) and
+        as typed (lower case, composed), for `name_match_rank`."""
+        return [
+            (f" {fold(person.full_name)}", name_key(person.full_name), person)
+            for person in self.staff.values()
+            if person.active
+        ]
 
     def _people(self, staff_ids: Iterable[str]) -> list[Staff]:
         return [self.staff[staff_id] for staff_id in staff_ids]
@@ -174,6 +184,29 @@ class Directory:
 
 K = TypeVar("K")
 V = TypeVar("V")
+
+
+def name_key(text: str) -> str:
+    """A name as typed, diacritics kept: composed, lower case, single spaces."""
+    return " ".join(nfc(text).casefold().split())
+
+
+def name_match_rank(needle: str, typed: str, folded_name: str, exact_name: str) -> tuple[int, int]:
+    """How well a name matches a search, lower is better: (how, diacritics).
+
+    `how`: 0 the folded search is whole words of the name, 1 it starts a word, 2 it is inside
+    one (callers skip names it is not in at all); `diacritics`: 0 when the search as typed,
+    marks included, is in the name too (a search for «Hương» puts «Hương» before «Hưởng»).
+    `folded_name` starts with a space (the index's form), `needle` is folded.
+    """
+    padded = f" {needle}"
+    whole = f"{folded_name} ".find(f"{padded} ") >= 0
+    how = 0 if whole else 1 if padded in folded_name else 2
+    return how, 0 if typed in exact_name else 1
+
+
+def _rank_key(item: tuple[tuple[int, int], int, Staff]) -> tuple[tuple[int, int], int]:
+    return item[0], item[1]
 
 
 def _group(pairs: Iterable[tuple[K, V]]) -> dict[K, tuple[V, ...]]:
@@ -427,11 +460,12 @@ def _target_ids(directory: Directory, target: Target, requester: Staff) -> tuple
 def _above_ids(
     directory: Directory, decision: _Decision, requester_id: str, absent: frozenset[str]
 ) -> tuple[str, ...]:
-    """Present heads of the units above the first decider's unit, nearest first."""
+    """The present heads of the first decider's own unit (a role approver such as a vice-chair
+    has a head: the chair or the secretary), then of the units above it, nearest first."""
     if not decision.deciders:
         return ()
     decider_unit = directory.staff[decision.deciders[0]].unit_id
-    heads = directory.head_ids_above(decider_unit)
+    heads = _unique((*directory.head_ids(decider_unit), *directory.head_ids_above(decider_unit)))
     return tuple(
         h for h in heads if h != requester_id and h not in decision.deciders and h not in absent
     )

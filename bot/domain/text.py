@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import date, datetime
 
 _SPACES = re.compile(r"\s+")
 
@@ -30,11 +31,6 @@ def spreadsheet_text(value: str) -> str:
     return "'" + value if value.startswith(_FORMULA_STARTS) else value
 
 
-def spreadsheet_cell(value: object) -> object:
-    """A cell's value for an export: text neutralised, numbers, dates and empties as they are."""
-    return spreadsheet_text(value) if isinstance(value, str) else value
-
-
 _UNSAFE_IN_NAME = re.compile(r"[^A-Za-z0-9_-]+")
 
 
@@ -42,3 +38,24 @@ def safe_file_part(text: str, limit: int = 32) -> str:
     """A piece of a file name made only of A-Z a-z 0-9 _ - (whatever an id holds: never a `/`,
     a `..` or a leading dot), at most `limit` characters; "-" when nothing is left."""
     return _UNSAFE_IN_NAME.sub("_", text)[:limit].strip("_") or "-"
+
+
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def file_slug(text: str, limit: int = 60) -> str:
+    """A file name's words from any text: `Sổ theo dõi đi lại` → `so-theo-doi-di-lai` (folded,
+    only a-z 0-9 and single hyphens: never a `/`, a `..` or a leading dot), at most `limit`
+    characters; "-" when nothing is left."""
+    return _NOT_SLUG.sub("-", fold(text))[:limit].strip("-") or "-"
+
+
+def file_date(day: date) -> str:
+    """A day in a file name, as a clerk reads it: `01-05-2021`."""
+    return f"{day:%d-%m-%Y}"
+
+
+def export_subfolder(staff_id: str, now: datetime) -> str:
+    """A folder of its own for each export (who, when), so that the file keeps the name a
+    clerk reads and two exports never write the same file: `TH-001-20210526090000`."""
+    return f"{safe_file_part(staff_id)}-{now:%Y%m%d%H%M%S}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from functools import cache
 from types import MappingProxyType
 
@@ -56,6 +56,24 @@ class WorkCalendar:
     def holiday_name(self, d: date) -> str | None:
         """The public holiday's name (Vietnamese by default), else None; declared days are unnamed."""
         return self.holiday_names.get(d) if d in self.holidays else None
+
+
+HOLIDAY_LANGUAGES = {"vi": "vi", "en": "en_US"}  # the reader's language → the package's
+
+
+def public_holidays_during(
+    start: datetime, end: datetime, language: str | None = "vi"
+) -> list[tuple[date, str]]:
+    """The public holidays (with their names, in `language`) on the days the stay [start, end)
+    touches, in Vietnam time, in order: what makes a trip on them need approval."""
+    first = to_local(start).date()
+    last = to_local(end - timedelta(microseconds=1)).date() if end > start else first
+    if (last - first).days > 366:
+        last = first + timedelta(days=366)
+    names, _ = _official(
+        tuple(range(first.year, last.year + 1)), HOLIDAY_LANGUAGES.get(language or "vi", "vi")
+    )
+    return sorted((d, name) for d, name in names.items() if first <= d <= last)
 
 
 def to_local(moment: datetime) -> datetime:

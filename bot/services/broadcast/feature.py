@@ -17,6 +17,7 @@ from typing import Any
 from bot.domain.ids import looks_like_id, parse_id
 from bot.domain.models import BuiltinRole, Staff
 from bot.domain.outgoing import LocalFile, OutMessage
+from bot.domain.text import export_subfolder
 from bot.domain.travel_policy import PolicyMode
 from bot.i18n import Translator
 from bot.services.broadcast.audience import directive_messages, members, read_at_button, read_button
@@ -33,6 +34,7 @@ from bot.services.broadcast.views import (
     admin_buttons,
     directives_list,
     progress_text,
+    read_list_name,
     reminder_text,
     unread_message,
     write_export,
@@ -265,11 +267,12 @@ class Broadcasts:
             return step.t._("Only unit heads can see who has not read."), []
         directory = await step.directory()
         units = directory.subtree(person.unit_id)
-        unread = await self._repo(step).unread(broadcast_id, sorted(units))
+        repo = self._repo(step)
+        unread = await repo.unread(broadcast_id, sorted(units))
+        apart = await repo.not_registered(broadcast_id, sorted(units))
         unit = directory.unit(person.unit_id)
-        return None, [
-            unread_message(step.t, directory, b, unread, unit.name if unit else person.unit_id)
-        ]
+        name = unit.name if unit else person.unit_id
+        return None, [unread_message(step.t, directory, b, unread, name, apart)]
 
     async def _remind_button(self, step: Step, broadcast_id: int) -> Answer:
         t = step.t
@@ -279,11 +282,10 @@ class Broadcasts:
         if person is None or b is None:
             return t._("This button is no longer valid."), []
         if person.has_role(BuiltinRole.ADMIN):
-            unread = await repo.unread(broadcast_id)
+            unread = await repo.unread(broadcast_id, delivered_only=True)
         elif person.roles & HEAD_ROLES:
-            unread = await repo.unread(
-                broadcast_id, sorted((await step.directory()).subtree(person.unit_id))
-            )
+            units = sorted((await step.directory()).subtree(person.unit_id))
+            unread = await repo.unread(broadcast_id, units, delivered_only=True)
         else:
             return t._("Only unit heads can see who has not read."), []
         recent = await repo.reminded_since(broadcast_id, step.now - REMIND_AGAIN_AFTER)
@@ -306,10 +308,10 @@ class Broadcasts:
         b = await repo.get(broadcast_id)
         if person is None or b is None or not person.has_role(BuiltinRole.ADMIN):
             return step.t._("Only district admins can send directives."), []
-        folder = self.deps.settings.exports_folder
-        path = write_export(
-            step.t, await step.directory(), b, await repo.states(broadcast_id), folder
-        )
+        folder = self.deps.settings.exports_folder / export_subfolder(person.staff_id, step.now)
+        path = folder / read_list_name(step.t, b, step.now.date())
+        states = await repo.states(broadcast_id)
+        await write_export(step.t, await step.directory(), b, states, path)
         return None, [
             OutMessage(
                 step.t._("Directive #{id}: who received and read it.", id=b.id),
@@ -422,7 +424,7 @@ class Broadcasts:
                 await self.queue(step, b.id)
                 done += 1
             for b in await repo.due_reminders(now):
-                await self._remind(step, b, await repo.unread(b.id))
+                await self._remind(step, b, await repo.unread(b.id, delivered_only=True))
                 await repo.reminders_done(b.id)
                 done += 1
             for b in await repo.watched(now, now - PROGRESS_EVERY):

@@ -20,6 +20,7 @@ from bot.services.kernel.buttons import (
     date_part,
     ref_part,
 )
+from bot.services.kernel.pickers import PEOPLE_PAGES
 
 CONTACT_ANSWERS = ("yes", "no", "unknown")
 LEVELS = ("F0", "F1")
@@ -159,6 +160,15 @@ class CaseSignal(Signal):
 
 
 @dataclass(frozen=True)
+class CasePeoplePage(Numbered):
+    """`cs:more:1`: that page of the names matching the typed one."""
+
+    PREFIX = "cs"
+    VERB = "more"
+    BELOW = PEOPLE_PAGES
+
+
+@dataclass(frozen=True)
 class CaseLevelChoice(Choice):
     PREFIX = "cs"
     VERB = "l"
@@ -172,9 +182,11 @@ class CaseScenario(Choice):
     VALUES = SCENARIOS
 
 
-CaseButton = CaseAddContact | CasePerson | CaseSignal | CaseLevelChoice | CaseScenario
+CaseButton = (
+    CaseAddContact | CasePerson | CaseSignal | CasePeoplePage | CaseLevelChoice | CaseScenario
+)
 CASES = Codec[CaseButton](
-    "cs", (CaseAddContact, CasePerson, CaseSignal, CaseLevelChoice, CaseScenario)
+    "cs", (CaseAddContact, CasePerson, CaseSignal, CasePeoplePage, CaseLevelChoice, CaseScenario)
 )
 
 

@@ -4,6 +4,7 @@ CASE_ALERT_ROLES names (Long Biên, seeds/002 §2), and the contact tree F0 → 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -25,11 +26,13 @@ from bot.services.health.buttons import (
     CaseAddContact,
     CaseButton,
     CaseLevelChoice,
+    CasePeoplePage,
     CasePerson,
     CaseScenario,
     CaseSignal,
 )
 from bot.services.health.case_picture import case_tree_photo
+from bot.services.kernel.pickers import PeopleButtons, people_page, people_picker
 from bot.services.kernel.step import Step
 from storage.health_repo import CaseNodeRow, CaseReport
 from storage.repos import Conversation
@@ -132,22 +135,17 @@ class Cases:
         person = await step.me()
         assert person is not None
         directory = await step.directory()
-        scope = scope_of(directory, person)
-        found = [
-            s for s in directory.search(name, limit=30) if scope is None or s.unit_id in scope
-        ][:6]
         draft = dict(conversation.draft)
         draft["typed"] = name
         await self._save(step, "pick", draft)
-        rows = [
-            (
-                Button(
-                    f"{s.full_name} — {directory.units[s.unit_id].name if s.unit_id in directory.units else s.unit_id}",
-                    CasePerson(s.staff_id).encode(),
-                ),
-            )
-            for s in found
-        ]
+        return [self._people_question(t, directory, person, name, 0)]
+
+    def _people_question(
+        self, t: Translator, directory: Directory, person: Staff, name: str, page: int
+    ) -> OutMessage:
+        found, more = people_page(directory, name, page, scope_of(directory, person))
+        kinds = PeopleButtons(pick=lambda s: CasePerson(s.staff_id), turn=CasePeoplePage)
+        rows = list(people_picker(t, directory, found, page, more, kinds))
         rows.append(
             (
                 Button(
@@ -161,7 +159,17 @@ class Cases:
             if found
             else t._("Nobody in your units matches «{name}».", name=name)
         )
-        return [OutMessage(question, buttons=tuple(rows))]
+        return OutMessage(question, buttons=tuple(rows))
+
+    async def _more_people(self, step: Step, draft: dict[str, Any], page: int) -> list[OutMessage]:
+        """Another page of the names found, in place of the one pressed."""
+        person = await step.me()
+        assert person is not None
+        directory = await step.directory()
+        question = self._people_question(step.t, directory, person, str(draft["typed"]), page)
+        if step.who.message_ref is None:
+            return [question]
+        return [replace(question, edit_ref=step.who.message_ref)]
 
     async def button(self, step: Step, button: CaseButton) -> tuple[str | None, list[OutMessage]]:
         t = step.t
@@ -174,6 +182,8 @@ class Cases:
         match button, conversation.step:
             case ((CasePerson() | CaseSignal()), "pick"):
                 return None, await self._picked_person(step, draft, button)
+            case CasePeoplePage(page), "pick":
+                return None, await self._more_people(step, draft, page)
             case CaseLevelChoice(level), "level":
                 draft["level"] = level
                 if level == "F1":

@@ -52,3 +52,17 @@ def told_line(t: Translator, directory: Directory, told: list[str]) -> str:
     if not told:
         return t._("Nobody could be told: none of those concerned has opened the bot yet.")
     return t._("Told: {names}.", names=names_of(directory, told))
+
+
+def not_registered_line(t: Translator, names: list[str], limit: int = 40) -> str:
+    """Those who could not get a directive (never opened the bot), apart from those who have
+    not read it: the same words in /unit and in «who has not read»."""
+    if not names:
+        return ""
+    shown = ", ".join(names[:limit])
+    more = f" … +{len(names) - limit}" if len(names) > limit else ""
+    return "• " + t._(
+        "Not registered in the bot, so could not get it ({n}): {names}",
+        n=len(names),
+        names=shown + more,
+    )

@@ -1,18 +1,23 @@
-"""Inline pickers: provinces (paged), a month calendar, quick times. Callback data stays short."""
+"""Inline pickers: provinces (paged), people found by name (paged), a month calendar, quick
+times. Callback data stays short."""
 
 from __future__ import annotations
 
 import calendar
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date, time
 
+from bot.domain.directory import Directory
+from bot.domain.models import Staff
 from bot.domain.outgoing import Button
 from bot.domain.provinces import Province, all_provinces
 from bot.i18n import Translator
 from bot.services.kernel.buttons import ButtonData
 
 PROVINCES_PER_PAGE = 10
+PEOPLE_PER_PAGE = 6
+PEOPLE_PAGES = 50  # 300 names: past that, a longer name is the better search
 QUICK_TIMES = ("06:00", "07:30", "12:00", "17:00", "19:00")
 
 Keyboard = tuple[tuple[Button, ...], ...]
@@ -36,6 +41,14 @@ class CalendarButtons:
     day: Callable[[str, date], ButtonData]
     time: Callable[[str, time], ButtonData]
     inert: ButtonData
+
+
+@dataclass(frozen=True)
+class PeopleButtons:
+    """The feature's button kinds behind a people picker: pick a person, turn a page."""
+
+    pick: Callable[[Staff], ButtonData]
+    turn: Callable[[int], ButtonData]
 
 
 def province_index(province: Province) -> int:
@@ -62,6 +75,50 @@ def province_picker(t: Translator, page: int, home: str, kinds: ProvinceButtons)
 
 def matches_keyboard(provinces: list[Province], kinds: ProvinceButtons) -> Keyboard:
     return tuple((Button(p.name, kinds.pick(province_index(p)).encode()),) for p in provinces)
+
+
+def people_page(
+    directory: Directory, text: str, page: int, units: Collection[str] | None
+) -> tuple[list[Staff], bool]:
+    """Page `page` of the people whose name matches `text` (best first), and whether more follow."""
+    page = min(max(page, 0), PEOPLE_PAGES - 1)
+    end = (page + 1) * PEOPLE_PER_PAGE
+    found = directory.search(text, limit=end + 1, units=units)
+    more = len(found) > end and page < PEOPLE_PAGES - 1
+    return found[page * PEOPLE_PER_PAGE : end], more
+
+
+def people_picker(
+    t: Translator,
+    directory: Directory,
+    shown: list[Staff],
+    page: int,
+    more: bool,
+    kinds: PeopleButtons,
+) -> Keyboard:
+    """One button per person (name — unit), then «Back» / «More» to page through the matches:
+    nobody is left out silently because six others came first."""
+    rows: list[tuple[Button, ...]] = [
+        (
+            Button(
+                f"{person.full_name} — {_unit_name(directory, person)}", kinds.pick(person).encode()
+            ),
+        )
+        for person in shown
+    ]
+    nav = []
+    if page > 0:
+        nav.append(Button(t._("◀ Back"), kinds.turn(page - 1).encode()))
+    if more:
+        nav.append(Button(t._("More names ▶"), kinds.turn(page + 1).encode()))
+    if nav:
+        rows.append(tuple(nav))
+    return tuple(rows)
+
+
+def _unit_name(directory: Directory, person: Staff) -> str:
+    unit = directory.unit(person.unit_id)
+    return unit.name if unit else person.unit_id
 
 
 def month_calendar(

@@ -99,7 +99,9 @@ class Digests:
         )
         totals = rollup(
             directory,
-            await repo.attention(now, now - timedelta(days=1), [d[0] for d in directives]),
+            await repo.attention(
+                now, now - timedelta(days=1), [d[0] for d in directives], settings.return_grace
+            ),
         )
         sent = 0
         for head_id in directory.role_ids(BuiltinRole.UNIT_HEAD.value):

@@ -21,7 +21,7 @@ from bot.domain.directory import Directory
 from bot.domain.health import Symptom
 from bot.domain.health_rules import ALL_RECORDS_ROLES, HEAD_ROLES
 from bot.domain.models import BuiltinRole, Staff
-from bot.domain.text import safe_file_part
+from bot.domain.text import file_date, file_slug
 from bot.i18n import Translator
 from bot.services.health.alerts import symptom_names
 from bot.services.travel.views import status_text
@@ -43,7 +43,7 @@ def headers(t: Translator, what: str) -> list[tuple[str, int]]:
     """Column titles and widths (in characters)."""
     person = [(t._("No."), 6), (t._("Unit"), 30), (t._("Full name"), 26), (t._("Position"), 24)]
     specific = {
-        "travel": [(t._("Request"), 9), (t._("Destination"), 16), (t._("Address there"), 26), (t._("Purpose"), 26),
+        "travel": [(t._("Request"), 9), (t._("Requested at"), 17), (t._("Destination"), 16), (t._("Address there"), 26), (t._("Purpose"), 26),
                    (t._("Leaves"), 17), (t._("Planned return"), 17), (t._("Status"), 18), (t._("Decided by"), 24),
                    (t._("Decided at"), 17), (t._("Arrived back"), 17), (t._("Health declaration"), 17)],
         "returns": [(t._("Request"), 9), (t._("Destination"), 16), (t._("Planned return"), 17), (t._("Arrived back"), 17),
@@ -59,7 +59,7 @@ def headers(t: Translator, what: str) -> list[tuple[str, int]]:
 def sheet_title(t: Translator, what: str) -> str:
     return {
         "travel": t._("Travel register"),
-        "returns": t._("Returns"),
+        "returns": t._("Returns register"),
         "acks": t._("Directive reads"),
         "health": t._("Health reports"),
     }[what][:31]
@@ -77,8 +77,8 @@ def row_mapper(t: Translator, what: str) -> Callable[[tuple[Any, ...]], list[Any
         statuses: dict[str, str] = {}
 
         def travel(r: tuple[Any, ...]) -> list[Any]:
-            status = statuses.get(r[10]) or statuses.setdefault(r[10], status_text(t, r[10]))
-            return [*r[1:10], status, *r[11:]]
+            status = statuses.get(r[11]) or statuses.setdefault(r[11], status_text(t, r[11]))
+            return [*r[1:11], status, *r[12:]]
 
         return travel
     if what == "returns":
@@ -90,8 +90,9 @@ def row_mapper(t: Translator, what: str) -> Callable[[tuple[Any, ...]], list[Any
         }
         return lambda r: [*r[1:10], states.get(r[10], r[10]), _yes_no(t, r[11]), r[12]]
     if what == "acks":
-        unread = t._("not read")
-        return lambda r: [*r[1:7], _yes_no(t, r[7]), r[8] or unread]
+        # The meaning of unread everywhere (storage's UNREAD): the unregistered are apart.
+        unread, absent = t._("not read"), t._("never registered")
+        return lambda r: [*r[1:7], _yes_no(t, r[7]), r[8] or (unread if r[7] else absent)]
     names = symptom_names(t)
     sources = {
         "self": t._("self-report"),
@@ -174,7 +175,7 @@ async def write_workbook(
     path: Path,
 ) -> int:
     """The register as .xlsx at `path`; the number of data rows."""
-    from bot.services.oversight.exports_xlsx import (  # openpyxl (and numpy) cost 0.2 s of start-up
+    from bot.services.kernel.xlsx import (  # openpyxl (and numpy) cost 0.2 s of start-up
         Register,
         write_register,
     )
@@ -192,6 +193,9 @@ async def write_workbook(
     return await write_register(register, rows, path)
 
 
-def file_name(request: ExportRequest) -> str:
-    unit = f"-{safe_file_part(request.unit_id)}" if request.unit_id else ""
-    return f"{request.what}{unit}-{request.start:%Y%m%d}-{request.end:%Y%m%d}.xlsx"
+def file_name(t: Translator, request: ExportRequest, unit_name: str | None = None) -> str:
+    """What a clerk sees: the register's title, the unit's name, the period, in the reader's
+    words (`so-theo-doi-di-lai_01-05-2021_31-05-2021.xlsx`), from safe parts only."""
+    unit = f"_{file_slug(unit_name, 40)}" if unit_name else ""
+    period = f"{file_date(request.start)}_{file_date(request.end)}"
+    return f"{file_slug(sheet_title(t, request.what))}{unit}_{period}.xlsx"

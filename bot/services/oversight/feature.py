@@ -17,7 +17,7 @@ from bot.domain.health_rules import HEAD_ROLES
 from bot.domain.models import BuiltinRole, Staff
 from bot.domain.outgoing import Button, LocalFile, OutMessage
 from bot.domain.splitting import split_message
-from bot.domain.text import safe_file_part
+from bot.domain.text import export_subfolder
 from bot.services.kernel.feature import Answer, ButtonRoute, Feature
 from bot.services.kernel.step import Deps, Step
 from bot.services.oversight.buttons import EXPORTS, ExportRegister
@@ -100,7 +100,9 @@ class Oversight:
             n=len(scope),
             when=t.short(step.now),
         )
-        lines = unit_text(t, directory, person.unit_id, picture, step.now)
+        lines = unit_text(
+            t, directory, person.unit_id, picture, step.now, self.deps.settings.return_grace
+        )
         return unit_messages(t, head_line, lines, picture.buttons)
 
     async def picture(self, step: Step, person: Staff, scope: list[str]) -> UnitPicture:
@@ -146,7 +148,11 @@ class Oversight:
             now - timedelta(days=self.deps.settings.oversight_directive_days)
         )
         return await repo.district(
-            now, now - timedelta(days=7), now - timedelta(days=30), [d[0] for d in directives]
+            now,
+            now - timedelta(days=7),
+            now - timedelta(days=30),
+            [d[0] for d in directives],
+            self.deps.settings.return_grace,
         )
 
     async def _heatmap(self, step: Step, directory: Directory) -> Heatmap:
@@ -260,8 +266,9 @@ class Oversight:
                     step.now, person.staff_id, "health.export.refused", "export:health", details
                 )
             return [OutMessage(str(refusal))]
-        stamp = f"{safe_file_part(person.staff_id)}-{step.now:%Y%m%d%H%M%S}"
-        path = self.folder / f"{stamp}-{file_name(request)}"
+        unit = directory.unit(request.unit_id) if request.unit_id else None
+        name = file_name(t, request, unit.name if unit else None)
+        path = self.folder / export_subfolder(person.staff_id, step.now) / name
         rows = await write_workbook(self._repo(step), t, request, units, self.deps.clock.tz, path)
         await step.audit.append(
             step.now,

@@ -5,13 +5,15 @@ from __future__ import annotations
 import statistics
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import TypeVar
 
 from bot.domain.directory import Directory
 from bot.domain.outgoing import Button, OutMessage
 from bot.domain.splitting import split_message
 from bot.i18n import Translator
 from bot.services.broadcast.buttons import DirectiveAction
+from bot.services.kernel.people import not_registered_line
 from bot.services.returns.buttons import TripAction
 from bot.services.travel.buttons import Decide
 from storage.oversight_repo import HealthLine, Trip, UnitFigures, Unread, Waiting
@@ -46,6 +48,20 @@ def button_name(directory: Directory, staff_id: str) -> str:
     return person.full_name[:28] if person else staff_id
 
 
+T = TypeVar("T", Trip, HealthLine)
+
+
+def once_each(
+    items: list[T], key: Callable[[T], object] = lambda item: item.staff_id
+) -> list[tuple[T, int]]:
+    """Each person once (their first item, in the order given), with how many more they have:
+    two trips make one line and one button, not two of each."""
+    first: dict[object, list[T]] = {}
+    for item in items:
+        first.setdefault(key(item), []).append(item)
+    return [(group[0], len(group) - 1) for group in first.values()]
+
+
 def _section(title: str, items: list[str]) -> list[str]:
     if not items:
         return []
@@ -60,34 +76,48 @@ def unit_text(
     home_unit: str,
     picture: UnitPicture,
     now: datetime,
+    asked_after: timedelta = timedelta(0),
 ) -> list[str]:
-    """The sections of /unit; quick-action buttons are collected into `picture.buttons`."""
+    """The sections of /unit; quick-action buttons are collected into `picture.buttons`.
+
+    A return counts as not reported `asked_after` (RETURN_GRACE) past the planned return, when
+    the person is asked again, as in the digests and /district; until then they are away.
+    """
 
     def name(staff_id: str) -> str:
         return who(directory, staff_id, home_unit)
 
     add = picture.buttons.append
     today = now.date()
-    away = [trip for trip in picture.trips if trip.return_at > now]
-    late = [trip for trip in picture.trips if trip.return_at <= now]
-    back_today = [trip for trip in away if trip.return_at.date() == today]
+
+    def not_reported(trip: Trip) -> bool:
+        return trip.return_at + asked_after <= now
+
+    away = once_each([trip for trip in picture.trips if not not_reported(trip)])
+    late = once_each([trip for trip in picture.trips if not_reported(trip)])
+    back_today = [(x, more) for x, more in away if x.return_at.date() == today]
+
+    def also(more: int) -> str:
+        return t.n_(" (+{n} more trip)", " (+{n} more trips)", more) if more else ""
+
     lines: list[str] = []
     lines += _section(t._("✈️ Away now ({n}):", n=len(away)), [
-        "• " + t._("{name} — {place}, back {when}", name=name(x.staff_id), place=x.destination, when=t.short(x.return_at)) for x in away])  # fmt: skip
+        "• " + t._("{name} — {place}, back {when}", name=name(x.staff_id), place=x.destination, when=t.short(x.return_at)) + also(more) for x, more in away])  # fmt: skip
     lines += _section(t._("🏠 Back today ({n}):", n=len(back_today)), [
-        "• " + t._("{name} — {place}, at {time}", name=name(x.staff_id), place=x.destination, time=x.return_at.strftime("%H:%M")) for x in back_today])  # fmt: skip
+        "• " + t._("{name} — {place}, at {time}", name=name(x.staff_id), place=x.destination, time=x.return_at.strftime("%H:%M")) for x, _ in back_today])  # fmt: skip
     lines += _section(t._("❓ Return not reported ({n}):", n=len(late)), [
-        "• " + t._("{name} — {place}, was due back {when}", name=name(x.staff_id), place=x.destination, when=t.short(x.return_at)) for x in late])  # fmt: skip
-    for trip in late:
-        if trip.state == "away":
-            add(
-                Button(
-                    t._("❓ Ask {name}", name=button_name(directory, trip.staff_id)),
-                    TripAction("ask", trip.request_id).encode(),
-                )
+        "• " + t._("{name} — {place}, was due back {when}", name=name(x.staff_id), place=x.destination, when=t.short(x.return_at)) + also(more) for x, more in late])  # fmt: skip
+    askable = [trip for trip in picture.trips if not_reported(trip) and trip.state == "away"]
+    for trip, _ in once_each(askable):
+        add(
+            Button(
+                t._("❓ Ask {name}", name=button_name(directory, trip.staff_id)),
+                TripAction("ask", trip.request_id).encode(),
             )
-    open_windows = [w for w in picture.windows if w.deadline_at and w.deadline_at > now]
-    overdue = [w for w in picture.windows if w.deadline_at and w.deadline_at <= now]
+        )
+    windows = [w for w, _ in once_each(picture.windows)]  # the earliest deadline a person
+    open_windows = [w for w in windows if w.deadline_at and w.deadline_at > now]
+    overdue = [w for w in windows if w.deadline_at and w.deadline_at <= now]
     lines += _section(t._("⚠️ Health declaration overdue ({n}):", n=len(overdue)), [
         "• " + t._("{name} — due {when}", name=name(w.staff_id), when=t.short(w.deadline_at)) for w in overdue if w.deadline_at])  # fmt: skip
     lines += _section(t._("🩺 Within the 24 hours to declare ({n}):", n=len(open_windows)), [
@@ -115,8 +145,9 @@ def unit_text(
                     Decide(request.request_id, False).encode(),
                 )
             )
-    lines += _section(t._("🤒 Monitoring and symptoms ({n}):", n=len(picture.health)), [
-        "• " + _health_line(t, name(h.staff_id), h) for h in picture.health])  # fmt: skip
+    health = [h for h, _ in once_each(picture.health, lambda h: (h.staff_id, h.kind))]
+    lines += _section(t._("🤒 Monitoring and symptoms ({n}):", n=len(health)), [
+        "• " + _health_line(t, name(h.staff_id), h) for h in health])  # fmt: skip
     for item in picture.unread:
         lines += _section(
             t._(
@@ -126,13 +157,12 @@ def unit_text(
                 n=len(item.staff_ids),
             ),
             [
-                "• "
-                + ", ".join(name(s) for s in item.staff_ids[:SECTION_LINES])
-                + (
-                    f" … +{len(item.staff_ids) - SECTION_LINES}"
-                    if len(item.staff_ids) > SECTION_LINES
-                    else ""
+                line
+                for line in (
+                    _names_line([name(s) for s in item.staff_ids]),
+                    not_registered_line(t, [name(s) for s in item.not_registered]),
                 )
+                if line
             ],
         )
         add(
@@ -142,6 +172,13 @@ def unit_text(
             )
         )
     return lines
+
+
+def _names_line(names: list[str]) -> str:
+    if not names:
+        return ""
+    more = len(names) - SECTION_LINES
+    return "• " + ", ".join(names[:SECTION_LINES]) + (f" … +{more}" if more > 0 else "")
 
 
 def _health_line(t: Translator, name: str, line: HealthLine) -> str:
@@ -206,6 +243,11 @@ def worst_first(figures: Iterable[UnitFigures]) -> list[UnitFigures]:
     return sorted(figures, key=key)
 
 
+def not_registered_note(t: Translator, n: int) -> str:
+    """After an unread count: the copies that could not go out, counted apart."""
+    return t._(" (+{n} not registered)", n=n) if n else ""
+
+
 def district_line(t: Translator, directory: Directory, rank: int, f: UnitFigures) -> str:
     unit = directory.unit(f.unit_id)
     ratio = share(f.on_time_week, f.due_week)
@@ -214,7 +256,7 @@ def district_line(t: Translator, directory: Directory, rank: int, f: UnitFigures
         "{rank}. {unit}: away {away} · within 24 h {on_time} · overdue {overdue} · decision {median} · unread {unread}",
         rank=rank, unit=unit.name if unit else f.unit_id, away=f.away, on_time=on_time, overdue=f.overdue,
         median=duration_text(t, median_minutes(f.decision_minutes)), unread=f.unread,
-    )  # fmt: skip
+    ) + not_registered_note(t, f.not_registered)  # fmt: skip
 
 
 def district_totals(t: Translator, figures: list[UnitFigures], units: int) -> str:
@@ -227,7 +269,7 @@ def district_totals(t: Translator, figures: list[UnitFigures], units: int) -> st
         "median time to a decision (30 days): {median}; unread copies of the latest directives: {unread}",
         units=units, away=sum(f.away for f in figures), on_time=f"{ratio:.0%} ({on_time}/{due})" if ratio is not None else "—",
         overdue=sum(f.overdue for f in figures), median=duration_text(t, median_minutes(minutes)), unread=sum(f.unread for f in figures),
-    )  # fmt: skip
+    ) + not_registered_note(t, sum(f.not_registered for f in figures))  # fmt: skip
 
 
 def district_text(

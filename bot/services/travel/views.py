@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.domain.directory import Directory
 from bot.domain.models import Route
 from bot.domain.outgoing import Button, OutMessage
+from bot.domain.work_calendar import public_holidays_during
 from bot.i18n import Translator
 from bot.services.kernel.people import names_of
 from bot.services.travel.buttons import Decide, RequestAction
@@ -32,6 +33,18 @@ def reason_text(t: Translator, reasons: tuple[str, ...]) -> str:
     return ", ".join(names.get(r, r) for r in reasons)
 
 
+def holidays_text(t: Translator, request: TravelRequest) -> str:
+    """Which public holidays the trip falls on: « (Quốc khánh 02/09/2021, 03/09/2021)»; empty
+    when the day off is one the district declared (it has no name)."""
+    found = public_holidays_during(request.departure_at, request.return_at, t.language)
+    if not found:
+        return ""
+    by_name: dict[str, list[str]] = {}
+    for day, name in found:
+        by_name.setdefault(name, []).append(f"{day:%d/%m/%Y}")
+    return " (" + "; ".join(f"{name} {', '.join(days)}" for name, days in by_name.items()) + ")"
+
+
 def requester_line(t: Translator, directory: Directory, staff_id: str) -> str:
     person = directory.person(staff_id)
     if person is None:
@@ -55,9 +68,10 @@ def request_lines(t: Translator, directory: Directory, request: TravelRequest) -
         ),
     ]
     if request.reasons:
-        lines.append(
-            t._("Needs approval because: {reasons}", reasons=reason_text(t, request.reasons))
-        )
+        reasons = reason_text(t, request.reasons)
+        if "holiday" in request.reasons:
+            reasons += holidays_text(t, request)
+        lines.append(t._("Needs approval because: {reasons}", reasons=reasons))
     lines.append(t._("Routing rule: {rule}", rule=request.rule_name))
     return lines
 

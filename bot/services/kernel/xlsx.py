@@ -1,6 +1,8 @@
 """Writing a register as .xlsx with openpyxl (imported only when someone exports).
 
-It knows nothing of what a register holds (bot/services/oversight/exports.py says that).
+It knows nothing of what a register holds (bot/services/oversight/exports.py says that for the
+registers, bot/services/broadcast/views.py for a directive's read-list); every register it writes
+looks the same: a row number, a bold frozen header row, column widths.
 """
 
 from __future__ import annotations
