@@ -61,17 +61,8 @@ class InboxRepo:
         )
         return None if value is None else str(value)
 
-    async def mark_done(self, channel: str, update_id: str, now: datetime) -> bool:
-        """Done (if not already, e.g. by the step itself); False when it was done before."""
-        changed = await self.tx.execute(
-            "UPDATE inbox SET done_at = ?, outcome = 'done' "
-            "WHERE channel = ? AND update_id = ? AND done_at IS NULL",
-            (to_db_time(now), channel, update_id),
-        )
-        return changed == 1
-
     async def mark_done_many(self, channel: str, update_ids: Sequence[str], now: datetime) -> None:
-        """`mark_done` for many at once (those done already stay as they are)."""
+        """These updates are done (those done already, e.g. by their step, stay as they are)."""
         done = to_db_time(now)
         await self.tx.executemany(
             "UPDATE inbox SET done_at = ?, outcome = 'done' "
@@ -109,7 +100,7 @@ class InboxRepo:
 
 
 def mark_done_in_trip(raw: sqlite3.Connection, channel: str, update_id: str, now: datetime) -> None:
-    """`mark_done` inside another trip (a step's first one), in the same transaction."""
+    """One update done, inside another trip (a step's first one), in the same transaction."""
     raw.execute(
         "UPDATE inbox SET done_at = ?, outcome = 'done' "
         "WHERE channel = ? AND update_id = ? AND done_at IS NULL",

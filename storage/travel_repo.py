@@ -255,14 +255,6 @@ class TravelRepo:
             "UPDATE travel_requests SET ban_check = ? WHERE id = ?", (value, request_id)
         )
 
-    async def approved_departing_after(self, moment: datetime) -> list[TravelRequest]:
-        rows = await self.tx.all(
-            f"SELECT {_COLUMNS} FROM travel_requests WHERE status = 'approved' "
-            "AND departure_at >= ? ORDER BY id",
-            (to_db_time(moment),),
-        )
-        return [_request(r, self.tz) for r in rows]
-
     async def overlapping(
         self, statuses: tuple[str, ...], start: datetime, until: datetime | None
     ) -> list[TravelRequest]:

@@ -335,7 +335,7 @@ def test_lookups_by_role_phone_and_name() -> None:
         rules(),
     )
     assert [s.staff_id for s in directory.with_role("health_officer")] == ["tyt_s"]
-    assert [s.staff_id for s in directory.deputies_of("PW")] == ["pw_d"]
+    assert directory.deputy_ids("PW") == ("pw_d",)
     assert directory.by_phone("0912 345 678").staff_id == "h"
     assert directory.by_phone("+84912345678").staff_id == "h"
     assert directory.by_phone("0999 999 999") is None

@@ -61,7 +61,7 @@ async def test_attempts_are_counted_and_a_row_given_up_is_not_open(db: Database)
         assert await repo.count_attempt("telegram", "7") == 1
         assert await repo.count_attempt("telegram", "7") == 2
         await repo.give_up("telegram", "7", NOW)
-        assert not await repo.mark_done("telegram", "7", NOW)  # stays 'failed'
+        await repo.mark_done_many("telegram", ["7"], NOW)  # stays 'failed'
         outcome = await tx.scalar("SELECT outcome FROM inbox WHERE update_id = '7'")
     assert outcome == "failed" and await _open_ids(db) == []
 

@@ -80,9 +80,6 @@ class Directory:
     def heads_of(self, unit_id: str) -> list[Staff]:
         return self._people(self.head_ids(unit_id))
 
-    def deputies_of(self, unit_id: str) -> list[Staff]:
-        return self._people(self.deputy_ids(unit_id))
-
     def with_role(self, role: str) -> list[Staff]:
         return self._people(self.role_ids(role))
 
