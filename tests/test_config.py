@@ -48,6 +48,7 @@ INVALID = {
     "IMPORT_MAX_BYTES": "0",
     "IMPORT_MAX_ROWS": "-1",
     "WEBHOOK_PORT": "0",
+    "HOME_PROVINCE": "Atlantis",
 }
 MORE_INVALID = [  # other ways to get the same settings wrong
     ("DECLARATION_REMINDERS", ""),
@@ -55,6 +56,8 @@ MORE_INVALID = [  # other ways to get the same settings wrong
     ("RETURN_GRACE", "6 hours"),
     ("SEND_RATE_PER_SECOND", "0"),
     ("MONITOR_DAYS", "two weeks"),
+    ("HOME_PROVINCE", "Bắc Giang"),  # part of Bắc Ninh since 2025: named as such
+    ("WORK_END", "07:00"),  # before WORK_START
 ]
 ANY_TEXT = {  # free text or a path: no value is refused when the settings are read
     "TELEGRAM_BOT_TOKEN",  # checked when the bot starts (require_token, below)
@@ -63,7 +66,6 @@ ANY_TEXT = {  # free text or a path: no value is refused when the settings are r
     "DATABASE_PATH",
     "EXPORTS_DIR",
     "FILES_DIR",
-    "HOME_PROVINCE",
     "CASE_ALERT_ROLES",
     "HEALTH_CONTACT_DEFAULT",
     "WEBHOOK_URL",  # these three are checked when webhook mode starts (require_webhook, below)
