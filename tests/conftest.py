@@ -72,9 +72,9 @@ async def bot(fake: FakeBotApi, db_path: Path, clock: ManualClock) -> AsyncItera
 
 
 @pytest.fixture
-def processes() -> Iterator[list[BotProcess]]:
+async def processes() -> AsyncIterator[list[BotProcess]]:
     """Bot child processes a test starts; stopped afterwards, whatever happened."""
     started: list[BotProcess] = []
     yield started
     for process in started:
-        process.stop()
+        await process.stop()

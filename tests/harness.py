@@ -133,12 +133,14 @@ class BotProcess:
             await asyncio.sleep(0.05)
         return code
 
-    def stop(self) -> None:
+    async def stop(self, timeout: float = 15.0) -> None:
+        """SIGTERM, then its exit awaited while the event loop (the sandbox) keeps serving it:
+        a bot that cannot reach the Bot API while it shuts down waits for its time-outs."""
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
+                await self.wait_exit(timeout)
+            except AssertionError:
                 self.process.kill()
                 self.process.wait()
         if self.process is not None and self.process.stderr is not None:

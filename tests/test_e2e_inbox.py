@@ -41,7 +41,7 @@ async def test_killed_right_after_storing_a_batch_handles_every_update_once_afte
     for number, staff_id in enumerate(PEOPLE):
         user = fake.user(930 + number, staff_id, language_code="vi")
         waiting.append((user, await _up_to_the_question(fake, user, staff_id)))
-    first.stop()
+    await first.stop()
     for user, question in waiting:  # one batch: each confirms, then asks for help
         fake.press(user, question, question.callback_data("✅"))
         fake.send_text(user, "/help")
@@ -135,7 +135,7 @@ async def test_a_tap_telegram_dropped_while_the_bot_was_down_is_simply_not_there
     first = await start_bot(fake, db_path, processes)
     user = fake.user(950, "TH-003")
     question = await _up_to_the_question(fake, user, "TH-003")
-    first.stop()
+    await first.stop()
     now = [1_000.0]
     fake.monotonic = lambda: now[0]
     fake.press(user, question, question.callback_data("✅"))

@@ -67,8 +67,8 @@ async def test_kill_and_restart_sends_the_latest_reminder_once(
         await fake.wait_for(lambda: len(reminders(fake, teacher)) >= 1, timeout=20)
         await asyncio.sleep(2)  # ten more sweeps
     finally:
-        first.stop()
-        second.stop()
+        await first.stop()
+        await second.stop()
     assert len(reminders(fake, teacher)) == 1  # only the +20 h one; the +2 h and +12 h are stale
     with sqlite3.connect(db_path) as conn:
         last_seq, pending = conn.execute(

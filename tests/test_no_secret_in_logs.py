@@ -143,7 +143,7 @@ async def test_the_bot_process_stderr_carries_no_token(
         fake.send_text(fake.user(1942), "/help")
         await fake.next_message(1942, timeout=10)
     finally:
-        process.stop()
+        await process.stop()
     written = log.read_text(encoding="utf-8", errors="replace")
     assert "getUpdates" in written and "DEBUG" in written  # it did log at DEBUG
     assert TOKEN not in written
