@@ -92,12 +92,14 @@ class Bot:
         self.process.wait()
         self.kills += 1
 
-    def stop(self) -> None:
+    async def stop(self, timeout: float = 20.0) -> None:
+        """SIGTERM, its exit awaited while the sandbox (this event loop) still answers it."""
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
+            deadline = time.monotonic() + timeout
+            while self.process.poll() is None and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            if self.process.poll() is None:
                 self.process.kill()
                 self.process.wait()
 
@@ -512,7 +514,7 @@ async def main() -> None:
             await asyncio.sleep(1.0)  # anything sent twice arrives now
             found = check(day, fake, facts)
         finally:
-            bot.stop()
+            await bot.stop()
             await fake.stop()
     lost, duplicated = sum(found["lost"].values()), sum(found["duplicated"].values())
     emit(
