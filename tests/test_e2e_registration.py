@@ -77,6 +77,22 @@ async def test_unknown_phone_answers_politely_and_tells_admins(
     assert "Văn phòng" in (answer.text or "") and "0987 654 321" in (answer.text or "")
     alert = await fake.next_message(admin.id)
     assert "0987 654 321" in (alert.text or "")
+    assert "(tài khoản Telegram 503)" in (alert.text or "")  # the messenger named by its channel
+
+
+async def test_a_person_linked_to_another_account_is_told_so(
+    fake: FakeBotApi, bot: RunningBot
+) -> None:
+    await register(fake, fake.user(507, "Bảo"), BAO_PHONE)
+    other = fake.user(508)
+    fake.send_text(other, "/start")
+    await fake.next_message(other.id)
+    fake.send_contact(other, BAO_PHONE)
+    refusal = await fake.next_message(other.id)
+    assert refusal.text == (
+        "Người này đã đăng ký trên một tài khoản Telegram khác. Nếu đó là anh/chị, "
+        "vui lòng liên hệ Văn phòng."
+    )
 
 
 async def test_invite_link_works_once(

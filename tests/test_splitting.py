@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.domain.splitting import (
-    TELEGRAM_LIMIT,
+    MESSAGE_LIMIT,
     split_message,
     split_with_entities,
     utf16_len,
@@ -90,7 +90,7 @@ def _seed_entities(source: str) -> tuple[str, list[tuple[int, int, object]]]:
 
 def test_a_short_text_is_one_part_without_a_number() -> None:
     assert split_message("  Kính gửi các đồng chí.\n") == ["Kính gửi các đồng chí."]
-    assert split_message("x" * TELEGRAM_LIMIT) == ["x" * TELEGRAM_LIMIT]
+    assert split_message("x" * MESSAGE_LIMIT) == ["x" * MESSAGE_LIMIT]
 
 
 def test_blank_text_gives_no_parts() -> None:
@@ -238,16 +238,16 @@ def test_a_seed_splits_at_paragraphs_into_telegram_messages(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     parts = split_message(text)
     assert 2 <= len(parts) <= 5  # 7–15 KB of text
-    assert all(utf16_len(part) <= TELEGRAM_LIMIT for part in parts)
+    assert all(utf16_len(part) <= MESSAGE_LIMIT for part in parts)
     gaps = _assert_rejoins(text, _bodies(parts))
     # Every paragraph of the seeds is far shorter than a message: cuts fall at blank lines.
     assert all(gap.count("\n") >= 2 for gap in gaps)
     # Greedy: each part but the last is well filled.
-    assert all(utf16_len(part) > TELEGRAM_LIMIT - 1_500 for part in parts[:-1])
+    assert all(utf16_len(part) > MESSAGE_LIMIT - 1_500 for part in parts[:-1])
 
 
 @pytest.mark.parametrize("path", SEEDS, ids=lambda p: p.name)
-@pytest.mark.parametrize("limit", [300, 1_000, TELEGRAM_LIMIT])
+@pytest.mark.parametrize("limit", [300, 1_000, MESSAGE_LIMIT])
 def test_a_seed_with_entities_keeps_every_entity_whole(path: Path, limit: int) -> None:
     text, entities = _seed_entities(path.read_text(encoding="utf-8"))
     assert len(entities) >= 5

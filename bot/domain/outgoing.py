@@ -1,6 +1,6 @@
 """What the bot says, in a form no messenger owns: text, buttons, keyboards.
 
-Services build these; a channel adapter (bot/channels/telegram.py) renders them. The outbox
+Services build these; a channel adapter (under bot/channels/) renders them. The outbox
 stores them as JSON. A `LaterMessage` is stored instead when thousands go out at once: a view's
 name and arguments, rendered by the sender when the message leaves.
 """
@@ -58,7 +58,7 @@ def file_ref_from_json(data: object) -> FileRef | None:
     return LocalFile("")
 
 
-CALLBACK_MAX_BYTES = 64  # Telegram's limit on a button's data; Zalo's is larger
+CALLBACK_MAX_BYTES = 64  # the Bot API's limit on a button's data, the smallest of the messengers'
 
 
 @dataclass(frozen=True, slots=True)

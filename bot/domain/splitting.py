@@ -1,6 +1,6 @@
-"""Cut a long directive into Telegram messages (at most 4,096 characters each, rule 9).
+"""Cut a long directive into messages of at most 4,096 characters each (rule 9).
 
-Lengths and entity offsets are counted in UTF-16 code units, as Telegram counts them: the same
+Lengths and entity offsets are counted in UTF-16 code units, as the Bot API counts them: the same
 as characters for Vietnamese text (all in the Basic Multilingual Plane), two units for an emoji
 outside it. Cuts fall, by preference, at a blank line, a line break, the end of a sentence, a
 space, and only for a "word" longer than a whole message inside it (never between a letter and
@@ -16,7 +16,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-TELEGRAM_LIMIT = 4096
+MESSAGE_LIMIT = 4096  # the Bot API's longest text message, in UTF-16 units
 _MIN_BUDGET = 2  # room for one character of any kind
 _ZWJ = "\u200d"
 
@@ -34,11 +34,11 @@ Part = tuple[str, list[Entity]]
 
 
 def utf16_len(text: str) -> int:
-    """The length of `text` as Telegram counts it."""
+    """The length of `text` in UTF-16 code units (as the Bot API counts it)."""
     return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
 
 
-def split_message(text: str, limit: int = TELEGRAM_LIMIT, numbered: bool = True) -> list[str]:
+def split_message(text: str, limit: int = MESSAGE_LIMIT, numbered: bool = True) -> list[str]:
     """`text` in parts of at most `limit` UTF-16 units each; [] for blank text.
 
     With `numbered` and more than one part, each part starts `(1/3) `, `(2/3) `, … and still
@@ -50,7 +50,7 @@ def split_message(text: str, limit: int = TELEGRAM_LIMIT, numbered: bool = True)
 def split_with_entities(
     text: str,
     entities: Sequence[EntityIn],
-    limit: int = TELEGRAM_LIMIT,
+    limit: int = MESSAGE_LIMIT,
     numbered: bool = True,
 ) -> list[Part]:
     """Like `split_message`, carrying formatting entities into the parts.

@@ -1,7 +1,8 @@
 """Typed button data: each feature's button kinds, their codecs, and the registry by prefix.
 
-A button's data is `prefix:part:part…`, at most 64 bytes (Telegram's limit). Each kind is a frozen
-dataclass that writes its own parts and reads them back; a `Codec` groups the kinds of one prefix.
+A button's data is `prefix:part:part…`, at most 64 bytes (the Bot API's limit). Each kind is a
+frozen dataclass that writes its own parts and reads them back; a `Codec` groups the kinds of one
+prefix.
 The dispatcher keeps a `ButtonRegistry` of every feature's codecs, so anything malformed,
 oversized or foreign is refused in one place before any feature sees it. A decoded button only
 names an object: the feature still checks in the database that the presser may act on it now.
@@ -21,7 +22,7 @@ SEPARATOR = ":"
 
 
 class PayloadTooLong(ValueError):
-    """A button's data would not fit Telegram's 64 bytes: a bug to catch in tests, never to send."""
+    """A button's data would not fit in 64 bytes: a bug to catch in tests, never to send."""
 
 
 def payload(*parts: str | int) -> str:

@@ -2,8 +2,8 @@
 
 One place decides: unregistered people get registration help; a person in the middle of a
 conversation gets that conversation; menu labels and commands start actions. Features
-(bot/services/kernel/feature.py) bring their own commands, conversations and buttons. Every call is
-one committed step.
+(bot/services/kernel/feature.py) bring their own commands, conversations and buttons. Every call
+is one committed step.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from bot.services.kernel.feature import Answer, Feature
 from bot.services.kernel.menu import command_for_text, help_text, language_picker, menu_message
 from bot.services.kernel.step import Deps, Incoming, Step, StepRunner
 
-MAX_TYPED = 4096  # Telegram's own limit: a pasted text arrives whole
+MAX_TYPED = 4096  # the Bot API's own limit on a message: a pasted text arrives whole
 
 
 class Registration(Protocol):

@@ -66,3 +66,8 @@ def not_registered_line(t: Translator, names: list[str], limit: int = 40) -> str
         n=len(names),
         names=shown + more,
     )
+
+
+def messenger_name(channel: str) -> str:
+    """A channel's name as people call the messenger: the name, capitalised."""
+    return channel.capitalize()

@@ -11,7 +11,7 @@ from bot.domain.outgoing import Button, OutMessage
 from bot.domain.phones import normalize_phone
 from bot.i18n import Translator
 from bot.services.kernel.menu import LANGUAGE_CHOICES, help_text, language_picker, menu_message
-from bot.services.kernel.people import describe_person, describe_route
+from bot.services.kernel.people import describe_person, describe_route, messenger_name
 from bot.services.kernel.step import Deps, Incoming, Step, StepRunner
 from bot.services.registration.buttons import CONFIRMATIONS, ConfirmMatch
 from storage.directory_repo import DirectoryRepo
@@ -153,7 +153,8 @@ class RegistrationService:
             return [
                 OutMessage(
                     t._(
-                        "This person is already registered on another Telegram account. If this is you, please contact the district office."
+                        "This person is already registered on another {messenger} account. If this is you, please contact the district office.",
+                        messenger=messenger_name(step.who.channel),
                     ),
                     remove_keyboard=True,
                 )
@@ -274,8 +275,9 @@ class RegistrationService:
             admins,
             lambda t: OutMessage(
                 t._(
-                    "Someone tried to register with the number {phone}, which is not in the staff list (Telegram user {user}).",
+                    "Someone tried to register with the number {phone}, which is not in the staff list ({messenger} user {user}).",
                     phone=phone,
+                    messenger=messenger_name(step.who.channel),
                     user=step.who.user_ref,
                 )
             ),
