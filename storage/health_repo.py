@@ -234,6 +234,14 @@ class HealthRepo:
         )
         return [r[0] for r in rows]
 
+    async def recipients_at(self, alert_id: int, level: int) -> list[str]:
+        """Who was sent the alert at that escalation level."""
+        rows = await self.tx.all(
+            "SELECT staff_id FROM alert_recipients WHERE alert_id = ? AND level = ?",
+            (alert_id, level),
+        )
+        return [r[0] for r in rows]
+
     async def remember_message(self, alert_id: int, outbox_id: int) -> None:
         await self.tx.execute(
             "INSERT OR IGNORE INTO alert_messages (alert_id, outbox_id) VALUES (?, ?)",

@@ -7,6 +7,7 @@ circle a reader has to untangle, and it becomes a real one the day someone drops
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -189,5 +190,21 @@ def test_only_the_wiring_imports_handlers_and_channels() -> None:
         for name in _names_imported_by(module)
         if name.split(".")[0] == "handlers"
         or (f"{name}.".startswith("bot.channels.") and not f"{name}.".startswith(CHANNEL_PORT))
+    }
+    assert not offenders, sorted(offenders)
+
+
+SQL = re.compile(r"\s*(SELECT .* FROM|INSERT (OR \w+ )?INTO|UPDATE \w+ SET|DELETE FROM|CREATE "
+                 r"(TABLE|INDEX)|PRAGMA)\b", re.DOTALL)  # fmt: skip
+
+
+def test_sql_is_written_only_in_storage() -> None:
+    """ARCHITECTURE.md: SQL only under storage/ (a statement as a string constant elsewhere)."""
+    offenders = {
+        f"{module}:{node.lineno} {node.value[:40]!r}"
+        for module, path in MODULES.items()
+        if module.split(".")[0] != "storage"
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path)))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and SQL.match(node.value)
     }
     assert not offenders, sorted(offenders)

@@ -53,11 +53,8 @@ class AlertSweep:
         )
 
     async def _latest_leaders(self, step: Step, alert: Alert, directory: Directory) -> list[str]:
-        rows = await step.tx.all(
-            "SELECT staff_id FROM alert_recipients WHERE alert_id = ? AND level = ?",
-            (alert.id, alert.level),
-        )
-        people = [directory.person(r[0]) for r in rows]
+        sent_to = await repo(step).recipients_at(alert.id, alert.level)
+        people = [directory.person(staff_id) for staff_id in sent_to]
         return [p.staff_id for p in people if p is not None and not set(OFFICER_ROLES) & p.roles]
 
 
