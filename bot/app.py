@@ -135,7 +135,7 @@ async def open_services(app: BotApplication, settings: Settings, clock: Clock) -
     dispatcher = Dispatcher(deps, registration, features)
     sweeper = sweeper_for(deps, features)
     replier = TelegramReplier(transport, limiter)
-    admin_alerts = AdminAlerts(deps, settings.admin_alert_interval())
+    admin_alerts = AdminAlerts(deps, settings.admin_error_alert_interval_seconds)
 
     async def apologise(update: Update, received: bool) -> None:
         if update.effective_user is not None and update.effective_chat is not None:

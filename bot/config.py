@@ -10,7 +10,14 @@ from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.domain.directory_files import IMPORT_MAX_BYTES, IMPORT_MAX_ROWS
@@ -22,6 +29,27 @@ _SECRET_NAME = re.compile(r"token|secret|password|_key$")
 # What Telegram accepts as a webhook's secret_token (1-256 of these); at least 16 here.
 WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{16,256}")
 TOKEN_FORMAT = re.compile(r"\d{5,12}:[A-Za-z0-9_-]{30,50}", re.ASCII)
+LONGEST_SETTING = timedelta(days=366)
+
+
+def _whole(unit: str) -> BeforeValidator:
+    """A setting whose name carries `unit` (…_MINUTES, …_SECONDS): a whole number of them."""
+
+    def read(value: Any) -> Any:
+        if isinstance(value, timedelta):
+            return value
+        text = str(value).strip()
+        if isinstance(value, bool) or not (text.isascii() and text.lstrip("-").isdigit()):
+            raise ValueError(f"must be a whole number of {unit}, like 15")
+        if abs(int(text)) > LONGEST_SETTING / timedelta(**{unit: 1}):
+            raise ValueError(f"{text} {unit} is more than a year")
+        return timedelta(**{unit: int(text)})
+
+    return BeforeValidator(read)
+
+
+Minutes = Annotated[timedelta, _whole("minutes")]
+Seconds = Annotated[timedelta, _whole("seconds")]
 
 
 class SettingsError(Exception):
@@ -59,13 +87,14 @@ class Settings(BaseSettings):
     work_start: time = time(8, 0)
     work_end: time = time(17, 0)
     max_trip_days: int = Field(default=30, ge=1)
-    approval_remind_after_minutes: int = Field(default=120, ge=1)
-    escalate_before_departure_minutes: int = Field(default=180, ge=0)
-    escalate_after_minutes: int = Field(default=1440, ge=1)
-    admin_error_alert_interval_seconds: int = Field(default=300, ge=0)
-    alert_ack_minutes: int = Field(default=15, ge=1)
+    # Durations set as a whole number of the unit in their name (APPROVAL_REMIND_AFTER_MINUTES=120).
+    approval_remind_after_minutes: Minutes = timedelta(minutes=120)
+    escalate_before_departure_minutes: Minutes = timedelta(minutes=180)  # 0 allowed
+    escalate_after_minutes: Minutes = timedelta(minutes=1440)
+    admin_error_alert_interval_seconds: Seconds = timedelta(seconds=300)  # 0 allowed
+    alert_ack_minutes: Minutes = timedelta(minutes=15)
     checkin_hour: time = time(8, 0)
-    checkin_remind_minutes: int = Field(default=240, ge=1)
+    checkin_remind_minutes: Minutes = timedelta(minutes=240)
     monitor_days: int = Field(default=14, ge=1, le=60)
     case_alert_roles: str = "party_secretary,ubnd_chair,health_officer"
     health_contact_default: str = ""
@@ -118,6 +147,25 @@ class Settings(BaseSettings):
     def _durations(cls, value: Any) -> Any:
         if isinstance(value, str):
             return tuple(parse_duration(part) for part in value.split(","))
+        return value
+
+    @field_validator(
+        "approval_remind_after_minutes",
+        "escalate_after_minutes",
+        "alert_ack_minutes",
+        "checkin_remind_minutes",
+    )
+    @classmethod
+    def _at_least_a_minute(cls, value: timedelta) -> timedelta:
+        if value < timedelta(minutes=1):
+            raise ValueError("must be at least 1 minute")
+        return value
+
+    @field_validator("escalate_before_departure_minutes", "admin_error_alert_interval_seconds")
+    @classmethod
+    def _not_negative(cls, value: timedelta) -> timedelta:
+        if value < timedelta(0):
+            raise ValueError("must not be negative")
         return value
 
     @field_validator("log_level")
@@ -229,9 +277,6 @@ class Settings(BaseSettings):
                 "_ and - (e.g. from `openssl rand -hex 32`); fix it in .env"
             )
         return self.webhook_secret
-
-    def admin_alert_interval(self) -> timedelta:
-        return timedelta(seconds=self.admin_error_alert_interval_seconds)
 
 
 def _token_flaw(token: str) -> str:

@@ -58,6 +58,11 @@ MORE_INVALID = [  # other ways to get the same settings wrong
     ("MONITOR_DAYS", "two weeks"),
     ("HOME_PROVINCE", "Bắc Giang"),  # part of Bắc Ninh since 2025: named as such
     ("WORK_END", "07:00"),  # before WORK_START
+    ("ALERT_ACK_MINUTES", "1.5"),  # whole minutes, as the name says
+    ("ALERT_ACK_MINUTES", "15m"),
+    ("APPROVAL_REMIND_AFTER_MINUTES", "9" * 30),  # longer than a year (and than a timedelta)
+    ("ADMIN_ERROR_ALERT_INTERVAL_SECONDS", "²"),
+    ("ESCALATE_AFTER_MINUTES", "-" + "9" * 30),
 ]
 ANY_TEXT = {  # free text or a path: no value is refused when the settings are read
     "TELEGRAM_BOT_TOKEN",  # checked when the bot starts (require_token, below)
@@ -162,6 +167,21 @@ def test_exports_stay_in_the_files_folder_beside_the_database_unless_exports_dir
     settings = load_settings(_env_file=None)
     assert settings.exports_folder == tmp_path / "registers"
     assert settings.upload_folders == (tmp_path / "own", tmp_path / "registers")
+
+
+def test_counted_durations_are_durations(monkeypatch: pytest.MonkeyPatch) -> None:
+    """…_MINUTES and …_SECONDS settings are whole numbers of their unit, held as timedelta."""
+    defaults = load_settings(_env_file=None)
+    assert defaults.approval_remind_after_minutes == timedelta(hours=2)
+    assert defaults.escalate_after_minutes == timedelta(days=1)
+    assert defaults.admin_error_alert_interval_seconds == timedelta(minutes=5)
+    monkeypatch.setenv("ALERT_ACK_MINUTES", " 20 ")
+    monkeypatch.setenv("ESCALATE_BEFORE_DEPARTURE_MINUTES", "0")
+    monkeypatch.setenv("ADMIN_ERROR_ALERT_INTERVAL_SECONDS", "0")
+    settings = load_settings(_env_file=None)
+    assert settings.alert_ack_minutes == timedelta(minutes=20)
+    assert settings.escalate_before_departure_minutes == timedelta(0)
+    assert settings.admin_error_alert_interval_seconds == timedelta(0)
 
 
 DURATION_TEXT = st.one_of(

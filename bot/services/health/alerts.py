@@ -187,13 +187,12 @@ def first_recipients(directory: Directory, person: Staff) -> list[str]:
 async def raise_alert(
     step: Step, directory: Directory, person: Staff, report: SymptomReport
 ) -> int:
-    minutes = step.deps.settings.alert_ack_minutes
     health = repo(step)
     alert_id = await health.add_alert(
         f"symptoms:{report.id}",
         person.staff_id,
         person.unit_id,
-        step.now + timedelta(minutes=minutes),
+        step.now + step.deps.settings.alert_ack_minutes,
         step.now,
     )
     recipients = first_recipients(directory, person)

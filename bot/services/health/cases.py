@@ -291,7 +291,7 @@ class Cases:
             f"case:{case_id}",
             subject.staff_id if subject else None,
             unit_id,
-            step.now + timedelta(minutes=step.deps.settings.alert_ack_minutes),
+            step.now + step.deps.settings.alert_ack_minutes,
             step.now,
         )
         text = await case_alert_builder(step, case_id)

@@ -79,7 +79,7 @@ class MonitoringSweep:
     async def _overdue(self, step: Step, monitoring: Monitoring) -> None:
         assert monitoring.pending_day is not None
         if monitoring.pending_stage == ASKED:
-            due = step.now + timedelta(minutes=self.deps.settings.checkin_remind_minutes)
+            due = step.now + self.deps.settings.checkin_remind_minutes
             await repo(step).set_pending(
                 monitoring.id, monitoring.pending_day, REMINDED, due, step.now
             )
@@ -151,7 +151,7 @@ class MonitoringSweep:
                 ),
             )
             return
-        due = step.now + timedelta(minutes=settings.checkin_remind_minutes)
+        due = step.now + settings.checkin_remind_minutes
         following = next_checkin(asked_at, settings.checkin_hour)
         await health.set_checkin_state(
             monitoring.id,

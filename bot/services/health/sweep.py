@@ -34,10 +34,8 @@ class AlertSweep:
             directory, alert, already, await self._latest_leaders(step, alert, directory)
         )
         level = alert.level + 1
-        minutes = self.deps.settings.alert_ack_minutes
-        await health.set_escalation(
-            alert.id, level, step.now + timedelta(minutes=minutes) if targets else None
-        )
+        wait = self.deps.settings.alert_ack_minutes
+        await health.set_escalation(alert.id, level, step.now + wait if targets else None)
         await step.audit.append(
             step.now,
             "system",
@@ -48,9 +46,7 @@ class AlertSweep:
         if not targets:
             return
         original = await alert_text(step, alert)
-        await send_alert(
-            step, alert.id, targets, level, lambda t: _escalated(t, minutes, original(t))
-        )
+        await send_alert(step, alert.id, targets, level, lambda t: _escalated(t, wait, original(t)))
 
     async def _latest_leaders(self, step: Step, alert: Alert, directory: Directory) -> list[str]:
         sent_to = await repo(step).recipients_at(alert.id, alert.level)
@@ -85,7 +81,8 @@ def _heads_above(
     return []
 
 
-def _escalated(t: Translator, minutes: int, text: str) -> str:
+def _escalated(t: Translator, wait: timedelta, text: str) -> str:
+    minutes = round(wait / timedelta(minutes=1))
     return (
         t._("⏫ Nobody acknowledged this alert within {n} minutes; it now comes to you.", n=minutes)
         + "\n\n"

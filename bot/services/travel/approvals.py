@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -821,9 +821,7 @@ class Approvals:
             step, directory, request, _next_leader_up(directory, request, current)
         )
         level = request.escalation_level + 1
-        next_at = request.departure_at - timedelta(
-            minutes=self.deps.settings.escalate_before_departure_minutes
-        )
+        next_at = request.departure_at - self.deps.settings.escalate_before_departure_minutes
         await repo.set_escalation(request.id, level, next_at if next_at > step.now else None)
         await step.audit.append(
             step.now,
@@ -855,12 +853,12 @@ class Approvals:
         return TravelRepo(step.tx, self.deps.clock.tz)
 
     def _remind_at(self, now: datetime) -> datetime:
-        return now + timedelta(minutes=self.deps.settings.approval_remind_after_minutes)
+        return now + self.deps.settings.approval_remind_after_minutes
 
     def _escalate_at(self, now: datetime, departure: datetime) -> datetime:
         settings = self.deps.settings
-        before = departure - timedelta(minutes=settings.escalate_before_departure_minutes)
-        return max(now, min(before, now + timedelta(minutes=settings.escalate_after_minutes)))
+        before = departure - settings.escalate_before_departure_minutes
+        return max(now, min(before, now + settings.escalate_after_minutes))
 
 
 def _approval_with_note(
