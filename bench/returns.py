@@ -8,7 +8,7 @@ are written straight into the SQLite file; then a fresh child process, measured 
 bot's real Sweeper (every feature's jobs, as bot/app.py builds them) against it:
 - `idle_tick`: one whole tick with nothing due, the database lock it takes included (goal
   ≤ 5 ms; median and p99 over `--ticks`), and the returns job alone beside it;
-- `due_10000`: 10,000 reminders due at once: one tick enqueues them all (goal ≤ 1 s);
+- `due_10000` (`--due`): 10,000 reminders due at once: one tick enqueues them all (goal ≤ 1 s);
 - `restart_after_20h_down`: a new process after `--down-hours` down (three reminder times
   missed), ticking until nothing is due; checked per person against the rows due before it:
   each got exactly one reminder (the latest), nobody two, nobody none, nobody not due;
@@ -266,7 +266,10 @@ def main() -> None:
         due = run_child(db, "due", args)
         sent = outbox_count(db)
         ok = float(due["due_seconds"]) <= 1 and sent == args.due  # type: ignore[arg-type]
-        emit(base | {"scenario": "due_10000", **due, "enqueued": sent, "goal_seconds": 1, "ok": ok})
+        emit(
+            base
+            | {"scenario": f"due_{args.due}", **due, "enqueued": sent, "goal_seconds": 1, "ok": ok}
+        )
         expected = due_people(db, NOW + timedelta(hours=args.down_hours))
         catch = run_child(db, "catch_up", args)
         got = reminders_per_person(db, sent)
