@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -37,11 +38,17 @@ def _modules() -> dict[str, Path]:
 MODULES = _modules()
 
 
+@cache
+def _nodes(path: Path) -> tuple[ast.AST, ...]:
+    """Every node of the module's syntax tree (parsed once for all the tests here)."""
+    return tuple(ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))))
+
+
 def _imported(path: Path, module: str) -> Iterator[str]:
     """Every module name `path` imports, relative imports resolved, `from a import b` as `a.b`
     when `a.b` is a module of ours (else as `a`)."""
     is_package = path.name == "__init__.py"
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+    for node in _nodes(path):
         if isinstance(node, ast.Import):
             yield from (alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -62,6 +69,7 @@ def _ours(name: str) -> str | None:
     return name or None
 
 
+@cache
 def _graph() -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {}
     for module, path in MODULES.items():
@@ -204,7 +212,7 @@ def test_sql_is_written_only_in_storage() -> None:
         f"{module}:{node.lineno} {node.value[:40]!r}"
         for module, path in MODULES.items()
         if module.split(".")[0] != "storage"
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path)))
+        for node in _nodes(path)
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and SQL.match(node.value)
     }
     assert not offenders, sorted(offenders)
