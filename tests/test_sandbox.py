@@ -317,3 +317,23 @@ async def test_actions_must_be_json(page: Page) -> None:
         assert code == 415, kind
     moved = await page.post("_sandbox/clock", {"advance_minutes": 60})
     assert moved["offset_seconds"] != 0  # the same request as JSON goes through
+
+
+async def test_the_demo_serves_no_control_api_and_guards_its_bot_api(
+    page: Page, demo: Demo
+) -> None:
+    """Beside the page, the demo's server is the bot's Bot API: another site (a simple
+    text/plain post, which needs no permission) or another host name (DNS rebinding) must not
+    drive it, read the chats or take the bot's updates; its token is this run's."""
+    port = port_of(demo)
+    inject = {"user_id": 1, "text": "/start"}
+    for path in ("_control/users", "_control/text"):
+        code, _ = await status(page.session, "POST", page.url + path, json=inject)
+        assert code == 404, path  # the tests' control API is not served by the demo
+    assert demo.api.token != FakeBotApi().token  # not the well-known test token
+    updates = page.url + f"bot{demo.api.token}/getUpdates"
+    for headers in ({"Origin": "http://evil.example", "Content-Type": "text/plain"},
+                    {"Host": f"evil.example:{port}"}):  # fmt: skip
+        code, _ = await status(page.session, "POST", updates, headers=headers, data="{}")
+        assert code == 403, headers
+    assert (await status(page.session, "GET", page.url + "_control/messages?chat_id=1"))[0] == 404

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import shutil
 import signal
 import tempfile
@@ -23,7 +24,7 @@ from bot.app import BotApplication, build_application, services_of, start_app, s
 from bot.clock import OffsetClock, SystemClock
 from bot.config import Settings
 from bot.i18n import Translations, Translator
-from bot.sandbox.server import DEFAULT_TOKEN, FakeBotApi
+from bot.sandbox.server import FakeBotApi
 from bot.sandbox.web import Person, SandboxWeb, people_of
 from bot.services.registration.directory_import import import_directory
 from storage.db import Database
@@ -56,7 +57,8 @@ class Demo:
         if options.start is not None:
             self.clock.jump_to(options.start)
         self.api = FakeBotApi(
-            token=DEFAULT_TOKEN,
+            token=f"{secrets.randbelow(10**9)}:{secrets.token_urlsafe(30)}",  # this run's
+            control_api=False,
             rate_cap=SANDBOX_RATE_CAP,
             bot_username="khaibao_sandbox_bot",
             clock=lambda: self.clock.now().timestamp(),  # message dates follow the dial

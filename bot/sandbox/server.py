@@ -56,7 +56,10 @@ class FakeBotApi(ChatStore):
         rate_cap: float | None = None,
         bot_username: str = "khaibao_test_bot",
         clock: Callable[[], float] = time.time,
+        control_api: bool = True,
     ) -> None:
+        """`control_api`: serve the tests' JSON control API under /_control/ (the demo does not:
+        its page has its own, guarded)."""
         super().__init__(rate_cap=rate_cap, bot_username=bot_username, clock=clock)
         self.base_url = ""
         self.base_file_url = ""
@@ -68,9 +71,9 @@ class FakeBotApi(ChatStore):
         self._bot_api = BotApi(self, self.faults, token)
         self.webhooks = WebhookDeliverer(self)
         self._runner: web.AppRunner | None = None
-        self._extra_routes: list[Callable[[web.Application], None]] = [
-            ControlApi(self, self.faults).install
-        ]
+        self._extra_routes: list[Callable[[web.Application], None]] = (
+            [ControlApi(self, self.faults).install] if control_api else []
+        )
 
     @property
     def token(self) -> str:

@@ -120,23 +120,24 @@ class SandboxWeb:
         """The page and its API answer only this computer's browser, on this run's page: the
         Host is 127.0.0.1 or localhost (no DNS rebinding), a browser's Origin is the page's own,
         every API call carries the page's token, and actions come as JSON. The Bot API routes
-        (the bot's side, with their own token) are not concerned."""
+        (the bot's side, with this run's token) are held to the Host and the Origin too, so no
+        other site can take the bot's updates or speak as it."""
         path = request.path
         api = path.startswith(API_PREFIX)
-        if not api and path not in PAGE_PATHS:
-            return await handler(request)
-        refusal = self._refusal(request, api)
+        refusal = self._refusal(request, api, page=api or path in PAGE_PATHS)
         if refusal is not None:
             status, reason = refusal
             log.warning("sandbox refused %s %s: %s", request.method, path, reason)
             return web.json_response({"error": reason}, status=status)
         return await handler(request)
 
-    def _refusal(self, request: web.Request, api: bool) -> tuple[int, str] | None:
+    def _refusal(self, request: web.Request, api: bool, page: bool) -> tuple[int, str] | None:
         host = _host_name(request.host)
         if host not in LOCAL_HOSTS:
             return 403, "only http://127.0.0.1 or http://localhost may open the sandbox"
         origin = request.headers.get("Origin")
+        if not page:  # the bot's own Bot API: no web page ever calls it
+            return None if origin is None else (403, "the Bot API takes no calls from a web page")
         if origin is not None and not _same_local_origin(origin, request.host):
             return 403, "requests from another web site are refused"
         if not api:
