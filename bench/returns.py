@@ -50,7 +50,8 @@ def db_time(moment: datetime) -> str:
 def build(folder: Path, windows: int) -> Path:
     from import_directory import imported_district
 
-    db, staff = imported_district(folder, windows, 2_000)
+    units = min(2_000, max(100, windows // 50))  # 50 a unit: a smaller run still has every role
+    db, staff = imported_district(folder, windows, units)
     seed(db, [p.staff_id for p in staff])
     return db
 

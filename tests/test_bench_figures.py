@@ -42,3 +42,18 @@ def test_at_least_that_share_is_not_above_it_and_less_is_below(
     found = percentile(values, fraction)
     assert sum(v <= found for v in values) >= fraction * len(values) - 1e-9
     assert sum(v < found for v in values) < fraction * len(values) + 1e-9
+
+
+def test_the_restart_check_is_per_person() -> None:
+    """bench/returns.py: a total of 3 for 3 people due is not enough; each must have one."""
+    from collections import Counter
+
+    from bench.returns import per_person
+
+    due = {"a", "b", "c"}
+    assert per_person(due, Counter({"a": 1, "b": 1, "c": 1}))["one_per_person"] is True
+    twice = per_person(due, Counter({"a": 2, "b": 1}))  # the same total, one got two, one none
+    assert twice["one_per_person"] is False
+    assert (twice["people_with_two_or_more"], twice["people_with_none"]) == (1, 1)
+    stranger = per_person(due, Counter({"a": 1, "b": 1, "c": 1, "x": 1}))
+    assert stranger["one_per_person"] is False and stranger["people_not_due_reminded"] == 1
