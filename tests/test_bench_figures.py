@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 import random
+from collections import Counter
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from bench.figures import percentile
+from bench.returns import per_person
 
 ONE_TO_HUNDRED = [float(n) for n in range(1, 101)]
 
@@ -46,10 +48,6 @@ def test_at_least_that_share_is_not_above_it_and_less_is_below(
 
 def test_the_restart_check_is_per_person() -> None:
     """bench/returns.py: a total of 3 for 3 people due is not enough; each must have one."""
-    from collections import Counter
-
-    from bench.returns import per_person
-
     due = {"a", "b", "c"}
     assert per_person(due, Counter({"a": 1, "b": 1, "c": 1}))["one_per_person"] is True
     twice = per_person(due, Counter({"a": 2, "b": 1}))  # the same total, one got two, one none
