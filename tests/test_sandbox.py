@@ -15,7 +15,7 @@ import pytest
 
 from bot.app import services_of
 from bot.clock import OffsetClock, SystemClock
-from bot.config import Settings
+from bot.config import TOKEN_FORMAT, Settings
 from bot.domain.clock import VIETNAM, ManualClock
 from bot.sandbox.demo import Demo, DemoError, DemoOptions
 from bot.sandbox.server import TINY_PNG, FakeBotApi
@@ -331,6 +331,7 @@ async def test_the_demo_serves_no_control_api_and_guards_its_bot_api(
         code, _ = await status(page.session, "POST", page.url + path, json=inject)
         assert code == 404, path  # the tests' control API is not served by the demo
     assert demo.api.token != FakeBotApi().token  # not the well-known test token
+    assert TOKEN_FORMAT.fullmatch(demo.api.token)  # and shaped as @BotFather's
     updates = page.url + f"bot{demo.api.token}/getUpdates"
     for headers in ({"Origin": "http://evil.example", "Content-Type": "text/plain"},
                     {"Host": f"evil.example:{port}"}):  # fmt: skip

@@ -57,7 +57,7 @@ class Demo:
         if options.start is not None:
             self.clock.jump_to(options.start)
         self.api = FakeBotApi(
-            token=f"{secrets.randbelow(10**9)}:{secrets.token_urlsafe(30)}",  # this run's
+            token=f"{10**8 + secrets.randbelow(9 * 10**8)}:{secrets.token_urlsafe(30)}",  # per run
             control_api=False,
             rate_cap=SANDBOX_RATE_CAP,
             bot_username="khaibao_sandbox_bot",
