@@ -77,7 +77,7 @@ class RateLimiter:
     at once and push the bulk back, so a broadcast never holds up a reply.
 
     Two guards keep the pace exact without tripping the server's own limit (a count per rolling
-    second, as Telegram's): a slot woken a little late may catch up (`CATCH_UP` seconds of
+    second, as the Bot API's): a slot woken a little late may catch up (`CATCH_UP` seconds of
     credit, so event-loop lateness does not slow the whole run down), and bulk sends never have
     more than `window_capacity` sends in flight or finished less than a second ago. A send
     counts from `acquire` until one second after `release` (its answer arrived, so the server
@@ -169,7 +169,7 @@ class OutboxSender:
         self._transports = transports
         self._clock = clock
         self._limiter = limiter
-        # Copies of a directive on a channel that sells a faster bulk rate (Telegram's paid
+        # Copies of a directive on a channel that sells a faster bulk rate (the Bot API's paid
         # broadcasts) keep their own pace; everything else shares `limiter` with the replies.
         self._bulk_limiter = bulk_limiter
         self._per_chat_interval = per_chat_interval
