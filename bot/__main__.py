@@ -1,4 +1,5 @@
-"""Command line: `python -m bot run | demo | directory import | directory show | invites | i18n | export`."""
+"""Command line: `python -m bot run | demo | directory import | directory show | invites | i18n |
+export | privacy`."""
 
 from __future__ import annotations
 
@@ -41,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     invites.add_argument("--out", type=Path, required=True)
     commands.add_parser("i18n", help="extract messages and update locales/ (developers)")
     _add_export_parser(commands)
+    from bot.services.privacy.cli import add_parsers as add_privacy_parsers
+
+    add_privacy_parsers(commands)
     return parser
 
 
@@ -121,6 +125,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     ).for_language(settings.default_language)
     if args.command == "invites":
         return asyncio.run(_invites(settings, t, args.out))
+    if args.command == "privacy":
+        from bot.services.privacy.cli import run_privacy
+
+        return asyncio.run(run_privacy(settings, t, args))
     if args.command == "export":
         from bot.services.oversight.export_cli import run_export
 

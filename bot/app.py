@@ -44,6 +44,8 @@ from bot.services.kernel.sweep import Sweeper
 from bot.services.outbox.later_views import LaterViews
 from bot.services.outbox.sender import OutboxSender, RateLimiter
 from bot.services.oversight.feature import Oversight
+from bot.services.privacy.breaches import Breaches
+from bot.services.privacy.retention import Retention
 from bot.services.registration.feature import RegistrationService
 from bot.services.returns.feature import Returns
 from bot.services.travel.feature import Travel
@@ -169,6 +171,8 @@ def build_features(deps: Deps) -> list[Feature]:
     features = [travel.feature(), returns.feature(), Broadcasts(deps).feature()]
     features.append(Health(deps).feature())
     features.append(Oversight(deps).feature())
+    features.append(Breaches(deps).feature())
+    features.append(Retention(deps.db, deps.clock, deps.settings).feature())
     return features
 
 

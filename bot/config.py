@@ -115,6 +115,26 @@ class Settings(BaseSettings):
     import_max_bytes: int = Field(default=IMPORT_MAX_BYTES, ge=1)  # a directory file's size
     import_max_rows: int = Field(default=IMPORT_MAX_ROWS, ge=1)  # and its data rows
     district_lines: int = Field(default=40, ge=1, le=500)  # units listed in /district, worst first
+    # Retention (README "Retention"): days each kind of record is kept after its purpose ends.
+    retention_health_days: int = Field(default=90, ge=1)  # symptom and case reports
+    retention_returns_days: int = Field(default=90, ge=1)  # return declarations
+    retention_monitoring_days: int = Field(default=90, ge=1)  # monitorings and their check-ins
+    retention_travel_days: int = Field(default=365, ge=1)  # travel requests, after the return
+    retention_audit_days: int = Field(default=730, ge=1)  # audit entries, directive copies
+    retention_outbox_days: int = Field(default=30, ge=1)  # messages already sent
+    retention_exports_days: int = Field(default=7, ge=1)  # files under EXPORTS_DIR
+    retention_leavers_days: int = Field(default=30, ge=1)  # health data of people who left
+    retention_records_days: int = Field(default=1825, ge=1)  # breach records, purge entries
+    retention_purge_hour: time = time(2, 30)  # the daily purge
+    retention_batch: int = Field(default=500, ge=1, le=10_000)  # rows per purge transaction
+    # Breach register (README "Breach register and processing register").
+    breach_notify_hours: int = Field(default=72, ge=1)  # the authority is told within
+    breach_reminders: Annotated[tuple[timedelta, ...], NoDecode] = (
+        timedelta(hours=72),
+        timedelta(hours=24),
+        timedelta(hours=6),
+    )  # time left before the deadline at which the officer and the admins are reminded
+    data_stored_in_vietnam: bool = True  # the database's server; Telegram is always abroad
 
     @field_validator("timezone")
     @classmethod
@@ -142,7 +162,7 @@ class Settings(BaseSettings):
     def _duration(cls, value: Any) -> Any:
         return parse_duration(value) if isinstance(value, str) else value
 
-    @field_validator("declaration_reminders", mode="before")
+    @field_validator("declaration_reminders", "breach_reminders", mode="before")
     @classmethod
     def _durations(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -175,7 +195,9 @@ class Settings(BaseSettings):
             raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
         return value.strip().upper()
 
-    @field_validator("declaration_reminders", "return_grace", "ack_remind_after")
+    @field_validator(
+        "declaration_reminders", "return_grace", "ack_remind_after", "breach_reminders"
+    )
     @classmethod
     def _positive(cls, value: timedelta | tuple[timedelta, ...]) -> Any:
         """Also for a value given as a timedelta (code, tests), which skips parse_duration."""

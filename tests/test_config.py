@@ -49,6 +49,20 @@ INVALID = {
     "IMPORT_MAX_ROWS": "-1",
     "WEBHOOK_PORT": "0",
     "HOME_PROVINCE": "Atlantis",
+    "RETENTION_HEALTH_DAYS": "0",
+    "RETENTION_RETURNS_DAYS": "-1",
+    "RETENTION_MONITORING_DAYS": "ninety",
+    "RETENTION_TRAVEL_DAYS": "0",
+    "RETENTION_AUDIT_DAYS": "0",
+    "RETENTION_OUTBOX_DAYS": "0",
+    "RETENTION_EXPORTS_DAYS": "0",
+    "RETENTION_LEAVERS_DAYS": "0",
+    "RETENTION_RECORDS_DAYS": "0",
+    "RETENTION_PURGE_HOUR": "2:30am",
+    "RETENTION_BATCH": "0",
+    "BREACH_NOTIFY_HOURS": "0",
+    "BREACH_REMINDERS": "24h,later",
+    "DATA_STORED_IN_VIETNAM": "maybe",
 }
 MORE_INVALID = [  # other ways to get the same settings wrong
     ("DECLARATION_REMINDERS", ""),
@@ -63,6 +77,8 @@ MORE_INVALID = [  # other ways to get the same settings wrong
     ("APPROVAL_REMIND_AFTER_MINUTES", "9" * 30),  # longer than a year (and than a timedelta)
     ("ADMIN_ERROR_ALERT_INTERVAL_SECONDS", "²"),
     ("ESCALATE_AFTER_MINUTES", "-" + "9" * 30),
+    ("RETENTION_BATCH", "10001"),
+    ("BREACH_REMINDERS", "-6h"),
 ]
 ANY_TEXT = {  # free text or a path: no value is refused when the settings are read
     "TELEGRAM_BOT_TOKEN",  # checked when the bot starts (require_token, below)

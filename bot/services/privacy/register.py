@@ -1,0 +1,168 @@
+"""The processing register (`python -m bot privacy report`): each kind of personal data the bot
+keeps, why, on what legal basis, who can see it, where it is stored and how long it is kept.
+It is the base of the impact-assessment dossier the office files; the bot cannot file it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.config import Settings
+from bot.domain.retention import Kept
+from bot.i18n import Translator
+from bot.services.privacy.retention import retention_days
+
+Text = Callable[[Translator], str]
+
+
+@dataclass(frozen=True)
+class Processing:
+    name: Text
+    purpose: Text
+    basis: str  # 'directory' | 'health' | 'law': which basis applies (see _basis)
+    seen_by: Text
+    abroad: bool  # copies travel through the messenger (Telegram: outside Vietnam)
+    kept: Text
+
+
+def _days(kind: Kept, settings: Settings) -> Text:
+    days = retention_days(settings).days(kind)
+    return lambda t: t.n_("{n} day", "{n} days", days)
+
+
+def processings(settings: Settings) -> list[Processing]:
+    d = _days
+    return [
+        Processing(
+            lambda t: t._("Staff directory: name, phone, unit, position, roles"),
+            lambda t: t._("identify staff, route approvals and messages"),
+            "directory",
+            lambda t: t._("the person; their unit heads and approvers; district admins"),
+            True,
+            lambda t: t._("while on the staff list"),
+        ),
+        Processing(
+            lambda t: t._("Messenger account: user and chat number, language"),
+            lambda t: t._("reach the person"),
+            "directory",
+            lambda t: t._("nobody in the bot; the server's operators"),
+            True,
+            lambda t: t._("while registered"),
+        ),
+        Processing(
+            lambda t: t._("Travel requests: destination, address, dates, purpose, decision"),
+            lambda t: t._("approve leaving the province during an epidemic"),
+            "directory",
+            lambda t: t._("the person; the deciders and those told of the decision; admins"),
+            True,
+            lambda t: t._(
+                "{days} after the return (a leaver's address: {leavers} after leaving)",
+                days=d(Kept.TRAVEL, settings)(t),
+                leavers=d(Kept.LEAVERS, settings)(t),
+            ),
+        ),
+        Processing(
+            lambda t: t._("Return declarations (sensitive): provinces, symptoms, contacts"),
+            lambda t: t._("follow up returns from areas with cases"),
+            "health",
+            lambda t: t._("the person; the unit head; health officers"),
+            True,
+            _kept_health(Kept.RETURNS, settings),
+        ),
+        Processing(
+            lambda t: t._("Symptom and case reports (sensitive): symptoms, temperature, contacts"),
+            lambda t: t._("alert those responsible, trace contacts"),
+            "health",
+            lambda t: t._("the person; the unit's chain of heads; health officers"),
+            True,
+            _kept_health(Kept.HEALTH, settings),
+        ),
+        Processing(
+            lambda t: t._("Medical monitoring and daily check-ins (sensitive)"),
+            lambda t: t._("follow a person under monitoring"),
+            "health",
+            lambda t: t._("the person; the unit head; health officers"),
+            True,
+            _kept_health(Kept.MONITORING, settings),
+        ),
+        Processing(
+            lambda t: t._("Messages sent (copies in the outbox)"),
+            lambda t: t._("deliver, retry, show who was not reached"),
+            "directory",
+            lambda t: t._("the server's operators"),
+            True,
+            lambda t: t._(
+                "{days}; a directive's copies {directive}",
+                days=d(Kept.OUTBOX, settings)(t),
+                directive=d(Kept.DIRECTIVE_COPIES, settings)(t),
+            ),
+        ),
+        Processing(
+            lambda t: t._("Exported registers and charts (files)"),
+            lambda t: t._("reports asked for by heads and admins"),
+            "directory",
+            lambda t: t._("whoever asked for them; the server's operators"),
+            True,
+            d(Kept.EXPORTS, settings),
+        ),
+        Processing(
+            lambda t: t._("Audit log: who viewed or changed what, when"),
+            lambda t: t._("prove lawful access; investigate misuse"),
+            "law",
+            lambda t: t._("district admins; the server's operators"),
+            False,
+            d(Kept.AUDIT, settings),
+        ),
+        Processing(
+            lambda t: t._("Breach register and the purge's records"),
+            lambda t: t._("notify the authority and the people affected (Law Art 23)"),
+            "law",
+            lambda t: t._("the data protection officer; district admins"),
+            False,
+            d(Kept.RECORDS, settings),
+        ),
+    ]
+
+
+def _kept_health(kind: Kept, settings: Settings) -> Text:
+    return lambda t: t._(
+        "{days} after its purpose ends (a leaver's: {leavers} after leaving)",
+        days=_days(kind, settings)(t),
+        leavers=_days(Kept.LEAVERS, settings)(t),
+    )
+
+
+def _basis(t: Translator, settings: Settings, which: str) -> str:
+    if which == "law":
+        return t._("a legal obligation of the office (Law 91/2025)")
+    if str(getattr(settings, "privacy_basis", "consent")) == "state_duty":
+        return t._("the duties of a state agency under the law (Law 91/2025 Art 19.1.c)")
+    if which == "health":
+        return t._("the person's consent to health data (a separate, named consent)")
+    return t._("the person's consent to the directory and travel requests")
+
+
+def _where(t: Translator, settings: Settings, abroad: bool) -> str:
+    server = (
+        t._("the office's server, in Vietnam")
+        if settings.data_stored_in_vietnam
+        else t._("the office's server, outside Vietnam")
+    )
+    if not abroad:
+        return server
+    return t._("{server}; copies in Telegram messages (outside Vietnam)", server=server)
+
+
+def register_lines(t: Translator, settings: Settings) -> list[str]:
+    lines = [t._("Processing register of personal data"), ""]
+    for number, entry in enumerate(processings(settings), start=1):
+        lines += [
+            f"{number}. {entry.name(t)}",
+            "   " + t._("Purpose: {text}", text=entry.purpose(t)),
+            "   " + t._("Legal basis: {text}", text=_basis(t, settings, entry.basis)),
+            "   " + t._("Who can see it: {text}", text=entry.seen_by(t)),
+            "   " + t._("Stored: {text}", text=_where(t, settings, entry.abroad)),
+            "   " + t._("Kept: {text}", text=entry.kept(t)),
+            "",
+        ]
+    return lines

@@ -1,0 +1,242 @@
+"""Retention: finding and deleting, in small batches, what is past its time; the purge's schedule.
+
+Each kind has one query naming its expired rows (the oldest first, through an index on the
+column its age is read from) and one function deleting a batch of them with what hangs on them
+(an alert's recipients and messages, a request's deciders...). A batch is one trip to the
+database, so the write lock is held for that trip only.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+
+from bot.domain.retention import Kept
+from storage.db import Tx, from_db_time, to_db_time
+
+_DIRECTIVE = "purpose GLOB 'broadcast:*'"
+_NOT_DIRECTIVE = "COALESCE(purpose, '') NOT GLOB 'broadcast:*'"
+_OUTBOX_KEPT_FOR_EDITS = (
+    "AND NOT EXISTS (SELECT 1 FROM request_messages m JOIN travel_requests r ON r.id = m.request_id "
+    "WHERE m.outbox_id = o.id AND r.status = 'pending') "
+    "AND NOT EXISTS (SELECT 1 FROM alert_messages m JOIN health_alerts a ON a.id = m.alert_id "
+    "WHERE m.outbox_id = o.id AND a.escalate_at IS NOT NULL) "
+    "AND NOT EXISTS (SELECT 1 FROM broadcasts b WHERE b.progress_outbox = o.id "
+    "AND (b.status = 'sending' OR b.remind_at IS NOT NULL))"
+)
+
+# Each query takes (cutoff,) and yields the keys of the expired rows, oldest first.
+EXPIRED: dict[Kept, str] = {
+    Kept.HEALTH: "SELECT id FROM symptom_reports WHERE created_at < ? ORDER BY created_at",
+    Kept.CASES: "SELECT id FROM case_reports WHERE created_at < ? ORDER BY created_at",
+    Kept.RETURNS: (
+        "SELECT request_id FROM trip_returns WHERE updated_at < ? "
+        "AND ask_at IS NULL AND remind_at IS NULL ORDER BY updated_at"
+    ),
+    Kept.MONITORING: (
+        "SELECT id FROM monitorings WHERE status <> 'open' AND updated_at < ? ORDER BY updated_at"
+    ),
+    Kept.TRAVEL: (
+        "SELECT id FROM travel_requests t WHERE status <> 'pending' AND return_at < ? "
+        "AND NOT EXISTS (SELECT 1 FROM trip_returns r WHERE r.request_id = t.id) "
+        "ORDER BY return_at"
+    ),
+    Kept.LEAVERS: (
+        "SELECT staff_id FROM staff s WHERE active = 0 AND deactivated_at < ? "
+        "AND NOT EXISTS (SELECT 1 FROM leaver_purges p WHERE p.staff_id = s.staff_id "
+        "AND p.deactivated_at = s.deactivated_at) ORDER BY deactivated_at"
+    ),
+    Kept.OUTBOX: (
+        f"SELECT id FROM outbox o WHERE {_NOT_DIRECTIVE} AND created_at < ? "
+        f"AND status <> 'pending' {_OUTBOX_KEPT_FOR_EDITS} ORDER BY created_at"
+    ),
+    Kept.DIRECTIVE_COPIES: (
+        f"SELECT id FROM outbox o WHERE {_DIRECTIVE} AND created_at < ? "
+        f"AND status <> 'pending' {_OUTBOX_KEPT_FOR_EDITS} ORDER BY created_at"
+    ),
+    Kept.AUDIT: (
+        "SELECT id FROM audit_log WHERE at < ? AND action NOT GLOB 'privacy.*' ORDER BY at"
+    ),
+    Kept.RECORDS: (
+        "SELECT 'audit:' || id FROM audit_log WHERE at < ?1 AND action GLOB 'privacy.*' "
+        "UNION ALL SELECT 'breach:' || id FROM breaches "
+        "WHERE MAX(detected_at, COALESCE(authority_at, ''), COALESCE(people_at, '')) < ?1"
+    ),
+}
+
+Delete = Callable[[sqlite3.Connection, list[object], str], None]
+
+
+def _marks(keys: Sequence[object]) -> str:
+    return ",".join("?" * len(keys))
+
+
+def _delete_in(raw: sqlite3.Connection, table: str, column: str, keys: Sequence[object]) -> None:
+    raw.execute(f"DELETE FROM {table} WHERE {column} IN ({_marks(keys)})", list(keys)).close()
+
+
+def _delete_alerts(raw: sqlite3.Connection, objects: list[str]) -> None:
+    found = raw.execute(
+        f"SELECT id FROM health_alerts WHERE object IN ({_marks(objects)})", objects
+    ).fetchall()
+    alert_ids = [row[0] for row in found]
+    if alert_ids:
+        for table in ("alert_recipients", "alert_messages"):
+            _delete_in(raw, table, "alert_id", alert_ids)
+        _delete_in(raw, "health_alerts", "id", alert_ids)
+
+
+def _health(raw: sqlite3.Connection, ids: list[object], cutoff: str) -> None:
+    _delete_alerts(raw, [f"symptoms:{i}" for i in ids])
+    _delete_in(raw, "symptom_reports", "id", ids)
+
+
+def _cases(raw: sqlite3.Connection, ids: list[object], cutoff: str) -> None:
+    _delete_alerts(raw, [f"case:{i}" for i in ids])
+    _delete_in(raw, "case_nodes", "case_id", ids)
+    _delete_in(raw, "case_reports", "id", ids)
+
+
+def _returns(raw: sqlite3.Connection, ids: list[object], cutoff: str) -> None:
+    _delete_in(raw, "trip_returns", "request_id", ids)
+
+
+def _monitoring(raw: sqlite3.Connection, ids: list[object], cutoff: str) -> None:
+    _delete_in(raw, "checkins", "monitoring_id", ids)
+    _delete_in(raw, "monitorings", "id", ids)
+
+
+def _travel(raw: sqlite3.Connection, ids: list[object], cutoff: str) -> None:
+    for table in ("request_deciders", "request_messages"):
+        _delete_in(raw, table, "request_id", ids)
+    _delete_in(raw, "travel_requests", "id", ids)
+
+
+def _leavers(raw: sqlite3.Connection, staff_ids: list[object], now: str) -> None:
+    """A leaver's health data goes; their travel register keeps who went where and when, and
+    loses the address they stayed at."""
+    marks = _marks(staff_ids)
+    reports = raw.execute(
+        f"SELECT id FROM symptom_reports WHERE staff_id IN ({marks})", staff_ids
+    ).fetchall()
+    if reports:
+        _health(raw, [row[0] for row in reports], now)
+    watched = raw.execute(
+        f"SELECT id FROM monitorings WHERE staff_id IN ({marks})", staff_ids
+    ).fetchall()
+    if watched:
+        _monitoring(raw, [row[0] for row in watched], now)
+    _delete_in(raw, "trip_returns", "staff_id", staff_ids)
+    raw.execute(
+        f"UPDATE travel_requests SET address = '' WHERE staff_id IN ({marks}) "
+        "AND status <> 'pending' AND address <> ''",
+        staff_ids,
+    ).close()
+    raw.execute(
+        "INSERT INTO leaver_purges (staff_id, deactivated_at, purged_at) "
+        f"SELECT staff_id, deactivated_at, ? FROM staff WHERE staff_id IN ({marks}) "
+        "ON CONFLICT(staff_id) DO UPDATE SET deactivated_at = excluded.deactivated_at, "
+        "purged_at = excluded.purged_at",
+        [now, *staff_ids],
+    ).close()
+
+
+def _outbox(raw: sqlite3.Connection, ids: list[object], cutoff: str) -> None:
+    for table in ("request_messages", "alert_messages"):
+        _delete_in(raw, table, "outbox_id", ids)
+    _delete_in(raw, "outbox", "id", ids)
+
+
+def _open_audit_horizon(raw: sqlite3.Connection, cutoff: str) -> None:
+    """The audit log's trigger lets entries before this moment go (and no others)."""
+    raw.execute(
+        "INSERT INTO retention_horizons (what, before) VALUES ('audit_log', ?) "
+        "ON CONFLICT(what) DO UPDATE SET before = excluded.before",
+        (cutoff,),
+    ).close()
+
+
+def _audit(raw: sqlite3.Connection, ids: list[object], cutoff: str) -> None:
+    _open_audit_horizon(raw, cutoff)
+    _delete_in(raw, "audit_log", "id", ids)
+
+
+def _records(raw: sqlite3.Connection, keys: list[object], cutoff: str) -> None:
+    entries = [int(str(k).split(":")[1]) for k in keys if str(k).startswith("audit:")]
+    breaches = [int(str(k).split(":")[1]) for k in keys if str(k).startswith("breach:")]
+    if entries:
+        _audit(raw, list(entries), cutoff)
+    if breaches:
+        _delete_in(raw, "breaches", "id", list(breaches))
+
+
+DELETE: dict[Kept, Delete] = {
+    Kept.HEALTH: _health,
+    Kept.CASES: _cases,
+    Kept.RETURNS: _returns,
+    Kept.MONITORING: _monitoring,
+    Kept.TRAVEL: _travel,
+    Kept.LEAVERS: _leavers,
+    Kept.OUTBOX: _outbox,
+    Kept.DIRECTIVE_COPIES: _outbox,
+    Kept.AUDIT: _audit,
+    Kept.RECORDS: _records,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    deleted: int  # records of the kind (dependents not counted)
+    more: bool  # a full batch: there may be more
+
+
+class RetentionRepo:
+    def __init__(self, tx: Tx) -> None:
+        self.tx = tx
+
+    async def count_expired(self, kind: Kept, cutoff: datetime) -> int:
+        found = await self.tx.scalar(
+            f"SELECT COUNT(*) FROM ({EXPIRED[kind]})", (to_db_time(cutoff),)
+        )
+        return int(found or 0)
+
+    async def delete_batch(self, kind: Kept, cutoff: datetime, now: datetime, limit: int) -> Batch:
+        """Up to `limit` expired records of `kind` and what hangs on them, in one trip."""
+        moment = to_db_time(cutoff)
+        # A leaver's purge stamps when it ran; the other kinds need the cutoff (audit horizon).
+        stamp = to_db_time(now) if kind is Kept.LEAVERS else moment
+        delete = DELETE[kind]
+
+        def work(raw: sqlite3.Connection) -> Batch:
+            rows = raw.execute(f"{EXPIRED[kind]} LIMIT ?", (moment, limit)).fetchall()
+            keys = [row[0] for row in rows]
+            if keys:
+                delete(raw, keys, stamp)
+            return Batch(len(keys), len(keys) == limit)
+
+        return await self.tx.run(work)
+
+    # --- the daily run ------------------------------------------------------------------------
+
+    async def purge_due(self, tz: tzinfo) -> datetime | None:
+        text: str | None = await self.tx.scalar(
+            "SELECT next_at FROM retention_runs WHERE kind = 'purge'"
+        )
+        return from_db_time(text, tz)
+
+    async def plan_purge(self, next_at: datetime) -> None:
+        """The first plan (no row yet); an existing plan is left as it is."""
+        await self.tx.execute(
+            "INSERT OR IGNORE INTO retention_runs (kind, next_at) VALUES ('purge', ?)",
+            (to_db_time(next_at),),
+        )
+
+    async def claim_purge(self, seen: datetime, now: datetime, next_at: datetime) -> bool:
+        """Move the plan on if it still says `seen`: True for the one instance that did."""
+        changed = await self.tx.execute(
+            "UPDATE retention_runs SET next_at = ?, last_at = ? WHERE kind = 'purge' AND next_at = ?",
+            (to_db_time(next_at), to_db_time(now), to_db_time(seen)),
+        )
+        return changed == 1
