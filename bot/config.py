@@ -134,6 +134,7 @@ class Settings(BaseSettings):
         timedelta(hours=24),
         timedelta(hours=6),
     )  # time left before the deadline at which the officer and the admins are reminded
+    privacy_dpo_staff_id: str = ""  # gets the requests (else the district admins)
     data_stored_in_vietnam: bool = True  # the database's server; Telegram is always abroad
 
     @field_validator("timezone")

@@ -9,7 +9,7 @@ database, so the write lock is held for that trip only.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
@@ -27,7 +27,7 @@ _OUTBOX_KEPT_FOR_EDITS = (
     "AND (b.status = 'sending' OR b.remind_at IS NOT NULL))"
 )
 
-# Each query takes (cutoff,) and yields the keys of the expired rows, oldest first.
+# Each query takes the cutoffs of PARAMS (its own, by default) and yields the keys of the expired rows, oldest first.
 EXPIRED: dict[Kept, str] = {
     Kept.HEALTH: "SELECT id FROM symptom_reports WHERE created_at < ? ORDER BY created_at",
     Kept.CASES: "SELECT id FROM case_reports WHERE created_at < ? ORDER BY created_at",
@@ -38,9 +38,10 @@ EXPIRED: dict[Kept, str] = {
     Kept.MONITORING: (
         "SELECT id FROM monitorings WHERE status <> 'open' AND updated_at < ? ORDER BY updated_at"
     ),
-    Kept.TRAVEL: (
+    Kept.TRAVEL: (  # not while its return declaration is kept: (travel cutoff, returns cutoff)
         "SELECT id FROM travel_requests t WHERE status <> 'pending' AND return_at < ? "
-        "AND NOT EXISTS (SELECT 1 FROM trip_returns r WHERE r.request_id = t.id) "
+        "AND NOT EXISTS (SELECT 1 FROM trip_returns r WHERE r.request_id = t.id "
+        "AND NOT (r.updated_at < ? AND r.ask_at IS NULL AND r.remind_at IS NULL)) "
         "ORDER BY return_at"
     ),
     Kept.LEAVERS: (
@@ -65,6 +66,8 @@ EXPIRED: dict[Kept, str] = {
         "WHERE MAX(detected_at, COALESCE(authority_at, ''), COALESCE(people_at, '')) < ?1"
     ),
 }
+
+PARAMS: dict[Kept, tuple[Kept, ...]] = {Kept.TRAVEL: (Kept.TRAVEL, Kept.RETURNS)}
 
 Delete = Callable[[sqlite3.Connection, list[object], str], None]
 
@@ -109,7 +112,7 @@ def _monitoring(raw: sqlite3.Connection, ids: list[object], cutoff: str) -> None
 
 
 def _travel(raw: sqlite3.Connection, ids: list[object], cutoff: str) -> None:
-    for table in ("request_deciders", "request_messages"):
+    for table in ("request_deciders", "request_messages", "trip_returns"):
         _delete_in(raw, table, "request_id", ids)
     _delete_in(raw, "travel_requests", "id", ids)
 
@@ -192,25 +195,31 @@ class Batch:
     more: bool  # a full batch: there may be more
 
 
+def _params(kind: Kept, limits: Mapping[Kept, datetime]) -> tuple[str, ...]:
+    return tuple(to_db_time(limits[k]) for k in PARAMS.get(kind, (kind,)))
+
+
 class RetentionRepo:
     def __init__(self, tx: Tx) -> None:
         self.tx = tx
 
-    async def count_expired(self, kind: Kept, cutoff: datetime) -> int:
+    async def count_expired(self, kind: Kept, limits: Mapping[Kept, datetime]) -> int:
         found = await self.tx.scalar(
-            f"SELECT COUNT(*) FROM ({EXPIRED[kind]})", (to_db_time(cutoff),)
+            f"SELECT COUNT(*) FROM ({EXPIRED[kind]})", _params(kind, limits)
         )
         return int(found or 0)
 
-    async def delete_batch(self, kind: Kept, cutoff: datetime, now: datetime, limit: int) -> Batch:
+    async def delete_batch(
+        self, kind: Kept, limits: Mapping[Kept, datetime], now: datetime, limit: int
+    ) -> Batch:
         """Up to `limit` expired records of `kind` and what hangs on them, in one trip."""
-        moment = to_db_time(cutoff)
+        params = _params(kind, limits)
         # A leaver's purge stamps when it ran; the other kinds need the cutoff (audit horizon).
-        stamp = to_db_time(now) if kind is Kept.LEAVERS else moment
+        stamp = to_db_time(now) if kind is Kept.LEAVERS else to_db_time(limits[kind])
         delete = DELETE[kind]
 
         def work(raw: sqlite3.Connection) -> Batch:
-            rows = raw.execute(f"{EXPIRED[kind]} LIMIT ?", (moment, limit)).fetchall()
+            rows = raw.execute(f"{EXPIRED[kind]} LIMIT ?", (*params, limit)).fetchall()
             keys = [row[0] for row in rows]
             if keys:
                 delete(raw, keys, stamp)

@@ -92,6 +92,7 @@ ANY_TEXT = {  # free text or a path: no value is refused when the settings are r
     "WEBHOOK_URL",  # these three are checked when webhook mode starts (require_webhook, below)
     "WEBHOOK_SECRET",
     "WEBHOOK_LISTEN",
+    "PRIVACY_DPO_STAFF_ID",
 }
 
 

@@ -16,7 +16,7 @@ class Kept(StrEnum):
     RETURNS = "returns"  # return declarations
     MONITORING = "monitoring"  # monitorings and their check-ins
     TRAVEL = "travel"  # travel requests
-    LEAVERS = "leavers"  # the health data of people who left the office
+    LEAVERS = "leavers"  # the health data of people who left the office (after the above)
     OUTBOX = "outbox"  # messages already sent (or given up)
     DIRECTIVE_COPIES = "directive_copies"  # each person's copy of a directive
     AUDIT = "audit"  # audit entries

@@ -29,7 +29,7 @@ SUMMARY_MAX = 2000
 
 def dpo_staff_id(deps: Deps) -> str:
     """The data protection officer's staff id (PRIVACY_DPO_STAFF_ID), '' when not set."""
-    return str(getattr(deps.settings, "privacy_dpo_staff_id", "") or "").strip()
+    return deps.settings.privacy_dpo_staff_id.strip()
 
 
 @dataclass(frozen=True)

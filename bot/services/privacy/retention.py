@@ -95,7 +95,7 @@ class Retention:
             repo = RetentionRepo(tx)
             for kind in Kept:
                 if kind is not Kept.EXPORTS:
-                    counts[kind] = await repo.count_expired(kind, limits[kind])
+                    counts[kind] = await repo.count_expired(kind, limits)
         counts[Kept.EXPORTS] = len(self._old_exports(limits[Kept.EXPORTS]))
         return counts
 
@@ -104,7 +104,7 @@ class Retention:
         outcome = PurgeOutcome()
         for kind in Kept:
             if kind is not Kept.EXPORTS:
-                await self._purge_kind(kind, limits[kind], now, outcome)
+                await self._purge_kind(kind, limits, now, outcome)
         outcome.counts[Kept.EXPORTS] = self._delete_exports(limits[Kept.EXPORTS])
         async with self.db.transaction() as tx:
             details = {kind.value: n for kind, n in outcome.counts.items()}
@@ -112,7 +112,7 @@ class Retention:
         return outcome
 
     async def _purge_kind(
-        self, kind: Kept, cutoff: datetime, now: datetime, outcome: PurgeOutcome
+        self, kind: Kept, limits: dict[Kept, datetime], now: datetime, outcome: PurgeOutcome
     ) -> None:
         limit = self.settings.retention_batch
         if kind is Kept.LEAVERS:
@@ -121,7 +121,7 @@ class Retention:
         while more:
             started = time.perf_counter()
             async with self.db.transaction() as tx:
-                batch = await RetentionRepo(tx).delete_batch(kind, cutoff, now, limit)
+                batch = await RetentionRepo(tx).delete_batch(kind, limits, now, limit)
             outcome.longest_hold = max(outcome.longest_hold, time.perf_counter() - started)
             outcome.batches += 1
             outcome.counts[kind] += batch.deleted

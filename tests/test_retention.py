@@ -1,0 +1,364 @@
+"""The purge on a database with a year of history: exactly what is past its time goes, row by
+row, and nothing else; the dry run changes nothing; the run's audit entry holds counts only.
+
+The history is written straight into SQLite as the flows leave it, one set of rows per day for
+365 days before NOW; the expected outcome of each row is worked out here from the rules as the
+README states them, not from the purge's own queries.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from bot.domain.clock import VIETNAM, ManualClock
+from bot.domain.retention import Kept
+from bot.services.privacy.retention import PURGE_ACTION, Retention
+from storage.db import Database, to_db_time
+from tests.harness import load_examples
+
+NOW = datetime(2021, 5, 26, 9, 0, tzinfo=VIETNAM)
+DAY = timedelta(days=1)
+STAFF = ["HB-001", "DU-004", "UB-004", "YT-004", "CS-003"]
+LEAVER = "TH-003"  # left 40 days ago: health data goes (30 days for leavers)
+NEW_LEAVER = "TH-004"  # left 10 days ago: kept for now
+DAYS = {"health": 90, "returns": 90, "monitoring": 90, "travel": 365, "audit": 730,
+        "outbox": 30, "exports": 7, "leavers": 30, "records": 1825}  # fmt: skip
+
+
+def old(at: datetime, days: int) -> bool:
+    return at < NOW - days * DAY
+
+
+@dataclass
+class Expected:
+    """For each table, the keys that must remain after the purge."""
+
+    keep: dict[str, set[object]] = field(default_factory=dict)
+    gone: dict[str, set[object]] = field(default_factory=dict)
+
+    def row(self, table: str, key: object, kept: bool) -> None:
+        (self.keep if kept else self.gone).setdefault(table, set()).add(key)
+
+
+def t(moment: datetime) -> str:
+    return to_db_time(moment)
+
+
+def write_year(conn: sqlite3.Connection) -> Expected:
+    expected = Expected()
+    conn.execute(
+        "UPDATE staff SET active = 0, deactivated_at = ? WHERE staff_id = ?",
+        (t(NOW - 40 * DAY), LEAVER),
+    )
+    conn.execute(
+        "UPDATE staff SET active = 0, deactivated_at = ? WHERE staff_id = ?",
+        (t(NOW - 10 * DAY), NEW_LEAVER),
+    )
+    for day in range(366):
+        at = NOW - day * DAY - timedelta(hours=1)
+        staff_id = STAFF[day % len(STAFF)] if day % 11 else LEAVER
+        _health(conn, expected, day, at, staff_id)
+        _travel(conn, expected, day, at, staff_id)
+        _monitoring(conn, expected, day, at, staff_id)
+        _outbox(conn, expected, day, at)
+        _audit(conn, expected, day, at)
+    _new_leaver(conn, expected)
+    _breaches(conn, expected)
+    return expected
+
+
+def _health(conn: sqlite3.Connection, e: Expected, day: int, at: datetime, staff_id: str) -> None:
+    report = conn.execute(
+        "INSERT INTO symptom_reports (staff_id, source, symptoms, temperature, urgency, created_at) "
+        "VALUES (?, 'self', '[\"fever\"]', 38.5, 'urgent', ?)",
+        (staff_id, t(at)),
+    ).lastrowid
+    alert = conn.execute(
+        "INSERT INTO health_alerts (object, staff_id, unit_id, created_at, acked_by, acked_at) "
+        "VALUES (?, ?, 'HB', ?, 'YT-003', ?3)",
+        (f"symptoms:{report}", staff_id, t(at)),
+    ).lastrowid
+    conn.execute("INSERT INTO alert_recipients VALUES (?, 'YT-003', 0)", (alert,))
+    kept = not old(at, DAYS["health"]) and staff_id != LEAVER
+    e.row("symptom_reports", report, kept)
+    e.row("health_alerts", alert, kept)
+    e.row("alert_recipients", alert, kept)
+    if day % 7 == 0:
+        case = conn.execute(
+            "INSERT INTO case_reports (unit_id, scenario, reported_by, created_at) "
+            "VALUES ('HB', 'PA1', 'YT-003', ?)",
+            (t(at),),
+        ).lastrowid
+        node = conn.execute(
+            "INSERT INTO case_nodes (case_id, staff_id, name, level, added_by, created_at) "
+            "VALUES (?, ?, 'Người bệnh', 'F0', 'YT-003', ?)",
+            (case, staff_id, t(at)),
+        ).lastrowid
+        e.row("case_reports", case, not old(at, DAYS["health"]))
+        e.row("case_nodes", node, not old(at, DAYS["health"]))
+
+
+def _travel(conn: sqlite3.Connection, e: Expected, day: int, at: datetime, staff_id: str) -> None:
+    status = ("approved", "denied", "pending", "recorded", "cancelled")[day % 5]
+    request = conn.execute(
+        "INSERT INTO travel_requests (staff_id, status, destination, address, departure_at, "
+        "return_at, purpose, case_area, policy_mode, trip_class, rule_name, created_at) "
+        "VALUES (?, ?, 'Đà Nẵng', 'Hải Châu', ?, ?, 'Thăm gia đình', 'no', 'normal', "
+        "'needs_approval', 'test', ?3)",
+        (staff_id, status, t(at - 2 * DAY), t(at)),
+    ).lastrowid
+    conn.execute("INSERT INTO request_deciders VALUES (?, 'TH-001', 'decider')", (request,))
+    returned = status in ("approved", "recorded")
+    still_asking = returned and day % 10 == 3  # the return is still followed up: kept
+    if returned:
+        conn.execute(
+            "INSERT INTO trip_returns (request_id, staff_id, state, planned_return_at, "
+            "remind_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?4, ?4)",
+            (request, staff_id, "back" if still_asking else "declared", t(at),
+             t(NOW + DAY) if still_asking else None),
+        )  # fmt: skip
+        expired = old(at, DAYS["returns"]) and not still_asking
+        e.row("trip_returns", request, not (expired or staff_id == LEAVER))
+        return_kept = not expired  # while the declaration is kept, so is its request
+    else:
+        return_kept = False
+    travel_gone = status != "pending" and old(at, DAYS["travel"]) and not return_kept
+    e.row("travel_requests", request, not travel_gone)
+    e.row("request_deciders", request, not travel_gone)
+    if staff_id == LEAVER and status != "pending" and not travel_gone:
+        e.row("blank_address", request, True)
+
+
+def _monitoring(
+    conn: sqlite3.Connection, e: Expected, day: int, at: datetime, staff_id: str
+) -> None:
+    if day % 3 and day not in (9, 18, 27, 180):
+        return
+    status = "open" if day in (9, 18, 27, 180) else "done"  # one open each, one long open
+    watch = conn.execute(
+        "INSERT INTO monitorings (staff_id, reason, status, start_day, end_day, created_at, "
+        "updated_at) VALUES (?, 'F1', ?, ?, ?, ?5, ?5)",
+        (staff_id, status, at.date().isoformat(), at.date().isoformat(), t(at)),
+    ).lastrowid
+    conn.execute(
+        "INSERT INTO checkins VALUES (?, ?, 'no', ?)", (watch, at.date().isoformat(), t(at))
+    )
+    kept = (status == "open" or not old(at, DAYS["monitoring"])) and staff_id != LEAVER
+    e.row("monitorings", watch, kept)
+    e.row("checkins", watch, kept)
+
+
+def _outbox(conn: sqlite3.Connection, e: Expected, day: int, at: datetime) -> None:
+    rows = [
+        ("sent", None, DAYS["outbox"]),
+        ("undeliverable", "digest", DAYS["outbox"]),
+        ("pending", None, None),  # never sent: never purged
+        ("sent", "broadcast:1", DAYS["audit"]),
+    ]
+    for status, purpose, days in rows:
+        row = conn.execute(
+            "INSERT INTO outbox (channel, chat_ref, payload, status, next_attempt_at, created_at, "
+            "purpose) VALUES ('telegram', '1', '{\"text\":\"x\"}', ?, ?2, ?2, ?3)",
+            (status, t(at), purpose),
+        ).lastrowid
+        e.row("outbox", row, days is None or not old(at, days))
+    # An approval message of a request still pending: kept, its buttons are edited later.
+    pending = conn.execute(
+        "SELECT id FROM travel_requests WHERE status = 'pending' ORDER BY id DESC LIMIT 1"
+    ).fetchone()
+    if pending is not None and day % 30 == 2:
+        row = conn.execute(
+            "INSERT INTO outbox (channel, chat_ref, payload, status, next_attempt_at, created_at) "
+            "VALUES ('telegram', '1', '{}', 'sent', ?1, ?1)",
+            (t(at),),
+        ).lastrowid
+        conn.execute("INSERT INTO request_messages VALUES (?, ?)", (pending[0], row))
+        e.row("outbox", row, True)
+
+
+def _audit(conn: sqlite3.Connection, e: Expected, day: int, at: datetime) -> None:
+    for action, days in (("health.view", DAYS["audit"]), (PURGE_ACTION, DAYS["records"])):
+        entry = conn.execute(
+            "INSERT INTO audit_log (at, actor, action, object) VALUES (?, 'YT-003', ?, 'x')",
+            (t(at - 400 * DAY * (day % 3 == 0)), action),  # a third are older: 400+ days
+        ).lastrowid
+        e.row("audit_log", entry, not old(at - 400 * DAY * (day % 3 == 0), days))
+
+
+def _new_leaver(conn: sqlite3.Connection, e: Expected) -> None:
+    report = conn.execute(
+        "INSERT INTO symptom_reports (staff_id, source, urgency, created_at) "
+        "VALUES (?, 'self', 'routine', ?)",
+        (NEW_LEAVER, t(NOW - 20 * DAY)),
+    ).lastrowid
+    e.row("symptom_reports", report, True)
+
+
+def _breaches(conn: sqlite3.Connection, e: Expected) -> None:
+    for years, notified in ((6, 6), (6, 4), (1, None)):
+        detected = NOW - years * 365 * DAY
+        people = None if notified is None else t(NOW - notified * 365 * DAY)
+        breach = conn.execute(
+            "INSERT INTO breaches (summary, detected_at, opened_by, created_at, deadline_at, "
+            "people_at) VALUES ('lost laptop', ?1, 'cli', ?1, ?1, ?2)",
+            (t(detected), people),
+        ).lastrowid
+        latest = NOW - (notified if notified is not None else years) * 365 * DAY
+        e.row("breaches", breach, not old(min(latest, NOW), DAYS["records"]))
+
+
+KEYS = {
+    "symptom_reports": "id",
+    "health_alerts": "id",
+    "alert_recipients": "alert_id",
+    "case_reports": "id",
+    "case_nodes": "id",
+    "travel_requests": "id",
+    "request_deciders": "request_id",
+    "trip_returns": "request_id",
+    "monitorings": "id",
+    "checkins": "monitoring_id",
+    "outbox": "id",
+    "audit_log": "id",
+    "breaches": "id",
+}
+
+
+def present(db: Path) -> dict[str, set[object]]:
+    with sqlite3.connect(db) as conn:
+        found = {
+            table: {r[0] for r in conn.execute(f"SELECT {key} FROM {table}")}
+            for table, key in KEYS.items()
+        }
+        found["blank_address"] = {
+            r[0] for r in conn.execute("SELECT id FROM travel_requests WHERE address = ''")
+        }
+    return found
+
+
+def snapshot(db: Path) -> list[tuple[object, ...]]:
+    with sqlite3.connect(db) as conn:
+        rows: list[tuple[object, ...]] = []
+        for table in [*KEYS, "staff", "leaver_purges"]:
+            rows += [(table, *r) for r in conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2")]
+    return rows
+
+
+@pytest.fixture
+async def year(tmp_path: Path) -> tuple[Path, Expected, Settings]:
+    db = tmp_path / "khaibao.db"
+    outcome = await load_examples(db, ManualClock(NOW - 400 * DAY))
+    assert outcome.applied, outcome.problems
+    with sqlite3.connect(db) as conn:
+        expected = write_year(conn)
+    exports = tmp_path / "exports"
+    (exports / "charts").mkdir(parents=True)
+    for name, age in (("old.xlsx", 8), ("charts/old.png", 30), ("new.xlsx", 6)):
+        path = exports / name
+        path.write_bytes(b"x")
+        stamp = (NOW - age * DAY).timestamp()
+        os.utime(path, (stamp, stamp))
+    settings = Settings(_env_file=None, database_path=db, exports_dir=exports)  # type: ignore[call-arg]
+    return db, expected, settings
+
+
+async def test_the_purge_deletes_what_is_past_its_time_and_nothing_else(
+    year: tuple[Path, Expected, Settings],
+) -> None:
+    db_path, expected, settings = year
+    before = present(db_path)
+    for table in KEYS:
+        assert expected.keep[table] <= before[table], table
+    database = await Database.open(db_path)
+    try:
+        outcome = await Retention(database, ManualClock(NOW), settings).purge(NOW)
+    finally:
+        await database.close()
+    after = present(db_path)
+    for table in KEYS:
+        written = expected.keep[table] | expected.gone.get(table, set())
+        assert expected.keep[table] <= after[table], f"{table}: kept rows were deleted"
+        assert not (expected.gone.get(table, set()) & after[table]), f"{table}: expired rows stay"
+        assert after[table] & written == expected.keep[table], table
+        assert expected.gone.get(table), f"{table}: the year has nothing expired here"
+    assert after["blank_address"] == expected.keep["blank_address"]
+    assert outcome.counts[Kept.EXPORTS] == 2
+    assert sorted(p.name for p in settings.exports_folder.rglob("*") if p.is_file()) == ["new.xlsx"]
+    assert outcome.counts[Kept.LEAVERS] == 1  # TH-004 left 10 days ago: not yet
+
+
+async def test_the_dry_run_changes_nothing_and_counts_what_the_purge_then_deletes(
+    year: tuple[Path, Expected, Settings],
+) -> None:
+    db_path, _, settings = year
+    before = snapshot(db_path)
+    database = await Database.open(db_path)
+    try:
+        retention = Retention(database, ManualClock(NOW), settings)
+        counts = await retention.preview(NOW)
+        assert snapshot(db_path) == before
+        assert len(list(settings.exports_folder.rglob("*.*"))) == 3
+        outcome = await retention.purge(NOW)
+        assert outcome.counts == counts
+        assert all(n == 0 for n in (await retention.preview(NOW)).values())
+    finally:
+        await database.close()
+    assert counts[Kept.HEALTH] > 0 and counts[Kept.OUTBOX] > 0 and counts[Kept.AUDIT] > 0
+
+
+async def test_the_run_leaves_one_audit_entry_with_counts_only(
+    year: tuple[Path, Expected, Settings],
+) -> None:
+    db_path, _, settings = year
+    database = await Database.open(db_path)
+    try:
+        outcome = await Retention(database, ManualClock(NOW), settings).purge(NOW, "cli")
+    finally:
+        await database.close()
+    with sqlite3.connect(db_path) as conn:
+        entries = conn.execute(
+            "SELECT actor, object, details FROM audit_log WHERE action = ? AND at = ?",
+            (PURGE_ACTION, t(NOW)),
+        ).fetchall()
+    assert len(entries) == 1
+    actor, obj, details = entries[0]
+    assert (actor, obj) == ("cli", None)
+    assert json.loads(details) == {"deleted": {k.value: n for k, n in outcome.counts.items()}}
+    assert all(isinstance(n, int) for n in json.loads(details)["deleted"].values())
+
+
+async def test_the_audit_log_still_refuses_to_lose_a_recent_entry(
+    year: tuple[Path, Expected, Settings],
+) -> None:
+    db_path, _, settings = year
+    database = await Database.open(db_path)
+    try:
+        await Retention(database, ManualClock(NOW), settings).purge(NOW)
+    finally:
+        await database.close()
+    with sqlite3.connect(db_path) as conn, pytest.raises(sqlite3.IntegrityError):
+        conn.execute("DELETE FROM audit_log WHERE at >= ?", (t(NOW - 30 * DAY),))
+
+
+async def test_a_second_run_the_same_day_deletes_nothing_more_and_batches_stay_small(
+    year: tuple[Path, Expected, Settings],
+) -> None:
+    db_path, _, settings = year
+    small = settings.model_copy(update={"retention_batch": 7})
+    database = await Database.open(db_path)
+    try:
+        retention = Retention(database, ManualClock(NOW), small)
+        first = await retention.purge(NOW)
+        again = await retention.purge(NOW)
+    finally:
+        await database.close()
+    assert first.batches > sum(first.counts.values()) // 7
+    assert sum(again.counts.values()) == 0
