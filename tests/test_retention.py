@@ -8,6 +8,7 @@ README states them, not from the purge's own queries.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sqlite3
@@ -362,3 +363,26 @@ async def test_a_second_run_the_same_day_deletes_nothing_more_and_batches_stay_s
         await database.close()
     assert first.batches > sum(first.counts.values()) // 7
     assert sum(again.counts.values()) == 0
+
+
+async def test_the_sweep_purges_once_a_day_at_the_purge_hour_on_one_instance(
+    year: tuple[Path, Expected, Settings],
+) -> None:
+    db_path, _, settings = year
+    clock = ManualClock(NOW)
+    first, second = await Database.open(db_path), await Database.open(db_path)
+    try:
+        one, other = Retention(first, clock, settings), Retention(second, clock, settings)
+        assert await one.sweep(clock.now()) == 0  # plans the first run: 02:30 tomorrow
+        assert await one.next_due(clock.now()) == datetime(2021, 5, 27, 2, 30, tzinfo=VIETNAM)
+        clock.set(datetime(2021, 5, 27, 2, 30, tzinfo=VIETNAM))
+        done = await asyncio.gather(one.sweep(clock.now()), other.sweep(clock.now()))
+        assert sorted(n > 0 for n in done) == [False, True]  # one of the two ran it
+        assert await one.sweep(clock.now()) == 0
+        assert await one.next_due(clock.now()) == datetime(2021, 5, 28, 2, 30, tzinfo=VIETNAM)
+    finally:
+        await first.close()
+        await second.close()
+    with sqlite3.connect(db_path) as conn:
+        runs = conn.execute("SELECT COUNT(*) FROM audit_log WHERE action = ?", (PURGE_ACTION,))
+        assert runs.fetchone()[0] == 366 + 1  # the year's own entries, and this one run
