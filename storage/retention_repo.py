@@ -50,11 +50,12 @@ EXPIRED: dict[Kept, str] = {
         "AND p.deactivated_at = s.deactivated_at) ORDER BY deactivated_at"
     ),
     Kept.OUTBOX: (
-        f"SELECT id FROM outbox o WHERE {_NOT_DIRECTIVE} AND created_at < ? "
+        f"SELECT id FROM outbox o INDEXED BY outbox_created WHERE {_NOT_DIRECTIVE} AND created_at < ? "
         f"AND status <> 'pending' {_OUTBOX_KEPT_FOR_EDITS} ORDER BY created_at"
     ),
     Kept.DIRECTIVE_COPIES: (
-        f"SELECT id FROM outbox o WHERE {_DIRECTIVE} AND created_at < ? "
+        f"SELECT id FROM outbox o INDEXED BY outbox_directive_created "
+        f"WHERE {_DIRECTIVE} AND created_at < ? "
         f"AND status <> 'pending' {_OUTBOX_KEPT_FOR_EDITS} ORDER BY created_at"
     ),
     Kept.AUDIT: (

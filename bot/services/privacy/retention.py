@@ -47,6 +47,7 @@ class PurgeOutcome:
     counts: dict[Kept, int] = field(default_factory=lambda: dict.fromkeys(Kept, 0))
     batches: int = 0
     longest_hold: float = 0.0  # seconds: the longest transaction (write lock) of the run
+    holds: dict[Kept, float] = field(default_factory=dict)  # the longest, per kind
 
 
 def label(t: Translator, kind: Kept) -> str:
@@ -56,7 +57,7 @@ def label(t: Translator, kind: Kept) -> str:
         Kept.RETURNS: t._("return declarations"),
         Kept.MONITORING: t._("medical monitorings (with their check-ins)"),
         Kept.TRAVEL: t._("travel requests"),
-        Kept.LEAVERS: t._("people who left: health data deleted"),
+        Kept.LEAVERS: t._("people who left (their health data)"),
         Kept.OUTBOX: t._("messages already sent"),
         Kept.DIRECTIVE_COPIES: t._("copies of directives sent"),
         Kept.AUDIT: t._("audit entries"),
@@ -122,7 +123,9 @@ class Retention:
             started = time.perf_counter()
             async with self.db.transaction() as tx:
                 batch = await RetentionRepo(tx).delete_batch(kind, limits, now, limit)
-            outcome.longest_hold = max(outcome.longest_hold, time.perf_counter() - started)
+            held = time.perf_counter() - started
+            outcome.longest_hold = max(outcome.longest_hold, held)
+            outcome.holds[kind] = max(outcome.holds.get(kind, 0.0), held)
             outcome.batches += 1
             outcome.counts[kind] += batch.deleted
             more = batch.more
