@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/purge.py [--staff 100000] [--batch 500]
 
-Prints JSON lines. A year (the 365 days before NOW) is written straight into SQLite for
+Prints JSON lines. Rows are written in time order (ids grow with time, as in use). A year (the 365 days before NOW) is written straight into SQLite for
 `--staff` people: a travel request each (with its return declaration), symptom reports, case
 reports with contacts, finished monitorings with 14 check-ins, 6 directives to everyone, other
 sent messages, audit entries, and 2 % of the staff deactivated 60 days ago. Then, on the real
@@ -48,6 +48,11 @@ def ago(rng: random.Random) -> str:
     return to_db_time(NOW - timedelta(seconds=rng.randrange(YEAR_SECONDS)))
 
 
+def at(row: tuple[str | None, ...]) -> str:
+    """Rows are written in time order, as the bot writes them (ids grow with time)."""
+    return str(row[1])
+
+
 async def migrated(db: Path) -> None:
     await (await Database.open(db)).close()
 
@@ -66,13 +71,17 @@ def write_year(db: Path, staff_total: int, rng: random.Random) -> dict[str, int]
         sizes.update(_travel(conn, ids, rng))
         sizes.update(_health(conn, ids, rng))
         sizes.update(_messages(conn, ids, rng))
+    with sqlite3.connect(db) as conn:  # as a running bot's database is: its WAL checkpointed
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return sizes
 
 
 def _travel(conn: sqlite3.Connection, ids: list[str], rng: random.Random) -> dict[str, int]:
     requests, returns = [], []
-    for n, staff_id in enumerate(ids, start=1):
-        back = NOW - timedelta(seconds=rng.randrange(YEAR_SECONDS))
+    backs = sorted(NOW - timedelta(seconds=rng.randrange(YEAR_SECONDS)) for _ in ids)
+    for n, (staff_id, back) in enumerate(
+        zip(ids, backs, strict=True), start=1
+    ):  # ids grow with time
         requests.append((n, staff_id, to_db_time(back - 3 * DAY), to_db_time(back)))
         returns.append((n, staff_id, to_db_time(back), to_db_time(back + DAY)))
     conn.executemany(
@@ -94,7 +103,7 @@ def _travel(conn: sqlite3.Connection, ids: list[str], rng: random.Random) -> dic
 
 
 def _health(conn: sqlite3.Connection, ids: list[str], rng: random.Random) -> dict[str, int]:
-    reports = [(rng.choice(ids), ago(rng)) for _ in range(len(ids) // 2)]
+    reports = sorted(((rng.choice(ids), ago(rng)) for _ in range(len(ids) // 2)), key=at)
     conn.executemany(
         "INSERT INTO symptom_reports (staff_id, source, symptoms, temperature, urgency, created_at) "
         "VALUES (?, 'self', '[\"fever\",\"cough\"]', 38.2, 'urgent', ?)",
@@ -104,10 +113,8 @@ def _health(conn: sqlite3.Connection, ids: list[str], rng: random.Random) -> dic
         "INSERT INTO health_alerts (object, staff_id, unit_id, created_at) "
         "SELECT 'symptoms:' || id, staff_id, 'U1', created_at FROM symptom_reports"
     )
-    conn.execute(
-        "INSERT INTO alert_recipients SELECT id, 'S000002', 0 FROM health_alerts"
-    )
-    cases = [(ago(rng),) for _ in range(len(ids) // 50)]
+    conn.execute("INSERT INTO alert_recipients SELECT id, 'S000002', 0 FROM health_alerts")
+    cases = sorted((ago(rng),) for _ in range(len(ids) // 50))
     conn.executemany(
         "INSERT INTO case_reports (unit_id, reported_by, created_at) VALUES ('U1', 'S000002', ?)",
         cases,
@@ -118,7 +125,7 @@ def _health(conn: sqlite3.Connection, ids: list[str], rng: random.Random) -> dic
         "FROM case_reports c, (SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 "
         "UNION ALL SELECT 5)"
     )
-    watched = [(rng.choice(ids), ago(rng)) for _ in range(len(ids) // 10)]
+    watched = sorted(((rng.choice(ids), ago(rng)) for _ in range(len(ids) // 10)), key=at)
     conn.executemany(
         "INSERT INTO monitorings (staff_id, reason, status, start_day, end_day, created_at, "
         "updated_at) VALUES (?, 'F1', 'done', '2021-01-01', '2021-01-14', ?2, ?2)",
@@ -138,18 +145,19 @@ def _health(conn: sqlite3.Connection, ids: list[str], rng: random.Random) -> dic
 
 
 def _messages(conn: sqlite3.Connection, ids: list[str], rng: random.Random) -> dict[str, int]:
-    rows = []
+    rows: list[tuple[str, str, str | None]] = []
     for n in range(6):  # a directive to everyone every two months
         queued = to_db_time(NOW - timedelta(days=60 * n + 2))
         rows += [(s, queued, f"broadcast:{n + 1}") for s in ids]
     rows += [(rng.choice(ids), ago(rng), None) for _ in range(len(ids) * 6)]
+    rows.sort(key=at)  # as the outbox fills: in time order
     conn.executemany(
         "INSERT INTO outbox (channel, chat_ref, payload, status, next_attempt_at, created_at, "
         "sent_at, purpose, staff_id) VALUES ('telegram', '1', "
         "'{\"text\":\"Đã nhận báo cáo của anh/chị\"}', 'sent', ?2, ?2, ?2, ?3, ?1)",
         rows,
     )
-    entries = [(ago(rng),) for _ in range(len(ids) * 10)]
+    entries = sorted((ago(rng),) for _ in range(len(ids) * 10))
     conn.executemany(
         "INSERT INTO audit_log (at, actor, action, object) VALUES (?, 'S000002', 'health.view', "
         "'symptoms:1')",

@@ -8,10 +8,12 @@ database, so the write lock is held for that trip only.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from pathlib import Path
 
 from bot.domain.retention import Kept
 from storage.db import Tx, from_db_time, to_db_time
@@ -250,3 +252,28 @@ class RetentionRepo:
             (to_db_time(next_at), to_db_time(now), to_db_time(seen)),
         )
         return changed == 1
+
+
+# --- the write-ahead log during a purge -------------------------------------------------------
+# A commit that grows the WAL past 1000 pages runs a checkpoint inside that commit, under the
+# write lock, for 100+ ms. During a purge that commit is a batch's: the purge switches that off
+# on the bot's connection and checkpoints from a connection of its own, beside the lock
+# (PASSIVE: it waits for nobody and nobody waits for it).
+
+WAL_AUTOCHECKPOINT_PAGES = 1000  # SQLite's default
+
+
+async def set_autocheckpoint(tx: Tx, pages: int) -> None:
+    await tx.execute(f"PRAGMA wal_autocheckpoint = {int(pages)}")
+
+
+def _checkpoint(path: Path) -> None:
+    conn = sqlite3.connect(path, timeout=10)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
+    finally:
+        conn.close()
+
+
+async def checkpoint_aside(path: Path) -> None:
+    await asyncio.to_thread(_checkpoint, path)

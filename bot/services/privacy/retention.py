@@ -22,10 +22,19 @@ from bot.i18n import Translator
 from bot.services.kernel.feature import Feature
 from storage.db import Database
 from storage.repos import AuditRepo
-from storage.retention_repo import RetentionRepo
+from storage.retention_repo import (
+    WAL_AUTOCHECKPOINT_PAGES,
+    RetentionRepo,
+    checkpoint_aside,
+    set_autocheckpoint,
+)
 
 PURGE_ACTION = "privacy.purge"
 LEAVERS_PER_BATCH_SHARE = 10  # a leaver has many rows: fewer people per batch
+CHECKPOINT_EVERY = 8  # batches between checkpoints of the write-ahead log
+HOLD_TARGET = 0.04  # seconds: a batch that held the lock longer halves the next one
+SMALLEST_BATCH = 10
+FIRST_BATCH = 50
 
 
 def retention_days(settings: Settings) -> RetentionDays:
@@ -79,6 +88,16 @@ def counts_lines(t: Translator, counts: dict[Kept, int], days: RetentionDays) ->
     ]
 
 
+def _next_limit(limit: int, held: float, largest: int) -> int:
+    """Batches shrink when the machine is slow (a busy disk, a cold cache) and grow back to
+    RETENTION_BATCH, so a transaction stays near HOLD_TARGET whatever the load."""
+    if held > HOLD_TARGET:
+        return max(min(SMALLEST_BATCH, largest), limit // 2)
+    if held < HOLD_TARGET / 4:
+        return min(largest, limit * 2)
+    return limit
+
+
 class Retention:
     def __init__(self, db: Database, clock: Clock, settings: Settings) -> None:
         self.db = db
@@ -103,9 +122,16 @@ class Retention:
     async def purge(self, now: datetime, actor: str = "system") -> PurgeOutcome:
         limits = cutoffs(now, self.days)
         outcome = PurgeOutcome()
-        for kind in Kept:
-            if kind is not Kept.EXPORTS:
-                await self._purge_kind(kind, limits, now, outcome)
+        async with self.db.reading() as tx:
+            await set_autocheckpoint(tx, 0)
+        try:
+            for kind in Kept:
+                if kind is not Kept.EXPORTS:
+                    await self._purge_kind(kind, limits, now, outcome)
+        finally:
+            async with self.db.reading() as tx:
+                await set_autocheckpoint(tx, WAL_AUTOCHECKPOINT_PAGES)
+            await checkpoint_aside(self.db.path)
         outcome.counts[Kept.EXPORTS] = self._delete_exports(limits[Kept.EXPORTS])
         async with self.db.transaction() as tx:
             details = {kind.value: n for kind, n in outcome.counts.items()}
@@ -115,9 +141,10 @@ class Retention:
     async def _purge_kind(
         self, kind: Kept, limits: dict[Kept, datetime], now: datetime, outcome: PurgeOutcome
     ) -> None:
-        limit = self.settings.retention_batch
+        largest = self.settings.retention_batch
         if kind is Kept.LEAVERS:
-            limit = max(1, limit // LEAVERS_PER_BATCH_SHARE)
+            largest = max(1, largest // LEAVERS_PER_BATCH_SHARE)
+        limit = min(largest, FIRST_BATCH)  # a cold cache makes the first batch the slowest
         more = True
         while more:
             started = time.perf_counter()
@@ -129,6 +156,9 @@ class Retention:
             outcome.batches += 1
             outcome.counts[kind] += batch.deleted
             more = batch.more
+            limit = _next_limit(limit, held, largest)
+            if outcome.batches % CHECKPOINT_EVERY == 0:
+                await checkpoint_aside(self.db.path)
             await asyncio.sleep(0)  # the steps waiting for the lock go first
 
     # --- exported files -------------------------------------------------------------------------
