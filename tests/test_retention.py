@@ -12,15 +12,19 @@ import asyncio
 import json
 import os
 import sqlite3
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.config import Settings
 from bot.domain.clock import VIETNAM, ManualClock
-from bot.domain.retention import Kept
+from bot.domain.retention import Kept, breach_moments, next_breach_reminder
 from bot.services.privacy.retention import PURGE_ACTION, Retention
 from storage.db import Database, to_db_time
 from tests.harness import load_examples
@@ -386,3 +390,50 @@ async def test_the_sweep_purges_once_a_day_at_the_purge_hour_on_one_instance(
     with sqlite3.connect(db_path) as conn:
         runs = conn.execute("SELECT COUNT(*) FROM audit_log WHERE action = ?", (PURGE_ACTION,))
         assert runs.fetchone()[0] == 366 + 1  # the year's own entries, and this one run
+
+
+def test_breach_reminders_at_each_time_left_then_at_the_deadline() -> None:
+    deadline = datetime(2021, 5, 29, 8, 30, tzinfo=VIETNAM)
+    left = (timedelta(hours=72), timedelta(hours=24), timedelta(hours=6))
+    assert breach_moments(deadline, left) == [
+        deadline - timedelta(hours=72), deadline - timedelta(hours=24),
+        deadline - timedelta(hours=6), deadline,
+    ]  # fmt: skip
+    assert next_breach_reminder(deadline, left, NOW) == deadline - timedelta(hours=24)
+    late = deadline - timedelta(hours=2)  # every reminder before it passed: the deadline next
+    assert next_breach_reminder(deadline, left, late) == deadline
+    assert next_breach_reminder(deadline, left, deadline) is None
+
+
+@given(st.lists(st.integers(1, 200), max_size=6), st.integers(-300, 300))
+def test_the_next_reminder_is_always_ahead_and_never_after_the_deadline(
+    hours: list[int], offset: int
+) -> None:
+    deadline = datetime(2021, 5, 29, 8, 30, tzinfo=VIETNAM)
+    now = deadline + timedelta(hours=offset)
+    found = next_breach_reminder(deadline, [timedelta(hours=h) for h in hours], now)
+    assert (found is None) == (now >= deadline)
+    assert found is None or now < found <= deadline
+
+
+async def test_the_command_line_dry_run_is_vietnamese_and_changes_nothing(
+    year: tuple[Path, Expected, Settings],
+) -> None:
+    db_path, _, _ = year
+    before = snapshot(db_path)
+    env = dict(os.environ, DATABASE_PATH=str(db_path), TELEGRAM_BOT_TOKEN="",
+               RETENTION_HEALTH_DAYS="45", EXPORTS_DIR=str(db_path.parent / "exports"))  # fmt: skip
+    for args in (["purge", "--dry-run"], ["report"]):
+        done = await asyncio.to_thread(
+            subprocess.run, [sys.executable, "-m", "bot", "privacy", *args],
+            env=env, capture_output=True, text=True, timeout=60, cwd=db_path.parent,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        if args[0] == "purge":
+            assert done.stdout.startswith("Chạy thử: không có gì thay đổi.")
+            assert "báo cáo triệu chứng: 367 (lưu 45 ngày)" in done.stdout  # all: it is 2026 now
+        else:
+            assert "Sổ ghi chép hoạt động xử lý dữ liệu cá nhân" in done.stdout
+            assert "bản sao trong tin nhắn Telegram (ngoài Việt Nam)" in done.stdout
+            assert "45 ngày sau khi hết mục đích" in done.stdout
+    assert snapshot(db_path) == before
