@@ -28,6 +28,7 @@ from bot.domain.retention import Kept, breach_moments, next_breach_reminder
 from bot.services.privacy.retention import PURGE_ACTION, Retention
 from storage.db import Database, to_db_time
 from tests.harness import load_examples
+from tests.paths import EXAMPLES
 
 NOW = datetime(2021, 5, 26, 9, 0, tzinfo=VIETNAM)
 DAY = timedelta(days=1)
@@ -437,3 +438,45 @@ async def test_the_command_line_dry_run_is_vietnamese_and_changes_nothing(
             assert "bản sao trong tin nhắn Telegram (ngoài Việt Nam)" in done.stdout
             assert "45 ngày sau khi hết mục đích" in done.stdout
     assert snapshot(db_path) == before
+
+
+async def test_a_person_a_re_import_deactivated_loses_health_data_after_the_leavers_days(
+    tmp_path: Path,
+) -> None:
+    db_path = tmp_path / "khaibao.db"
+    assert (await load_examples(db_path, ManualClock(NOW - 100 * DAY))).applied
+    with sqlite3.connect(db_path) as conn:
+        report = conn.execute(
+            "INSERT INTO symptom_reports (staff_id, source, urgency, created_at) "
+            "VALUES (?, 'self', 'urgent', ?)",
+            (LEAVER, t(NOW - 45 * DAY)),
+        ).lastrowid
+        _travel(conn, Expected(), 0, NOW - 50 * DAY, LEAVER)  # approved, declared
+    staff = tmp_path / "staff.csv"
+    lines = (EXAMPLES / "staff.csv").read_text(encoding="utf-8-sig").splitlines()
+    staff.write_text("\n".join(x for x in lines if not x.startswith(LEAVER)) + "\n", "utf-8")
+    outcome = await load_examples(db_path, ManualClock(NOW - 31 * DAY), staff=staff)
+    assert outcome.applied and outcome.summary and LEAVER in outcome.summary.staff_deactivated
+    settings = Settings(_env_file=None, database_path=db_path, exports_dir=tmp_path / "x")  # type: ignore[call-arg]
+    database = await Database.open(db_path)
+    try:
+        retention = Retention(database, ManualClock(NOW), settings)
+        assert (await retention.purge(NOW - 2 * DAY)).counts[Kept.LEAVERS] == 0  # 29 days
+        assert (await retention.purge(NOW)).counts[Kept.LEAVERS] == 1
+    finally:
+        await database.close()
+    with sqlite3.connect(db_path) as conn:
+        assert (
+            conn.execute("SELECT id FROM symptom_reports WHERE id = ?", (report,)).fetchone()
+            is None
+        )
+        assert (
+            conn.execute(
+                "SELECT COUNT(*) FROM trip_returns WHERE staff_id = ?", (LEAVER,)
+            ).fetchone()[0]
+            == 0
+        )
+        kept = conn.execute(
+            "SELECT destination, address, status FROM travel_requests WHERE staff_id = ?", (LEAVER,)
+        ).fetchall()
+    assert kept == [("Đà Nẵng", "", "approved")]  # the register's minimum: who, where, when
