@@ -52,6 +52,15 @@ def breach_notes(fake: FakeBotApi, user: FakeUser) -> list[str]:
     ]
 
 
+async def notes(fake: FakeBotApi, user: FakeUser, count: int) -> None:
+    """Until `user` has received `count` breach notes."""
+
+    def arrived() -> bool:
+        return len(breach_notes(fake, user)) == count
+
+    await fake.wait_for(arrived)
+
+
 async def at(bot: RunningBot, moment: datetime) -> None:
     bot.clock.set(moment)
     await bot.services.sweeper.tick()
@@ -71,7 +80,7 @@ async def test_an_open_breach_is_reminded_before_its_deadline_until_the_authorit
     assert "Đã ghi nhận sự cố số 1." in opened and "29/05/2021 08:30" in opened
 
     for user in (officer, admin):  # at once: 72 hours from detection, 71 of them left
-        await fake.wait_for(lambda u=user: len(breach_notes(fake, u)) == 1)
+        await notes(fake, user, 1)
         first = breach_notes(fake, user)[0]
         assert "số 1" in first and "29/05/2021 08:30" in first and "còn 71 giờ" in first
         assert "USB" not in first  # the description stays on the server
@@ -82,7 +91,7 @@ async def test_an_open_breach_is_reminded_before_its_deadline_until_the_authorit
     assert len(breach_notes(fake, officer)) == 1  # nothing due between 72 h and 24 h left
     await at(bot, datetime(2021, 5, 28, 8, 31, tzinfo=VIETNAM))  # 24 h left
     for user in (officer, admin):
-        await fake.wait_for(lambda u=user: len(breach_notes(fake, u)) == 2)
+        await notes(fake, user, 2)
         assert "còn 23 giờ" in breach_notes(fake, user)[1]
 
     recorded = await cli(db, "breach", "notified-authority", "1", "--at", "28/05/2021 10:00")
