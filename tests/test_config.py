@@ -152,6 +152,11 @@ def test_the_example_file_reads_as_the_defaults() -> None:
     )  # fmt: skip
     assert example.return_grace == defaults.return_grace == timedelta(hours=6)
     assert example.ack_remind_after == defaults.ack_remind_after == timedelta(hours=4)
+    assert example.breach_reminders == defaults.breach_reminders == (
+        timedelta(hours=72), timedelta(hours=24), timedelta(hours=6),
+    )  # fmt: skip
+    retention = [name for name in Settings.model_fields if name.startswith("retention_")]
+    assert [getattr(example, n) for n in retention] == [getattr(defaults, n) for n in retention]
 
 
 @pytest.mark.parametrize(
