@@ -73,6 +73,25 @@ class Translator:
             return f"ngày {day.day} tháng {day.month} năm {day.year}"
         return f"{day.day} {_EN_MONTHS[day.month - 1]} {day.year}"
 
+    def decimal(self, value: float, places: int = 1) -> str:
+        """`38,5` in Vietnamese (decimal comma), `38.5` in English."""
+        text = f"{value:.{places}f}"
+        return text.replace(".", ",") if self.language == "vi" else text
+
+    def day_month(self, day: dt.date) -> str:
+        """`02/12`: a day as people write it in examples, in both languages."""
+        return f"{day.day:02d}/{day.month:02d}"
+
+    def numeric_date(self, day: dt.date) -> str:
+        """`02/12/2026` in both languages."""
+        return f"{day.day:02d}/{day.month:02d}/{day.year}"
+
+    def example(self, today: dt.date, days: int, clock: str = "") -> str:
+        """A date for a prompt's example, `days` after today: `03/12/2026` or `03/12/2026 07:00`
+        (examples follow the injected clock, so they never show a year long past)."""
+        text = self.numeric_date(today + dt.timedelta(days=days))
+        return f"{text} {clock}" if clock else text
+
     def weekday(self, day: dt.date) -> str:  # `date` here would name the method above
         names = _VI_WEEKDAYS if self.language == "vi" else _EN_WEEKDAYS
         return names[day.weekday()]

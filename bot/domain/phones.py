@@ -63,3 +63,18 @@ def _is_valid_significant(significant: str) -> bool:
     if len(significant) == LANDLINE_LENGTH:
         return significant[0] == LANDLINE_LEADING_DIGIT
     return False
+
+
+def display_phone(stored: str | None) -> str:
+    """`+84912000027` → `0912 000 027`, `+842438123456` → `024 3812 3456`: the stored form as
+    people write it in Vietnam; any other text is returned as it is (never raises)."""
+    if not stored:
+        return ""
+    prefix = f"+{COUNTRY_CODE}"
+    significant = stored[len(prefix) :] if stored.startswith(prefix) else ""
+    if not significant.isdigit() or not _is_valid_significant(significant):
+        return stored
+    national = "0" + significant
+    if len(significant) == MOBILE_LENGTH:
+        return f"{national[:4]} {national[4:7]} {national[7:]}"
+    return f"{national[:3]} {national[3:7]} {national[7:]}"

@@ -33,6 +33,12 @@ class Province:
     kind: str  # "city" or "province"
     absorbed: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()
+    display: str = ""  # how it is written in a sentence when that differs from the name
+
+    @property
+    def label(self) -> str:
+        """`TP. Hồ Chí Minh`: the name as offices write it (the name itself for most units)."""
+        return self.display or self.name
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +80,7 @@ def _province(row: dict[str, str]) -> Province:
         kind=row["kind"].strip(),
         absorbed=_split(row.get("absorbed") or ""),
         aliases=_split(row.get("aliases") or ""),
+        display=(row.get("display") or "").strip(),
     )
 
 
@@ -131,12 +138,19 @@ def search_provinces(query: str, limit: int = 8) -> list[ProvinceMatch]:
     ]
 
 
+def province_label(name: str) -> str:
+    """A stored place name as offices write it: `Hồ Chí Minh` → `TP. Hồ Chí Minh`; other text
+    (a unit already shown with its label, a free place) unchanged."""
+    found = province_by_name(name)
+    return found.label if found is not None else name
+
+
 def province_by_name(name: str) -> Province | None:
-    """The unit with exactly this official name (NFC/NFD and outer spaces forgiven)."""
+    """The unit with exactly this official name or label (NFC/NFD and outer spaces forgiven)."""
     if not isinstance(name, str):
         return None
     wanted = nfc(name).strip()
-    return next((p for p in all_provinces() if p.name == wanted), None)
+    return next((p for p in all_provinces() if wanted in (p.name, p.label)), None)
 
 
 def resolve_province(text: str) -> Province | None:

@@ -62,7 +62,8 @@ class BroadcastFlow:
         return [
             OutMessage(
                 step.t._(
-                    "New directive. Send its number and date, e.g. 1061/UBND-VP 26/05/2021 (/cancel to stop)."
+                    "New directive. Send its number and date, e.g. 1061/UBND-VP {day} (/cancel to stop).",
+                    day=step.t.example(step.now.date(), 0),
                 )
             )
         ]
@@ -83,7 +84,10 @@ class BroadcastFlow:
         if match is None or parsed is None or isinstance(parsed, ParseFailure):
             return [
                 OutMessage(
-                    t._("I could not read the number and date. Example: 1061/UBND-VP 26/05/2021")
+                    t._(
+                        "I could not recognise the number and date. Example: 1061/UBND-VP {day}",
+                        day=t.example(step.now.date(), 0),
+                    )
                 )
             ]
         draft |= {
@@ -205,12 +209,20 @@ class BroadcastFlow:
 
     async def ask_when(self, step: Step, draft: Draft) -> list[OutMessage]:
         await self._save(step, "when", draft)
-        return [OutMessage(step.t._("When should it go out? e.g. 27/05/2021 07:30 or mai 7h"))]
+        example = step.t.example(step.now.date(), 1, "07:30")
+        return [
+            OutMessage(step.t._("When should it go out? e.g. {example} or mai 7h", example=example))
+        ]
 
     async def _when(self, step: Step, draft: Draft, text: str) -> list[OutMessage]:
         parsed = parse_when(text, step.now)
         if isinstance(parsed, ParseFailure) or parsed.value <= step.now:
-            return [OutMessage(step.t._("I need a time in the future, e.g. 27/05/2021 07:30."))]
+            example = step.t.example(step.now.date(), 1, "07:30")
+            return [
+                OutMessage(
+                    step.t._("I need a time in the future, e.g. {example}.", example=example)
+                )
+            ]
         draft["send_at"] = parsed.value.isoformat()
         return await self.preview(step, draft)
 
@@ -237,8 +249,8 @@ def send_at_of(draft: Draft) -> datetime | None:
 def _confirm_buttons(
     t: Translator, policy: str | None, send_at: datetime | None
 ) -> tuple[tuple[Button, ...], ...]:
-    ban = ("✔ " if policy == "ban" else "") + t._("Also: ban travel")
-    normal = ("✔ " if policy == "normal" else "") + t._("Also: travel back to normal")
+    ban = _check_box(policy == "ban") + t._("Also: ban travel")
+    normal = _check_box(policy == "normal") + t._("Also: travel back to normal")
     first = (
         Button(t._("📤 Send now"), DraftSignal("now").encode()),
         Button(t._("🕒 Send later"), DraftSignal("later").encode()),
@@ -256,3 +268,8 @@ def _confirm_buttons(
         ),
         (Button(t._("🚫 Cancel"), DraftSignal("x").encode()),),
     )
+
+
+def _check_box(ticked: bool) -> str:
+    """The one check-box style of every toggle button (as the symptom list shows)."""
+    return "☑️ " if ticked else "⬜ "

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from bot.domain.directory import Directory, answerable_heads
-from bot.domain.health import Symptom, Triage, TriageReason, Urgency, triage
+from bot.domain.health import FEVER_THRESHOLD, Symptom, Triage, TriageReason, Urgency, triage
 from bot.domain.health_rules import (
     area_matches,
     contact_with_case,
@@ -22,6 +22,8 @@ from bot.domain.health_rules import (
 )
 from bot.domain.models import BuiltinRole, Staff
 from bot.domain.outgoing import Button, OutMessage
+from bot.domain.phones import display_phone
+from bot.domain.provinces import province_label
 from bot.i18n import Translator
 from bot.services.health.buttons import Acknowledge
 from bot.services.kernel.step import Step
@@ -75,7 +77,7 @@ def report_lines(t: Translator, directory: Directory, report: SymptomReport) -> 
         t._("Symptoms: {list}", list=", ".join(listed) if listed else t._("none")),
     ]
     if report.temperature is not None:
-        lines.append(t._("Temperature: {value} °C", value=f"{report.temperature:.1f}"))
+        lines.append(t._("Temperature: {value} °C", value=t.decimal(report.temperature)))
     if report.onset_day is not None:
         lines.append(t._("Since: {day}", day=t.date(report.onset_day)))
     if report.contact_with_case:
@@ -86,7 +88,7 @@ def report_lines(t: Translator, directory: Directory, report: SymptomReport) -> 
         )
     lines.append(t._("Reported: {when}", when=t.when(report.created_at)))
     if person is not None:
-        lines.append(t._("Phone: {phone}", phone=person.phone))
+        lines.append(t._("Phone: {phone}", phone=display_phone(person.phone)))
     return lines
 
 
@@ -218,7 +220,9 @@ def triage_reason_names(t: Translator) -> dict[TriageReason, str]:
         TriageReason.FEVER: t._("fever"),
         TriageReason.COUGH: t._("cough"),
         TriageReason.SHORTNESS_OF_BREATH: t._("shortness of breath"),
-        TriageReason.HIGH_TEMPERATURE: t._("temperature of 37.5 °C or more"),
+        TriageReason.HIGH_TEMPERATURE: t._(
+            "temperature of {value} °C or more", value=t.decimal(FEVER_THRESHOLD)
+        ),
         TriageReason.CONTACT_WITH_CASE: t._("contact with a confirmed case"),
     }
 
@@ -335,14 +339,20 @@ async def listed_area_for(step: Step, province: str, start: date, end: date) -> 
 
 
 def area_description(t: Translator, area: Area) -> str:
-    until = t.date(area.end_day) if area.end_day else t._("until further notice")
+    values = {
+        "place": area.place,
+        "province": province_label(area.province),
+        "start": t.date(area.start_day),
+        "source": area.source,
+    }
+    if area.end_day is None:
+        return t._(
+            "{place}, {province} (from {start}, until further notice; source: {source})", **values
+        )
     return t._(
-        "{place}, {province} (from {start}, {until}; source: {source})",
-        place=area.place,
-        province=area.province,
-        start=t.date(area.start_day),
-        until=until,
-        source=area.source,
+        "{place}, {province} (from {start} to {end}; source: {source})",
+        end=t.date(area.end_day),
+        **values,
     )
 
 

@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from bot.domain.datetime_parse import ParseFailure, parse_when
 from bot.domain.ids import looks_like_id, parse_id
@@ -22,9 +22,12 @@ from bot.services.kernel.step import Step
 MAX_TEXT = 200
 
 
-def usage(t: Translator) -> str:
+def usage(t: Translator, today: date) -> str:
     return t._(
-        "To add an area: /areas add <province>; <place>; <from> - <to>; <source>\nExample: /areas add Đà Nẵng; Sơn Trà; 25/05/2021 - 08/06/2021; CDC Đà Nẵng 25/5\nLeave out «- <to>» while cases are still published."
+        "To add an area: /areas add <province>; <place>; <from> - <to>; <source>\nExample: /areas add Đà Nẵng; Sơn Trà; {start} - {end}; CDC Đà Nẵng {published}\nLeave out «- <to>» while cases are still published.",
+        start=t.example(today, -7),
+        end=t.example(today, 7),
+        published=t.day_month(today - timedelta(days=7)).lstrip("0"),
     )
 
 
@@ -46,7 +49,13 @@ class Areas:
         t = step.t
         areas = await repo(step).areas()
         if not areas:
-            return [OutMessage(t._("No area with published cases is listed.") + "\n\n" + usage(t))]
+            return [
+                OutMessage(
+                    t._("No area with published cases is listed.")
+                    + "\n\n"
+                    + usage(t, step.now.date())
+                )
+            ]
         messages = [
             OutMessage(
                 f"#{a.id} " + area_description(t, a),
@@ -54,13 +63,13 @@ class Areas:
             )
             for a in areas[:40]
         ]
-        return messages + [OutMessage(usage(t))]
+        return messages + [OutMessage(usage(t, step.now.date()))]
 
     async def _add(self, step: Step, person: Staff, text: str) -> list[OutMessage]:
         t = step.t
         parts = [p.strip() for p in text.split(";")]
         if len(parts) != 4 or not all(parts) or any(len(p) > MAX_TEXT for p in parts):
-            return [OutMessage(usage(t))]
+            return [OutMessage(usage(t, step.now.date()))]
         found = search_provinces(parts[0], limit=1)
         if not found:
             return [OutMessage(t._("No province or city matches «{text}».", text=parts[0]))]
@@ -69,7 +78,9 @@ class Areas:
             return [
                 OutMessage(
                     t._(
-                        "I could not read the dates: type «25/05/2021 - 08/06/2021» or only the first day."
+                        "I could not recognise the dates you typed: type e.g. «{start} - {end}» or only the first day.",
+                        start=t.example(step.now.date(), -7),
+                        end=t.example(step.now.date(), 7),
                     )
                 )
             ]

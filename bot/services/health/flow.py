@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from bot.domain.health import Symptom, TemperatureError, Urgency, parse_temperature
@@ -121,7 +121,9 @@ class SymptomFlow:
         if at == "onset":
             day = parse_onset(text, step.now)
             if isinstance(day, OnsetError):
-                return [OutMessage(_onset_error(t, day))] + await self._ask_onset(step, draft)
+                return [OutMessage(_onset_error(t, day, step.now.date()))] + await self._ask_onset(
+                    step, draft
+                )
             draft["onset"] = day.isoformat()
             return await self._ask_contact(step, draft)
         return [OutMessage(t._("Please use the buttons above."))]
@@ -193,7 +195,10 @@ class SymptomFlow:
         )
         return [
             OutMessage(
-                t._("Since when? Type a date (e.g. «24/05/2021», «hôm qua») or tap one."),
+                t._(
+                    "Since when? Type a date (e.g. «{day}», «hôm qua») or tap one.",
+                    day=t.example(step.now.date(), -3),
+                ),
                 buttons=buttons,
             )
         ]
@@ -330,12 +335,16 @@ def _temperature_error(t: Translator, error: TemperatureError) -> str:
     return t._("I could not read that temperature. Type a number in °C, e.g. «37,8» or «38.5».")
 
 
-def _onset_error(t: Translator, error: OnsetError) -> str:
+def _onset_error(t: Translator, error: OnsetError, today: date) -> str:
     if error is OnsetError.IN_FUTURE:
         return t._("That day is in the future.")
     if error is OnsetError.TOO_OLD:
         return t._("That is more than 60 days ago; please check the date.")
-    return t._("I could not read that date. Type e.g. «24/05/2021», «24/5» or «hôm qua».")
+    return t._(
+        "I could not recognise the date you typed. Type e.g. «{day}», «{short}» or «hôm qua».",
+        day=t.example(today, -3),
+        short=t.day_month(today - timedelta(days=3)).lstrip("0"),
+    )
 
 
 # --------------------------------------------------------------------------- acknowledging

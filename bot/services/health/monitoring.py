@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 from bot.domain.directory import Directory, answerable_heads
+from bot.domain.health import CaseLevel
 from bot.domain.health_rules import ALL_RECORDS_ROLES, HEAD_ROLES, may_view_health, next_checkin
 from bot.domain.models import Staff
 from bot.domain.outgoing import Button, OutMessage
+from bot.domain.phones import display_phone
 from bot.i18n import Translator
 from bot.services.health.alerts import repo
 from bot.services.health.buttons import Checkin, MonitoringAction
@@ -123,7 +125,7 @@ class MonitoringSweep:
                 t._(
                     "{name} ({phone}) is under medical monitoring and did not answer the check-in of {day}, even after a reminder. Please contact them.",
                     name=person.full_name,
-                    phone=person.phone,
+                    phone=display_phone(person.phone),
                     day=t.date(day),
                 )
             ),
@@ -246,7 +248,7 @@ class MonitoringDesk:
             name=subject.full_name,
             start=t.date(monitoring.start_day),
             end=t.date(monitoring.end_day),
-            reason=monitoring.reason,
+            reason=monitoring_reasons(t, monitoring.reason),
         )
         return OutMessage(
             text,
@@ -316,3 +318,22 @@ class MonitoringDesk:
             priority=2,
         )
         return [OutMessage(t._("Monitoring ended. The person has been told."))]
+
+
+def monitoring_reasons(t: Translator, stored: str) -> str:
+    """The stored reasons (`symptoms; return:4; F1`) in words: «báo có triệu chứng; trở về
+    sau chuyến đi #4; được xác định là F1»."""
+    return "; ".join(_reason_words(t, part.strip()) for part in stored.split(";") if part.strip())
+
+
+def _reason_words(t: Translator, code: str) -> str:
+    kind, _, detail = code.partition(":")
+    if kind == "symptoms":
+        return t._("reported symptoms")
+    if kind == "return" and detail.isdigit():
+        return t._("returned from trip #{id}", id=detail)
+    if kind == "return":
+        return t._("returned from a trip")
+    if kind in {level.value for level in CaseLevel}:
+        return t._("listed as {level}", level=kind)
+    return code

@@ -61,7 +61,7 @@ def province_picker(t: Translator, page: int, home: str, kinds: ProvinceButtons)
     page = min(max(page, 0), pages - 1)
     shown = choices[page * PROVINCES_PER_PAGE : (page + 1) * PROVINCES_PER_PAGE]
     rows = [
-        tuple(Button(p.name, kinds.pick(province_index(p)).encode()) for p in shown[i : i + 2])
+        tuple(Button(p.label, kinds.pick(province_index(p)).encode()) for p in shown[i : i + 2])
         for i in range(0, len(shown), 2)
     ]
     nav = []
@@ -74,7 +74,7 @@ def province_picker(t: Translator, page: int, home: str, kinds: ProvinceButtons)
 
 
 def matches_keyboard(provinces: list[Province], kinds: ProvinceButtons) -> Keyboard:
-    return tuple((Button(p.name, kinds.pick(province_index(p)).encode()),) for p in provinces)
+    return tuple((Button(p.label, kinds.pick(province_index(p)).encode()),) for p in provinces)
 
 
 def people_page(

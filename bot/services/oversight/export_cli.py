@@ -48,7 +48,14 @@ async def run_export(settings: Settings, t: Translator, args: argparse.Namespace
     try:
         request = parse_request(args)
     except ValueError:
-        print(t._("Dates as dd/mm/yyyy, e.g. --from 01/05/2021 --to 31/05/2021"))
+        today = SystemClock(settings.tz).now().date()
+        print(
+            t._(
+                "Dates as dd/mm/yyyy, e.g. --from {start} --to {end}",
+                start=t.numeric_date(today.replace(day=1)),
+                end=t.numeric_date(today),
+            )
+        )
         return 2
     clock = SystemClock(settings.tz)
     db = await Database.open(settings.database_path)

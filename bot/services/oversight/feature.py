@@ -18,6 +18,7 @@ from bot.domain.models import BuiltinRole, Staff
 from bot.domain.outgoing import Button, LocalFile, OutMessage
 from bot.domain.splitting import split_message
 from bot.domain.text import export_subfolder
+from bot.i18n import Translator
 from bot.services.kernel.feature import Answer, ButtonRoute, Feature
 from bot.services.kernel.step import Deps, Step
 from bot.services.oversight.buttons import EXPORTS, ExportRegister
@@ -196,8 +197,9 @@ class Oversight:
             return [
                 OutMessage(
                     t._(
-                        "Export what? One of: {kinds}. E.g. /export travel 01/05/2021 31/05/2021",
+                        "Export what? One of: {kinds}. E.g. /export travel {start} {end}",
                         kinds=", ".join(KINDS),
+                        **_example_period(t, step.now.date()),
                     )
                 )
             ]
@@ -205,7 +207,12 @@ class Oversight:
             start, end = self._period(step, args[1:3])
         except ValueError:
             return [
-                OutMessage(t._("Dates as dd/mm/yyyy, e.g. /export travel 01/05/2021 31/05/2021"))
+                OutMessage(
+                    t._(
+                        "Dates as dd/mm/yyyy, e.g. /export travel {start} {end}",
+                        **_example_period(t, step.now.date()),
+                    )
+                )
             ]
         unit = args[3] if len(args) > 3 else None
         return await self.run_export(step, person, ExportRequest(what, start, end, unit))
@@ -232,8 +239,9 @@ class Oversight:
         )
         return OutMessage(
             t._(
-                "Which register, for the last {n} days? (Other dates: /export travel 01/05/2021 31/05/2021)",
+                "Which register, for the last {n} days? (Other dates: /export travel {start} {end})",
                 n=EXPORT_DAYS,
+                **_example_period(t, step.now.date()),
             ),
             buttons=buttons,
         )
@@ -285,3 +293,8 @@ class Oversight:
             n=rows,
         )
         return [OutMessage(caption, document=LocalFile(str(path)))]
+
+
+def _example_period(t: Translator, today: date) -> dict[str, str]:
+    """The example period of the export prompts: this month so far."""
+    return {"start": t.numeric_date(today.replace(day=1)), "end": t.numeric_date(today)}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bot.domain.models import BuiltinRole, Staff
 from bot.domain.outgoing import Button, OutMessage
-from bot.domain.phones import normalize_phone
+from bot.domain.phones import display_phone, normalize_phone
 from bot.i18n import Translator
 from bot.services.kernel.menu import LANGUAGE_CHOICES, help_text, language_picker, menu_message
 from bot.services.kernel.people import describe_person, describe_route, messenger_name
@@ -276,7 +276,7 @@ class RegistrationService:
             lambda t: OutMessage(
                 t._(
                     "Someone tried to register with the number {phone}, which is not in the staff list ({messenger} user {user}).",
-                    phone=phone,
+                    phone=display_phone(normalize_phone(phone)) or phone,
                     messenger=messenger_name(step.who.channel),
                     user=step.who.user_ref,
                 )

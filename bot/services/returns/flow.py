@@ -105,7 +105,8 @@ class ReturnFlow:
         return None, [
             OutMessage(
                 step.t._(
-                    "When did you arrive back? Type the date and time, e.g. «26/05/2021 17:30» or «hôm nay 8:00»."
+                    "When did you arrive back? Type the date and time, e.g. «{example}» or «hôm nay 8:00».",
+                    example=step.t.example(step.now.date(), -1, "17:30"),
                 )
             )
         ]
@@ -115,7 +116,8 @@ class ReturnFlow:
         return None, [
             OutMessage(
                 step.t._(
-                    "When will you be back? Type the new date and time, e.g. «30/05/2021 18:00»."
+                    "When will you be back? Type the new date and time, e.g. «{example}».",
+                    example=step.t.example(step.now.date(), 2, "18:00"),
                 )
             )
         ]
@@ -373,7 +375,10 @@ class ReturnFlow:
         if isinstance(parsed, ParseFailure) or not parsed.has_time:
             return [
                 OutMessage(
-                    t._("I could not read that. Type the date and time, e.g. «26/05/2021 17:30».")
+                    t._(
+                        "I could not recognise the date and time you typed. Type them, e.g. «{example}».",
+                        example=t.example(step.now.date(), -1, "17:30"),
+                    )
                 )
             ]
         if parsed.value > step.now:
@@ -402,7 +407,10 @@ class ReturnFlow:
         if isinstance(parsed, ParseFailure) or not parsed.has_time:
             return [
                 OutMessage(
-                    t._("I could not read that. Type the date and time, e.g. «30/05/2021 18:00».")
+                    t._(
+                        "I could not recognise the date and time you typed. Type them, e.g. «{example}».",
+                        example=t.example(step.now.date(), 2, "18:00"),
+                    )
                 )
             ]
         new_return = parsed.value

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from functools import partial
 from typing import Any
 
@@ -501,7 +501,8 @@ class Approvals:
         return [
             OutMessage(
                 step.t._(
-                    "Type the new departure and return, e.g. «29/05/2021 07:00 - 30/05/2021 18:00»."
+                    "Type the new departure and return, e.g. «{departure} - {back}».",
+                    **_example_trip(step.t, step.now.date()),
                 )
             )
         ]
@@ -517,7 +518,10 @@ class Approvals:
         if len(times) != 2:
             return [
                 OutMessage(
-                    t._("Please type both with times, e.g. «29/05/2021 07:00 - 30/05/2021 18:00».")
+                    t._(
+                        "Please type both with times, e.g. «{departure} - {back}».",
+                        **_example_trip(t, step.now.date()),
+                    )
                 )
             ]
         departure, return_at = times
@@ -923,3 +927,7 @@ def _heads_above(directory: Directory, current: dict[str, str]) -> list[Staff]:
 
 
 __all__ = ["CANCELLED", "DENY_FLOW", "Approvals", "PolicyMode"]
+
+
+def _example_trip(t: Translator, today: date) -> dict[str, str]:
+    return {"departure": t.example(today, 3, "07:00"), "back": t.example(today, 4, "18:00")}

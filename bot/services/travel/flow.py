@@ -8,7 +8,7 @@ field is just removing it from the draft.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from bot.domain.datetime_parse import ParseError, ParseFailure, parse_when
@@ -144,7 +144,7 @@ class TravelFlow:
         if len(found) == 1 or exact or _is_clear_winner(found, text):
             match = exact[0] if exact else found[0]
             return await self._set_province(
-                step, draft, match.province.name, match.via, match.matched
+                step, draft, match.province.label, match.via, match.matched
             )
         return [
             OutMessage(
@@ -173,9 +173,8 @@ class TravelFlow:
     ) -> list[OutMessage]:
         parsed = parse_when(text, step.now)
         if isinstance(parsed, ParseFailure):
-            return [OutMessage(_parse_error_text(step.t, parsed.reason))] + await self._ask(
-                step, draft, field
-            )
+            error = _parse_error_text(step.t, parsed.reason, step.now.date())
+            return [OutMessage(error)] + await self._ask(step, draft, field)
         if not parsed.has_time:
             draft[f"{field}_day"] = parsed.value.date().isoformat()
             return await self._save_and_ask(step, draft, f"{field}_time")
@@ -189,9 +188,8 @@ class TravelFlow:
         parsed = parse_when(f"{text[:20]} {day:%d/%m/%Y}", step.now)
         if isinstance(parsed, ParseFailure) or not parsed.has_time:
             reason = parsed.reason if isinstance(parsed, ParseFailure) else ParseError.BAD_TIME
-            return [OutMessage(_parse_error_text(step.t, reason))] + await self._ask(
-                step, draft, field
-            )
+            error = _time_error_text(step.t, reason)
+            return [OutMessage(error)] + await self._ask(step, draft, field)
         return await self._set_when(step, draft, base, parsed.value)
 
     async def _typed_purpose(
@@ -222,7 +220,7 @@ class TravelFlow:
         if not 0 <= index < len(provinces):
             return [OutMessage(step.t._("This button is no longer valid."))]
         return await self._set_province(
-            step, draft, provinces[index].name, "name", provinces[index].name
+            step, draft, provinces[index].label, "name", provinces[index].label
         )
 
     async def _picked_day(
@@ -377,9 +375,15 @@ class TravelFlow:
     def _when_question(self, step: Step, field: str, month: date) -> OutMessage:
         t = step.t
         question = (
-            t._("When do you leave? Type e.g. «29/05/2021 07:00», «mai 7h», or pick a day.")
+            t._(
+                "When do you leave? Type e.g. «{example}», «mai 7h», or pick a day.",
+                example=t.example(step.now.date(), 3, "07:00"),
+            )
             if field == "dep"
-            else t._("When do you come back? Type e.g. «30/05/2021 18:00», or pick a day.")
+            else t._(
+                "When do you come back? Type e.g. «{example}», or pick a day.",
+                example=t.example(step.now.date(), 4, "18:00"),
+            )
         )
         return OutMessage(
             question, buttons=month_calendar(t, field, month, step.now.date(), CALENDAR)
@@ -430,7 +434,7 @@ def _edit_buttons(t: Translator) -> tuple[tuple[Button, ...], ...]:
     return tuple(tuple(items[i : i + 2]) for i in range(0, len(items), 2))
 
 
-def _parse_error_text(t: Translator, reason: ParseError) -> str:
+def _parse_error_text(t: Translator, reason: ParseError, today: date) -> str:
     texts = {
         ParseError.EMPTY: t._("Please type a date."),
         ParseError.TOO_LONG: t._("That is too long for a date."),
@@ -440,7 +444,10 @@ def _parse_error_text(t: Translator, reason: ParseError) -> str:
     return texts.get(
         reason,
         t._(
-            "I could not read that date. Type e.g. «26/05/2021», «26/05/2021 17:30», «26/5», «hôm nay» or «mai»."
+            "I could not recognise the date you typed. Type e.g. «{day}», «{moment}», «{short}», «hôm nay» or «mai».",
+            day=t.example(today, 3),
+            moment=t.example(today, 3, "17:30"),
+            short=t.day_month(today + timedelta(days=3)).lstrip("0"),
         ),
     )
 
@@ -466,6 +473,15 @@ async def _under_ban(step: Step, draft: Draft) -> bool:
     if departure is None or return_at is None:
         return False
     return await mode_for_trip(step.tx, departure, return_at) is PolicyMode.BAN
+
+
+def _time_error_text(t: Translator, reason: ParseError) -> str:
+    """At the time step a date is already chosen: ask for a time, not for a date."""
+    if reason is ParseError.EMPTY:
+        return t._("Please type a time, e.g. «07:30» or «17h».")
+    return t._(
+        "I could not recognise the time you typed. Type e.g. «07:30» or «17h», or pick one below."
+    )
 
 
 def _when(value: str | None) -> datetime | None:

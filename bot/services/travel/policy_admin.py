@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from functools import partial
 
 from bot.domain.datetime_parse import ParsedWhen, ParseFailure, parse_when
@@ -89,7 +89,9 @@ class PolicyAdmin:
             return [
                 OutMessage(
                     t._(
-                        "I could not read the dates. Example: /policy ban 10/05/2021 08:00 - 31/05/2021"
+                        "I could not recognise the dates you typed. Example: /policy ban {start} - {end}",
+                        start=t.example(step.now.date(), 1, "08:00"),
+                        end=t.example(step.now.date(), 15),
                     )
                 )
             ]
@@ -251,7 +253,10 @@ class PolicyAdmin:
         if isinstance(parsed, ParseFailure):
             return [
                 OutMessage(
-                    t._("I could not read the date. Example: /policy dayoff 02/09/2021 Quốc khánh")
+                    t._(
+                        "I could not recognise the date you typed. Example: /policy dayoff {day} Quốc khánh",
+                        day=t.numeric_date(_next_national_day(step.now.date())),
+                    )
                 )
             ]
         day = parsed.value.date()
@@ -407,3 +412,9 @@ def _ban_question(t: Translator, directory: Directory, request: TravelRequest) -
         ),
     )
     return OutMessage("\n".join(lines), buttons=buttons)
+
+
+def _next_national_day(today: date) -> date:
+    """2 September (Quốc khánh) this year, or next year once it has passed: the dayoff example."""
+    this_year = date(today.year, 9, 2)
+    return this_year if this_year >= today else date(today.year + 1, 9, 2)
