@@ -65,7 +65,7 @@ async def test_fever_alerts_head_health_and_duty_and_the_ack_is_recorded(
     for alert in alerts:
         body = alert.text or ""
         assert (
-            "KHẨN" in body and "Lại Thị Diệu Linh" in body and "38.2 °C" in body and "sốt" in body
+            "KHẨN" in body and "Lại Thị Diệu Linh" in body and "38,2 °C" in body and "sốt" in body
         )
         assert alert.callback_data("Đã tiếp nhận")
     pressed = fake.press(nurse, alerts[1], alerts[1].callback_data("Đã tiếp nhận"))

@@ -34,7 +34,7 @@ async def test_killed_right_after_a_report_delivers_the_alert_once(
 
     await start_bot(fake, db_path, processes)
     alert = await fake.next_message(principal.id, timeout=20)
-    assert "KHẨN" in (alert.text or "") and "39.0 °C" in (alert.text or "")
+    assert "KHẨN" in (alert.text or "") and "39,0 °C" in (alert.text or "")
     await fake.wait_for(
         lambda: db_value(db_path, "SELECT COUNT(*) FROM outbox WHERE status = 'pending'") == 0,
         timeout=20,

@@ -197,7 +197,7 @@ async def test_arrival_at_another_time_is_checked(
     early = await answer(fake, teacher, "28/05/2021 10:00")
     assert "trước khi đi" in (early.text or "")
     nonsense = await answer(fake, teacher, "abc")
-    assert "không đọc được" in (nonsense.text or "").lower()
+    assert "chưa nhận dạng được" in (nonsense.text or "").lower()
     provinces = await answer(fake, teacher, "30/05/2021 17:30")
     assert "14 ngày" in (provinces.text or "")
 
