@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from datetime import date, datetime
 
@@ -67,3 +68,72 @@ def test_english_dates_and_fallbacks() -> None:
     assert translations.pick("vi", "en").language == "vi"
     assert t._("Unit: {unit}", unit="X") == "Unit: X"
     assert translations.for_language("vi")._("Unit: {unit}", unit="X") == "Đơn vị: X"
+
+
+# English words that slipped into Vietnamese texts before; a placeholder or a /command may still
+# carry them (`{staff_id}`, `/symptoms`), the words of a sentence may not.
+KNOWN_LEAKS = ("symptoms", "staff", "pending", "ban", "normal")
+_NOT_PROSE = re.compile(r"\{\w+\}|/\w+(?: [a-z]+\b)?|<[^>]*>|\b[\w.-]+\.(?:csv|toml|xlsx)\b")
+_DOUBLED = re.compile(r"\b(\w+)\s+\1\b", re.IGNORECASE)
+_DATE_FORMATTERS = {
+    "date",
+    "when",
+}  # Translator methods whose text already starts with «ngày»/«hh:mm, thứ …»
+
+
+def _vietnamese_texts() -> list[tuple[str, str]]:
+    with po_path(LOCALES_DIR, "vi").open("rb") as handle:
+        catalog = read_po(handle)
+    found = []
+    for message in catalog:
+        if not message.id:
+            continue
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        found += [(_msgid(message.id), text) for text in strings if text]
+    return found
+
+
+def _placeholders_filled_with_dates() -> dict[str, set[str]]:
+    """For each message id in bot/: the placeholders given `t.date(...)` or `t.when(...)`."""
+    filled: dict[str, set[str]] = {}
+    for path in (LOCALES_DIR.parent / "bot").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "_"
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)
+            ):
+                continue
+            for keyword in node.keywords:
+                value = keyword.value
+                if (
+                    keyword.arg
+                    and isinstance(value, ast.Call)
+                    and isinstance(value.func, ast.Attribute)
+                    and value.func.attr in _DATE_FORMATTERS
+                ):
+                    filled.setdefault(node.args[0].value, set()).add(keyword.arg)
+    return filled
+
+
+def test_catalog_has_no_english_leaks_or_doubled_words() -> None:
+    leaks, doubled = [], []
+    for _, text in _vietnamese_texts():
+        prose = _NOT_PROSE.sub(" ", text)
+        words = set(re.findall(r"[a-zA-Z]+", prose.lower()))
+        leaks += [(word, text) for word in KNOWN_LEAKS if word in words]
+        doubled += [(text, m.group(0)) for m in _DOUBLED.finditer(prose)]
+    dates = _placeholders_filled_with_dates()
+    texts = dict(_vietnamese_texts())
+    for msgid, names in dates.items():
+        text = texts.get(msgid, "")
+        doubled += [(text, f"ngày {{{n}}}") for n in names if f"ngày {{{n}}}" in text]
+    assert leaks == [], leaks
+    assert doubled == [], f"«ngày ngày» and the like: {doubled}"
+
+
+def test_catalog_writes_anh_chi_one_way() -> None:
+    assert [text for _, text in _vietnamese_texts() if "Anh/Chị" in text] == []

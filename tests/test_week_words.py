@@ -1,0 +1,107 @@
+"""Issue 14 §F: the words a district reads in its first week, end to end over HTTP against the
+sandbox (clock on Wednesday 26/05/2021 09:00 unless a test moves it)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from bot.domain.clock import VIETNAM
+from bot.domain.phones import display_phone
+from bot.domain.provinces import province_label
+from bot.i18n import Translations
+from bot.services.health.alerts import area_description
+from storage.health_repo import Area
+from tests.fakebot import FakeBotApi, FakeUser
+from tests.harness import RunningBot, register
+from tests.test_e2e_health import answer, report
+
+TEACHER, PRINCIPAL = 861, 862
+
+
+async def _to_departure(
+    fake: FakeBotApi, user_id: int, dest: str = "da nang"
+) -> tuple[FakeUser, str]:
+    """/travel up to the departure question; the traveller and that question's text."""
+    teacher = await register(fake, user_id, "TH-003")
+    await answer(fake, teacher, "/travel")
+    await answer(fake, teacher, dest)
+    question = await answer(fake, teacher, "12 Trần Phú, phường Hải Châu")
+    return teacher, question.text or ""
+
+
+async def test_item25_decimal_comma_in_temperatures(fake: FakeBotApi, bot: RunningBot) -> None:
+    teacher = await register(fake, TEACHER, "TH-003")
+    principal = await register(fake, PRINCIPAL, "TH-001")
+    await report(fake, teacher, ["Sốt"], "38.5")
+    alert = await fake.next_message(principal.id)
+    text = alert.text or ""
+    assert "38,5 °C" in text and "38.5" not in text, text
+    assert "37,5 °C" in text, text  # the threshold in the reason, too
+
+
+async def test_item25_phone_numbers_as_written_in_vietnam(
+    fake: FakeBotApi, bot: RunningBot
+) -> None:
+    teacher = await register(fake, TEACHER, "TH-003")
+    principal = await register(fake, PRINCIPAL, "TH-001")
+    await report(fake, teacher, ["Sốt"], "38,5")
+    alert = await fake.next_message(principal.id)
+    assert "+84" not in (alert.text or "") and "Điện thoại: 0912 " in (alert.text or "")
+    assert display_phone("+84912000027") == "0912 000 027"
+    assert display_phone("+842438123456") == "024 3812 3456"
+    assert display_phone("not a phone") == "not a phone"
+
+
+async def test_item25_monitor_shows_reasons_in_words(fake: FakeBotApi, bot: RunningBot) -> None:
+    teacher = await register(fake, TEACHER, "TH-003")
+    principal = await register(fake, PRINCIPAL, "TH-001")
+    await report(fake, teacher, ["Ho"], "37,6")
+    fake.send_text(principal, "/monitor")
+    listed = "Lại Thị Diệu Linh: theo dõi sức khỏe từ"
+    await fake.wait_for(lambda: any(listed in (m.text or "") for m in fake.messages(principal.id)))
+    entry = next(m for m in fake.messages(principal.id) if listed in (m.text or ""))
+    text = entry.text or ""
+    assert "(symptoms)" not in text and "báo có triệu chứng" in text, text
+    assert "ngày ngày" not in text
+
+
+async def test_item25_examples_follow_todays_date(fake: FakeBotApi, bot: RunningBot) -> None:
+    bot.clock.set(datetime(2026, 12, 1, 9, 0, tzinfo=VIETNAM))
+    _, question = await _to_departure(fake, TEACHER)
+    assert "04/12/2026 07:00" in question and "2021" not in question, question
+
+
+async def test_item25_unread_date_says_not_recognised(fake: FakeBotApi, bot: RunningBot) -> None:
+    teacher, _ = await _to_departure(fake, TEACHER)
+    reply = await answer(fake, teacher, "hôm kia kìa")
+    assert "Chưa nhận dạng được ngày anh/chị nhập" in (reply.text or ""), reply.text
+    assert "Tôi chưa đọc được" not in (reply.text or "")
+
+
+async def test_item25_time_step_asks_for_a_time(fake: FakeBotApi, bot: RunningBot) -> None:
+    teacher, _ = await _to_departure(fake, TEACHER)
+    asked = await answer(fake, teacher, "29/05/2021")
+    assert "mấy giờ" in (asked.text or ""), asked.text
+    reply = await answer(fake, teacher, "sáng sớm")
+    text = reply.text or ""
+    assert "Chưa nhận dạng được giờ anh/chị nhập" in text and "«07:30»" in text, text
+    assert "ngày anh/chị nhập" not in text
+
+
+async def test_item25_ho_chi_minh_city_is_written_tp(fake: FakeBotApi, bot: RunningBot) -> None:
+    teacher, _ = await _to_departure(fake, TEACHER, dest="hcm")
+    assert province_label("Hồ Chí Minh") == "TP. Hồ Chí Minh"
+    assert province_label("Đà Nẵng") == "Đà Nẵng"
+    await answer(fake, teacher, "29/05/2021 07:00")
+    await answer(fake, teacher, "30/05/2021 18:00")
+    question = await answer(fake, teacher, "Thăm gia đình")
+    fake.press(teacher, question, question.callback_data("Không"))
+    summary = await fake.next_message(TEACHER)
+    assert "TP. Hồ Chí Minh" in (summary.text or ""), summary.text
+
+
+def test_item25_periods_read_from_and_to() -> None:
+    t = Translations().for_language("vi")
+    area = Area(1, "Đà Nẵng", "Sơn Trà", date(2021, 5, 1), date(2021, 5, 15), "CDC", None)
+    text = area_description(t, area)
+    assert "từ ngày 1 tháng 5 năm 2021 đến ngày 15 tháng 5 năm 2021" in text, text
