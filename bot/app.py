@@ -37,7 +37,7 @@ from bot.services.health.feature import Health
 from bot.services.kernel.admin_alerts import AdminAlerts
 from bot.services.kernel.dispatch import Dispatcher
 from bot.services.kernel.feature import Feature
-from bot.services.kernel.menu import COMMANDS
+from bot.services.kernel.menu import command_menu
 from bot.services.kernel.schedule import SweepSchedule
 from bot.services.kernel.step import Deps, DirectoryCache
 from bot.services.kernel.sweep import Sweeper
@@ -209,8 +209,8 @@ async def _set_commands(app: BotApplication, translations: Translations) -> None
     """The command menu in each language; a failure (the API went away) only costs the menu's
     update: the previous one stays, and the next start sets it again."""
     for t in translations.all():
-        commands = [BotCommand("start", t._("Start or register"))]
-        commands += [BotCommand(c.name, c.describe(t)[:256]) for c in COMMANDS]
+        # Everyone's commands; a registered person's chat gets their own menu (command_menu).
+        commands = [BotCommand(name, about[:256]) for name, about in command_menu(t, None)]
         try:
             await app.bot.set_my_commands(commands, language_code=t.language)
             if t.language == translations.default_language:

@@ -4,6 +4,7 @@ sandbox (clock on Wednesday 26/05/2021 09:00 unless a test moves it)."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from pathlib import Path
 
 from bot.domain.clock import VIETNAM
 from bot.domain.phones import display_phone
@@ -12,10 +13,11 @@ from bot.i18n import Translations
 from bot.services.health.alerts import area_description
 from storage.health_repo import Area
 from tests.fakebot import FakeBotApi, FakeUser
-from tests.harness import RunningBot, register
+from tests.harness import RunningBot, load_examples, register
+from tests.paths import EXAMPLES
 from tests.test_e2e_health import answer, report
 
-TEACHER, PRINCIPAL = 861, 862
+TEACHER, PRINCIPAL, NURSE = 861, 862, 863
 
 
 async def _to_departure(
@@ -105,3 +107,40 @@ def test_item25_periods_read_from_and_to() -> None:
     area = Area(1, "Đà Nẵng", "Sơn Trà", date(2021, 5, 1), date(2021, 5, 15), "CDC", None)
     text = area_description(t, area)
     assert "từ ngày 1 tháng 5 năm 2021 đến ngày 15 tháng 5 năm 2021" in text, text
+
+
+async def test_item27_health_officer_help_lists_case_and_export(
+    fake: FakeBotApi, bot: RunningBot
+) -> None:
+    nurse = await register(fake, NURSE, "YT-003")  # Kiều Thị Ngân, health_officer only
+    helped = await answer(fake, nurse, "/help")
+    assert "/case" in (helped.text or "") and "/export" in (helped.text or ""), helped.text
+    commands = {c["command"] for c in fake.chat_commands(NURSE)}
+    assert {"case", "export", "symptoms"} <= commands and "pending" not in commands
+
+
+async def test_item27_each_chat_gets_the_command_menu_of_its_roles(
+    fake: FakeBotApi, bot: RunningBot, db_path: Path, tmp_path: Path
+) -> None:
+    await register(fake, TEACHER, "TH-003")  # a teacher: no role
+    await register(fake, PRINCIPAL, "TH-001")  # the principal: unit_head
+    teacher_menu = {c["command"]: c["description"] for c in fake.chat_commands(TEACHER)}
+    principal_menu = {c["command"] for c in fake.chat_commands(PRINCIPAL)}
+    assert {"travel", "status", "help"} <= set(teacher_menu)
+    assert not {"pending", "unit", "away", "export"} & set(teacher_menu)
+    assert {"pending", "unit", "away", "export", "case"} <= principal_menu
+    assert teacher_menu["travel"] != "ask to leave the city"  # in the person's language
+
+    staff = (EXAMPLES / "staff.csv").read_text(encoding="utf-8-sig")
+    promoted = staff.replace(
+        "TH-003;Lại Thị Diệu Linh;0912 000 026;HB-TH;Giáo viên;staff;;",
+        "TH-003;Lại Thị Diệu Linh;0912 000 026;HB-TH;Giáo viên;staff;deputy_head;",
+    )
+    assert promoted != staff
+    (tmp_path / "staff.csv").write_text(promoted, encoding="utf-8")
+    outcome = await load_examples(db_path, bot.clock, staff=tmp_path / "staff.csv")
+    assert outcome.applied, outcome.problems
+    told = await fake.next_message(TEACHER)
+    assert "Vai trò của anh/chị đã thay đổi" in (told.text or ""), told.text
+    assert {"pending", "unit", "away"} <= {c["command"] for c in fake.chat_commands(TEACHER)}
+    assert any("Chờ tôi phê duyệt" in label for label in told.button_texts())

@@ -185,6 +185,8 @@ class TelegramTransport:
         # answer (about half the sender's CPU per message), and all we need is the message id.
         markup = render_markup(message)
         text = message.text[:TEXT_LIMIT]
+        if message.commands:
+            await self._set_chat_commands(chat_ref, message.commands)
         if message.edit_ref and message.markup_only:
             await self._bot._post(
                 "editMessageReplyMarkup",
@@ -213,6 +215,21 @@ class TelegramTransport:
             params["allow_paid_broadcast"] = True
         sent = await self._bot._post("sendMessage", params)
         return str(sent["message_id"])
+
+    async def _set_chat_commands(
+        self, chat_ref: str, commands: tuple[tuple[str, str], ...]
+    ) -> None:
+        """This chat's own command menu (scope chat): what this person may do, in their language.
+        Setting it again on a retry is harmless."""
+        await self._bot._post(
+            "setMyCommands",
+            {
+                "commands": [
+                    {"command": name, "description": about[:256]} for name, about in commands
+                ],
+                "scope": {"type": "chat", "chat_id": int(chat_ref)},
+            },
+        )
 
     async def _send_file(self, chat_ref: str, message: OutMessage, markup: MarkupJson) -> str:
         """A document or a photo, the text as its caption: by its Telegram file id, or one of

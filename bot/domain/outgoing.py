@@ -90,6 +90,9 @@ class OutMessage:
     # a new message instead; for edits that matter (a decision, an alert acknowledged)
     send_if_edit_fails: bool = False
     bulk: bool = False  # one of many copies (a directive): may go at a channel's paid bulk rate
+    # The person's command menu, (command, description) pairs: set for this chat with the message,
+    # so the menu always lists what this person may do (empty: leave the chat's menu alone).
+    commands: tuple[tuple[str, str], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"text": self.text}
@@ -118,6 +121,8 @@ class OutMessage:
             data["send_if_edit_fails"] = True
         if self.bulk:
             data["bulk"] = True
+        if self.commands:
+            data["commands"] = [list(pair) for pair in self.commands]
         return data
 
     @classmethod
@@ -139,6 +144,7 @@ class OutMessage:
             photo=file_ref_from_json(data.get("photo")),
             send_if_edit_fails=bool(data.get("send_if_edit_fails")),
             bulk=bool(data.get("bulk")),
+            commands=tuple((str(c[0]), str(c[1])) for c in data.get("commands", ())),
         )
 
     def as_new_message(self) -> OutMessage | None:

@@ -100,6 +100,13 @@ def error_response(error: ApiError) -> web.Response:
     return web.json_response(error.body(), status=error.status)
 
 
+COMMAND_SCOPES = frozenset(
+    {"default", "all_private_chats", "all_group_chats", "all_chat_administrators", "chat",
+     "chat_administrators", "chat_member"}
+)  # fmt: skip
+CHAT_SCOPES = frozenset({"chat", "chat_administrators", "chat_member"})
+
+
 def check_command(command: object) -> None:
     if not isinstance(command, dict):
         raise ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
@@ -398,17 +405,31 @@ class BotApi:
             raise ApiError(400, "Bad Request: commands must be a list of at most 100 commands")
         for command in commands:
             check_command(command)
-        self.store.my_commands[str(call.params.get("language_code") or "")] = [
+        self.store.my_commands[self._commands_key(call)] = [
             {"command": c["command"], "description": c["description"]} for c in commands
         ]
         return True
 
     async def _get_my_commands(self, call: Call) -> list[JSON]:
-        return self.store.my_commands.get(str(call.params.get("language_code") or ""), [])
+        return self.store.my_commands.get(self._commands_key(call), [])
 
     async def _delete_my_commands(self, call: Call) -> bool:
-        self.store.my_commands.pop(str(call.params.get("language_code") or ""), None)
+        self.store.my_commands.pop(self._commands_key(call), None)
         return True
+
+    def _commands_key(self, call: Call) -> str:
+        """`vi` for the default scope in Vietnamese; `chat:841:` for one chat, any language."""
+        language = str(call.params.get("language_code") or "")
+        scope = call.params.get("scope")
+        if scope is None:
+            return language
+        if not isinstance(scope, dict) or scope.get("type") not in COMMAND_SCOPES:
+            raise ApiError(400, "Bad Request: wrong bot command scope type specified")
+        if scope["type"] == "default":
+            return language
+        if scope["type"] in CHAT_SCOPES:
+            return f"chat:{self.store.target_chat(scope)}:{language}"
+        return f"{scope['type']}:{language}"
 
     async def _send_chat_action(self, call: Call) -> bool:
         self.store.target_chat(call.params)

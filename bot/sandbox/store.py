@@ -73,7 +73,7 @@ class ChatStore:
         self.bot_id = BOT_ID
         self.requests: list[tuple[str, JSON]] = []
         self.callback_answers: list[JSON] = []
-        self.my_commands: dict[str, list[JSON]] = {}
+        self.my_commands: dict[str, list[JSON]] = {}  # by scope and language: see chat_commands
         self.sent_count = 0
         self.rate_limited_count = 0
         self.calls_inside_429_wait = 0  # sends that came while a retry_after told the bot to wait
@@ -82,6 +82,11 @@ class ChatStore:
         self._flood_until = 0.0
         self.version = 0  # grows at every change of state (new update, message, edit, answer)
         self._init_state()
+
+    def chat_commands(self, chat_id: int, language: str = "") -> list[JSON]:
+        """The command menu a chat shows: its own (setMyCommands, scope chat), else the default."""
+        own = self.my_commands.get(f"chat:{chat_id}:{language}")
+        return own if own is not None else self.my_commands.get(language, [])
 
     def _init_state(self) -> None:
         self.users: dict[int, FakeUser] = {}

@@ -31,6 +31,10 @@ class CommandInfo:
     audience: Audience = Audience.EVERYONE
     label: Callable[[Translator], str] | None = None  # a reply-keyboard button, if any
     row: int = 9  # keyboard row; buttons sharing a row sit side by side
+    also: frozenset[Audience] = frozenset()  # others who may use it too
+
+    def shown_to(self, allowed: set[Audience]) -> bool:
+        return self.audience in allowed or bool(self.also & allowed)
 
 
 COMMANDS: tuple[CommandInfo, ...] = (
@@ -57,6 +61,7 @@ COMMANDS: tuple[CommandInfo, ...] = (
         "case",
         lambda t: t._("report an F0/F1 case and its contacts; /case ID shows the tree"),
         Audience.HEAD,
+        also=frozenset({Audience.HEALTH, Audience.ADMIN}),
     ),
     CommandInfo(
         "areas", lambda t: t._("areas with published cases (district admins)"), Audience.ADMIN
@@ -103,8 +108,11 @@ COMMANDS: tuple[CommandInfo, ...] = (
     ),
     CommandInfo(
         "export",
-        lambda t: t._("Excel registers: travel, returns, directive reads, health (heads, admins)"),
+        lambda t: t._(
+            "Excel registers: travel, returns, directive reads, health (heads, health officers, admins)"
+        ),
         Audience.HEAD,
+        also=frozenset({Audience.HEALTH, Audience.ADMIN}),
     ),
     CommandInfo(
         "broadcast",
@@ -149,7 +157,7 @@ def audiences_of(person: Staff | None) -> set[Audience]:
 
 def visible_commands(person: Staff | None) -> list[CommandInfo]:
     allowed = audiences_of(person) or {Audience.EVERYONE}
-    return [c for c in COMMANDS if c.audience in allowed]
+    return [c for c in COMMANDS if c.shown_to(allowed)]
 
 
 def main_menu(t: Translator, person: Staff | None = None) -> tuple[tuple[str, ...], ...]:
@@ -174,8 +182,19 @@ def command_for_text(translations: Translations, text: str) -> str | None:
     return None
 
 
+def command_menu(t: Translator, person: Staff | None) -> tuple[tuple[str, str], ...]:
+    """The chat's command menu (setMyCommands): the same commands as /help for this person."""
+    return (
+        ("start", t._("Start or register")),
+        *((c.name, c.describe(t)) for c in visible_commands(person)),
+    )
+
+
 def menu_message(t: Translator, text: str, person: Staff | None = None) -> OutMessage:
-    return OutMessage(text, keyboard=main_menu(t, person))
+    """The reply keyboard, and for a registered person their command menu with it (so a new
+    language or new roles show in both)."""
+    commands = command_menu(t, person) if person is not None else ()
+    return OutMessage(text, keyboard=main_menu(t, person), commands=commands)
 
 
 def help_text(t: Translator, person: Staff | None = None) -> str:

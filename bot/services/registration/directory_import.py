@@ -5,13 +5,15 @@ from __future__ import annotations
 import csv
 import secrets
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from bot.domain.clock import Clock
 from bot.domain.directory import Directory
 from bot.domain.directory_files import load_directory
 from bot.domain.text import spreadsheet_text
-from bot.i18n import Translator
+from bot.i18n import Translations, Translator
+from bot.services.kernel.menu import menu_message
 from bot.services.registration.tabular import (
     DEFAULT_LIMITS,
     ImportLimits,
@@ -19,9 +21,10 @@ from bot.services.registration.tabular import (
     TooLarge,
     read_table,
 )
-from storage.db import Database
+from storage.db import Database, Tx
 from storage.directory_repo import DirectoryRepo, ImportSummary
-from storage.repos import AuditRepo, InvitesRepo
+from storage.outbox_repo import OutboxRepo, Recipient
+from storage.repos import AccountsRepo, AuditRepo, InvitesRepo
 
 
 @dataclass
@@ -79,6 +82,7 @@ async def import_directory(
     actor: str = "cli",
     limits: ImportLimits = DEFAULT_LIMITS,
     t: Translator | None = None,
+    translations: Translations | None = None,
 ) -> ImportOutcome:
     directory, problems, warnings = read_directory_files(units, staff, routing, limits, t)
     outcome = ImportOutcome(problems=problems, warnings=warnings)
@@ -90,7 +94,9 @@ async def import_directory(
         if dry_run:
             outcome.summary = await repo.plan(directory)
             return outcome
+        before = await repo.load()
         outcome.summary = await repo.apply(directory, now)
+        await _send_new_menus(tx, before, directory, translations or Translations(), now)
         await AuditRepo(tx).append(
             now,
             actor,
@@ -100,6 +106,31 @@ async def import_directory(
         )
     outcome.applied = True
     return outcome
+
+
+async def _send_new_menus(
+    tx: Tx, before: Directory, after: Directory, translations: Translations, now: datetime
+) -> None:
+    """Whoever is registered and whose roles changed gets their menu again (reply keyboard and
+    command menu), so it shows what they may do now."""
+    changed = [
+        person
+        for staff_id, person in after.staff.items()
+        if person.active
+        and staff_id in before.staff
+        and before.staff[staff_id].roles != person.roles
+    ]
+    if not changed:
+        return
+    accounts = await AccountsRepo(tx).of_staff_many([p.staff_id for p in changed])
+    for account in accounts:
+        person = after.staff[account.staff_id or ""]
+        t = translations.for_language(after.language_of(person.staff_id, account.language))
+        message = menu_message(
+            t, t._("Your roles have changed. The menu below shows what you may do now."), person
+        )
+        recipient = Recipient(account.channel, account.chat_ref, account.staff_id)
+        await OutboxRepo(tx).enqueue(recipient, message, now)
 
 
 def _audit_details(summary: ImportSummary, *files: Path) -> dict[str, object]:
