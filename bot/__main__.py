@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,67 +14,83 @@ from pathlib import Path
 from bot import redaction
 from bot.clock import SystemClock
 from bot.config import Settings, SettingsError, load_settings
-from bot.i18n import Translations, Translator
+from bot.i18n import LANGUAGES, Translations, Translator
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="khaibao", description="khaibao staff reporting bot")
+def _parser(t: Translator) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="khaibao", description=t._("khaibao staff reporting bot"))
     commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="run the bot (long polling, or --webhook)")
+    run = commands.add_parser("run", help=t._("run the bot (long polling, or --webhook)"))
     run.add_argument(
         "--webhook",
         action="store_true",
-        help="receive updates on a webhook (WEBHOOK_URL, WEBHOOK_SECRET, WEBHOOK_LISTEN, "
-        "WEBHOOK_PORT) instead of long polling",
+        help=t._(
+            "receive updates on a webhook (WEBHOOK_URL, WEBHOOK_SECRET, WEBHOOK_LISTEN, WEBHOOK_PORT) instead of long polling"
+        ),
     )
-    _add_demo_parser(commands)
-    directory = commands.add_parser("directory", help="the staff directory")
+    _add_demo_parser(t, commands)
+    directory = commands.add_parser("directory", help=t._("the staff directory"))
     actions = directory.add_subparsers(dest="action", required=True)
-    load = actions.add_parser("import", help="load units, staff and routing files")
-    load.add_argument("--units", type=Path, required=True)
-    load.add_argument("--staff", type=Path, required=True)
-    load.add_argument("--routing", type=Path, required=True)
+    load = actions.add_parser("import", help=t._("load units, staff and routing files"))
+    load.add_argument("--units", type=Path, required=True, help=t._("the units file (CSV or XLSX)"))
+    load.add_argument("--staff", type=Path, required=True, help=t._("the staff file (CSV or XLSX)"))
+    load.add_argument("--routing", type=Path, required=True, help=t._("the routing rules (TOML)"))
     load.add_argument(
-        "--dry-run", action="store_true", help="print what would change, change nothing"
+        "--dry-run", action="store_true", help=t._("print what would change, change nothing")
     )
-    show = actions.add_parser("show", help="a person and their approval route")
-    show.add_argument("staff_id")
-    invites = commands.add_parser("invites", help="write one-time invite links")
-    invites.add_argument("--out", type=Path, required=True)
-    commands.add_parser("i18n", help="extract messages and update locales/ (developers)")
-    _add_export_parser(commands)
+    show = actions.add_parser("show", help=t._("a person and their approval route"))
+    show.add_argument("staff_id", help=t._("the staff id, e.g. TH-001 (any case)"))
+    invites = commands.add_parser("invites", help=t._("write one-time invite links"))
+    invites.add_argument("--out", type=Path, required=True, help=t._("the CSV file to write"))
+    commands.add_parser("i18n", help=t._("extract messages and update locales/ (developers)"))
+    _add_export_parser(t, commands)
     from bot.services.privacy.cli import add_parsers as add_privacy_parsers
 
     add_privacy_parsers(commands)
     return parser
 
 
-def _add_export_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    export = commands.add_parser("export", help="an Excel register: travel, returns, acks, health")
+def _add_export_parser(
+    t: Translator, commands: argparse._SubParsersAction[argparse.ArgumentParser]
+) -> None:
+    export = commands.add_parser(
+        "export", help=t._("an Excel register: travel, returns, acks, health")
+    )
     export.add_argument("--what", choices=("travel", "returns", "acks", "health"), required=True)
-    export.add_argument("--from", dest="start", required=True, help="first day, dd/mm/yyyy")
-    export.add_argument("--to", dest="end", required=True, help="last day, dd/mm/yyyy")
-    export.add_argument("--unit", default=None, help="this unit and the units below it")
-    export.add_argument("--per-unit-sheets", action="store_true", help="one sheet per unit")
+    export.add_argument("--from", dest="start", required=True, help=t._("first day, dd/mm/yyyy"))
+    export.add_argument("--to", dest="end", required=True, help=t._("last day, dd/mm/yyyy"))
+    export.add_argument("--unit", default=None, help=t._("this unit and the units below it"))
+    export.add_argument("--per-unit-sheets", action="store_true", help=t._("one sheet per unit"))
     export.add_argument(
-        "--as", dest="staff_id", default=None, help="who exports (required for health)"
+        "--as", dest="staff_id", default=None, help=t._("who exports (required for health)")
     )
-    export.add_argument("--out", type=Path, required=True)
+    export.add_argument("--out", type=Path, required=True, help=t._("the .xlsx file to write"))
 
 
-def _add_demo_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_demo_parser(
+    t: Translator, commands: argparse._SubParsersAction[argparse.ArgumentParser]
+) -> None:
     demo = commands.add_parser(
-        "demo", help="try the bot without Telegram: sandbox, sample district, web page, time dial"
+        "demo",
+        help=t._("try the bot without Telegram: sandbox, sample district, web page, time dial"),
     )
-    demo.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    demo.add_argument(
+        "--port", type=int, default=0, help=t._("port on 127.0.0.1 (default: a free one)")
+    )
     demo.add_argument(
         "--start",
         default=None,
-        help="set the time dial to this moment first, e.g. '2021-05-26 09:00'",
+        help=t._("set the time dial to this moment first, e.g. '{example}'", example=_DEMO_START),
     )
     demo.add_argument(
-        "--examples", type=Path, default=None, help="folder with units.csv, staff.csv, routing.toml"
+        "--examples",
+        type=Path,
+        default=None,
+        help=t._("folder with units.csv, staff.csv, routing.toml"),
     )
+
+
+_DEMO_START = "2021-05-26 09:00"  # the sample district's own week (examples/ is dated then)
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
@@ -82,8 +99,15 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     try:
         start = parse_start(args.start) if args.start else None
     except ValueError:
+        t = _translator(settings.default_language)
         print(
-            f"khaibao demo: --start {args.start!r}: expected e.g. 2021-05-26 09:00", file=sys.stderr
+            "khaibao demo: "
+            + t._(
+                "--start {value}: expected e.g. {example}",
+                value=repr(args.start),
+                example=_DEMO_START,
+            ),
+            file=sys.stderr,
         )
         return 2
     options = DemoOptions(port=args.port, start=start, examples=args.examples or EXAMPLES)
@@ -91,19 +115,61 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    try:
+        settings: Settings | None = load_settings()
+        problem: SettingsError | None = None
+    except SettingsError as exc:
+        settings, problem = None, exc
+    t = (
+        _translator(settings.default_language, settings.home_is_province)
+        if settings
+        else _translator(_language_from_environment())
+    )
+    args = _parser(t).parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it tells of every sweep at INFO
     try:
-        settings = load_settings()
+        if problem is not None:
+            raise problem
+        assert settings is not None
         redaction.install(settings.secret_values())
         logging.getLogger().setLevel(settings.log_level)
         return _dispatch(args, settings)
     except SettingsError as exc:
-        print(f"khaibao: {exc}", file=sys.stderr)
+        print(f"khaibao: {settings_error_text(t, exc)}", file=sys.stderr)
         return 2
+
+
+def _translator(language: str, home_is_province: bool = False) -> Translator:
+    translations = Translations(default_language=language, home_is_province=home_is_province)
+    return translations.for_language(language)
+
+
+def _language_from_environment() -> str:
+    """DEFAULT_LANGUAGE when the settings as a whole are refused (to say why in that language)."""
+    wanted = os.environ.get("DEFAULT_LANGUAGE", "").strip().lower()
+    return wanted if wanted in LANGUAGES else "vi"
+
+
+def settings_error_text(t: Translator, error: SettingsError) -> str:
+    """The refused setting in the office's language (pydantic's own reason stays as it says it)."""
+    if error.kind == "missing":
+        return t._(
+            "{name} is not set: get a token from @BotFather and put {name}=... in .env (see .env.example)",
+            name=error.setting,
+        )
+    if error.kind == "malformed":
+        return t._(
+            "{name} looks wrong (expected digits:letters from @BotFather); fix it in .env",
+            name=error.setting,
+        )
+    if error.setting:
+        return t._(
+            "{name} is invalid: {reason}; fix it in .env", name=error.setting, reason=error.reason
+        )
+    return str(error)
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
@@ -120,9 +186,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
         update_catalogs()
         return 0
-    t = Translations(
-        default_language=settings.default_language, home_is_province=settings.home_is_province
-    ).for_language(settings.default_language)
+    t = _translator(settings.default_language, settings.home_is_province)
     if args.command == "invites":
         return asyncio.run(_invites(settings, t, args.out))
     if args.command == "privacy":
@@ -143,7 +207,10 @@ async def _import(settings: Settings, t: Translator, args: argparse.Namespace) -
     from bot.services.registration.tabular import ImportLimits
     from storage.db import Database
 
-    db = await Database.open(settings.database_path)
+    # A dry run against a database that does not exist yet plans against an empty one in memory:
+    # it leaves no file behind.
+    fresh = args.dry_run and not settings.database_path.exists()
+    db = await Database.open(Path(":memory:") if fresh else settings.database_path)
     try:
         outcome = await import_directory(
             db,
@@ -154,6 +221,10 @@ async def _import(settings: Settings, t: Translator, args: argparse.Namespace) -
             dry_run=args.dry_run,
             limits=ImportLimits(settings.import_max_bytes, settings.import_max_rows),
             t=t,
+            translations=Translations(
+                default_language=settings.default_language,
+                home_is_province=settings.home_is_province,
+            ),
         )
     finally:
         await db.close()
@@ -188,7 +259,7 @@ async def _import(settings: Settings, t: Translator, args: argparse.Namespace) -
 
 
 async def _show(settings: Settings, t: Translator, staff_id: str) -> int:
-    from bot.services.kernel.people import describe_person, describe_route
+    from bot.services.kernel.people import describe_person, describe_route, position_group_name
     from storage.db import Database
     from storage.directory_repo import DirectoryRepo
 
@@ -196,17 +267,26 @@ async def _show(settings: Settings, t: Translator, staff_id: str) -> int:
     try:
         async with db.reading() as tx:
             directory = await DirectoryRepo(tx).load()
-            person = await DirectoryRepo(tx).person(staff_id)
+            everyone = await DirectoryRepo(tx).load(include_inactive=True)
+            wanted = staff_id.strip().casefold()
+            found = next((s for s in everyone.staff if s.casefold() == wanted), staff_id)
+            person = await DirectoryRepo(tx).person(found)
     finally:
         await db.close()
     if person is None:
         print(t._("No staff member with id {staff_id}.", staff_id=staff_id))
         return 1
     if not person.active:
-        print(t._("{name} ({staff_id}) is deactivated.", name=person.full_name, staff_id=staff_id))
+        print(
+            t._(
+                "{name} ({staff_id}) is deactivated.",
+                name=person.full_name,
+                staff_id=person.staff_id,
+            )
+        )
         return 0
     print("\n".join(describe_person(t, directory, person)))
-    print(t._("Position group: {group}", group=person.position_group))
+    print(t._("Position group: {group}", group=position_group_name(t, person.position_group)))
     print(t._("Roles: {roles}", roles=", ".join(sorted(person.roles)) or "—"))
     print("\n".join(describe_route(t, directory, person)))
     return 0

@@ -53,7 +53,16 @@ Seconds = Annotated[timedelta, _whole("seconds")]
 
 
 class SettingsError(Exception):
-    """A setting is missing or invalid; the message is one line naming it and how to fix it."""
+    """A setting is missing or invalid; the message is one line naming it and how to fix it.
+
+    `setting`, `kind` (invalid, missing, malformed) and `reason` let the command line say it in
+    the office's language."""
+
+    def __init__(self, message: str, setting: str = "", kind: str = "invalid", reason: str = ""):
+        super().__init__(message)
+        self.setting = setting
+        self.kind = kind
+        self.reason = reason
 
 
 class Settings(BaseSettings):
@@ -266,12 +275,16 @@ class Settings(BaseSettings):
         if not token:
             raise SettingsError(
                 "TELEGRAM_BOT_TOKEN is not set: get a token from @BotFather and put "
-                "TELEGRAM_BOT_TOKEN=... in .env (see .env.example)"
+                "TELEGRAM_BOT_TOKEN=... in .env (see .env.example)",
+                "TELEGRAM_BOT_TOKEN",
+                "missing",
             )
         if not TOKEN_FORMAT.fullmatch(token):
             raise SettingsError(
                 "TELEGRAM_BOT_TOKEN looks wrong: @BotFather gives digits, a colon and 30-50 "
-                f"letters, digits, _ or -{_token_flaw(token)}; fix it in .env"
+                f"letters, digits, _ or -{_token_flaw(token)}; fix it in .env",
+                "TELEGRAM_BOT_TOKEN",
+                "malformed",
             )
         return token
 
@@ -321,7 +334,9 @@ def load_settings(**overrides: Any) -> Settings:  # raw values: Settings validat
         first = exc.errors()[0]
         name = str(first["loc"][0]).upper() if first["loc"] else "setting"
         reason = first["msg"].removeprefix("Value error, ")  # pydantic's prefix for our own checks
-        raise SettingsError(f"{name} is invalid: {reason}; fix it in .env") from None
+        raise SettingsError(
+            f"{name} is invalid: {reason}; fix it in .env", name, "invalid", reason
+        ) from None
 
 
 def home_unit_name(text: str) -> str:

@@ -73,7 +73,7 @@ def test_dry_run_changes_nothing(workdir: Path, capsys: pytest.CaptureFixture[st
     assert run_import("--dry-run") == 0
     out = capsys.readouterr().out
     assert "Chạy thử" in out and "40 mới" in out
-    assert db_rows(workdir, "SELECT COUNT(*) FROM staff") == [(0,)]
+    assert not (workdir / "k.db").exists()  # issue 14 item 26: no database file is created
 
 
 def test_reimport_updates_and_deactivates(

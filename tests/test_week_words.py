@@ -6,6 +6,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 
+import pytest
+
+from bot.__main__ import main
 from bot.domain.clock import VIETNAM
 from bot.domain.phones import display_phone
 from bot.domain.provinces import province_label
@@ -144,3 +147,63 @@ async def test_item27_each_chat_gets_the_command_menu_of_its_roles(
     assert "Vai trò của anh/chị đã thay đổi" in (told.text or ""), told.text
     assert {"pending", "unit", "away"} <= {c["command"] for c in fake.chat_commands(TEACHER)}
     assert any("Chờ tôi phê duyệt" in label for label in told.button_texts())
+
+
+# --------------------------------------------------------------------------- the command line
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_PATH", str(tmp_path / "k.db"))
+    for name in ("TELEGRAM_BOT_TOKEN", "TELEGRAM_BOT_USERNAME", "DEFAULT_LANGUAGE"):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path
+
+
+def _import(*extra: str) -> int:
+    files = ("--units", "units.csv", "--staff", "staff.csv", "--routing", "routing.toml")
+    paths = [str(EXAMPLES / f) if f.endswith((".csv", ".toml")) else f for f in files]
+    return main(["directory", "import", *paths, *extra])
+
+
+def test_item26_help_and_settings_errors_follow_default_language(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "dùng thử bot không cần Telegram" in capsys.readouterr().out
+    monkeypatch.setenv("SEND_RATE_PER_SECOND", "-3")
+    assert main(["directory", "show", "TH-001"]) == 2
+    assert "SEND_RATE_PER_SECOND không hợp lệ" in capsys.readouterr().err
+    monkeypatch.setenv("DEFAULT_LANGUAGE", "en")
+    assert main(["directory", "show", "TH-001"]) == 2
+    assert "SEND_RATE_PER_SECOND is invalid" in capsys.readouterr().err
+
+
+def test_item26_dry_run_creates_no_database_file(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _import("--dry-run") == 0
+    assert "Chạy thử" in capsys.readouterr().out
+    assert not (workdir / "k.db").exists()
+
+
+def test_item26_directory_show_ignores_case_and_names_the_group(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _import() == 0
+    capsys.readouterr()
+    assert main(["directory", "show", "th-001"]) == 0
+    out = capsys.readouterr().out
+    assert "Châu Thị Bích Ngọc" in out and "Hiệu trưởng (school_head)" in out, out
+
+
+def test_item26_invites_need_only_the_bot_username(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert _import() == 0
+    monkeypatch.setenv("TELEGRAM_BOT_USERNAME", "khaibao_demo_bot")
+    assert main(["invites", "--out", str(workdir / "invites.csv")]) == 0
+    links = (workdir / "invites.csv").read_text(encoding="utf-8-sig")
+    assert "https://t.me/khaibao_demo_bot?start=" in links

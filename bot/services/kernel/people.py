@@ -71,3 +71,18 @@ def not_registered_line(t: Translator, names: list[str], limit: int = 40) -> str
 def messenger_name(channel: str) -> str:
     """A channel's name as people call the messenger: the name, capitalised."""
     return channel.capitalize()
+
+
+def position_group_name(t: Translator, group: str) -> str:
+    """`school_head` → «Hiệu trưởng, thủ trưởng trường học (school_head)»: the groups of the sample
+    routing by name, with the code the files use; another office's own group by its code."""
+    names = {
+        "top_leader": t._("Key leader"),
+        "district_standing": t._("Standing committee member"),
+        "party_deputy": t._("Deputy party secretary"),
+        "dept_head": t._("Head of a department"),
+        "school_head": t._("Head of a school"),
+        "staff": t._("Staff member"),
+    }
+    name = names.get(group)
+    return f"{name} ({group})" if name else group
