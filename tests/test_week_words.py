@@ -19,6 +19,7 @@ from tests.fakebot import FakeBotApi, FakeUser
 from tests.harness import RunningBot, load_examples, register
 from tests.paths import EXAMPLES
 from tests.test_e2e_health import answer, report
+from tests.test_e2e_travel import submit
 
 TEACHER, PRINCIPAL, NURSE = 861, 862, 863
 
@@ -207,3 +208,29 @@ def test_item26_invites_need_only_the_bot_username(
     assert main(["invites", "--out", str(workdir / "invites.csv")]) == 0
     links = (workdir / "invites.csv").read_text(encoding="utf-8-sig")
     assert "https://t.me/khaibao_demo_bot?start=" in links
+
+
+async def test_item28_change_of_an_approved_trip_asks_at_once_and_tells_the_approver(
+    fake: FakeBotApi, bot: RunningBot
+) -> None:
+    teacher = await register(fake, TEACHER, "TH-003")
+    principal = await register(fake, PRINCIPAL, "TH-001")
+    await submit(fake, teacher)
+    request = await fake.next_message(PRINCIPAL)
+    fake.press(principal, request, request.callback_data("Phê duyệt"))
+    await fake.next_message(TEACHER)  # approved
+    fake.mark_read(PRINCIPAL)
+
+    status = await answer(fake, teacher, "/status")
+    fake.press(teacher, status, status.callback_data("Thay đổi"))
+    explained = await fake.next_message(TEACHER)
+    assert "Đổi đề nghị #1" in (explained.text or "")
+    question = await fake.next_message(TEACHER)  # no need to type something wrong first
+    assert "Khi nào anh/chị đi?" in (question.text or ""), question.text
+
+    await answer(fake, teacher, "29/05/2021 09:00")
+    summary = await answer(fake, teacher, "30/05/2021 20:00")
+    fake.press(teacher, summary, summary.callback_data("Gửi"))
+    change = await fake.next_message(PRINCIPAL)
+    text = change.text or ""
+    assert "Đề nghị này thay cho đề nghị #1 đã được phê duyệt" in text, text

@@ -74,11 +74,23 @@ class Travel:
     async def _approve_all(self, step: Step, button: ApproveAll) -> Answer:
         return None, await self.approvals.approve_all(step, button.confirmed)
 
+    async def _change(self, step: Step, request_id: int) -> list[OutMessage]:
+        """«🗓 Change» on an approved trip: the explanation, then at once the first question."""
+        messages = await self.approvals.start_change(step, request_id)
+        conversation = await step.conversations.get(step.who.channel, step.who.user_ref)
+        if (
+            conversation is not None
+            and conversation.flow == TRAVEL_FLOW
+            and conversation.draft.get("replaces") == request_id
+        ):
+            messages += await self.flow.ask(step, dict(conversation.draft), conversation.step)
+        return messages
+
     async def _request_button(self, step: Step, button: RequestAction) -> Answer:
         handlers = {
             "x": self.approvals.cancel,
             "am": self.approvals.start_amend,
-            "ch": self.approvals.start_change,
+            "ch": self._change,
             "keep": self.policy.keep_under_ban,
             "why": self.approvals.start_ban_reason,
         }

@@ -319,6 +319,10 @@ class TravelFlow:
         )
         return await self._ask(step, draft, field)
 
+    async def ask(self, step: Step, draft: Draft, field: str) -> list[OutMessage]:
+        """The question of `field`, for a flow another feature started (changing a trip)."""
+        return await self._ask(step, draft, field)
+
     async def _ask(self, step: Step, draft: Draft, field: str) -> list[OutMessage]:
         t = step.t
         if field == "dest":

@@ -57,6 +57,7 @@ def requester_line(t: Translator, directory: Directory, staff_id: str) -> str:
 def request_lines(t: Translator, directory: Directory, request: TravelRequest) -> list[str]:
     lines = [
         t._("🧳 Request #{id} to leave {area}", id=request.id, area=t.home_area()),
+        *replaces_lines(t, request),
         t._("From: {who}", who=requester_line(t, directory, request.staff_id)),
         t._("Destination: {place}", place=f"{request.address}, {request.destination}"),
         t._("Leaving: {when}", when=t.when(request.departure_at)),
@@ -74,6 +75,18 @@ def request_lines(t: Translator, directory: Directory, request: TravelRequest) -
         lines.append(t._("Needs approval because: {reasons}", reasons=reasons))
     lines.append(t._("Routing rule: {rule}", rule=request.rule_name))
     return lines
+
+
+def replaces_lines(t: Translator, request: TravelRequest) -> list[str]:
+    """A change of an approved trip says so to whoever decides it."""
+    if not request.replaces_id:
+        return []
+    return [
+        t._(
+            "🔁 This request replaces request #{old}, already approved: approving it cancels #{old}; denying it keeps #{old} as approved.",
+            old=request.replaces_id,
+        )
+    ]
 
 
 def approval_buttons(t: Translator, request_id: int) -> tuple[tuple[Button, ...], ...]:
