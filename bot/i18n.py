@@ -73,11 +73,6 @@ class Translator:
             return f"ngày {day.day} tháng {day.month} năm {day.year}"
         return f"{day.day} {_EN_MONTHS[day.month - 1]} {day.year}"
 
-    def decimal(self, value: float, places: int = 1) -> str:
-        """`38,5` in Vietnamese (decimal comma), `38.5` in English."""
-        text = f"{value:.{places}f}"
-        return text.replace(".", ",") if self.language == "vi" else text
-
     def day_month(self, day: dt.date) -> str:
         """`02/12`: a day as people write it in examples, in both languages."""
         return f"{day.day:02d}/{day.month:02d}"

@@ -77,7 +77,7 @@ def report_lines(t: Translator, directory: Directory, report: SymptomReport) -> 
         t._("Symptoms: {list}", list=", ".join(listed) if listed else t._("none")),
     ]
     if report.temperature is not None:
-        lines.append(t._("Temperature: {value} °C", value=t.decimal(report.temperature)))
+        lines.append(t._("Temperature: {value} °C", value=t.number(report.temperature, 1)))
     if report.onset_day is not None:
         lines.append(t._("Since: {day}", day=t.date(report.onset_day)))
     if report.contact_with_case:
@@ -221,7 +221,7 @@ def triage_reason_names(t: Translator) -> dict[TriageReason, str]:
         TriageReason.COUGH: t._("cough"),
         TriageReason.SHORTNESS_OF_BREATH: t._("shortness of breath"),
         TriageReason.HIGH_TEMPERATURE: t._(
-            "temperature of {value} °C or more", value=t.decimal(FEVER_THRESHOLD)
+            "temperature of {value} °C or more", value=t.number(FEVER_THRESHOLD, 1)
         ),
         TriageReason.CONTACT_WITH_CASE: t._("contact with a confirmed case"),
     }
