@@ -18,10 +18,11 @@ from storage.health_repo import Area
 from tests.fakebot import FakeBotApi, FakeUser
 from tests.harness import RunningBot, load_examples, register
 from tests.paths import EXAMPLES
+from tests.test_e2e_broadcast import SEED, collect_preview, compose
 from tests.test_e2e_health import answer, report
 from tests.test_e2e_travel import submit
 
-TEACHER, PRINCIPAL, NURSE = 861, 862, 863
+TEACHER, PRINCIPAL, NURSE, ADMIN = 861, 862, 863, 864
 
 
 async def _to_departure(
@@ -234,3 +235,39 @@ async def test_item28_change_of_an_approved_trip_asks_at_once_and_tells_the_appr
     change = await fake.next_message(PRINCIPAL)
     text = change.text or ""
     assert "Đề nghị này thay cho đề nghị #1 đã được phê duyệt" in text, text
+
+
+async def test_item29_toggle_edits_the_summary_instead_of_resending_the_preview(
+    fake: FakeBotApi, bot: RunningBot
+) -> None:
+    admin = await register(fake, ADMIN, "DU-003")
+    body = "\n\n".join(SEED.split("\n\n")[:12])
+    preview = await compose(fake, admin, body)
+    summary = preview[-1]
+    assert len(preview) >= 3
+    before = len(fake.messages(ADMIN))
+    fake.press(admin, summary, summary.callback_data("cấm"))
+    await fake.wait_for(lambda: "☑️" in " ".join(summary.button_texts()))
+    fake.press(admin, summary, summary.callback_data("cấm"))
+    await fake.wait_for(lambda: "☑️" not in " ".join(summary.button_texts()))
+    assert len(fake.messages(ADMIN)) == before  # edited twice, nothing sent again
+    assert any("⬜" in label for label in summary.button_texts())
+
+
+async def test_item29_audience_by_part_of_a_unit_name_without_accents(
+    fake: FakeBotApi, bot: RunningBot
+) -> None:
+    admin = await register(fake, ADMIN, "DU-003")
+    assert "số và ngày" in ((await answer(fake, admin, "/broadcast")).text or "")
+    await answer(fake, admin, "262-TB/QU, 09/05/2021")
+    await answer(fake, admin, "Không rời khỏi Hà Nội")
+    last = await answer(fake, admin, "100% cán bộ không rời khỏi địa bàn thành phố.")
+    fake.press(admin, last, last.callback_data("Xong"))
+    question = await fake.next_message(ADMIN)
+    fake.press(admin, question, question.callback_data("Đơn vị được chọn"))
+    await fake.next_message(ADMIN)
+    several = await answer(fake, admin, "hoa binh")
+    assert "khớp với nhiều mục" in (several.text or ""), several.text
+    fake.send_text(admin, "tieu hoc hoa binh")
+    summary = (await collect_preview(fake, admin))[-1]
+    assert "Trường Tiểu học Hòa Bình (mẫu)" in (summary.text or ""), summary.text

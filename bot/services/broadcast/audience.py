@@ -6,7 +6,9 @@ with every unit below it), `kinds` (unit kinds), `groups` (position groups) or `
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.domain.directory import Directory
@@ -57,19 +59,38 @@ def choices(directory: Directory, kind: str) -> dict[str, str]:
     return {}
 
 
-def pick_values(typed: str, known: dict[str, str]) -> tuple[list[str], list[str]]:
-    """Typed values (comma, semicolon or new line separated; an id or a name, any accents)
-    → (chosen values, words not understood)."""
+@dataclass
+class Picked:
+    chosen: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)  # words that match nothing
+    ambiguous: dict[str, list[str]] = field(default_factory=dict)  # word → the labels it matches
+
+
+def pick_values(typed: str, known: dict[str, str]) -> Picked:
+    """Typed values (comma, semicolon or new line separated; an id, a name or part of a name,
+    any accents): `tieu hoc hoa binh` finds «Trường Tiểu học Hòa Bình (mẫu)». A part that fits
+    several is not guessed: it is returned with what it fits."""
     by_fold = {fold(k): k for k in known} | {fold(v): k for k, v in known.items()}
-    chosen: list[str] = []
-    unknown: list[str] = []
+    picked = Picked()
     for word in _words(typed):
         found = by_fold.get(fold(word))
-        if found is None:
-            unknown.append(word)
-        elif found not in chosen:
-            chosen.append(found)
-    return chosen, unknown
+        matches = [found] if found is not None else _partial_matches(fold(word), known)
+        if not matches:
+            picked.unknown.append(word)
+        elif len(matches) > 1:
+            picked.ambiguous[word] = [known[m] for m in matches]
+        elif matches[0] not in picked.chosen:
+            picked.chosen.append(matches[0])
+    return picked
+
+
+def _partial_matches(folded: str, known: dict[str, str]) -> list[str]:
+    """Values whose label holds the typed words in order (whole words first, then any part)."""
+    if len(folded) < 3:
+        return []
+    words = re.compile(r"\b" + re.escape(folded) + r"\b")
+    whole = [k for k, label in known.items() if words.search(fold(label))]
+    return whole or [k for k, label in known.items() if folded in fold(label)]
 
 
 def _words(typed: str) -> Iterable[str]:

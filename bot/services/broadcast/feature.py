@@ -149,7 +149,7 @@ class Broadcasts:
             return t._("This button is no longer valid."), []
         if action == "pol":
             draft["policy"] = None if draft.get("policy") == arg else arg
-            return None, await self.flow.preview(step, draft)
+            return None, await self.flow.toggled(step, draft)
         if action == "later":
             return None, await self.flow.ask_when(step, draft)
         if action in ("go", "now"):

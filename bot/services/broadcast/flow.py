@@ -7,6 +7,7 @@ Every answer is committed with the conversation's draft, so a crash loses nothin
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -163,32 +164,59 @@ class BroadcastFlow:
 
     async def _audience_values(self, step: Step, draft: Draft, text: str) -> list[OutMessage]:
         kind = draft.get("audience_kind", "units")
-        chosen, unknown = pick_values(text, choices(await step.directory(), kind))
-        if unknown or not chosen:
+        picked = pick_values(text, choices(await step.directory(), kind))
+        if picked.ambiguous:
+            return [
+                OutMessage(
+                    step.t._("«{word}» fits several: {names}. Type more of the name.", word=word, names="; ".join(names))
+                )
+                for word, names in picked.ambiguous.items()
+            ]  # fmt: skip
+        if picked.unknown or not picked.chosen:
             return [
                 OutMessage(
                     step.t._(
                         "Not found: {words}. Type values from the list, separated by commas.",
-                        words=", ".join(unknown) or "-",
+                        words=", ".join(picked.unknown) or "-",
                     )
                 )
             ]
-        draft["audience"] = {"kind": kind, "values": chosen}
+        draft["audience"] = {"kind": kind, "values": picked.chosen}
         return await self.preview(step, draft)
 
     async def preview(self, step: Step, draft: Draft) -> list[OutMessage]:
         t = step.t
         await self._save(step, "confirm", draft)
-        directory = await step.directory()
-        people = members(directory, draft["audience"])
-        registered = len(await step.accounts.of_staff_many([p.staff_id for p in people]))
-        shown = directive_messages(
+        shown = self._shown(t, draft)
+        return [
+            OutMessage(t._("— Preview —")),
+            *shown,
+            await self._summary(step, draft, len(shown)),
+        ]
+
+    async def toggled(self, step: Step, draft: Draft) -> list[OutMessage]:
+        """A toggle on the summary (the travel policy): the summary is edited in place; the
+        directive itself (often 5–12 KB) is not sent again."""
+        if step.who.message_ref is None:
+            return await self.preview(step, draft)
+        await self._save(step, "confirm", draft)
+        summary = await self._summary(step, draft, len(self._shown(step.t, draft)))
+        return [replace(summary, edit_ref=step.who.message_ref)]
+
+    def _shown(self, t: Translator, draft: Draft) -> list[OutMessage]:
+        return directive_messages(
             t,
             draft_broadcast(draft),
             buttons=((Button(t._("✅ I have read it"), INERT.encode()),),),
         )
+
+    async def _summary(self, step: Step, draft: Draft, parts: int) -> OutMessage:
+        t = step.t
+        directory = await step.directory()
+        people = members(directory, draft["audience"])
+        registered = len(await step.accounts.of_staff_many([p.staff_id for p in people]))
         lines = [
-            t._("Preview above: this is exactly what each recipient gets ({n} messages).", n=len(shown)),
+            t._("Preview above: this is exactly what each recipient gets ({n} messages).", n=parts),
             t._("Audience: {audience}", audience=describe_audience(t, directory, draft["audience"])),
             t._("Recipients: {n} ({registered} registered in the bot; the others cannot be reached yet).", n=len(people), registered=registered),
         ]  # fmt: skip
@@ -200,12 +228,7 @@ class BroadcastFlow:
         send_at = send_at_of(draft)
         if send_at is not None:
             lines.append(t._("It goes out at {when}.", when=t.when(send_at)))
-        buttons = _confirm_buttons(t, policy, send_at)
-        return [
-            OutMessage(t._("— Preview —")),
-            *shown,
-            OutMessage("\n".join(lines), buttons=buttons),
-        ]
+        return OutMessage("\n".join(lines), buttons=_confirm_buttons(t, policy, send_at))
 
     async def ask_when(self, step: Step, draft: Draft) -> list[OutMessage]:
         await self._save(step, "when", draft)
