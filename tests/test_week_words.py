@@ -3,21 +3,25 @@ sandbox (clock on Wednesday 26/05/2021 09:00 unless a test moves it)."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from pathlib import Path
 
 import pytest
+from babel.messages.pofile import read_po
 
 from bot.__main__ import main
+from bot.config import Settings
 from bot.domain.clock import VIETNAM
 from bot.domain.phones import display_phone
 from bot.domain.provinces import province_label
-from bot.i18n import Translations
+from bot.domain.text import nfc
+from bot.i18n import LOCALES_DIR, Translations, po_path
 from bot.services.health.alerts import area_description
 from storage.health_repo import Area
 from tests.fakebot import FakeBotApi, FakeUser
 from tests.harness import RunningBot, load_examples, register
-from tests.paths import EXAMPLES
+from tests.paths import EXAMPLES, ROOT
 from tests.test_e2e_broadcast import SEED, collect_preview, compose
 from tests.test_e2e_health import answer, report
 from tests.test_e2e_travel import submit
@@ -271,3 +275,55 @@ async def test_item29_audience_by_part_of_a_unit_name_without_accents(
     fake.send_text(admin, "tieu hoc hoa binh")
     summary = (await collect_preview(fake, admin))[-1]
     assert "Trường Tiểu học Hòa Bình (mẫu)" in (summary.text or ""), summary.text
+
+
+# --------------------------------------------------------------------------- settings and README
+
+
+def _vietnamese_labels() -> list[str]:
+    """Every Vietnamese text, its placeholders shown as `3` (as a README example writes N),
+    the home area as the sample district's «thành phố»."""
+    with po_path(LOCALES_DIR, "vi").open("rb") as handle:
+        catalog = read_po(handle)
+    labels = []
+    for message in catalog:
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        labels += [
+            re.sub(r"\{\w+\}", "3", nfc(text).replace("\ufe0f", "").replace("{area}", "thành phố"))
+            for text in strings
+            if message.id and text
+        ]
+    return labels
+
+
+def test_item31_env_example_explains_settings_without_internal_references() -> None:
+    text = (ROOT / ".env.example").read_text(encoding="utf-8")
+    assert not re.search(r"\bissue\b", text, re.IGNORECASE), "internal references left"
+    lines = text.splitlines()
+    for index, line in enumerate(lines):
+        if re.match(r"[A-Z_]+=", line):
+            above = lines[index - 1] if index else ""
+            assert above.startswith("#") or re.match(r"[A-Z_]+=", above), line
+    named = {line.split("=")[0].lower() for line in lines if re.match(r"[A-Z_]+=", line)}
+    assert set(Settings.model_fields) <= named, set(Settings.model_fields) - named
+
+
+def test_item31_readme_quotes_the_buttons_as_the_bot_labels_them() -> None:
+    readme = nfc((ROOT / "README.md").read_text(encoding="utf-8"))
+    labels = _vietnamese_labels()
+    wrong = []
+    for quoted in re.findall(r"«([^»]+)»", readme):
+        label = re.sub(r"\s+", " ", quoted).replace("\ufe0f", "")
+        if label[0].isalnum() or label[0] == "…" or not re.search(r"\w", label) or "#id" in label:
+            continue  # a sentence, a typed example, or a family of buttons
+        written = re.sub(r" N\b", " 3", label.replace("…", "").strip())
+        if not any(
+            re.sub(r"\d+(:\d+)?", "3", written) in (shown, shown[: len(written)])
+            or shown.startswith(written)
+            for shown in labels
+        ):
+            wrong.append(quoted)
+    assert wrong == [], wrong
+    assert "«✅ Phê duyệt tất cả N»" in readme
+    vi = Translations().for_language("vi")
+    assert vi._("✅ Approve all {n}", n=3) == "✅ Phê duyệt tất cả 3"
