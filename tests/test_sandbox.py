@@ -148,11 +148,13 @@ async def test_the_dial_moves_the_bots_clock_and_runs_the_sweep_at_once(
     assert demo.app is not None
     services_of(demo.app).sweeper.jobs.append(spy)
     moved = await page.post("_sandbox/clock", {"advance_minutes": 60})
-    assert moved["local"] == "2021-05-26T10:00"
+    assert moved["local"] == "26/05/2021 10:00"  # dd/mm, as the page shows it
     assert seen and seen[-1] - START >= timedelta(hours=1)
     assert services_of(demo.app).deps.clock.now() - START >= timedelta(hours=1)
     moved = await page.post("_sandbox/clock", {"jump_to": "2021-05-30T18:30"})
-    assert moved["label"].startswith("Sun 30/05/2021 18:30")
+    assert moved["label"].startswith("Chủ nhật 30/05/2021 18:30")
+    moved = await page.post("_sandbox/clock", {"jump_to": "30/05/2021 18:45"})
+    assert moved["label"] == "Chủ nhật 30/05/2021 18:45"
     assert seen[-1].date() == datetime(2021, 5, 30).date()
     for bad in ({"advance_minutes": -5}, {"advance_minutes": "x"}, {"jump_to": "soon"}, {}):
         await page.post("_sandbox/clock", bad, status=400)
@@ -338,3 +340,19 @@ async def test_the_demo_serves_no_control_api_and_guards_its_bot_api(
         code, _ = await status(page.session, "POST", updates, headers=headers, data="{}")
         assert code == 403, headers
     assert (await status(page.session, "GET", page.url + "_control/messages?chat_id=1"))[0] == 404
+
+
+async def test_item30_each_sample_person_has_an_invite_link_that_registers(
+    demo: Demo, page: Page, tmp_path: Path
+) -> None:
+    """Issue 14 item 30: the demo writes the invite links (invites.csv beside its database) and
+    the page offers each person theirs (🔗 at the top of a pane sends `/start <code>`)."""
+    people = {p["staff_id"]: p for p in await page.get("_sandbox/people")}
+    link = people["TH-003"]["invite"]
+    assert link.startswith("https://t.me/khaibao_sandbox_bot?start=")
+    assert link in (tmp_path / "invites.csv").read_text(encoding="utf-8-sig")
+    await page.post("_sandbox/open", {"staff_id": "TH-003"})
+    code = link.split("start=")[1]
+    await page.post("_sandbox/text", {"staff_id": "TH-003", "text": f"/start {code}"})
+    chat = await page.wait_bot("TH-003", 1)
+    assert "Lại Thị Diệu Linh" in (chat[-1].get("text") or ""), chat[-1]

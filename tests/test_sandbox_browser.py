@@ -152,7 +152,7 @@ class Pane:
     def send(self, text: str) -> None:
         """Type and send; wait until the bot has answered (one more message, then quiet)."""
         before = len(self.bot_texts())
-        box = self.element.find_element(By.CSS_SELECTOR, ".compose input[name=text]")
+        box = self.element.find_element(By.CSS_SELECTOR, ".compose textarea[name=text]")
         box.send_keys(text)
         self.element.find_element(By.CSS_SELECTOR, ".compose .send").click()
         wait_until(f"an answer to {text!r}", lambda: len(self.bot_texts()) > before)
@@ -258,7 +258,7 @@ def test_weekend_trip_approved_and_return_question_after_the_dial(
 
         browser.find_element(By.ID, "plus-day").click()
         wait_until("the dial a day on", lambda: "27/05/2021 09:" in clock_label(browser))
-        jump_to(browser, "2021-05-30T17:30")
+        jump_to(browser, "30/05/2021 17:30")  # as the page shows dates: dd/mm
         wait_until("the dial at 17:30", lambda: "30/05/2021 17:30" in clock_label(browser))
         browser.find_element(By.ID, "plus-hour").click()
         wait_until(
@@ -268,4 +268,125 @@ def test_weekend_trip_approved_and_return_question_after_the_dial(
         screenshot(browser, "sandbox-return-question")
     except Exception:
         screenshot(browser, "sandbox-failure")
+        raise
+
+
+# ------------------------------------------------------------------------------ issue 14 item 30
+
+
+def chat_box(pane: Pane) -> WebElement:
+    return pane.element.find_element(By.CSS_SELECTOR, ".chat")
+
+
+def in_view(driver: WebDriver, chat: WebElement, message: WebElement) -> bool:
+    """The message's top line is inside the chat's visible area."""
+    return bool(
+        driver.execute_script(
+            "const c = arguments[0].getBoundingClientRect(), m = arguments[1].getBoundingClientRect();"
+            "return m.top >= c.top - 1 && m.top < c.bottom - 10;",
+            chat,
+            message,
+        )
+    )
+
+
+def set_viewport(driver: WebDriver, width: int, height: int) -> None:
+    """The page's own area at this size (the window also holds the browser's frame)."""
+    driver.set_window_size(width, height)
+    inner = driver.execute_script("return [window.innerWidth, window.innerHeight];")
+    driver.set_window_size(2 * width - inner[0], 2 * height - inner[1])
+    assert driver.execute_script("return [window.innerWidth, window.innerHeight];") == [
+        width,
+        height,
+    ]
+
+
+def user_texts(pane: Pane) -> list[str]:
+    return [m.text for m in pane.element.find_elements(By.CSS_SELECTOR, ".msg.me")]
+
+
+def test_item30_demo_page_reads_well_and_sends_files_forwards_and_toasts(
+    demo_url: str, browser: WebDriver, tmp_path: Path
+) -> None:
+    browser.get(demo_url)
+    set_viewport(browser, 1280, 720)
+    wait_until("the sample directory", lambda: browser.find_elements(By.CSS_SELECTOR, ".person"))
+    wait_until(
+        "the dial in Vietnamese", lambda: clock_label(browser).startswith("Thứ Tư 26/05/2021 09:")
+    )
+    jump_field = browser.find_element(By.ID, "jump-at").get_attribute("value") or ""
+    assert "lệch giờ thật" in browser.find_element(By.ID, "clock-zone").text
+    assert re.fullmatch(r"26/05/2021 09:\d\d", jump_field), jump_field
+    admin = open_pane(browser, "DU-003")
+    try:
+        admin.register()
+        keyboard = admin.element.find_element(By.CSS_SELECTOR, ".keyboard")
+        assert keyboard.is_displayed() and keyboard.find_elements(By.CSS_SELECTOR, "button")
+        chat_height = chat_box(admin).size["height"]
+        assert chat_height >= 0.45 * admin.element.size["height"], (
+            chat_height,
+            admin.element.size,
+        )  # the menu keyboard leaves room to read at 1280×720
+        screenshot(browser, "sandbox-1280x720")
+
+        admin.send("/broadcast")
+        admin.send("1061/UBND-VP 26/05/2021")
+        admin.send("V/v tăng cường phòng, chống dịch")
+        box = admin.element.find_element(By.CSS_SELECTOR, ".compose textarea[name=text]")
+        browser.execute_script(
+            "arguments[0].value = arguments[1];", box, "Dòng một của văn bản\nDòng hai của văn bản"
+        )  # as a paste puts it
+        before = len(admin.bot_texts())
+        admin.element.find_element(By.CSS_SELECTOR, ".compose .send").click()
+        wait_until("the pasted text's answer", lambda: len(admin.bot_texts()) > before)
+        admin.settle()
+        assert any("Dòng một của văn bản\nDòng hai của văn bản" in t for t in user_texts(admin))
+        assert "41 ký tự" in admin.bot_texts()[-1], admin.bot_texts()[-1]  # the line break kept
+
+        box.send_keys("Trích thông báo của Quận ủy")
+        before = len(admin.bot_texts())
+        admin.element.find_element(By.CSS_SELECTOR, ".compose .forward").click()
+        wait_until("the forwarded text's answer", lambda: len(admin.bot_texts()) > before)
+        admin.settle()
+        assert any("↪" in t and "Trích thông báo" in t for t in user_texts(admin))
+
+        pdf = tmp_path / "thong-bao-262.pdf"
+        pdf.write_bytes(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+        upload = admin.element.find_element(By.CSS_SELECTOR, ".attach input[type=file]")
+        browser.execute_script("arguments[0].hidden = false;", upload)
+        before = len(admin.bot_texts())
+        upload.send_keys(str(pdf))
+        wait_until("the file's answer", lambda: len(admin.bot_texts()) > before)
+        admin.settle()
+        assert "thong-bao-262.pdf" in admin.bot_texts()[-1], admin.bot_texts()[-1]
+        assert any("📄 thong-bao-262.pdf" in t for t in user_texts(admin))
+
+        browser.execute_script("arguments[0].hidden = true;", upload)
+        admin.tap_inline(admin.wait_for_button("Xong"), "Xong")  # the audience question comes
+        stale = next(  # the chat is drawn anew at each change: find it again
+            m
+            for m in admin.element.find_elements(By.CSS_SELECTOR, ".msg.bot")
+            if "Xong" in m.text and m.find_elements(By.CSS_SELECTOR, "button.inline")
+        )
+        admin.tap_inline_once(stale, "Xong")  # an earlier «Xong»: answered by a toast
+        toast = wait_until(
+            "a toast",
+            lambda: [
+                t
+                for t in admin.element.find_elements(By.CSS_SELECTOR, ".toasts .toast")
+                if "không còn hiệu lực" in t.text
+            ],
+        )
+        assert toast
+        screenshot(browser, "sandbox-toast")
+
+        audience = admin.wait_for_button("Mọi người")
+        before = len(admin.bot_texts())
+        admin.tap_inline(audience, "Mọi người")
+        new = admin.element.find_elements(By.CSS_SELECTOR, ".msg.bot")[before]
+        assert "Xem trước" in new.text
+        assert in_view(browser, chat_box(admin), new), "the first new message is in view"
+        screenshot(browser, "sandbox-preview-in-view")
+    except Exception:
+        screenshot(browser, "sandbox-item30-failure")
         raise

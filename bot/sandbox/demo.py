@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import csv
 import logging
 import secrets
 import shutil
@@ -26,7 +27,7 @@ from bot.config import Settings
 from bot.i18n import Translations, Translator
 from bot.sandbox.server import FakeBotApi
 from bot.sandbox.web import Person, SandboxWeb, people_of
-from bot.services.registration.directory_import import import_directory
+from bot.services.registration.directory_import import import_directory, write_invites
 from storage.db import Database
 from storage.directory_repo import DirectoryRepo
 
@@ -119,11 +120,13 @@ class Demo:
                 raise DemoError(
                     "the sample directory does not load: " + "; ".join(outcome.problems)
                 )
+            invites_file = db_path.parent / "invites.csv"
+            await write_invites(db, self.clock, self.api.bot_username, invites_file)
             async with db.reading() as tx:
                 directory = await DirectoryRepo(tx).load()
         finally:
             await db.close()
-        return people_of(directory)
+        return people_of(directory, _invite_links(invites_file))
 
     def _settings(self, db_path: Path) -> Settings:
         return self.base_settings.model_copy(
@@ -179,3 +182,9 @@ def run(settings: Settings, options: DemoOptions) -> int:
     except DemoError as exc:
         print(t._("khaibao demo cannot start: {problem}", problem=str(exc)))
         return 1
+
+
+def _invite_links(path: Path) -> dict[str, str]:
+    """staff_id → invite link, from the file `python -m bot invites` also writes."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return {row["staff_id"]: row["invite_link"] for row in csv.DictReader(handle)}

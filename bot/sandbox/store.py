@@ -95,6 +95,7 @@ class ChatStore:
         self.user_message_ids: dict[int, set[int]] = {}
         self._cursors: dict[int, int] = {}
         self.updates: dict[int, JSON] = {}
+        self._taps: dict[str, JSON] = {}  # query id → the tap in the chat log (for its answer)
         self.pending: list[int] = []  # not confirmed yet: handed out again until confirmed
         self.confirmed_below = 0  # the highest offset confirmed so far
         self._tap_times: dict[int, float] = {}  # when each pending tap was made (monotonic)
@@ -192,6 +193,20 @@ class ChatStore:
             content["caption"] = caption
         return self._queue_update({"message": self.user_message(user, content)})
 
+    def send_document(
+        self, user: FakeUser, data: bytes, file_name: str, mime_type: str = "application/pdf"
+    ) -> int:
+        stored = self.store_file(data, "documents", mime_type, file_name)
+        document = {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
+                    "file_name": file_name, "mime_type": mime_type, "file_size": len(data)}  # fmt: skip
+        return self._queue_update({"message": self.user_message(user, {"document": document})})
+
+    def send_forwarded(self, user: FakeUser, text: str, sender_name: str) -> int:
+        """A text the user forwards from elsewhere; its sender hides their account, as most do."""
+        origin = {"type": "hidden_user", "sender_user_name": sender_name, "date": self.now()}
+        content: JSON = {"text": text, "forward_origin": origin}
+        return self._queue_update({"message": self.user_message(user, content)})
+
     def press(self, user: FakeUser, message: SentMessage, data: str) -> int:
         self._query_seq += 1
         query_id = str(4_000_000_000_000_000_000 + self._query_seq)
@@ -204,10 +219,10 @@ class ChatStore:
             for b in row
             if b.get("callback_data") == data
         ]
-        self._log.setdefault(message.chat_id, []).append(
-            {"from": "user", "press": data, "button": labels[0] if labels else data,
-             "message_id": message.message_id, "date": self.now()}
-        )  # fmt: skip
+        tap = {"from": "user", "press": data, "button": labels[0] if labels else data,
+               "message_id": message.message_id, "date": self.now(), "query_id": query_id}  # fmt: skip
+        self._log.setdefault(message.chat_id, []).append(tap)
+        self._taps[query_id] = tap
         update_id = self._queue_update({"callback_query": query})
         self._press_queries[update_id] = query_id
         return update_id
@@ -483,6 +498,9 @@ class ChatStore:
         """The bot answered this tap (answerCallbackQuery)."""
         self.callback_answers.append(answer)
         self.answers[query_id] = answer
+        tap = self._taps.get(query_id)
+        if tap is not None and answer.get("text"):
+            tap["answer"] = {"text": answer["text"], "show_alert": bool(answer.get("show_alert"))}
         self.notify()
 
     def apply_edit(self, message: SentMessage, method: str, markup: JSON | None) -> None:

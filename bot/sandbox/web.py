@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
@@ -21,6 +21,7 @@ from yarl import URL
 
 from bot.clock import OffsetClock
 from bot.domain.directory import Directory
+from bot.i18n import Translations
 from bot.sandbox.model import FakeUser
 from bot.sandbox.store import ChatStore
 
@@ -35,6 +36,10 @@ LOCAL_HOSTS = ("127.0.0.1", "localhost")
 TOKEN_HEADER = "X-Sandbox-Token"
 PAGE_PATHS = ("/", "/sandbox.js", "/sandbox.css")
 API_PREFIX = "/_sandbox/"
+UPLOAD_PATHS = ("/photo", "/document")  # multipart; every other action is JSON
+DIAL_FORMAT = "%d/%m/%Y %H:%M"
+FORWARDED_FROM = "Văn phòng (tin chuyển tiếp)"  # who a forwarded message seems to come from
+_VIETNAMESE = Translations().for_language("vi")  # the dial's weekday, as the bot writes it
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -49,14 +54,16 @@ class Person:
     phone: str
     language: str
     roles: tuple[str, ...]
+    invite: str = ""  # the one-time invite link (`https://t.me/<bot>?start=<code>`), if written
 
     def to_json(self) -> JSON:
         return {"staff_id": self.staff_id, "user_id": self.user_id, "name": self.full_name,
                 "position": self.position, "unit_id": self.unit_id, "unit": self.unit_name,
-                "phone": self.phone, "language": self.language, "roles": list(self.roles)}  # fmt: skip
+                "phone": self.phone, "language": self.language, "roles": list(self.roles),
+                "invite": self.invite}  # fmt: skip
 
 
-def people_of(directory: Directory) -> list[Person]:
+def people_of(directory: Directory, invites: dict[str, str] | None = None) -> list[Person]:
     """Active staff grouped by unit (in the units file's order), each with a stable user id."""
     active = sorted((p for p in directory.staff.values() if p.active), key=lambda p: p.staff_id)
     user_ids = {person.staff_id: FIRST_USER_ID + number for number, person in enumerate(active)}
@@ -76,6 +83,7 @@ def people_of(directory: Directory) -> list[Person]:
                 phone=person.phone,
                 language=person.language,
                 roles=tuple(sorted(person.roles)),
+                invite=(invites or {}).get(person.staff_id, ""),
             )
         )
     return people
@@ -108,10 +116,11 @@ class SandboxWeb:
         app.router.add_get("/_sandbox/state", self._state)
         app.router.add_get("/_sandbox/file/{file_id}", self._file)
         actions = {"open": self._open, "text": self._text, "contact": self._contact,
-                   "press": self._press, "clock": self._move_clock}  # fmt: skip
+                   "press": self._press, "clock": self._move_clock, "forward": self._forward}  # fmt: skip
         for name, action in actions.items():
             app.router.add_post(f"/_sandbox/{name}", self._json_action(action))
         app.router.add_post("/_sandbox/photo", self._photo)
+        app.router.add_post("/_sandbox/document", self._document)
 
     # ------------------------------------------------------------------- the guard
 
@@ -149,7 +158,7 @@ class SandboxWeb:
             return 403, "this run's sandbox token is missing or wrong (reload the page)"
         if request.method == "POST":
             wanted = (
-                "multipart/form-data" if request.path.endswith("/photo") else "application/json"
+                "multipart/form-data" if request.path.endswith(UPLOAD_PATHS) else "application/json"
             )
             if request.content_type != wanted:
                 return 415, f"send {wanted}"
@@ -204,9 +213,13 @@ class SandboxWeb:
                              language_code=person.language)  # fmt: skip
 
     def clock_json(self) -> JSON:
+        """The dial as the page shows it: `thứ Tư 26/05/2021 09:00`, and `26/05/2021 09:00` in
+        the jump field (dd/mm, as people write dates in Vietnam)."""
         now = self.clock.now()
-        return {"iso": now.isoformat(timespec="seconds"), "local": now.strftime("%Y-%m-%dT%H:%M"),
-                "label": now.strftime("%a %d/%m/%Y %H:%M"), "zone": str(self.clock.tz),
+        local = now.strftime(DIAL_FORMAT)
+        return {"iso": now.isoformat(timespec="seconds"), "local": local,
+                "label": f"{_capitalised(_VIETNAMESE.weekday(now.date()))} {local}",
+                "zone": str(self.clock.tz),
                 "offset_seconds": int(self.clock.offset.total_seconds())}  # fmt: skip
 
     # ------------------------------------------------------------------- reads
@@ -266,6 +279,33 @@ class SandboxWeb:
             raise BadInput(f"no message {message_id} in this chat")
         return {"update_id": self.api.press(user, found[0], str(body["data"]))}
 
+    async def _forward(self, body: JSON) -> JSON:
+        """A message forwarded into the bot's chat (as a clerk forwards a directive from the
+        office's own chat): the text, and who it came from as Telegram shows a hidden sender."""
+        text = str(body.get("text", "")).strip()
+        if not text:
+            raise BadInput("empty message")
+        origin = str(body.get("from_name") or "").strip()[:64] or FORWARDED_FROM
+        update_id = self.api.send_forwarded(self._user(body), text[:4096], origin)
+        return {"update_id": update_id}
+
+    async def _document(self, request: web.Request) -> web.Response:
+        """A PDF or DOCX from the pane (directives are sent as files too)."""
+        form = await request.post()
+        upload = form.get("document")
+        if not isinstance(upload, web.FileField):
+            return web.json_response({"error": "a file is expected"}, status=400)
+        try:
+            user = self._user({"staff_id": form.get("staff_id")})
+        except BadInput as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        data = upload.file.read()
+        if not data:
+            return web.json_response({"error": "the file is empty"}, status=400)
+        name = PurePosixPath(upload.filename or "file").name[:200]
+        mime = upload.content_type or "application/octet-stream"
+        return web.json_response({"update_id": self.api.send_document(user, data, name, mime)})
+
     async def _photo(self, request: web.Request) -> web.Response:
         form = await request.post()
         upload = form.get("photo")
@@ -286,7 +326,7 @@ class SandboxWeb:
 
     async def _move_clock(self, body: JSON) -> JSON:
         if "jump_to" in body:
-            moment = datetime.fromisoformat(str(body["jump_to"]))
+            moment = _dial_moment(str(body["jump_to"]))
             if moment.tzinfo is None:
                 moment = moment.replace(tzinfo=self.clock.tz)
             if abs(moment - self.clock.now()) > MAX_ADVANCE:
@@ -320,3 +360,15 @@ def _same_local_origin(origin: str, host: str) -> bool:
     except ValueError:
         return False
     return url.scheme == "http" and url.host in LOCAL_HOSTS and url.raw_authority == host
+
+
+def _capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _dial_moment(text: str) -> datetime:
+    """`30/05/2021 17:30` (what the page shows) or ISO `2021-05-30T17:30`."""
+    try:
+        return datetime.strptime(text.strip(), DIAL_FORMAT)
+    except ValueError:
+        return datetime.fromisoformat(text.strip())

@@ -2,7 +2,7 @@
 // Plain JavaScript, no build step. It talks to /_sandbox/* on the same server.
 "use strict";
 
-const S = { people: [], byId: {}, open: [], version: -1, seen: {}, poll: null, zone: undefined };
+const S = { people: [], byId: {}, open: [], version: -1, seen: {}, poll: null, zone: undefined, toasted: new Set() };
 // This run's token, embedded in the page: the API refuses any request without it, so another
 // web page open in the same browser cannot drive the sandbox.
 const TOKEN = document.querySelector('meta[name="sandbox-token"]').content;
@@ -50,9 +50,10 @@ function renderPeople() {
     if (filter && !hay.includes(filter)) continue;
     if (p.unit !== unit) { unit = p.unit; box.append(el("div", { class: "unit", text: unit })); }
     const roles = p.roles.length ? ` · ${p.roles.join(", ")}` : "";
+    const invite = p.invite ? `\n🔗 ${p.invite}` : "";
     box.append(el("button", {
       type: "button", class: "person" + (S.open.includes(p.staff_id) ? " open" : ""),
-      "data-staff": p.staff_id, title: `${p.phone}${roles}`, onclick: () => openPane(p.staff_id),
+      "data-staff": p.staff_id, title: `${p.phone}${roles}${invite}`, onclick: () => openPane(p.staff_id),
     }, p.name, el("span", { class: "id", text: p.staff_id }), el("span", { class: "pos", text: p.position + roles })));
   }
 }
@@ -60,7 +61,7 @@ function renderPeople() {
 // ---------------------------------------------------------------- panes
 
 async function openPane(staffId) {
-  if (S.open.includes(staffId)) { paneOf(staffId).querySelector("input[name=text]").focus(); return; }
+  if (S.open.includes(staffId)) { paneOf(staffId).querySelector("textarea[name=text]").focus(); return; }
   await post("/_sandbox/open", { staff_id: staffId });
   const p = S.byId[staffId];
   const pane = document.getElementById("pane-template").content.firstElementChild.cloneNode(true);
@@ -70,13 +71,23 @@ async function openPane(staffId) {
   pane.querySelector(".close").addEventListener("click", () => closePane(staffId));
   pane.querySelector(".share-contact").addEventListener("click", () => act(staffId, "contact", {}));
   pane.querySelector(".toggle-keyboard").addEventListener("click", () => pane.classList.toggle("keyboard-hidden"));
-  pane.querySelector(".compose").addEventListener("submit", (event) => {
-    event.preventDefault();
-    const input = event.target.querySelector("input[name=text]");
-    if (input.value.trim()) act(staffId, "text", { text: input.value });
+  const input = pane.querySelector("textarea[name=text]");
+  const sendBox = (action) => {
+    if (input.value.trim()) act(staffId, action, { text: input.value });
     input.value = "";
+    input.rows = 1;
+  };
+  pane.querySelector(".compose").addEventListener("submit", (event) => { event.preventDefault(); sendBox("text"); });
+  // Enter sends, Shift+Enter starts a new line; pasted text keeps its line breaks.
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) { event.preventDefault(); sendBox("text"); }
   });
-  pane.querySelector(".attach input").addEventListener("change", (event) => sendPhoto(staffId, event.target));
+  input.addEventListener("input", () => { input.rows = Math.min(6, input.value.split("\n").length); });
+  pane.querySelector(".forward").addEventListener("click", () => sendBox("forward"));
+  const invite = pane.querySelector(".invite");
+  if (p.invite) invite.addEventListener("click", () => act(staffId, "text", { text: `/start ${p.invite.split("start=")[1]}` }));
+  else invite.hidden = true;
+  pane.querySelector(".attach input").addEventListener("change", (event) => sendFile(staffId, event.target));
   document.getElementById("empty").hidden = true;
   document.getElementById("panes").append(pane);
   S.open.push(staffId);
@@ -109,15 +120,17 @@ async function act(staffId, action, body) {
   }
 }
 
-async function sendPhoto(staffId, input) {
+// A picture goes as a photo, anything else (a PDF, a DOCX) as a document, as Telegram apps do.
+async function sendFile(staffId, input) {
   const file = input.files[0];
   input.value = "";
   if (!file) return;
+  const kind = file.type.startsWith("image/") ? "photo" : "document";
   const form = new FormData();
   form.append("staff_id", staffId);
-  form.append("photo", file);
-  const res = await fetch("/_sandbox/photo", { method: "POST", body: form, headers: AUTH });
-  if (!res.ok) status(`photo: ${(await res.json()).error}`);
+  form.append(kind, file);
+  const res = await fetch(`/_sandbox/${kind}`, { method: "POST", body: form, headers: AUTH });
+  if (!res.ok) status(`${kind}: ${(await res.json()).error}`);
 }
 
 // ---------------------------------------------------------------- rendering a chat
@@ -135,9 +148,29 @@ function renderChat(staffId, timeline) {
   S.seen[staffId] = { json, count: botCount };
   const chat = pane.querySelector(".chat");
   const atBottom = chat.scrollHeight - chat.scrollTop - chat.clientHeight < 40;
-  chat.replaceChildren(...timeline.map((entry) => renderEntry(staffId, entry)));
-  if (atBottom || !seen.json || timeline.at(-1)?.from === "user") chat.scrollTop = chat.scrollHeight;
+  const nodes = timeline.map((entry) => renderEntry(staffId, entry));
+  chat.replaceChildren(...nodes);
   renderKeyboard(staffId, pane.querySelector(".keyboard"), timeline);
+  if (!seen.json || timeline.at(-1)?.from === "user") chat.scrollTop = chat.scrollHeight;
+  else if (botCount > seen.count) {
+    // New messages: bring the first of them to the top of the view, so a long one is read
+    // from its beginning (the rest follow below it).
+    const firstNew = nodes.filter((n, i) => timeline[i].from === "bot")[seen.count];
+    if (firstNew) chat.scrollTop = Math.min(firstNew.offsetTop - chat.offsetTop - 8, chat.scrollHeight);
+  } else if (atBottom) chat.scrollTop = chat.scrollHeight;
+  showToasts(pane, timeline);
+}
+
+// A tap's answer (answerCallbackQuery text) shows briefly over the chat, as Telegram shows it.
+function showToasts(pane, timeline) {
+  const box = pane.querySelector(".toasts");
+  for (const entry of timeline) {
+    if (!entry.answer || !entry.query_id || S.toasted.has(entry.query_id)) continue;
+    S.toasted.add(entry.query_id);
+    const toast = el("div", { class: "toast" + (entry.answer.show_alert ? " alert" : ""), text: entry.answer.text });
+    box.append(toast);
+    setTimeout(() => toast.remove(), entry.answer.show_alert ? 8000 : 4000);
+  }
 }
 
 // Message dates follow the dial; show them in the bot's time zone.
@@ -159,8 +192,10 @@ function renderEntry(staffId, m) {
   }
   if (m.from === "user") {
     const box = el("div", { class: "msg me" });
+    if (m.forward_origin) box.append(el("div", { class: "forwarded", text: `↪ ${m.forward_origin.sender_user_name || "chuyển tiếp"}` }));
     if (m.text) box.append(m.text);
     if (m.contact) box.append(`📱 ${m.contact.phone_number}`);
+    if (m.document) box.append(el("a", { class: "file", href: fileUrl(m.document.file_id), target: "_blank", rel: "noopener", text: `📄 ${m.document.file_name || "file"}` }));
     if (m.photo) box.append(el("img", { src: fileUrl(m.photo.at(-1).file_id), alt: "photo" }));
     if (m.caption) box.append(el("div", { text: m.caption }));
     box.append(el("span", { class: "meta", text: time(m.date) }));
@@ -260,9 +295,9 @@ function showClock(clock) {
   S.zone = clock.zone;
   document.getElementById("clock-label").textContent = clock.label;
   document.getElementById("clock-zone").textContent =
-    clock.zone + (clock.offset_seconds ? ` · dial moved ${formatOffset(clock.offset_seconds)}` : "");
+    clock.zone + (clock.offset_seconds ? ` · lệch giờ thật ${formatOffset(clock.offset_seconds)}` : "");
   const jump = document.getElementById("jump-at");
-  if (document.activeElement !== jump) jump.value = clock.local;
+  if (document.activeElement !== jump) jump.value = clock.local;  // dd/mm/yyyy hh:mm
 }
 
 function formatOffset(seconds) {
@@ -271,7 +306,7 @@ function formatOffset(seconds) {
   const days = Math.floor(rest / 86400); rest -= days * 86400;
   const hours = Math.floor(rest / 3600); rest -= hours * 3600;
   const minutes = Math.round(rest / 60);
-  return `${sign}${days ? days + "d " : ""}${hours}h ${String(minutes).padStart(2, "0")}m`;
+  return `${sign}${days ? days + " ngày " : ""}${hours} giờ ${String(minutes).padStart(2, "0")} phút`;
 }
 
 async function moveClock(body) {
