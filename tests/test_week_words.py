@@ -287,7 +287,7 @@ def _vietnamese_labels() -> list[str]:
         catalog = read_po(handle)
     labels = []
     for message in catalog:
-        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        strings = (message.string,) if isinstance(message.string, str) else message.string or ()
         labels += [
             re.sub(r"\{\w+\}", "3", nfc(text).replace("\ufe0f", "").replace("{area}", "thành phố"))
             for text in strings
