@@ -12,7 +12,7 @@ from bot.i18n import DOMAIN, LANGUAGES, LOCALES_DIR, po_path
 
 ROOT = LOCALES_DIR.parent
 SOURCE_DIRS = ("bot", "handlers", "storage")
-KEYWORDS = {"_": None, "n_": (1, 2)}
+KEYWORDS = {"_": None, "n_": (1, 2), "Reason": None}  # Reason: a directory file's problem
 
 
 def extract_catalog() -> Catalog:

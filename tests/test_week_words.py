@@ -327,3 +327,19 @@ def test_item31_readme_quotes_the_buttons_as_the_bot_labels_them() -> None:
     assert "«✅ Phê duyệt tất cả N»" in readme
     vi = Translations().for_language("vi")
     assert vi._("✅ Approve all {n}", n=3) == "✅ Phê duyệt tất cả 3"
+
+
+def test_item26_import_reasons_in_the_office_language(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    staff = (EXAMPLES / "staff.csv").read_text(encoding="utf-8-sig")
+    broken = staff.replace(
+        "TH-003;Lại Thị Diệu Linh;0912 000 026;", "TH-003;Lại Thị Diệu Linh;12345;"
+    )
+    assert broken != staff
+    (workdir / "staff.csv").write_text(broken, encoding="utf-8")
+    files = ["--units", str(EXAMPLES / "units.csv"), "--routing", str(EXAMPLES / "routing.toml")]
+    assert main(["directory", "import", *files, "--staff", str(workdir / "staff.csv")]) == 1
+    out = capsys.readouterr().out
+    assert "staff.csv:" in out and "phone: không phải số điện thoại Việt Nam: «12345»" in out, out
+    assert "not a Vietnamese phone number" not in out

@@ -16,6 +16,7 @@ from bot.domain.directory import Directory, resolve_route
 from bot.domain.models import (
     LANGUAGES,
     Problem,
+    Reason,
     RoutingRule,
     Staff,
     Target,
@@ -108,7 +109,7 @@ def _check_columns(
     usable = True
     for name in table.header:
         if name in seen and name:
-            report.problem(table.file, 1, name, "column appears more than once")
+            report.problem(table.file, 1, name, Reason("column appears more than once"))
             usable = False
         seen.add(name)
         if name and name not in required and name not in optional:
@@ -117,7 +118,7 @@ def _check_columns(
         report.warnings.append(f"{table.file}: a column without a name is ignored")
     for name in required:
         if name not in seen:
-            report.problem(table.file, 1, name, "missing required column")
+            report.problem(table.file, 1, name, Reason("missing required column"))
             usable = False
     return usable
 
@@ -132,7 +133,7 @@ def _missing_values(
 ) -> bool:
     missing = [column for column in required if not values[column]]
     for column in missing:
-        report.problem(file, row, column, "empty; a value is required")
+        report.problem(file, row, column, Reason("empty; a value is required"))
     return bool(missing)
 
 
@@ -165,7 +166,12 @@ def _unit_from_row(
     if unit_id in parsed.rows:
         first = parsed.rows[unit_id]
         report.problem(
-            file, row, "unit_id", f"duplicate unit_id '{unit_id}' (first at row {first})"
+            file,
+            row,
+            "unit_id",
+            Reason(
+                "duplicate unit_id '{unit_id}' (first at row {first})", unit_id=unit_id, first=first
+            ),
         )
         broken = True
     elif unit_id:
@@ -174,7 +180,10 @@ def _unit_from_row(
     kind = _unit_kind(values["kind"])
     if values["kind"] and kind is None:
         allowed = ", ".join(kind.value for kind in UnitKind)
-        report.problem(file, row, "kind", f"unknown kind '{values['kind']}'; allowed: {allowed}")
+        reason = Reason(
+            "unknown kind '{kind}'; allowed: {allowed}", kind=values["kind"], allowed=allowed
+        )
+        report.problem(file, row, "kind", reason)
         broken = True
     if broken or kind is None:
         return None
@@ -200,14 +209,14 @@ def _check_parents(file: str, parsed: _Units, report: _Report) -> None:
         if unit.parent_id is None:
             continue
         if unit.parent_id not in parsed.declared:
-            reason = f"parent unit '{unit.parent_id}' does not exist"
+            reason = Reason("parent unit '{parent}' does not exist", parent=unit.parent_id)
             report.problem(file, parsed.rows[unit.unit_id], "parent_id", reason)
         else:
             parents[unit.unit_id] = unit.parent_id
     for cycle in _cycles(parents):
         row = min(parsed.rows[unit_id] for unit_id in cycle)
         chain = " → ".join([*cycle, cycle[0]])
-        report.problem(file, row, "parent_id", f"parent cycle: {chain}")
+        report.problem(file, row, "parent_id", Reason("parent cycle: {chain}", chain=chain))
 
 
 def _cycles(parents: Mapping[str, str]) -> list[list[str]]:
@@ -248,7 +257,9 @@ def _read_staff(
         values = _cleaned(raw, (*STAFF_REQUIRED, *STAFF_OPTIONAL))
         person = _staff_from_row(table.file, row, values, parsed, report)
         if known_units is not None and values["unit_id"] and values["unit_id"] not in known_units:
-            reason = f"unit '{values['unit_id']}' is not in {units_file}"
+            reason = Reason(
+                "unit '{unit}' is not in {file}", unit=values["unit_id"], file=units_file
+            )
             report.problem(table.file, row, "unit_id", reason)
             person = None
         if person is not None:
@@ -265,7 +276,11 @@ def _staff_from_row(
     phone = _phone(file, row, values, parsed, report)
     language = values["language"].lower() or LANGUAGES[0]
     if language not in LANGUAGES:
-        reason = f"language must be {' or '.join(LANGUAGES)}, not '{values['language']}'"
+        reason = Reason(
+            "language must be {allowed}, not '{language}'",
+            allowed=" or ".join(LANGUAGES),
+            language=values["language"],
+        )
         report.problem(file, row, "language", reason)
         broken = True
     roles = split_roles(values["roles"])
@@ -318,7 +333,14 @@ def _duplicate_staff_id(
     if staff_id in parsed.rows:
         first = parsed.rows[staff_id]
         report.problem(
-            file, row, "staff_id", f"duplicate staff_id '{staff_id}' (first at row {first})"
+            file,
+            row,
+            "staff_id",
+            Reason(
+                "duplicate staff_id '{staff_id}' (first at row {first})",
+                staff_id=staff_id,
+                first=first,
+            ),
         )
         return True
     parsed.rows[staff_id] = row
@@ -334,11 +356,17 @@ def _phone(
         return None
     phone = normalize_phone(written)
     if phone is None:
-        report.problem(file, row, "phone", f"not a Vietnamese phone number: '{written}'")
+        reason = Reason("not a Vietnamese phone number: '{phone}'", phone=written)
+        report.problem(file, row, "phone", reason)
         return None
     if phone in parsed.phones:
         owner, owner_row = parsed.phones[phone]
-        reason = f"phone '{written}' is also staff_id '{owner}' (row {owner_row})"
+        reason = Reason(
+            "phone '{phone}' is also staff_id '{owner}' (row {row})",
+            phone=written,
+            owner=owner,
+            row=owner_row,
+        )
         report.problem(file, row, "phone", reason)
         return None
     parsed.phones[phone] = (values["staff_id"], row)
@@ -599,9 +627,11 @@ def _targets(rule: RoutingRule) -> list[tuple[str, Target]]:
 
 def _reference_problem(target: Target, staff: _Staff, staff_file: str) -> str | None:
     if target.kind is TargetKind.ROLE and target.value not in staff.roles:
-        return f"no staff member holds role '{target.value}'"
+        return Reason("no staff member holds role '{role}'", role=target.value)
     if target.kind is TargetKind.STAFF and target.value not in staff.rows:
-        return f"staff_id '{target.value}' is not in {staff_file}"
+        return Reason(
+            "staff_id '{staff_id}' is not in {file}", staff_id=target.value, file=staff_file
+        )
     return None
 
 
@@ -614,8 +644,9 @@ def _check_everyone_has_an_approver(
             continue
         rule = directory.rule_for(person)
         approver = str(rule.approver) if rule else "none"
-        reason = (
-            f"no approver: rule '{route.rule_name}' ({approver}) finds nobody but this person, "
-            "and no unit above has a head"
+        reason = Reason(
+            "no approver: rule '{rule}' ({approver}) finds nobody but this person, and no unit above has a head",
+            rule=route.rule_name,
+            approver=approver,
         )
         report.problem(staff_file, staff.rows[person.staff_id], "position_group", reason)

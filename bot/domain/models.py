@@ -111,6 +111,20 @@ class Route:
         return staff_id in self.deciders or staff_id in self.above
 
 
+class Reason(str):
+    """A problem's reason in English (what `str()` gives), with its message id and values so the
+    command line can say it in the office's language: `Reason("unknown kind '{kind}'", kind=k)`."""
+
+    template: str
+    values: dict[str, object]
+
+    def __new__(cls, template: str, **values: object) -> Reason:
+        made = super().__new__(cls, template.format(**values) if values else template)
+        made.template = template
+        made.values = values
+        return made
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
     """One thing wrong with an imported file, printed as `file:row: column: reason`."""

@@ -11,6 +11,7 @@ from pathlib import Path
 from bot.domain.clock import Clock
 from bot.domain.directory import Directory
 from bot.domain.directory_files import load_directory
+from bot.domain.models import Problem, Reason
 from bot.domain.text import spreadsheet_text
 from bot.i18n import Translations, Translator
 from bot.services.kernel.menu import menu_message
@@ -53,7 +54,17 @@ def read_directory_files(
     except (TableError, OSError, UnicodeDecodeError) as exc:
         return None, [str(exc)], []
     loaded = load_directory(units_table, staff_table, routing_text, routing.name)
-    return loaded.directory, [str(p) for p in loaded.problems], list(loaded.warnings)
+    problems = [problem_text(t, p) if t else str(p) for p in loaded.problems]
+    return loaded.directory, problems, list(loaded.warnings)
+
+
+def problem_text(t: Translator, problem: Problem) -> str:
+    """`staff.csv:12: phone: …` with the reason in the reader's language (the file, row and
+    column as the office's files spell them)."""
+    reason = problem.reason
+    if isinstance(reason, Reason):
+        reason = t._(reason.template, **reason.values)
+    return f"{problem.file}:{problem.row}: {problem.column}: {reason}"
 
 
 def too_large_text(t: Translator, exc: TooLarge) -> str:
