@@ -45,7 +45,7 @@ async def declare_back(
     fake.press(teacher, more, more.callback_data("➡️"))
     symptom_question = await fake.next_message(teacher.id)
     for name in symptoms:
-        fake.press(teacher, symptom_question, symptom_question.callback_data(f"▫️ {name}"))
+        fake.press(teacher, symptom_question, symptom_question.callback_data(f"⬜ {name}"))
         await fake.wait_for(lambda: bool(symptom_question.edits))
     fake.press(teacher, symptom_question, symptom_question.callback_data("➡️"))
     contacts = await fake.next_message(teacher.id)

@@ -343,3 +343,13 @@ def test_item26_import_reasons_in_the_office_language(
     out = capsys.readouterr().out
     assert "staff.csv:" in out and "phone: không phải số điện thoại Việt Nam: «12345»" in out, out
     assert "not a Vietnamese phone number" not in out
+
+
+def test_item25_one_style_of_check_boxes_and_quotes() -> None:
+    odd_quotes = re.compile(r"[\"“”]|'[^'\s]+'")
+    quoted = [text for text in _vietnamese_labels() if odd_quotes.search(text)]
+    assert quoted == [], f"Vietnamese texts quote with «…»: {quoted}"
+    sources = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "bot").rglob("*.py"))
+    assert sources.count('"☑️ " if ticked else "⬜ "') == 1  # check_box(), used by every toggle
+    assert not re.search(r"\" if \w+ in chosen else \"", sources)  # no toggle of its own
+    assert "✔" not in sources and "☐" not in sources and "▫️" not in sources

@@ -27,6 +27,7 @@ from bot.services.broadcast.buttons import (
     DraftSignal,
     TravelPolicyChoice,
 )
+from bot.services.kernel.pickers import check_box
 from bot.services.kernel.step import Step
 from storage.broadcast_repo import Broadcast
 from storage.repos import Conversation
@@ -272,8 +273,8 @@ def send_at_of(draft: Draft) -> datetime | None:
 def _confirm_buttons(
     t: Translator, policy: str | None, send_at: datetime | None
 ) -> tuple[tuple[Button, ...], ...]:
-    ban = _check_box(policy == "ban") + t._("Also: ban travel")
-    normal = _check_box(policy == "normal") + t._("Also: travel back to normal")
+    ban = check_box(policy == "ban") + t._("Also: ban travel")
+    normal = check_box(policy == "normal") + t._("Also: travel back to normal")
     first = (
         Button(t._("📤 Send now"), DraftSignal("now").encode()),
         Button(t._("🕒 Send later"), DraftSignal("later").encode()),
@@ -291,8 +292,3 @@ def _confirm_buttons(
         ),
         (Button(t._("🚫 Cancel"), DraftSignal("x").encode()),),
     )
-
-
-def _check_box(ticked: bool) -> str:
-    """The one check-box style of every toggle button (as the symptom list shows)."""
-    return "☑️ " if ticked else "⬜ "

@@ -29,6 +29,7 @@ from bot.services.health.buttons import (
     SymptomSignal,
     SymptomToggle,
 )
+from bot.services.kernel.pickers import check_box
 from bot.services.kernel.step import Step
 from storage.outbox_repo import Recipient
 from storage.repos import Conversation
@@ -145,7 +146,7 @@ class SymptomFlow:
         chosen = set(draft["s"])
         toggles = [
             Button(
-                ("☑️ " if s.value in chosen else "⬜ ") + _capital(names[s]),
+                check_box(s.value in chosen) + _capital(names[s]),
                 SymptomToggle(s.value).encode(),
             )
             for s in CHOICES

@@ -51,6 +51,11 @@ class PeopleButtons:
     turn: Callable[[int], ButtonData]
 
 
+def check_box(ticked: bool) -> str:
+    """The one check-box style of every toggle button: `☑️ ` ticked, `⬜ ` not."""
+    return "☑️ " if ticked else "⬜ "
+
+
 def province_index(province: Province) -> int:
     return all_provinces().index(province)
 

@@ -8,6 +8,7 @@ from typing import Any
 from bot.domain.directory import Directory
 from bot.domain.outgoing import Button, LaterMessage, OutMessage
 from bot.i18n import Translator
+from bot.services.kernel.pickers import check_box
 from bot.services.returns.buttons import (
     ContactToggle,
     DeclarationStep,
@@ -72,7 +73,7 @@ def toggles(
 ) -> Keyboard:
     name = symptom_name if toggle is SymptomToggle else contact_name
     rows = [
-        (Button(("✅ " if code in chosen else "▫️ ") + name(t, code), toggle(code).encode()),)
+        (Button(check_box(code in chosen) + name(t, code), toggle(code).encode()),)
         for code in toggle.VALUES
     ]
     done = t._("➡️ Continue") if chosen else t._("➡️ None of these")
