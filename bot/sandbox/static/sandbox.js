@@ -153,10 +153,14 @@ function renderChat(staffId, timeline) {
   renderKeyboard(staffId, pane.querySelector(".keyboard"), timeline);
   if (!seen.json || timeline.at(-1)?.from === "user") chat.scrollTop = chat.scrollHeight;
   else if (botCount > seen.count) {
-    // New messages: bring the first of them to the top of the view, so a long one is read
-    // from its beginning (the rest follow below it).
+    // New messages: bring the first answer to the person's last action (or else the first new
+    // message) to the top of the view, so a long reply is read from its beginning, even when
+    // its parts arrive one poll after another.
+    const lastUser = timeline.findLastIndex((m) => m.from === "user");
+    const reply = nodes.find((n, i) => i > lastUser && timeline[i].from === "bot");
     const firstNew = nodes.filter((n, i) => timeline[i].from === "bot")[seen.count];
-    if (firstNew) chat.scrollTop = Math.min(firstNew.offsetTop - chat.offsetTop - 8, chat.scrollHeight);
+    const target = reply && lastUser >= 0 ? reply : firstNew;
+    if (target) chat.scrollTop = Math.min(target.offsetTop - chat.offsetTop - 8, chat.scrollHeight);
   } else if (atBottom) chat.scrollTop = chat.scrollHeight;
   showToasts(pane, timeline);
 }
