@@ -347,7 +347,10 @@ def test_item26_import_reasons_in_the_office_language(
 
 def test_item25_one_style_of_check_boxes_and_quotes() -> None:
     odd_quotes = re.compile(r"[\"“”]|'[^'\s]+'")
-    quoted = [text for text in _vietnamese_labels() if odd_quotes.search(text)]
+    shell_argument = re.compile(r'(?:\b[a-z][a-z_-]* )+"[^"]*"')  # `breach open "…"`: a command
+    quoted = [
+        text for text in _vietnamese_labels() if odd_quotes.search(shell_argument.sub("", text))
+    ]
     assert quoted == [], f"Vietnamese texts quote with «…»: {quoted}"
     sources = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "bot").rglob("*.py"))
     assert sources.count('"☑️ " if ticked else "⬜ "') == 1  # check_box(), used by every toggle
