@@ -242,21 +242,6 @@ class HealthRepo:
         )
         return [r[0] for r in rows]
 
-    async def remember_message(self, alert_id: int, outbox_id: int) -> None:
-        await self.tx.execute(
-            "INSERT OR IGNORE INTO alert_messages (alert_id, outbox_id) VALUES (?, ?)",
-            (alert_id, outbox_id),
-        )
-
-    async def sent_messages(self, alert_id: int) -> list[tuple[str, str, str, str | None, str]]:
-        """(channel, chat_ref, message_ref, staff_id, text) of the alert messages already sent."""
-        rows = await self.tx.all(
-            "SELECT o.channel, o.chat_ref, COALESCE(o.message_ref, 'outbox:' || o.id), o.staff_id, o.payload FROM alert_messages m "
-            "JOIN outbox o ON o.id = m.outbox_id WHERE m.alert_id = ? AND (o.message_ref IS NOT NULL OR o.status = 'pending')",
-            (alert_id,),
-        )
-        return [(r[0], r[1], r[2], r[3], json.loads(r[4])["text"]) for r in rows]
-
     # --- cases --------------------------------------------------------------------------------
 
     async def add_case(

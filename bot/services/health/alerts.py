@@ -24,6 +24,7 @@ from bot.domain.models import BuiltinRole, Staff
 from bot.domain.outgoing import Button, OutMessage
 from bot.i18n import Translator
 from bot.services.health.buttons import Acknowledge
+from bot.services.kernel.copies import tell_tracked
 from bot.services.kernel.step import Step
 from storage.health_repo import Area, HealthRepo, Monitoring, NewReport, SymptomReport
 
@@ -227,18 +228,22 @@ async def send_alert(
     step: Step, alert_id: int, staff_ids: list[str], level: int, text: Callable[[Translator], str]
 ) -> None:
     """Queue the alert with its ack button to each person, remembering the rows to edit later."""
-    health = repo(step)
-    await health.add_recipients(alert_id, staff_ids, level)
-    queued = await step.tell_staff(
+    await repo(step).add_recipients(alert_id, staff_ids, level)
+    await tell_tracked(
+        step,
         staff_ids,
         lambda t: OutMessage(
             text(t), buttons=((Button(t._("✅ Received"), Acknowledge(alert_id).encode()),),)
         ),
+        [alert_subject(alert_id)],
         priority=ALERT_PRIORITY,
         purpose=f"health_alert:{alert_id}",
     )
-    for _, outbox_id in queued:
-        await health.remember_message(alert_id, outbox_id)
+
+
+def alert_subject(alert_id: int) -> str:
+    """The alert as a subject of button messages."""
+    return f"alert:{alert_id}"
 
 
 # --------------------------------------------------------------------------- the return declaration
