@@ -5,14 +5,23 @@ moved clock (Wednesday 26/05/2021 09:00, Asia/Ho_Chi_Minh), plus the domain rule
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from bot.domain.clock import ManualClock
+from bot.domain.clock import VIETNAM, ManualClock
 from tests.fakebot import FakeBotApi, FakeUser, SentMessage
 from tests.harness import RunningBot, register
-from tests.test_e2e_travel import answer, submit
+from tests.test_e2e_health import report
+from tests.test_e2e_health_monitoring import checkin_at
+from tests.test_e2e_returns import (
+    PLANNED_RETURN,
+    approved_trip,
+    declare_back,
+    message_with,
+    tick_at,
+)
+from tests.test_e2e_travel import PRINCIPAL, TEACHER, submit
 
-TEACHER, OTHER, PRINCIPAL, DEPUTY, VICE_CHAIR = 1401, 1402, 1403, 1404, 1405
+OTHER, DEPUTY, VICE_CHAIR = 1402, 1404, 1405
 
 
 def live(message: SentMessage) -> bool:
@@ -117,3 +126,95 @@ async def test_item10_escalation_says_who_did_not_answer_and_tells_them(
     told_teacher = await fake.next_message(teacher.id)
     assert "Phạm Thị Ngọc Ánh" in (told_teacher.text or "") and "#1" in (told_teacher.text or "")
     assert told_first is not None
+
+
+async def test_item9_confirmed_declaration_edits_its_reminders_and_the_heads_notice(
+    fake: FakeBotApi, bot: RunningBot, clock: ManualClock
+) -> None:
+    teacher, principal = await approved_trip(fake, bot)
+    await tick_at(bot, clock, PLANNED_RETURN)
+    back = await fake.next_message(teacher.id)
+    official = await declare_back(fake, teacher, back)
+    await fake.wait_for(lambda: not live(back) and "Đã về" in (back.text or ""))
+    await tick_at(bot, clock, PLANNED_RETURN + timedelta(hours=2))
+    reminder = await fake.next_message(teacher.id)
+    await tick_at(bot, clock, PLANNED_RETURN + timedelta(hours=24))
+    overdue = await message_with(fake, principal.id, "chưa xác nhận khai báo y tế")
+    assert live(official) and live(reminder) and live(overdue)
+
+    fake.press(teacher, reminder, reminder.callback_data("✅"))
+    done = await fake.next_message(teacher.id)
+    assert "Đã ghi nhận" in (done.text or "")
+    copies = [official, reminder, overdue]
+    await fake.wait_for(lambda: not any(live(m) for m in copies))
+    assert all("Đã xác nhận khai báo y tế chính thức" in (m.text or "") for m in copies)
+
+
+async def test_item9_answered_checkin_edits_the_reminder_too(
+    fake: FakeBotApi, bot: RunningBot
+) -> None:
+    teacher = await register(fake, TEACHER, "TH-003")
+    await register(fake, PRINCIPAL, "TH-001")
+    await report(fake, teacher, ["Ho"], "37,6")
+    await fake.next_message(teacher.id)  # under monitoring
+    asked = await checkin_at(bot, fake, teacher, datetime(2021, 5, 27, 8, 0, tzinfo=VIETNAM))
+    reminder = await checkin_at(bot, fake, teacher, datetime(2021, 5, 27, 12, 1, tzinfo=VIETNAM))
+    assert "Nhắc lại" in (reminder.text or "")
+    fake.press(teacher, reminder, reminder.callback_data("Không"))
+    await fake.wait_for(lambda: not live(asked) and not live(reminder))
+    assert all("đã trả lời" in (m.text or "") for m in (asked, reminder))
+
+
+async def test_item9_registration_question_shows_the_answer_without_buttons(
+    fake: FakeBotApi, bot: RunningBot
+) -> None:
+    await register(fake, TEACHER, "TH-003")
+    question = next(m for m in fake.messages(TEACHER) if "Đây có phải" in (m.text or ""))
+    await fake.wait_for(lambda: not live(question))
+    assert "Đã xác nhận" in (question.text or "")
+
+
+async def test_item9_acknowledged_alert_edits_the_escalated_copies(
+    fake: FakeBotApi, bot: RunningBot, clock: ManualClock
+) -> None:
+    teacher = await register(fake, TEACHER, "TH-003")
+    principal = await register(fake, PRINCIPAL, "TH-001")
+    vice_chair = await register(fake, VICE_CHAIR, "HB-004")
+    await report(fake, teacher, ["Sốt"], "38,5")
+    first = await fake.next_message(principal.id)
+    clock.advance(timedelta(minutes=bot.settings.alert_ack_minutes + 1))
+    await bot.services.sweeper.tick()
+    escalated = await fake.next_message(vice_chair.id)
+    assert live(first) and live(escalated)
+    fake.press(vice_chair, escalated, escalated.callback_data("Đã tiếp nhận"))
+    await fake.wait_for(lambda: not live(first) and not live(escalated))
+    assert all("Phạm Thị Ngọc Ánh đã tiếp nhận" in (m.text or "") for m in (first, escalated))
+
+
+# --------------------------------------------------------------------------- item 11
+
+
+async def test_item11_remind_again_within_the_hour_says_when_and_never_nags_twice(
+    fake: FakeBotApi, bot: RunningBot, clock: ManualClock
+) -> None:
+    teacher, principal = await approved_trip(fake, bot)
+    await tick_at(bot, clock, PLANNED_RETURN)
+    await declare_back(fake, teacher, await fake.next_message(teacher.id))
+    await tick_at(bot, clock, PLANNED_RETURN + timedelta(hours=24))
+    overdue = await message_with(fake, principal.id, "chưa xác nhận khai báo y tế")
+    await bot.services.sender.drain()
+    seen = len(fake.messages(teacher.id))
+    first = fake.press(principal, overdue, overdue.callback_data("🔔"))
+    await fake.wait_for(lambda: fake.answer_for(first) is not None)
+    assert "18:00" in (fake.answer_for(first) or {}).get("text", "")
+    clock.advance(timedelta(minutes=12))
+    again = fake.press(principal, overdue, overdue.callback_data("🔔"))
+    await fake.wait_for(lambda: fake.answer_for(again) is not None)
+    assert "Đã nhắc lúc 18:00" in (fake.answer_for(again) or {}).get("text", "")
+    await bot.services.sender.drain()
+    assert len(fake.messages(teacher.id)) == seen + 1
+    clock.advance(timedelta(hours=1))
+    later = fake.press(principal, overdue, overdue.callback_data("🔔"))
+    await fake.wait_for(lambda: fake.answer_for(later) is not None)
+    await bot.services.sender.drain()
+    assert len(fake.messages(teacher.id)) == seen + 2

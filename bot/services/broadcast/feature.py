@@ -17,6 +17,7 @@ from typing import Any
 from bot.domain.ids import looks_like_id, parse_id
 from bot.domain.models import BuiltinRole, Staff
 from bot.domain.outgoing import LocalFile, OutMessage
+from bot.domain.reminders import REMIND_AGAIN_AFTER
 from bot.domain.text import export_subfolder
 from bot.domain.travel_policy import PolicyMode
 from bot.i18n import Translator
@@ -48,7 +49,6 @@ from storage.outbox_repo import OutboxRepo, Recipient
 BROADCAST_PRIORITY = 8  # behind every interactive message (1-5): lower numbers go first
 PROGRESS_PRIORITY = 1
 PROGRESS_EVERY = timedelta(seconds=5)
-REMIND_AGAIN_AFTER = timedelta(hours=1)
 HEAD_ROLES = {BuiltinRole.UNIT_HEAD.value, BuiltinRole.DEPUTY_HEAD.value}
 
 
@@ -290,6 +290,13 @@ class Broadcasts:
             return t._("Only unit heads can see who has not read."), []
         recent = await repo.reminded_since(broadcast_id, step.now - REMIND_AGAIN_AFTER)
         chosen = [s for s in unread if s not in recent]
+        if unread and not chosen:
+            last = await repo.last_reminded(broadcast_id, unread) or step.now
+            return t._(
+                "Already reminded at {time}; you can remind them again from {again}.",
+                time=f"{last:%H:%M}",
+                again=f"{last + REMIND_AGAIN_AFTER:%H:%M}",
+            ), []
         await self._remind(step, b, chosen)
         await step.audit.append(
             step.now,

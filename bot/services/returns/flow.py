@@ -17,6 +17,7 @@ from bot.domain.outgoing import Button, OutMessage
 from bot.domain.provinces import all_provinces, search_provinces
 from bot.domain.reminders import declaration_schedule, due_now, shift_out_of_quiet
 from bot.services.health import alerts as health_alerts
+from bot.services.kernel.copies import reply_tracked, settle
 from bot.services.kernel.feature import Answer
 from bot.services.kernel.people import told_line
 from bot.services.kernel.pickers import matches_keyboard, province_picker
@@ -31,7 +32,9 @@ from bot.services.returns.buttons import (
     SymptomToggle,
 )
 from bot.services.returns.views import (
+    back_subject,
     contacts_question,
+    declare_subject,
     official_question,
     return_report,
     symptoms_question,
@@ -122,6 +125,13 @@ class ReturnFlow:
 
     async def did_not_happen(self, step: Step, request: TravelRequest) -> Answer:
         await self._repo(step).cancel(request.id, step.now)
+        await settle(
+            step,
+            back_subject(request.id),
+            lambda t, copy: OutMessage(
+                copy.text + "\n\n" + t._("🚫 The trip did not happen; it is cancelled.")
+            ),
+        )
         await step.audit.append(
             step.now, step.actor, "return.trip_not_taken", f"travel:{request.id}", {}
         )
@@ -242,6 +252,13 @@ class ReturnFlow:
         queued = await step.tell_staff(
             told, lambda t: return_report(t, directory, request, arrived, answers)
         )
+        await settle(
+            step,
+            back_subject(request.id),
+            lambda t, copy: OutMessage(
+                copy.text + "\n\n" + t._("✅ Back: arrived {when}.", when=t.short(arrived))
+            ),
+        )
         messages = [
             OutMessage(
                 step.t._("Thank you, your return is recorded.")
@@ -250,8 +267,12 @@ class ReturnFlow:
             )
         ]
         messages += await self._health_followup(step, request, answers)
-        messages.append(official_question(step.t, request.id, deadline))
-        return messages
+        # In order, through the outbox: the last one carries the declaration's buttons.
+        await reply_tracked(step, messages, [])
+        await reply_tracked(
+            step, [official_question(step.t, request.id, deadline)], [declare_subject(request.id)]
+        )
+        return []
 
     async def _health_followup(
         self, step: Step, request: TravelRequest, answers: dict[str, list[str]]
@@ -284,6 +305,15 @@ class ReturnFlow:
     ) -> list[OutMessage]:
         if not await self._repo(step).mark_declared(request.id, step.now, evidence):
             return [OutMessage(self._state_answer(step, DECLARED))]
+        await settle(
+            step,
+            declare_subject(request.id),
+            lambda t, copy: OutMessage(
+                copy.text
+                + "\n\n"
+                + t._("✅ Official declaration confirmed at {when}.", when=t.short(step.now))
+            ),
+        )
         await step.audit.append(
             step.now,
             step.actor,
