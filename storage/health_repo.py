@@ -27,6 +27,7 @@ class SymptomReport:
     urgency: str
     reasons: tuple[str, ...]
     created_at: datetime
+    case_contact: str  # yes | no | unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +42,7 @@ class NewReport:
     contacts: tuple[str, ...]
     urgency: str
     reasons: tuple[str, ...]
+    case_contact: str | None = None  # yes | no | unknown (None: from contact_with_case)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,8 +114,12 @@ def _time(value: datetime | None) -> str | None:
 
 _REPORT = (
     "id, staff_id, source, symptoms, other_text, temperature, onset_day, contact_with_case, "
-    "contacts, urgency, reasons, created_at"
+    "contacts, urgency, reasons, created_at, case_contact"
 )
+CASE_CONTACT_SQL = (
+    "COALESCE({t}.case_contact, CASE {t}.contact_with_case WHEN 1 THEN 'yes' ELSE 'no' END)"
+)
+"""The three-valued answer of a symptom_reports row `{t}` (older rows kept only yes/no)."""
 _ALERT = "id, object, staff_id, unit_id, level, escalate_at, acked_by, acked_at, created_at"
 _MONITORING = (
     "id, staff_id, reason, status, start_day, end_day, next_checkin_at, pending_day, "
@@ -131,7 +137,7 @@ class HealthRepo:
     async def add_report(self, new: NewReport, now: datetime) -> int:
         return await self.tx.insert(
             f"INSERT INTO symptom_reports ({_REPORT.removeprefix('id, ')}) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 new.staff_id,
                 new.source,
@@ -144,6 +150,7 @@ class HealthRepo:
                 new.urgency,
                 dumps(list(new.reasons)),
                 to_db_time(now),
+                new.case_contact or ("yes" if new.contact_with_case else "no"),
             ),
         )
 
@@ -164,6 +171,7 @@ class HealthRepo:
             row[9],
             tuple(json.loads(row[10])),
             from_db_time(row[11], self.tz),
+            row[12] or ("yes" if row[7] else "no"),
         )
 
     # --- alerts -------------------------------------------------------------------------------

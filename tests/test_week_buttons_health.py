@@ -6,12 +6,16 @@ moved clock (Wednesday 26/05/2021 09:00, Asia/Ho_Chi_Minh), plus the domain rule
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from io import BytesIO
+
+from openpyxl import load_workbook
 
 from bot.domain.clock import VIETNAM, ManualClock
 from tests.fakebot import FakeBotApi, FakeUser, SentMessage
-from tests.harness import RunningBot, register
+from tests.harness import RunningBot, db_value, register
 from tests.test_e2e_health import report
 from tests.test_e2e_health_monitoring import checkin_at
+from tests.test_e2e_oversight import ask
 from tests.test_e2e_returns import (
     PLANNED_RETURN,
     approved_trip,
@@ -218,3 +222,25 @@ async def test_item11_remind_again_within_the_hour_says_when_and_never_nags_twic
     await fake.wait_for(lambda: fake.answer_for(later) is not None)
     await bot.services.sender.drain()
     assert len(fake.messages(teacher.id)) == seen + 2
+
+
+# --------------------------------------------------------------------------- item 12
+
+
+async def test_item12_dont_know_about_f0_contact_is_kept_in_storage_alerts_and_exports(
+    fake: FakeBotApi, bot: RunningBot
+) -> None:
+    teacher = await register(fake, TEACHER, "TH-003")
+    principal = await register(fake, PRINCIPAL, "TH-001")
+    await report(fake, teacher, ["Sốt"], "38,5", contact="Không biết")
+    alert = await fake.next_message(principal.id)
+    assert "(F0): không biết" in (alert.text or ""), alert.text
+    assert db_value(bot.settings.database_path, "SELECT case_contact FROM symptom_reports") == (
+        "unknown"
+    )
+    export = await ask(fake, principal, "/export health", kind="document")
+    assert export.document is not None
+    sheet = load_workbook(BytesIO(export.document["data"])).active
+    assert sheet is not None
+    header, row = list(sheet.iter_rows(values_only=True))[:2]
+    assert row[header.index("Tiếp xúc ca bệnh")] == "không biết", (header, row)

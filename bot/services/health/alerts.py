@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from bot.domain.directory import Directory, answerable_heads
-from bot.domain.health import Symptom, Triage, TriageReason, Urgency, triage
+from bot.domain.health import CaseContact, Symptom, Triage, TriageReason, Urgency, triage
 from bot.domain.health_rules import (
     area_matches,
     contact_with_case,
@@ -60,6 +60,14 @@ def contact_names(t: Translator) -> dict[str, str]:
     }
 
 
+def case_contact_names(t: Translator) -> dict[str, str]:
+    return {
+        CaseContact.YES: t._("yes"),
+        CaseContact.NO: t._("no"),
+        CaseContact.UNKNOWN: t._("does not know"),
+    }
+
+
 def report_lines(t: Translator, directory: Directory, report: SymptomReport) -> list[str]:
     person = directory.person(report.staff_id)
     unit = directory.unit(person.unit_id) if person else None
@@ -79,8 +87,12 @@ def report_lines(t: Translator, directory: Directory, report: SymptomReport) -> 
         lines.append(t._("Temperature: {value} °C", value=f"{report.temperature:.1f}"))
     if report.onset_day is not None:
         lines.append(t._("Since: {day}", day=t.date(report.onset_day)))
-    if report.contact_with_case:
-        lines.append(t._("Contact with a confirmed case: yes"))
+    lines.append(
+        t._(
+            "Contact with a confirmed case (F0): {answer}",
+            answer=case_contact_names(t).get(report.case_contact, report.case_contact),
+        )
+    )
     if report.contacts:
         lines.append(
             t._("Exposure: {list}", list=", ".join(contacts.get(c, c) for c in report.contacts))
@@ -123,12 +135,12 @@ async def record_report(
     other_text: str | None = None,
     temperature: float | None = None,
     onset: date | None = None,
-    case_contact: bool = False,
+    case_contact: CaseContact = CaseContact.NO,
     contacts: tuple[str, ...] = (),
     force_urgent: bool = False,
 ) -> Recorded:
     """Record the report, triage it, alert (urgent) or inform the head (routine)."""
-    result = triage(symptoms, temperature, case_contact)
+    result = triage(symptoms, temperature, case_contact is CaseContact.YES)
     if force_urgent and result.urgency is Urgency.ROUTINE:
         result = Triage(Urgency.URGENT, result.reasons)
     health = repo(step)
@@ -139,10 +151,11 @@ async def record_report(
         other_text=other_text,
         temperature=temperature,
         onset_day=onset,
-        contact_with_case=case_contact,
+        contact_with_case=case_contact is CaseContact.YES,
         contacts=contacts,
         urgency=result.urgency.value,
         reasons=tuple(r.value for r in result.reasons),
+        case_contact=case_contact.value,
     )
     report_id = await health.add_report(new, step.now)
     report = await health.report(report_id)
@@ -264,7 +277,7 @@ async def report_symptoms_from_return(
         person,
         source="return",
         symptoms=found,
-        case_contact=contact_with_case(codes),
+        case_contact=CaseContact.YES if contact_with_case(codes) else CaseContact.NO,
         contacts=codes,
         force_urgent=True,
     )

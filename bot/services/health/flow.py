@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from bot.domain.health import Symptom, TemperatureError, Urgency, parse_temperature
+from bot.domain.health import CaseContact, Symptom, TemperatureError, Urgency, parse_temperature
 from bot.domain.health_rules import OnsetError, health_contact, may_view_health, parse_onset
 from bot.domain.ids import parse_id
 from bot.domain.models import Staff
@@ -231,7 +231,7 @@ class SymptomFlow:
         symptoms = frozenset(Symptom(s) for s in draft["s"])
         temperature = draft.get("temp")
         onset = date.fromisoformat(draft["onset"]) if draft.get("onset") else None
-        case_contact = draft.get("contact") == "yes"
+        case_contact = CaseContact(draft.get("contact") or CaseContact.NO)
         recorded = await record_report(
             step,
             person,
