@@ -95,7 +95,7 @@ async def test_return_question_declaration_and_official_confirmation(
     fake.send_photo(teacher, caption="ảnh chụp tờ khai")
     kept = await fake.next_message(teacher.id)
     assert "minh chứng" in (kept.text or "")
-    assert not official.buttons() and "Đã xác nhận" in (official.text or "")
+    await fake.wait_for(lambda: not official.buttons() and "Đã xác nhận" in (official.text or ""))
     again = fake.press(teacher, official, "rt:ok:1")  # a stale copy elsewhere: answered, no change
     await fake.wait_for(lambda: fake.answer_for(again) is not None)
     assert "Đã xong" in (fake.answer_for(again) or {}).get("text", "")

@@ -11,8 +11,11 @@ from io import BytesIO
 from openpyxl import load_workbook
 
 from bot.domain.clock import VIETNAM, ManualClock
+from bot.domain.directory import Directory
+from bot.domain.health_rules import duty_officers_for, heads_present
+from bot.domain.models import RoutingRule, Staff, Target, TargetKind, Unit, UnitKind
 from tests.fakebot import FakeBotApi, FakeUser, SentMessage
-from tests.harness import RunningBot, db_value, register
+from tests.harness import PHONES, RunningBot, db_value, register
 from tests.test_e2e_health import report
 from tests.test_e2e_health_monitoring import checkin_at
 from tests.test_e2e_oversight import ask
@@ -23,9 +26,39 @@ from tests.test_e2e_returns import (
     message_with,
     tick_at,
 )
-from tests.test_e2e_travel import PRINCIPAL, TEACHER, submit
+from tests.test_e2e_travel import PRINCIPAL, TEACHER, answer, submit
 
-OTHER, DEPUTY, VICE_CHAIR = 1402, 1404, 1405
+OTHER, DEPUTY, VICE_CHAIR, CLERK, OFFICE_HEAD, DUTY = 1402, 1404, 1405, 1406, 1407, 1408
+PHONES.setdefault("TH-002", "0912 000 025")  # Nghiêm Văn Hải, vice-principal
+
+# A small tree: a ward, its UBND office (with a duty officer) and a school under it, and the
+# Party office beside it (with its own duty officer).
+UNITS = [
+    Unit("W", "Phường", UnitKind.WARD),
+    Unit("GOV", "Văn phòng UBND", UnitKind.GOVERNMENT, "W"),
+    Unit("SCH", "Trường", UnitKind.SCHOOL, "GOV"),
+    Unit("PTY", "Văn phòng Đảng ủy", UnitKind.PARTY, "W"),
+]
+PEOPLE = [
+    Staff("VC", "Phó Chủ tịch", "+84900000001", "W", "lead", roles=frozenset({"vice_chair"})),
+    Staff(
+        "PRIN", "Hiệu trưởng", "+84900000002", "SCH", "school_head", roles=frozenset({"unit_head"})
+    ),
+    Staff("VP", "Hiệu phó", "+84900000003", "SCH", "school_head", roles=frozenset({"deputy_head"})),
+    Staff("T", "Giáo viên", "+84900000004", "SCH", "staff"),
+    Staff("GD", "Trực UBND", "+84900000005", "GOV", "staff", roles=frozenset({"duty_officer"})),
+    Staff("PD", "Trực Đảng ủy", "+84900000006", "PTY", "staff", roles=frozenset({"duty_officer"})),
+]
+RULES = [
+    RoutingRule(
+        "school heads", Target(TargetKind.ROLE, "vice_chair"), position_groups=("school_head",)
+    ),
+    RoutingRule("everyone else", Target(TargetKind.UNIT_HEAD)),
+]
+
+
+def sample_directory() -> Directory:
+    return Directory(UNITS, PEOPLE, RULES)
 
 
 def live(message: SentMessage) -> bool:
@@ -244,3 +277,54 @@ async def test_item12_dont_know_about_f0_contact_is_kept_in_storage_alerts_and_e
     assert sheet is not None
     header, row = list(sheet.iter_rows(values_only=True))[:2]
     assert row[header.index("Tiếp xúc ca bệnh")] == "không biết", (header, row)
+
+
+# --------------------------------------------------------------------------- item 15
+
+
+async def test_item15_alert_for_an_away_head_goes_to_the_stand_in(
+    fake: FakeBotApi, bot: RunningBot
+) -> None:
+    teacher = await register(fake, TEACHER, "TH-003")
+    principal = await register(fake, PRINCIPAL, "TH-001")
+    deputy = await register(fake, DEPUTY, "TH-002")
+    await answer(fake, principal, "/away 26/05/2021 28/05/2021")
+    await report(fake, teacher, ["Sốt"], "38,5")
+    alert = await fake.next_message(deputy.id)
+    assert "KHẨN" in (alert.text or "") and alert.callback_data("Đã tiếp nhận")
+    await bot.services.sender.drain()
+    assert not any("KHẨN" in (m.text or "") for m in fake.messages(principal.id))
+
+
+def test_item15_heads_present_replaces_an_absent_head_by_the_deputy() -> None:
+    directory = sample_directory()
+    assert heads_present(directory, "T", frozenset()) == ["PRIN"]
+    assert heads_present(directory, "T", frozenset({"PRIN"})) == ["VP"]
+    # Nobody of the school present: whoever decides the principal's own requests.
+    assert heads_present(directory, "T", frozenset({"PRIN", "VP"})) == ["VC"]
+    # Nobody present at all: the absent head after all, never nobody.
+    assert heads_present(directory, "T", frozenset({"PRIN", "VP", "VC"})) == ["PRIN"]
+
+
+# --------------------------------------------------------------------------- item 16
+
+
+async def test_item16_urgent_alert_reaches_only_the_duty_officers_above_the_person(
+    fake: FakeBotApi, bot: RunningBot
+) -> None:
+    clerk = await register(fake, CLERK, "DU-004")
+    office_head = await register(fake, OFFICE_HEAD, "DU-001")
+    duty = await register(fake, DUTY, "UB-003")  # duty officer of the HĐND-UBND office
+    await report(fake, clerk, ["Sốt"], "38,5")
+    alert = await fake.next_message(office_head.id)
+    assert "KHẨN" in (alert.text or "")
+    await bot.services.sender.drain()
+    assert not any("KHẨN" in (m.text or "") for m in fake.messages(duty.id))
+
+
+def test_item16_duty_officers_for_own_unit_and_above_only() -> None:
+    directory = sample_directory()
+    assert duty_officers_for(directory, "SCH") == ["GD"]  # the school is under the UBND office
+    assert duty_officers_for(directory, "GOV") == ["GD"]
+    assert duty_officers_for(directory, "PTY") == ["PD"]
+    assert duty_officers_for(directory, "W") == []

@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
 from bot.domain.datetime_parse import ParseFailure, parse_when
-from bot.domain.directory import Directory
+from bot.domain.directory import Directory, answerable_heads, superiors_of
 from bot.domain.health import Symptom
 from bot.domain.models import BuiltinRole, Staff
 from bot.domain.provinces import same_province
@@ -93,6 +93,46 @@ def health_officers_for(directory: Directory, unit_id: str) -> list[str]:
         if found:
             return found
     return list(officers)
+
+
+def duty_officers_for(directory: Directory, unit_id: str) -> list[str]:
+    """The duty officers on the person's side of the tree: of their own unit and of the units
+    above it (each level's 24/7 duty, rule 7), not those of unrelated units."""
+    scope = {unit_id, *directory.ancestor_ids(unit_id)}
+    return [
+        s
+        for s in directory.role_ids(BuiltinRole.DUTY_OFFICER.value)
+        if directory.staff[s].unit_id in scope
+    ]
+
+
+def heads_present(directory: Directory, staff_id: str, absent: frozenset[str]) -> list[str]:
+    """Who answers for a person now (`answerable_heads`), each absent one replaced by who
+    stands in: the present deputies of the unit they head, else the present people who decide
+    the absent one's own requests. Nobody present: the absent ones after all (never nobody)."""
+    heads = answerable_heads(directory, staff_id)
+    found: list[str] = []
+    for head in heads:
+        if head not in absent:
+            found.append(head)
+            continue
+        found.extend(_stand_ins_now(directory, head, staff_id, absent))
+    found = [s for s in dict.fromkeys(found) if s != staff_id]
+    return found or heads
+
+
+def _stand_ins_now(
+    directory: Directory, head: str, staff_id: str, absent: frozenset[str]
+) -> list[str]:
+    person = directory.staff[head]
+    deputies = [
+        d
+        for d in directory.deputy_ids(person.unit_id)
+        if d not in absent and d not in (head, staff_id)
+    ]
+    if deputies and person.has_role(BuiltinRole.UNIT_HEAD):
+        return deputies
+    return [s for s in superiors_of(directory, [head]) if s not in absent and s != staff_id]
 
 
 def health_contact(directory: Directory, unit_id: str, default: str) -> str:

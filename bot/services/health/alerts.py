@@ -9,24 +9,27 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from bot.domain.directory import Directory, answerable_heads
+from bot.domain.directory import Directory
 from bot.domain.health import CaseContact, Symptom, Triage, TriageReason, Urgency, triage
 from bot.domain.health_rules import (
     area_matches,
     contact_with_case,
+    duty_officers_for,
     first_checkin,
+    heads_present,
     health_contact,
     health_officers_for,
     monitoring_last_day,
     symptoms_from_codes,
 )
-from bot.domain.models import BuiltinRole, Staff
+from bot.domain.models import Staff
 from bot.domain.outgoing import Button, OutMessage
 from bot.i18n import Translator
 from bot.services.health.buttons import Acknowledge
 from bot.services.kernel.copies import tell_tracked
 from bot.services.kernel.step import Step
 from storage.health_repo import Area, HealthRepo, Monitoring, NewReport, SymptomReport
+from storage.travel_repo import TravelRepo
 
 ALERT_PRIORITY = 1
 
@@ -171,9 +174,8 @@ async def record_report(
     if result.urgency is Urgency.URGENT:
         alert_id = await raise_alert(step, directory, person, report)
         return Recorded(report, result, alert_id)
-    heads = answerable_heads(directory, person.staff_id)
     await step.tell_staff(
-        heads,
+        await heads_now(step, person.staff_id),
         lambda t: OutMessage(
             "\n".join(
                 [
@@ -188,14 +190,25 @@ async def record_report(
     return Recorded(report, result, None)
 
 
-def first_recipients(directory: Directory, person: Staff) -> list[str]:
-    """Unit head(s), the health officers and whoever is on duty."""
+def first_recipients(directory: Directory, person: Staff, absent: frozenset[str]) -> list[str]:
+    """Unit head(s) present now (else who stands in), the health officers and the duty
+    officers of the person's unit and the units above it."""
     found = [
-        *answerable_heads(directory, person.staff_id),
+        *heads_present(directory, person.staff_id, absent),
         *health_officers_for(directory, person.unit_id),
-        *directory.role_ids(BuiltinRole.DUTY_OFFICER.value),
+        *duty_officers_for(directory, person.unit_id),
     ]
     return [s for s in dict.fromkeys(found) if s != person.staff_id]
+
+
+async def heads_now(step: Step, staff_id: str) -> list[str]:
+    """Who answers for the person today: an absent head's stand-in instead of the head."""
+    return heads_present(await step.directory(), staff_id, await absent_today(step))
+
+
+async def absent_today(step: Step) -> frozenset[str]:
+    today = step.now.date()
+    return await TravelRepo(step.tx, step.deps.clock.tz).absent_between(today, today)
 
 
 async def raise_alert(
@@ -209,7 +222,7 @@ async def raise_alert(
         step.now + step.deps.settings.alert_ack_minutes,
         step.now,
     )
-    recipients = first_recipients(directory, person)
+    recipients = first_recipients(directory, person, await absent_today(step))
     await send_alert(
         step, alert_id, recipients, 0, lambda t: symptom_alert_text(t, directory, report)
     )

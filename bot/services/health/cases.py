@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from bot.domain.directory import Directory, answerable_heads
+from bot.domain.directory import Directory
 from bot.domain.health import CaseLevel, CaseNode, child_level, render_tree
 from bot.domain.health_rules import ALL_RECORDS_ROLES, HEAD_ROLES, health_contact, may_view_health
 from bot.domain.ids import looks_like_id, parse_id
@@ -16,6 +16,7 @@ from bot.domain.outgoing import Button, OutMessage
 from bot.i18n import Translator
 from bot.services.health.alerts import (
     contact_default,
+    heads_now,
     open_or_extend,
     repo,
     send_alert,
@@ -278,7 +279,7 @@ class Cases:
         roles = [r.strip() for r in step.deps.settings.case_alert_roles.split(",") if r.strip()]
         chain = [s for role in roles for s in directory.role_ids(role)]
         if subject is not None:
-            chain = answerable_heads(directory, subject.staff_id) + chain
+            chain = await heads_now(step, subject.staff_id) + chain
         else:
             chain = list(directory.head_ids(unit_id)) + chain
         targets = [

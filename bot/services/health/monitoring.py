@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from bot.domain.directory import Directory, answerable_heads
+from bot.domain.directory import Directory
 from bot.domain.health_rules import ALL_RECORDS_ROLES, HEAD_ROLES, may_view_health, next_checkin
 from bot.domain.models import Staff
 from bot.domain.outgoing import Button, OutMessage
 from bot.i18n import Translator
-from bot.services.health.alerts import repo
+from bot.services.health.alerts import heads_now, repo
 from bot.services.health.buttons import Checkin, MonitoringAction
 from bot.services.health.flow import SymptomFlow
 from bot.services.kernel.copies import settle, tell_tracked
@@ -124,9 +124,8 @@ class MonitoringSweep:
         )
         if person is None:
             return
-        heads = answerable_heads(directory, person.staff_id)
         await step.tell_staff(
-            heads,
+            await heads_now(step, person.staff_id),
             lambda t: OutMessage(
                 t._(
                     "{name} ({phone}) is under medical monitoring and did not answer the check-in of {day}, even after a reminder. Please contact them.",
