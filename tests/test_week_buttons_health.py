@@ -328,3 +328,37 @@ def test_item16_duty_officers_for_own_unit_and_above_only() -> None:
     assert duty_officers_for(directory, "GOV") == ["GD"]
     assert duty_officers_for(directory, "PTY") == ["PD"]
     assert duty_officers_for(directory, "W") == []
+
+
+# --------------------------------------------------------------------------- item 13
+
+
+async def submit_visiting_cases(fake: FakeBotApi, user: FakeUser) -> SentMessage:
+    """/travel answering «Có» to «will you visit a place with published cases?»."""
+    await answer(fake, user, "/travel")
+    await answer(fake, user, "da nang")
+    await answer(fake, user, "12 Trần Phú, phường Hải Châu")
+    await answer(fake, user, "29/05/2021 07:00")
+    await answer(fake, user, "30/05/2021 18:00")
+    question = await answer(fake, user, "Thăm gia đình")
+    fake.press(user, question, question.callback_data("Có"))
+    summary = await fake.next_message(user.id)
+    fake.press(user, summary, summary.callback_data("Gửi"))
+    return await fake.next_message(user.id)
+
+
+async def test_item13_own_yes_to_published_cases_starts_monitoring_and_tells_the_head(
+    fake: FakeBotApi, bot: RunningBot, clock: ManualClock
+) -> None:
+    teacher = await register(fake, TEACHER, "TH-003")
+    principal = await register(fake, PRINCIPAL, "TH-001")
+    await submit_visiting_cases(fake, teacher)
+    request = await fake.next_message(principal.id)
+    fake.press(principal, request, request.callback_data("Phê duyệt"))
+    await fake.next_message(teacher.id)
+    await tick_at(bot, clock, PLANNED_RETURN)
+    await declare_back(fake, teacher, await fake.next_message(teacher.id))
+    told = await message_with(fake, principal.id, "được theo dõi sức khỏe đến")
+    assert "Lại Thị Diệu Linh" in (told.text or "") and "công bố ca bệnh" in (told.text or "")
+    assert any("hỏi thăm sức khỏe hằng ngày" in (m.text or "") for m in fake.messages(teacher.id))
+    assert db_value(bot.settings.database_path, "SELECT status FROM monitorings") == "open"
