@@ -285,6 +285,15 @@ class HealthRepo:
             (case_id, parent_id, staff_id, name, level, by, to_db_time(now)),
         )
 
+    async def latest_listing(self, staff_id: str, since: datetime) -> tuple[str, datetime] | None:
+        """(level, when) of the latest case report naming the person since `since`."""
+        row = await self.tx.one(
+            "SELECT level, created_at FROM case_nodes WHERE staff_id = ? AND created_at >= ? "
+            "ORDER BY created_at DESC, id DESC LIMIT 1",
+            (staff_id, to_db_time(since)),
+        )
+        return None if row is None else (row[0], from_db_time(row[1], self.tz))
+
     async def nodes(self, case_id: int) -> list[CaseNodeRow]:
         rows = await self.tx.all(
             "SELECT id, case_id, parent_id, staff_id, name, level FROM case_nodes "

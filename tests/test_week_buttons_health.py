@@ -16,7 +16,7 @@ from bot.domain.health_rules import duty_officers_for, heads_present
 from bot.domain.models import RoutingRule, Staff, Target, TargetKind, Unit, UnitKind
 from tests.fakebot import FakeBotApi, FakeUser, SentMessage
 from tests.harness import PHONES, RunningBot, db_value, register
-from tests.test_e2e_health import report
+from tests.test_e2e_health import press, report
 from tests.test_e2e_health_monitoring import checkin_at
 from tests.test_e2e_oversight import ask
 from tests.test_e2e_returns import (
@@ -28,7 +28,15 @@ from tests.test_e2e_returns import (
 )
 from tests.test_e2e_travel import PRINCIPAL, TEACHER, answer, submit
 
-OTHER, DEPUTY, VICE_CHAIR, CLERK, OFFICE_HEAD, DUTY = 1402, 1404, 1405, 1406, 1407, 1408
+OTHER, DEPUTY, VICE_CHAIR, CLERK, OFFICE_HEAD, DUTY, NURSE = (
+    1402,
+    1404,
+    1405,
+    1406,
+    1407,
+    1408,
+    1409,
+)
 PHONES.setdefault("TH-002", "0912 000 025")  # Nghiêm Văn Hải, vice-principal
 
 # A small tree: a ward, its UBND office (with a duty officer) and a school under it, and the
@@ -362,3 +370,38 @@ async def test_item13_own_yes_to_published_cases_starts_monitoring_and_tells_the
     assert "Lại Thị Diệu Linh" in (told.text or "") and "công bố ca bệnh" in (told.text or "")
     assert any("hỏi thăm sức khỏe hằng ngày" in (m.text or "") for m in fake.messages(teacher.id))
     assert db_value(bot.settings.database_path, "SELECT status FROM monitorings") == "open"
+
+
+# --------------------------------------------------------------------------- item 14
+
+
+async def test_item14_f1_is_warned_on_travel_and_the_approver_is_flagged(
+    fake: FakeBotApi, bot: RunningBot
+) -> None:
+    teacher, principal = await approved_trip(fake, bot)
+    nurse = await register(fake, NURSE, "YT-003")
+    await answer(fake, nurse, "/case")
+    pick = await answer(fake, nurse, "linh")
+    level = await press(fake, nurse, pick, "Lại Thị Diệu Linh")
+    await press(fake, nurse, level, "F1")
+    flag = await message_with(fake, principal.id, "tự cách ly")
+    assert (
+        "F1" in (flag.text or "")
+        and "#1" in (flag.text or "")
+        and "đã phê duyệt" in (flag.text or "")
+    )
+
+    assert "tự cách ly" in ((await fake.next_message(teacher.id)).text or "")  # told as F1
+    fake.send_text(teacher, "/travel")
+    warning = await fake.next_message(teacher.id)
+    assert "F1" in (warning.text or "") and "cách ly" in (warning.text or ""), warning.text
+    await fake.next_message(teacher.id)  # the first question follows: asking stays possible
+    await answer(fake, teacher, "da nang")
+    await answer(fake, teacher, "1 Lê Lợi")
+    await answer(fake, teacher, "05/06/2021 07:00")
+    await answer(fake, teacher, "06/06/2021 18:00")
+    question = await answer(fake, teacher, "Thăm gia đình")
+    summary = await press(fake, teacher, question, "Không")
+    await press(fake, teacher, summary, "Gửi")
+    request = await message_with(fake, principal.id, "#2")
+    assert "F1" in (request.text or "") and "tự cách ly" in (request.text or "")

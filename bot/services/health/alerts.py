@@ -302,6 +302,31 @@ async def report_symptoms_from_return(
     ]
 
 
+# --------------------------------------------------------------------------- told to self-isolate
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """A person listed in a case (F0, F1, …) within the monitoring period: told to self-isolate."""
+
+    level: str
+    at: datetime
+
+
+async def isolation_of(step: Step, staff_id: str) -> Listing | None:
+    since = step.now - timedelta(days=step.deps.settings.monitor_days)
+    found = await repo(step).latest_listing(staff_id, since)
+    return None if found is None else Listing(*found)
+
+
+def isolation_line(t: Translator, listing: Listing) -> str:
+    return t._(
+        "⚠️ Listed as {level} on {day} and told to self-isolate.",
+        level=listing.level,
+        day=t.short(listing.at),
+    )
+
+
 # --------------------------------------------------------------------------- monitoring
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from bot.domain.directory import Directory
@@ -34,8 +35,10 @@ from bot.services.health.buttons import (
 from bot.services.health.case_picture import case_tree_photo
 from bot.services.kernel.pickers import PeopleButtons, people_page, people_picker
 from bot.services.kernel.step import Step
+from bot.services.travel.views import requester_line, status_text
 from storage.health_repo import CaseNodeRow, CaseReport
 from storage.repos import Conversation
+from storage.travel_repo import APPROVED, PENDING, TravelRepo, TravelRequest
 
 FLOW = "case"
 MAX_NAME = 120
@@ -298,6 +301,10 @@ class Cases:
         await send_alert(step, alert_id, targets, 0, text)
 
     async def _tell_subject(self, step: Step, subject: Staff, level: CaseLevel) -> None:
+        await self._tell_isolated(step, subject, level)
+        await flag_trips_of(step, subject, level.value)
+
+    async def _tell_isolated(self, step: Step, subject: Staff, level: CaseLevel) -> None:
         if level is CaseLevel.F0:
             await step.tell_staff(
                 [subject.staff_id],
@@ -439,3 +446,40 @@ class Cases:
             else ()
         )
         return [OutMessage("\n".join(lines), buttons=buttons)]
+
+
+async def flag_trips_of(step: Step, subject: Staff, level: str) -> None:
+    """A person just told to self-isolate: whoever approved, or is to decide, their trips still
+    ahead or under way is told."""
+    travel = TravelRepo(step.tx, step.deps.clock.tz)
+    directory = await step.directory()
+    for request in await travel.of_staff(subject.staff_id):
+        if request.status not in (APPROVED, PENDING) or request.return_at <= step.now:
+            continue
+        deciders = await travel.deciders(request.id)
+        told = (
+            [request.decided_by]
+            if request.status == APPROVED and request.decided_by
+            else [s for s, kind in deciders.items() if kind == "decider"]
+        )
+        await step.tell_staff(
+            told,
+            partial(_trip_flag, directory=directory, request=request, level=level),
+            priority=2,
+        )
+
+
+def _trip_flag(
+    t: Translator, directory: Directory, request: TravelRequest, level: str
+) -> OutMessage:
+    return OutMessage(
+        t._(
+            "⚠️ {who} was listed as {level} and told to self-isolate. Their trip #{id} to {place}, leaving {start}, is {status}.",
+            who=requester_line(t, directory, request.staff_id),
+            level=level,
+            id=request.id,
+            place=request.destination,
+            start=t.short(request.departure_at),
+            status=status_text(t, request.status),
+        )
+    )

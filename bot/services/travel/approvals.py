@@ -19,6 +19,7 @@ from bot.domain.outgoing import Button, OutMessage
 from bot.domain.reminders import shift_out_of_quiet
 from bot.domain.travel_policy import PolicyMode, TripClass, assess_trip
 from bot.i18n import Translator
+from bot.services.health.alerts import Listing, isolation_of
 from bot.services.kernel.copies import reply_tracked, settle, tell_tracked
 from bot.services.kernel.people import names_of, told_line
 from bot.services.kernel.step import Deps, Step, StepRunner, system_step
@@ -197,6 +198,7 @@ class Approvals:
     ) -> None:
         """The approval message to each; `why` says why it comes to them (not the usual route);
         each copy is remembered, to show the outcome once it is decided."""
+        isolation = await isolation_of(step, request.staff_id)
         for staff_id in staff_ids:
             acting = request.acting_for.get(staff_id)
             await tell_tracked(
@@ -209,6 +211,7 @@ class Approvals:
                     acting_for=acting,
                     why=why,
                     escalation=escalation,
+                    isolation=isolation,
                 ),
                 [subject(request.id)],
                 priority=2,
@@ -376,7 +379,11 @@ class Approvals:
                 step,
                 [
                     approval_message(
-                        step.t, directory, request, request.acting_for.get(person.staff_id)
+                        step.t,
+                        directory,
+                        request,
+                        request.acting_for.get(person.staff_id),
+                        isolation=await isolation_of(step, request.staff_id),
                     )
                 ],
                 [subject(request.id)],
@@ -751,10 +758,11 @@ class Approvals:
                 deciders = [
                     s for s, kind in (await repo.deciders(request.id)).items() if kind == "decider"
                 ]
+                isolation = await isolation_of(step, request.staff_id)
                 await tell_tracked(
                     step,
                     deciders,
-                    partial(_reminder, directory=directory, request=request),
+                    partial(_reminder, directory=directory, request=request, isolation=isolation),
                     [subject(request.id)],
                     priority=2,
                 )
@@ -951,8 +959,9 @@ def _approval_with_note(
     acting_for: str | None,
     why: Callable[[Translator], str] | None,
     escalation: Escalation | None = None,
+    isolation: Listing | None = None,
 ) -> OutMessage:
-    message = approval_message(t, directory, request, acting_for, escalation)
+    message = approval_message(t, directory, request, acting_for, escalation, isolation)
     return message if why is None else replace(message, text=f"{message.text}\n{why(t)}")
 
 
@@ -973,8 +982,10 @@ def _why_it_comes_to_you(
     return None
 
 
-def _reminder(t: Translator, directory: Directory, request: TravelRequest) -> OutMessage:
-    message = approval_message(t, directory, request)
+def _reminder(
+    t: Translator, directory: Directory, request: TravelRequest, isolation: Listing | None
+) -> OutMessage:
+    message = approval_message(t, directory, request, isolation=isolation)
     return OutMessage(
         t._("⏰ Reminder: this request still waits for your decision.") + "\n\n" + message.text,
         buttons=message.buttons,

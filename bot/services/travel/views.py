@@ -10,6 +10,7 @@ from bot.domain.models import Route
 from bot.domain.outgoing import Button, OutMessage
 from bot.domain.work_calendar import public_holidays_during
 from bot.i18n import Translator
+from bot.services.health.alerts import Listing, isolation_line
 from bot.services.kernel.people import names_of
 from bot.services.travel.buttons import Decide, RequestAction
 from bot.services.travel.flow import case_area_text
@@ -111,8 +112,11 @@ def approval_message(
     request: TravelRequest,
     acting_for: str | None = None,
     escalation: Escalation | None = None,
+    isolation: Listing | None = None,
 ) -> OutMessage:
     lines = request_lines(t, directory, request)
+    if isolation is not None:
+        lines.append(isolation_line(t, isolation))
     if escalation is not None:
         lines = [escalation_line(t, directory, escalation), "", *lines]
     if acting_for:
