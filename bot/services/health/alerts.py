@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from bot.domain.directory import Directory
 from bot.domain.health import CaseContact, Symptom, Triage, TriageReason, Urgency, triage

@@ -35,7 +35,6 @@ from bot.services.health.buttons import (
 from bot.services.health.case_picture import case_tree_photo
 from bot.services.kernel.pickers import PeopleButtons, people_page, people_picker
 from bot.services.kernel.step import Step
-from bot.services.travel.views import requester_line, status_text
 from storage.health_repo import CaseNodeRow, CaseReport
 from storage.repos import Conversation
 from storage.travel_repo import APPROVED, PENDING, TravelRepo, TravelRequest
@@ -452,7 +451,6 @@ async def flag_trips_of(step: Step, subject: Staff, level: str) -> None:
     """A person just told to self-isolate: whoever approved, or is to decide, their trips still
     ahead or under way is told."""
     travel = TravelRepo(step.tx, step.deps.clock.tz)
-    directory = await step.directory()
     for request in await travel.of_staff(subject.staff_id):
         if request.status not in (APPROVED, PENDING) or request.return_at <= step.now:
             continue
@@ -463,23 +461,28 @@ async def flag_trips_of(step: Step, subject: Staff, level: str) -> None:
             else [s for s, kind in deciders.items() if kind == "decider"]
         )
         await step.tell_staff(
-            told,
-            partial(_trip_flag, directory=directory, request=request, level=level),
-            priority=2,
+            told, partial(_trip_flag, subject=subject, request=request, level=level), priority=2
         )
 
 
-def _trip_flag(
-    t: Translator, directory: Directory, request: TravelRequest, level: str
-) -> OutMessage:
-    return OutMessage(
+def _trip_flag(t: Translator, subject: Staff, request: TravelRequest, level: str) -> OutMessage:
+    text = (
         t._(
-            "⚠️ {who} was listed as {level} and told to self-isolate. Their trip #{id} to {place}, leaving {start}, is {status}.",
-            who=requester_line(t, directory, request.staff_id),
+            "⚠️ {who} was listed as {level} and told to self-isolate. You approved their trip #{id} to {place}, leaving {start}.",
+            who=subject.full_name,
             level=level,
             id=request.id,
             place=request.destination,
             start=t.short(request.departure_at),
-            status=status_text(t, request.status),
+        )
+        if request.status == APPROVED
+        else t._(
+            "⚠️ {who} was listed as {level} and told to self-isolate. Their trip #{id} to {place}, leaving {start}, waits for your decision.",
+            who=subject.full_name,
+            level=level,
+            id=request.id,
+            place=request.destination,
+            start=t.short(request.departure_at),
         )
     )
+    return OutMessage(text)
