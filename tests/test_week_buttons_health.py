@@ -16,6 +16,7 @@ from bot.domain.health_rules import duty_officers_for, heads_present
 from bot.domain.models import RoutingRule, Staff, Target, TargetKind, Unit, UnitKind
 from tests.fakebot import FakeBotApi, FakeUser, SentMessage
 from tests.harness import PHONES, RunningBot, db_value, register
+from tests.test_e2e_broadcast import compose
 from tests.test_e2e_health import press, report
 from tests.test_e2e_health_monitoring import checkin_at
 from tests.test_e2e_oversight import ask
@@ -28,7 +29,7 @@ from tests.test_e2e_returns import (
 )
 from tests.test_e2e_travel import PRINCIPAL, TEACHER, answer, submit
 
-OTHER, DEPUTY, VICE_CHAIR, CLERK, OFFICE_HEAD, DUTY, NURSE = (
+OTHER, DEPUTY, VICE_CHAIR, CLERK, OFFICE_HEAD, DUTY, NURSE, ADMIN = (
     1402,
     1404,
     1405,
@@ -36,6 +37,7 @@ OTHER, DEPUTY, VICE_CHAIR, CLERK, OFFICE_HEAD, DUTY, NURSE = (
     1407,
     1408,
     1409,
+    1410,
 )
 PHONES.setdefault("TH-002", "0912 000 025")  # Nghiêm Văn Hải, vice-principal
 
@@ -405,3 +407,26 @@ async def test_item14_f1_is_warned_on_travel_and_the_approver_is_flagged(
     await press(fake, teacher, summary, "Gửi")
     request = await message_with(fake, principal.id, "#2")
     assert "F1" in (request.text or "") and "tự cách ly" in (request.text or "")
+
+
+async def test_item9_directive_read_from_its_reminder_marks_the_directive_too(
+    fake: FakeBotApi, bot: RunningBot
+) -> None:
+    admin = await register(fake, ADMIN, "DU-003")
+    teacher = await register(fake, TEACHER, "TH-003")
+    summary = (await compose(fake, admin, "Đề nghị các đơn vị thực hiện nghiêm.\n\nTrân trọng."))[
+        -1
+    ]
+    fake.press(admin, summary, summary.callback_data("Gửi ngay"))
+    await bot.services.sender.drain()
+    directive = fake.messages(teacher.id)[-1]
+    assert directive.button_texts() == ["✅ Đã đọc"]
+    bot.clock.advance(timedelta(hours=4, minutes=1))
+    await bot.services.sweeper.tick()
+    await bot.services.sender.drain()
+    reminder = fake.messages(teacher.id)[-1]
+    assert "Nhắc nhở" in (reminder.text or "")
+    fake.press(teacher, reminder, reminder.callback_data("Đã đọc"))
+    await fake.wait_for(
+        lambda: all(m.button_texts() == ["✅ Đã đọc lúc 13:01"] for m in (directive, reminder))
+    )

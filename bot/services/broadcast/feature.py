@@ -228,6 +228,8 @@ class Broadcasts:
             if first
             else t._("Already recorded: read at {time}.", time=read_at.strftime("%H:%M"))
         )
+        if first:  # the directive and its reminders elsewhere in the chat show it too
+            await self._mark_read_copies(step, broadcast_id, person.staff_id, read_at)
         if step.who.message_ref is None:
             return toast, []
         return toast, [
@@ -238,6 +240,25 @@ class Broadcasts:
                 markup_only=True,
             )
         ]
+
+    async def _mark_read_copies(
+        self, step: Step, broadcast_id: int, staff_id: str, read_at: datetime
+    ) -> None:
+        for channel, chat_ref, message_ref in await self._repo(step).read_button_copies(
+            broadcast_id, staff_id
+        ):
+            if message_ref == step.who.message_ref:
+                continue
+            await step.send_to(
+                Recipient(channel, chat_ref, staff_id),
+                OutMessage(
+                    "",
+                    buttons=read_at_button(step.t, read_at),
+                    edit_ref=message_ref,
+                    markup_only=True,
+                ),
+                priority=3,
+            )
 
     async def _show(self, step: Step, broadcast_id: int) -> Answer:
         person = await step.me()
