@@ -430,3 +430,20 @@ async def test_item9_directive_read_from_its_reminder_marks_the_directive_too(
     await fake.wait_for(
         lambda: all(m.button_texts() == ["✅ Đã đọc lúc 13:01"] for m in (directive, reminder))
     )
+
+
+async def test_item11_ask_again_within_the_hour_says_when_and_never_asks_twice(
+    fake: FakeBotApi, bot: RunningBot, clock: ManualClock
+) -> None:
+    teacher, principal = await approved_trip(fake, bot)
+    await tick_at(bot, clock, PLANNED_RETURN + timedelta(hours=24))
+    not_back = await message_with(fake, principal.id, "chưa báo đã về")
+    await bot.services.sender.drain()
+    seen = len(fake.messages(teacher.id))
+    first = fake.press(principal, not_back, not_back.callback_data("🔔"))
+    await fake.wait_for(lambda: fake.answer_for(first) is not None)
+    again = fake.press(principal, not_back, not_back.callback_data("🔔"))
+    await fake.wait_for(lambda: fake.answer_for(again) is not None)
+    assert "Đã nhắc lúc 18:00" in (fake.answer_for(again) or {}).get("text", "")
+    await bot.services.sender.drain()
+    assert len(fake.messages(teacher.id)) == seen + 1

@@ -92,14 +92,9 @@ class Returns:
             return step.t._("Nothing to remind: the declaration is done or the trip is closed."), []
         deadline = trip.deadline_at
         assert deadline is not None
-        returns = self._repo(step)
-        if not await returns.claim_nag(request_id, step.now, step.now - REMIND_AGAIN_AFTER):
-            nagged = await returns.nagged_at(request_id) or step.now
-            return step.t._(
-                "Already reminded at {time}; you can remind them again from {again}.",
-                time=f"{nagged:%H:%M}",
-                again=f"{nagged + REMIND_AGAIN_AFTER:%H:%M}",
-            ), []
+        already = await self._reminded_lately(step, request_id)
+        if already is not None:
+            return already, []
         await tell_tracked(
             step,
             [request.staff_id],
@@ -117,6 +112,9 @@ class Returns:
             return step.t._("You may not do this."), []
         if trip.state != AWAY:
             return step.t._("They have already reported back."), []
+        already = await self._reminded_lately(step, request_id)
+        if already is not None:
+            return already, []
         await tell_tracked(
             step,
             [request.staff_id],
@@ -124,7 +122,20 @@ class Returns:
             [back_subject(request.id)],
             priority=3,
         )
-        return step.t._("Reminder sent."), []
+        return step.t._("Reminder sent at {time}.", time=f"{step.now:%H:%M}"), []
+
+    async def _reminded_lately(self, step: Step, request_id: int) -> str | None:
+        """A head's reminder about this trip went less than an hour ago: say when (nothing is
+        sent); else it is recorded now and None."""
+        returns = self._repo(step)
+        if await returns.claim_nag(request_id, step.now, step.now - REMIND_AGAIN_AFTER):
+            return None
+        nagged = await returns.nagged_at(request_id) or step.now
+        return step.t._(
+            "Already reminded at {time}; you can remind them again from {again}.",
+            time=f"{nagged:%H:%M}",
+            again=f"{nagged + REMIND_AGAIN_AFTER:%H:%M}",
+        )
 
     async def _oversees(self, step: Step, staff_id: str) -> bool:
         """Heads and deputies of the person's unit or a unit above it, and district admins."""
