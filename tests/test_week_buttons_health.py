@@ -40,6 +40,7 @@ OTHER, DEPUTY, VICE_CHAIR, CLERK, OFFICE_HEAD, DUTY, NURSE, ADMIN = (
     1410,
 )
 PHONES.setdefault("TH-002", "0912 000 025")  # Nghiêm Văn Hải, vice-principal
+PHONES.setdefault("TH-006", "0912 000 029")  # Võ Thị Tuyết, school health worker
 
 # A small tree: a ward, its UBND office (with a duty officer) and a school under it, and the
 # Party office beside it (with its own duty officer).
@@ -86,7 +87,7 @@ async def test_item9_decided_request_edits_every_copy(
     fake: FakeBotApi, bot: RunningBot, clock: ManualClock
 ) -> None:
     teacher = await register(fake, TEACHER, "TH-003")
-    other = await register(fake, OTHER, "TH-005")
+    other = await register(fake, OTHER, "TH-006")
     principal = await register(fake, PRINCIPAL, "TH-001")
     await submit(fake, teacher)
     first_copy = await fake.next_message(principal.id)
@@ -96,7 +97,7 @@ async def test_item9_decided_request_edits_every_copy(
     fake.send_text(principal, "/pending")
     listed_first, listed_second, waiting = await next_about(fake, principal, 3)
     assert "Lại Thị Diệu Linh" in (listed_first.text or "")
-    assert "Emily Nguyễn" in (listed_second.text or "")
+    assert "Võ Thị Tuyết" in (listed_second.text or "")
     fake.press(principal, waiting, waiting.callback_data("2"))
     confirm = await fake.next_message(principal.id)
     assert live(confirm)
@@ -131,7 +132,7 @@ async def test_item9_approve_all_approves_exactly_what_it_listed(
     fake: FakeBotApi, bot: RunningBot
 ) -> None:
     teacher = await register(fake, TEACHER, "TH-003")
-    other = await register(fake, OTHER, "TH-005")
+    other = await register(fake, OTHER, "TH-006")
     principal = await register(fake, PRINCIPAL, "TH-001")
     await submit(fake, teacher)
     await submit(fake, other, dest="Huế")
@@ -419,13 +420,11 @@ async def test_item9_directive_read_from_its_reminder_marks_the_directive_too(
     ]
     fake.press(admin, summary, summary.callback_data("Gửi ngay"))
     await bot.services.sender.drain()
-    directive = fake.messages(teacher.id)[-1]
-    assert directive.button_texts() == ["✅ Đã đọc"]
+    directive = next(m for m in fake.messages(teacher.id) if m.button_texts() == ["✅ Đã đọc"])
     bot.clock.advance(timedelta(hours=4, minutes=1))
     await bot.services.sweeper.tick()
     await bot.services.sender.drain()
-    reminder = fake.messages(teacher.id)[-1]
-    assert "Nhắc nhở" in (reminder.text or "")
+    reminder = next(m for m in fake.messages(teacher.id) if "Nhắc nhở" in (m.text or ""))
     fake.press(teacher, reminder, reminder.callback_data("Đã đọc"))
     await fake.wait_for(
         lambda: all(m.button_texts() == ["✅ Đã đọc lúc 13:01"] for m in (directive, reminder))
