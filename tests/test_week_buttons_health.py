@@ -419,6 +419,7 @@ async def test_item9_directive_read_from_its_reminder_marks_the_directive_too(
         -1
     ]
     fake.press(admin, summary, summary.callback_data("Gửi ngay"))
+    await fake.next_message(admin.id)  # the progress message: the directive is queued
     await bot.services.sender.drain()
     directive = next(m for m in fake.messages(teacher.id) if m.button_texts() == ["✅ Đã đọc"])
     bot.clock.advance(timedelta(hours=4, minutes=1))
