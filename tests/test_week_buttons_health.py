@@ -59,6 +59,7 @@ PEOPLE = [
     Staff("T", "Giáo viên", "+84900000004", "SCH", "staff"),
     Staff("GD", "Trực UBND", "+84900000005", "GOV", "staff", roles=frozenset({"duty_officer"})),
     Staff("PD", "Trực Đảng ủy", "+84900000006", "PTY", "staff", roles=frozenset({"duty_officer"})),
+    Staff("ADM", "Quản trị", "+84900000007", "PTY", "staff", roles=frozenset({"admin"})),
 ]
 RULES = [
     RoutingRule(
@@ -311,10 +312,11 @@ def test_item15_heads_present_replaces_an_absent_head_by_the_deputy() -> None:
     directory = sample_directory()
     assert heads_present(directory, "T", frozenset()) == ["PRIN"]
     assert heads_present(directory, "T", frozenset({"PRIN"})) == ["VP"]
-    # Nobody of the school present: whoever decides the principal's own requests.
-    assert heads_present(directory, "T", frozenset({"PRIN", "VP"})) == ["VC"]
+    # Nobody of the school present: who decides for the teacher now (no leader above heads a
+    # unit in this tree, so the district admins), as travel requests are routed.
+    assert heads_present(directory, "T", frozenset({"PRIN", "VP"})) == ["ADM"]
     # Nobody present at all: the absent head after all, never nobody.
-    assert heads_present(directory, "T", frozenset({"PRIN", "VP", "VC"})) == ["PRIN"]
+    assert heads_present(directory, "T", frozenset({"PRIN", "VP", "ADM"})) == ["PRIN"]
 
 
 # --------------------------------------------------------------------------- item 16

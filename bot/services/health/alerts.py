@@ -207,8 +207,7 @@ async def heads_now(step: Step, staff_id: str) -> list[str]:
 
 
 async def absent_today(step: Step) -> frozenset[str]:
-    today = step.now.date()
-    return await TravelRepo(step.tx, step.deps.clock.tz).absent_between(today, today)
+    return await TravelRepo(step.tx, step.deps.clock.tz).absent_on(step.now.date())
 
 
 async def raise_alert(
