@@ -231,7 +231,7 @@ async def test_item9_acknowledged_alert_edits_the_escalated_copies(
     vice_chair = await register(fake, VICE_CHAIR, "HB-004")
     await report(fake, teacher, ["Sốt"], "38,5")
     first = await fake.next_message(principal.id)
-    clock.advance(timedelta(minutes=bot.settings.alert_ack_minutes + 1))
+    clock.advance(bot.settings.alert_ack_minutes + timedelta(minutes=1))
     await bot.services.sweeper.tick()
     escalated = await fake.next_message(vice_chair.id)
     assert live(first) and live(escalated)
