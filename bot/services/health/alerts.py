@@ -329,12 +329,6 @@ def isolation_line(t: Translator, listing: Listing) -> str:
 # --------------------------------------------------------------------------- monitoring
 
 
-async def start_monitoring(step: Step, staff_id: str, reason: str) -> None:
-    """Put the person under monitoring (idempotent: an open monitoring is kept and extended to
-    MONITOR_DAYS from today). The caller tells the person; the daily check-ins explain themselves."""
-    await open_or_extend(step, staff_id, reason)
-
-
 async def open_or_extend(step: Step, staff_id: str, reason: str) -> tuple[Monitoring, bool]:
     settings = step.deps.settings
     health = repo(step)
