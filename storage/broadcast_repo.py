@@ -315,6 +315,34 @@ class BroadcastRepo:
         )
         return {r[0] for r in rows}
 
+    async def read_button_copies(
+        self, broadcast_id: int, staff_id: str
+    ) -> list[tuple[str, str, str]]:
+        """(channel, chat_ref, message ref or `outbox:<id>`) of the person's messages carrying the
+        directive's "read" button: its last part and every reminder."""
+        rows = await self.tx.all(
+            "SELECT channel, chat_ref, COALESCE(message_ref, 'outbox:' || id) FROM outbox "
+            "WHERE purpose IN (?, ?) AND staff_id = ? "
+            "AND (message_ref IS NOT NULL OR status = 'pending') ORDER BY id",
+            (FINAL.format(id=broadcast_id), REMIND.format(id=broadcast_id), staff_id),
+        )
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    async def last_reminded(self, broadcast_id: int, staff_ids: Sequence[str]) -> datetime | None:
+        """When the latest of these people was last reminded."""
+        latest: datetime | None = None
+        for start in range(0, len(staff_ids), 500):
+            chunk = list(staff_ids[start : start + 500])
+            found: str | None = await self.tx.scalar(
+                "SELECT MAX(reminded_at) FROM broadcast_recipients WHERE broadcast_id = ? "
+                f"AND staff_id IN ({','.join('?' * len(chunk))})",
+                (broadcast_id, *chunk),
+            )
+            moment = from_db_time(found, self.tz) if found else None
+            if moment is not None and (latest is None or moment > latest):
+                latest = moment
+        return latest
+
     def _broadcast(self, r: Any) -> Broadcast:
         tz = self.tz
         return Broadcast(

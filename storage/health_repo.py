@@ -27,6 +27,7 @@ class SymptomReport:
     urgency: str
     reasons: tuple[str, ...]
     created_at: datetime
+    case_contact: str  # yes | no | unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +42,7 @@ class NewReport:
     contacts: tuple[str, ...]
     urgency: str
     reasons: tuple[str, ...]
+    case_contact: str | None = None  # yes | no | unknown (None: from contact_with_case)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,8 +114,12 @@ def _time(value: datetime | None) -> str | None:
 
 _REPORT = (
     "id, staff_id, source, symptoms, other_text, temperature, onset_day, contact_with_case, "
-    "contacts, urgency, reasons, created_at"
+    "contacts, urgency, reasons, created_at, case_contact"
 )
+CASE_CONTACT_SQL = (
+    "COALESCE({t}.case_contact, CASE {t}.contact_with_case WHEN 1 THEN 'yes' ELSE 'no' END)"
+)
+"""The three-valued answer of a symptom_reports row `{t}` (older rows kept only yes/no)."""
 _ALERT = "id, object, staff_id, unit_id, level, escalate_at, acked_by, acked_at, created_at"
 _MONITORING = (
     "id, staff_id, reason, status, start_day, end_day, next_checkin_at, pending_day, "
@@ -131,7 +137,7 @@ class HealthRepo:
     async def add_report(self, new: NewReport, now: datetime) -> int:
         return await self.tx.insert(
             f"INSERT INTO symptom_reports ({_REPORT.removeprefix('id, ')}) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 new.staff_id,
                 new.source,
@@ -144,6 +150,7 @@ class HealthRepo:
                 new.urgency,
                 dumps(list(new.reasons)),
                 to_db_time(now),
+                new.case_contact or ("yes" if new.contact_with_case else "no"),
             ),
         )
 
@@ -164,6 +171,7 @@ class HealthRepo:
             row[9],
             tuple(json.loads(row[10])),
             from_db_time(row[11], self.tz),
+            row[12] or ("yes" if row[7] else "no"),
         )
 
     # --- alerts -------------------------------------------------------------------------------
@@ -242,21 +250,6 @@ class HealthRepo:
         )
         return [r[0] for r in rows]
 
-    async def remember_message(self, alert_id: int, outbox_id: int) -> None:
-        await self.tx.execute(
-            "INSERT OR IGNORE INTO alert_messages (alert_id, outbox_id) VALUES (?, ?)",
-            (alert_id, outbox_id),
-        )
-
-    async def sent_messages(self, alert_id: int) -> list[tuple[str, str, str, str | None, str]]:
-        """(channel, chat_ref, message_ref, staff_id, text) of the alert messages already sent."""
-        rows = await self.tx.all(
-            "SELECT o.channel, o.chat_ref, COALESCE(o.message_ref, 'outbox:' || o.id), o.staff_id, o.payload FROM alert_messages m "
-            "JOIN outbox o ON o.id = m.outbox_id WHERE m.alert_id = ? AND (o.message_ref IS NOT NULL OR o.status = 'pending')",
-            (alert_id,),
-        )
-        return [(r[0], r[1], r[2], r[3], json.loads(r[4])["text"]) for r in rows]
-
     # --- cases --------------------------------------------------------------------------------
 
     async def add_case(
@@ -291,6 +284,15 @@ class HealthRepo:
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             (case_id, parent_id, staff_id, name, level, by, to_db_time(now)),
         )
+
+    async def latest_listing(self, staff_id: str, since: datetime) -> tuple[str, datetime] | None:
+        """(level, when) of the latest case report naming the person since `since`."""
+        row = await self.tx.one(
+            "SELECT level, created_at FROM case_nodes WHERE staff_id = ? AND created_at >= ? "
+            "ORDER BY created_at DESC, id DESC LIMIT 1",
+            (staff_id, to_db_time(since)),
+        )
+        return None if row is None else (row[0], from_db_time(row[1], self.tz))
 
     async def nodes(self, case_id: int) -> list[CaseNodeRow]:
         rows = await self.tx.all(

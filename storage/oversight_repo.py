@@ -14,6 +14,7 @@ from typing import Any, overload
 
 from storage.broadcast_repo import NOT_REGISTERED, UNREAD
 from storage.db import Tx, dumps, from_db_time, to_db_time
+from storage.health_repo import CASE_CONTACT_SQL
 
 IN_SCOPE = "IN (SELECT value FROM json_each(?))"
 LIVE = "('approved', 'recorded')"
@@ -380,7 +381,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     ),
     "health": (
         f"SELECT {_PERSON}, h.id, {_local('h.created_at')}, h.source, h.symptoms, h.temperature, h.onset_day, "
-        "h.contact_with_case, h.urgency "
+        f"{CASE_CONTACT_SQL.format(t='h')}, h.urgency "
         "FROM symptom_reports h JOIN staff s ON s.staff_id = h.staff_id LEFT JOIN units u ON u.unit_id = s.unit_id "
         "WHERE {WHERE} ORDER BY s.unit_id, h.created_at, h.id",
         "h.created_at",

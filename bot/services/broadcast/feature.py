@@ -17,6 +17,7 @@ from typing import Any
 from bot.domain.ids import looks_like_id, parse_id
 from bot.domain.models import BuiltinRole, Staff
 from bot.domain.outgoing import LocalFile, OutMessage
+from bot.domain.reminders import REMIND_AGAIN_AFTER
 from bot.domain.text import export_subfolder
 from bot.domain.travel_policy import PolicyMode
 from bot.i18n import Translator
@@ -48,7 +49,6 @@ from storage.outbox_repo import OutboxRepo, Recipient
 BROADCAST_PRIORITY = 8  # behind every interactive message (1-5): lower numbers go first
 PROGRESS_PRIORITY = 1
 PROGRESS_EVERY = timedelta(seconds=5)
-REMIND_AGAIN_AFTER = timedelta(hours=1)
 HEAD_ROLES = {BuiltinRole.UNIT_HEAD.value, BuiltinRole.DEPUTY_HEAD.value}
 
 
@@ -228,6 +228,8 @@ class Broadcasts:
             if first
             else t._("Already recorded: read at {time}.", time=read_at.strftime("%H:%M"))
         )
+        if first:  # the directive and its reminders elsewhere in the chat show it too
+            await self._mark_read_copies(step, broadcast_id, person.staff_id, read_at)
         if step.who.message_ref is None:
             return toast, []
         return toast, [
@@ -238,6 +240,25 @@ class Broadcasts:
                 markup_only=True,
             )
         ]
+
+    async def _mark_read_copies(
+        self, step: Step, broadcast_id: int, staff_id: str, read_at: datetime
+    ) -> None:
+        for channel, chat_ref, message_ref in await self._repo(step).read_button_copies(
+            broadcast_id, staff_id
+        ):
+            if message_ref == step.who.message_ref:
+                continue
+            await step.send_to(
+                Recipient(channel, chat_ref, staff_id),
+                OutMessage(
+                    "",
+                    buttons=read_at_button(step.t, read_at),
+                    edit_ref=message_ref,
+                    markup_only=True,
+                ),
+                priority=3,
+            )
 
     async def _show(self, step: Step, broadcast_id: int) -> Answer:
         person = await step.me()
@@ -290,6 +311,13 @@ class Broadcasts:
             return t._("Only unit heads can see who has not read."), []
         recent = await repo.reminded_since(broadcast_id, step.now - REMIND_AGAIN_AFTER)
         chosen = [s for s in unread if s not in recent]
+        if unread and not chosen:
+            last = await repo.last_reminded(broadcast_id, unread) or step.now
+            return t._(
+                "Already reminded at {time}; you can remind them again from {again}.",
+                time=f"{last:%H:%M}",
+                again=f"{last + REMIND_AGAIN_AFTER:%H:%M}",
+            ), []
         await self._remind(step, b, chosen)
         await step.audit.append(
             step.now,

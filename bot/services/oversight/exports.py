@@ -23,7 +23,7 @@ from bot.domain.health_rules import ALL_RECORDS_ROLES, HEAD_ROLES
 from bot.domain.models import BuiltinRole, Staff
 from bot.domain.text import file_date, file_slug
 from bot.i18n import Translator
-from bot.services.health.alerts import symptom_names
+from bot.services.health.alerts import case_contact_names, symptom_names
 from bot.services.travel.views import status_text
 from storage.oversight_repo import EXPORT_KINDS, OversightRepo
 
@@ -100,6 +100,7 @@ def row_mapper(t: Translator, what: str) -> Callable[[tuple[Any, ...]], list[Any
         "checkin": t._("monitoring check-in"),
     }
     urgency = {"urgent": t._("urgent"), "routine": t._("routine")}
+    contact = case_contact_names(t)
 
     def health(r: tuple[Any, ...]) -> list[Any]:
         codes = json.loads(r[7] or "[]")
@@ -113,7 +114,7 @@ def row_mapper(t: Translator, what: str) -> Callable[[tuple[Any, ...]], list[Any
             listed,
             r[8],
             onset,
-            _yes_no(t, r[10]),
+            contact.get(r[10], r[10]),
             urgency.get(r[11], r[11]),
         ]
 

@@ -12,6 +12,8 @@ from typing import Any
 
 from bot.domain.models import BuiltinRole, Staff
 from bot.domain.outgoing import OutMessage
+from bot.domain.reminders import REMIND_AGAIN_AFTER
+from bot.services.kernel.copies import tell_tracked
 from bot.services.kernel.feature import Answer, ButtonRoute, Feature
 from bot.services.kernel.step import Deps, Step
 from bot.services.returns.buttons import OWN_TRIP_ACTIONS, RETURNS, ReturnButton, TripAction
@@ -20,7 +22,9 @@ from bot.services.returns.sweep import ReturnsSweep
 from bot.services.returns.views import (
     LATER_VIEWS,
     back_question,
+    back_subject,
     declaration_reminder,
+    declare_subject,
     window_line,
 )
 from storage.returns_repo import AWAY, BACK, ReturnsRepo
@@ -88,13 +92,18 @@ class Returns:
             return step.t._("Nothing to remind: the declaration is done or the trip is closed."), []
         deadline = trip.deadline_at
         assert deadline is not None
-        await step.tell_staff(
+        already = await self._reminded_lately(step, request_id)
+        if already is not None:
+            return already, []
+        await tell_tracked(
+            step,
             [request.staff_id],
             lambda t: declaration_reminder(t, request.id, request.destination, deadline, step.now),
+            [declare_subject(request.id)],
             priority=3,
         )
         await step.audit.append(step.now, step.actor, "return.nag", f"travel:{request_id}", {})
-        return step.t._("Reminder sent."), []
+        return step.t._("Reminder sent at {time}.", time=f"{step.now:%H:%M}"), []
 
     async def _ask_again(self, step: Step, request_id: int) -> Answer:
         trip = await self._repo(step).get(request_id)
@@ -103,10 +112,30 @@ class Returns:
             return step.t._("You may not do this."), []
         if trip.state != AWAY:
             return step.t._("They have already reported back."), []
-        await step.tell_staff(
-            [request.staff_id], lambda t: back_question(t, request, again=True), priority=3
+        already = await self._reminded_lately(step, request_id)
+        if already is not None:
+            return already, []
+        await tell_tracked(
+            step,
+            [request.staff_id],
+            lambda t: back_question(t, request, again=True),
+            [back_subject(request.id)],
+            priority=3,
         )
-        return step.t._("Reminder sent."), []
+        return step.t._("Reminder sent at {time}.", time=f"{step.now:%H:%M}"), []
+
+    async def _reminded_lately(self, step: Step, request_id: int) -> str | None:
+        """A head's reminder about this trip went less than an hour ago: say when (nothing is
+        sent); else it is recorded now and None."""
+        returns = self._repo(step)
+        if await returns.claim_nag(request_id, step.now, step.now - REMIND_AGAIN_AFTER):
+            return None
+        nagged = await returns.nagged_at(request_id) or step.now
+        return step.t._(
+            "Already reminded at {time}; you can remind them again from {again}.",
+            time=f"{nagged:%H:%M}",
+            again=f"{nagged + REMIND_AGAIN_AFTER:%H:%M}",
+        )
 
     async def _oversees(self, step: Step, staff_id: str) -> bool:
         """Heads and deputies of the person's unit or a unit above it, and district admins."""

@@ -46,6 +46,16 @@ def contact_name(t: Translator, code: str) -> str:
     }.get(code, code)
 
 
+def back_subject(request_id: int) -> str:
+    """A trip's "are you back?" stage as a subject of button messages."""
+    return f"back:{request_id}"
+
+
+def declare_subject(request_id: int) -> str:
+    """A return's official-declaration stage as a subject of button messages."""
+    return f"declare:{request_id}"
+
+
 def back_question(t: Translator, request: TravelRequest, again: bool = False) -> OutMessage:
     text = t._(
         "Are you back? Your trip #{id} to {place} was planned to end {when}.",
