@@ -47,6 +47,7 @@ from bot.services.oversight.feature import Oversight
 from bot.services.registration.feature import RegistrationService
 from bot.services.returns.feature import Returns
 from bot.services.travel.feature import Travel
+from bot.services.violations.feature import Violations
 from handlers import register_all
 from handlers.common import SERVICES_KEY, incoming
 from storage.db import Database
@@ -169,6 +170,7 @@ def build_features(deps: Deps) -> list[Feature]:
     features = [travel.feature(), returns.feature(), Broadcasts(deps).feature()]
     features.append(Health(deps).feature())
     features.append(Oversight(deps).feature())
+    features.append(Violations(deps).feature())
     return features
 
 

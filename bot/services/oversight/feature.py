@@ -41,11 +41,13 @@ from bot.services.oversight.views import (
     unregistered_deciders_text,
 )
 from storage.db import Tx
+from storage.measures_repo import MeasuresRepo
 from storage.oversight_repo import OversightRepo, UnitFigures
 
 CHART_UNITS = 20
 CHART_DAYS = 30
 EXPORT_DAYS = 30
+MEASURE_RESULT_DAYS = 3  # a test result stays in /unit that long
 
 
 def staff_in(directory: Directory, units: set[str]) -> list[str]:
@@ -119,6 +121,9 @@ class Oversight:
                 scope, step.now - timedelta(days=settings.oversight_symptom_days)
             ),
             unread=await repo.unread(scope, directives),
+            measures=await MeasuresRepo(step.tx, self.deps.clock.tz).of_scope(
+                scope, step.now, step.now - timedelta(days=MEASURE_RESULT_DAYS)
+            ),
         )
 
     # --- /district --------------------------------------------------------------------------

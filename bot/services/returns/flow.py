@@ -30,6 +30,7 @@ from bot.services.returns.buttons import (
     ReturnProvince,
     SymptomToggle,
 )
+from bot.services.returns.measures import ReturnMeasures
 from bot.services.returns.views import (
     contacts_question,
     official_question,
@@ -46,9 +47,10 @@ FLOW = "return"
 class ReturnFlow:
     """Step functions; the caller opens the Step (transaction) and hands it in."""
 
-    def __init__(self, deps: Deps, submit: Any) -> None:
+    def __init__(self, deps: Deps, submit: Any, measures: ReturnMeasures) -> None:
         self.deps = deps
         self._submit = submit  # Approvals.submit: a delay beyond MAX_TRIP_DAYS asks again
+        self.measures = measures  # testing and isolation the areas visited require
 
     async def own_trip(
         self, step: Step, request_id: int, state: str
@@ -251,6 +253,7 @@ class ReturnFlow:
         ]
         messages += await self._health_followup(step, request, answers)
         messages.append(official_question(step.t, request.id, deadline))
+        messages += await self.measures.on_return(step, request, arrived, answers["provinces"])
         return messages
 
     async def _health_followup(
@@ -304,6 +307,8 @@ class ReturnFlow:
     async def on_text(self, step: Step, conversation: Conversation, text: str) -> list[OutMessage]:
         data = conversation.draft
         attachment = step.who.attachment
+        if conversation.step == "test":
+            return await self.measures.evidence(step, data)
         if conversation.step == "official":
             return await self._evidence(step, data, attachment.file_id if attachment else None)
         if conversation.step == "provinces":
