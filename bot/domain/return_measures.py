@@ -66,6 +66,7 @@ def parse_requirement(text: str) -> Requirement | None:
 
 def strictest(requirements: Iterable[Requirement]) -> Requirement:
     """Several areas on one trip: the shortest test deadline and the longest isolation."""
+    requirements = list(requirements)
     tests = [r.test_hours for r in requirements if r.test_hours is not None]
     isolations = [r.isolation_days for r in requirements if r.isolation_days is not None]
     return Requirement(min(tests) if tests else None, max(isolations) if isolations else None)
@@ -85,7 +86,7 @@ def measures_for(arrived: datetime, requirement: Requirement) -> Measures:
     return Measures(test, isolation)
 
 
-def test_steps(
+def result_steps(
     arrived: datetime, due: datetime, quiet: QuietHours = DEFAULT_QUIET
 ) -> tuple[datetime, datetime]:
     """When the person is reminded of the test result (REMIND_BEFORE the deadline, or half way
@@ -97,15 +98,17 @@ def test_steps(
 
 
 @dataclass(frozen=True, slots=True)
-class TestStep:
+class ResultStep:
     stage: int  # 1: remind the person; 2: deadline passed, tell the head
     next_at: datetime | None
 
 
-def test_step_due(steps: tuple[datetime, datetime], stage: int, now: datetime) -> TestStep | None:
+def result_step_due(
+    steps: tuple[datetime, datetime], stage: int, now: datetime
+) -> ResultStep | None:
     """The step to take now (after downtime only the latest one), or None when nothing is due.
     `stage` is what was done already: 0 nothing, 1 reminded, 2 head told."""
     reached = sum(1 for at in steps if at <= now)
     if reached <= stage:
         return None
-    return TestStep(reached, steps[reached] if reached < len(steps) else None)
+    return ResultStep(reached, steps[reached] if reached < len(steps) else None)

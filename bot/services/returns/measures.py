@@ -18,9 +18,9 @@ from bot.domain.outgoing import Button, OutMessage
 from bot.domain.return_measures import (
     Measures,
     measures_for,
+    result_step_due,
+    result_steps,
     strictest,
-    test_step_due,
-    test_steps,
 )
 from bot.i18n import Translator
 from bot.services.health import cases
@@ -167,7 +167,7 @@ class ReturnMeasures:
         measures = measures_for(arrived, requirement)
         area = "; ".join(area_description(step.t, a) for a in matched)
         remind_at = (
-            test_steps(arrived, measures.test_due_at, self.deps.settings.quiet)[0]
+            result_steps(arrived, measures.test_due_at, self.deps.settings.quiet)[0]
             if measures.test_due_at is not None
             else None
         )
@@ -291,8 +291,8 @@ class ReturnMeasures:
 
     async def _move_on(self, step: Step, measure: ReturnMeasure) -> None:
         assert measure.test_due_at is not None
-        steps = test_steps(measure.arrived_at, measure.test_due_at, self.deps.settings.quiet)
-        due = test_step_due(steps, measure.remind_stage, step.now)
+        steps = result_steps(measure.arrived_at, measure.test_due_at, self.deps.settings.quiet)
+        due = result_step_due(steps, measure.remind_stage, step.now)
         if due is None:  # moved on already: the next step is later
             next_at = steps[measure.remind_stage] if measure.remind_stage < len(steps) else None
             await repo(step).move_on(measure.request_id, measure.remind_stage, next_at, step.now)
