@@ -112,7 +112,7 @@ def row_mapper(t: Translator, what: str) -> Callable[[tuple[Any, ...]], list[Any
         unread, absent = t._("not read"), t._("never registered")
         return lambda r: [*r[1:7], _yes_no(t, r[7]), r[8] or (unread if r[7] else absent)]
     if what == "violations":
-        return lambda r: [*r[1:7], kind_name(t, r[7]), *r[8:]]
+        return lambda r: [*r[1:6], kind_name(t, r[6]), *r[7:]]
     names = symptom_names(t)
     sources = {
         "self": t._("self-report"),
