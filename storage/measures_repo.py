@@ -140,17 +140,16 @@ class MeasuresRepo:
         )
         return [self._measure(r) for r in rows]
 
-    async def move_on(
-        self, request_id: int, stage: int, next_at: datetime | None, now: datetime
+    async def move_on_many(
+        self, moves: Sequence[tuple[int, int, datetime | None]], now: datetime
     ) -> None:
-        told = ", overdue_at = ?" if stage >= 2 else ""
-        params: list[Any] = [stage, _time(next_at), to_db_time(now)]
-        if told:
-            params.append(to_db_time(now))
-        await self.tx.execute(
-            f"UPDATE return_measures SET remind_stage = ?, remind_at = ?, updated_at = ?{told} "
+        """(request id, stage now done, next step's time); stage 2 marks the head told."""
+        at = to_db_time(now)
+        await self.tx.executemany(
+            "UPDATE return_measures SET remind_stage = ?, remind_at = ?, updated_at = ?, "
+            "overdue_at = CASE WHEN ? >= 2 THEN COALESCE(overdue_at, ?) ELSE overdue_at END "
             "WHERE request_id = ?",
-            (*params, request_id),
+            [(stage, _time(next_at), at, stage, at, rid) for rid, stage, next_at in moves],
         )
 
     async def of_scope(

@@ -79,6 +79,13 @@ async def test_test_required_reminded_then_positive_opens_a_case(
     unit = await message_with_after(fake, principal, "/unit", "🧪")
     assert "đang cách ly đến 13/06/2021 18:00" in (unit.text or "")
     assert "chờ kết quả xét nghiệm, hạn 01/06/2021 18:00" in (unit.text or "")
+    with sqlite3.connect(bot.settings.database_path) as conn:
+        viewed = conn.execute(
+            "SELECT actor, json_extract(details, '$.lines') FROM audit_log "
+            "WHERE action = 'health.view' AND object = 'unit:HB-TH'"
+        ).fetchall()
+    # the monitoring and the test: a test result seen in /unit is a health view, audited
+    assert viewed == [("TH-001", 2)], viewed
 
     await tick_at(bot, clock, REMINDED_AT - timedelta(minutes=1))
     assert not any("gửi kết quả xét nghiệm" in t for t in texts(fake, teacher.id))

@@ -87,13 +87,13 @@ class Oversight:
         directory = await step.directory()
         scope = staff_in(directory, directory.subtree(person.unit_id))
         picture = await self.picture(step, person, scope)
-        if picture.health:
+        if picture.health or picture.measures:  # test results are health data too
             await step.audit.append(
                 step.now,
                 person.staff_id,
                 "health.view",
                 f"unit:{person.unit_id}",
-                {"via": "unit", "lines": len(picture.health)},
+                {"via": "unit", "lines": len(picture.health) + len(picture.measures)},
             )
         unit = directory.unit(person.unit_id)
         head_line = t._(
