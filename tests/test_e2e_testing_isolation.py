@@ -87,6 +87,9 @@ async def test_test_required_reminded_then_positive_opens_a_case(
     # the monitoring and the test: a test result seen in /unit is a health view, audited
     assert viewed == [("TH-001", 2)], viewed
 
+    status = await message_with_after(fake, teacher, "/status", "🧪")
+    assert "🧪 đang cách ly đến 13/06/2021 18:00; chờ kết quả xét nghiệm" in (status.text or "")
+
     await tick_at(bot, clock, REMINDED_AT - timedelta(minutes=1))
     assert not any("gửi kết quả xét nghiệm" in t for t in texts(fake, teacher.id))
     await tick_at(bot, clock, REMINDED_AT)

@@ -40,6 +40,7 @@ from bot.services.oversight.views import (
     unit_text,
     unregistered_deciders_text,
 )
+from bot.services.returns.measures import RESULT_SHOWN_DAYS
 from storage.db import Tx
 from storage.measures_repo import MeasuresRepo
 from storage.oversight_repo import OversightRepo, UnitFigures
@@ -47,7 +48,6 @@ from storage.oversight_repo import OversightRepo, UnitFigures
 CHART_UNITS = 20
 CHART_DAYS = 30
 EXPORT_DAYS = 30
-MEASURE_RESULT_DAYS = 3  # a test result stays in /unit that long
 
 
 def staff_in(directory: Directory, units: set[str]) -> list[str]:
@@ -122,7 +122,7 @@ class Oversight:
             ),
             unread=await repo.unread(scope, directives),
             measures=await MeasuresRepo(step.tx, self.deps.clock.tz).of_scope(
-                scope, step.now, step.now - timedelta(days=MEASURE_RESULT_DAYS)
+                scope, step.now, step.now - timedelta(days=RESULT_SHOWN_DAYS)
             ),
         )
 

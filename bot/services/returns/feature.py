@@ -68,6 +68,7 @@ class Returns:
             request = await travel.get(trip.request_id)
             if request is not None:
                 lines.append(window_line(step.t, trip, request, step.now))
+        lines += await self.measures.status_lines(step, person.staff_id)
         if lines:
             messages.append(OutMessage("\n".join(lines)))
         return messages

@@ -9,7 +9,7 @@ case (bot/services/health/cases.py), which alerts the case chain at once.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -39,6 +39,7 @@ from storage.measures_repo import MeasuresRepo, ReturnMeasure
 from storage.repos import AuditRepo, Conversation
 from storage.travel_repo import TravelRequest
 
+RESULT_SHOWN_DAYS = 3  # a test result stays in /status and /unit that long
 FLOW = "return"  # the returns conversation: its `test` step waits for the photo
 BATCH = 2000  # rows a transaction: about 0.4 s of write lock at most (bench/measures.py)
 
@@ -127,8 +128,8 @@ def result_name(t: Translator, result: str | None) -> str:
     }.get(result, result or "")
 
 
-def measure_line(t: Translator, name: str, measure: ReturnMeasure, now: datetime) -> str:
-    """/unit: «Name — isolating until …; test pending (due …)»."""
+def measure_parts(t: Translator, measure: ReturnMeasure, now: datetime) -> list[str]:
+    """«isolating until …», «test pending, due …» / «test overdue since …» / the result."""
     parts = []
     if measure.isolation_until is not None and measure.isolation_until > now:
         parts.append(t._("isolating until {when}", when=t.short(measure.isolation_until)))
@@ -139,7 +140,21 @@ def measure_line(t: Translator, name: str, measure: ReturnMeasure, now: datetime
             parts.append(t._("test pending, due {when}", when=t.short(measure.test_due_at)))
         else:
             parts.append(result_name(t, measure.test_result))
-    return t._("{name} — {what}", name=name, what="; ".join(parts))
+    return parts
+
+
+def measure_line(t: Translator, name: str, measure: ReturnMeasure, now: datetime) -> str:
+    """/unit: «Name — isolating until …; test pending, due …»."""
+    return t._("{name} — {what}", name=name, what="; ".join(measure_parts(t, measure, now)))
+
+
+def own_lines(t: Translator, measures: list[ReturnMeasure], now: datetime) -> list[str]:
+    """/status: the person's own testing and isolation after a return."""
+    return [
+        "🧪 " + "; ".join(parts)
+        for measure in measures
+        if (parts := measure_parts(t, measure, now))
+    ]
 
 
 # --------------------------------------------------------------------------- use cases
@@ -243,6 +258,10 @@ class ReturnMeasures:
                 + ask_photo
             )
         ]
+
+    async def status_lines(self, step: Step, staff_id: str) -> list[str]:
+        since = step.now - timedelta(days=RESULT_SHOWN_DAYS)
+        return own_lines(step.t, await repo(step).of_scope([staff_id], step.now, since), step.now)
 
     async def evidence(self, step: Step, data: dict[str, Any]) -> list[OutMessage]:
         """A photo sent in the `test` step: kept as the result's evidence."""
