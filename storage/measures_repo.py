@@ -8,8 +8,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from storage.db import Tx, dumps, from_db_time, to_db_time
-
-IN_SCOPE = "IN (SELECT value FROM json_each(?))"
+from storage.oversight_repo import IN_SCOPE
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,24 +27,11 @@ class ReturnMeasure:
     case_id: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class Violation:
-    id: int
-    staff_id: str
-    unit_id: str
-    kind: str
-    note: str
-    object: str | None
-    recorded_by: str
-    created_at: datetime
-
-
 _MEASURE = (
     "request_id, staff_id, area, arrived_at, test_due_at, test_result, test_at, evidence_file_id, "
     "isolation_until, remind_at, remind_stage, case_id"
 )
 _MEASURE_TIMES = (3, 4, 6, 8, 9)
-_VIOLATION = "id, staff_id, unit_id, kind, note, object, recorded_by, created_at"
 
 
 def _time(moment: datetime | None) -> str | None:
@@ -182,20 +168,3 @@ class MeasuresRepo:
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             (staff_id, unit_id, kind, note, object_, by, to_db_time(now)),
         )
-
-    async def violation(self, violation_id: int) -> Violation | None:
-        row = await self.tx.one(
-            f"SELECT {_VIOLATION} FROM violations WHERE id = ?", (violation_id,)
-        )
-        if row is None:
-            return None
-        values = list(row)
-        values[7] = from_db_time(values[7], self.tz)
-        return Violation(*values)
-
-    async def violations_by_unit(self, since: datetime) -> list[tuple[str, int]]:
-        rows = await self.tx.all(
-            "SELECT unit_id, COUNT(*) FROM violations WHERE created_at >= ? GROUP BY unit_id",
-            (to_db_time(since),),
-        )
-        return [(r[0], r[1]) for r in rows]
