@@ -50,7 +50,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def _add_export_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     export = commands.add_parser("export", help="an Excel register: travel, returns, acks, health")
-    export.add_argument("--what", choices=("travel", "returns", "acks", "health"), required=True)
+    export.add_argument(
+        "--what", choices=("travel", "returns", "acks", "health", "violations"), required=True
+    )
     export.add_argument("--from", dest="start", required=True, help="first day, dd/mm/yyyy")
     export.add_argument("--to", dest="end", required=True, help="last day, dd/mm/yyyy")
     export.add_argument("--unit", default=None, help="this unit and the units below it")

@@ -49,6 +49,7 @@ from bot.services.privacy.retention import Retention
 from bot.services.registration.feature import RegistrationService
 from bot.services.returns.feature import Returns
 from bot.services.travel.feature import Travel
+from bot.services.violations.feature import Violations
 from handlers import register_all
 from handlers.common import SERVICES_KEY, incoming
 from storage.db import Database
@@ -173,6 +174,7 @@ def build_features(deps: Deps) -> list[Feature]:
     features.append(Oversight(deps).feature())
     features.append(Breaches(deps).feature())
     features.append(Retention(deps.db, deps.clock, deps.settings).feature())
+    features.append(Violations(deps).feature())
     return features
 
 

@@ -86,6 +86,8 @@ class Area:
     end_day: date | None
     source: str
     ended_at: datetime | None
+    test_hours: int | None = None  # required on return: a test within so many hours
+    isolation_days: int | None = None  # required on return: isolation for so many days
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,8 +340,8 @@ class HealthRepo:
     async def areas(self, include_ended: bool = False) -> list[Area]:
         where = "" if include_ended else "WHERE ended_at IS NULL"
         rows = await self.tx.all(
-            "SELECT id, province, place, start_day, end_day, source, ended_at FROM case_areas "
-            f"{where} ORDER BY id"
+            "SELECT id, province, place, start_day, end_day, source, ended_at, test_hours, "
+            f"isolation_days FROM case_areas {where} ORDER BY id"
         )
         return [
             Area(
@@ -350,9 +352,21 @@ class HealthRepo:
                 _day(r[4]),
                 r[5],
                 from_db_time(r[6], self.tz),
+                r[7],
+                r[8],
             )
             for r in rows
         ]
+
+    async def set_area_requirement(
+        self, area_id: int, test_hours: int | None, isolation_days: int | None
+    ) -> bool:
+        changed = await self.tx.execute(
+            "UPDATE case_areas SET test_hours = ?, isolation_days = ? "
+            "WHERE id = ? AND ended_at IS NULL",
+            (test_hours, isolation_days, area_id),
+        )
+        return changed == 1
 
     async def end_area(self, area_id: int, by: str, now: datetime) -> bool:
         changed = await self.tx.execute(

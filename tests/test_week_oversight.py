@@ -356,8 +356,10 @@ async def test_item22_unit_lists_a_person_once_with_one_button(
     assert text.count("Lại Thị Diệu Linh") == 1 and text.count("Âu Văn Phúc") == 1
     assert "✈️ Đang đi vắng (1):" in text and "❓ Chưa báo đã về (1):" in text
     assert "và 1 chuyến khác" in text
-    asks = [b for b in unit.button_texts() if "Âu Văn Phúc" in b]
+    asks = [b for b in unit.button_texts() if "Âu Văn Phúc" in b and "Hỏi" in b]
     assert len(asks) == 1
+    violations = [b for b in unit.button_texts() if "Âu Văn Phúc" in b and "⚠️" in b]
+    assert len(violations) == 1, "one violation button a person, however many trips"
 
 
 # --------------------------------------------------------------------------- 23: leader above, holiday

@@ -103,6 +103,65 @@ async def case_alert_builder(step: Step, case_id: int) -> Callable[[Translator],
     )
 
 
+async def open_case(
+    step: Step,
+    reporter: Staff,
+    subject: Staff | None,
+    name: str,
+    level: str,
+    scenario: str | None,
+) -> int:
+    """A case report with its root node, audited, and the case chain alerted at once (a head
+    or health officer through /case; a person's own positive test after a return)."""
+    health = repo(step)
+    unit_id = subject.unit_id if subject else reporter.unit_id
+    case_id = await health.add_case(unit_id, scenario, reporter.staff_id, step.now)
+    await health.add_node(
+        case_id,
+        None,
+        subject.staff_id if subject else None,
+        name,
+        level,
+        reporter.staff_id,
+        step.now,
+    )
+    await step.audit.append(
+        step.now,
+        reporter.staff_id,
+        "case.report",
+        f"case:{case_id}",
+        {"level": level, "scenario": scenario, "subject": subject.staff_id if subject else None},
+    )
+    await _alert_chain(step, case_id, unit_id, subject, reporter)
+    return case_id
+
+
+async def _alert_chain(
+    step: Step, case_id: int, unit_id: str, subject: Staff | None, reporter: Staff
+) -> None:
+    directory = await step.directory()
+    roles = [r.strip() for r in step.deps.settings.case_alert_roles.split(",") if r.strip()]
+    chain = [s for role in roles for s in directory.role_ids(role)]
+    if subject is not None:
+        chain = await heads_now(step, subject.staff_id) + chain
+    else:
+        chain = list(directory.head_ids(unit_id)) + chain
+    targets = [
+        s
+        for s in dict.fromkeys(chain)
+        if s != reporter.staff_id and (subject is None or s != subject.staff_id)
+    ]
+    alert_id = await repo(step).add_alert(
+        f"case:{case_id}",
+        subject.staff_id if subject else None,
+        unit_id,
+        step.now + step.deps.settings.alert_ack_minutes,
+        step.now,
+    )
+    text = await case_alert_builder(step, case_id)
+    await send_alert(step, alert_id, targets, 0, text)
+
+
 class Cases:
     async def command(self, step: Step, person: Staff, args: list[str]) -> list[OutMessage]:
         t = step.t
@@ -239,30 +298,9 @@ class Cases:
         if person is None or chosen is None or not may_report(person):
             return [OutMessage(t._("This button is no longer valid."))]
         subject, name = chosen
-        health = repo(step)
-        unit_id = subject.unit_id if subject else person.unit_id
-        case_id = await health.add_case(unit_id, draft.get("scenario"), person.staff_id, step.now)
-        await health.add_node(
-            case_id,
-            None,
-            subject.staff_id if subject else None,
-            name,
-            draft["level"],
-            person.staff_id,
-            step.now,
+        case_id = await open_case(
+            step, person, subject, name, draft["level"], draft.get("scenario")
         )
-        await step.audit.append(
-            step.now,
-            person.staff_id,
-            "case.report",
-            f"case:{case_id}",
-            {
-                "level": draft["level"],
-                "scenario": draft.get("scenario"),
-                "subject": subject.staff_id if subject else None,
-            },
-        )
-        await self._alert_chain(step, case_id, unit_id, subject, person)
         if subject is not None:
             await self._tell_subject(step, subject, CaseLevel(draft["level"]))
         return [
@@ -273,31 +311,6 @@ class Cases:
                 )
             )
         ] + await self._tree_message(step, case_id)
-
-    async def _alert_chain(
-        self, step: Step, case_id: int, unit_id: str, subject: Staff | None, reporter: Staff
-    ) -> None:
-        directory = await step.directory()
-        roles = [r.strip() for r in step.deps.settings.case_alert_roles.split(",") if r.strip()]
-        chain = [s for role in roles for s in directory.role_ids(role)]
-        if subject is not None:
-            chain = await heads_now(step, subject.staff_id) + chain
-        else:
-            chain = list(directory.head_ids(unit_id)) + chain
-        targets = [
-            s
-            for s in dict.fromkeys(chain)
-            if s != reporter.staff_id and (subject is None or s != subject.staff_id)
-        ]
-        alert_id = await repo(step).add_alert(
-            f"case:{case_id}",
-            subject.staff_id if subject else None,
-            unit_id,
-            step.now + step.deps.settings.alert_ack_minutes,
-            step.now,
-        )
-        text = await case_alert_builder(step, case_id)
-        await send_alert(step, alert_id, targets, 0, text)
 
     async def _tell_subject(self, step: Step, subject: Staff, level: CaseLevel) -> None:
         await self._tell_isolated(step, subject, level)

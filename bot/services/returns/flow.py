@@ -32,6 +32,7 @@ from bot.services.returns.buttons import (
     ReturnProvince,
     SymptomToggle,
 )
+from bot.services.returns.measures import ReturnMeasures
 from bot.services.returns.views import (
     back_subject,
     contacts_question,
@@ -50,9 +51,10 @@ FLOW = "return"
 class ReturnFlow:
     """Step functions; the caller opens the Step (transaction) and hands it in."""
 
-    def __init__(self, deps: Deps, submit: Any) -> None:
+    def __init__(self, deps: Deps, submit: Any, measures: ReturnMeasures) -> None:
         self.deps = deps
         self._submit = submit  # Approvals.submit: a delay beyond MAX_TRIP_DAYS asks again
+        self.measures = measures  # testing and isolation the areas visited require
 
     async def own_trip(
         self, step: Step, request_id: int, state: str
@@ -268,11 +270,13 @@ class ReturnFlow:
             )
         ]
         messages += await self._health_followup(step, request, answers)
-        # In order, through the outbox: the last one carries the declaration's buttons.
+        # In order, through the outbox: the declaration's buttons, then what the areas require.
         await reply_tracked(step, messages, [])
         await reply_tracked(
             step, [official_question(step.t, request.id, deadline)], [declare_subject(request.id)]
         )
+        measures = await self.measures.on_return(step, request, arrived, answers["provinces"])
+        await reply_tracked(step, measures, [])
         return []
 
     async def _health_followup(
@@ -375,6 +379,8 @@ class ReturnFlow:
     async def on_text(self, step: Step, conversation: Conversation, text: str) -> list[OutMessage]:
         data = conversation.draft
         attachment = step.who.attachment
+        if conversation.step == "test":
+            return await self.measures.evidence(step, data)
         if conversation.step == "official":
             return await self._evidence(step, data, attachment.file_id if attachment else None)
         if conversation.step == "provinces":
