@@ -43,6 +43,7 @@ class Dispatcher:
         routes = [route for f in features for route in f.buttons]
         self.button_codecs = ButtonRegistry(route.codec for route in routes)
         self.button_routes = {route.codec.prefix: route for route in routes}
+        self.documents = [handle for f in features for handle in f.documents]
         self.commands.setdefault("me", self._me)
         self.commands.setdefault("language", self._language)
 
@@ -50,6 +51,11 @@ class Dispatcher:
         return await self.steps.run(who, self._command, name, args, default=[])
 
     async def text(self, who: Incoming, text: str) -> list[OutMessage]:
+        if who.attachment is not None and who.attachment.kind == "document":
+            for handle in self.documents:
+                answer = await handle(who)
+                if answer is not None:
+                    return answer
         return await self.steps.run(who, self._text, text, default=[])
 
     async def button(self, who: Incoming, data: str) -> Answer:
