@@ -74,3 +74,17 @@ class UploadsRepo:
             "UPDATE directory_uploads SET closed = 1 WHERE staff_id = ? AND closed = 0",
             (staff_id,),
         )
+
+    async def spent(self, now: datetime, limit: int = 200) -> list[tuple[int, str]]:
+        """Files no open upload needs any more (applied, cancelled, replaced or expired)."""
+        moment = to_db_time(now)
+        rows = await self.tx.all(
+            "SELECT id, path FROM directory_uploads WHERE removed = 0 "
+            "AND (closed = 1 OR expires_at <= ?) AND path NOT IN (SELECT path FROM "
+            "directory_uploads WHERE closed = 0 AND expires_at > ?) ORDER BY id LIMIT ?",
+            (moment, moment, limit),
+        )
+        return [(int(row[0]), str(row[1])) for row in rows]
+
+    async def mark_removed(self, upload_id: int) -> None:
+        await self.tx.execute("UPDATE directory_uploads SET removed = 1 WHERE id = ?", (upload_id,))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import sqlite3
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from io import BytesIO
 from pathlib import Path
 
@@ -233,3 +234,61 @@ async def test_staff_add_in_a_short_conversation(fake: FakeBotApi, bot: RunningB
     assert db_all(bot, "SELECT full_name, phone, active FROM staff WHERE staff_id = 'UB-050'") == [
         ("Nguyễn Văn An", "+84912000050", 1)
     ]
+
+
+async def test_a_file_over_the_limit_is_refused_before_it_is_fetched(
+    fake: FakeBotApi, db_path: Path, clock: ManualClock
+) -> None:
+    """IMPORT_MAX_BYTES is checked on getFile's size: the file is never downloaded."""
+    assert (await load_examples(db_path, clock)).applied
+    async with RunningBot(make_settings(fake, db_path, import_max_bytes=2_000), clock):
+        admin = await register(fake, ADMIN, "DU-003")
+        data = staff_xlsx(example_rows())
+        assert len(data) > 2_000
+        refused = await send(fake, admin, data, "staff.xlsx")
+        assert "IMPORT_MAX_BYTES" in (refused.text or ""), refused.text
+        assert not list((db_path.parent / "files").rglob("*.xlsx"))  # never downloaded
+        old = await send(fake, admin, b"\xd0\xcf\x11\xe0 old excel", "staff.xls")
+        assert ".xls" in (old.text or "") and "xlsx" in (old.text or ""), old.text
+        with sqlite3.connect(db_path) as conn:
+            assert conn.execute("SELECT COUNT(*) FROM directory_uploads").fetchone() == (0,)
+
+
+async def test_sent_files_are_deleted_once_applied_cancelled_or_expired(
+    fake: FakeBotApi, bot: RunningBot, clock: ManualClock
+) -> None:
+    admin = await register(fake, ADMIN, "DU-003")
+    uploads = bot.settings.files_folder / "uploads"
+    rows = [r for r in with_school_admin(example_rows()) if r["staff_id"] != "UB-007"]
+    dry = await send(fake, admin, staff_xlsx(rows), "a.xlsx")
+    await send(fake, admin, staff_xlsx(rows[:-1]), "b.xlsx")  # a newer staff file
+    assert len(list(uploads.rglob("*.xlsx"))) == 2
+    await fake.wait_for(lambda: len(list(uploads.rglob("*.xlsx"))) == 1, timeout=10)
+    assert [p.name.endswith("-b.xlsx") for p in uploads.rglob("*.xlsx")] == [True]
+    assert dry.buttons()
+    clock.advance(timedelta(minutes=31))  # nobody tapped «Áp dụng»: the batch expires
+    await fake.wait_for(lambda: not list(uploads.rglob("*.xlsx")), timeout=10)
+    assert db_all(bot, "SELECT COUNT(*) FROM directory_uploads WHERE removed = 0") == [(0,)]
+
+
+async def test_a_units_file_alone_keeps_the_people_and_unit_admins_may_not_send_one(
+    fake: FakeBotApi, bot: RunningBot
+) -> None:
+    admin = await register(fake, ADMIN, "DU-003")
+    school = await register(fake, SCHOOL_ADMIN, "TH-001")
+    text = (EXAMPLES / "units.csv").read_text(encoding="utf-8")
+    renamed = text.replace("Tổ dân phố số 1,", "Tổ dân phố số 1 (mới),").encode()
+    before = staff_state(bot)
+    refused = await send(fake, school, renamed, "units.csv")
+    assert (
+        "units.csv, dòng 1: tệp: chỉ quản trị viên cấp quận" in (refused.text or "")
+        and not refused.buttons()
+    ), refused.text
+    dry = await send(fake, admin, renamed, "units.csv")
+    text = dry.text or ""
+    assert "đơn vị: 0 mới, 1 thay đổi; cán bộ: 0 mới, 0 thay đổi, 0 ngừng" in text, text
+    await press(fake, admin, dry, "Áp dụng")
+    assert db_all(bot, "SELECT name FROM units WHERE unit_id = 'HB-TDP1'") == [
+        ("Tổ dân phố số 1 (mới)",)
+    ]
+    assert staff_state(bot) == before

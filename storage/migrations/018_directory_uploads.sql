@@ -10,6 +10,8 @@ CREATE TABLE directory_uploads (
     name        TEXT NOT NULL,            -- the file's name as sent
     created_at  TEXT NOT NULL,
     expires_at  TEXT NOT NULL,
-    closed      INTEGER NOT NULL DEFAULT 0  -- 1: applied, cancelled or replaced
+    closed      INTEGER NOT NULL DEFAULT 0,  -- 1: applied, cancelled or replaced
+    removed     INTEGER NOT NULL DEFAULT 0   -- 1: the file was deleted (closed or expired)
 );
+CREATE INDEX directory_uploads_kept ON directory_uploads (expires_at) WHERE removed = 0;
 CREATE INDEX directory_uploads_open ON directory_uploads (staff_id, expires_at) WHERE closed = 0;

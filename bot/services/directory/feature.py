@@ -11,15 +11,17 @@ told: deactivated people just lose access, new people hear from the bot when the
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.domain.directory import Directory
 from bot.domain.directory_files import ROLE_SEPARATOR
-from bot.domain.directory_sheets import admin_scope, staff_rows
-from bot.domain.models import Problem, Staff
+from bot.domain.directory_sheets import UNIT_ADMIN, admin_scope, staff_rows
+from bot.domain.models import BuiltinRole, Problem, Staff
 from bot.domain.outgoing import LocalFile, OutMessage
 from bot.domain.text import safe_file_part
 from bot.i18n import Translator
@@ -42,13 +44,14 @@ from bot.services.directory.views import (
     write_template,
 )
 from bot.services.kernel.feature import Answer, ButtonRoute, Feature
-from bot.services.kernel.step import Deps, Incoming, Step, StepRunner
+from bot.services.kernel.step import Deps, Incoming, Step, StepRunner, sweep_due
 from bot.services.registration.directory_import import audit_details, too_large_text
 from bot.services.registration.tabular import ImportLimits, TooLarge
 from storage.directory_repo import DirectoryRepo
 from storage.repos import AccountsRepo, Conversation, ConversationsRepo
 from storage.uploads_repo import Upload, UploadsRepo
 
+log = logging.getLogger(__name__)
 PENDING_FOR = timedelta(minutes=30)  # a batch waits this long for more files and «Apply»
 CACHED_BATCHES = 4  # checked batches kept in memory, so «Apply» does not read them again
 ADD_FLOW = "directory.add"
@@ -77,6 +80,7 @@ class DirectoryChat:
             flows={ADD_FLOW: self._add_line},
             buttons=[ButtonRoute(DIRECTORY_BUTTONS, self._button)],
             documents=[self.document],
+            jobs=[self.remove_spent_files],
         )
 
     @property
@@ -101,16 +105,15 @@ class DirectoryChat:
             if await ConversationsRepo(tx).get(who.channel, who.user_ref) is not None:
                 return None
             account = await AccountsRepo(tx).get(who.channel, who.user_ref)
-            directory = await self.deps.directory.get(tx)
-            version = await DirectoryRepo(tx).version()
-            person = directory.staff.get(account.staff_id or "") if account else None
-            batch = (
-                await UploadsRepo(tx).open_batch(person.staff_id, self.deps.clock.now())
-                if person
-                else []
-            )
-        if person is None:
-            return None
+            repo = DirectoryRepo(tx)
+            person = await repo.person(account.staff_id) if account and account.staff_id else None
+            if person is None or not person.active:
+                return None
+            version = await repo.version()
+            # A district admin's check needs only the units and rules; a unit admin's, everyone.
+            unit_admin = person.has_role(UNIT_ADMIN) and not person.has_role(BuiltinRole.ADMIN)
+            directory = await self.deps.directory.get(tx) if unit_admin else await repo.frame()
+            batch = await UploadsRepo(tx).open_batch(person.staff_id, self.deps.clock.now())
         scope = admin_scope(directory, person)
         if scope is not None and not scope:
             return await self.steps.run(who, self._say, _not_admin, default=[])
@@ -126,19 +129,22 @@ class DirectoryChat:
             return await self.steps.run(
                 who, self._say, _fetch_refused(refused, name, self.limits), default=[]
             )
-        files = [BatchFile(u.kind, Path(u.path), u.name) for u in batch if u.kind != ""]
-        files = [f for f in files if f.name != name] + [BatchFile("", dest, name)]
+        files = [BatchFile(u.kind, Path(u.path), u.name) for u in batch]
+        files.append(BatchFile("", dest, name))
+        begin = time.perf_counter()
         checked = await asyncio.to_thread(
             check_batch, files, directory, version, scope, self.limits
         )
-        return await self.steps.run(
-            who,
-            self._record,
-            person.staff_id,
-            checked,
-            batch[0].batch if batch else None,
-            default=[],
-        )
+        if checked.needs_staff:  # no staff file: the people the bot holds are kept
+            async with self.deps.db.reading() as tx:
+                directory = await self.deps.directory.get(tx, version)
+            checked = await asyncio.to_thread(
+                check_batch, files, directory, version, scope, self.limits
+            )
+        log.info("directory files %s checked in %.1f s", [f.name for f in checked.files],
+                 time.perf_counter() - begin)  # fmt: skip
+        first = batch[0].batch if batch else None
+        return await self.steps.run(who, self._record, person.staff_id, checked, first, default=[])
 
     async def _fetch(self, who: Incoming, file_id: str, dest: Path) -> None:
         if self.fetch is None:
@@ -184,6 +190,21 @@ class DirectoryChat:
         self._checked[latest] = checked
         while len(self._checked) > CACHED_BATCHES:
             self._checked.pop(next(iter(self._checked)))
+
+    async def remove_spent_files(self, now: datetime) -> int:
+        """Sent files hold people's phones: deleted once applied, cancelled or expired."""
+        return await sweep_due(self.deps, now, self._spent, self._remove)
+
+    async def _spent(self, step: Step) -> list[tuple[int, str]]:
+        return await UploadsRepo(step.tx).spent(step.now)
+
+    async def _remove(self, step: Step, spent: tuple[int, str]) -> None:
+        upload_id, path = spent
+        uploads = (self.deps.settings.files_folder / "uploads").resolve()
+        file = Path(path).resolve()
+        if file.is_relative_to(uploads):
+            file.unlink(missing_ok=True)
+        await UploadsRepo(step.tx).mark_removed(upload_id)
 
     # --- «Apply», «Cancel», the template, the export ----------------------------------------
 

@@ -51,6 +51,7 @@ class Checked:
     problems: list[Trouble] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     directory: Directory | None = None
+    needs_staff: bool = False  # no staff file, and the directory given held no staff
 
 
 def kind_of(path: Path, name: str, limits: ImportLimits) -> tuple[str, Table | str]:
@@ -80,13 +81,19 @@ def check_batch(
     checked = Checked(version)
     tables: dict[str, Table] = {}
     routing: tuple[str, str] | None = None
-    for upload in files:
+    seen: set[str] = set()
+    for upload in reversed(files):  # the newest first: an older file of its kind is not read
+        if upload.kind in seen:
+            continue
         try:
             kind, content = kind_of(upload.path, upload.name, limits)
         except (TableError, UnicodeDecodeError, OSError) as trouble:
             checked.problems.append(trouble)
             continue
-        checked.files.append(BatchFile(kind, upload.path, upload.name))
+        if kind in seen:
+            continue
+        seen.add(kind)
+        checked.files.insert(0, BatchFile(kind, upload.path, upload.name))
         if scope is not None and kind != "staff":
             reason = "only district admins change the units and the routing rules"
             checked.problems.append(Problem(upload.name, 1, "file", reason))
@@ -95,6 +102,9 @@ def check_batch(
         else:
             tables[kind] = content
     if checked.problems:
+        return checked
+    if "staff" not in tables and not current.staff:
+        checked.needs_staff = True
         return checked
     units = tables.get("units") or units_table(current.units.values(), "units")
     staff = tables.get("staff") or _current_staff(current, scope)

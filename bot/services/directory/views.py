@@ -32,6 +32,7 @@ def column_name(t: Translator, column: str) -> str:
         "language": lambda: t._("language"),
         "kind": lambda: t._("unit kind"),
         "parent_id": lambda: t._("unit above"),
+        "file": lambda: t._("file"),
     }
     found = names.get(column)
     return found() if found else column
@@ -75,6 +76,10 @@ def _reasons(t: Translator) -> list[tuple[re.Pattern[str], Callable[[re.Match[st
             lambda m: t._(
                 "nobody could approve this person's requests (no head in any unit above)"
             ),
+        ),
+        (
+            re.compile(r"only district admins change the units and the routing rules"),
+            lambda m: t._("only district admins change the units and the routing rules"),
         ),
         (
             re.compile(r"outside your units: '(.*)'"),
