@@ -226,6 +226,8 @@ async def test_staff_add_in_a_short_conversation(fake: FakeBotApi, bot: RunningB
     admin = await register(fake, ADMIN, "DU-003")
     question = await answer(fake, admin, "/staff add")
     assert "«;»" in (question.text or "")
+    again = await answer(fake, admin, "UB-050; Nguyễn Văn An")  # too few parts: asked again
+    assert "5 đến 7 phần" in (again.text or ""), again.text
     dry = await answer(
         fake, admin, "UB-050; Nguyễn Văn An; 0912 000 050; HB-UBND; staff; Chuyên viên"
     )

@@ -109,8 +109,16 @@ def routing_text(rules: Sequence[RoutingRule]) -> str:
 
 
 def _toml(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{escaped}"'
+    """A TOML basic string: quotes, backslashes and control characters escaped."""
+    return '"' + "".join(_toml_char(char) for char in text) + '"'
+
+
+def _toml_char(char: str) -> str:
+    if char in '"\\':
+        return "\\" + char
+    if ord(char) < 0x20 or ord(char) == 0x7F:
+        return f"\\u{ord(char):04x}"
+    return char
 
 
 def _toml_list(items: Iterable[str]) -> str:

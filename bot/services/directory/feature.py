@@ -344,24 +344,18 @@ class DirectoryChat:
     ) -> list[OutMessage]:
         t = step.t
         person = await step.linked()
-        await step.conversations.clear(step.who.channel, step.who.user_ref)
         parts = [part.strip() for part in text.split(ROLE_SEPARATOR)]
-        if person is None or len(parts) < 5:
+        if person is None or not 5 <= len(parts) <= 7:
             return [
-                OutMessage(t._("I need at least 5 parts separated by «;». Start again: /staff add"))
+                OutMessage(t._("I need 5 to 7 parts separated by «;».") + "\n\n" + _add_question(t))
             ]
+        await step.conversations.clear(step.who.channel, step.who.user_ref)
+        staff_id, name, phone, unit_id, group, position, roles = (parts + ["", ""])[:7]
         directory = await step.directory()
-        staff_id, name, phone, unit_id, group, *rest = [*parts, "", ""][: max(len(parts), 7)]
-        position, roles = (rest + ["", ""])[:2]
-        new = Staff(
-            staff_id,
-            name,
-            phone,
-            unit_id,
-            group,
-            position or None,
-            frozenset(r for r in roles.split(",") if r.strip()),
-        )
+        if unit_id in directory.units and not _manages(directory, person, unit_id):
+            return [OutMessage(_not_yours(t))]
+        listed = frozenset(role.strip() for role in roles.split(",") if role.strip())
+        new = Staff(staff_id, name, phone, unit_id, group, position or None, listed)
         people = [*directory.staff.values(), new]
         return await self._change(step, person, directory, people, staff_id, "add")
 
