@@ -111,6 +111,7 @@ async def test_a_bad_row_is_refused_then_the_fixed_file_is_applied(
     assert "Chạy thử" in (dry.text or ""), dry.text
     assert "cán bộ: 1 mới, 1 thay đổi, 1 ngừng kích hoạt" in (dry.text or ""), dry.text
     assert staff_state(bot) == before  # a dry run changes nothing
+    apply = dry.callback_data("Áp dụng")
     done = await press(fake, admin, dry, "Áp dụng")
     assert "Đã cập nhật danh sách" in (done.text or ""), done.text
     state = {row[0]: row for row in staff_state(bot)}
@@ -118,7 +119,7 @@ async def test_a_bad_row_is_refused_then_the_fixed_file_is_applied(
     assert state[fixed[10]["staff_id"]][1] == "+84912000999"
     audit = db_all(bot, "SELECT actor, details FROM audit_log WHERE action = 'directory.import'")
     assert audit[-1][0] == "DU-003" and '"via":"chat"' in str(audit[-1][1])
-    tap = fake.press(admin, dry, dry.callback_data("Áp dụng"))  # a second tap: nothing twice
+    tap = fake.press(admin, dry, apply)  # a second tap (before the buttons went): nothing twice
     await fake.wait_for(lambda: fake.answer_for(tap) is not None, timeout=15)
     assert "không còn mở" in str(fake.answer_for(tap)), fake.answer_for(tap)
     assert len(db_all(bot, "SELECT id FROM audit_log WHERE action = 'directory.import'")) == len(
@@ -134,6 +135,8 @@ async def test_cancel_changes_nothing(fake: FakeBotApi, bot: RunningBot) -> None
     assert "cán bộ: 0 mới, 0 thay đổi, 1 ngừng" in (dry.text or ""), dry.text
     cancelled = await press(fake, admin, dry, "Hủy")
     assert "Đã hủy" in (cancelled.text or ""), cancelled.text
+    shown = next(m for m in fake.messages(admin.id) if m.message_id == dry.message_id)
+    assert not shown.buttons()  # «Áp dụng» and «Hủy» are gone from the dry run
     assert staff_state(bot) == before
     assert db_all(bot, "SELECT COUNT(*) FROM directory_uploads WHERE closed = 0") == [(0,)]
 

@@ -63,6 +63,13 @@ def _manages(directory: Directory, person: Staff, *unit_ids: str) -> bool:
     return scope is None or all(unit_id in scope for unit_id in unit_ids)
 
 
+def _without_buttons(step: Step) -> list[OutMessage]:
+    """The dry run's «Apply» and «Cancel» taken off once one was tapped."""
+    if step.who.message_ref is None:
+        return []
+    return [OutMessage("", edit_ref=step.who.message_ref, markup_only=True)]
+
+
 def _not_yours(t: Translator) -> str:
     return t._("You may change only the people of your unit and the units below it.")
 
@@ -228,10 +235,11 @@ class DirectoryChat:
             return t._(
                 "This check is no longer open (applied, cancelled, replaced or expired)."
             ), []
+        closed = _without_buttons(step)
         if button.action == "x":
             self._checked.pop(button.ref, None)
-            return None, [OutMessage(t._("Cancelled: the directory was not changed."))]
-        return None, await self._apply(step, person, directory, batch, button.ref)
+            return None, [*closed, OutMessage(t._("Cancelled: the directory was not changed."))]
+        return None, [*closed, *await self._apply(step, person, directory, batch, button.ref)]
 
     async def _apply(
         self, step: Step, person: Staff, directory: Directory, batch: list[Upload], latest: int
