@@ -297,3 +297,17 @@ async def test_a_units_file_alone_keeps_the_people_and_unit_admins_may_not_send_
         ("Tổ dân phố số 1 (mới)",)
     ]
     assert staff_state(bot) == before
+
+
+async def test_a_routing_file_naming_a_role_nobody_holds_is_refused(
+    fake: FakeBotApi, bot: RunningBot
+) -> None:
+    admin = await register(fake, ADMIN, "DU-003")
+    rules = (EXAMPLES / "routing.toml").read_text(encoding="utf-8")
+    broken = rules.replace('approver = "role:ubnd_chair"', 'approver = "role:chu_tich_moi"')
+    assert broken != rules
+    before = db_all(bot, "SELECT * FROM routing_rules ORDER BY position")
+    refused = await send(fake, admin, broken.encode(), "routing.toml")
+    text = refused.text or ""
+    assert "routing.toml, dòng" in text and "chu_tich_moi" in text, text
+    assert db_all(bot, "SELECT * FROM routing_rules ORDER BY position") == before
