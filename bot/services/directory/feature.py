@@ -228,11 +228,8 @@ class DirectoryChat:
             return None, [await self._export(step, person, directory)]
         uploads = UploadsRepo(step.tx)
         batch = await uploads.open_batch(person.staff_id, step.now)
-        if not batch or max(u.id for u in batch) != button.ref:
-            return t._(
-                "This check is no longer open (applied, cancelled, replaced or expired)."
-            ), []
-        if not await uploads.close_batch(person.staff_id, batch[0].batch):
+        stale = max((u.id for u in batch), default=None) != button.ref
+        if stale or not await uploads.close_batch(person.staff_id, batch[0].batch):
             return t._(
                 "This check is no longer open (applied, cancelled, replaced or expired)."
             ), []
@@ -264,7 +261,10 @@ class DirectoryChat:
 
     async def _template(self, step: Step) -> OutMessage:
         t = step.t
-        path = self.deps.settings.exports_folder / "directory" / "mau-danh-sach-can-bo.xlsx"
+        stamp = f"{step.now:%Y%m%d-%H%M%S}-{step.who.update_id or 0}"  # one file per request
+        path = (
+            self.deps.settings.exports_folder / "directory" / f"mau-danh-sach-can-bo-{stamp}.xlsx"
+        )
         await asyncio.to_thread(write_template, path, t._("Staff"))
         return OutMessage(
             t._("📥 The staff template: one example row (invented); fill it in and send it back."),
@@ -275,7 +275,7 @@ class DirectoryChat:
         t = step.t
         scope = admin_scope(directory, person)
         people = [p for p in directory.staff.values() if scope is None or p.unit_id in scope]
-        stamp = f"{step.now:%Y%m%d-%H%M%S}"
+        stamp = f"{step.now:%Y%m%d-%H%M%S}-{step.who.update_id or 0}"
         path = self.deps.settings.exports_folder / "directory" / f"danh-sach-can-bo-{stamp}.xlsx"
         rows = staff_rows(people)
         await asyncio.to_thread(write_staff_workbook, path, rows, t._("Staff"))
