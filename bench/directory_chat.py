@@ -83,7 +83,7 @@ async def chat_import(folder: Path, db: Path, sheet: Path) -> dict[str, object]:
         end = time.perf_counter()
         rss = peak_rss_mb(pid)
     finally:
-        process.stop()
+        await process.stop()
         await fake.stop()
     return {
         "seconds": round(end - begin, 2),
