@@ -141,7 +141,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _import(settings: Settings, t: Translator, args: argparse.Namespace) -> int:
-    from bot.services.registration.directory_import import import_directory
+    from bot.services.registration.directory_import import import_directory, summary_text
     from bot.services.registration.tabular import ImportLimits
     from storage.db import Database
 
@@ -169,21 +169,7 @@ async def _import(settings: Settings, t: Translator, args: argparse.Namespace) -
     assert outcome.summary is not None
     summary = outcome.summary
     print(t._("Dry run: nothing was changed.") if args.dry_run else t._("Directory imported."))
-    print(
-        t._(
-            "units: {added} new, {changed} changed; staff: {s_added} new, {s_changed} changed, "
-            "{deactivated} deactivated, {reactivated} reactivated, {unchanged} unchanged; "
-            "routing rules: {rules}",
-            added=len(summary.units_added),
-            changed=len(summary.units_changed),
-            s_added=len(summary.staff_added),
-            s_changed=len(summary.staff_changed),
-            deactivated=len(summary.staff_deactivated),
-            reactivated=len(summary.staff_reactivated),
-            unchanged=summary.staff_unchanged,
-            rules=summary.rules,
-        )
-    )
+    print(summary_text(t, summary))
     for staff_id in summary.staff_deactivated[:50]:
         print(t._("deactivated: {staff_id}", staff_id=staff_id))
     return 0

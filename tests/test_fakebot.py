@@ -785,3 +785,21 @@ async def test_standalone_process_serves_control_api_and_stops_on_sigterm() -> N
             process.send_signal(signal.SIGTERM)
         output, _ = await asyncio.wait_for(process.communicate(), 10)
     assert process.returncode == 0 and output == b""
+
+
+async def test_get_file_hands_out_a_sent_document_and_refuses_one_over_20_mb(
+    fake: FakeBotApi, tg: Bot
+) -> None:
+    """Like the Bot API: getFile gives a path under /file/bot<token>/, files over 20 MB are
+    refused with «file is too big» (the file stays the person's; the bot cannot have it)."""
+    user = fake.user(5101)
+    small = b"staff_id,full_name\nHB-1,An\n"
+    update_id = fake.send_document(user, small, "staff.csv", "text/csv")
+    document = fake.updates[update_id]["message"]["document"]
+    assert document["file_name"] == "staff.csv" and document["file_size"] == len(small)
+    found = await tg.get_file(document["file_id"])
+    assert found.file_size == len(small) and found.file_path
+    assert bytes(await found.download_as_bytearray()) == small
+    big = fake.store_file(b"x" * (20 * 1024 * 1024 + 1), "documents", "text/csv", "big.csv")
+    with pytest.raises(BadRequest, match="too big"):
+        await tg.get_file(big.file_id)

@@ -29,6 +29,7 @@ from bot.channels.own_files import NotOwnFile, read_own_file
 from bot.config import Settings
 from bot.domain.outgoing import ChannelFile, LocalFile, OutMessage
 from bot.domain.splitting import utf16_len
+from bot.services.directory.fetch import FetchRefused
 from bot.services.outbox.sender import (
     EditTargetGone,
     RateLimiter,
@@ -155,6 +156,35 @@ def send_error(exc: TelegramError, *, editing: bool) -> SendError:
 
 
 TOKEN_REFUSED_PAUSE = 60.0
+
+
+GET_FILE_LIMIT = 20 * 1024 * 1024  # the Bot API's getFile hands out files up to 20 MB
+
+
+class TelegramFiles:
+    """Downloads what a person sent (getFile, then the file URL), size checked first."""
+
+    def __init__(self, bot: Bot) -> None:
+        self._bot = bot
+
+    async def __call__(self, channel: str, file_id: str, dest: Path, max_bytes: int) -> None:
+        if channel != CHANNEL:
+            raise FetchRefused(f"not a {CHANNEL} file")
+        try:
+            found = await self._bot.get_file(file_id)
+        except BadRequest as exc:
+            too_big = "too big" in exc.message.lower()
+            raise FetchRefused(exc.message, too_big=too_big, size=None) from exc
+        except TelegramError as exc:  # time-outs, the network, a refused token
+            raise FetchRefused(str(exc)) from exc
+        size = found.file_size or 0
+        if size > min(max_bytes, GET_FILE_LIMIT):
+            raise FetchRefused("file too big", too_big=True, size=size)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            await found.download_to_drive(dest)
+        except TelegramError as exc:  # time-outs, the network, a refused token
+            raise FetchRefused(str(exc)) from exc
 
 
 class TelegramTransport:

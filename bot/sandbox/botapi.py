@@ -60,6 +60,9 @@ Handler = Callable[[Call], Awaitable[Any]]
 # --------------------------------------------------------------------------- request decoding
 
 
+GET_FILE_MAX_BYTES = 20 * 1024 * 1024  # the Bot API hands out files up to 20 MB
+
+
 def decode_value(key: str, value: object) -> object:
     """PTB sends non-string values JSON-encoded inside form fields; undo that."""
     if not isinstance(value, str) or key in STRING_PARAMS:
@@ -418,6 +421,8 @@ class BotApi:
         stored = self.store.files.get(str(call.params.get("file_id") or ""))
         if stored is None:
             raise ApiError(400, "Bad Request: invalid file_id")
+        if len(stored.data) > GET_FILE_MAX_BYTES:
+            raise ApiError(400, "Bad Request: file is too big")
         return {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
                 "file_size": len(stored.data), "file_path": stored.file_path}  # fmt: skip
 
