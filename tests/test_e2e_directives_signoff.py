@@ -26,6 +26,7 @@ ADMIN, WARD_ADMIN, TEACHER, RESIDENT, OTHER_GROUP, SECRETARY, DEPUTY = range(871
 MORE_PHONES = {
     "TDP-002": "0912 000 037",  # Lâm Thị Xuân, deputy of Tổ dân phố số 1, its admin here
     "TDP-003": "0912 000 038",  # Hà Văn Nghĩa, Tổ dân phố số 1
+    "TDP-004": "0912 000 039",  # Thân Thị Loan, Tổ dân phố số 1
     "TDP2-001": "0912 000 091",  # Tổ trưởng of Tổ dân phố số 2 (added by this test)
 }
 
@@ -230,3 +231,112 @@ async def test_returned_with_a_reason_then_signed_and_sent(
     about = {row[0]: row[1] for row in book["Văn bản"].iter_rows(min_row=2, values_only=True)}
     assert about["Người ký duyệt"] == "Trần Thị Thu Hương"
     assert about["Ký duyệt lúc"] == "26/05/2021 09:20"
+
+
+async def sent_two_days_apart(
+    fake: FakeBotApi, bot: RunningBot
+) -> tuple[FakeUser, FakeUser, FakeUser]:
+    """The ward admin's directive to Tổ dân phố số 1: the admin's own copy and the resident's
+    arrive at 09:00; the other resident's fails twice (Telegram's 500) and, retried, arrives
+    49 hours later (the clock is moved on meanwhile)."""
+    ward_admin = await register(fake, WARD_ADMIN, "TDP-002")
+    early = await register(fake, RESIDENT, "TDP-003")
+    late = await register(fake, OTHER_GROUP, "TDP-004")
+    question = await draft(fake, ward_admin, "Xét nghiệm tại nhà văn hóa ngày 27/5.")
+    fake.press(ward_admin, question, question.callback_data("Mọi người"))
+    summary = await until(fake, ward_admin, "Người nhận")
+    fake.fail_next("sendMessage", status=500, count=2, chat_id=late.id)
+    fake.press(ward_admin, summary, summary.callback_data("Gửi ngay"))
+    await fake.wait_for(lambda: any("27/5" in (m.text or "") for m in fake.messages(early.id)))
+    bot.clock.advance(timedelta(hours=49))
+    await fake.wait_for(
+        lambda: any("27/5" in (m.text or "") for m in fake.messages(late.id)), timeout=15
+    )
+    await delivered(bot)
+    return ward_admin, early, late
+
+
+def copy_of(fake: FakeBotApi, user: FakeUser) -> SentMessage:
+    return next(m for m in fake.messages(user.id) if "17/TB-TDP" in (m.text or ""))
+
+
+async def admin_view(fake: FakeBotApi, admin: FakeUser) -> SentMessage:
+    before = len(fake.messages(admin.id))
+    fake.send_text(admin, "/broadcast 1")
+    await fake.wait_for(
+        lambda: any("Văn bản #1:" in (m.text or "") for m in fake.messages(admin.id)[before:])
+    )
+    return [m for m in fake.messages(admin.id)[before:] if "Văn bản #1:" in (m.text or "")][-1]
+
+
+async def test_a_correction_reaches_every_recipient_and_reads_count_again(
+    fake: FakeBotApi, bot: RunningBot
+) -> None:
+    ward_admin, early, late = await sent_two_days_apart(fake, bot)
+    original = copy_of(fake, early)
+    pressed = fake.press(early, original, original.callback_data("Đã đọc"))
+    await fake.wait_for(lambda: fake.answer_for(pressed) is not None)
+    assert db_all(bot, "SELECT COUNT(*) FROM broadcast_recipients WHERE read_at IS NOT NULL") == [
+        (1,)
+    ]
+
+    view = await admin_view(fake, ward_admin)
+    fake.press(ward_admin, view, view.callback_data("Đính chính"))
+    await until(fake, ward_admin, "nội dung đính chính")
+    confirm = await answer(
+        fake, ward_admin, "Xét nghiệm tại nhà văn hóa ngày 28/5 (không phải 27/5)."
+    )
+    assert "tới 3 người nhận" in (confirm.text or "")
+    fake.press(ward_admin, confirm, confirm.callback_data("Gửi đính chính"))
+    done = await until(fake, ward_admin, "Đã gửi đính chính")
+    assert "sửa trực tiếp 1 tin, 2 người nhận tin mới" in (done.text or "")
+    await delivered(bot)
+
+    fresh = copy_of(fake, late)  # 0 hours old: edited where it is
+    assert "28/5" in (fresh.text or "") and "Đã đính chính lúc" in (fresh.text or "")
+    assert fresh.button_texts() == ["✅ Đã đọc"]
+    assert "27/5" in (original.text or "") and "28/5" not in (original.text or "")  # 49 h old
+    quoting = fake.messages(early.id)[-1]
+    assert quoting.reply_to == original.message_id  # the new message quotes the original
+    assert "28/5" in (quoting.text or "") and "Đã đính chính" in (quoting.text or "")
+    mine = fake.messages(ward_admin.id)
+    assert any(m.reply_to and "28/5" in (m.text or "") for m in mine)  # the admin's copy too
+
+    assert db_all(bot, "SELECT COUNT(*) FROM broadcast_recipients WHERE read_at IS NOT NULL") == [
+        (0,)
+    ]  # reads reset
+    again = fake.press(early, quoting, quoting.callback_data("Đã đọc"))
+    await fake.wait_for(lambda: fake.answer_for(again) is not None)
+    assert "Cảm ơn" in fake.answer_for(again)["text"]  # type: ignore[index]  # a first read again
+    assert db_all(bot, "SELECT staff_id FROM broadcast_recipients WHERE read_at IS NOT NULL") == [
+        ("TDP-003",)
+    ]
+    assert db_all(bot, "SELECT previous_body, body FROM broadcast_corrections") == [
+        ("Xét nghiệm tại nhà văn hóa ngày 27/5.",
+         "Xét nghiệm tại nhà văn hóa ngày 28/5 (không phải 27/5).")
+    ]  # fmt: skip
+    assert db_all(bot, "SELECT COUNT(*) FROM audit_log WHERE action = 'broadcast.correct'") == [
+        (1,)
+    ]
+
+
+async def test_a_recall_deletes_recent_copies_and_notices_the_others(
+    fake: FakeBotApi, bot: RunningBot
+) -> None:
+    ward_admin, early, late = await sent_two_days_apart(fake, bot)
+    original, fresh = copy_of(fake, early), copy_of(fake, late)
+    view = await admin_view(fake, ward_admin)
+    fake.press(ward_admin, view, view.callback_data("Thu hồi"))
+    sure = await until(fake, ward_admin, "Thu hồi văn bản #1")
+    fake.press(ward_admin, sure, sure.callback_data("Đồng ý thu hồi"))
+    done = await until(fake, ward_admin, "Đã thu hồi văn bản #1")
+    assert "xóa ở 1 người, gửi thông báo thu hồi cho 2 người" in (done.text or "")
+    await delivered(bot)
+    assert fresh.deleted and not original.deleted  # Telegram deletes only within 48 hours
+    notice = fake.messages(early.id)[-1]
+    assert notice.reply_to == original.message_id and "đã bị thu hồi" in (notice.text or "")
+    assert not any("đã bị thu hồi" in (m.text or "") for m in fake.messages(late.id))
+    stale = fake.press(early, original, original.callback_data("Đã đọc"))
+    await fake.wait_for(lambda: fake.answer_for(stale) is not None)
+    assert "đã bị thu hồi" in fake.answer_for(stale)["text"]  # type: ignore[index]
+    assert db_all(bot, "SELECT status FROM broadcasts") == [("recalled",)]

@@ -95,7 +95,7 @@ class Corrections:
             Conversation(FIX_FLOW, "confirm", draft),
             step.now,
         )
-        count = len(await self._repo(step).states(broadcast_id))
+        count = len(_by_person(await self._repo(step).delivered_copies(broadcast_id)))
         buttons = (
             (
                 Button(
