@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -63,10 +65,10 @@ AUDIENCES = st.one_of(
 
 
 @given(AUDIENCES)
-def test_no_audience_reaches_outside_the_scope(audience: dict[str, object]) -> None:
+def test_no_audience_reaches_outside_the_scope(audience: dict[str, Any]) -> None:
     reached = {p.unit_id for p in members(DIRECTORY, audience, "W1")}
     assert reached <= {"W1", "W1-S"}
-    named = set(audience.get("values", ())) if audience["kind"] == "units" else set()  # type: ignore[arg-type]
+    named = set(audience.get("values", ())) if audience["kind"] == "units" else set()
     assert set(outside_scope(DIRECTORY, audience, "W1")) == named - {"W1", "W1-S"}
     assert outside_scope(DIRECTORY, audience, None) == []
 

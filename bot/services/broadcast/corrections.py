@@ -3,8 +3,8 @@
 A correction replaces the text for every recipient: a copy sent less than EDIT_IN_PLACE_WITHIN
 ago is edited where it is and marked «corrected»; an older one (a person would not notice an
 edit far up the chat) gets a new message that quotes the original. Reads are reset and counted
-again. A recall deletes the copies where the messenger allows it (Telegram: a bot's message
-within 48 hours) and sends a recall notice to the others.
+again. A recall deletes the copies where the messenger allows it (a bot's message within 48
+hours) and sends a recall notice to the others.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ from storage.repos import Conversation
 
 FIX_FLOW = "bcfix"
 MAX_CORRECTION = 20_000
-EDIT_IN_PLACE_WITHIN = timedelta(hours=47)  # under Telegram's 48 h, with time to leave the queue
+# under the messenger's 48 hours for deleting a bot's message, with time to leave the queue
+EDIT_IN_PLACE_WITHIN = timedelta(hours=47)
 CORRECTION_PRIORITY = 7  # behind interactive messages, ahead of new directives' copies
 
 Manages = Callable[[Directory, Staff, Broadcast], bool]

@@ -332,6 +332,8 @@ class Broadcasts:
             or not await repo.is_recipient(broadcast_id, person.staff_id)
         ):
             return step.t._("This button is no longer valid."), []
+        if b.status == "recalled":
+            return step.t._("This directive was recalled."), []
         read = next(
             (at for found, at in await repo.recent_for(person.staff_id, 1000) if found.id == b.id),
             None,
