@@ -257,13 +257,6 @@ class BroadcastRepo:
         )
         return [(r[0], r[1], r[2], r[3], from_db_time(r[4], self.tz)) for r in rows]
 
-    async def drop_pending(self, broadcast_id: int) -> int:
-        """Copies not sent yet are not sent at all (a recall)."""
-        return await self.tx.execute(
-            "UPDATE outbox SET status = 'cancelled' WHERE purpose IN (?, ?) AND status = 'pending'",
-            (FINAL.format(id=broadcast_id), PART.format(id=broadcast_id)),
-        )
-
     async def start_sending(self, broadcast_id: int, now: datetime, remind_at: datetime) -> bool:
         """scheduled → sending, once (a conditional update: two sweeps cannot both queue it)."""
         changed = await self.tx.execute(
