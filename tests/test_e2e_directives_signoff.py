@@ -349,3 +349,36 @@ async def test_a_recall_deletes_recent_copies_and_notices_the_others(
     await fake.wait_for(lambda: fake.answer_for(stale) is not None)
     assert "đã bị thu hồi" in fake.answer_for(stale)["text"]  # type: ignore[index]
     assert db_all(bot, "SELECT status FROM broadcasts") == [("recalled",)]
+
+
+async def test_a_scheduled_ban_waits_for_the_signature_then_goes_at_its_time(
+    fake: FakeBotApi, bot: RunningBot
+) -> None:
+    admin = await register(fake, ADMIN, "DU-003")
+    teacher = await register(fake, TEACHER, "TH-003")
+    secretary = await register(fake, SECRETARY, "HB-001")
+    question = await draft(fake, admin, "100% cán bộ không rời khỏi địa bàn thành phố.")
+    fake.press(admin, question, question.callback_data("Mọi người"))
+    summary = await until(fake, admin, "Người nhận")
+    fake.press(admin, summary, summary.callback_data("cấm"))
+    summary = await until(fake, admin, "Người nhận")
+    fake.press(admin, summary, summary.callback_data("Hẹn giờ"))
+    await fake.next_message(admin.id)
+    fake.send_text(admin, "26/05/2021 14:00")
+    summary = await until(fake, admin, "Người nhận")
+    fake.press(admin, summary, summary.callback_data("Xác nhận"))
+    await until(fake, admin, "đang chờ ký duyệt")
+    assert db_all(bot, "SELECT COUNT(*) FROM policy_periods WHERE mode = 'ban'") == [(0,)]
+
+    request = await until(fake, secretary, "chờ anh/chị ký duyệt")
+    assert "Văn bản sẽ được gửi lúc 14:00" in (request.text or "")
+    fake.press(secretary, request, request.callback_data("Ký duyệt gửi"))
+    news = await until(fake, admin, "đã ký duyệt")
+    assert "Văn bản sẽ được gửi lúc 14:00" in (news.text or "")  # at its time
+    assert db_all(bot, "SELECT COUNT(*) FROM policy_periods WHERE mode = 'ban'") == [(1,)]
+    assert db_all(bot, "SELECT status FROM broadcasts") == [("scheduled",)]
+    await delivered(bot)
+    assert not has_copy(fake, teacher)
+    bot.clock.advance(timedelta(hours=5))
+    await bot.services.sweeper.tick()
+    await fake.wait_for(lambda: has_copy(fake, teacher))
