@@ -289,7 +289,7 @@ async def test_item21_directive_read_list_has_the_register_style_and_a_clerks_fi
     assert export.document is not None
     assert export.document["file_name"] == "tinh-hinh-doc-van-ban-1061-ubnd-vp_26-05-2021.xlsx"
     book = load_workbook(BytesIO(export.document["data"]))
-    assert book.sheetnames == ["#1"]
+    assert book.sheetnames == ["#1", "Văn bản"]  # the directive itself (sign-off) last
     sheet = book["#1"]
     header = next(sheet.iter_rows(max_row=1, values_only=True))
     assert header[:4] == ("STT", "Đơn vị", "Họ và tên", "Chức vụ")  # as the other registers

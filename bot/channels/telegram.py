@@ -128,6 +128,8 @@ EDIT_TARGET_GONE = (
     "message can't be edited",
     "there is no text in the message to edit",
     "message_id_invalid",
+    "message can't be deleted",
+    "message to delete not found",
 )
 
 
@@ -208,13 +210,19 @@ class TelegramTransport:
         except TelegramError as exc:
             if isinstance(exc, BadRequest) and "not modified" in exc.message.lower():
                 return message.edit_ref  # the edit's effect is there already
-            raise send_error(exc, editing=message.edit_ref is not None) from exc
+            targeted = message.edit_ref is not None or message.delete_ref is not None
+            raise send_error(exc, editing=targeted) from exc
 
     async def _send(self, chat_ref: str, message: OutMessage) -> str | None:
         # Text goes through PTB's raw _post: its typed methods build a full Message from every
         # answer (about half the sender's CPU per message), and all we need is the message id.
         markup = render_markup(message)
         text = message.text[:TEXT_LIMIT]
+        if message.delete_ref:
+            await self._bot._post(
+                "deleteMessage", {"chat_id": int(chat_ref), "message_id": int(message.delete_ref)}
+            )
+            return message.delete_ref
         if message.edit_ref and message.markup_only:
             await self._bot._post(
                 "editMessageReplyMarkup",
@@ -239,6 +247,9 @@ class TelegramTransport:
             )
             return message.edit_ref
         params: dict[str, object] = {"chat_id": int(chat_ref), "text": text, "reply_markup": markup}
+        if message.reply_to:
+            params["reply_parameters"] = {"message_id": int(message.reply_to),
+                                          "allow_sending_without_reply": True}  # fmt: skip
         if self._paid(message):
             params["allow_paid_broadcast"] = True
         sent = await self._bot._post("sendMessage", params)
