@@ -93,6 +93,10 @@ class OutMessage:
     # The person's command menu, (command, description) pairs: set for this chat with the message,
     # so the menu always lists what this person may do (empty: leave the chat's menu alone).
     commands: tuple[tuple[str, str], ...] = ()
+    reply_to: str | None = None  # a new message quoting this earlier one (shown above it)
+    # delete this earlier message (the text is then unused, unless it cannot be deleted and
+    # send_if_edit_fails says to send it as a new message instead)
+    delete_ref: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"text": self.text}
@@ -123,6 +127,10 @@ class OutMessage:
             data["bulk"] = True
         if self.commands:
             data["commands"] = [list(pair) for pair in self.commands]
+        if self.reply_to:
+            data["reply_to"] = self.reply_to
+        if self.delete_ref:
+            data["delete_ref"] = self.delete_ref
         return data
 
     @classmethod
@@ -145,13 +153,16 @@ class OutMessage:
             send_if_edit_fails=bool(data.get("send_if_edit_fails")),
             bulk=bool(data.get("bulk")),
             commands=tuple((str(c[0]), str(c[1])) for c in data.get("commands", ())),
+            reply_to=data.get("reply_to"),
+            delete_ref=data.get("delete_ref"),
         )
 
     def as_new_message(self) -> OutMessage | None:
         """This edit as a message of its own, when its target is gone and the edit matters."""
-        if not (self.edit_ref and self.send_if_edit_fails) or self.markup_only:
+        target = self.edit_ref or self.delete_ref
+        if not (target and self.send_if_edit_fails) or self.markup_only:
             return None
-        return replace(self, edit_ref=None, send_if_edit_fails=False)
+        return replace(self, edit_ref=None, delete_ref=None, send_if_edit_fails=False)
 
 
 def _within_limit(callback: str | None) -> str | None:

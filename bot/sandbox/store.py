@@ -194,12 +194,21 @@ class ChatStore:
         return self._queue_update({"message": self.user_message(user, content)})
 
     def send_document(
-        self, user: FakeUser, data: bytes, file_name: str, mime_type: str = "application/pdf"
+        self,
+        user: FakeUser,
+        data: bytes,
+        file_name: str,
+        mime_type: str = "application/octet-stream",
+        caption: str | None = None,
     ) -> int:
+        """The person sends a file, as Telegram hands it over: the document's id and size."""
         stored = self.store_file(data, "documents", mime_type, file_name)
         document = {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
                     "file_name": file_name, "mime_type": mime_type, "file_size": len(data)}  # fmt: skip
-        return self._queue_update({"message": self.user_message(user, {"document": document})})
+        content: JSON = {"document": document}
+        if caption is not None:
+            content["caption"] = caption
+        return self._queue_update({"message": self.user_message(user, content)})
 
     def send_forwarded(self, user: FakeUser, text: str, sender_name: str) -> int:
         """A text the user forwards from elsewhere; its sender hides their account, as most do."""
