@@ -56,7 +56,9 @@ def _add_export_parser(
     export = commands.add_parser(
         "export", help=t._("an Excel register: travel, returns, acks, health")
     )
-    export.add_argument("--what", choices=("travel", "returns", "acks", "health", "violations"), required=True)
+    export.add_argument(
+        "--what", choices=("travel", "returns", "acks", "health", "violations"), required=True
+    )
     export.add_argument("--from", dest="start", required=True, help=t._("first day, dd/mm/yyyy"))
     export.add_argument("--to", dest="end", required=True, help=t._("last day, dd/mm/yyyy"))
     export.add_argument("--unit", default=None, help=t._("this unit and the units below it"))

@@ -29,8 +29,8 @@ from bot.services.broadcast.buttons import (
     DraftSignal,
     TravelPolicyChoice,
 )
-from bot.services.kernel.pickers import check_box
 from bot.services.broadcast.signoff import needs_signoff
+from bot.services.kernel.pickers import check_box
 from bot.services.kernel.step import Step
 from storage.broadcast_repo import Broadcast
 from storage.repos import Conversation

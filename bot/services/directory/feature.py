@@ -472,7 +472,8 @@ def _add_question(t: Translator) -> str:
     return t._(
         "The new person on one line, parts separated by «;»: staff id; full name; phone; unit id; "
         "position group; position (optional); roles, separated by commas (optional). E.g.\n"
-        "HB-050; Nguyễn Văn An; 0912 000 050; HB-UBND; staff; Chuyên viên\n/cancel to stop."
+        "{example}\n/cancel to stop.",
+        example="HB-050; Nguyễn Văn An; 0912 000 050; HB-UBND; staff; Chuyên viên",
     )
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from bot.domain.directory import Directory, answerable_heads
+from bot.domain.directory import Directory
 from bot.domain.health import (
     FEVER_THRESHOLD,
     CaseContact,

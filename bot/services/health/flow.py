@@ -30,8 +30,8 @@ from bot.services.health.buttons import (
     SymptomSignal,
     SymptomToggle,
 )
-from bot.services.kernel.pickers import check_box
 from bot.services.kernel.copies import settle
+from bot.services.kernel.pickers import check_box
 from bot.services.kernel.step import Step
 from storage.buttons_repo import ButtonCopy
 from storage.repos import Conversation

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from bot.domain.directory import Directory, answerable_heads
+from bot.domain.directory import Directory
 from bot.domain.health import CaseLevel
 from bot.domain.health_rules import ALL_RECORDS_ROLES, HEAD_ROLES, may_view_health, next_checkin
 from bot.domain.models import Staff
