@@ -235,6 +235,7 @@ class BroadcastFlow:
         registered = len(await step.accounts.of_staff_many([p.staff_id for p in people]))
         lines = [
             t._("Preview above: this is exactly what each recipient gets ({n} messages).", n=parts),
+            t._("Scope: {scope}.", scope=describe_scope(t, directory, scope_unit)),
             t._("Audience: {audience}", audience=describe_audience(t, directory, draft["audience"])),
             t._("Recipients: {n} ({registered} registered in the bot; the others cannot be reached yet).", n=len(people), registered=registered),
         ]  # fmt: skip
