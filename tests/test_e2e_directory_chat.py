@@ -157,7 +157,7 @@ async def test_a_unit_admin_changes_only_their_units(fake: FakeBotApi, bot: Runn
     other = [dict(r, phone="0912 000 997") if r["staff_id"] == "UB-004" else r for r in rows]
     mine = [r for r in other if r["unit_id"] == "HB-TH" or r["staff_id"] == "UB-004"]
     refused = await send(fake, school, staff_xlsx(mine), "truong.xlsx")
-    assert "dòng 2: đơn vị: đơn vị 'HB-UBND' không thuộc" in (refused.text or ""), refused.text
+    assert "dòng 2: đơn vị: đơn vị «HB-UBND» không thuộc" in (refused.text or ""), refused.text
     assert not refused.buttons()
     off = await answer(fake, school, "/staff off UB-004")
     assert "chỉ được thay đổi" in (off.text or "").lower(), off.text
