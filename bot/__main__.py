@@ -34,6 +34,9 @@ def _parser() -> argparse.ArgumentParser:
     load.add_argument("--staff", type=Path, required=True)
     load.add_argument("--routing", type=Path, required=True)
     load.add_argument(
+        "--contacts", type=Path, default=None, help="bodies outside the bot (contacts.csv/.xlsx)"
+    )
+    load.add_argument(
         "--dry-run", action="store_true", help="print what would change, change nothing"
     )
     show = actions.add_parser("show", help="a person and their approval route")
@@ -154,6 +157,7 @@ async def _import(settings: Settings, t: Translator, args: argparse.Namespace) -
             dry_run=args.dry_run,
             limits=ImportLimits(settings.import_max_bytes, settings.import_max_rows),
             t=t,
+            contacts=args.contacts,
         )
     finally:
         await db.close()
@@ -182,6 +186,8 @@ async def _import(settings: Settings, t: Translator, args: argparse.Namespace) -
             rules=summary.rules,
         )
     )
+    if outcome.contacts is not None:
+        print(t._("outside contacts: {n}", n=outcome.contacts))
     for staff_id in summary.staff_deactivated[:50]:
         print(t._("deactivated: {staff_id}", staff_id=staff_id))
     return 0

@@ -63,3 +63,9 @@ def _is_valid_significant(significant: str) -> bool:
     if len(significant) == LANDLINE_LENGTH:
         return significant[0] == LANDLINE_LEADING_DIGIT
     return False
+
+
+def national_form(phone: str) -> str:
+    """The stored `+84912345678` as people dial it, `0912345678` (also safe in a spreadsheet)."""
+    prefix = f"+{COUNTRY_CODE}"
+    return "0" + phone[len(prefix) :] if phone.startswith(prefix) else phone

@@ -31,6 +31,7 @@ from bot.services.health.buttons import (
     CaseSignal,
 )
 from bot.services.health.case_picture import case_tree_photo
+from bot.services.health.outside import prepare_outside_reports
 from bot.services.kernel.pickers import PeopleButtons, people_page, people_picker
 from bot.services.kernel.step import Step
 from storage.health_repo import CaseNodeRow, CaseReport
@@ -260,6 +261,7 @@ class Cases:
             },
         )
         await self._alert_chain(step, case_id, unit_id, subject, person)
+        await prepare_outside_reports(step, case_id, tree_lines)
         if subject is not None:
             await self._tell_subject(step, subject, CaseLevel(draft["level"]))
         return [

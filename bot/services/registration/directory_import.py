@@ -10,6 +10,7 @@ from pathlib import Path
 from bot.domain.clock import Clock
 from bot.domain.directory import Directory
 from bot.domain.directory_files import load_directory
+from bot.domain.outside_contacts import OutsideContact, load_contacts
 from bot.domain.text import spreadsheet_text
 from bot.i18n import Translator
 from bot.services.registration.tabular import (
@@ -21,6 +22,7 @@ from bot.services.registration.tabular import (
 )
 from storage.db import Database
 from storage.directory_repo import DirectoryRepo, ImportSummary
+from storage.outside_repo import OutsideRepo
 from storage.repos import AuditRepo, InvitesRepo
 
 
@@ -30,6 +32,7 @@ class ImportOutcome:
     warnings: list[str] = field(default_factory=list)
     summary: ImportSummary | None = None
     applied: bool = False
+    contacts: int | None = None  # outside contacts loaded; None: no contacts file given
 
 
 def read_directory_files(
@@ -51,6 +54,24 @@ def read_directory_files(
         return None, [str(exc)], []
     loaded = load_directory(units_table, staff_table, routing_text, routing.name)
     return loaded.directory, [str(p) for p in loaded.problems], list(loaded.warnings)
+
+
+def read_contacts_file(
+    path: Path | None, limits: ImportLimits, t: Translator | None
+) -> tuple[list[OutsideContact] | None, list[str], list[str]]:
+    """The optional contacts file: (contacts or None when not given or wrong, problems, warnings)."""
+    if path is None:
+        return None, [], []
+    try:
+        table = read_table(path, path.name, limits)
+    except TooLarge as exc:
+        return None, [too_large_text(t, exc) if t else str(exc)], []
+    except (TableError, OSError, UnicodeDecodeError) as exc:
+        return None, [str(exc)], []
+    loaded = load_contacts(table)
+    if loaded.problems:
+        return None, [str(p) for p in loaded.problems], loaded.warnings
+    return loaded.contacts, [], loaded.warnings
 
 
 def too_large_text(t: Translator, exc: TooLarge) -> str:
@@ -79,10 +100,16 @@ async def import_directory(
     actor: str = "cli",
     limits: ImportLimits = DEFAULT_LIMITS,
     t: Translator | None = None,
+    contacts: Path | None = None,
 ) -> ImportOutcome:
     directory, problems, warnings = read_directory_files(units, staff, routing, limits, t)
-    outcome = ImportOutcome(problems=problems, warnings=warnings)
-    if directory is None or problems:
+    outside, contact_problems, contact_warnings = read_contacts_file(contacts, limits, t)
+    outcome = ImportOutcome(
+        problems=problems + contact_problems,
+        warnings=warnings + contact_warnings,
+        contacts=None if outside is None else len(outside),
+    )
+    if directory is None or outcome.problems:
         return outcome
     now = clock.now()
     async with db.transaction() as tx:
@@ -91,12 +118,11 @@ async def import_directory(
             outcome.summary = await repo.plan(directory)
             return outcome
         outcome.summary = await repo.apply(directory, now)
+        if outside is not None:
+            await OutsideRepo(tx, clock.tz).replace_contacts(outside)
+        files = [units, staff, routing, *([contacts] if contacts else [])]
         await AuditRepo(tx).append(
-            now,
-            actor,
-            "directory.import",
-            None,
-            _audit_details(outcome.summary, units, staff, routing),
+            now, actor, "directory.import", None, _audit_details(outcome.summary, *files)
         )
     outcome.applied = True
     return outcome
