@@ -57,12 +57,15 @@ async def prepare_outside_reports(step: Step, case_id: int, describe: Describe) 
     nodes = await health.nodes(case_id)
     directory = await step.directory()
     officers = duty_officers(directory, case)
+
+    def lines(t: Translator) -> list[str]:
+        return describe(t, directory, case, nodes)
+
     for contact in contacts:
         report_id = await _repo(step).add_report(case_id, contact, step.now)
         if report_id is None:
             continue
         path = await _write_sheet(step, directory, case, nodes, contact)
-        lines = lambda t: describe(t, directory, case, nodes)  # noqa: E731
         await _hand_over(step, officers, report_id, contact, case, lines, path)
         await step.audit.append(
             step.now,
