@@ -27,17 +27,25 @@ class OutsideRepo:
     async def replace_contacts(self, contacts: list[OutsideContact]) -> None:
         await self.tx.execute("DELETE FROM outside_contacts")
         await self.tx.executemany(
-            "INSERT INTO outside_contacts (contact_id, name, body, phone, email, on_case) "
+            "INSERT INTO outside_contacts (contact_id, name, body, phone, email, notify_on) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            [(c.contact_id, c.name, c.body, c.phone, c.email, int(c.on_case)) for c in contacts],
+            [
+                (c.contact_id, c.name, c.body, c.phone, c.email, _events_text(c.notify_on))
+                for c in contacts
+            ],
         )
 
-    async def on_case(self) -> list[OutsideContact]:
+    async def told_of(self, event: str) -> list[OutsideContact]:
+        """The contacts whose notify_on names the event."""
         rows = await self.tx.all(
-            "SELECT contact_id, name, body, phone, email, on_case FROM outside_contacts "
-            "WHERE on_case = 1 ORDER BY contact_id"
+            "SELECT contact_id, name, body, phone, email, notify_on FROM outside_contacts "
+            "WHERE instr(notify_on, ?) > 0 ORDER BY contact_id",
+            (f";{event};",),
         )
-        return [OutsideContact(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in rows]
+        return [
+            OutsideContact(r[0], r[1], r[2], r[3], r[4], frozenset(r[5].strip(";").split(";")))
+            for r in rows
+        ]
 
     async def add_report(self, case_id: int, contact: OutsideContact, now: datetime) -> int | None:
         """A new report for the contact, or None if this case already has one for them."""
@@ -70,3 +78,7 @@ class OutsideRepo:
             (staff_id, to_db_time(now), report_id),
         )
         return changed == 1
+
+
+def _events_text(events: frozenset[str]) -> str:
+    return ";" + ";".join(sorted(events)) + ";"

@@ -72,8 +72,8 @@ async def test_a_case_goes_to_the_health_department_through_the_duty_officer(
 
     report = await message_of(fake, duty, "text", "Sở Y tế")
     text = report.text or ""
-    assert "Phòng Nghiệp vụ Y (mẫu)" in text and "02430000900" in text, text
-    assert "F0 Lại Thị Diệu Linh" in text and "CDC" not in text, "only on_case contacts"
+    assert "Phòng Nghiệp vụ Y - Sở Y tế (mẫu)" in text and "02430000900" in text, text
+    assert "F0 Lại Thị Diệu Linh" in text and "CDC" not in text, "only those told of F0"
     sheet = await message_of(fake, duty, "document", "Sở Y tế")
     assert sheet.document is not None and sheet.document["file_name"].endswith(".xlsx")
     rows = sheet_rows(sheet.document["data"])

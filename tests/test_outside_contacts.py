@@ -22,7 +22,8 @@ from bot.domain.outside_contacts import (
 from bot.domain.phones import national_form
 from tests.paths import EXAMPLES
 
-HEADER = [*CONTACT_REQUIRED, *CONTACT_OPTIONAL]
+HEADER = [*CONTACT_REQUIRED, *CONTACT_OPTIONAL]  # contact_id name notify_on phone email body
+F0_F1 = frozenset({"case_f0", "case_f1"})
 
 
 def table(rows: list[list[str]], header: list[str] = HEADER) -> Table:
@@ -32,21 +33,28 @@ def table(rows: list[list[str]], header: list[str] = HEADER) -> Table:
     return Table("contacts.csv", header, numbered)
 
 
-def test_contacts_are_read_with_phone_email_and_on_case() -> None:
+def test_contacts_are_read_with_their_events_and_the_body_defaults_to_the_name() -> None:
     loaded = load_contacts(
         table(
             [
-                ["SYT", " Phòng Nghiệp vụ Y ", "Sở Y tế", "024 3000 0900", "a@example.org", "Có"],
-                ["CDC", "Trực ban", "CDC", "", "cdc@example.org", ""],
+                [
+                    "SYT",
+                    " Sở Y tế Hà Nội ",
+                    "case_f0; CASE_F1",
+                    "024 3000 0900",
+                    "a@x.org",
+                    "Sở Y tế",
+                ],
+                ["CDC", "CDC Hà Nội", "symptom_urgent", "", "", ""],
             ]
         )
     )
     assert loaded.problems == []
     assert loaded.contacts == [
+        OutsideContact("SYT", "Sở Y tế Hà Nội", "Sở Y tế", "+842430000900", "a@x.org", F0_F1),
         OutsideContact(
-            "SYT", "Phòng Nghiệp vụ Y", "Sở Y tế", "+842430000900", "a@example.org", True
+            "CDC", "CDC Hà Nội", "CDC Hà Nội", None, None, frozenset({"symptom_urgent"})
         ),
-        OutsideContact("CDC", "Trực ban", "CDC", None, "cdc@example.org", False),
     ]
 
 
@@ -54,10 +62,10 @@ def test_every_problem_is_listed_and_no_contact_is_kept() -> None:
     loaded = load_contacts(
         table(
             [
-                ["SYT", "A", "Sở Y tế", "12345", "", "yes"],
-                ["SYT", "B", "Sở Y tế", "", "not-an-address", "yes"],
-                ["X/1", "C", "", "", "", "maybe"],
-                ["OK", "D", "Body", "0912 000 001", "", "no"],
+                ["SYT", "A", "case_f0", "12345", "", ""],
+                ["SYT", "B", "case_f0", "", "not-an-address", ""],
+                ["X/1", "", "case_f0;outbreak", "", "", ""],
+                ["OK", "D", "case_f1", "0912 000 001", "", ""],
             ]
         )
     )
@@ -67,14 +75,14 @@ def test_every_problem_is_listed_and_no_contact_is_kept() -> None:
     assert any("contacts.csv:3: contact_id" in p and "duplicate" in p for p in shown), shown
     assert any("contacts.csv:3: email" in p for p in shown), shown
     assert any("contacts.csv:4: contact_id" in p for p in shown), shown
-    assert any("contacts.csv:4: body" in p for p in shown), shown
-    assert any("contacts.csv:4: phone" in p and "e-mail is required" in p for p in shown)
-    assert any("contacts.csv:4: on_case" in p for p in shown), shown
+    assert any("contacts.csv:4: name" in p for p in shown), shown
+    assert any("contacts.csv:4: notify_on" in p and "'outbreak'" in p for p in shown), shown
+    assert len(shown) == 6, shown
 
 
 def test_a_missing_column_is_reported_at_row_1() -> None:
     loaded = load_contacts(table([["SYT", "A"]], header=["contact_id", "name"]))
-    assert [str(p) for p in loaded.problems] == ["contacts.csv:1: body: missing required column"]
+    assert [str(p) for p in loaded.problems] == ["contacts.csv:1: notify_on: missing required column"]
 
 
 @given(st.lists(st.lists(st.text(max_size=30), min_size=6, max_size=6), max_size=5))
@@ -82,7 +90,7 @@ def test_any_text_never_raises(rows: list[list[str]]) -> None:
     loaded = load_contacts(table(rows))
     assert not (loaded.contacts and loaded.problems)
     for contact in loaded.contacts:
-        assert contact.phone or contact.email
+        assert contact.notify_on <= {"case_f0", "case_f1", "symptom_urgent"} and contact.body
 
 
 def test_national_form() -> None:
@@ -112,12 +120,12 @@ def test_cli_imports_contacts_keeps_them_without_the_file_and_refuses_a_bad_one(
     assert run_import(tmp_path, monkeypatch, EXAMPLES / "contacts.csv") == 0
     assert "liên hệ bên ngoài: 2" in capsys.readouterr().out
     assert run_import(tmp_path, monkeypatch, None) == 0
-    assert db_rows(tmp_path, "SELECT contact_id, on_case FROM outside_contacts ORDER BY 1") == [
-        ("CDC", 0),
-        ("SYT", 1),
+    assert db_rows(tmp_path, "SELECT contact_id, notify_on FROM outside_contacts ORDER BY 1") == [
+        ("CDC", ";symptom_urgent;"),
+        ("SYT", ";case_f0;case_f1;"),
     ]
     bad = tmp_path / "contacts.csv"
-    bad.write_text("contact_id,name,body,phone\nSYT,A,Sở Y tế,123\n", encoding="utf-8")
+    bad.write_text("contact_id,name,notify_on,phone\nSYT,A,case_f0,123\n", encoding="utf-8")
     staff_before = db_rows(tmp_path, "SELECT COUNT(*) FROM staff")
     capsys.readouterr()
     assert run_import(tmp_path, monkeypatch, bad) == 1

@@ -1,5 +1,6 @@
-"""contacts.csv: bodies outside the bot (name, body, phone, e-mail) and whether a case report
-goes to them (`on_case`). Pure, like the other directory files: every problem is collected."""
+"""contacts.csv (shared/FORMATS.md): bodies outside the bot (name, phone, e-mail) and the events
+they are told of (`notify_on`). Pure, like the other directory files: every problem is
+collected."""
 
 from __future__ import annotations
 
@@ -17,10 +18,10 @@ from bot.domain.directory_files import (
 from bot.domain.models import Problem
 from bot.domain.phones import normalize_phone
 
-CONTACT_REQUIRED = ("contact_id", "name", "body")
-CONTACT_OPTIONAL = ("phone", "email", "on_case")
-YES = frozenset({"yes", "y", "x", "1", "có", "co"})
-NO = frozenset({"", "no", "n", "0", "không", "khong"})
+CONTACT_REQUIRED = ("contact_id", "name", "notify_on")
+CONTACT_OPTIONAL = ("phone", "email", "body")
+EVENTS = ("case_f0", "case_f1", "symptom_urgent")
+EVENT_SEPARATOR = ";"
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 EMAIL_MAX = 254
 
@@ -28,11 +29,11 @@ EMAIL_MAX = 254
 @dataclass(frozen=True, slots=True)
 class OutsideContact:
     contact_id: str
-    name: str  # the person to address, e.g. "Phòng Nghiệp vụ Y"
-    body: str  # the body, e.g. "Sở Y tế"
+    name: str  # e.g. "Sở Y tế Hà Nội"
+    body: str  # how buttons name it ("Sở Y tế"); the name when the column is empty
     phone: str | None
     email: str | None
-    on_case: bool  # a case report is prepared for them
+    notify_on: frozenset[str]  # of EVENTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,22 +84,18 @@ def _contact_from_row(
     if email and (len(email) > EMAIL_MAX or not _EMAIL.fullmatch(email)):
         report.problem(file, row, "email", f"not an e-mail address: '{email[:60]}'")
         broken = True
-    if not values["phone"] and not email:
-        report.problem(file, row, "phone", "empty; a phone or an e-mail is required")
+    events = split_events(values["notify_on"])
+    unknown = sorted(events - set(EVENTS))
+    if unknown:
+        reason = f"unknown event '{unknown[0][:30]}'; allowed: {', '.join(EVENTS)}"
+        report.problem(file, row, "notify_on", reason)
         broken = True
-    on_case = _yes_no(values["on_case"])
-    if on_case is None:
-        report.problem(file, row, "on_case", f"must be yes or no, not '{values['on_case'][:20]}'")
-        broken = True
-    if broken or on_case is None:
+    if broken:
         return None
-    return OutsideContact(contact_id, values["name"], values["body"], phone, email or None, on_case)
+    body = values["body"] or values["name"]
+    return OutsideContact(contact_id, values["name"], body, phone, email or None, events)
 
 
-def _yes_no(text: str) -> bool | None:
-    lowered = text.lower()
-    if lowered in YES:
-        return True
-    if lowered in NO:
-        return False
-    return None
+def split_events(text: str) -> frozenset[str]:
+    """`case_f0; case_f1` → {case_f0, case_f1}."""
+    return frozenset(p.strip().lower() for p in text.split(EVENT_SEPARATOR) if p.strip())

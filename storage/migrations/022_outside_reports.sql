@@ -1,12 +1,12 @@
 -- Bodies outside the bot (the city health department, …): the directory's contacts.csv, replaced
--- whole at each import that carries the file. on_case = 1: every case report is prepared for them.
+-- whole at each import that carries the file. notify_on: `;case_f0;case_f1;` (bounded by `;`).
 CREATE TABLE outside_contacts (
     contact_id TEXT PRIMARY KEY,
     name       TEXT NOT NULL,
     body       TEXT NOT NULL,
     phone      TEXT,
     email      TEXT,
-    on_case    INTEGER NOT NULL DEFAULT 0
+    notify_on  TEXT NOT NULL
 );
 
 -- A case report prepared for one outside contact, handed to the duty officers; sent_* record who

@@ -1,5 +1,6 @@
 """Case reports for bodies outside the bot (seeds/002 §2: the city health department is told of
-an F0 at once). For each outside contact whose `on_case` is yes, a case report prepares the text
+an F0 at once). For each outside contact told of the case's level (contacts.csv `notify_on`:
+`case_f0`, `case_f1`), a case report prepares the text
 and an .xlsx of the case and its contacts, hands both to the duty officers, and «📤 Đã gửi …»
 records who sent it and when (once; a second press says when it was recorded)."""
 
@@ -47,14 +48,16 @@ def duty_officers(directory: Directory, case: CaseReport) -> list[str]:
 
 
 async def prepare_outside_reports(step: Step, case_id: int, describe: Describe) -> None:
-    """One report per outside contact that takes case reports, handed to the duty officers."""
-    contacts = await _repo(step).on_case()
-    if not contacts:
-        return
+    """One report per outside contact told of this case's level (notify_on case_f0 / case_f1),
+    handed to the duty officers."""
     health = HealthRepo(step.tx, step.deps.clock.tz)
     case = await health.case(case_id)
     assert case is not None
     nodes = await health.nodes(case_id)
+    root = next(node for node in nodes if node.parent_id is None)
+    contacts = await _repo(step).told_of(f"case_{root.level.lower()}")
+    if not contacts:
+        return
     directory = await step.directory()
     officers = duty_officers(directory, case)
 
@@ -111,6 +114,8 @@ async def _hand_over(
 def contact_line(t: Translator, contact: OutsideContact) -> str:
     phone = national_form(contact.phone) if contact.phone else None
     reach = [part for part in (phone, contact.email) if part]
+    if not reach:
+        return t._("No phone or e-mail for them in the directory.")
     return t._("Contact: {reach}", reach=", ".join(reach))
 
 
