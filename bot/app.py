@@ -33,6 +33,7 @@ from bot.inbound.polling import TelegramPoller
 from bot.inbound.telegram import TelegramInbound
 from bot.inbound.webhook import InboundServer, TelegramWebhook
 from bot.services.broadcast.feature import Broadcasts
+from bot.services.duty.roster import DutyDesk
 from bot.services.health.feature import Health
 from bot.services.kernel.admin_alerts import AdminAlerts
 from bot.services.kernel.dispatch import Dispatcher
@@ -170,6 +171,7 @@ def build_features(deps: Deps) -> list[Feature]:
     returns = Returns(deps, travel.approvals.submit, travel.approvals.status)
     features = [travel.feature(), returns.feature(), Broadcasts(deps).feature()]
     features.append(Health(deps).feature())
+    features.append(DutyDesk().feature())
     features.append(Oversight(deps).feature())
     features.append(Breaches(deps).feature())
     features.append(Retention(deps.db, deps.clock, deps.settings).feature())

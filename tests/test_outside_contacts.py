@@ -82,7 +82,9 @@ def test_every_problem_is_listed_and_no_contact_is_kept() -> None:
 
 def test_a_missing_column_is_reported_at_row_1() -> None:
     loaded = load_contacts(table([["SYT", "A"]], header=["contact_id", "name"]))
-    assert [str(p) for p in loaded.problems] == ["contacts.csv:1: notify_on: missing required column"]
+    assert [str(p) for p in loaded.problems] == [
+        "contacts.csv:1: notify_on: missing required column"
+    ]
 
 
 @given(st.lists(st.lists(st.text(max_size=30), min_size=6, max_size=6), max_size=5))

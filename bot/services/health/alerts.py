@@ -5,11 +5,12 @@ points other features call: a return declaration's symptoms, monitoring, areas w
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from bot.domain.directory import Directory, answerable_heads
+from bot.domain.duty_roster import nearest_on_duty
 from bot.domain.health import Symptom, Triage, TriageReason, Urgency, triage
 from bot.domain.health_rules import (
     area_matches,
@@ -23,6 +24,7 @@ from bot.domain.health_rules import (
 from bot.domain.models import BuiltinRole, Staff
 from bot.domain.outgoing import Button, OutMessage
 from bot.i18n import Translator
+from bot.services.duty.roster import on_duty_now
 from bot.services.health.buttons import Acknowledge
 from bot.services.kernel.step import Step
 from storage.health_repo import Area, HealthRepo, Monitoring, NewReport, SymptomReport
@@ -174,12 +176,13 @@ async def record_report(
     return Recorded(report, result, None)
 
 
-def first_recipients(directory: Directory, person: Staff) -> list[str]:
-    """Unit head(s), the health officers and whoever is on duty."""
+def first_recipients(directory: Directory, person: Staff, on_duty: Sequence[str] = ()) -> list[str]:
+    """Unit head(s), the health officers and whoever is on duty: `on_duty` from the roster when
+    someone is on it now, else the duty officers."""
     found = [
         *answerable_heads(directory, person.staff_id),
         *health_officers_for(directory, person.unit_id),
-        *directory.role_ids(BuiltinRole.DUTY_OFFICER.value),
+        *(on_duty or directory.role_ids(BuiltinRole.DUTY_OFFICER.value)),
     ]
     return [s for s in dict.fromkeys(found) if s != person.staff_id]
 
@@ -195,7 +198,8 @@ async def raise_alert(
         step.now + step.deps.settings.alert_ack_minutes,
         step.now,
     )
-    recipients = first_recipients(directory, person)
+    on_duty = nearest_on_duty(await on_duty_now(step, directory, person.unit_id))
+    recipients = first_recipients(directory, person, on_duty)
     await send_alert(
         step, alert_id, recipients, 0, lambda t: symptom_alert_text(t, directory, report)
     )

@@ -58,6 +58,7 @@ COMMANDS: tuple[CommandInfo, ...] = (
         lambda t: t._("report an F0/F1 case and its contacts; /case ID shows the tree"),
         Audience.HEAD,
     ),
+    CommandInfo("duty", lambda t: t._("who is on duty now for your unit and the units above")),
     CommandInfo(
         "areas", lambda t: t._("areas with published cases (district admins)"), Audience.ADMIN
     ),

@@ -1,0 +1,60 @@
+"""The duty roster: shifts per unit, and who is on duty at a moment."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, time, timedelta, tzinfo
+
+from bot.domain.duty_roster import Shift
+from storage.db import Tx, from_db_time, to_db_time
+
+# A shift lasts at most 24 h (`to` not after `from` is the next day): bounding the start lets
+# "on duty at T" use the (unit_id, starts_at) index.
+MAX_SHIFT = timedelta(days=1)
+
+
+class DutyRepo:
+    def __init__(self, tx: Tx, tz: tzinfo) -> None:
+        self.tx = tx
+        self.tz = tz
+
+    async def replace_days(self, days: Iterable[tuple[str, date]], shifts: list[Shift]) -> int:
+        """Drop the shifts starting on those (unit, day) pairs, then store `shifts`; returns
+        how many were dropped."""
+        dropped = 0
+        for unit_id, day in days:
+            start = datetime.combine(day, time(0), self.tz)
+            dropped += await self.tx.execute(
+                "DELETE FROM duty_shifts WHERE unit_id = ? AND starts_at >= ? AND starts_at < ?",
+                (unit_id, to_db_time(start), to_db_time(start + timedelta(days=1))),
+            )
+        await self.tx.executemany(
+            "INSERT INTO duty_shifts (unit_id, starts_at, ends_at, staff_id, phone) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [
+                (s.unit_id, to_db_time(s.starts_at), to_db_time(s.ends_at), s.staff_id, s.phone)
+                for s in shifts
+            ],
+        )
+        return dropped
+
+    async def on_duty(self, unit_ids: Sequence[str], moment: datetime) -> list[Shift]:
+        """The shifts of those units under way at `moment`, in the order of `unit_ids`."""
+        if not unit_ids:
+            return []
+        marks = ", ".join("?" for _ in unit_ids)
+        rows = await self.tx.all(
+            "SELECT unit_id, starts_at, ends_at, staff_id, phone FROM duty_shifts "
+            f"WHERE unit_id IN ({marks}) AND starts_at >= ? AND starts_at <= ? AND ends_at > ? "
+            "ORDER BY starts_at",
+            (*unit_ids, to_db_time(moment - MAX_SHIFT), to_db_time(moment), to_db_time(moment)),
+        )
+        shifts = [
+            Shift(r[0], from_db_time(r[1], self.tz), from_db_time(r[2], self.tz), r[3], r[4])
+            for r in rows
+        ]
+        order = {unit_id: index for index, unit_id in enumerate(unit_ids)}
+        return sorted(shifts, key=lambda s: order[s.unit_id])
+
+    async def any_shift(self) -> bool:
+        return await self.tx.one("SELECT 1 FROM duty_shifts LIMIT 1") is not None

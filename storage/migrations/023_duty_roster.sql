@@ -1,0 +1,11 @@
+-- The 24/7 duty roster (duty.csv): who is on duty for a unit from when to when. An import
+-- replaces the shifts of the (unit, day) pairs it covers.
+CREATE TABLE duty_shifts (
+    id        INTEGER PRIMARY KEY,
+    unit_id   TEXT NOT NULL,
+    starts_at TEXT NOT NULL,
+    ends_at   TEXT NOT NULL,
+    staff_id  TEXT NOT NULL,
+    phone     TEXT              -- a duty phone for the shift; NULL: the person's own
+);
+CREATE INDEX duty_shifts_unit_start ON duty_shifts (unit_id, starts_at);
