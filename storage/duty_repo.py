@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta, tzinfo
+from functools import lru_cache
 
 from bot.domain.duty_roster import Shift
 from storage.db import Tx, from_db_time, to_db_time
+
+_db = lru_cache(maxsize=8192)(to_db_time)  # a roster repeats a few instants over many units
 
 # A shift lasts at most 24 h (`to` not after `from` is the next day): bounding the start lets
 # "on duty at T" use the (unit_id, starts_at) index.
@@ -21,22 +24,26 @@ class DutyRepo:
     async def replace_days(self, days: Iterable[tuple[str, date]], shifts: list[Shift]) -> int:
         """Drop the shifts starting on those (unit, day) pairs, then store `shifts`; returns
         how many were dropped."""
-        dropped = 0
-        for unit_id, day in days:
-            start = datetime.combine(day, time(0), self.tz)
-            dropped += await self.tx.execute(
-                "DELETE FROM duty_shifts WHERE unit_id = ? AND starts_at >= ? AND starts_at < ?",
-                (unit_id, to_db_time(start), to_db_time(start + timedelta(days=1))),
-            )
+        before = await self._count()
+        await self.tx.executemany(
+            "DELETE FROM duty_shifts WHERE unit_id = ? AND starts_at >= ? AND starts_at < ?",
+            [(unit_id, *self._day_bounds(day)) for unit_id, day in days],
+        )
+        dropped = before - await self._count()
         await self.tx.executemany(
             "INSERT INTO duty_shifts (unit_id, starts_at, ends_at, staff_id, phone) "
             "VALUES (?, ?, ?, ?, ?)",
-            [
-                (s.unit_id, to_db_time(s.starts_at), to_db_time(s.ends_at), s.staff_id, s.phone)
-                for s in shifts
-            ],
+            [(s.unit_id, _db(s.starts_at), _db(s.ends_at), s.staff_id, s.phone) for s in shifts],
         )
         return dropped
+
+    def _day_bounds(self, day: date) -> tuple[str, str]:
+        start = datetime.combine(day, time(0), self.tz)
+        return _db(start), _db(start + timedelta(days=1))
+
+    async def _count(self) -> int:
+        row = await self.tx.one("SELECT COUNT(*) FROM duty_shifts")
+        return int(row[0]) if row else 0
 
     async def on_duty(self, unit_ids: Sequence[str], moment: datetime) -> list[Shift]:
         """The shifts of those units under way at `moment`, in the order of `unit_ids`."""

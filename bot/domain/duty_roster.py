@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
+from functools import lru_cache
 
 from bot.domain.directory import Directory
 from bot.domain.directory_files import Table, _check_columns, _cleaned, _missing_values, _Report
@@ -70,11 +71,17 @@ def _shift_from_row(
         broken = True
     if broken or day is None or start is None or end is None:
         return None
+    starts_at, ends_at = _span(day, start, end, tz)
+    return Shift(values["unit_id"], starts_at, ends_at, values["staff_id"], phone)
+
+
+@lru_cache(maxsize=4096)  # a roster repeats a few shift times over many units
+def _span(day: date, start: time, end: time, tz: tzinfo) -> tuple[datetime, datetime]:
     starts_at = datetime.combine(day, start, tz)
     ends_at = datetime.combine(day, end, tz)
     if ends_at <= starts_at:  # `to` not after `from`: the shift ends the next day
         ends_at = datetime.combine(day + timedelta(days=1), end, tz)
-    return Shift(values["unit_id"], starts_at, ends_at, values["staff_id"], phone)
+    return starts_at, ends_at
 
 
 def _unit_or_staff_problem(
@@ -97,6 +104,7 @@ def _unit_or_staff_problem(
     return not unit_id or not staff_id
 
 
+@lru_cache(maxsize=1024)
 def _day(text: str) -> date | None:
     try:
         return datetime.strptime(text, "%d/%m/%Y").date()
@@ -104,6 +112,7 @@ def _day(text: str) -> date | None:
         return None
 
 
+@lru_cache(maxsize=1024)
 def _clock(text: str) -> time | None:
     hours, colon, minutes = text.partition(":")
     if not (colon and hours.isdigit() and minutes.isdigit() and len(minutes) == 2):
