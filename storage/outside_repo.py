@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from bot.domain.outside_contacts import OutsideContact
-from storage.db import Tx, from_db_time, to_db_time
+from storage.db import Tx, dumps, from_db_time, to_db_time
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,6 +16,7 @@ class OutsideReport:
     case_id: int
     contact_id: str
     body: str
+    handed_to: tuple[str, ...]  # who may record it as sent
     sent_by: str | None
     sent_at: datetime | None
 
@@ -47,7 +49,9 @@ class OutsideRepo:
             for r in rows
         ]
 
-    async def add_report(self, case_id: int, contact: OutsideContact, now: datetime) -> int | None:
+    async def add_report(
+        self, case_id: int, contact: OutsideContact, handed_to: list[str], now: datetime
+    ) -> int | None:
         """A new report for the contact, or None if this case already has one for them."""
         found = await self.tx.one(
             "SELECT id FROM outside_reports WHERE case_id = ? AND contact_id = ?",
@@ -56,20 +60,22 @@ class OutsideRepo:
         if found is not None:
             return None
         return await self.tx.insert(
-            "INSERT INTO outside_reports (case_id, contact_id, body, created_at) VALUES (?, ?, ?, ?)",
-            (case_id, contact.contact_id, contact.body, to_db_time(now)),
+            "INSERT INTO outside_reports (case_id, contact_id, body, handed_to, created_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (case_id, contact.contact_id, contact.body, dumps(handed_to), to_db_time(now)),
         )
 
     async def report(self, report_id: int) -> OutsideReport | None:
         row = await self.tx.one(
-            "SELECT id, case_id, contact_id, body, sent_by, sent_at FROM outside_reports "
+            "SELECT id, case_id, contact_id, body, handed_to, sent_by, sent_at FROM outside_reports "
             "WHERE id = ?",
             (report_id,),
         )
         if row is None:
             return None
-        sent_at = from_db_time(row[5], self.tz) if row[5] else None
-        return OutsideReport(row[0], row[1], row[2], row[3], row[4], sent_at)
+        sent_at = from_db_time(row[6], self.tz) if row[6] else None
+        handed_to = tuple(json.loads(row[4]))
+        return OutsideReport(row[0], row[1], row[2], row[3], handed_to, row[5], sent_at)
 
     async def mark_sent(self, report_id: int, staff_id: str, now: datetime) -> bool:
         """Exactly one press records the sending."""

@@ -12,13 +12,17 @@ import pytest
 from openpyxl import load_workbook
 
 from bot.domain.clock import ManualClock
+from bot.services.duty.roster import import_roster
+from storage.db import Database
 from storage.repos import AuditRepo
 from tests.fakebot import FakeBotApi, FakeUser, SentMessage
-from tests.harness import RunningBot, db_value, load_examples, make_settings, register
+from tests.harness import PHONES, RunningBot, db_value, load_examples, make_settings, register
 from tests.paths import EXAMPLES
 from tests.test_e2e_health import answer, press
 
-PRINCIPAL, DUTY, TEACHER, NURSE = 861, 862, 863, 864
+PHONES.setdefault("HB-005", "(+84) 912 000 005")  # Hoàng Minh Đức, vice chair
+
+PRINCIPAL, DUTY, TEACHER, NURSE, ON_DUTY = 861, 862, 863, 864, 865
 
 
 @pytest.fixture
@@ -123,3 +127,31 @@ async def test_without_contacts_no_outside_report(fake: FakeBotApi, bot: Running
     await fake.next_message(principal.id)  # the tree
     assert not any("Sở Y tế" in (m.text or "") for m in fake.messages(duty.id))
     assert db_value(bot.settings.database_path, "SELECT COUNT(*) FROM outside_reports") == 0
+
+
+async def test_with_a_roster_the_report_goes_to_whoever_is_on_duty_now(
+    fake: FakeBotApi, db_path: Path, clock: ManualClock, tmp_path: Path
+) -> None:
+    outcome = await load_examples(db_path, clock, contacts=EXAMPLES / "contacts.csv")
+    assert outcome.applied, outcome.problems
+    roster = tmp_path / "duty.csv"
+    roster.write_text(
+        "unit_id,date,from,to,staff_id,phone\nHB,26/05/2021,06:00,14:00,HB-005,\n",
+        encoding="utf-8",
+    )
+    db = await Database.open(db_path)
+    try:
+        assert (await import_roster(db, clock, roster, dry_run=False)).applied
+    finally:
+        await db.close()
+    async with RunningBot(make_settings(fake, db_path), clock):
+        principal = await register(fake, PRINCIPAL, "TH-001")
+        on_duty = await register(fake, ON_DUTY, "HB-005")
+        role_holder = await register(fake, DUTY, "UB-003")
+        await open_case(fake, principal, "Lại Thị Diệu Linh", outside=False)
+        report = await message_of(fake, on_duty, "text", "Sở Y tế")
+        await message_of(fake, on_duty, "document", "Sở Y tế")
+        refused = fake.press(role_holder, report, report.callback_data("Đã gửi Sở Y tế"))
+        await fake.wait_for(lambda: fake.answer_for(refused) is not None)
+        assert "trực" in fake.answer_for(refused)["text"]  # type: ignore[index]
+        assert not any("Sở Y tế" in (m.text or "") for m in fake.messages(role_holder.id))

@@ -1,7 +1,8 @@
 """Case reports for bodies outside the bot (seeds/002 §2: the city health department is told of
 an F0 at once). For each outside contact told of the case's level (contacts.csv `notify_on`:
 `case_f0`, `case_f1`), a case report prepares the text
-and an .xlsx of the case and its contacts, hands both to the duty officers, and «📤 Đã gửi …»
+and an .xlsx of the case and its contacts, hands both to whoever is on duty now (the duty
+roster, else the duty officers), and «📤 Đã gửi …»
 records who sent it and when (once; a second press says when it was recorded)."""
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.domain.directory import Directory
+from bot.domain.duty_roster import nearest_on_duty
 from bot.domain.models import BuiltinRole, Staff
 from bot.domain.outgoing import Button, LocalFile, OutMessage
 from bot.domain.outside_contacts import OutsideContact
 from bot.domain.phones import national_form
 from bot.i18n import Translator
+from bot.services.duty.roster import on_duty_now
 from bot.services.kernel.buttons import ActionOn, Codec
 from bot.services.kernel.step import Step
 from bot.services.kernel.xlsx import Register, Row, write_register
@@ -42,9 +45,15 @@ def _repo(step: Step) -> OutsideRepo:
     return OutsideRepo(step.tx, step.deps.clock.tz)
 
 
-def duty_officers(directory: Directory, case: CaseReport) -> list[str]:
-    """Who sends outside reports: the duty officers; the reporter when there are none."""
-    return list(directory.role_ids(BuiltinRole.DUTY_OFFICER.value)) or [case.reported_by]
+async def report_senders(step: Step, directory: Directory, case: CaseReport) -> list[str]:
+    """Who sends outside reports: whoever is on duty now for the case's unit (or the nearest unit
+    above), else the duty officers, else the reporter."""
+    shifts = await on_duty_now(step, directory, case.unit_id) if case.unit_id else []
+    return (
+        nearest_on_duty(shifts)
+        or list(directory.role_ids(BuiltinRole.DUTY_OFFICER.value))
+        or [case.reported_by]
+    )
 
 
 async def prepare_outside_reports(step: Step, case_id: int, describe: Describe) -> None:
@@ -59,13 +68,13 @@ async def prepare_outside_reports(step: Step, case_id: int, describe: Describe) 
     if not contacts:
         return
     directory = await step.directory()
-    officers = duty_officers(directory, case)
+    officers = await report_senders(step, directory, case)
 
     def lines(t: Translator) -> list[str]:
         return describe(t, directory, case, nodes)
 
     for contact in contacts:
-        report_id = await _repo(step).add_report(case_id, contact, step.now)
+        report_id = await _repo(step).add_report(case_id, contact, officers, step.now)
         if report_id is None:
             continue
         path = await _write_sheet(step, directory, case, nodes, contact)
@@ -167,7 +176,7 @@ async def mark_sent(step: Step, button: OutsideSent) -> tuple[str | None, list[O
     report = await _repo(step).report(button.ref)
     if person is None or report is None:
         return t._("This button is no longer valid."), []
-    if not await _may_send(step, person, report):
+    if not _may_send(person, report):
         await step.audit.append(
             step.now, person.staff_id, "case.outside.refused", f"outside:{report.id}", {}
         )
@@ -209,9 +218,6 @@ def _relabel(step: Step, label: str, button: OutsideSent) -> list[OutMessage]:
     return [OutMessage("", buttons=done, edit_ref=step.who.message_ref, markup_only=True)]
 
 
-async def _may_send(step: Step, person: Staff, report: OutsideReport) -> bool:
-    """Those the report was handed to: the duty officers (the reporter when there are none)."""
-    case = await HealthRepo(step.tx, step.deps.clock.tz).case(report.case_id)
-    if case is None:
-        return False
-    return person.staff_id in duty_officers(await step.directory(), case)
+def _may_send(person: Staff, report: OutsideReport) -> bool:
+    """Those it was handed to (on duty when the case came in)."""
+    return person.staff_id in report.handed_to
