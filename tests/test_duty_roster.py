@@ -17,7 +17,7 @@ from bot.domain.duty_roster import (
     ROSTER_REQUIRED,
     Shift,
     load_roster,
-    nearest_on_duty,
+    next_on_duty,
     roster_days,
 )
 from bot.domain.models import Staff, Unit, UnitKind
@@ -104,9 +104,11 @@ def test_any_text_never_raises(rows: list[list[str]]) -> None:
         assert timedelta(0) < shift.ends_at - shift.starts_at <= timedelta(days=1)
 
 
-def test_the_nearest_unit_with_someone_on_duty_gets_the_alert() -> None:
+def test_the_nearest_unit_with_someone_on_duty_gets_the_alert_then_the_next_one_up() -> None:
     above = Shift("W", at(26, 0), at(26, 8), "W-1", None)
     own = Shift("S", at(26, 0), at(26, 8), "S-1", None)
-    assert nearest_on_duty([own, above]) == ["S-1"]
-    assert nearest_on_duty([above]) == ["W-1"], "a gap in one's own unit goes up at once"
-    assert nearest_on_duty([]) == []
+    assert next_on_duty([own, above]) == ["S-1"]
+    assert next_on_duty([above]) == ["W-1"], "a gap in one's own unit goes up at once"
+    assert next_on_duty([own, above], {"S-1"}) == ["W-1"], "an escalation goes one unit up"
+    assert next_on_duty([own, above], {"S-1", "W-1"}) == []
+    assert next_on_duty([]) == []

@@ -21,9 +21,10 @@ from tests.paths import EXAMPLES
 from tests.test_e2e_health import answer, report
 
 PHONES.setdefault("HB-004", "84 912 000 004")  # Phạm Thị Ngọc Ánh, vice chair
+PHONES.setdefault("TH-004", "0912 000 027")  # Âu Văn Phúc, teacher
 PHONES.setdefault("HB-005", "(+84) 912 000 005")  # Hoàng Minh Đức, vice chair
 
-TEACHER, NIGHT, MORNING, DUTY_ROLE, PRINCIPAL = 871, 872, 873, 874, 875
+TEACHER, NIGHT, MORNING, DUTY_ROLE, PRINCIPAL, SCHOOL_DUTY = 871, 872, 873, 874, 875, 876
 ROSTER = """unit_id,date,from,to,staff_id,phone
 HB,25/05/2021,22:00,06:00,HB-005,
 HB,26/05/2021,06:00,14:00,HB-004,0912 999 004
@@ -80,6 +81,34 @@ async def test_an_alert_at_two_reaches_the_night_shift_not_the_morning_one(
     assert "không có ai" in (shown.text or "")
     for absent in (morning, role_holder):  # the alert went out hours ago (the sender is idle)
         assert not any("KHẨN" in (m.text or "") for m in fake.messages(absent.id))
+
+
+async def test_an_unacknowledged_alert_goes_to_the_duty_of_the_unit_above(
+    fake: FakeBotApi, db_path: Path, clock: ManualClock, tmp_path: Path
+) -> None:
+    assert (await load_examples(db_path, clock)).applied
+    school_and_ward = ROSTER + "HB-TH,25/05/2021,22:00,06:00,TH-004,\n"
+    db = await Database.open(db_path)
+    try:
+        loaded = await import_roster(
+            db, clock, roster_file(tmp_path, school_and_ward), dry_run=False
+        )
+    finally:
+        await db.close()
+    assert loaded.applied, loaded.problems
+    clock.set(datetime(2021, 5, 26, 2, 0, tzinfo=VIETNAM))
+    async with RunningBot(make_settings(fake, db_path), clock) as running:
+        teacher = await register(fake, TEACHER, "TH-003")
+        school_duty = await register(fake, SCHOOL_DUTY, "TH-004")
+        ward_duty = await register(fake, NIGHT, "HB-005")
+        await report(fake, teacher, ["Sốt"], "38,5")
+        first = await fake.next_message(school_duty.id)
+        assert "KHẨN" in (first.text or ""), "the school's own duty first"
+        clock.advance(timedelta(minutes=16))
+        await running.services.sweeper.tick()
+        escalated = await fake.next_message(ward_duty.id)
+        assert "15 phút" in (escalated.text or "") and escalated.callback_data("Đã tiếp nhận")
+        assert sum("KHẨN" in (m.text or "") for m in fake.messages(ward_duty.id)) == 1
 
 
 def test_the_cli_loads_a_roster_and_refuses_a_bad_one_whole(

@@ -3,7 +3,7 @@ a moment. Pure: the rows come in as a `Table`, the zone is passed in; every prob
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
@@ -127,9 +127,12 @@ def roster_days(shifts: Iterable[Shift]) -> set[tuple[str, date]]:
     return {(s.unit_id, s.starts_at.date()) for s in shifts}
 
 
-def nearest_on_duty(shifts: Sequence[Shift]) -> list[str]:
-    """Who is on duty for the nearest unit that has someone now (`shifts` ordered from the
-    person's unit up): a unit in a gap passes the alert up at once."""
-    if not shifts:
-        return []
-    return list(dict.fromkeys(s.staff_id for s in shifts if s.unit_id == shifts[0].unit_id))
+def next_on_duty(shifts: Sequence[Shift], told: Collection[str] = ()) -> list[str]:
+    """Who is on duty for the nearest unit (`shifts` ordered from the person's unit up) with
+    someone not yet told: a unit in a gap passes the alert up at once, and each escalation goes
+    one unit further up."""
+    for unit_id in dict.fromkeys(s.unit_id for s in shifts):
+        fresh = [s.staff_id for s in shifts if s.unit_id == unit_id and s.staff_id not in told]
+        if fresh:
+            return list(dict.fromkeys(fresh))
+    return []

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from bot.domain.directory import Directory, answerable_heads
-from bot.domain.duty_roster import nearest_on_duty
+from bot.domain.duty_roster import next_on_duty
 from bot.domain.health import Symptom, Triage, TriageReason, Urgency, triage
 from bot.domain.health_rules import (
     area_matches,
@@ -198,7 +198,8 @@ async def raise_alert(
         step.now + step.deps.settings.alert_ack_minutes,
         step.now,
     )
-    on_duty = nearest_on_duty(await on_duty_now(step, directory, person.unit_id))
+    shifts = await on_duty_now(step, directory, person.unit_id)
+    on_duty = next_on_duty(shifts, {person.staff_id})
     recipients = first_recipients(directory, person, on_duty)
     await send_alert(
         step, alert_id, recipients, 0, lambda t: symptom_alert_text(t, directory, report)

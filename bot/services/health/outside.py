@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.domain.directory import Directory
-from bot.domain.duty_roster import nearest_on_duty
+from bot.domain.duty_roster import next_on_duty
 from bot.domain.models import BuiltinRole, Staff
 from bot.domain.outgoing import Button, LocalFile, OutMessage
 from bot.domain.outside_contacts import OutsideContact
@@ -50,7 +50,7 @@ async def report_senders(step: Step, directory: Directory, case: CaseReport) -> 
     above), else the duty officers, else the reporter."""
     shifts = await on_duty_now(step, directory, case.unit_id) if case.unit_id else []
     return (
-        nearest_on_duty(shifts)
+        next_on_duty(shifts)
         or list(directory.role_ids(BuiltinRole.DUTY_OFFICER.value))
         or [case.reported_by]
     )
