@@ -171,7 +171,7 @@ def build_features(deps: Deps) -> list[Feature]:
     returns = Returns(deps, travel.approvals.submit, travel.approvals.status)
     features = [travel.feature(), returns.feature(), Broadcasts(deps).feature()]
     features.append(Health(deps).feature())
-    features.append(DutyDesk().feature())
+    features.append(DutyDesk().feature(deps))
     features.append(Oversight(deps).feature())
     features.append(Breaches(deps).feature())
     features.append(Retention(deps.db, deps.clock, deps.settings).feature())

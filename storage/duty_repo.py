@@ -63,5 +63,30 @@ class DutyRepo:
         order = {unit_id: index for index, unit_id in enumerate(unit_ids)}
         return sorted(shifts, key=lambda s: order[s.unit_id])
 
-    async def any_shift(self) -> bool:
-        return await self.tx.one("SELECT 1 FROM duty_shifts LIMIT 1") is not None
+    async def unchecked_units(self, day: date, since: datetime) -> list[str]:
+        """Units with shifts from `since` to the end of `day` whose `day` is not checked yet."""
+        _, day_end = self._day_bounds(day)
+        rows = await self.tx.all(
+            "SELECT DISTINCT unit_id FROM duty_shifts WHERE starts_at >= ? AND starts_at < ? "
+            "AND unit_id NOT IN (SELECT unit_id FROM duty_gap_checks WHERE day = ?) "
+            "ORDER BY unit_id",
+            (_db(since), day_end, day.isoformat()),
+        )
+        return [r[0] for r in rows]
+
+    async def shifts_during(self, unit_id: str, start: datetime, end: datetime) -> list[Shift]:
+        rows = await self.tx.all(
+            "SELECT unit_id, starts_at, ends_at, staff_id, phone FROM duty_shifts "
+            "WHERE unit_id = ? AND starts_at >= ? AND starts_at < ? AND ends_at > ?",
+            (unit_id, _db(start - MAX_SHIFT), _db(end), _db(start)),
+        )
+        return [
+            Shift(r[0], from_db_time(r[1], self.tz), from_db_time(r[2], self.tz), r[3], r[4])
+            for r in rows
+        ]
+
+    async def mark_checked(self, unit_id: str, day: date) -> None:
+        await self.tx.execute(
+            "INSERT OR IGNORE INTO duty_gap_checks (unit_id, day) VALUES (?, ?)",
+            (unit_id, day.isoformat()),
+        )

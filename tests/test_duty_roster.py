@@ -19,6 +19,7 @@ from bot.domain.duty_roster import (
     load_roster,
     next_on_duty,
     roster_days,
+    uncovered,
 )
 from bot.domain.models import Staff, Unit, UnitKind
 
@@ -112,3 +113,14 @@ def test_the_nearest_unit_with_someone_on_duty_gets_the_alert_then_the_next_one_
     assert next_on_duty([own, above], {"S-1"}) == ["W-1"], "an escalation goes one unit up"
     assert next_on_duty([own, above], {"S-1", "W-1"}) == []
     assert next_on_duty([]) == []
+
+
+def test_uncovered_hours_of_a_day() -> None:
+    night = Shift("S", at(25, 22), at(26, 6), "S-1", None)
+    day = Shift("S", at(26, 6), at(26, 14), "S-1", None)
+    overlapping = Shift("S", at(26, 12), at(26, 18), "W-1", None)
+    start, end = at(26, 0), at(27, 0)
+    assert uncovered([night, day], start, end) == [(at(26, 14), end)]
+    assert uncovered([overlapping, night, day], start, end) == [(at(26, 18), end)]
+    assert uncovered([], start, end) == [(start, end)]
+    assert uncovered([day], start, end) == [(start, at(26, 6)), (at(26, 14), end)]

@@ -24,7 +24,15 @@ PHONES.setdefault("HB-004", "84 912 000 004")  # Phạm Thị Ngọc Ánh, vice 
 PHONES.setdefault("TH-004", "0912 000 027")  # Âu Văn Phúc, teacher
 PHONES.setdefault("HB-005", "(+84) 912 000 005")  # Hoàng Minh Đức, vice chair
 
-TEACHER, NIGHT, MORNING, DUTY_ROLE, PRINCIPAL, SCHOOL_DUTY = 871, 872, 873, 874, 875, 876
+TEACHER, NIGHT, MORNING, DUTY_ROLE, PRINCIPAL, SCHOOL_DUTY, WARD_HEAD = (
+    871,
+    872,
+    873,
+    874,
+    875,
+    876,
+    877,
+)
 ROSTER = """unit_id,date,from,to,staff_id,phone
 HB,25/05/2021,22:00,06:00,HB-005,
 HB,26/05/2021,06:00,14:00,HB-004,0912 999 004
@@ -109,6 +117,33 @@ async def test_an_unacknowledged_alert_goes_to_the_duty_of_the_unit_above(
         escalated = await fake.next_message(ward_duty.id)
         assert "15 phút" in (escalated.text or "") and escalated.callback_data("Đã tiếp nhận")
         assert sum("KHẨN" in (m.text or "") for m in fake.messages(ward_duty.id)) == 1
+
+
+async def test_the_head_is_told_the_day_before_of_hours_nobody_is_on_duty(
+    fake: FakeBotApi, db_path: Path, clock: ManualClock, tmp_path: Path
+) -> None:
+    assert (await load_examples(db_path, clock)).applied
+    partial = ROSTER + "HB,27/05/2021,06:00,22:00,HB-004,\n"
+    db = await Database.open(db_path)
+    try:
+        assert (
+            await import_roster(db, clock, roster_file(tmp_path, partial), dry_run=False)
+        ).applied
+    finally:
+        await db.close()
+    async with RunningBot(make_settings(fake, db_path), clock) as running:
+        head = await register(fake, WARD_HEAD, "HB-001")
+        await running.services.sweeper.tick()
+        assert not any("Lịch trực" in (m.text or "") for m in fake.messages(head.id)), "not yet"
+        clock.set(datetime(2021, 5, 26, 16, 0, tzinfo=VIETNAM))
+        await running.services.sweeper.tick()
+        told = await fake.next_message(head.id)
+        text = told.text or ""
+        assert "Lịch trực của Phường Hòa Bình (mẫu)" in text and "27 tháng 5" in text, text
+        assert "00:00–06:00, 22:00–24:00" in text, text
+        clock.advance(timedelta(hours=2))
+        await running.services.sweeper.tick()
+        assert sum("Lịch trực" in (m.text or "") for m in fake.messages(head.id)) == 1, "once"
 
 
 def test_the_cli_loads_a_roster_and_refuses_a_bad_one_whole(

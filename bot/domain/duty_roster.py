@@ -136,3 +136,23 @@ def next_on_duty(shifts: Sequence[Shift], told: Collection[str] = ()) -> list[st
         if fresh:
             return list(dict.fromkeys(fresh))
     return []
+
+
+GAP_NOTICE_HOUR = 16  # from 16:00 the next day's roster is checked and its gaps told to the head
+
+
+def uncovered(
+    shifts: Iterable[Shift], start: datetime, end: datetime
+) -> list[tuple[datetime, datetime]]:
+    """The parts of [start, end) that no shift covers, in order."""
+    gaps: list[tuple[datetime, datetime]] = []
+    reached = start
+    for shift in sorted(shifts, key=lambda s: s.starts_at):
+        if shift.starts_at > reached:
+            gaps.append((reached, min(shift.starts_at, end)))
+        reached = max(reached, shift.ends_at)
+        if reached >= end:
+            break
+    if reached < end:
+        gaps.append((reached, end))
+    return [(a, b) for a, b in gaps if a < b]

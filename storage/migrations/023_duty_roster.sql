@@ -9,3 +9,10 @@ CREATE TABLE duty_shifts (
     phone     TEXT              -- a duty phone for the shift; NULL: the person's own
 );
 CREATE INDEX duty_shifts_unit_start ON duty_shifts (unit_id, starts_at);
+
+-- The days whose roster was checked for gaps (told to the unit head the day before, once).
+CREATE TABLE duty_gap_checks (
+    unit_id TEXT NOT NULL,
+    day     TEXT NOT NULL,  -- YYYY-MM-DD, local
+    PRIMARY KEY (unit_id, day)
+);

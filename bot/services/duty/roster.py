@@ -4,17 +4,18 @@ for one's unit and the units above, with the phone), and `on_duty_now` for urgen
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from bot.domain.clock import Clock
 from bot.domain.directory import Directory
-from bot.domain.duty_roster import Shift, load_roster, roster_days
+from bot.domain.duty_roster import GAP_NOTICE_HOUR, Shift, load_roster, roster_days, uncovered
 from bot.domain.models import Staff
 from bot.domain.outgoing import OutMessage
 from bot.domain.phones import national_form
 from bot.i18n import Translator
 from bot.services.kernel.feature import Feature
-from bot.services.kernel.step import Step
+from bot.services.kernel.step import Deps, Step, sweep_due
 from bot.services.registration.directory_import import too_large_text
 from bot.services.registration.tabular import (
     DEFAULT_LIMITS,
@@ -87,6 +88,57 @@ def duty_phone(directory: Directory, shift: Shift) -> str:
     return national_form(phone) if phone else ""
 
 
+class GapSweep:
+    """From GAP_NOTICE_HOUR, each unit keeping a roster (shifts in the past week or tomorrow) has
+    tomorrow checked once; the hours nobody is on duty are told to the unit's head(s)."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    async def __call__(self, now: datetime) -> int:
+        return await sweep_due(self.deps, now, self._due, self._check)
+
+    async def _due(self, step: Step) -> list[str]:
+        if step.now.hour < GAP_NOTICE_HOUR:
+            return []
+        tomorrow = step.now.date() + timedelta(days=1)
+        since = datetime.combine(tomorrow - timedelta(days=7), time(0), step.now.tzinfo)
+        return await DutyRepo(step.tx, step.deps.clock.tz).unchecked_units(tomorrow, since)
+
+    async def _check(self, step: Step, unit_id: str) -> None:
+        repo = DutyRepo(step.tx, step.deps.clock.tz)
+        tomorrow = step.now.date() + timedelta(days=1)
+        start = datetime.combine(tomorrow, time(0), step.now.tzinfo)
+        end = start + timedelta(days=1)
+        await repo.mark_checked(unit_id, tomorrow)
+        gaps = uncovered(await repo.shifts_during(unit_id, start, end), start, end)
+        if not gaps:
+            return
+        directory = await step.directory()
+        unit = directory.unit(unit_id)
+        heads = list(directory.head_ids(unit_id))
+        await step.tell_staff(
+            heads, lambda t: OutMessage(gap_text(t, unit.name if unit else unit_id, tomorrow, gaps))
+        )
+        await step.audit.append(
+            step.now,
+            "system",
+            "duty.gap",
+            f"unit:{unit_id}",
+            {"day": tomorrow.isoformat(), "gaps": len(gaps), "to": heads},
+        )
+
+
+def gap_text(t: Translator, unit: str, day: date, gaps: list[tuple[datetime, datetime]]) -> str:
+    spans = ", ".join(f"{a:%H:%M}–{'24:00' if b.date() > day else f'{b:%H:%M}'}" for a, b in gaps)
+    return t._(
+        "Duty roster of {unit} for {day}: nobody is on duty {spans}. Please add a shift (python -m bot duty import).",
+        unit=unit,
+        day=t.date(day),
+        spans=spans,
+    )
+
+
 class DutyDesk:
     async def command(self, step: Step, person: Staff, args: list[str]) -> list[OutMessage]:
         t = step.t
@@ -103,8 +155,8 @@ class DutyDesk:
             lines.append(shift_line(t, directory, shift))
         return [OutMessage("\n".join(lines))]
 
-    def feature(self) -> Feature:
-        return Feature(commands={"duty": self.command})
+    def feature(self, deps: Deps) -> Feature:
+        return Feature(commands={"duty": self.command}, jobs=[GapSweep(deps)])
 
 
 def shift_line(t: Translator, directory: Directory, shift: Shift) -> str:
