@@ -98,6 +98,37 @@ def main() -> None:
                 "ok": seconds < GOAL_SECONDS and stored == rows,
             }
             print(json.dumps(figures), flush=True)
+        print(json.dumps(gap_check_figures(db)), flush=True)
+
+
+def gap_check_figures(db: Path) -> dict[str, object]:
+    """The sweep's idle read from 16:00 (which units still have tomorrow unchecked), as it runs
+    on every tick until every unit is checked."""
+    import asyncio
+    from datetime import datetime
+    from datetime import time as clock_time
+
+    from bot.domain.clock import VIETNAM
+    from storage.db import Database
+    from storage.duty_repo import DutyRepo
+
+    async def measure() -> tuple[int, float]:
+        database = await Database.open(db)
+        try:
+            async with database.reading() as tx:
+                repo = DutyRepo(tx, VIETNAM)
+                today = FIRST_DAY + timedelta(days=10)
+                since = datetime.combine(today, clock_time(0), VIETNAM)
+                begin = time.perf_counter()
+                for _ in range(20):
+                    units = await repo.unchecked_units(today + timedelta(days=1), since)
+                return len(units), (time.perf_counter() - begin) / 20
+        finally:
+            await database.close()
+
+    units, seconds = asyncio.run(measure())
+    return {"bench": "duty_roster", "scenario": "gap check read", "units": units,
+            "ms": round(seconds * 1000, 2)}  # fmt: skip
 
 
 if __name__ == "__main__":

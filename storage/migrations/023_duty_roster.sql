@@ -9,6 +9,8 @@ CREATE TABLE duty_shifts (
     phone     TEXT              -- a duty phone for the shift; NULL: the person's own
 );
 CREATE INDEX duty_shifts_unit_start ON duty_shifts (unit_id, starts_at);
+-- The gap check (every sweep from 16:00): the units with shifts today or tomorrow.
+CREATE INDEX duty_shifts_start ON duty_shifts (starts_at);
 
 -- The days whose roster was checked for gaps (told to the unit head the day before, once).
 CREATE TABLE duty_gap_checks (

@@ -89,8 +89,8 @@ def duty_phone(directory: Directory, shift: Shift) -> str:
 
 
 class GapSweep:
-    """From GAP_NOTICE_HOUR, each unit keeping a roster (shifts in the past week or tomorrow) has
-    tomorrow checked once; the hours nobody is on duty are told to the unit's head(s)."""
+    """From GAP_NOTICE_HOUR, each unit keeping a roster (shifts today or tomorrow) has tomorrow
+    checked once; the hours nobody is on duty are told to the unit's head(s)."""
 
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
@@ -102,7 +102,7 @@ class GapSweep:
         if step.now.hour < GAP_NOTICE_HOUR:
             return []
         tomorrow = step.now.date() + timedelta(days=1)
-        since = datetime.combine(tomorrow - timedelta(days=7), time(0), step.now.tzinfo)
+        since = datetime.combine(step.now.date(), time(0), step.now.tzinfo)
         return await DutyRepo(step.tx, step.deps.clock.tz).unchecked_units(tomorrow, since)
 
     async def _check(self, step: Step, unit_id: str) -> None:
