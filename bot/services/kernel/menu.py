@@ -114,6 +114,16 @@ COMMANDS: tuple[CommandInfo, ...] = (
         ),
         Audience.ADMIN,
     ),
+    CommandInfo(
+        "directory",
+        lambda t: t._("the staff list: send the Excel file, template, export (admins)"),
+        Audience.ADMIN,
+    ),
+    CommandInfo(
+        "staff",
+        lambda t: t._("one person: /staff add, /staff move ID UNIT, /staff off ID (admins)"),
+        Audience.ADMIN,
+    ),
     CommandInfo("cancel", lambda t: t._("stop what you are doing")),
     CommandInfo(
         "me",

@@ -40,6 +40,10 @@ class Register:
     to_cells: Callable[[Row], list[Any]]
     title: str
     per_unit_sheets: bool = False
+    # a last sheet of (what, value) lines about the whole register, e.g. who signed it off
+    notes: tuple[tuple[str, str], ...] = ()
+    notes_columns: tuple[tuple[str, int], ...] = ()
+    notes_title: str = ""
 
 
 async def write_register(register: Register, rows: AsyncIterator[Row], path: Path) -> int:
@@ -58,6 +62,10 @@ async def write_register(register: Register, rows: AsyncIterator[Row], path: Pat
         sheet.append_data([number, *register.to_cells(row)])
     if sheet is None:
         _new_sheet(book, register.columns, register.title)
+    if register.notes:
+        notes = _new_sheet(book, list(register.notes_columns), register.notes_title)
+        for line in register.notes:
+            notes.append_data(list(line))
     path.parent.mkdir(parents=True, exist_ok=True)
     book.save(path)
     return count

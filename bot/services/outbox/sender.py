@@ -185,6 +185,7 @@ class OutboxSender:
         self._backing_off: dict[int, float] = {}
         self._not_yet: dict[int, int] = {}  # edits waiting for their message: how often so far
         self._chat_free_at: dict[str, float] = {}
+        self._chats_sending: set[str] = set()  # a chat's next row waits until its send is answered
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
         self._pass_lock = asyncio.Lock()
@@ -236,7 +237,10 @@ class OutboxSender:
             return await OutboxRepo(tx).due(self._clock.now(), self._batch_size, skip)
 
     def _chat_is_free(self, chat_ref: str) -> bool:
-        return self._chat_free_at.get(chat_ref, 0.0) <= self._monotonic()
+        return (
+            chat_ref not in self._chats_sending
+            and self._chat_free_at.get(chat_ref, 0.0) <= self._monotonic()
+        )
 
     def _limiter_for(self, row: OutboxRow) -> RateLimiter:
         bulk = isinstance(row.message, OutMessage) and row.message.bulk
@@ -246,6 +250,7 @@ class OutboxSender:
         await self._slots.acquire()
         await self._limiter_for(row).acquire()
         self._in_flight.add(row.id)
+        self._chats_sending.add(row.chat_ref)
         self._chat_free_at[row.chat_ref] = self._monotonic() + self._per_chat_interval
         task = asyncio.create_task(self._deliver(row))
         self._tasks.add(task)
@@ -259,6 +264,7 @@ class OutboxSender:
             self._backing_off[row.id] = self._monotonic() + MAX_BACKOFF_SECONDS
         finally:
             self._in_flight.discard(row.id)
+            self._chats_sending.discard(row.chat_ref)
             self._slots.release()
             self._wake.set()
 
