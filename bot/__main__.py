@@ -36,10 +36,25 @@ def _parser(t: Translator) -> argparse.ArgumentParser:
     load.add_argument("--staff", type=Path, required=True, help=t._("the staff file (CSV or XLSX)"))
     load.add_argument("--routing", type=Path, required=True, help=t._("the routing rules (TOML)"))
     load.add_argument(
+        "--contacts",
+        type=Path,
+        default=None,
+        help=t._("bodies outside the bot (contacts.csv/.xlsx)"),
+    )
+    load.add_argument(
         "--dry-run", action="store_true", help=t._("print what would change, change nothing")
     )
     show = actions.add_parser("show", help=t._("a person and their approval route"))
     show.add_argument("staff_id", help=t._("the staff id, e.g. TH-001 (any case)"))
+    duty = commands.add_parser("duty", help=t._("the 24/7 duty roster"))
+    duty_actions = duty.add_subparsers(dest="action", required=True)
+    roster = duty_actions.add_parser("import", help=t._("load duty.csv (or .xlsx)"))
+    roster.add_argument("file", type=Path)
+    roster.add_argument(
+        "--dry-run",
+        action="store_true",
+        help=t._("check the file and count its shifts, change nothing"),
+    )
     invites = commands.add_parser("invites", help=t._("write one-time invite links"))
     invites.add_argument("--out", type=Path, required=True, help=t._("the CSV file to write"))
     commands.add_parser("i18n", help=t._("extract messages and update locales/ (developers)"))
@@ -199,9 +214,48 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         from bot.services.oversight.export_cli import run_export
 
         return asyncio.run(run_export(settings, t, args))
+    if args.command == "duty":
+        return asyncio.run(_duty_import(settings, t, args))
     if args.action == "import":
         return asyncio.run(_import(settings, t, args))
     return asyncio.run(_show(settings, t, args.staff_id))
+
+
+async def _duty_import(settings: Settings, t: Translator, args: argparse.Namespace) -> int:
+    from bot.services.duty.roster import import_roster
+    from bot.services.registration.tabular import ImportLimits
+    from storage.db import Database
+
+    db = await Database.open(settings.database_path)
+    try:
+        outcome = await import_roster(
+            db,
+            SystemClock(settings.tz),
+            args.file,
+            dry_run=args.dry_run,
+            limits=ImportLimits(settings.import_max_bytes, settings.import_max_rows),
+            t=t,
+        )
+    finally:
+        await db.close()
+    for warning in outcome.warnings:
+        print(t._("warning: {text}", text=warning))
+    if outcome.problems:
+        print("\n".join(outcome.problems))
+        print(t._("Import refused: {n} problem(s); nothing was changed.", n=len(outcome.problems)))
+        return 1
+    if not outcome.applied:
+        print(t._("Dry run: nothing was changed."))
+        print(t._("duty roster: {n} shifts", n=outcome.shifts))
+        return 0
+    print(
+        t._(
+            "Duty roster loaded: {n} shifts ({replaced} replaced on the days the file covers).",
+            n=outcome.shifts,
+            replaced=outcome.replaced,
+        )
+    )
+    return 0
 
 
 async def _import(settings: Settings, t: Translator, args: argparse.Namespace) -> int:
@@ -227,6 +281,7 @@ async def _import(settings: Settings, t: Translator, args: argparse.Namespace) -
                 default_language=settings.default_language,
                 home_is_province=settings.home_is_province,
             ),
+            contacts=args.contacts,
         )
     finally:
         await db.close()
@@ -241,6 +296,8 @@ async def _import(settings: Settings, t: Translator, args: argparse.Namespace) -
     summary = outcome.summary
     print(t._("Dry run: nothing was changed.") if args.dry_run else t._("Directory imported."))
     print(summary_text(t, summary))
+    if outcome.contacts is not None:
+        print(t._("outside contacts: {n}", n=outcome.contacts))
     for staff_id in summary.staff_deactivated[:50]:
         print(t._("deactivated: {staff_id}", staff_id=staff_id))
     return 0

@@ -41,6 +41,7 @@ from bot.inbound.webhook import InboundServer, TelegramWebhook
 from bot.services.broadcast.feature import Broadcasts
 from bot.services.directory.feature import DirectoryChat
 from bot.services.directory.fetch import FileFetcher
+from bot.services.duty.roster import DutyDesk
 from bot.services.health.feature import Health
 from bot.services.kernel.admin_alerts import AdminAlerts
 from bot.services.kernel.dispatch import Dispatcher
@@ -179,6 +180,7 @@ def build_features(deps: Deps, fetch: FileFetcher | None = None) -> list[Feature
     returns = Returns(deps, travel.approvals.submit, travel.approvals.status)
     features = [travel.feature(), returns.feature(), Broadcasts(deps).feature()]
     features.append(Health(deps).feature())
+    features.append(DutyDesk().feature(deps))
     features.append(Oversight(deps).feature())
     features.append(Breaches(deps).feature())
     features.append(Retention(deps.db, deps.clock, deps.settings).feature())

@@ -48,6 +48,7 @@ async def load_examples(db_path: Path, clock: ManualClock, **files: Path) -> Imp
             files.get("staff", EXAMPLES / "staff.csv"),
             files.get("routing", EXAMPLES / "routing.toml"),
             dry_run=False,
+            contacts=files.get("contacts"),
         )
     finally:
         await db.close()

@@ -78,3 +78,9 @@ def display_phone(stored: str | None) -> str:
     if len(significant) == MOBILE_LENGTH:
         return f"{national[:4]} {national[4:7]} {national[7:]}"
     return f"{national[:3]} {national[3:7]} {national[7:]}"
+
+
+def national_form(phone: str) -> str:
+    """The stored `+84912345678` as people dial it, `0912345678` (also safe in a spreadsheet)."""
+    prefix = f"+{COUNTRY_CODE}"
+    return "0" + phone[len(prefix) :] if phone.startswith(prefix) else phone

@@ -115,7 +115,15 @@ class Demo:
             raise DemoError(f"sample directory files not found: {', '.join(missing)}")
         db = await Database.open(db_path)
         try:
-            outcome = await import_directory(db, self.clock, *files, dry_run=False, actor="demo")
+            contacts = self.options.examples / "contacts.csv"  # optional: bodies outside the bot
+            outcome = await import_directory(
+                db,
+                self.clock,
+                *files,
+                dry_run=False,
+                actor="demo",
+                contacts=contacts if contacts.is_file() else None,
+            )
             if outcome.problems:
                 raise DemoError(
                     "the sample directory does not load: " + "; ".join(outcome.problems)

@@ -5,11 +5,12 @@ points other features call: a return declaration's symptoms, monitoring, areas w
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from bot.domain.directory import Directory
+from bot.domain.duty_roster import next_on_duty
 from bot.domain.health import (
     FEVER_THRESHOLD,
     CaseContact,
@@ -35,6 +36,7 @@ from bot.domain.outgoing import Button, OutMessage
 from bot.domain.phones import display_phone
 from bot.domain.provinces import province_label
 from bot.i18n import Translator
+from bot.services.duty.roster import on_duty_now
 from bot.services.health.buttons import Acknowledge
 from bot.services.kernel.copies import tell_tracked
 from bot.services.kernel.step import Step
@@ -200,13 +202,16 @@ async def record_report(
     return Recorded(report, result, None)
 
 
-def first_recipients(directory: Directory, person: Staff, absent: frozenset[str]) -> list[str]:
-    """Unit head(s) present now (else who stands in), the health officers and the duty
-    officers of the person's unit and the units above it."""
+def first_recipients(
+    directory: Directory, person: Staff, absent: frozenset[str], on_duty: Sequence[str] = ()
+) -> list[str]:
+    """Unit head(s) present now (else who stands in), the health officers and whoever is on
+    duty: `on_duty` from the roster when someone is on it now, else the duty officers of the
+    person's unit and the units above it."""
     found = [
         *heads_present(directory, person.staff_id, absent),
         *health_officers_for(directory, person.unit_id),
-        *duty_officers_for(directory, person.unit_id),
+        *(on_duty or duty_officers_for(directory, person.unit_id)),
     ]
     return [s for s in dict.fromkeys(found) if s != person.staff_id]
 
@@ -231,7 +236,9 @@ async def raise_alert(
         step.now + step.deps.settings.alert_ack_minutes,
         step.now,
     )
-    recipients = first_recipients(directory, person, await absent_today(step))
+    shifts = await on_duty_now(step, directory, person.unit_id)
+    on_duty = next_on_duty(shifts, {person.staff_id})
+    recipients = first_recipients(directory, person, await absent_today(step), on_duty)
     await send_alert(
         step, alert_id, recipients, 0, lambda t: symptom_alert_text(t, directory, report)
     )

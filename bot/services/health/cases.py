@@ -33,6 +33,7 @@ from bot.services.health.buttons import (
     CaseSignal,
 )
 from bot.services.health.case_picture import case_tree_photo
+from bot.services.health.outside import prepare_outside_reports
 from bot.services.kernel.pickers import PeopleButtons, people_page, people_picker
 from bot.services.kernel.step import Step
 from storage.health_repo import CaseNodeRow, CaseReport
@@ -111,8 +112,9 @@ async def open_case(
     level: str,
     scenario: str | None,
 ) -> int:
-    """A case report with its root node, audited, and the case chain alerted at once (a head
-    or health officer through /case; a person's own positive test after a return)."""
+    """A case report with its root node, audited, the case chain alerted at once and the reports
+    for the outside contacts prepared (a head or health officer through /case; a person's own
+    positive test after a return)."""
     health = repo(step)
     unit_id = subject.unit_id if subject else reporter.unit_id
     case_id = await health.add_case(unit_id, scenario, reporter.staff_id, step.now)
@@ -133,6 +135,7 @@ async def open_case(
         {"level": level, "scenario": scenario, "subject": subject.staff_id if subject else None},
     )
     await _alert_chain(step, case_id, unit_id, subject, reporter)
+    await prepare_outside_reports(step, case_id, tree_lines)
     return case_id
 
 

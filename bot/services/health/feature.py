@@ -17,6 +17,7 @@ from bot.services.health.cases import Cases
 from bot.services.health.flow import FLOW as SYMPTOM_FLOW
 from bot.services.health.flow import SymptomFlow, acknowledge
 from bot.services.health.monitoring import END_FLOW, MonitoringDesk, MonitoringSweep
+from bot.services.health.outside import OUTSIDE, mark_sent
 from bot.services.health.sweep import AlertSweep
 from bot.services.kernel.feature import ButtonRoute, Feature
 from bot.services.kernel.step import Deps
@@ -51,6 +52,7 @@ class Health:
                 ButtonRoute(MONITORINGS, self.desk.end_button),
                 ButtonRoute(CASES, self.cases.button),
                 ButtonRoute(AREAS, self.areas.button),
+                ButtonRoute(OUTSIDE, mark_sent),
             ],
             jobs=[AlertSweep(self.deps), monitoring],
             wakes=[monitoring.next_checkin],

@@ -4,12 +4,14 @@ outbox rows."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from bot.domain.directory import Directory, superiors_of
+from bot.domain.duty_roster import next_on_duty
 from bot.domain.models import BuiltinRole
 from bot.i18n import Translator
+from bot.services.duty.roster import on_duty_now
 from bot.services.health.alerts import repo, send_alert, symptom_alert_text
 from bot.services.kernel.step import Deps, Step, sweep_due
 from storage.health_repo import Alert
@@ -30,9 +32,10 @@ class AlertSweep:
         health = repo(step)
         directory = await step.directory()
         already = await health.recipients(alert.id)
-        targets = escalation_targets(
-            directory, alert, already, await self._latest_leaders(step, alert, directory)
-        )
+        leaders = await self._latest_leaders(step, alert, directory)
+        shifts = await on_duty_now(step, directory, alert.unit_id) if alert.unit_id else []
+        on_duty = next_on_duty(shifts, {*already, alert.staff_id or ""})
+        targets = escalation_targets(directory, alert, already, leaders, on_duty)
         level = alert.level + 1
         wait = self.deps.settings.alert_ack_minutes
         await health.set_escalation(alert.id, level, step.now + wait if targets else None)
@@ -55,14 +58,20 @@ class AlertSweep:
 
 
 def escalation_targets(
-    directory: Directory, alert: Alert, already: list[str], leaders: list[str]
+    directory: Directory,
+    alert: Alert,
+    already: list[str],
+    leaders: list[str],
+    on_duty: Sequence[str] = (),
 ) -> list[str]:
     """The next leader up (who decides the current leaders' own requests, else the heads of the
-    units above), plus every health officer not told yet."""
+    units above), whoever is on duty now one unit further up (`on_duty`, from the roster), plus
+    every health officer not told yet."""
     skip = {*already, alert.staff_id}
     found = superiors_of(directory, leaders)
     if not [s for s in found if s not in skip]:
         found.extend(_heads_above(directory, alert.unit_id, leaders, skip))
+    found.extend(on_duty)
     found.extend(directory.role_ids(BuiltinRole.HEALTH_OFFICER.value))
     return [s for s in dict.fromkeys(found) if s not in skip]
 

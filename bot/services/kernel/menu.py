@@ -63,6 +63,7 @@ COMMANDS: tuple[CommandInfo, ...] = (
         Audience.HEAD,
         also=frozenset({Audience.HEALTH, Audience.ADMIN}),
     ),
+    CommandInfo("duty", lambda t: t._("who is on duty now for your unit and the units above")),
     CommandInfo(
         "areas", lambda t: t._("areas with published cases (district admins)"), Audience.ADMIN
     ),

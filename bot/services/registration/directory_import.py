@@ -12,6 +12,7 @@ from bot.domain.clock import Clock
 from bot.domain.directory import Directory
 from bot.domain.directory_files import load_directory
 from bot.domain.models import Problem, Reason
+from bot.domain.outside_contacts import OutsideContact, load_contacts
 from bot.domain.text import spreadsheet_text
 from bot.i18n import Translations, Translator
 from bot.services.kernel.menu import menu_message
@@ -25,6 +26,7 @@ from bot.services.registration.tabular import (
 from storage.db import Database, Tx
 from storage.directory_repo import DirectoryRepo, ImportSummary
 from storage.outbox_repo import OutboxRepo, Recipient
+from storage.outside_repo import OutsideRepo
 from storage.repos import AccountsRepo, AuditRepo, InvitesRepo
 
 
@@ -34,6 +36,7 @@ class ImportOutcome:
     warnings: list[str] = field(default_factory=list)
     summary: ImportSummary | None = None
     applied: bool = False
+    contacts: int | None = None  # outside contacts loaded; None: no contacts file given
 
 
 def read_directory_files(
@@ -67,6 +70,24 @@ def problem_text(t: Translator, problem: Problem) -> str:
     return f"{problem.file}:{problem.row}: {problem.column}: {reason}"
 
 
+def read_contacts_file(
+    path: Path | None, limits: ImportLimits, t: Translator | None
+) -> tuple[list[OutsideContact] | None, list[str], list[str]]:
+    """The optional contacts file: (contacts or None when not given or wrong, problems, warnings)."""
+    if path is None:
+        return None, [], []
+    try:
+        table = read_table(path, path.name, limits)
+    except TooLarge as exc:
+        return None, [too_large_text(t, exc) if t else str(exc)], []
+    except (TableError, OSError, UnicodeDecodeError) as exc:
+        return None, [str(exc)], []
+    loaded = load_contacts(table)
+    if loaded.problems:
+        return None, [str(p) for p in loaded.problems], loaded.warnings
+    return loaded.contacts, [], loaded.warnings
+
+
 def too_large_text(t: Translator, exc: TooLarge) -> str:
     if exc.measure == "rows":
         return t._(
@@ -94,10 +115,16 @@ async def import_directory(
     limits: ImportLimits = DEFAULT_LIMITS,
     t: Translator | None = None,
     translations: Translations | None = None,
+    contacts: Path | None = None,
 ) -> ImportOutcome:
     directory, problems, warnings = read_directory_files(units, staff, routing, limits, t)
-    outcome = ImportOutcome(problems=problems, warnings=warnings)
-    if directory is None or problems:
+    outside, contact_problems, contact_warnings = read_contacts_file(contacts, limits, t)
+    outcome = ImportOutcome(
+        problems=problems + contact_problems,
+        warnings=warnings + contact_warnings,
+        contacts=None if outside is None else len(outside),
+    )
+    if directory is None or outcome.problems:
         return outcome
     now = clock.now()
     async with db.transaction() as tx:
@@ -108,12 +135,11 @@ async def import_directory(
         before = await repo.load()
         outcome.summary = await repo.apply(directory, now)
         await _send_new_menus(tx, before, directory, translations or Translations(), now)
+        if outside is not None:
+            await OutsideRepo(tx, clock.tz).replace_contacts(outside)
+        files = [units, staff, routing, *([contacts] if contacts else [])]
         await AuditRepo(tx).append(
-            now,
-            actor,
-            "directory.import",
-            None,
-            audit_details(outcome.summary, units, staff, routing),
+            now, actor, "directory.import", None, audit_details(outcome.summary, *files)
         )
     outcome.applied = True
     return outcome

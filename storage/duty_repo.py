@@ -1,0 +1,92 @@
+"""The duty roster: shifts per unit, and who is on duty at a moment."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, time, timedelta, tzinfo
+from functools import lru_cache
+
+from bot.domain.duty_roster import Shift
+from storage.db import Tx, from_db_time, to_db_time
+
+_db = lru_cache(maxsize=8192)(to_db_time)  # a roster repeats a few instants over many units
+
+# A shift lasts at most 24 h (`to` not after `from` is the next day): bounding the start lets
+# "on duty at T" use the (unit_id, starts_at) index.
+MAX_SHIFT = timedelta(days=1)
+
+
+class DutyRepo:
+    def __init__(self, tx: Tx, tz: tzinfo) -> None:
+        self.tx = tx
+        self.tz = tz
+
+    async def replace_days(self, days: Iterable[tuple[str, date]], shifts: list[Shift]) -> int:
+        """Drop the shifts starting on those (unit, day) pairs, then store `shifts`; returns
+        how many were dropped."""
+        before = await self._count()
+        await self.tx.executemany(
+            "DELETE FROM duty_shifts WHERE unit_id = ? AND starts_at >= ? AND starts_at < ?",
+            [(unit_id, *self._day_bounds(day)) for unit_id, day in days],
+        )
+        dropped = before - await self._count()
+        await self.tx.executemany(
+            "INSERT INTO duty_shifts (unit_id, starts_at, ends_at, staff_id, phone) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [(s.unit_id, _db(s.starts_at), _db(s.ends_at), s.staff_id, s.phone) for s in shifts],
+        )
+        return dropped
+
+    def _day_bounds(self, day: date) -> tuple[str, str]:
+        start = datetime.combine(day, time(0), self.tz)
+        return _db(start), _db(start + timedelta(days=1))
+
+    async def _count(self) -> int:
+        row = await self.tx.one("SELECT COUNT(*) FROM duty_shifts")
+        return int(row[0]) if row else 0
+
+    async def on_duty(self, unit_ids: Sequence[str], moment: datetime) -> list[Shift]:
+        """The shifts of those units under way at `moment`, in the order of `unit_ids`."""
+        if not unit_ids:
+            return []
+        marks = ", ".join("?" for _ in unit_ids)
+        rows = await self.tx.all(
+            "SELECT unit_id, starts_at, ends_at, staff_id, phone FROM duty_shifts "
+            f"WHERE unit_id IN ({marks}) AND starts_at >= ? AND starts_at <= ? AND ends_at > ? "
+            "ORDER BY starts_at",
+            (*unit_ids, to_db_time(moment - MAX_SHIFT), to_db_time(moment), to_db_time(moment)),
+        )
+        shifts = [
+            Shift(r[0], from_db_time(r[1], self.tz), from_db_time(r[2], self.tz), r[3], r[4])
+            for r in rows
+        ]
+        order = {unit_id: index for index, unit_id in enumerate(unit_ids)}
+        return sorted(shifts, key=lambda s: order[s.unit_id])
+
+    async def unchecked_units(self, day: date, since: datetime) -> list[str]:
+        """Units with shifts from `since` to the end of `day` whose `day` is not checked yet."""
+        _, day_end = self._day_bounds(day)
+        rows = await self.tx.all(
+            "SELECT DISTINCT unit_id FROM duty_shifts WHERE starts_at >= ? AND starts_at < ? "
+            "AND unit_id NOT IN (SELECT unit_id FROM duty_gap_checks WHERE day = ?) "
+            "ORDER BY unit_id",
+            (_db(since), day_end, day.isoformat()),
+        )
+        return [r[0] for r in rows]
+
+    async def shifts_during(self, unit_id: str, start: datetime, end: datetime) -> list[Shift]:
+        rows = await self.tx.all(
+            "SELECT unit_id, starts_at, ends_at, staff_id, phone FROM duty_shifts "
+            "WHERE unit_id = ? AND starts_at >= ? AND starts_at < ? AND ends_at > ?",
+            (unit_id, _db(start - MAX_SHIFT), _db(end), _db(start)),
+        )
+        return [
+            Shift(r[0], from_db_time(r[1], self.tz), from_db_time(r[2], self.tz), r[3], r[4])
+            for r in rows
+        ]
+
+    async def mark_checked(self, unit_id: str, day: date) -> None:
+        await self.tx.execute(
+            "INSERT OR IGNORE INTO duty_gap_checks (unit_id, day) VALUES (?, ?)",
+            (unit_id, day.isoformat()),
+        )

@@ -1,0 +1,168 @@
+"""The 24/7 duty roster (issue 18 §1) end to end: duty.csv loaded, an urgent alert at 02:00
+reaching the officer of the night shift (not the morning's), /duty showing who is on duty now
+with the phone, and `python -m bot duty import` refusing a bad file whole."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.__main__ import main
+from bot.domain.clock import VIETNAM, ManualClock
+from bot.services.duty.roster import import_roster
+from storage.db import Database
+from tests.fakebot import FakeBotApi
+from tests.harness import PHONES, RunningBot, load_examples, make_settings, register
+from tests.paths import EXAMPLES
+from tests.test_e2e_health import answer, report
+
+PHONES.setdefault("HB-004", "84 912 000 004")  # Phạm Thị Ngọc Ánh, vice chair
+PHONES.setdefault("TH-004", "0912 000 027")  # Âu Văn Phúc, teacher
+PHONES.setdefault("HB-005", "(+84) 912 000 005")  # Hoàng Minh Đức, vice chair
+
+TEACHER, NIGHT, MORNING, DUTY_ROLE, PRINCIPAL, SCHOOL_DUTY, WARD_HEAD = (
+    871,
+    872,
+    873,
+    874,
+    875,
+    876,
+    877,
+)
+ROSTER = """unit_id,date,from,to,staff_id,phone
+HB,25/05/2021,22:00,06:00,HB-005,
+HB,26/05/2021,06:00,14:00,HB-004,0912 999 004
+"""
+
+
+def roster_file(folder: Path, text: str = ROSTER) -> Path:
+    path = folder / "duty.csv"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+async def night_bot(
+    fake: FakeBotApi, db_path: Path, clock: ManualClock, tmp_path: Path
+) -> AsyncIterator[RunningBot]:
+    assert (await load_examples(db_path, clock)).applied
+    db = await Database.open(db_path)
+    try:
+        loaded = await import_roster(db, clock, roster_file(tmp_path), dry_run=False)
+    finally:
+        await db.close()
+    assert loaded.applied and loaded.shifts == 2, loaded.problems
+    clock.set(datetime(2021, 5, 26, 2, 0, tzinfo=VIETNAM))
+    async with RunningBot(make_settings(fake, db_path), clock) as running:
+        yield running
+
+
+async def test_an_alert_at_two_reaches_the_night_shift_not_the_morning_one(
+    fake: FakeBotApi, night_bot: RunningBot
+) -> None:
+    teacher = await register(fake, TEACHER, "TH-003")
+    night = await register(fake, NIGHT, "HB-005")
+    morning = await register(fake, MORNING, "HB-004")
+    role_holder = await register(fake, DUTY_ROLE, "UB-003")
+    principal = await register(fake, PRINCIPAL, "TH-001")
+    await report(fake, teacher, ["Sốt"], "38,5")
+    await fake.next_message(teacher.id)  # under monitoring until …
+    alert = await fake.next_message(night.id)
+    assert "KHẨN" in (alert.text or "") and alert.callback_data("Đã tiếp nhận")
+    head_alert = await fake.next_message(principal.id)
+    assert "KHẨN" in (head_alert.text or "")
+
+    shown = await answer(fake, teacher, "/duty")
+    text = shown.text or ""
+    assert "Hoàng Minh Đức" in text and "0912000005" in text and "26/05/2021 06:00" in text, text
+    assert "Phạm Thị Ngọc Ánh" not in text
+
+    night_bot.clock.advance(timedelta(hours=5))  # 07:00: the morning shift, its duty phone
+    shown = await answer(fake, teacher, "/duty")
+    assert "Phạm Thị Ngọc Ánh" in (shown.text or "") and "0912999004" in (shown.text or "")
+    night_bot.clock.advance(timedelta(hours=8))  # 15:00: nobody
+    shown = await answer(fake, teacher, "/duty")
+    assert "không có ai" in (shown.text or "")
+    for absent in (morning, role_holder):  # the alert went out hours ago (the sender is idle)
+        assert not any("KHẨN" in (m.text or "") for m in fake.messages(absent.id))
+
+
+async def test_an_unacknowledged_alert_goes_to_the_duty_of_the_unit_above(
+    fake: FakeBotApi, db_path: Path, clock: ManualClock, tmp_path: Path
+) -> None:
+    assert (await load_examples(db_path, clock)).applied
+    school_and_ward = ROSTER + "HB-TH,25/05/2021,22:00,06:00,TH-004,\n"
+    db = await Database.open(db_path)
+    try:
+        loaded = await import_roster(
+            db, clock, roster_file(tmp_path, school_and_ward), dry_run=False
+        )
+    finally:
+        await db.close()
+    assert loaded.applied, loaded.problems
+    clock.set(datetime(2021, 5, 26, 2, 0, tzinfo=VIETNAM))
+    async with RunningBot(make_settings(fake, db_path), clock) as running:
+        teacher = await register(fake, TEACHER, "TH-003")
+        school_duty = await register(fake, SCHOOL_DUTY, "TH-004")
+        ward_duty = await register(fake, NIGHT, "HB-005")
+        await report(fake, teacher, ["Sốt"], "38,5")
+        first = await fake.next_message(school_duty.id)
+        assert "KHẨN" in (first.text or ""), "the school's own duty first"
+        clock.advance(timedelta(minutes=16))
+        await running.services.sweeper.tick()
+        escalated = await fake.next_message(ward_duty.id)
+        assert "15 phút" in (escalated.text or "") and escalated.callback_data("Đã tiếp nhận")
+        assert sum("KHẨN" in (m.text or "") for m in fake.messages(ward_duty.id)) == 1
+
+
+async def test_the_head_is_told_the_day_before_of_hours_nobody_is_on_duty(
+    fake: FakeBotApi, db_path: Path, clock: ManualClock, tmp_path: Path
+) -> None:
+    assert (await load_examples(db_path, clock)).applied
+    partial = ROSTER + "HB,27/05/2021,06:00,22:00,HB-004,\n"
+    db = await Database.open(db_path)
+    try:
+        assert (
+            await import_roster(db, clock, roster_file(tmp_path, partial), dry_run=False)
+        ).applied
+    finally:
+        await db.close()
+    async with RunningBot(make_settings(fake, db_path), clock) as running:
+        head = await register(fake, WARD_HEAD, "HB-001")
+        await running.services.sweeper.tick()
+        assert not any("Lịch trực" in (m.text or "") for m in fake.messages(head.id)), "not yet"
+        clock.set(datetime(2021, 5, 26, 16, 0, tzinfo=VIETNAM))
+        await running.services.sweeper.tick()
+        told = await fake.next_message(head.id)
+        text = told.text or ""
+        assert "Lịch trực của Phường Hòa Bình (mẫu)" in text and "27 tháng 5" in text, text
+        assert "00:00–06:00, 22:00–24:00" in text, text
+        clock.advance(timedelta(hours=2))
+        await running.services.sweeper.tick()
+        assert sum("Lịch trực" in (m.text or "") for m in fake.messages(head.id)) == 1, "once"
+
+
+def test_the_cli_loads_a_roster_and_refuses_a_bad_one_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_PATH", str(tmp_path / "k.db"))
+    files = ["--units", str(EXAMPLES / "units.csv"), "--staff", str(EXAMPLES / "staff.csv")]
+    assert main(["directory", "import", *files, "--routing", str(EXAMPLES / "routing.toml")]) == 0
+    assert main(["duty", "import", str(roster_file(tmp_path))]) == 0
+    assert "Đã nạp lịch trực: 2 ca" in capsys.readouterr().out
+    bad = ROSTER + "HB-TH,26/05/2021,25:00,06:00,UB-003,\nNOPE,31/02/2021,08:00,12:00,HB-004,\n"
+    assert main(["duty", "import", str(roster_file(tmp_path, bad))]) == 1
+    out = capsys.readouterr().out
+    assert "duty.csv:4: from" in out and "duty.csv:4: staff_id" in out, out
+    assert "duty.csv:5: date" in out and "duty.csv:5: unit_id" in out, out
+    with sqlite3.connect(tmp_path / "k.db") as conn:
+        assert conn.execute("SELECT COUNT(*) FROM duty_shifts").fetchone() == (2,)
+    assert main(["duty", "import", str(roster_file(tmp_path))]) == 0, "a reload replaces the days"
+    assert "thay 2 ca cũ" in capsys.readouterr().out
+    with sqlite3.connect(tmp_path / "k.db") as conn:
+        assert conn.execute("SELECT COUNT(*) FROM duty_shifts").fetchone() == (2,)
