@@ -58,6 +58,9 @@ def _add_export_parser(commands: argparse._SubParsersAction[argparse.ArgumentPar
     export.add_argument(
         "--as", dest="staff_id", default=None, help="who exports (required for health)"
     )
+    export.add_argument(
+        "--purpose", default=None, help="why the data is exported (required for health)"
+    )
     export.add_argument("--out", type=Path, required=True)
 
 

@@ -46,7 +46,8 @@ from bot.services.outbox.sender import OutboxSender, RateLimiter
 from bot.services.oversight.feature import Oversight
 from bot.services.privacy.breaches import Breaches
 from bot.services.privacy.retention import Retention
-from bot.services.registration.feature import RegistrationService
+from bot.services.privacy.feature import Privacy
+from bot.services.registration.feature import RegistrationService, welcome
 from bot.services.returns.feature import Returns
 from bot.services.travel.feature import Travel
 from handlers import register_all
@@ -130,8 +131,9 @@ async def open_services(app: BotApplication, settings: Settings, clock: Clock) -
         render_later=later_views.render,
     )
     deps = Deps(db, clock, translations, DirectoryCache(), sender.wake, settings)
-    registration = RegistrationService(deps)
-    features = build_features(deps)
+    privacy = Privacy(deps, welcome)
+    registration = RegistrationService(deps, privacy.on_registered)
+    features = [privacy.feature(), *build_features(deps)]
     for feature in features:
         later_views.add(feature.later_views)
     dispatcher = Dispatcher(deps, registration, features)

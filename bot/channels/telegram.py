@@ -176,6 +176,8 @@ class TelegramTransport:
         try:
             return await self._send(chat_ref, message)
         except TelegramError as exc:
+            if message.delete and isinstance(exc, BadRequest):  # gone, or too old to delete
+                raise Undeliverable(exc.message) from exc
             if isinstance(exc, BadRequest) and "not modified" in exc.message.lower():
                 return message.edit_ref  # the edit's effect is there already
             raise send_error(exc, editing=message.edit_ref is not None) from exc
@@ -185,6 +187,12 @@ class TelegramTransport:
         # answer (about half the sender's CPU per message), and all we need is the message id.
         markup = render_markup(message)
         text = message.text[:TEXT_LIMIT]
+        if message.edit_ref and message.delete:
+            await self._bot._post(
+                "deleteMessage",
+                {"chat_id": int(chat_ref), "message_id": int(message.edit_ref)},
+            )
+            return message.edit_ref
         if message.edit_ref and message.markup_only:
             await self._bot._post(
                 "editMessageReplyMarkup",

@@ -90,6 +90,7 @@ class OutMessage:
     # a new message instead; for edits that matter (a decision, an alert acknowledged)
     send_if_edit_fails: bool = False
     bulk: bool = False  # one of many copies (a directive): may go at a channel's paid bulk rate
+    delete: bool = False  # with edit_ref: delete that earlier message (where the messenger can)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"text": self.text}
@@ -118,6 +119,8 @@ class OutMessage:
             data["send_if_edit_fails"] = True
         if self.bulk:
             data["bulk"] = True
+        if self.delete:
+            data["delete"] = True
         return data
 
     @classmethod
@@ -139,6 +142,7 @@ class OutMessage:
             photo=file_ref_from_json(data.get("photo")),
             send_if_edit_fails=bool(data.get("send_if_edit_fails")),
             bulk=bool(data.get("bulk")),
+            delete=bool(data.get("delete")),
         )
 
     def as_new_message(self) -> OutMessage | None:

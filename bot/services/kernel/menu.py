@@ -113,6 +113,12 @@ COMMANDS: tuple[CommandInfo, ...] = (
         ),
         Audience.ADMIN,
     ),
+    CommandInfo(
+        "privacy",
+        lambda t: t._("my data: what is kept, who sees it, my consents, a copy, requests"),
+        label=lambda t: t._("🔒 My data"),
+        row=7,
+    ),
     CommandInfo("cancel", lambda t: t._("stop what you are doing")),
     CommandInfo(
         "me",

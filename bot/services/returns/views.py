@@ -221,6 +221,11 @@ def return_report(
             place=request.destination,
         ),
         t._("Arrived: {when}", when=t.when(arrived)),
+    ]
+    if answers.get("outside"):
+        lines.append(t._("Health: declared outside the bot (to the unit's health contact)."))
+        return OutMessage("\n".join(lines))
+    lines += [
         t._(
             "Provinces visited in the last 14 days: {names}",
             names=", ".join(answers.get("provinces", [])) or "—",
