@@ -13,7 +13,7 @@ from typing import Any
 from bot.domain.directory import answerable_heads
 from bot.domain.health_rules import health_contact
 from bot.domain.models import BuiltinRole, Staff
-from bot.domain.outgoing import OutMessage
+from bot.domain.outgoing import LocalFile, OutMessage
 from bot.domain.privacy import (
     PURPOSES,
     Deadlines,
@@ -353,8 +353,8 @@ class Rights:
         )
         caption = step.t._("Your data kept by khaibao ({n} records).", n=copy.rows)
         return [
-            OutMessage(caption, document=str(copy.xlsx_path)),
-            OutMessage(caption, document=str(copy.json_path)),
+            OutMessage(caption, document=LocalFile(str(copy.xlsx_path))),
+            OutMessage(caption, document=LocalFile(str(copy.json_path))),
         ]
 
 
