@@ -100,6 +100,8 @@ async def test_refused_health_consent_asks_nothing_of_health_until_given(
     assert decisions[-1] == ("health", "granted") and len(decisions) == 3
 
     monkeypatch.setenv("DATABASE_PATH", str(db_path))
+    assert await asyncio.to_thread(main, ["privacy", "consents", "XX-999"]) == 1
+    capsys.readouterr()
     assert await asyncio.to_thread(main, ["privacy", "consents", "TH-003"]) == 0
     printed = capsys.readouterr().out
     assert "Lại Thị Diệu Linh" in printed
@@ -253,6 +255,10 @@ async def test_under_state_duty_the_notice_is_shown_and_recorded(
         assert "Đăng ký thành công" in (welcome.text or "")
         picker = await answer(fake, user, "/symptoms")
         assert picker.callback_data("Tiếp")
+        overview = await answer(fake, user, "/privacy")
+        assert "thông báo" in (overview.text or "").lower()
+        labels = overview.button_texts()
+        assert "⛔ Rút lại đồng ý" not in labels and "🚫 Phản đối / hạn chế xử lý" in labels
         entries = await ledger(bot, "TH-003")
     assert [(p, d) for p, d, _ in entries] == [("directory", "notified"), ("health", "notified")]
 
