@@ -257,7 +257,10 @@ class ReturnFlow:
         directory = await step.directory()
         told = self._heads_and_notify(directory, request)
         queued = await step.tell_staff(
-            told, lambda t: return_report(t, directory, request, arrived, answers)
+            told,
+            lambda t: return_report(
+                t, directory, request, arrived, answers, health_alerts.minimal(step)
+            ),
         )
         messages = [
             OutMessage(
