@@ -45,8 +45,8 @@ from bot.services.outbox.later_views import LaterViews
 from bot.services.outbox.sender import OutboxSender, RateLimiter
 from bot.services.oversight.feature import Oversight
 from bot.services.privacy.breaches import Breaches
-from bot.services.privacy.retention import Retention
 from bot.services.privacy.feature import Privacy
+from bot.services.privacy.retention import Retention
 from bot.services.registration.feature import RegistrationService, welcome
 from bot.services.returns.feature import Returns
 from bot.services.travel.feature import Travel
