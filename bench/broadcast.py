@@ -81,7 +81,8 @@ class Bot:
         self.env = dict(os.environ, TELEGRAM_BOT_TOKEN=fake.token, TELEGRAM_API_BASE_URL=fake.base_url,
                         DATABASE_PATH=str(db_path), POLLING_TIMEOUT_SECONDS="1",
                         SEND_RATE_PER_SECOND=str(rate), PER_CHAT_INTERVAL_SECONDS="1",
-                        SWEEP_INTERVAL_SECONDS=os.environ.get("BENCH_SWEEP", "2"), PTB_TIMEDELTA="true")  # fmt: skip
+                        SWEEP_INTERVAL_SECONDS=os.environ.get("BENCH_SWEEP", "2"), PTB_TIMEDELTA="true",
+                        BROADCAST_SIGNOFF="none")  # fmt: skip  # delivery is measured, not sign-off
         self.cwd = db_path.parent
         self.fake = fake
         self.process: subprocess.Popen[bytes] | None = None

@@ -67,6 +67,7 @@ class Bot:
             PER_CHAT_INTERVAL_SECONDS="0",
             SWEEP_INTERVAL_SECONDS="1",
             PTB_TIMEDELTA="true",
+            BROADCAST_SIGNOFF="none",  # the day's directive goes at once (sign-off: own tests)
         )
         self.cwd = db_path.parent
         self.process: subprocess.Popen[bytes] | None = None

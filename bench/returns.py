@@ -219,7 +219,8 @@ def due_people(db: Path, at: datetime) -> set[str]:
 def reminders_per_person(db: Path, after_id: int) -> Counter[str]:
     with sqlite3.connect(db) as conn:
         rows = conn.execute(
-            "SELECT staff_id, COUNT(*) FROM outbox WHERE purpose = 'returns' AND id > ? "
+            # `returns:<subject>`: a reminder that carries its declaration's buttons
+            "SELECT staff_id, COUNT(*) FROM outbox WHERE purpose LIKE 'returns%' AND id > ? "
             "GROUP BY staff_id",
             (after_id,),
         )

@@ -50,7 +50,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def _add_export_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     export = commands.add_parser("export", help="an Excel register: travel, returns, acks, health")
-    export.add_argument("--what", choices=("travel", "returns", "acks", "health"), required=True)
+    export.add_argument(
+        "--what", choices=("travel", "returns", "acks", "health", "violations"), required=True
+    )
     export.add_argument("--from", dest="start", required=True, help="first day, dd/mm/yyyy")
     export.add_argument("--to", dest="end", required=True, help="last day, dd/mm/yyyy")
     export.add_argument("--unit", default=None, help="this unit and the units below it")
@@ -142,7 +144,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _import(settings: Settings, t: Translator, args: argparse.Namespace) -> int:
-    from bot.services.registration.directory_import import import_directory
+    from bot.services.registration.directory_import import import_directory, summary_text
     from bot.services.registration.tabular import ImportLimits
     from storage.db import Database
 
@@ -170,21 +172,7 @@ async def _import(settings: Settings, t: Translator, args: argparse.Namespace) -
     assert outcome.summary is not None
     summary = outcome.summary
     print(t._("Dry run: nothing was changed.") if args.dry_run else t._("Directory imported."))
-    print(
-        t._(
-            "units: {added} new, {changed} changed; staff: {s_added} new, {s_changed} changed, "
-            "{deactivated} deactivated, {reactivated} reactivated, {unchanged} unchanged; "
-            "routing rules: {rules}",
-            added=len(summary.units_added),
-            changed=len(summary.units_changed),
-            s_added=len(summary.staff_added),
-            s_changed=len(summary.staff_changed),
-            deactivated=len(summary.staff_deactivated),
-            reactivated=len(summary.staff_reactivated),
-            unchanged=summary.staff_unchanged,
-            rules=summary.rules,
-        )
-    )
+    print(summary_text(t, summary))
     for staff_id in summary.staff_deactivated[:50]:
         print(t._("deactivated: {staff_id}", staff_id=staff_id))
     return 0

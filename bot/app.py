@@ -15,7 +15,13 @@ from telegram.error import BadRequest, InvalidToken, TelegramError
 from telegram.ext import ApplicationBuilder
 
 from bot import redaction
-from bot.channels.telegram import CHANNEL, TelegramApp, TelegramReplier, TelegramTransport
+from bot.channels.telegram import (
+    CHANNEL,
+    TelegramApp,
+    TelegramFiles,
+    TelegramReplier,
+    TelegramTransport,
+)
 from bot.channels.telegram_http import AiohttpRequest
 from bot.channels.telegram_ordering import PerPersonUpdateProcessor
 from bot.channels.telegram_startup import (
@@ -33,6 +39,8 @@ from bot.inbound.polling import TelegramPoller
 from bot.inbound.telegram import TelegramInbound
 from bot.inbound.webhook import InboundServer, TelegramWebhook
 from bot.services.broadcast.feature import Broadcasts
+from bot.services.directory.feature import DirectoryChat
+from bot.services.directory.fetch import FileFetcher
 from bot.services.health.feature import Health
 from bot.services.kernel.admin_alerts import AdminAlerts
 from bot.services.kernel.dispatch import Dispatcher
@@ -50,6 +58,7 @@ from bot.services.privacy.retention import Retention
 from bot.services.registration.feature import RegistrationService, welcome
 from bot.services.returns.feature import Returns
 from bot.services.travel.feature import Travel
+from bot.services.violations.feature import Violations
 from handlers import register_all
 from handlers.common import SERVICES_KEY, incoming
 from storage.db import Database
@@ -133,7 +142,7 @@ async def open_services(app: BotApplication, settings: Settings, clock: Clock) -
     deps = Deps(db, clock, translations, DirectoryCache(), sender.wake, settings)
     privacy = Privacy(deps, welcome)
     registration = RegistrationService(deps, privacy.on_registered)
-    features = [privacy.feature(), *build_features(deps)]
+    features = [privacy.feature(), *build_features(deps, TelegramFiles(app.bot))]
     for feature in features:
         later_views.add(feature.later_views)
     dispatcher = Dispatcher(deps, registration, features)
@@ -167,7 +176,7 @@ async def open_services(app: BotApplication, settings: Settings, clock: Clock) -
     )
 
 
-def build_features(deps: Deps) -> list[Feature]:
+def build_features(deps: Deps, fetch: FileFetcher | None = None) -> list[Feature]:
     travel = Travel(deps)
     returns = Returns(deps, travel.approvals.submit, travel.approvals.status)
     features = [travel.feature(), returns.feature(), Broadcasts(deps).feature()]
@@ -175,6 +184,8 @@ def build_features(deps: Deps) -> list[Feature]:
     features.append(Oversight(deps).feature())
     features.append(Breaches(deps).feature())
     features.append(Retention(deps.db, deps.clock, deps.settings).feature())
+    features.append(Violations(deps).feature())
+    features.append(DirectoryChat(deps, fetch).feature())
     return features
 
 

@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     send_rate_per_second: float = Field(default=25.0, gt=0, le=10_000)
     telegram_paid_broadcast: bool = False  # directive copies with allow_paid_broadcast (Stars)
     paid_broadcast_rate_per_second: float = Field(default=1000.0, gt=0, le=1000)
+    # Which directives a leader signs off before they go out: `district` (those of the whole
+    # district), `all` (a ward's or a department's too), `none`.
+    broadcast_signoff: Literal["district", "all", "none"] = "district"
     per_chat_interval_seconds: float = Field(default=1.0, ge=0)
     sweep_interval_seconds: float = Field(default=2.0, gt=0)
     polling_timeout_seconds: int = Field(default=30, ge=0, le=50)

@@ -13,8 +13,10 @@ from storage.db import Tx, dumps, from_db_time, to_db_time
 _COLUMNS = (
     "id, number, issued_on, title, body, file_id, file_name, audience, status, created_by, "
     "created_at, send_at, queued_at, policy_mode, admin_channel, admin_chat, progress_outbox, "
-    "progress_at, progress_text, remind_at"
+    "progress_at, progress_text, remind_at, scope_unit, signed_by, signed_at, returned_by, "
+    "returned_reason, corrected_at, recalled_at"
 )
+_WIDTH = len(_COLUMNS.split(","))
 FINAL = "broadcast:{id}"
 PART = "broadcast:{id}:part"
 REMIND = "broadcast:{id}:remind"
@@ -49,6 +51,13 @@ class Broadcast:
     progress_at: datetime | None
     progress_text: str | None
     remind_at: datetime | None
+    scope_unit: str | None = None  # the unit admin's unit; None: the whole district
+    signed_by: str | None = None
+    signed_at: datetime | None = None
+    returned_by: str | None = None
+    returned_reason: str | None = None
+    corrected_at: datetime | None = None
+    recalled_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +73,7 @@ class NewBroadcast:
     admin_channel: str
     admin_chat: str
     policy_mode: str | None = None
+    scope_unit: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,11 +107,12 @@ class BroadcastRepo:
     async def create(self, new: NewBroadcast, status: str, send_at: datetime, now: datetime) -> int:
         return await self.tx.insert(
             "INSERT INTO broadcasts (number, issued_on, title, body, file_id, file_name, audience, "
-            "status, created_by, created_at, send_at, policy_mode, admin_channel, admin_chat) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "status, created_by, created_at, send_at, policy_mode, admin_channel, admin_chat, "
+            "scope_unit) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (new.number, new.issued_on.isoformat(), new.title, new.body, new.file_id,
              new.file_name, dumps(new.audience), status, new.created_by, to_db_time(now),
-             to_db_time(send_at), new.policy_mode, new.admin_channel, new.admin_chat),
+             to_db_time(send_at), new.policy_mode, new.admin_channel, new.admin_chat,
+             new.scope_unit),
         )  # fmt: skip
 
     async def get(self, broadcast_id: int) -> Broadcast | None:
@@ -126,7 +137,7 @@ class BroadcastRepo:
             "ORDER BY b.id DESC LIMIT ?",
             (staff_id, limit),
         )
-        return [(self._broadcast(r), from_db_time(r[20], self.tz)) for r in rows]
+        return [(self._broadcast(r), from_db_time(r[_WIDTH], self.tz)) for r in rows]
 
     async def due_scheduled(self, now: datetime) -> list[Broadcast]:
         rows = await self.tx.all(
@@ -144,11 +155,107 @@ class BroadcastRepo:
         return from_db_time(found, self.tz) if found else None
 
     async def cancel_scheduled(self, broadcast_id: int) -> bool:
+        """Not sent yet (scheduled, waiting for sign-off or returned) → cancelled."""
         changed = await self.tx.execute(
-            "UPDATE broadcasts SET status = 'cancelled' WHERE id = ? AND status = 'scheduled'",
+            "UPDATE broadcasts SET status = 'cancelled' "
+            "WHERE id = ? AND status IN ('scheduled', 'signoff', 'returned')",
             (broadcast_id,),
         )
         return changed == 1
+
+    # --- sign-off: one decision per submission (conditional updates) ------------------------
+
+    async def sign(self, broadcast_id: int, staff_id: str, now: datetime) -> bool:
+        """signoff → scheduled (it then goes at its time), signed by `staff_id`, once."""
+        changed = await self.tx.execute(
+            "UPDATE broadcasts SET status = 'scheduled', signed_by = ?, signed_at = ? "
+            "WHERE id = ? AND status = 'signoff'",
+            (staff_id, to_db_time(now), broadcast_id),
+        )
+        return changed == 1
+
+    async def send_back(self, broadcast_id: int, staff_id: str, reason: str) -> bool:
+        """signoff → returned, with the leader's reason, once."""
+        changed = await self.tx.execute(
+            "UPDATE broadcasts SET status = 'returned', returned_by = ?, returned_reason = ? "
+            "WHERE id = ? AND status = 'signoff'",
+            (staff_id, reason, broadcast_id),
+        )
+        return changed == 1
+
+    async def resubmit(self, broadcast_id: int) -> bool:
+        changed = await self.tx.execute(
+            "UPDATE broadcasts SET status = 'signoff' WHERE id = ? AND status = 'returned'",
+            (broadcast_id,),
+        )
+        return changed == 1
+
+    async def remember_signoff_message(self, broadcast_id: int, outbox_id: int) -> None:
+        await self.tx.execute(
+            "INSERT OR IGNORE INTO broadcast_signoff_messages (broadcast_id, outbox_id) "
+            "VALUES (?, ?)",
+            (broadcast_id, outbox_id),
+        )
+
+    async def signoff_messages(self, broadcast_id: int) -> list[tuple[str, str, str, str | None]]:
+        """(channel, chat_ref, message_ref, staff_id) of the sign-off requests sent (a pending
+        one as `outbox:ID`, which the sender resolves when it leaves)."""
+        rows = await self.tx.all(
+            "SELECT o.channel, o.chat_ref, COALESCE(o.message_ref, 'outbox:' || o.id), o.staff_id "
+            "FROM broadcast_signoff_messages m JOIN outbox o ON o.id = m.outbox_id "
+            "WHERE m.broadcast_id = ? AND (o.message_ref IS NOT NULL OR o.status = 'pending')",
+            (broadcast_id,),
+        )
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+    # --- corrections and recalls ------------------------------------------------------------
+
+    async def correct(
+        self, broadcast_id: int, body: str, staff_id: str, now: datetime, remind_at: datetime
+    ) -> bool:
+        """The new text, the old one kept; every read reset (reads are counted again)."""
+        previous = await self.tx.scalar(
+            "SELECT body FROM broadcasts WHERE id = ? AND status IN ('sending', 'done')",
+            (broadcast_id,),
+        )
+        if previous is None:
+            return False
+        await self.tx.execute(
+            "INSERT INTO broadcast_corrections (broadcast_id, previous_body, body, created_by, "
+            "created_at) VALUES (?, ?, ?, ?, ?)",
+            (broadcast_id, previous, body, staff_id, to_db_time(now)),
+        )
+        await self.tx.execute(
+            "UPDATE broadcasts SET body = ?, corrected_at = ?, remind_at = ? WHERE id = ?",
+            (body, to_db_time(now), to_db_time(remind_at), broadcast_id),
+        )
+        await self.tx.execute(
+            "UPDATE broadcast_recipients SET read_at = NULL, reminded_at = NULL "
+            "WHERE broadcast_id = ?",
+            (broadcast_id,),
+        )
+        return True
+
+    async def recall(self, broadcast_id: int, now: datetime) -> bool:
+        changed = await self.tx.execute(
+            "UPDATE broadcasts SET status = 'recalled', recalled_at = ?, remind_at = NULL "
+            "WHERE id = ? AND status IN ('sending', 'done')",
+            (to_db_time(now), broadcast_id),
+        )
+        return changed == 1
+
+    async def delivered_copies(
+        self, broadcast_id: int
+    ) -> list[tuple[str, str, str, str, datetime]]:
+        """(channel, chat_ref, message_ref, staff_id, sent_at) of every copy delivered, parts
+        and the one with the button, in the order they were sent."""
+        rows = await self.tx.all(
+            "SELECT channel, chat_ref, message_ref, staff_id, sent_at, purpose FROM outbox "
+            "WHERE purpose IN (?, ?) AND status = 'sent' AND message_ref IS NOT NULL "
+            "ORDER BY staff_id, id",
+            (FINAL.format(id=broadcast_id), PART.format(id=broadcast_id)),
+        )
+        return [(r[0], r[1], r[2], r[3], from_db_time(r[4], self.tz)) for r in rows]
 
     async def start_sending(self, broadcast_id: int, now: datetime, remind_at: datetime) -> bool:
         """scheduled → sending, once (a conditional update: two sweeps cannot both queue it)."""
@@ -315,12 +422,42 @@ class BroadcastRepo:
         )
         return {r[0] for r in rows}
 
+    async def read_button_copies(
+        self, broadcast_id: int, staff_id: str
+    ) -> list[tuple[str, str, str]]:
+        """(channel, chat_ref, message ref or `outbox:<id>`) of the person's messages carrying the
+        directive's "read" button: its last part and every reminder."""
+        rows = await self.tx.all(
+            "SELECT channel, chat_ref, COALESCE(message_ref, 'outbox:' || id) FROM outbox "
+            "WHERE purpose IN (?, ?) AND staff_id = ? "
+            "AND (message_ref IS NOT NULL OR status = 'pending') ORDER BY id",
+            (FINAL.format(id=broadcast_id), REMIND.format(id=broadcast_id), staff_id),
+        )
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    async def last_reminded(self, broadcast_id: int, staff_ids: Sequence[str]) -> datetime | None:
+        """When the latest of these people was last reminded."""
+        latest: datetime | None = None
+        for start in range(0, len(staff_ids), 500):
+            chunk = list(staff_ids[start : start + 500])
+            found: str | None = await self.tx.scalar(
+                "SELECT MAX(reminded_at) FROM broadcast_recipients WHERE broadcast_id = ? "
+                f"AND staff_id IN ({','.join('?' * len(chunk))})",
+                (broadcast_id, *chunk),
+            )
+            moment = from_db_time(found, self.tz) if found else None
+            if moment is not None and (latest is None or moment > latest):
+                latest = moment
+        return latest
+
     def _broadcast(self, r: Any) -> Broadcast:
         tz = self.tz
         return Broadcast(
             r[0], r[1], date.fromisoformat(r[2]), r[3], r[4], r[5], r[6], json.loads(r[7]), r[8],
             r[9], from_db_time(r[10], tz), from_db_time(r[11], tz), from_db_time(r[12], tz),
             r[13], r[14], r[15], r[16], from_db_time(r[17], tz), r[18], from_db_time(r[19], tz),
+            r[20], r[21], from_db_time(r[22], tz), r[23], r[24], from_db_time(r[25], tz),
+            from_db_time(r[26], tz),
         )  # fmt: skip
 
 

@@ -68,6 +68,18 @@ class DirectoryRepo:
         value = await self.tx.scalar("SELECT value FROM meta WHERE key = 'directory_version'")
         return int(value or 0)
 
+    async def frame(self) -> Directory:
+        """The units and the routing rules, without the staff (cheap at any size)."""
+        return Directory(await self._units(), [], await self._rules())
+
+    async def _units(self) -> list[Unit]:
+        return [
+            Unit(r[0], r[1], UnitKind(r[2]), r[3], r[4])
+            for r in await self.tx.all(
+                "SELECT unit_id, name, kind, parent_id, health_contact FROM units"
+            )
+        ]
+
     async def load(self, include_inactive: bool = False) -> Directory:
         units = [
             Unit(r[0], r[1], UnitKind(r[2]), r[3], r[4])

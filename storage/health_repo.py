@@ -27,6 +27,7 @@ class SymptomReport:
     urgency: str
     reasons: tuple[str, ...]
     created_at: datetime
+    case_contact: str  # yes | no | unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +42,7 @@ class NewReport:
     contacts: tuple[str, ...]
     urgency: str
     reasons: tuple[str, ...]
+    case_contact: str | None = None  # yes | no | unknown (None: from contact_with_case)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +86,8 @@ class Area:
     end_day: date | None
     source: str
     ended_at: datetime | None
+    test_hours: int | None = None  # required on return: a test within so many hours
+    isolation_days: int | None = None  # required on return: isolation for so many days
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,8 +116,12 @@ def _time(value: datetime | None) -> str | None:
 
 _REPORT = (
     "id, staff_id, source, symptoms, other_text, temperature, onset_day, contact_with_case, "
-    "contacts, urgency, reasons, created_at"
+    "contacts, urgency, reasons, created_at, case_contact"
 )
+CASE_CONTACT_SQL = (
+    "COALESCE({t}.case_contact, CASE {t}.contact_with_case WHEN 1 THEN 'yes' ELSE 'no' END)"
+)
+"""The three-valued answer of a symptom_reports row `{t}` (older rows kept only yes/no)."""
 _ALERT = "id, object, staff_id, unit_id, level, escalate_at, acked_by, acked_at, created_at"
 _MONITORING = (
     "id, staff_id, reason, status, start_day, end_day, next_checkin_at, pending_day, "
@@ -131,7 +139,7 @@ class HealthRepo:
     async def add_report(self, new: NewReport, now: datetime) -> int:
         return await self.tx.insert(
             f"INSERT INTO symptom_reports ({_REPORT.removeprefix('id, ')}) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 new.staff_id,
                 new.source,
@@ -144,6 +152,7 @@ class HealthRepo:
                 new.urgency,
                 dumps(list(new.reasons)),
                 to_db_time(now),
+                new.case_contact or ("yes" if new.contact_with_case else "no"),
             ),
         )
 
@@ -164,6 +173,7 @@ class HealthRepo:
             row[9],
             tuple(json.loads(row[10])),
             from_db_time(row[11], self.tz),
+            row[12] or ("yes" if row[7] else "no"),
         )
 
     # --- alerts -------------------------------------------------------------------------------
@@ -242,21 +252,6 @@ class HealthRepo:
         )
         return [r[0] for r in rows]
 
-    async def remember_message(self, alert_id: int, outbox_id: int) -> None:
-        await self.tx.execute(
-            "INSERT OR IGNORE INTO alert_messages (alert_id, outbox_id) VALUES (?, ?)",
-            (alert_id, outbox_id),
-        )
-
-    async def sent_messages(self, alert_id: int) -> list[tuple[str, str, str, str | None, str]]:
-        """(channel, chat_ref, message_ref, staff_id, text) of the alert messages already sent."""
-        rows = await self.tx.all(
-            "SELECT o.channel, o.chat_ref, COALESCE(o.message_ref, 'outbox:' || o.id), o.staff_id, o.payload FROM alert_messages m "
-            "JOIN outbox o ON o.id = m.outbox_id WHERE m.alert_id = ? AND (o.message_ref IS NOT NULL OR o.status = 'pending')",
-            (alert_id,),
-        )
-        return [(r[0], r[1], r[2], r[3], json.loads(r[4])["text"]) for r in rows]
-
     # --- cases --------------------------------------------------------------------------------
 
     async def add_case(
@@ -291,6 +286,15 @@ class HealthRepo:
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             (case_id, parent_id, staff_id, name, level, by, to_db_time(now)),
         )
+
+    async def latest_listing(self, staff_id: str, since: datetime) -> tuple[str, datetime] | None:
+        """(level, when) of the latest case report naming the person since `since`."""
+        row = await self.tx.one(
+            "SELECT level, created_at FROM case_nodes WHERE staff_id = ? AND created_at >= ? "
+            "ORDER BY created_at DESC, id DESC LIMIT 1",
+            (staff_id, to_db_time(since)),
+        )
+        return None if row is None else (row[0], from_db_time(row[1], self.tz))
 
     async def nodes(self, case_id: int) -> list[CaseNodeRow]:
         rows = await self.tx.all(
@@ -336,8 +340,8 @@ class HealthRepo:
     async def areas(self, include_ended: bool = False) -> list[Area]:
         where = "" if include_ended else "WHERE ended_at IS NULL"
         rows = await self.tx.all(
-            "SELECT id, province, place, start_day, end_day, source, ended_at FROM case_areas "
-            f"{where} ORDER BY id"
+            "SELECT id, province, place, start_day, end_day, source, ended_at, test_hours, "
+            f"isolation_days FROM case_areas {where} ORDER BY id"
         )
         return [
             Area(
@@ -348,9 +352,21 @@ class HealthRepo:
                 _day(r[4]),
                 r[5],
                 from_db_time(r[6], self.tz),
+                r[7],
+                r[8],
             )
             for r in rows
         ]
+
+    async def set_area_requirement(
+        self, area_id: int, test_hours: int | None, isolation_days: int | None
+    ) -> bool:
+        changed = await self.tx.execute(
+            "UPDATE case_areas SET test_hours = ?, isolation_days = ? "
+            "WHERE id = ? AND ended_at IS NULL",
+            (test_hours, isolation_days, area_id),
+        )
+        return changed == 1
 
     async def end_area(self, area_id: int, by: str, now: datetime) -> bool:
         changed = await self.tx.execute(

@@ -65,34 +65,6 @@ class OutboxRepo:
             ),
         )
 
-    async def enqueue_many(
-        self,
-        messages: list[tuple[Recipient, OutMessage | LaterMessage]],
-        now: datetime,
-        *,
-        priority: int = 5,
-        purpose: str | None = None,
-    ) -> None:
-        """Many rows in one statement: sweeps and broadcasts that reach thousands at once."""
-        stamp = to_db_time(now)
-        await self.tx.executemany(
-            "INSERT INTO outbox (channel, chat_ref, payload, priority, next_attempt_at, "
-            "created_at, purpose, staff_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    r.channel,
-                    r.chat_ref,
-                    dumps(m.to_json()),
-                    priority,
-                    stamp,
-                    stamp,
-                    purpose,
-                    r.staff_id,
-                )
-                for r, m in messages
-            ],
-        )
-
     async def enqueue_payloads(
         self,
         rows: Iterable[tuple[Recipient, str, str | None]],

@@ -14,6 +14,7 @@ from typing import Any, overload
 
 from storage.broadcast_repo import NOT_REGISTERED, UNREAD
 from storage.db import Tx, dumps, from_db_time, to_db_time
+from storage.health_repo import CASE_CONTACT_SQL
 
 IN_SCOPE = "IN (SELECT value FROM json_each(?))"
 LIVE = "('approved', 'recorded')"
@@ -76,6 +77,7 @@ class UnitFigures:
     not_reported: int = 0
     pending: int = 0
     symptoms: int = 0
+    violations: int = 0  # recorded in the last 30 days
 
 
 # The planner has no statistics (no ANALYZE on a fresh file), so it would rather walk the state
@@ -217,6 +219,11 @@ class OversightRepo:
         for unit_id, unread, not_registered in await self.unread_by_unit(directive_ids):
             of(unit_id).unread += unread
             of(unit_id).not_registered += not_registered
+        for row in await self.tx.all(
+            "SELECT unit_id, COUNT(*) FROM violations WHERE created_at >= ? GROUP BY unit_id",
+            (to_db_time(month_ago),),
+        ):
+            of(row[0]).violations += row[1]
         return figures
 
     async def _late_returns(
@@ -367,9 +374,12 @@ _EXPORTS: dict[str, tuple[str, str]] = {
         f"SELECT {_PERSON}, r.request_id, t.destination, {_local('r.planned_return_at')}, {_local('r.arrived_at')}, "
         f"{_local('r.deadline_at')}, {_local('r.declared_at')}, r.state, "
         "CASE WHEN r.declared_at IS NULL THEN NULL WHEN r.declared_at <= r.deadline_at THEN 1 ELSE 0 END, "
-        f"{_local('r.overdue_at')} "
+        f"{_local('r.overdue_at')}, {_local('m.test_due_at')}, "
+        "CASE WHEN m.test_due_at IS NULL THEN NULL ELSE COALESCE(m.test_result, 'pending') END, "
+        f"{_local('m.isolation_until')} "
         "FROM trip_returns r JOIN travel_requests t ON t.id = r.request_id JOIN staff s ON s.staff_id = r.staff_id "
-        "LEFT JOIN units u ON u.unit_id = s.unit_id WHERE {WHERE} ORDER BY s.unit_id, r.planned_return_at, r.request_id",
+        "LEFT JOIN units u ON u.unit_id = s.unit_id LEFT JOIN return_measures m ON m.request_id = r.request_id "
+        "WHERE {WHERE} ORDER BY s.unit_id, r.planned_return_at, r.request_id",
         "r.planned_return_at",
     ),
     "acks": (
@@ -380,10 +390,17 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     ),
     "health": (
         f"SELECT {_PERSON}, h.id, {_local('h.created_at')}, h.source, h.symptoms, h.temperature, h.onset_day, "
-        "h.contact_with_case, h.urgency "
+        f"{CASE_CONTACT_SQL.format(t='h')}, h.urgency "
         "FROM symptom_reports h JOIN staff s ON s.staff_id = h.staff_id LEFT JOIN units u ON u.unit_id = s.unit_id "
         "WHERE {WHERE} ORDER BY s.unit_id, h.created_at, h.id",
         "h.created_at",
+    ),
+    "violations": (
+        f"SELECT {_PERSON}, v.id, {_local('v.created_at')}, v.kind, v.note, "
+        "COALESCE(b.full_name, v.recorded_by), v.object "
+        "FROM violations v JOIN staff s ON s.staff_id = v.staff_id LEFT JOIN units u ON u.unit_id = s.unit_id "
+        "LEFT JOIN staff b ON b.staff_id = v.recorded_by WHERE {WHERE} ORDER BY s.unit_id, v.created_at, v.id",
+        "v.created_at",
     ),
 }
 EXPORT_KINDS = tuple(_EXPORTS)

@@ -21,10 +21,10 @@ from storage.db import Tx, from_db_time, to_db_time
 _DIRECTIVE = "purpose GLOB 'broadcast:*'"
 _NOT_DIRECTIVE = "COALESCE(purpose, '') NOT GLOB 'broadcast:*'"
 _OUTBOX_KEPT_FOR_EDITS = (
-    "AND NOT EXISTS (SELECT 1 FROM request_messages m JOIN travel_requests r ON r.id = m.request_id "
-    "WHERE m.outbox_id = o.id AND r.status = 'pending') "
-    "AND NOT EXISTS (SELECT 1 FROM alert_messages m JOIN health_alerts a ON a.id = m.alert_id "
-    "WHERE m.outbox_id = o.id AND a.escalate_at IS NOT NULL) "
+    "AND NOT EXISTS (SELECT 1 FROM button_messages m JOIN travel_requests r "
+    "ON m.subject = 'travel:' || r.id WHERE m.outbox_id = o.id AND r.status = 'pending') "
+    "AND NOT EXISTS (SELECT 1 FROM button_messages m JOIN health_alerts a "
+    "ON m.subject = 'alert:' || a.id WHERE m.outbox_id = o.id AND a.escalate_at IS NOT NULL) "
     "AND NOT EXISTS (SELECT 1 FROM broadcasts b WHERE b.progress_outbox = o.id "
     "AND (b.status = 'sending' OR b.remind_at IS NOT NULL))"
 )
@@ -89,8 +89,8 @@ def _delete_alerts(raw: sqlite3.Connection, objects: list[str]) -> None:
     ).fetchall()
     alert_ids = [row[0] for row in found]
     if alert_ids:
-        for table in ("alert_recipients", "alert_messages"):
-            _delete_in(raw, table, "alert_id", alert_ids)
+        _delete_in(raw, "alert_recipients", "alert_id", alert_ids)
+        _delete_in(raw, "button_messages", "subject", [f"alert:{i}" for i in alert_ids])
         _delete_in(raw, "health_alerts", "id", alert_ids)
 
 
@@ -115,8 +115,9 @@ def _monitoring(raw: sqlite3.Connection, ids: list[object], cutoff: str) -> None
 
 
 def _travel(raw: sqlite3.Connection, ids: list[object], cutoff: str) -> None:
-    for table in ("request_deciders", "request_messages", "trip_returns"):
+    for table in ("request_deciders", "trip_returns"):
         _delete_in(raw, table, "request_id", ids)
+    _delete_in(raw, "button_messages", "subject", [f"travel:{i}" for i in ids])
     _delete_in(raw, "travel_requests", "id", ids)
 
 
@@ -150,8 +151,7 @@ def _leavers(raw: sqlite3.Connection, staff_ids: list[object], now: str) -> None
 
 
 def _outbox(raw: sqlite3.Connection, ids: list[object], cutoff: str) -> None:
-    for table in ("request_messages", "alert_messages"):
-        _delete_in(raw, table, "outbox_id", ids)
+    _delete_in(raw, "button_messages", "outbox_id", ids)
     _delete_in(raw, "outbox", "id", ids)
 
 

@@ -299,6 +299,22 @@ class ReturnsRepo:
         )
         return changed == 1
 
+    async def claim_nag(self, request_id: int, now: datetime, again_after: datetime) -> bool:
+        """A head's «remind them» may go: none sent since `again_after` (then it is recorded).
+        A conditional update, so two presses at once send one reminder."""
+        changed = await self.tx.execute(
+            "UPDATE trip_returns SET nagged_at = ? WHERE request_id = ? "
+            "AND (nagged_at IS NULL OR nagged_at <= ?)",
+            (to_db_time(now), request_id, to_db_time(again_after)),
+        )
+        return changed == 1
+
+    async def nagged_at(self, request_id: int) -> datetime | None:
+        found: str | None = await self.tx.scalar(
+            "SELECT nagged_at FROM trip_returns WHERE request_id = ?", (request_id,)
+        )
+        return from_db_time(found, self.tz) if found else None
+
     async def mark_declared(
         self, request_id: int, now: datetime, evidence_file_id: str | None
     ) -> bool:

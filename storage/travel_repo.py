@@ -155,12 +155,17 @@ class TravelRepo:
         )
         return [_request(r, self.tz) for r in rows]
 
-    async def add_deciders(self, request_id: int, staff_ids: list[str], kind: str) -> None:
+    async def add_deciders(
+        self, request_id: int, staff_ids: list[str], kind: str, at: datetime | None = None
+    ) -> None:
+        """`at`: when they are brought in (kept from the first time they became a decider)."""
         self.tx.defer_many(
-            "INSERT INTO request_deciders (request_id, staff_id, kind) VALUES (?, ?, ?) "
+            "INSERT INTO request_deciders (request_id, staff_id, kind, added_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT(request_id, staff_id) DO UPDATE SET kind = "
-            "CASE WHEN excluded.kind = 'decider' THEN 'decider' ELSE request_deciders.kind END",
-            [(request_id, staff_id, kind) for staff_id in staff_ids],
+            "CASE WHEN excluded.kind = 'decider' THEN 'decider' ELSE request_deciders.kind END, "
+            "added_at = CASE WHEN request_deciders.kind = 'decider' THEN request_deciders.added_at "
+            "ELSE excluded.added_at END",
+            [(request_id, staff_id, kind, _time(at)) for staff_id in staff_ids],
         )
 
     async def clear_deciders(self, request_id: int) -> None:
@@ -171,6 +176,15 @@ class TravelRepo:
             "SELECT staff_id, kind FROM request_deciders WHERE request_id = ?", (request_id,)
         )
         return {r[0]: r[1] for r in rows}
+
+    async def deciders_since(self, request_id: int) -> dict[str, datetime | None]:
+        """The deciders (not those above) and when each was brought in (None: not recorded)."""
+        rows = await self.tx.all(
+            "SELECT staff_id, added_at FROM request_deciders WHERE request_id = ? "
+            "AND kind = 'decider'",
+            (request_id,),
+        )
+        return {r[0]: from_db_time(r[1], self.tz) if r[1] else None for r in rows}
 
     async def pending_for(self, staff_id: str) -> list[TravelRequest]:
         rows = await self.tx.all(
@@ -356,21 +370,6 @@ class TravelRepo:
             (today.isoformat(), today.isoformat()),
         )
         return [(int(r[0]), str(r[1])) for r in rows]
-
-    async def remember_message(self, request_id: int, outbox_id: int) -> None:
-        await self.tx.execute(
-            "INSERT OR IGNORE INTO request_messages (request_id, outbox_id) VALUES (?, ?)",
-            (request_id, outbox_id),
-        )
-
-    async def sent_messages(self, request_id: int) -> list[tuple[str, str, str, str | None]]:
-        """(channel, chat_ref, message_ref, staff_id) of the approval messages already sent."""
-        rows = await self.tx.all(
-            "SELECT o.channel, o.chat_ref, COALESCE(o.message_ref, 'outbox:' || o.id), o.staff_id FROM request_messages m "
-            "JOIN outbox o ON o.id = m.outbox_id WHERE m.request_id = ? AND (o.message_ref IS NOT NULL OR o.status = 'pending')",
-            (request_id,),
-        )
-        return [(r[0], r[1], r[2], r[3]) for r in rows]
 
     # --- absences ---------------------------------------------------------------------------
 

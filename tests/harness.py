@@ -31,6 +31,8 @@ def make_settings(fake: FakeBotApi, db_path: Path, **overrides: object) -> Setti
         "send_rate_per_second": 500,
         "per_chat_interval_seconds": 0,
         "sweep_interval_seconds": 0.2,
+        # Directive tests written before sign-off send straight away; sign-off tests set it.
+        "broadcast_signoff": "none",
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
@@ -99,6 +101,7 @@ class BotProcess:
             SEND_RATE_PER_SECOND="500",
             PER_CHAT_INTERVAL_SECONDS="0",
             SWEEP_INTERVAL_SECONDS="0.2",
+            BROADCAST_SIGNOFF=self.settings.broadcast_signoff,
             WEBHOOK_URL=self.settings.webhook_url,
             WEBHOOK_PORT=str(self.settings.webhook_port),
             WEBHOOK_SECRET=self.settings.webhook_secret,

@@ -31,6 +31,7 @@ from bot.services.kernel.buttons import (
     Choice,
     Codec,
     Numbered,
+    OnPerson,
     PayloadTooLong,
     Signal,
     byte_size,
@@ -49,7 +50,7 @@ from bot.services.travel.buttons import (
 from tests.fakebot import DEFAULT_TOKEN
 from tests.paths import ROOT
 
-SHAPES = (Signal, Choice, Numbered, ActionOn)
+SHAPES = (Signal, Choice, Numbered, ActionOn, OnPerson)
 
 
 async def _registered_codecs(folder: str) -> list[Codec[ButtonData]]:
@@ -85,7 +86,6 @@ BESPOKE: dict[type[ButtonData], st.SearchStrategy[ButtonData]] = {
     ),
     Acknowledge: st.builds(Acknowledge, ids),
     Checkin: st.builds(Checkin, ids, days, st.booleans()),
-    CasePerson: st.builds(CasePerson, st.text(min_size=1, max_size=80).filter(str.strip)),
     ConsentAnswer: st.builds(ConsentAnswer, st.booleans(), st.sampled_from(Purpose), ids),
 }
 
@@ -101,6 +101,8 @@ def strategy_for(kind: type[ButtonData]) -> st.SearchStrategy[ButtonData]:
         return st.integers(min_value=0, max_value=kind.BELOW - 1).map(kind)
     if issubclass(kind, ActionOn):
         return st.builds(kind, st.sampled_from(kind.ACTIONS), ids)
+    if issubclass(kind, OnPerson):
+        return st.builds(kind, st.text(min_size=1, max_size=80).filter(str.strip))
     raise AssertionError(f"{kind.__name__}: give it a strategy in BESPOKE")
 
 

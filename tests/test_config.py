@@ -23,6 +23,7 @@ INVALID = {
     "SEND_READ_TIMEOUT_SECONDS": "-3",
     "TELEGRAM_PAID_BROADCAST": "maybe",
     "PAID_BROADCAST_RATE_PER_SECOND": "1001",
+    "BROADCAST_SIGNOFF": "sometimes",
     "CONCURRENT_UPDATES": "0",
     "WORK_START": "25:00",
     "WORK_END": "noon",

@@ -70,7 +70,9 @@ async def test_fever_alerts_head_health_and_duty_and_the_ack_is_recorded(
     monitored = await fake.next_message(teacher.id)
     assert "theo dõi sức khỏe" in (monitored.text or "")
 
-    alerts = [await fake.next_message(p.id) for p in (principal, nurse, duty)]
+    # The duty officer of the HĐND-UBND office is not on the school's side of the tree (the school
+    # sits under the ward): only duty officers of the person's unit and the units above are told.
+    alerts = [await fake.next_message(p.id) for p in (principal, nurse)]
     for alert in alerts:
         body = alert.text or ""
         assert (
@@ -84,6 +86,7 @@ async def test_fever_alerts_head_health_and_duty_and_the_ack_is_recorded(
     assert "Kiều Thị Ngân" in (told.text or "")
     await fake.wait_for(lambda: all("Kiều Thị Ngân đã tiếp nhận" in (a.text or "") for a in alerts))
     assert all(not a.buttons() for a in alerts)
+    assert not any("KHẨN" in (m.text or "") for m in fake.messages(duty.id))
 
     again = fake.press(principal, alerts[0], "ha:1")
     await fake.wait_for(lambda: fake.answer_for(again) is not None)

@@ -16,13 +16,15 @@ import pytest
 
 from bot.domain.clock import ManualClock
 from tests.fakebot import FakeBotApi, FakeUser, SentMessage
-from tests.harness import RunningBot, load_examples, make_settings, register
+from tests.harness import PHONES, RunningBot, load_examples, make_settings, register
 from tests.paths import EXAMPLES
 from tests.test_e2e_health import report
 from tests.test_e2e_travel import fill_travel
 
 TEACHER, PRINCIPAL, ADMIN, NURSE, DUTY = 1961, 1962, 1963, 1964, 1965
-LISTED_ENGLISH = ("TH-001", "DU-003", "YT-003")
+LISTED_ENGLISH = ("TH-001", "DU-003", "YT-003", "UB-001")
+PHONES.setdefault("UB-001", "0912 000 013")  # Hồ Văn Toàn, head of the HĐND-UBND office
+PHONES.setdefault("UB-004", "0912 000 016")  # Đinh Thị Thu Hà, of that office
 
 
 @pytest.fixture
@@ -97,12 +99,14 @@ async def test_directive_progress_and_error_alerts_reach_the_admin_in_english(
 async def test_alert_acknowledgements_are_edited_in_each_readers_language(
     fake: FakeBotApi, english_bot: RunningBot
 ) -> None:
-    teacher = await register(fake, TEACHER, "TH-003")
-    principal = await register(fake, PRINCIPAL, "TH-001")
+    # A clerk of the HĐND-UBND office: her head (listed English), the health officer (English)
+    # and the office's duty officer (Vietnamese) are alerted.
+    clerk = await register(fake, TEACHER, "UB-004")
+    principal = await register(fake, PRINCIPAL, "UB-001")
     nurse = await register(fake, NURSE, "YT-003")
     duty = await register(fake, DUTY, "UB-003")
-    await report(fake, teacher, ["Sốt", "Ho"], "38,2")
-    alerts = {u.id: await latest(fake, u, "Lại Thị Diệu Linh") for u in (principal, nurse, duty)}
+    await report(fake, clerk, ["Sốt", "Ho"], "38,2")
+    alerts = {u.id: await latest(fake, u, "Đinh Thị Thu Hà") for u in (principal, nurse, duty)}
     fake.press(nurse, alerts[nurse.id], alerts[nurse.id].callback_data("Received"))
     await fake.wait_for(lambda: all(a.edits for a in alerts.values()))
     await fake.wait_for(lambda: "Kiều Thị Ngân" in (alerts[principal.id].text or ""))

@@ -208,6 +208,7 @@ async def test_reminder_then_escalation_to_the_leader_above(
     await bot.services.sweeper.tick()
     escalated = await fake.next_message(vice_chair.id)
     assert "Lại Thị Diệu Linh" in (escalated.text or "")
+    assert "⏫" in ((await fake.next_message(teacher.id)).text or "")  # told it moved up
     fake.press(vice_chair, escalated, escalated.callback_data("Phê duyệt"))
     assert "Phạm Thị Ngọc Ánh" in ((await fake.next_message(teacher.id)).text or "")
     async with bot.services.db.reading() as tx:

@@ -259,6 +259,40 @@ async def test_a_press_can_be_answered_only_within_15_seconds() -> None:
         assert fake.answer_for(late) is None
 
 
+async def test_a_bot_deletes_its_message_only_within_48_hours() -> None:
+    now = [1_622_000_000.0]
+    async with serving(clock=lambda: now[0]) as fake, client(fake) as tg:
+        fake.user(21)
+        old = await tg.send_message(21, "Văn bản cũ")
+        now[0] += 48 * 3600 - 1
+        recent = await tg.send_message(21, "Văn bản mới")
+        assert await tg.delete_message(21, old.message_id)  # a second short of 48 hours
+        now[0] += 2
+        assert await tg.delete_message(21, recent.message_id)
+        kept = await tg.send_message(21, "Văn bản khác")
+        now[0] += 48 * 3600
+        with pytest.raises(BadRequest, match="can't be deleted for everyone"):
+            await tg.delete_message(21, kept.message_id)
+        with pytest.raises(BadRequest, match=r"(?i)message to delete not found"):
+            await tg.delete_message(21, old.message_id)  # already deleted
+        assert [m.deleted for m in fake.messages(21)] == [True, True, False]
+
+
+async def test_a_reply_names_a_message_of_the_same_chat(fake: FakeBotApi, tg: Bot) -> None:
+    fake.user(22)
+    fake.user(23)
+    first = await tg.send_message(22, "Văn bản số 1")
+    elsewhere = await tg.send_message(23, "Khác")
+    reply = await tg.send_message(22, "Đính chính", reply_to_message_id=first.message_id)
+    assert fake.messages(22)[-1].reply_to == first.message_id == reply.message_id - 1
+    with pytest.raises(BadRequest, match=r"(?i)message to be replied not found"):
+        await tg.send_message(22, "Sai", reply_to_message_id=elsewhere.message_id + 50)
+    await tg.send_message(
+        22, "Không có gốc", reply_to_message_id=999, allow_sending_without_reply=True
+    )
+    assert fake.messages(22)[-1].reply_to is None
+
+
 async def test_a_toast_over_200_characters_is_refused(fake: FakeBotApi, tg: Bot) -> None:
     user = fake.user(21)
     await tg.send_message(21, "Xác nhận?", reply_markup=CONFIRM)
@@ -785,3 +819,21 @@ async def test_standalone_process_serves_control_api_and_stops_on_sigterm() -> N
             process.send_signal(signal.SIGTERM)
         output, _ = await asyncio.wait_for(process.communicate(), 10)
     assert process.returncode == 0 and output == b""
+
+
+async def test_get_file_hands_out_a_sent_document_and_refuses_one_over_20_mb(
+    fake: FakeBotApi, tg: Bot
+) -> None:
+    """Like the Bot API: getFile gives a path under /file/bot<token>/, files over 20 MB are
+    refused with «file is too big» (the file stays the person's; the bot cannot have it)."""
+    user = fake.user(5101)
+    small = b"staff_id,full_name\nHB-1,An\n"
+    update_id = fake.send_document(user, small, "staff.csv", "text/csv")
+    document = fake.updates[update_id]["message"]["document"]
+    assert document["file_name"] == "staff.csv" and document["file_size"] == len(small)
+    found = await tg.get_file(document["file_id"])
+    assert found.file_size == len(small) and found.file_path
+    assert bytes(await found.download_as_bytearray()) == small
+    big = fake.store_file(b"x" * (20 * 1024 * 1024 + 1), "documents", "text/csv", "big.csv")
+    with pytest.raises(BadRequest, match="too big"):
+        await tg.get_file(big.file_id)

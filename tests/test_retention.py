@@ -121,7 +121,10 @@ def _travel(conn: sqlite3.Connection, e: Expected, day: int, at: datetime, staff
         "'needs_approval', 'test', ?3)",
         (staff_id, status, t(at - 2 * DAY), t(at)),
     ).lastrowid
-    conn.execute("INSERT INTO request_deciders VALUES (?, 'TH-001', 'decider')", (request,))
+    conn.execute(
+        "INSERT INTO request_deciders (request_id, staff_id, kind) VALUES (?, 'TH-001', 'decider')",
+        (request,),
+    )
     returned = status in ("approved", "recorded")
     still_asking = returned and day % 10 == 3  # the return is still followed up: kept
     if returned:
@@ -186,7 +189,10 @@ def _outbox(conn: sqlite3.Connection, e: Expected, day: int, at: datetime) -> No
             "VALUES ('telegram', '1', '{}', 'sent', ?1, ?1)",
             (t(at),),
         ).lastrowid
-        conn.execute("INSERT INTO request_messages VALUES (?, ?)", (pending[0], row))
+        conn.execute(
+            "INSERT INTO button_messages (subject, outbox_id) VALUES (?, ?)",
+            (f"travel:{pending[0]}", row),
+        )
         e.row("outbox", row, True)
 
 

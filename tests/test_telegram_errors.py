@@ -49,6 +49,12 @@ def test_an_edit_whose_message_is_gone_may_fall_back() -> None:
     assert isinstance(found, EditTargetGone)
 
 
+def test_a_copy_too_old_to_delete_may_fall_back_to_a_notice() -> None:
+    for description in ("Bad Request: message can't be deleted for everyone",
+                        "Bad Request: message to delete not found"):  # fmt: skip
+        assert isinstance(send_error(BadRequest(description), editing=True), EditTargetGone)
+
+
 def test_a_429_carries_its_pause() -> None:
     found = send_error(RetryAfter(dt.timedelta(seconds=7)), editing=False)
     assert isinstance(found, RetryLater) and found.seconds == 7

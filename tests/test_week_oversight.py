@@ -289,7 +289,7 @@ async def test_item21_directive_read_list_has_the_register_style_and_a_clerks_fi
     assert export.document is not None
     assert export.document["file_name"] == "tinh-hinh-doc-van-ban-1061-ubnd-vp_26-05-2021.xlsx"
     book = load_workbook(BytesIO(export.document["data"]))
-    assert book.sheetnames == ["#1"]
+    assert book.sheetnames == ["#1", "Văn bản"]  # the directive itself (sign-off) last
     sheet = book["#1"]
     header = next(sheet.iter_rows(max_row=1, values_only=True))
     assert header[:4] == ("STT", "Đơn vị", "Họ và tên", "Chức vụ")  # as the other registers
@@ -360,8 +360,10 @@ async def test_item22_unit_lists_a_person_once_with_one_button(
     assert text.count("Lại Thị Diệu Linh") == 1 and text.count("Âu Văn Phúc") == 1
     assert "✈️ Đang đi vắng (1):" in text and "❓ Chưa báo đã về (1):" in text
     assert "và 1 chuyến khác" in text
-    asks = [b for b in unit.button_texts() if "Âu Văn Phúc" in b]
+    asks = [b for b in unit.button_texts() if "Âu Văn Phúc" in b and "Hỏi" in b]
     assert len(asks) == 1
+    violations = [b for b in unit.button_texts() if "Âu Văn Phúc" in b and "⚠️" in b]
+    assert len(violations) == 1, "one violation button a person, however many trips"
 
 
 # --------------------------------------------------------------------------- 23: leader above, holiday

@@ -29,6 +29,7 @@ from bot.channels.own_files import NotOwnFile, read_own_file
 from bot.config import Settings
 from bot.domain.outgoing import ChannelFile, LocalFile, OutMessage
 from bot.domain.splitting import utf16_len
+from bot.services.directory.fetch import FetchRefused
 from bot.services.outbox.sender import (
     EditTargetGone,
     RateLimiter,
@@ -127,6 +128,8 @@ EDIT_TARGET_GONE = (
     "message can't be edited",
     "there is no text in the message to edit",
     "message_id_invalid",
+    "message can't be deleted",
+    "message to delete not found",
 )
 
 
@@ -157,6 +160,35 @@ def send_error(exc: TelegramError, *, editing: bool) -> SendError:
 TOKEN_REFUSED_PAUSE = 60.0
 
 
+GET_FILE_LIMIT = 20 * 1024 * 1024  # the Bot API's getFile hands out files up to 20 MB
+
+
+class TelegramFiles:
+    """Downloads what a person sent (getFile, then the file URL), size checked first."""
+
+    def __init__(self, bot: Bot) -> None:
+        self._bot = bot
+
+    async def __call__(self, channel: str, file_id: str, dest: Path, max_bytes: int) -> None:
+        if channel != CHANNEL:
+            raise FetchRefused(f"not a {CHANNEL} file")
+        try:
+            found = await self._bot.get_file(file_id)
+        except BadRequest as exc:
+            too_big = "too big" in exc.message.lower()
+            raise FetchRefused(exc.message, too_big=too_big, size=None) from exc
+        except TelegramError as exc:  # time-outs, the network, a refused token
+            raise FetchRefused(str(exc)) from exc
+        size = found.file_size or 0
+        if size > min(max_bytes, GET_FILE_LIMIT):
+            raise FetchRefused("file too big", too_big=True, size=size)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            await found.download_to_drive(dest)
+        except TelegramError as exc:  # time-outs, the network, a refused token
+            raise FetchRefused(str(exc)) from exc
+
+
 class TelegramTransport:
     """Sends OutMessages through PTB's Bot and turns its errors into outbox outcomes."""
 
@@ -176,23 +208,21 @@ class TelegramTransport:
         try:
             return await self._send(chat_ref, message)
         except TelegramError as exc:
-            if message.delete and isinstance(exc, BadRequest):  # gone, or too old to delete
-                raise Undeliverable(exc.message) from exc
             if isinstance(exc, BadRequest) and "not modified" in exc.message.lower():
                 return message.edit_ref  # the edit's effect is there already
-            raise send_error(exc, editing=message.edit_ref is not None) from exc
+            targeted = message.edit_ref is not None or message.delete_ref is not None
+            raise send_error(exc, editing=targeted) from exc
 
     async def _send(self, chat_ref: str, message: OutMessage) -> str | None:
         # Text goes through PTB's raw _post: its typed methods build a full Message from every
         # answer (about half the sender's CPU per message), and all we need is the message id.
         markup = render_markup(message)
         text = message.text[:TEXT_LIMIT]
-        if message.edit_ref and message.delete:
+        if message.delete_ref:
             await self._bot._post(
-                "deleteMessage",
-                {"chat_id": int(chat_ref), "message_id": int(message.edit_ref)},
+                "deleteMessage", {"chat_id": int(chat_ref), "message_id": int(message.delete_ref)}
             )
-            return message.edit_ref
+            return message.delete_ref
         if message.edit_ref and message.markup_only:
             await self._bot._post(
                 "editMessageReplyMarkup",
@@ -217,6 +247,9 @@ class TelegramTransport:
             )
             return message.edit_ref
         params: dict[str, object] = {"chat_id": int(chat_ref), "text": text, "reply_markup": markup}
+        if message.reply_to:
+            params["reply_parameters"] = {"message_id": int(message.reply_to),
+                                          "allow_sending_without_reply": True}  # fmt: skip
         if self._paid(message):
             params["allow_paid_broadcast"] = True
         sent = await self._bot._post("sendMessage", params)

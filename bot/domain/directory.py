@@ -98,6 +98,10 @@ class Directory:
         known = self._head_ids_above.get(unit_id)
         return known if known is not None else self._heads_of_units(self.ancestor_ids(unit_id))
 
+    def top_unit_ids(self) -> list[str]:
+        """The units with no unit above them (the district)."""
+        return [u for u in self.units if not self.ancestor_ids(u)]
+
     def by_phone(self, phone: str) -> Staff | None:
         """The active staff member with this phone, written in any form `normalize_phone` reads."""
         return self._by_phone.get(normalize_phone(phone) or phone)
@@ -177,6 +181,37 @@ class Directory:
         if unit is None or not unit.parent_id or unit.parent_id not in self.units:
             return None
         return unit.parent_id
+
+
+def administered_units(directory: Directory, person: Staff) -> set[str] | None:
+    """The units `person` administers: None for a district admin (role `admin`: every unit),
+    their unit and the units below it for a unit admin (role `unit_admin`), none otherwise."""
+    if person.has_role(BuiltinRole.ADMIN):
+        return None
+    if person.has_role(BuiltinRole.UNIT_ADMIN):
+        return directory.subtree(person.unit_id)
+    return set()
+
+
+def is_top_unit(directory: Directory, unit_id: str | None) -> bool:
+    """True for the district itself (None: the whole directory, or a unit without a parent)."""
+    return unit_id is None or (unit_id in directory.units and not directory.ancestor_ids(unit_id))
+
+
+def signers_for(directory: Directory, unit_id: str | None) -> list[str]:
+    """Who signs off a directive of `unit_id` (None: the district): the unit's head and deputies,
+    then the heads of the units above, nearest first."""
+    units = [unit_id] if unit_id is not None else sorted(directory.top_unit_ids())
+    found = [
+        staff_id
+        for unit in units
+        for staff_id in (
+            *directory.head_ids(unit),
+            *directory.deputy_ids(unit),
+            *directory.head_ids_above(unit),
+        )
+    ]
+    return list(_unique(found))
 
 
 K = TypeVar("K")

@@ -90,6 +90,15 @@ class Urgency(StrEnum):
     ROUTINE = "routine"
 
 
+class CaseContact(StrEnum):
+    """The answer to "have you been in contact with a confirmed case (F0)?": kept as given,
+    so "I don't know" is never read as "no"."""
+
+    YES = "yes"
+    NO = "no"
+    UNKNOWN = "unknown"
+
+
 class TriageReason(StrEnum):
     FEVER = "fever"
     COUGH = "cough"

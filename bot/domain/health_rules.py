@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
 from bot.domain.datetime_parse import ParseFailure, parse_when
-from bot.domain.directory import Directory
+from bot.domain.directory import Directory, answerable_heads, resolve_route, route_now
 from bot.domain.health import Symptom
 from bot.domain.models import BuiltinRole, Staff
 from bot.domain.provinces import same_province
@@ -93,6 +93,46 @@ def health_officers_for(directory: Directory, unit_id: str) -> list[str]:
         if found:
             return found
     return list(officers)
+
+
+def duty_officers_for(directory: Directory, unit_id: str) -> list[str]:
+    """The duty officers on the person's side of the tree: of their own unit and of the units
+    above it (each level's 24/7 duty, rule 7), not those of unrelated units."""
+    scope = {unit_id, *directory.ancestor_ids(unit_id)}
+    return [
+        s
+        for s in directory.role_ids(BuiltinRole.DUTY_OFFICER.value)
+        if directory.staff[s].unit_id in scope
+    ]
+
+
+def heads_present(directory: Directory, staff_id: str, absent: frozenset[str]) -> list[str]:
+    """Who answers for a person now (`answerable_heads`), an absent one replaced by who decides
+    for the person now (`route_now`: the stand-in, else the leaders above, else the admins),
+    or, for a head who is not the person's approver, by the present deputies of their unit.
+    Nobody present: the absent ones after all (an alert never reaches nobody)."""
+    heads = answerable_heads(directory, staff_id)
+    if absent.isdisjoint(heads):
+        return heads
+    usual = resolve_route(directory, staff_id).deciders
+    now = route_now(directory, staff_id, absent).deciders
+    found: list[str] = []
+    for head in heads:
+        if head not in absent:
+            found.append(head)
+        elif head in usual:
+            found.extend(d for d in now if d not in absent)
+        else:
+            found.extend(_present_deputies(directory, head, absent))
+    found = [s for s in dict.fromkeys(found) if s != staff_id]
+    return found or heads
+
+
+def _present_deputies(directory: Directory, head: str, absent: frozenset[str]) -> list[str]:
+    person = directory.staff[head]
+    if not person.has_role(BuiltinRole.UNIT_HEAD):
+        return []
+    return [d for d in directory.deputy_ids(person.unit_id) if d not in absent and d != head]
 
 
 def health_contact(directory: Directory, unit_id: str, default: str) -> str:

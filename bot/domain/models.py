@@ -19,6 +19,7 @@ class BuiltinRole(StrEnum):
     UNIT_HEAD = "unit_head"
     DEPUTY_HEAD = "deputy_head"
     ADMIN = "admin"
+    UNIT_ADMIN = "unit_admin"  # admin of their own unit and the units below it
     HEALTH_OFFICER = "health_officer"
     DUTY_OFFICER = "duty_officer"
 

@@ -90,7 +90,10 @@ class OutMessage:
     # a new message instead; for edits that matter (a decision, an alert acknowledged)
     send_if_edit_fails: bool = False
     bulk: bool = False  # one of many copies (a directive): may go at a channel's paid bulk rate
-    delete: bool = False  # with edit_ref: delete that earlier message (where the messenger can)
+    reply_to: str | None = None  # a new message quoting this earlier one (shown above it)
+    # delete this earlier message (the text is then unused, unless it cannot be deleted and
+    # send_if_edit_fails says to send it as a new message instead)
+    delete_ref: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"text": self.text}
@@ -119,8 +122,10 @@ class OutMessage:
             data["send_if_edit_fails"] = True
         if self.bulk:
             data["bulk"] = True
-        if self.delete:
-            data["delete"] = True
+        if self.reply_to:
+            data["reply_to"] = self.reply_to
+        if self.delete_ref:
+            data["delete_ref"] = self.delete_ref
         return data
 
     @classmethod
@@ -142,14 +147,16 @@ class OutMessage:
             photo=file_ref_from_json(data.get("photo")),
             send_if_edit_fails=bool(data.get("send_if_edit_fails")),
             bulk=bool(data.get("bulk")),
-            delete=bool(data.get("delete")),
+            reply_to=data.get("reply_to"),
+            delete_ref=data.get("delete_ref"),
         )
 
     def as_new_message(self) -> OutMessage | None:
         """This edit as a message of its own, when its target is gone and the edit matters."""
-        if not (self.edit_ref and self.send_if_edit_fails) or self.markup_only:
+        target = self.edit_ref or self.delete_ref
+        if not (target and self.send_if_edit_fails) or self.markup_only:
             return None
-        return replace(self, edit_ref=None, send_if_edit_fails=False)
+        return replace(self, edit_ref=None, delete_ref=None, send_if_edit_fails=False)
 
 
 def _within_limit(callback: str | None) -> str | None:

@@ -27,6 +27,8 @@ DECLARATION_WINDOW = timedelta(hours=24)
 RETURN_GRACE = timedelta(hours=6)
 TELL_HEAD_AFTER = timedelta(hours=24)
 ACK_MINUTES = 15
+REMIND_AGAIN_AFTER = timedelta(hours=1)
+"""A head's «remind them» reaches a person at most once in this time (the rest get feedback)."""
 # A reminder that quiet hours would push past the deadline is sent this long before they start.
 BEFORE_QUIET = timedelta(minutes=1)
 _TICK = timedelta(microseconds=1)

@@ -19,8 +19,10 @@ from aiohttp import web
 from bot.sandbox.faults import Faults
 from bot.sandbox.model import (
     ANSWER_WINDOW,
+    CANNOT_DELETE,
     CHAT_NOT_FOUND,
     COMMAND_NAME,
+    DELETE_WINDOW_SECONDS,
     JSON,
     MAX_CAPTION,
     MAX_TEXT,
@@ -58,6 +60,9 @@ Handler = Callable[[Call], Awaitable[Any]]
 
 
 # --------------------------------------------------------------------------- request decoding
+
+
+GET_FILE_MAX_BYTES = 20 * 1024 * 1024  # the Bot API hands out files up to 20 MB
 
 
 def decode_value(key: str, value: object) -> object:
@@ -323,10 +328,25 @@ class BotApi:
         chat_id = self.store.target_chat(call.params)
         text = self._text(call.params)
         markup = check_markup(call.params.get("reply_markup"))
+        reply_to = self._reply_to(chat_id, call.params.get("reply_parameters"))
         return self.store.deliver(chat_id, kind="text", text=text, reply_markup=markup,
                              paid=bool(call.params.get("allow_paid_broadcast")),
                              entities=call.params.get("entities"),
-                             parse_mode=call.params.get("parse_mode"))  # fmt: skip
+                             parse_mode=call.params.get("parse_mode"), reply_to=reply_to)  # fmt: skip
+
+    def _reply_to(self, chat_id: int, parameters: object) -> int | None:
+        """reply_parameters: the message must be in this chat (unless sending without the reply
+        is allowed, as Telegram does)."""
+        if parameters is None:
+            return None
+        if not isinstance(parameters, dict) or not isinstance(parameters.get("message_id"), int):
+            raise ApiError(400, "Bad Request: invalid reply parameters specified")
+        wanted = parameters["message_id"]
+        if any(m.message_id == wanted and not m.deleted for m in self.store.chats.get(chat_id, [])):
+            return int(wanted)
+        if parameters.get("allow_sending_without_reply"):
+            return None
+        raise ApiError(400, "Bad Request: message to be replied not found")
 
     async def _send_document(self, call: Call) -> JSON:
         return self._send_file(call, "document", "documents")
@@ -374,6 +394,8 @@ class BotApi:
         message_id = call.params.get("message_id")
         for message in self.store.chats.get(chat_id, []):
             if message.message_id == message_id and not message.deleted:
+                if self.store.now() - message.date >= DELETE_WINDOW_SECONDS:
+                    raise ApiError(400, CANNOT_DELETE)
                 message.deleted = True
                 self.store.notify()
                 return True
@@ -418,6 +440,8 @@ class BotApi:
         stored = self.store.files.get(str(call.params.get("file_id") or ""))
         if stored is None:
             raise ApiError(400, "Bad Request: invalid file_id")
+        if len(stored.data) > GET_FILE_MAX_BYTES:
+            raise ApiError(400, "Bad Request: file is too big")
         return {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
                 "file_size": len(stored.data), "file_path": stored.file_path}  # fmt: skip
 

@@ -23,6 +23,8 @@ SEND_METHODS = frozenset(
 PAID_BROADCAST_CAP = 1000  # sends a second with allow_paid_broadcast (for Telegram Stars)
 IN_FLIGHT_GRACE = 0.01  # seconds after a 429 in which a send was already on its way (localhost)
 ANSWER_WINDOW = 15.0  # seconds after the press in which answerCallbackQuery is accepted
+DELETE_WINDOW_SECONDS = 48 * 3600  # a bot deletes its messages within 48 hours of sending
+CANNOT_DELETE = "Bad Request: message can't be deleted for everyone"
 UPLOAD_LIMIT = 50 * 1024 * 1024
 BLOCKED = "Forbidden: bot was blocked by the user"
 CHAT_NOT_FOUND = "Bad Request: chat not found"
@@ -180,6 +182,7 @@ class SentMessage:
     photo: JSON | None = None  # data, file_id, file_size
     deleted: bool = False
     edit_date: int | None = None
+    reply_to: int | None = None  # the message this one replies to (reply_parameters)
 
     def buttons(self) -> list[list[JSON]]:
         return inline_rows(self.reply_markup)

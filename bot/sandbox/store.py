@@ -187,6 +187,23 @@ class ChatStore:
             content["caption"] = caption
         return self._queue_update({"message": self.user_message(user, content)})
 
+    def send_document(
+        self,
+        user: FakeUser,
+        data: bytes,
+        file_name: str,
+        mime_type: str = "application/octet-stream",
+        caption: str | None = None,
+    ) -> int:
+        """The person sends a file, as Telegram hands it over: the document's id and size."""
+        stored = self.store_file(data, "documents", mime_type, file_name)
+        document = {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
+                    "file_name": file_name, "mime_type": mime_type, "file_size": len(data)}  # fmt: skip
+        content: JSON = {"document": document}
+        if caption is not None:
+            content["caption"] = caption
+        return self._queue_update({"message": self.user_message(user, content)})
+
     def press(self, user: FakeUser, message: SentMessage, data: str) -> int:
         self._query_seq += 1
         query_id = str(4_000_000_000_000_000_000 + self._query_seq)

@@ -5,8 +5,6 @@
 CREATE INDEX audit_log_at ON audit_log (at);
 CREATE INDEX outbox_created ON outbox (created_at) WHERE COALESCE(purpose, '') NOT GLOB 'broadcast:*';
 CREATE INDEX outbox_directive_created ON outbox (created_at) WHERE purpose GLOB 'broadcast:*';
-CREATE INDEX request_messages_outbox ON request_messages (outbox_id);
-CREATE INDEX alert_messages_outbox ON alert_messages (outbox_id);
 CREATE INDEX health_alerts_object ON health_alerts (object);
 CREATE INDEX case_reports_created ON case_reports (created_at);
 CREATE INDEX trip_returns_updated ON trip_returns (updated_at);

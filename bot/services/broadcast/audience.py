@@ -22,10 +22,23 @@ KINDS = ("all", "units", "kinds", "groups", "roles")
 CAPTION_LIMIT = 1024
 
 
-def members(directory: Directory, audience: dict[str, Any]) -> list[Staff]:
-    """The active staff the audience names, in directory order."""
+def scope_units(directory: Directory, scope_unit: str | None) -> set[str] | None:
+    """The units a directive of this scope may reach (None: every unit)."""
+    return None if scope_unit is None else directory.subtree(scope_unit)
+
+
+def _people_in(directory: Directory, scope: set[str] | None) -> list[Staff]:
+    return [
+        p for p in directory.staff.values() if p.active and (scope is None or p.unit_id in scope)
+    ]
+
+
+def members(
+    directory: Directory, audience: dict[str, Any], scope_unit: str | None = None
+) -> list[Staff]:
+    """The active staff the audience names within the scope's units, in directory order."""
     kind, values = audience.get("kind"), set(audience.get("values", ()))
-    people = [p for p in directory.staff.values() if p.active]
+    people = _people_in(directory, scope_units(directory, scope_unit))
     if kind == "all":
         return people
     if kind == "units":
@@ -43,13 +56,15 @@ def members(directory: Directory, audience: dict[str, Any]) -> list[Staff]:
     return []
 
 
-def choices(directory: Directory, kind: str) -> dict[str, str]:
-    """What the admin may type for an audience kind: value → a readable label."""
-    people = [p for p in directory.staff.values() if p.active]
+def choices(directory: Directory, kind: str, scope_unit: str | None = None) -> dict[str, str]:
+    """What the admin may type for an audience kind (within the scope): value → a label."""
+    scope = scope_units(directory, scope_unit)
+    people = _people_in(directory, scope)
+    units = [u for u in directory.units.values() if scope is None or u.unit_id in scope]
     if kind == "units":
-        return {u.unit_id: u.name for u in directory.units.values()}
+        return {u.unit_id: u.name for u in units}
     if kind == "kinds":
-        return {k: k for k in sorted({u.kind.value for u in directory.units.values()})}
+        return {k: k for k in sorted({u.kind.value for u in units})}
     if kind == "groups":
         return {g: g for g in sorted({p.position_group for p in people})}
     if kind == "roles":
@@ -91,6 +106,23 @@ def describe_audience(t: Translator, directory: Directory, audience: dict[str, A
     return labels.get(str(kind), t._("everyone"))
 
 
+def outside_scope(
+    directory: Directory, audience: dict[str, Any], scope_unit: str | None
+) -> list[str]:
+    """The audience's units that the scope does not cover (a forged or stale draft)."""
+    scope = scope_units(directory, scope_unit)
+    if scope is None or audience.get("kind") != "units":
+        return []
+    return [v for v in audience.get("values", ()) if v not in scope]
+
+
+def describe_scope(t: Translator, directory: Directory, scope_unit: str | None) -> str:
+    unit = directory.unit(scope_unit or "")
+    if scope_unit is None or unit is None:
+        return t._("the whole district")
+    return t._("{unit} and the units below it", unit=unit.name)
+
+
 def header(t: Translator, number: str, issued_on: Any, title: str) -> str:
     return (
         t._("📄 Directive {number}, {date}", number=number, date=t.date(issued_on)) + "\n" + title
@@ -111,6 +143,8 @@ def directive_messages(
     """What a recipient gets: the text in numbered parts at paragraph boundaries, then the file;
     the last message carries the "read" button."""
     top = header(t, b.number, b.issued_on, b.title)
+    if b.corrected_at is not None:
+        top += "\n" + t._("✏️ Corrected on {when}", when=t.short(b.corrected_at))
     final_buttons = read_button(t, b.id) if buttons is None else buttons
     parts = split_message(f"{top}\n\n{b.body}" if b.body.strip() else "", numbered=True)
     messages = [OutMessage(part) for part in parts]

@@ -14,10 +14,13 @@ POLICIES = ("ban", "normal")
 @dataclass(frozen=True)
 class DirectiveAction(ActionOn):
     """On directive N: `r` read it, `s` show it again, `u` who has not read, `rm` remind them,
-    `xl` export the read list, `cx` cancel it while scheduled."""
+    `xl` export the read list, `cx` cancel it while scheduled or waiting for sign-off; a
+    leader's `ok` sign it off, `rt` return it (the reason is asked); the admin's `re` submit
+    it again, `fx` correct it (`fxy` send the correction, `fxn` not), `rc` recall it (`rcy`
+    yes, recall)."""
 
     PREFIX = "bc"
-    ACTIONS = ("r", "s", "u", "rm", "xl", "cx")
+    ACTIONS = ("r", "s", "u", "rm", "xl", "cx", "ok", "rt", "re", "fx", "fxy", "fxn", "rc", "rcy")
 
 
 @dataclass(frozen=True)

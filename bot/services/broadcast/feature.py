@@ -11,16 +11,24 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.domain.directory import Directory, administered_units
 from bot.domain.ids import looks_like_id, parse_id
 from bot.domain.models import BuiltinRole, Staff
 from bot.domain.outgoing import LocalFile, OutMessage
+from bot.domain.reminders import REMIND_AGAIN_AFTER
 from bot.domain.text import export_subfolder
 from bot.domain.travel_policy import PolicyMode
 from bot.i18n import Translator
-from bot.services.broadcast.audience import directive_messages, members, read_at_button, read_button
+from bot.services.broadcast.audience import (
+    directive_messages,
+    members,
+    outside_scope,
+    read_at_button,
+    read_button,
+)
 from bot.services.broadcast.buttons import (
     BROADCASTS,
     AudienceKind,
@@ -29,7 +37,9 @@ from bot.services.broadcast.buttons import (
     DraftSignal,
     TravelPolicyChoice,
 )
+from bot.services.broadcast.corrections import FIX_FLOW, Corrections
 from bot.services.broadcast.flow import FLOW, BroadcastFlow, send_at_of
+from bot.services.broadcast.signoff import RETURN_FLOW, Signoffs, needs_signoff, signers_of
 from bot.services.broadcast.views import (
     admin_buttons,
     directives_list,
@@ -48,7 +58,6 @@ from storage.outbox_repo import OutboxRepo, Recipient
 BROADCAST_PRIORITY = 8  # behind every interactive message (1-5): lower numbers go first
 PROGRESS_PRIORITY = 1
 PROGRESS_EVERY = timedelta(seconds=5)
-REMIND_AGAIN_AFTER = timedelta(hours=1)
 HEAD_ROLES = {BuiltinRole.UNIT_HEAD.value, BuiltinRole.DEPUTY_HEAD.value}
 
 
@@ -57,11 +66,17 @@ class Broadcasts:
         self.deps = deps
         self.flow = BroadcastFlow()
         self.policy = PolicyAdmin(deps)
+        self.signoffs = Signoffs(self.policy, self.queue, self._repo)
+        self.corrections = Corrections(self._repo, may_manage, deps.settings.ack_remind_after)
 
     def feature(self) -> Feature:
         return Feature(
             commands={"broadcast": self._broadcast, "directives": self._directives},
-            flows={FLOW: self.flow.on_text},
+            flows={
+                FLOW: self.flow.on_text,
+                RETURN_FLOW: self.signoffs.return_reason,
+                FIX_FLOW: self.corrections.on_text,
+            },
             buttons=[ButtonRoute(BROADCASTS, self._button)],
             jobs=[self.sweep],
             wakes=[self.next_send_at],
@@ -73,25 +88,26 @@ class Broadcasts:
     # --- commands -----------------------------------------------------------------------------
 
     async def _broadcast(self, step: Step, person: Staff, args: list[str]) -> list[OutMessage]:
-        if not person.has_role(BuiltinRole.ADMIN):
+        directory = await step.directory()
+        if not is_admin(directory, person):
             return [OutMessage(step.t._("Only district admins can send directives."))]
         if args and looks_like_id(args[0]):
             broadcast_id = parse_id(args[0])
             if broadcast_id is None:
                 return [OutMessage(step.t._("No directive #{id}.", id=args[0].lstrip("#")[:20]))]
-            return [await self._progress_view(step, broadcast_id)]
+            return [await self._progress_view(step, person, broadcast_id)]
         await step.conversations.clear(step.who.channel, step.who.user_ref)
-        return await self.flow.begin(step)
+        return await self.flow.begin(step, scope_unit_of(directory, person))
 
     async def _directives(self, step: Step, person: Staff, args: list[str]) -> list[OutMessage]:
         received = await self._repo(step).recent_for(person.staff_id)
         head = bool(person.roles & HEAD_ROLES) or person.has_role(BuiltinRole.ADMIN)
         return [directives_list(step.t, received, head)]
 
-    async def _progress_view(self, step: Step, broadcast_id: int) -> OutMessage:
+    async def _progress_view(self, step: Step, person: Staff, broadcast_id: int) -> OutMessage:
         repo = self._repo(step)
         b = await repo.get(broadcast_id)
-        if b is None:
+        if b is None or not may_manage(await step.directory(), person, b):
             return OutMessage(step.t._("No directive #{id}.", id=broadcast_id))
         text = progress_text(
             step.t,
@@ -127,6 +143,14 @@ class Broadcasts:
             "rm": self._remind_button,
             "xl": self._export,
             "cx": self._cancel_scheduled,
+            "ok": self.signoffs.sign,
+            "rt": self.signoffs.ask_reason,
+            "re": self._resubmit,
+            "fx": self.corrections.ask_text,
+            "fxy": self.corrections.send,
+            "fxn": self.corrections.stop,
+            "rc": self.corrections.ask_recall,
+            "rcy": self.corrections.recall,
         }
 
     async def _flow_button(self, step: Step, action: str, arg: str) -> Answer:
@@ -135,7 +159,7 @@ class Broadcasts:
         conversation = await step.conversations.get(step.who.channel, step.who.user_ref)
         if (
             person is None
-            or not person.has_role(BuiltinRole.ADMIN)
+            or not is_admin(await step.directory(), person)
             or conversation is None
             or conversation.flow != FLOW
         ):
@@ -147,6 +171,8 @@ class Broadcasts:
             return None, await self.flow.audience_kind(step, draft, arg)
         if conversation.step not in ("confirm", "when") or "audience" not in draft:
             return t._("This button is no longer valid."), []
+        if action == "pol" and draft.get("scope_unit") is not None:
+            return t._("Only district admins can change the travel policy."), []
         if action == "pol":
             draft["policy"] = None if draft.get("policy") == arg else arg
             return None, await self.flow.preview(step, draft)
@@ -163,22 +189,48 @@ class Broadcasts:
 
     async def _confirm(self, step: Step, person: Staff, draft: dict[str, Any]) -> list[OutMessage]:
         t = step.t
+        directory = await step.directory()
+        scope_unit = scope_unit_of(directory, person)
+        refused = self._refusal(t, directory, draft, scope_unit)
+        if refused is not None:
+            await step.audit.append(
+                step.now, person.staff_id, "broadcast.refused", "broadcast:draft",
+                {"audience": draft.get("audience"), "scope": scope_unit},
+            )  # fmt: skip
+            await step.conversations.clear(step.who.channel, step.who.user_ref)
+            return [OutMessage(refused)]
         send_at = send_at_of(draft) or step.now
         later = send_at > step.now
         new = NewBroadcast(
             draft["number"], datetime.fromisoformat(draft["issued_on"]).date(), draft["title"],
             draft.get("body", ""), draft.get("file_id"), draft.get("file_name"), draft["audience"],
-            person.staff_id, step.who.channel, step.who.chat_ref, draft.get("policy"),
+            person.staff_id, step.who.channel, step.who.chat_ref, draft.get("policy"), scope_unit,
         )  # fmt: skip
-        broadcast_id = await self._repo(step).create(new, "scheduled", send_at, step.now)
+        signoff = self._needs_signoff(directory, new)
+        if signoff and not signers_of(directory, _as_directive(new)):
+            return [
+                OutMessage(
+                    t._(
+                        "Nobody can sign off directives of {unit}: the directory names no head or deputy there. Nothing was sent.",
+                        unit=_scope_name(directory, scope_unit),
+                    )
+                )
+            ]
+        status = "signoff" if signoff else "scheduled"
+        broadcast_id = await self._repo(step).create(new, status, send_at, step.now)
         await step.audit.append(
             step.now,
             person.staff_id,
             "broadcast.confirm",
             f"broadcast:{broadcast_id}",
-            {"number": new.number, "audience": new.audience, "send_at": send_at.isoformat()},
-        )
+            {"number": new.number, "audience": new.audience, "send_at": send_at.isoformat(),
+             "scope": scope_unit, "signoff": signoff},
+        )  # fmt: skip
         await step.conversations.clear(step.who.channel, step.who.user_ref)
+        if signoff:  # the travel policy switches when a leader signs
+            b = await self._repo(step).get(broadcast_id)
+            assert b is not None
+            return await self.signoffs.submit(step, b)
         replies: list[OutMessage] = []
         if draft.get("policy"):
             mode = PolicyMode.BAN if draft["policy"] == "ban" else PolicyMode.APPROVAL_OUTSIDE_HOURS
@@ -210,12 +262,43 @@ class Broadcasts:
         )
         return replies
 
+    def _refusal(
+        self, t: Translator, directory: Directory, draft: dict[str, Any], scope_unit: str | None
+    ) -> str | None:
+        """Why the draft may not go out from this admin now (checked again at the confirm: the
+        draft names units, and the admin's rights may have changed since it was started)."""
+        outside = outside_scope(directory, draft["audience"], scope_unit)
+        if draft.get("scope_unit", scope_unit) != scope_unit or outside:
+            return t._(
+                "Outside your units: {words}. You may address {scope} only. Nothing was sent.",
+                words=", ".join(outside) or "-",
+                scope=_scope_name(directory, scope_unit),
+            )
+        if scope_unit is not None and draft.get("policy"):
+            return t._("Only district admins can change the travel policy.")
+        return None
+
+    def _needs_signoff(self, directory: Directory, new: NewBroadcast) -> bool:
+        mode = self.deps.settings.broadcast_signoff
+        return needs_signoff(mode, directory, new.scope_unit, new.created_by)
+
+    async def _resubmit(self, step: Step, broadcast_id: int) -> Answer:
+        person = await step.me()
+        b = await self._repo(step).get(broadcast_id)
+        allowed = (
+            person is not None and b is not None and may_manage(await step.directory(), person, b)
+        )
+        return await self.signoffs.resubmit(step, broadcast_id, allowed)
+
     async def _read(self, step: Step, broadcast_id: int) -> Answer:
         t = step.t
         person = await step.me()
         repo = self._repo(step)
         if person is None or not await repo.is_recipient(broadcast_id, person.staff_id):
             return t._("This button is no longer valid."), []
+        b = await repo.get(broadcast_id)
+        if b is not None and b.status == "recalled":
+            return t._("This directive was recalled."), []
         read_at = await repo.mark_read(broadcast_id, person.staff_id, step.now)
         assert read_at is not None
         first = read_at == step.now
@@ -228,6 +311,8 @@ class Broadcasts:
             if first
             else t._("Already recorded: read at {time}.", time=read_at.strftime("%H:%M"))
         )
+        if first:  # the directive and its reminders elsewhere in the chat show it too
+            await self._mark_read_copies(step, broadcast_id, person.staff_id, read_at)
         if step.who.message_ref is None:
             return toast, []
         return toast, [
@@ -239,6 +324,25 @@ class Broadcasts:
             )
         ]
 
+    async def _mark_read_copies(
+        self, step: Step, broadcast_id: int, staff_id: str, read_at: datetime
+    ) -> None:
+        for channel, chat_ref, message_ref in await self._repo(step).read_button_copies(
+            broadcast_id, staff_id
+        ):
+            if message_ref == step.who.message_ref:
+                continue
+            await step.send_to(
+                Recipient(channel, chat_ref, staff_id),
+                OutMessage(
+                    "",
+                    buttons=read_at_button(step.t, read_at),
+                    edit_ref=message_ref,
+                    markup_only=True,
+                ),
+                priority=3,
+            )
+
     async def _show(self, step: Step, broadcast_id: int) -> Answer:
         person = await step.me()
         repo = self._repo(step)
@@ -249,6 +353,8 @@ class Broadcasts:
             or not await repo.is_recipient(broadcast_id, person.staff_id)
         ):
             return step.t._("This button is no longer valid."), []
+        if b.status == "recalled":
+            return step.t._("This directive was recalled."), []
         read = next(
             (at for found, at in await repo.recent_for(person.staff_id, 1000) if found.id == b.id),
             None,
@@ -281,7 +387,7 @@ class Broadcasts:
         b = await repo.get(broadcast_id)
         if person is None or b is None:
             return t._("This button is no longer valid."), []
-        if person.has_role(BuiltinRole.ADMIN):
+        if may_manage(await step.directory(), person, b):
             unread = await repo.unread(broadcast_id, delivered_only=True)
         elif person.roles & HEAD_ROLES:
             units = sorted((await step.directory()).subtree(person.unit_id))
@@ -290,6 +396,13 @@ class Broadcasts:
             return t._("Only unit heads can see who has not read."), []
         recent = await repo.reminded_since(broadcast_id, step.now - REMIND_AGAIN_AFTER)
         chosen = [s for s in unread if s not in recent]
+        if unread and not chosen:
+            last = await repo.last_reminded(broadcast_id, unread) or step.now
+            return t._(
+                "Already reminded at {time}; you can remind them again from {again}.",
+                time=f"{last:%H:%M}",
+                again=f"{last + REMIND_AGAIN_AFTER:%H:%M}",
+            ), []
         await self._remind(step, b, chosen)
         await step.audit.append(
             step.now,
@@ -306,7 +419,7 @@ class Broadcasts:
         person = await step.me()
         repo = self._repo(step)
         b = await repo.get(broadcast_id)
-        if person is None or b is None or not person.has_role(BuiltinRole.ADMIN):
+        if person is None or b is None or not may_manage(await step.directory(), person, b):
             return step.t._("Only district admins can send directives."), []
         folder = self.deps.settings.exports_folder / export_subfolder(person.staff_id, step.now)
         path = folder / read_list_name(step.t, b, step.now.date())
@@ -321,7 +434,8 @@ class Broadcasts:
 
     async def _cancel_scheduled(self, step: Step, broadcast_id: int) -> Answer:
         person = await step.me()
-        if person is None or not person.has_role(BuiltinRole.ADMIN):
+        b = await self._repo(step).get(broadcast_id)
+        if person is None or b is None or not may_manage(await step.directory(), person, b):
             return step.t._("Only district admins can send directives."), []
         if not await self._repo(step).cancel_scheduled(broadcast_id):
             return step.t._("It is no longer scheduled."), []
@@ -342,7 +456,7 @@ class Broadcasts:
         b = await repo.get(broadcast_id)
         assert b is not None
         directory = await step.directory()
-        people = members(directory, b.audience)
+        people = members(directory, b.audience, b.scope_unit)
         accounts = {
             a.staff_id: a for a in await step.accounts.of_staff_many([p.staff_id for p in people])
         }
@@ -471,3 +585,33 @@ def _payloads(messages: list[OutMessage], broadcast_id: int) -> list[tuple[str, 
         (_dumps(replace(m, bulk=True)), (FINAL if i == last else PART).format(id=broadcast_id))
         for i, m in enumerate(messages)
     ]
+
+
+def is_admin(directory: Directory, person: Staff) -> bool:
+    """A district admin, or a unit admin (of some units)."""
+    return administered_units(directory, person) != set()
+
+
+def scope_unit_of(directory: Directory, person: Staff) -> str | None:
+    """The unit whose units the admin's directives reach (None: the whole district)."""
+    return None if administered_units(directory, person) is None else person.unit_id
+
+
+def may_manage(directory: Directory, person: Staff, b: Broadcast) -> bool:
+    """A district admin manages every directive; a unit admin those of their units."""
+    units = administered_units(directory, person)
+    return units is None or (b.scope_unit is not None and b.scope_unit in units)
+
+
+def _scope_name(directory: Directory, scope_unit: str | None) -> str:
+    unit = directory.unit(scope_unit or "")
+    return unit.name if unit else (scope_unit or "")
+
+
+def _as_directive(new: NewBroadcast) -> Broadcast:
+    """What `signers_of` needs of a directive not yet stored: its unit and its author."""
+    epoch = datetime(2000, 1, 1, tzinfo=UTC)
+    return Broadcast(0, new.number, new.issued_on, new.title, new.body, new.file_id, new.file_name,
+                     new.audience, "draft", new.created_by, epoch, epoch, None, new.policy_mode,
+                     new.admin_channel, new.admin_chat, None, None, None, None,
+                     scope_unit=new.scope_unit)  # fmt: skip

@@ -11,11 +11,13 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from bot.domain.datetime_parse import ParseFailure, parse_when
+from bot.domain.directory import signers_for
 from bot.domain.outgoing import Button, OutMessage
 from bot.i18n import Translator
 from bot.services.broadcast.audience import (
     choices,
     describe_audience,
+    describe_scope,
     directive_messages,
     members,
     pick_values,
@@ -26,6 +28,7 @@ from bot.services.broadcast.buttons import (
     DraftSignal,
     TravelPolicyChoice,
 )
+from bot.services.broadcast.signoff import needs_signoff
 from bot.services.kernel.step import Step
 from storage.broadcast_repo import Broadcast
 from storage.repos import Conversation
@@ -57,8 +60,8 @@ def draft_broadcast(draft: Draft, broadcast_id: int = 0) -> Broadcast:
 
 
 class BroadcastFlow:
-    async def begin(self, step: Step) -> list[OutMessage]:
-        await self._save(step, "number", {})
+    async def begin(self, step: Step, scope_unit: str | None) -> list[OutMessage]:
+        await self._save(step, "number", {"scope_unit": scope_unit})
         return [
             OutMessage(
                 step.t._(
@@ -149,7 +152,7 @@ class BroadcastFlow:
         if kind == "all":
             draft["audience"] = {"kind": "all"}
             return await self.preview(step, draft)
-        known = choices(await step.directory(), kind)
+        known = choices(await step.directory(), kind, draft.get("scope_unit"))
         draft["audience_kind"] = kind
         await self._save(step, "audience", draft)
         listing = "\n".join(
@@ -159,7 +162,20 @@ class BroadcastFlow:
 
     async def _audience_values(self, step: Step, draft: Draft, text: str) -> list[OutMessage]:
         kind = draft.get("audience_kind", "units")
-        chosen, unknown = pick_values(text, choices(await step.directory(), kind))
+        directory = await step.directory()
+        allowed = choices(directory, kind, draft.get("scope_unit"))
+        chosen, unknown = pick_values(text, choices(directory, kind))
+        outside = [value for value in chosen if value not in allowed]
+        if outside:
+            return [
+                OutMessage(
+                    step.t._(
+                        "Outside your units: {words}. You may address {scope} only.",
+                        words=", ".join(outside),
+                        scope=describe_scope(step.t, directory, draft.get("scope_unit")),
+                    )
+                )
+            ]
         if unknown or not chosen:
             return [
                 OutMessage(
@@ -176,7 +192,8 @@ class BroadcastFlow:
         t = step.t
         await self._save(step, "confirm", draft)
         directory = await step.directory()
-        people = members(directory, draft["audience"])
+        scope_unit = draft.get("scope_unit")
+        people = members(directory, draft["audience"], scope_unit)
         registered = len(await step.accounts.of_staff_many([p.staff_id for p in people]))
         shown = directive_messages(
             t,
@@ -185,9 +202,21 @@ class BroadcastFlow:
         )
         lines = [
             t._("Preview above: this is exactly what each recipient gets ({n} messages).", n=len(shown)),
+            t._("Scope: {scope}.", scope=describe_scope(t, directory, scope_unit)),
             t._("Audience: {audience}", audience=describe_audience(t, directory, draft["audience"])),
             t._("Recipients: {n} ({registered} registered in the bot; the others cannot be reached yet).", n=len(people), registered=registered),
         ]  # fmt: skip
+        if step.account.staff_id and needs_signoff(
+            step.deps.settings.broadcast_signoff, directory, scope_unit, step.account.staff_id
+        ):
+            signers = [
+                directory.staff[s].full_name
+                for s in signers_for(directory, scope_unit)
+                if s != step.account.staff_id
+            ]
+            lines.append(
+                t._("A leader signs it off before it goes out: {names}.", names=", ".join(signers))
+            )
         policy = draft.get("policy")
         if policy:
             lines.append(

@@ -10,6 +10,7 @@ from bot.domain.directory import Directory
 from bot.domain.outgoing import Button, OutMessage
 from bot.domain.text import file_date, file_slug
 from bot.i18n import Translator
+from bot.services.broadcast.audience import describe_scope
 from bot.services.broadcast.buttons import DirectiveAction
 from bot.services.kernel.people import not_registered_line
 from storage.broadcast_repo import Broadcast, RecipientState, UnitTally
@@ -49,18 +50,28 @@ def _state_line(t: Translator, b: Broadcast, pending: int) -> str:
         return t._("Scheduled for {when}.", when=t.when(b.send_at))
     if b.status == "cancelled":
         return t._("Cancelled.")
+    if b.status == "signoff":
+        return t._("Waiting for sign-off.")
+    if b.status == "returned":
+        return t._("Returned by the leader: {reason}", reason=b.returned_reason or "")
+    if b.status == "recalled" and b.recalled_at:
+        return t._("Recalled at {when}.", when=t.short(b.recalled_at))
     if pending:
         return t._("Sending: {n} messages still queued.", n=pending)
     return t._("Delivery finished.")
 
 
 def admin_buttons(t: Translator, b: Broadcast) -> tuple[tuple[Button, ...], ...]:
-    if b.status == "scheduled":
+    if b.status in ("scheduled", "signoff", "returned"):
         return ((Button(t._("🚫 Cancel it"), DirectiveAction("cx", b.id).encode()),),)
+    export = Button(t._("📊 Export .xlsx"), DirectiveAction("xl", b.id).encode())
+    if b.status not in ("sending", "done"):
+        return ((export,),)
     return (
+        (export, Button(t._("🔔 Remind who has not read"), DirectiveAction("rm", b.id).encode())),
         (
-            Button(t._("📊 Export .xlsx"), DirectiveAction("xl", b.id).encode()),
-            Button(t._("🔔 Remind who has not read"), DirectiveAction("rm", b.id).encode()),
+            Button(t._("✏️ Correct"), DirectiveAction("fx", b.id).encode()),
+            Button(t._("🗑 Recall"), DirectiveAction("rc", b.id).encode()),
         ),
     )
 
@@ -186,5 +197,35 @@ async def write_export(
                 why_not(t, state),
             )
 
-    register = Register(read_list_columns(t), lambda row: list(row[1:]), f"#{b.id}")
+    register = Register(
+        read_list_columns(t),
+        lambda row: list(row[1:]),
+        f"#{b.id}",
+        notes=export_notes(t, directory, b),
+        notes_columns=((t._("About the directive"), 28), ("", 70)),
+        notes_title=t._("Directive"),
+    )
     await write_register(register, rows(), path)
+
+
+def export_notes(t: Translator, directory: Directory, b: Broadcast) -> tuple[tuple[str, str], ...]:
+    """The directive itself in its export: number, title, scope, the sign-off, corrections."""
+
+    def name(staff_id: str | None) -> str:
+        person = directory.person(staff_id or "")
+        return person.full_name if person else staff_id or ""
+
+    lines = [
+        (t._("Number"), b.number),
+        (t._("Title"), b.title),
+        (t._("Drafted by"), name(b.created_by)),
+        (t._("Scope"), describe_scope(t, directory, b.scope_unit)),
+        (t._("Signed off by"), name(b.signed_by) if b.signed_by else t._("no sign-off")),
+    ]
+    if b.signed_at:
+        lines.append((t._("Signed off at"), t.short(b.signed_at)))
+    if b.corrected_at:
+        lines.append((t._("Corrected at"), t.short(b.corrected_at)))
+    if b.recalled_at:
+        lines.append((t._("Recalled at"), t.short(b.recalled_at)))
+    return tuple(lines)

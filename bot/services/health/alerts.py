@@ -7,25 +7,29 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
-from bot.domain.directory import Directory, answerable_heads
-from bot.domain.health import Symptom, Triage, TriageReason, Urgency, triage
+from bot.domain.directory import Directory
+from bot.domain.health import CaseContact, Symptom, Triage, TriageReason, Urgency, triage
 from bot.domain.health_rules import (
     area_matches,
     contact_with_case,
+    duty_officers_for,
     first_checkin,
+    heads_present,
     health_contact,
     health_officers_for,
     monitoring_last_day,
     symptoms_from_codes,
 )
-from bot.domain.models import BuiltinRole, Staff
+from bot.domain.models import Staff
 from bot.domain.outgoing import Button, OutMessage
 from bot.i18n import Translator
 from bot.services.health.buttons import Acknowledge, HealthDetail
+from bot.services.kernel.copies import tell_tracked
 from bot.services.kernel.step import Step
 from storage.health_repo import Area, HealthRepo, Monitoring, NewReport, SymptomReport
+from storage.travel_repo import TravelRepo
 
 ALERT_PRIORITY = 1
 
@@ -59,6 +63,14 @@ def contact_names(t: Translator) -> dict[str, str]:
     }
 
 
+def case_contact_names(t: Translator) -> dict[str, str]:
+    return {
+        CaseContact.YES: t._("yes"),
+        CaseContact.NO: t._("no"),
+        CaseContact.UNKNOWN: t._("does not know"),
+    }
+
+
 def report_lines(t: Translator, directory: Directory, report: SymptomReport) -> list[str]:
     person = directory.person(report.staff_id)
     unit = directory.unit(person.unit_id) if person else None
@@ -78,8 +90,12 @@ def report_lines(t: Translator, directory: Directory, report: SymptomReport) -> 
         lines.append(t._("Temperature: {value} °C", value=f"{report.temperature:.1f}"))
     if report.onset_day is not None:
         lines.append(t._("Since: {day}", day=t.date(report.onset_day)))
-    if report.contact_with_case:
-        lines.append(t._("Contact with a confirmed case: yes"))
+    lines.append(
+        t._(
+            "Contact with a confirmed case (F0): {answer}",
+            answer=case_contact_names(t).get(report.case_contact, report.case_contact),
+        )
+    )
     if report.contacts:
         lines.append(
             t._("Exposure: {list}", list=", ".join(contacts.get(c, c) for c in report.contacts))
@@ -122,12 +138,12 @@ async def record_report(
     other_text: str | None = None,
     temperature: float | None = None,
     onset: date | None = None,
-    case_contact: bool = False,
+    case_contact: CaseContact = CaseContact.NO,
     contacts: tuple[str, ...] = (),
     force_urgent: bool = False,
 ) -> Recorded:
     """Record the report, triage it, alert (urgent) or inform the head (routine)."""
-    result = triage(symptoms, temperature, case_contact)
+    result = triage(symptoms, temperature, case_contact is CaseContact.YES)
     if force_urgent and result.urgency is Urgency.ROUTINE:
         result = Triage(Urgency.URGENT, result.reasons)
     health = repo(step)
@@ -138,10 +154,11 @@ async def record_report(
         other_text=other_text,
         temperature=temperature,
         onset_day=onset,
-        contact_with_case=case_contact,
+        contact_with_case=case_contact is CaseContact.YES,
         contacts=contacts,
         urgency=result.urgency.value,
         reasons=tuple(r.value for r in result.reasons),
+        case_contact=case_contact.value,
     )
     report_id = await health.add_report(new, step.now)
     report = await health.report(report_id)
@@ -157,8 +174,10 @@ async def record_report(
     if result.urgency is Urgency.URGENT:
         alert_id = await raise_alert(step, directory, person, report)
         return Recorded(report, result, alert_id)
-    heads = answerable_heads(directory, person.staff_id)
-    await step.tell_staff(heads, lambda t: _routine_note(t, step, directory, report))
+    await step.tell_staff(
+        await heads_now(step, person.staff_id),
+        lambda t: _routine_note(t, step, directory, report),
+    )
     return Recorded(report, result, None)
 
 
@@ -202,14 +221,24 @@ def _routine_note(
     )
 
 
-def first_recipients(directory: Directory, person: Staff) -> list[str]:
-    """Unit head(s), the health officers and whoever is on duty."""
+def first_recipients(directory: Directory, person: Staff, absent: frozenset[str]) -> list[str]:
+    """Unit head(s) present now (else who stands in), the health officers and the duty
+    officers of the person's unit and the units above it."""
     found = [
-        *answerable_heads(directory, person.staff_id),
+        *heads_present(directory, person.staff_id, absent),
         *health_officers_for(directory, person.unit_id),
-        *directory.role_ids(BuiltinRole.DUTY_OFFICER.value),
+        *duty_officers_for(directory, person.unit_id),
     ]
     return [s for s in dict.fromkeys(found) if s != person.staff_id]
+
+
+async def heads_now(step: Step, staff_id: str) -> list[str]:
+    """Who answers for the person today: an absent head's stand-in instead of the head."""
+    return heads_present(await step.directory(), staff_id, await absent_today(step))
+
+
+async def absent_today(step: Step) -> frozenset[str]:
+    return await TravelRepo(step.tx, step.deps.clock.tz).absent_on(step.now.date())
 
 
 async def raise_alert(
@@ -223,7 +252,7 @@ async def raise_alert(
         step.now + step.deps.settings.alert_ack_minutes,
         step.now,
     )
-    recipients = first_recipients(directory, person)
+    recipients = first_recipients(directory, person, await absent_today(step))
     if minimal(step):
         await send_alert(
             step,
@@ -278,21 +307,25 @@ async def send_alert(
 ) -> None:
     """Queue the alert with its ack button (and «See details» when `detail`) to each person,
     remembering the rows to edit later."""
-    health = repo(step)
-    await health.add_recipients(alert_id, staff_ids, level)
+    await repo(step).add_recipients(alert_id, staff_ids, level)
 
     def buttons(t: Translator) -> tuple[tuple[Button, ...], ...]:
         ack = (Button(t._("✅ Received"), Acknowledge(alert_id).encode()),)
         return ((detail_button(t, "a", alert_id),), ack) if detail else (ack,)
 
-    queued = await step.tell_staff(
+    await tell_tracked(
+        step,
         staff_ids,
         lambda t: OutMessage(text(t), buttons=buttons(t)),
+        [alert_subject(alert_id)],
         priority=ALERT_PRIORITY,
         purpose=f"health_alert:{alert_id}",
     )
-    for _, outbox_id in queued:
-        await health.remember_message(alert_id, outbox_id)
+
+
+def alert_subject(alert_id: int) -> str:
+    """The alert as a subject of button messages."""
+    return f"alert:{alert_id}"
 
 
 # --------------------------------------------------------------------------- the return declaration
@@ -313,7 +346,7 @@ async def report_symptoms_from_return(
         person,
         source="return",
         symptoms=found,
-        case_contact=contact_with_case(codes),
+        case_contact=CaseContact.YES if contact_with_case(codes) else CaseContact.NO,
         contacts=codes,
         force_urgent=True,
     )
@@ -325,13 +358,32 @@ async def report_symptoms_from_return(
     ]
 
 
+# --------------------------------------------------------------------------- told to self-isolate
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """A person listed in a case (F0, F1, …) within the monitoring period: told to self-isolate."""
+
+    level: str
+    at: datetime
+
+
+async def isolation_of(step: Step, staff_id: str) -> Listing | None:
+    since = step.now - timedelta(days=step.deps.settings.monitor_days)
+    found = await repo(step).latest_listing(staff_id, since)
+    return None if found is None else Listing(*found)
+
+
+def isolation_line(t: Translator, listing: Listing) -> str:
+    return t._(
+        "⚠️ Listed as {level} on {day} and told to self-isolate.",
+        level=listing.level,
+        day=t.short(listing.at),
+    )
+
+
 # --------------------------------------------------------------------------- monitoring
-
-
-async def start_monitoring(step: Step, staff_id: str, reason: str) -> None:
-    """Put the person under monitoring (idempotent: an open monitoring is kept and extended to
-    MONITOR_DAYS from today). The caller tells the person; the daily check-ins explain themselves."""
-    await open_or_extend(step, staff_id, reason)
 
 
 async def open_or_extend(step: Step, staff_id: str, reason: str) -> tuple[Monitoring, bool]:

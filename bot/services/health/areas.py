@@ -3,6 +3,7 @@
 /areas                                   the list, with an «End» button each
 /areas add Đà Nẵng; Sơn Trà; 25/05/2021 - 08/06/2021; CDC Đà Nẵng 25/5
 /areas end 3
+/areas require 3 test 72h, isolate 14d   what area 3's directive requires on return (or «none»)
 """
 
 from __future__ import annotations
@@ -14,17 +15,48 @@ from bot.domain.ids import looks_like_id, parse_id
 from bot.domain.models import BuiltinRole, Staff
 from bot.domain.outgoing import Button, OutMessage
 from bot.domain.provinces import search_provinces
+from bot.domain.return_measures import Requirement, parse_requirement
 from bot.i18n import Translator
 from bot.services.health.alerts import area_description, repo
 from bot.services.health.buttons import AreaAction
 from bot.services.kernel.step import Step
+from storage.health_repo import Area
 
 MAX_TEXT = 200
 
 
 def usage(t: Translator) -> str:
     return t._(
-        "To add an area: /areas add <province>; <place>; <from> - <to>; <source>\nExample: /areas add Đà Nẵng; Sơn Trà; 25/05/2021 - 08/06/2021; CDC Đà Nẵng 25/5\nLeave out «- <to>» while cases are still published."
+        "To add an area: /areas add <province>; <place>; <from> - <to>; <source>\nExample: /areas add Đà Nẵng; Sơn Trà; 25/05/2021 - 08/06/2021; CDC Đà Nẵng 25/5\nLeave out «- <to>» while cases are still published.\nWhat its directive requires on return: /areas require <id> test 72h, isolate 14d (or «none»)."
+    )
+
+
+def requirement_text(t: Translator, requirement: Requirement) -> str:
+    """«test within 72 h, isolation for 14 days», or that nothing is required."""
+    parts = []
+    if requirement.test_hours is not None:
+        parts.append(t._("a test within {n} h of arriving", n=requirement.test_hours))
+    if requirement.isolation_days is not None:
+        parts.append(
+            t.n_(
+                "isolation for {n} day",
+                "isolation for {n} days",
+                requirement.isolation_days,
+            )
+        )
+    return ", ".join(parts) if parts else t._("no test or isolation required")
+
+
+def area_requirement(area: Area) -> Requirement:
+    return Requirement(area.test_hours, area.isolation_days)
+
+
+def listing_line(t: Translator, area: Area) -> str:
+    return (
+        f"#{area.id} "
+        + area_description(t, area)
+        + "\n"
+        + t._("On return: {what}", what=requirement_text(t, area_requirement(area)))
     )
 
 
@@ -40,6 +72,8 @@ class Areas:
             if area_id is None:
                 return [OutMessage(t._("No listed area #{id}.", id=args[1][:20]))]
             return [OutMessage(await self._end(step, person, area_id))]
+        if len(args) >= 3 and args[0] == "require" and looks_like_id(args[1]):
+            return [OutMessage(await self._require(step, person, args[1], " ".join(args[2:])))]
         return await self._list(step)
 
     async def _list(self, step: Step) -> list[OutMessage]:
@@ -49,7 +83,7 @@ class Areas:
             return [OutMessage(t._("No area with published cases is listed.") + "\n\n" + usage(t))]
         messages = [
             OutMessage(
-                f"#{a.id} " + area_description(t, a),
+                listing_line(t, a),
                 buttons=((Button(t._("End"), AreaAction("end", a.id).encode()),),),
             )
             for a in areas[:40]
@@ -108,6 +142,29 @@ class Areas:
         if len(days) == 2 and days[1] < days[0]:
             return None
         return days[0], days[1] if len(days) == 2 else None
+
+    async def _require(self, step: Step, person: Staff, id_text: str, text: str) -> str:
+        t = step.t
+        area_id = parse_id(id_text)
+        requirement = parse_requirement(text[:MAX_TEXT])
+        if requirement is None:
+            return t._(
+                "I could not read what is required. Write e.g. «test 72h, isolate 14d», «xét nghiệm 48 giờ», «cách ly 7 ngày» or «none»."
+            )
+        if area_id is None or not await repo(step).set_area_requirement(
+            area_id, requirement.test_hours, requirement.isolation_days
+        ):
+            return t._("No listed area #{id}.", id=id_text[:20])
+        await step.audit.append(
+            step.now,
+            person.staff_id,
+            "area.require",
+            f"area:{area_id}",
+            {"test_hours": requirement.test_hours, "isolation_days": requirement.isolation_days},
+        )
+        return t._(
+            "Area #{id}: on return, {what}.", id=area_id, what=requirement_text(t, requirement)
+        )
 
     async def _end(self, step: Step, person: Staff, area_id: int) -> str:
         t = step.t

@@ -10,12 +10,12 @@ from typing import Self
 
 from bot.domain.health import Symptom
 from bot.services.kernel.buttons import (
-    SEPARATOR,
     ActionOn,
     ButtonData,
     Choice,
     Codec,
     Numbered,
+    OnPerson,
     Signal,
     date_part,
     ref_part,
@@ -143,21 +143,10 @@ class CaseAddContact(ActionOn):
 
 
 @dataclass(frozen=True)
-class CasePerson(ButtonData):
+class CasePerson(OnPerson):
     """`cs:p:<staff id>`: the person the case is about, from the directory."""
 
     PREFIX = "cs"
-    staff_id: str
-
-    def parts(self) -> tuple[str | int, ...]:
-        return ("p", self.staff_id)
-
-    @classmethod
-    def from_parts(cls, parts: tuple[str, ...]) -> Self | None:
-        match parts:
-            case ("p", *rest) if rest and (staff_id := SEPARATOR.join(rest)).strip():
-                return cls(staff_id)
-        return None
 
 
 @dataclass(frozen=True)

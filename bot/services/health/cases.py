@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
-from bot.domain.directory import Directory, answerable_heads
+from bot.domain.directory import Directory
 from bot.domain.health import CaseLevel, CaseNode, child_level, render_tree
 from bot.domain.health_rules import ALL_RECORDS_ROLES, HEAD_ROLES, health_contact, may_view_health
 from bot.domain.ids import looks_like_id, parse_id
@@ -16,6 +17,7 @@ from bot.domain.outgoing import Button, OutMessage
 from bot.i18n import Translator
 from bot.services.health.alerts import (
     contact_default,
+    heads_now,
     minimal,
     open_or_extend,
     repo,
@@ -36,6 +38,7 @@ from bot.services.kernel.pickers import PeopleButtons, people_page, people_picke
 from bot.services.kernel.step import Step
 from storage.health_repo import CaseNodeRow, CaseReport
 from storage.repos import Conversation
+from storage.travel_repo import APPROVED, PENDING, TravelRepo, TravelRequest
 
 FLOW = "case"
 MAX_NAME = 120
@@ -110,6 +113,68 @@ async def case_alert_summary(step: Step, case_id: int) -> Callable[[Translator],
     return lambda t: t._(
         "🚨 CASE REPORT #{id} in {unit}: act at once.", id=case_id, unit=unit.name if unit else "?"
     )
+
+
+async def open_case(
+    step: Step,
+    reporter: Staff,
+    subject: Staff | None,
+    name: str,
+    level: str,
+    scenario: str | None,
+) -> int:
+    """A case report with its root node, audited, and the case chain alerted at once (a head
+    or health officer through /case; a person's own positive test after a return)."""
+    health = repo(step)
+    unit_id = subject.unit_id if subject else reporter.unit_id
+    case_id = await health.add_case(unit_id, scenario, reporter.staff_id, step.now)
+    await health.add_node(
+        case_id,
+        None,
+        subject.staff_id if subject else None,
+        name,
+        level,
+        reporter.staff_id,
+        step.now,
+    )
+    await step.audit.append(
+        step.now,
+        reporter.staff_id,
+        "case.report",
+        f"case:{case_id}",
+        {"level": level, "scenario": scenario, "subject": subject.staff_id if subject else None},
+    )
+    await _alert_chain(step, case_id, unit_id, subject, reporter)
+    return case_id
+
+
+async def _alert_chain(
+    step: Step, case_id: int, unit_id: str, subject: Staff | None, reporter: Staff
+) -> None:
+    directory = await step.directory()
+    roles = [r.strip() for r in step.deps.settings.case_alert_roles.split(",") if r.strip()]
+    chain = [s for role in roles for s in directory.role_ids(role)]
+    if subject is not None:
+        chain = await heads_now(step, subject.staff_id) + chain
+    else:
+        chain = list(directory.head_ids(unit_id)) + chain
+    targets = [
+        s
+        for s in dict.fromkeys(chain)
+        if s != reporter.staff_id and (subject is None or s != subject.staff_id)
+    ]
+    alert_id = await repo(step).add_alert(
+        f"case:{case_id}",
+        subject.staff_id if subject else None,
+        unit_id,
+        step.now + step.deps.settings.alert_ack_minutes,
+        step.now,
+    )
+    if minimal(step):
+        summary = await case_alert_summary(step, case_id)
+        await send_alert(step, alert_id, targets, 0, summary, detail=True)
+    else:
+        await send_alert(step, alert_id, targets, 0, await case_alert_builder(step, case_id))
 
 
 class Cases:
@@ -248,30 +313,9 @@ class Cases:
         if person is None or chosen is None or not may_report(person):
             return [OutMessage(t._("This button is no longer valid."))]
         subject, name = chosen
-        health = repo(step)
-        unit_id = subject.unit_id if subject else person.unit_id
-        case_id = await health.add_case(unit_id, draft.get("scenario"), person.staff_id, step.now)
-        await health.add_node(
-            case_id,
-            None,
-            subject.staff_id if subject else None,
-            name,
-            draft["level"],
-            person.staff_id,
-            step.now,
+        case_id = await open_case(
+            step, person, subject, name, draft["level"], draft.get("scenario")
         )
-        await step.audit.append(
-            step.now,
-            person.staff_id,
-            "case.report",
-            f"case:{case_id}",
-            {
-                "level": draft["level"],
-                "scenario": draft.get("scenario"),
-                "subject": subject.staff_id if subject else None,
-            },
-        )
-        await self._alert_chain(step, case_id, unit_id, subject, person)
         if subject is not None:
             await self._tell_subject(step, subject, CaseLevel(draft["level"]))
         return [
@@ -283,35 +327,11 @@ class Cases:
             )
         ] + await self._tree_message(step, case_id)
 
-    async def _alert_chain(
-        self, step: Step, case_id: int, unit_id: str, subject: Staff | None, reporter: Staff
-    ) -> None:
-        directory = await step.directory()
-        roles = [r.strip() for r in step.deps.settings.case_alert_roles.split(",") if r.strip()]
-        chain = [s for role in roles for s in directory.role_ids(role)]
-        if subject is not None:
-            chain = answerable_heads(directory, subject.staff_id) + chain
-        else:
-            chain = list(directory.head_ids(unit_id)) + chain
-        targets = [
-            s
-            for s in dict.fromkeys(chain)
-            if s != reporter.staff_id and (subject is None or s != subject.staff_id)
-        ]
-        alert_id = await repo(step).add_alert(
-            f"case:{case_id}",
-            subject.staff_id if subject else None,
-            unit_id,
-            step.now + step.deps.settings.alert_ack_minutes,
-            step.now,
-        )
-        if minimal(step):
-            summary = await case_alert_summary(step, case_id)
-            await send_alert(step, alert_id, targets, 0, summary, detail=True)
-        else:
-            await send_alert(step, alert_id, targets, 0, await case_alert_builder(step, case_id))
-
     async def _tell_subject(self, step: Step, subject: Staff, level: CaseLevel) -> None:
+        await self._tell_isolated(step, subject, level)
+        await flag_trips_of(step, subject, level.value)
+
+    async def _tell_isolated(self, step: Step, subject: Staff, level: CaseLevel) -> None:
         if level is CaseLevel.F0:
             await step.tell_staff(
                 [subject.staff_id],
@@ -453,3 +473,44 @@ class Cases:
             else ()
         )
         return [OutMessage("\n".join(lines), buttons=buttons)]
+
+
+async def flag_trips_of(step: Step, subject: Staff, level: str) -> None:
+    """A person just told to self-isolate: whoever approved, or is to decide, their trips still
+    ahead or under way is told."""
+    travel = TravelRepo(step.tx, step.deps.clock.tz)
+    for request in await travel.of_staff(subject.staff_id):
+        if request.status not in (APPROVED, PENDING) or request.return_at <= step.now:
+            continue
+        deciders = await travel.deciders(request.id)
+        told = (
+            [request.decided_by]
+            if request.status == APPROVED and request.decided_by
+            else [s for s, kind in deciders.items() if kind == "decider"]
+        )
+        await step.tell_staff(
+            told, partial(_trip_flag, subject=subject, request=request, level=level), priority=2
+        )
+
+
+def _trip_flag(t: Translator, subject: Staff, request: TravelRequest, level: str) -> OutMessage:
+    text = (
+        t._(
+            "⚠️ {who} was listed as {level} and told to self-isolate. You approved their trip #{id} to {place}, leaving {start}.",
+            who=subject.full_name,
+            level=level,
+            id=request.id,
+            place=request.destination,
+            start=t.short(request.departure_at),
+        )
+        if request.status == APPROVED
+        else t._(
+            "⚠️ {who} was listed as {level} and told to self-isolate. Their trip #{id} to {place}, leaving {start}, waits for your decision.",
+            who=subject.full_name,
+            level=level,
+            id=request.id,
+            place=request.destination,
+            start=t.short(request.departure_at),
+        )
+    )
+    return OutMessage(text)

@@ -66,7 +66,7 @@ async def _send_then_delete(step: Step, person: Staff, text: str) -> None:
     row_id = await step.send_to(recipient, OutMessage(text), priority=1, purpose="health_detail")
     await step.send_to(
         recipient,
-        OutMessage("", edit_ref=f"{EDIT_BY_ROW}{row_id}", delete=True),
+        OutMessage("", delete_ref=f"{EDIT_BY_ROW}{row_id}"),
         priority=1,
         purpose="health_detail.delete",
         not_before=step.now + step.deps.settings.privacy_detail_ttl,

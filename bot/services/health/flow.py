@@ -6,13 +6,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from bot.domain.health import Symptom, TemperatureError, Urgency, parse_temperature
+from bot.domain.health import CaseContact, Symptom, TemperatureError, Urgency, parse_temperature
 from bot.domain.health_rules import OnsetError, health_contact, may_view_health, parse_onset
 from bot.domain.ids import parse_id
 from bot.domain.models import Staff
 from bot.domain.outgoing import Button, OutMessage
 from bot.i18n import Translator
 from bot.services.health.alerts import (
+    alert_subject,
     contact_default,
     isolation_guidance,
     open_or_extend,
@@ -29,8 +30,9 @@ from bot.services.health.buttons import (
     SymptomSignal,
     SymptomToggle,
 )
+from bot.services.kernel.copies import settle
 from bot.services.kernel.step import Step
-from storage.outbox_repo import Recipient
+from storage.buttons_repo import ButtonCopy
 from storage.repos import Conversation
 
 FLOW = "symptoms"
@@ -229,7 +231,7 @@ class SymptomFlow:
         symptoms = frozenset(Symptom(s) for s in draft["s"])
         temperature = draft.get("temp")
         onset = date.fromisoformat(draft["onset"]) if draft.get("onset") else None
-        case_contact = draft.get("contact") == "yes"
+        case_contact = CaseContact(draft.get("contact") or CaseContact.NO)
         recorded = await record_report(
             step,
             person,
@@ -389,14 +391,11 @@ async def acknowledge(step: Step, button: Acknowledge) -> tuple[str | None, list
 
 async def _mark_received(step: Step, alert_id: int, person: Staff) -> None:
     """Edit every alert message already sent: who received it, and no more button."""
-    for channel, chat_ref, message_ref, staff_id, text in await repo(step).sent_messages(alert_id):
-        account = await step.accounts.of_staff(staff_id) if staff_id else None
-        tt = await step.translator_of(staff_id, account.language if account else None)
+
+    def received(tt: Translator, copy: ButtonCopy) -> OutMessage:
         line = tt._(
             "✅ Received by {name} at {when}.", name=person.full_name, when=tt.short(step.now)
         )
-        await step.send_to(
-            Recipient(channel, chat_ref, staff_id),
-            OutMessage(f"{text}\n\n{line}", edit_ref=message_ref, send_if_edit_fails=True),
-            priority=3,
-        )
+        return OutMessage(f"{copy.text}\n\n{line}", send_if_edit_fails=True)
+
+    await settle(step, alert_subject(alert_id), received)

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from bot.domain.directory import Directory, answerable_heads
+from bot.domain.directory import Directory
 from bot.domain.health_rules import ALL_RECORDS_ROLES, HEAD_ROLES, may_view_health, next_checkin
 from bot.domain.models import Staff
 from bot.domain.outgoing import Button, OutMessage
 from bot.domain.privacy import Purpose
 from bot.i18n import Translator
-from bot.services.health.alerts import repo
+from bot.services.health.alerts import heads_now, repo
 from bot.services.health.buttons import Checkin, MonitoringAction
 from bot.services.health.flow import SymptomFlow
+from bot.services.kernel.copies import settle, tell_tracked
 from bot.services.kernel.step import Deps, Step, sweep_due
 from bot.services.privacy.basis import may_process
 from storage.health_repo import DONE, ENDED, HealthRepo, Monitoring
@@ -23,6 +24,11 @@ END_FLOW = "monitor_end"
 ASKED = "asked"
 REMINDED = "reminded"
 MAX_REASON = 500
+
+
+def checkin_subject(monitoring_id: int, day: date) -> str:
+    """One day's check-in as a subject of button messages (the question and its reminder)."""
+    return f"checkin:{monitoring_id}:{day:%Y%m%d}"
 
 
 def checkin_message(
@@ -86,9 +92,11 @@ class MonitoringSweep:
                 monitoring.id, monitoring.pending_day, REMINDED, due, step.now
             )
             day = monitoring.pending_day
-            await step.tell_staff(
+            await tell_tracked(
+                step,
                 [monitoring.staff_id],
                 lambda t: checkin_message(t, monitoring, day, reminder=True),
+                [checkin_subject(monitoring.id, day)],
                 priority=2,
             )
             await step.audit.append(
@@ -118,9 +126,8 @@ class MonitoringSweep:
         )
         if person is None:
             return
-        heads = answerable_heads(directory, person.staff_id)
         await step.tell_staff(
-            heads,
+            await heads_now(step, person.staff_id),
             lambda t: OutMessage(
                 t._(
                     "{name} ({phone}) is under medical monitoring and did not answer the check-in of {day}, even after a reminder. Please contact them.",
@@ -175,8 +182,12 @@ class MonitoringSweep:
             pending_due_at=due,
             now=step.now,
         )
-        await step.tell_staff(
-            [monitoring.staff_id], lambda t: checkin_message(t, monitoring, day), priority=2
+        await tell_tracked(
+            step,
+            [monitoring.staff_id],
+            lambda t: checkin_message(t, monitoring, day),
+            [checkin_subject(monitoring.id, day)],
+            priority=2,
         )
 
 
@@ -207,16 +218,15 @@ class MonitoringDesk:
             f"monitoring:{monitoring.id}",
             {"day": day.isoformat(), "answer": answer},
         )
-        answered = (
-            OutMessage(
-                t._("Check-in of {day}: answered.", day=t.date(day)), edit_ref=step.who.message_ref
-            )
-            if step.who.message_ref
-            else None
+        # The check-in and its reminder both carry the buttons: both show it is answered.
+        await settle(
+            step,
+            checkin_subject(monitoring.id, day),
+            lambda tt, _: OutMessage(tt._("Check-in of {day}: answered.", day=tt.date(day))),
         )
         if not button.symptoms:
-            return t._("Thank you. Stay well."), [answered] if answered else []
-        return None, ([answered] if answered else []) + await self.symptoms.begin(step, "checkin")
+            return t._("Thank you. Stay well."), []
+        return None, await self.symptoms.begin(step, "checkin")
 
     async def command(self, step: Step, person: Staff, args: list[str]) -> list[OutMessage]:
         t = step.t

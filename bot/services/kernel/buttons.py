@@ -209,3 +209,20 @@ class ActionOn(ButtonData):
             case (action, text) if action in cls.ACTIONS and (ref := ref_part(text)) is not None:
                 return cls(action, ref)
         return None
+
+
+@dataclass(frozen=True)
+class OnPerson(ButtonData):
+    """`prefix:p:<staff id>`: one person of the directory (a staff id may hold `:`)."""
+
+    staff_id: str
+
+    def parts(self) -> tuple[str | int, ...]:
+        return ("p", self.staff_id)
+
+    @classmethod
+    def from_parts(cls, parts: tuple[str, ...]) -> Self | None:
+        match parts:
+            case ("p", *rest) if rest and (staff_id := SEPARATOR.join(rest)).strip():
+                return cls(staff_id)
+        return None

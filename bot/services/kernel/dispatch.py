@@ -44,13 +44,23 @@ class Dispatcher:
         self.button_codecs = ButtonRegistry(route.codec for route in routes)
         self.button_routes = {route.codec.prefix: route for route in routes}
         self.gates = [gate for f in features for gate in f.gates]
+        self.documents = [handle for f in features for handle in f.documents]
+        self.early = {name: fn for f in features for name, fn in f.early_commands.items()}
         self.commands.setdefault("me", self._me)
         self.commands.setdefault("language", self._language)
 
     async def command(self, who: Incoming, name: str, args: list[str]) -> list[OutMessage]:
+        early = self.early.get(name)
+        if early is not None and (answer := await early(who, args)) is not None:
+            return answer
         return await self.steps.run(who, self._command, name, args, default=[])
 
     async def text(self, who: Incoming, text: str) -> list[OutMessage]:
+        if who.attachment is not None and who.attachment.kind == "document":
+            for handle in self.documents:
+                answer = await handle(who)
+                if answer is not None:
+                    return answer
         return await self.steps.run(who, self._text, text, default=[])
 
     async def button(self, who: Incoming, data: str) -> Answer:

@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeVar
 from bot.domain.models import Staff
 from bot.domain.outgoing import OutMessage
 from bot.services.kernel.buttons import ButtonData, Codec
-from bot.services.kernel.step import Step
+from bot.services.kernel.step import Incoming, Step
 from bot.services.outbox.later_views import LaterView
 from storage.repos import Conversation
 
@@ -24,6 +24,12 @@ Answer = tuple[str | None, list[OutMessage]]
 
 CommandFn = Callable[[Step, Staff, list[str]], Awaitable[list[OutMessage]]]
 FlowFn = Callable[[Step, Conversation, str], Awaitable[list[OutMessage]]]
+DocumentFn = Callable[[Incoming], Awaitable[list[OutMessage] | None]]
+"""A file sent outside any conversation: the feature's answer, or None when it is not for it.
+Called before any step (a file may take seconds to fetch and read); it runs its own steps."""
+EarlyCommandFn = Callable[[Incoming, list[str]], Awaitable[list[OutMessage] | None]]
+"""A command whose work takes seconds, done before its step (like DocumentFn); None: the
+command's step answers as usual."""
 SweepJob = Callable[[datetime], Awaitable[int]]
 WakeFn = Callable[[datetime], Awaitable[datetime | None]]
 """The next moment after `now` at which the feature has something due at a set minute (a digest,
@@ -63,7 +69,9 @@ class Feature:
     renders by view name as they leave (bot/services/outbox/later_views.py).
     `jobs` run on every sweep; `wakes` name the set minutes at which the sweep should also run,
     so what is due then goes out at that minute rather than at the next tick.
-    `gates` are asked before any action of a registered person (see GateFn)."""
+    `gates` are asked before any action of a registered person (see GateFn);
+    `documents` are offered a file sent outside a conversation, in turn (DocumentFn);
+    `early_commands` run before a command's step (EarlyCommandFn)."""
 
     commands: dict[str, CommandFn] = field(default_factory=dict)
     flows: dict[str, FlowFn] = field(default_factory=dict)
@@ -72,3 +80,5 @@ class Feature:
     later_views: Mapping[str, LaterView] = field(default_factory=dict)
     wakes: list[WakeFn] = field(default_factory=list)
     gates: list[GateFn] = field(default_factory=list)
+    documents: list[DocumentFn] = field(default_factory=list)
+    early_commands: dict[str, EarlyCommandFn] = field(default_factory=dict)

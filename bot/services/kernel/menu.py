@@ -119,6 +119,16 @@ COMMANDS: tuple[CommandInfo, ...] = (
         label=lambda t: t._("🔒 My data"),
         row=7,
     ),
+    CommandInfo(
+        "directory",
+        lambda t: t._("the staff list: send the Excel file, template, export (admins)"),
+        Audience.ADMIN,
+    ),
+    CommandInfo(
+        "staff",
+        lambda t: t._("one person: /staff add, /staff move ID UNIT, /staff off ID (admins)"),
+        Audience.ADMIN,
+    ),
     CommandInfo("cancel", lambda t: t._("stop what you are doing")),
     CommandInfo(
         "me",

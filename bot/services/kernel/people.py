@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.domain.directory import Directory, resolve_route
-from bot.domain.models import Staff
+from bot.domain.models import BuiltinRole, Staff
 from bot.i18n import Translator
 
 
@@ -71,3 +71,15 @@ def not_registered_line(t: Translator, names: list[str], limit: int = 40) -> str
 def messenger_name(channel: str) -> str:
     """A channel's name as people call the messenger: the name, capitalised."""
     return channel.capitalize()
+
+
+def oversees(directory: Directory, me: Staff, staff_id: str) -> bool:
+    """Heads and deputies of the person's unit or a unit above it, and district admins."""
+    person = directory.person(staff_id)
+    if person is None:
+        return False
+    if me.has_role(BuiltinRole.ADMIN):
+        return True
+    units = {person.unit_id, *(u.unit_id for u in directory.ancestors(person.unit_id))}
+    leads = me.has_role(BuiltinRole.UNIT_HEAD) or me.has_role(BuiltinRole.DEPUTY_HEAD)
+    return leads and me.unit_id in units

@@ -41,6 +41,10 @@ class Register:
     title: str
     per_unit_sheets: bool = False
     footer: tuple[str, ...] = ()  # lines under the data of every sheet (who exported, why)
+    # a last sheet of (what, value) lines about the whole register, e.g. who signed it off
+    notes: tuple[tuple[str, str], ...] = ()
+    notes_columns: tuple[tuple[str, int], ...] = ()
+    notes_title: str = ""
 
 
 async def write_register(register: Register, rows: AsyncIterator[Row], path: Path) -> int:
@@ -63,8 +67,12 @@ async def write_register(register: Register, rows: AsyncIterator[Row], path: Pat
         sheets.append(_new_sheet(book, register.columns, register.title))
     for written in sheets if register.footer else ():
         written.append_data([])
-        for line in register.footer:
-            written.append_data([line])
+        for footer_line in register.footer:
+            written.append_data([footer_line])
+    if register.notes:
+        notes = _new_sheet(book, list(register.notes_columns), register.notes_title)
+        for line in register.notes:
+            notes.append_data(list(line))
     path.parent.mkdir(parents=True, exist_ok=True)
     book.save(path)
     return count

@@ -61,7 +61,7 @@ class NotYet(SendError):
 
 
 EDIT_BY_ROW = "outbox:"
-"""`edit_ref` of an edit queued before the edited message's delivery was recorded: `outbox:<id>`."""
+"""`edit_ref` (or `delete_ref`) of an edit queued before its target's delivery was recorded: `outbox:<id>`."""
 
 
 class Transport(Protocol):
@@ -185,6 +185,7 @@ class OutboxSender:
         self._backing_off: dict[int, float] = {}
         self._not_yet: dict[int, int] = {}  # edits waiting for their message: how often so far
         self._chat_free_at: dict[str, float] = {}
+        self._chats_sending: set[str] = set()  # a chat's next row waits until its send is answered
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
         self._pass_lock = asyncio.Lock()
@@ -236,7 +237,10 @@ class OutboxSender:
             return await OutboxRepo(tx).due(self._clock.now(), self._batch_size, skip)
 
     def _chat_is_free(self, chat_ref: str) -> bool:
-        return self._chat_free_at.get(chat_ref, 0.0) <= self._monotonic()
+        return (
+            chat_ref not in self._chats_sending
+            and self._chat_free_at.get(chat_ref, 0.0) <= self._monotonic()
+        )
 
     def _limiter_for(self, row: OutboxRow) -> RateLimiter:
         bulk = isinstance(row.message, OutMessage) and row.message.bulk
@@ -246,6 +250,7 @@ class OutboxSender:
         await self._slots.acquire()
         await self._limiter_for(row).acquire()
         self._in_flight.add(row.id)
+        self._chats_sending.add(row.chat_ref)
         self._chat_free_at[row.chat_ref] = self._monotonic() + self._per_chat_interval
         task = asyncio.create_task(self._deliver(row))
         self._tasks.add(task)
@@ -259,6 +264,7 @@ class OutboxSender:
             self._backing_off[row.id] = self._monotonic() + MAX_BACKOFF_SECONDS
         finally:
             self._in_flight.discard(row.id)
+            self._chats_sending.discard(row.chat_ref)
             self._slots.release()
             self._wake.set()
 
@@ -297,15 +303,18 @@ class OutboxSender:
         once that row's delivery is in."""
         if isinstance(message, LaterMessage):
             return self._rendered(message)
-        if not (message.edit_ref or "").startswith(EDIT_BY_ROW):
+        target = message.delete_ref or message.edit_ref or ""
+        if not target.startswith(EDIT_BY_ROW):
             return message
-        row_id = int((message.edit_ref or "").removeprefix(EDIT_BY_ROW))
+        row_id = int(target.removeprefix(EDIT_BY_ROW))
         async with self._db.reading() as tx:
             found = await OutboxRepo(tx).delivery_of(row_id)
         if found is None or found[0] in ("undeliverable", "failed"):
             raise EditTargetGone(f"the message to edit (outbox {row_id}) was never delivered")
         if found[1] is None:
             raise NotYet()
+        if message.delete_ref:
+            return replace(message, delete_ref=found[1])
         return replace(message, edit_ref=found[1])
 
     def _rendered(self, message: LaterMessage) -> OutMessage:

@@ -23,11 +23,12 @@ from bot.domain.health_rules import ALL_RECORDS_ROLES, HEAD_ROLES
 from bot.domain.models import BuiltinRole, Staff
 from bot.domain.text import file_date, file_slug
 from bot.i18n import Translator
-from bot.services.health.alerts import symptom_names
+from bot.services.health.alerts import case_contact_names, symptom_names
 from bot.services.travel.views import status_text
+from bot.services.violations.feature import kind_name
 from storage.oversight_repo import EXPORT_KINDS, OversightRepo
 
-KINDS = EXPORT_KINDS  # travel, returns, acks, health
+KINDS = EXPORT_KINDS  # travel, returns, acks, health, violations
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,10 +50,13 @@ def headers(t: Translator, what: str) -> list[tuple[str, int]]:
                    (t._("Decided at"), 17), (t._("Arrived back"), 17), (t._("Health declaration"), 17)],
         "returns": [(t._("Request"), 9), (t._("Destination"), 16), (t._("Planned return"), 17), (t._("Arrived back"), 17),
                     (t._("Declaration due by"), 17), (t._("Health declaration"), 17), (t._("State"), 18),
-                    (t._("Within 24 hours"), 14), (t._("Head told (overdue)"), 17)],
+                    (t._("Within 24 hours"), 14), (t._("Head told (overdue)"), 17),
+                    (t._("Test due by"), 17), (t._("Test result"), 12), (t._("Isolation until"), 17)],
         "acks": [(t._("Directive"), 16), (t._("Title"), 40), (t._("Sent at"), 17), (t._("Registered"), 11), (t._("Read at"), 17)],
         "health": [(t._("Report"), 9), (t._("Reported at"), 17), (t._("Source"), 14), (t._("Symptoms"), 34),
                    (t._("Temperature"), 12), (t._("Onset"), 12), (t._("Contact with a case"), 12), (t._("Urgency"), 12)],
+        "violations": [(t._("Violation"), 9), (t._("Recorded at"), 17), (t._("Kind"), 24), (t._("Note"), 50),
+                       (t._("Recorded by"), 24), (t._("About"), 12)],
     }[what]  # fmt: skip
     return person + specific
 
@@ -63,6 +67,7 @@ def sheet_title(t: Translator, what: str) -> str:
         "returns": t._("Returns register"),
         "acks": t._("Directive reads"),
         "health": t._("Health reports"),
+        "violations": t._("Violations"),
     }[what][:31]
 
 
@@ -89,11 +94,26 @@ def row_mapper(t: Translator, what: str) -> Callable[[tuple[Any, ...]], list[Any
             "declared": t._("declared"),
             "cancelled": t._("cancelled"),
         }
-        return lambda r: [*r[1:10], states.get(r[10], r[10]), _yes_no(t, r[11]), r[12]]
+        results = {
+            "pending": t._("pending"),
+            "negative": t._("negative"),
+            "positive": t._("positive"),
+        }
+        return lambda r: [
+            *r[1:10],
+            states.get(r[10], r[10]),
+            _yes_no(t, r[11]),
+            r[12],
+            r[13],
+            results.get(r[14], r[14]) if r[14] else None,
+            r[15],
+        ]
     if what == "acks":
         # The meaning of unread everywhere (storage's UNREAD): the unregistered are apart.
         unread, absent = t._("not read"), t._("never registered")
         return lambda r: [*r[1:7], _yes_no(t, r[7]), r[8] or (unread if r[7] else absent)]
+    if what == "violations":
+        return lambda r: [*r[1:6], kind_name(t, r[6]), *r[7:]]
     names = symptom_names(t)
     sources = {
         "self": t._("self-report"),
@@ -101,6 +121,7 @@ def row_mapper(t: Translator, what: str) -> Callable[[tuple[Any, ...]], list[Any
         "checkin": t._("monitoring check-in"),
     }
     urgency = {"urgent": t._("urgent"), "routine": t._("routine")}
+    contact = case_contact_names(t)
 
     def health(r: tuple[Any, ...]) -> list[Any]:
         codes = json.loads(r[7] or "[]")
@@ -114,7 +135,7 @@ def row_mapper(t: Translator, what: str) -> Callable[[tuple[Any, ...]], list[Any
             listed,
             r[8],
             onset,
-            _yes_no(t, r[10]),
+            contact.get(r[10], r[10]),
             urgency.get(r[11], r[11]),
         ]
 

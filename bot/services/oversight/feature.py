@@ -41,7 +41,9 @@ from bot.services.oversight.views import (
     unit_text,
     unregistered_deciders_text,
 )
+from bot.services.returns.measures import RESULT_SHOWN_DAYS
 from storage.db import Tx
+from storage.measures_repo import MeasuresRepo
 from storage.oversight_repo import OversightRepo, UnitFigures
 from storage.repos import Conversation
 
@@ -90,13 +92,13 @@ class Oversight:
         directory = await step.directory()
         scope = staff_in(directory, directory.subtree(person.unit_id))
         picture = await self.picture(step, person, scope)
-        if picture.health:
+        if picture.health or picture.measures:  # test results are health data too
             await step.audit.append(
                 step.now,
                 person.staff_id,
                 "health.view",
                 f"unit:{person.unit_id}",
-                {"via": "unit", "lines": len(picture.health)},
+                {"via": "unit", "lines": len(picture.health) + len(picture.measures)},
             )
         unit = directory.unit(person.unit_id)
         head_line = t._(
@@ -124,6 +126,9 @@ class Oversight:
                 scope, step.now - timedelta(days=settings.oversight_symptom_days)
             ),
             unread=await repo.unread(scope, directives),
+            measures=await MeasuresRepo(step.tx, self.deps.clock.tz).of_scope(
+                scope, step.now, step.now - timedelta(days=RESULT_SHOWN_DAYS)
+            ),
         )
 
     # --- /district --------------------------------------------------------------------------

@@ -14,8 +14,11 @@ from bot.domain.splitting import split_message
 from bot.i18n import Translator
 from bot.services.broadcast.buttons import DirectiveAction
 from bot.services.kernel.people import not_registered_line
-from bot.services.returns.buttons import TripAction
+from bot.services.returns.buttons import MeasureAction, TripAction
+from bot.services.returns.measures import measure_line
 from bot.services.travel.buttons import Decide
+from bot.services.violations.buttons import ViolationPerson
+from storage.measures_repo import ReturnMeasure
 from storage.oversight_repo import HealthLine, Trip, UnitFigures, Unread, Waiting
 
 SECTION_LINES = 40  # people listed per section; the rest are counted
@@ -30,6 +33,7 @@ class UnitPicture:
     health: list[HealthLine]
     unread: list[Unread]
     buttons: list[Button] = field(default_factory=list)
+    measures: list[ReturnMeasure] = field(default_factory=list)  # testing, isolation on return
 
 
 def who(directory: Directory, staff_id: str, home_unit: str) -> str:
@@ -145,6 +149,20 @@ def unit_text(
                     Decide(request.request_id, False).encode(),
                 )
             )
+    lines += _measures_section(t, directory, picture, name, now)
+    answerable = [x.staff_id for x, _ in late] + [w.staff_id for w in overdue]
+    answerable += [
+        m.staff_id
+        for m in picture.measures
+        if m.test_result is None and m.test_due_at is not None and m.test_due_at <= now
+    ]
+    violation_buttons = [
+        Button(
+            t._("⚠️ Violation: {name}", name=button_name(directory, staff_id)),
+            ViolationPerson(staff_id).encode(),
+        )
+        for staff_id in dict.fromkeys(answerable)
+    ]
     health = [h for h, _ in once_each(picture.health, lambda h: (h.staff_id, h.kind))]
     lines += _section(t._("🤒 Monitoring and symptoms ({n}):", n=len(health)), [
         "• " + _health_line(t, name(h.staff_id), h) for h in health])  # fmt: skip
@@ -171,6 +189,31 @@ def unit_text(
                 DirectiveAction("u", item.broadcast_id).encode(),
             )
         )
+    picture.buttons.extend(violation_buttons)
+    return lines
+
+
+def _measures_section(
+    t: Translator,
+    directory: Directory,
+    picture: UnitPicture,
+    name: Callable[[str], str],
+    now: datetime,
+) -> list[str]:
+    """Testing and isolation after returns from areas with cases, with a reminder button for
+    each test result that is overdue."""
+    lines = _section(
+        t._("🧪 Testing and isolation after a return ({n}):", n=len(picture.measures)),
+        ["• " + measure_line(t, name(m.staff_id), m, now) for m in picture.measures],
+    )
+    for m in picture.measures:
+        if m.test_result is None and m.test_due_at is not None and m.test_due_at <= now:
+            picture.buttons.append(
+                Button(
+                    t._("🔔 Test result: {name}", name=button_name(directory, m.staff_id)),
+                    MeasureAction("tnag", m.request_id).encode(),
+                )
+            )
     return lines
 
 
@@ -248,6 +291,11 @@ def not_registered_note(t: Translator, n: int) -> str:
     return t._(" (+{n} not registered)", n=n) if n else ""
 
 
+def violations_note(t: Translator, n: int) -> str:
+    """After a unit's figures: the violations recorded in the last 30 days, when there are."""
+    return t._(" · violations (30 days): {n}", n=n) if n else ""
+
+
 def district_line(t: Translator, directory: Directory, rank: int, f: UnitFigures) -> str:
     unit = directory.unit(f.unit_id)
     ratio = share(f.on_time_week, f.due_week)
@@ -256,7 +304,7 @@ def district_line(t: Translator, directory: Directory, rank: int, f: UnitFigures
         "{rank}. {unit}: away {away} · within 24 h {on_time} · overdue {overdue} · decision {median} · unread {unread}",
         rank=rank, unit=unit.name if unit else f.unit_id, away=f.away, on_time=on_time, overdue=f.overdue,
         median=duration_text(t, median_minutes(f.decision_minutes)), unread=f.unread,
-    ) + not_registered_note(t, f.not_registered)  # fmt: skip
+    ) + not_registered_note(t, f.not_registered) + violations_note(t, f.violations)  # fmt: skip
 
 
 def district_totals(t: Translator, figures: list[UnitFigures], units: int) -> str:
@@ -269,7 +317,8 @@ def district_totals(t: Translator, figures: list[UnitFigures], units: int) -> st
         "median time to a decision (30 days): {median}; unread copies of the latest directives: {unread}",
         units=units, away=sum(f.away for f in figures), on_time=f"{ratio:.0%} ({on_time}/{due})" if ratio is not None else "—",
         overdue=sum(f.overdue for f in figures), median=duration_text(t, median_minutes(minutes)), unread=sum(f.unread for f in figures),
-    ) + not_registered_note(t, sum(f.not_registered for f in figures))  # fmt: skip
+    ) + not_registered_note(t, sum(f.not_registered for f in figures)) + violations_note(
+        t, sum(f.violations for f in figures))  # fmt: skip
 
 
 def district_text(

@@ -96,15 +96,32 @@ async def import_directory(
             actor,
             "directory.import",
             None,
-            _audit_details(outcome.summary, units, staff, routing),
+            audit_details(outcome.summary, units, staff, routing),
         )
     outcome.applied = True
     return outcome
 
 
-def _audit_details(summary: ImportSummary, *files: Path) -> dict[str, object]:
+def summary_text(t: Translator, summary: ImportSummary) -> str:
+    """The counts of an import (or of its dry run), as the CLI prints them and the chat shows."""
+    return t._(
+        "units: {added} new, {changed} changed; staff: {s_added} new, {s_changed} changed, "
+        "{deactivated} deactivated, {reactivated} reactivated, {unchanged} unchanged; "
+        "routing rules: {rules}",
+        added=len(summary.units_added),
+        changed=len(summary.units_changed),
+        s_added=len(summary.staff_added),
+        s_changed=len(summary.staff_changed),
+        deactivated=len(summary.staff_deactivated),
+        reactivated=len(summary.staff_reactivated),
+        unchanged=summary.staff_unchanged,
+        rules=summary.rules,
+    )
+
+
+def audit_details(summary: ImportSummary, *files: Path | str) -> dict[str, object]:
     return {
-        "files": [f.name for f in files],
+        "files": [f.name if isinstance(f, Path) else f for f in files],
         "units_added": len(summary.units_added),
         "units_changed": len(summary.units_changed),
         "staff_added": len(summary.staff_added),

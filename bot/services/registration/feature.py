@@ -196,8 +196,10 @@ class RegistrationService:
         if state is None or (state.flow, state.step) != (FLOW, CONFIRM):
             return [OutMessage(t._("This button is no longer valid."))]
         await step.conversations.clear(step.who.channel, step.who.user_ref)
+        person = await DirectoryRepo(step.tx).person(state.draft["staff_id"])
+        answered = await self._answered_question(step, person, yes)
         if not yes:
-            return [
+            return answered + [
                 OutMessage(
                     t._(
                         "Then the staff list has a wrong number. Please contact the district office."
@@ -205,14 +207,23 @@ class RegistrationService:
                     remove_keyboard=True,
                 )
             ]
-        person = await DirectoryRepo(step.tx).person(state.draft["staff_id"])
         if person is None or not person.active or await step.accounts.of_staff(person.staff_id):
-            return [
+            return answered + [
                 OutMessage(
                     t._("Registration could not be completed. Please contact the district office.")
                 )
             ]
-        return await self._link(step, person, "contact")
+        return answered + await self._link(step, person, "contact")
+
+    async def _answered_question(
+        self, step: Step, person: Staff | None, yes: bool
+    ) -> list[OutMessage]:
+        """The «Is this you?» question pressed shows the answer and loses its buttons."""
+        if step.who.message_ref is None or person is None:
+            return []
+        question = await self._confirmation_question(step, person)
+        answer = step.t._("✅ Confirmed: that is me.") if yes else step.t._("❌ Not me.")
+        return [OutMessage(f"{question.text}\n\n{answer}", edit_ref=step.who.message_ref)]
 
     async def _use_invite(self, step: Step, code: str) -> list[OutMessage]:
         t = step.t

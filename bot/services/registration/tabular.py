@@ -15,6 +15,7 @@ from pathlib import Path
 from xml.etree.ElementTree import ParseError
 
 from bot.domain.directory_files import IMPORT_MAX_BYTES, IMPORT_MAX_ROWS, Table
+from bot.domain.directory_sheets import column_code
 
 CSV_DELIMITERS = (",", ";", "\t")
 _BROKEN_XLSX = (OSError, zipfile.BadZipFile, KeyError, ValueError, IndexError, ParseError)
@@ -142,8 +143,9 @@ def _has_text(record: Sequence[str]) -> bool:
 
 
 def _header(record: Sequence[str]) -> list[str]:
-    """Trimmed column names, without the empty cells Excel leaves at the end of the row."""
-    names = [cell.strip() for cell in record]
+    """Trimmed column names (a Vietnamese header read as its code), without the empty cells
+    Excel leaves at the end of the row."""
+    names = [column_code(cell.strip()) for cell in record]
     while names and not names[-1]:
         names.pop()
     return names
@@ -233,7 +235,7 @@ def _xlsx_records(rows: Iterable[Sequence[object]]) -> Iterator[list[str]]:
 
 
 def _column_index(header: Sequence[str], column: str) -> int | None:
-    names = [name.strip() for name in header]
+    names = _header(header)
     return names.index(column) if column in names else None
 
 

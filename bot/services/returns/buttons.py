@@ -26,6 +26,15 @@ class TripAction(ActionOn):
 
 
 @dataclass(frozen=True)
+class MeasureAction(ActionOn):
+    """After trip N from an area requiring a test: `neg` / `pos` the person's result; for the
+    head, `tnag` (remind them to send it)."""
+
+    PREFIX = "rt"
+    ACTIONS = ("neg", "pos", "tnag")
+
+
+@dataclass(frozen=True)
 class DeclarationStep(Signal):
     """`rt:pd`, `rt:sd`, `rt:cd`: the provinces, symptoms or contacts are complete."""
 
@@ -62,9 +71,17 @@ class ReturnPage(Numbered):
 
 
 DeclarationButton = DeclarationStep | SymptomToggle | ContactToggle | ReturnProvince | ReturnPage
-ReturnButton = TripAction | DeclarationButton
+ReturnButton = TripAction | MeasureAction | DeclarationButton
 RETURNS = Codec[ReturnButton](
     "rt",
-    (TripAction, DeclarationStep, SymptomToggle, ContactToggle, ReturnProvince, ReturnPage),
+    (
+        TripAction,
+        MeasureAction,
+        DeclarationStep,
+        SymptomToggle,
+        ContactToggle,
+        ReturnProvince,
+        ReturnPage,
+    ),
 )
 PROVINCES = ProvinceButtons(ReturnProvince, ReturnPage, INERT)

@@ -10,17 +10,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.domain.models import BuiltinRole, Staff
+from bot.domain.models import Staff
 from bot.domain.outgoing import OutMessage
+from bot.domain.reminders import REMIND_AGAIN_AFTER
+from bot.services.kernel.copies import tell_tracked
 from bot.services.kernel.feature import Answer, ButtonRoute, Feature
+from bot.services.kernel.people import oversees
 from bot.services.kernel.step import Deps, Step
-from bot.services.returns.buttons import OWN_TRIP_ACTIONS, RETURNS, ReturnButton, TripAction
+from bot.services.returns.buttons import (
+    OWN_TRIP_ACTIONS,
+    RETURNS,
+    MeasureAction,
+    ReturnButton,
+    TripAction,
+)
 from bot.services.returns.flow import FLOW, ReturnFlow
+from bot.services.returns.measures import ReturnMeasures
 from bot.services.returns.sweep import ReturnsSweep
 from bot.services.returns.views import (
     LATER_VIEWS,
     back_question,
+    back_subject,
     declaration_reminder,
+    declare_subject,
     window_line,
 )
 from storage.returns_repo import AWAY, BACK, ReturnsRepo
@@ -30,7 +42,8 @@ from storage.travel_repo import TravelRepo
 class Returns:
     def __init__(self, deps: Deps, submit: Any, travel_status: Any) -> None:
         self.deps = deps
-        self.flow = ReturnFlow(deps, submit)
+        self.measures = ReturnMeasures(deps)
+        self.flow = ReturnFlow(deps, submit, self.measures)
         self.travel_status = travel_status
         self.sweeper = ReturnsSweep(deps)
 
@@ -39,7 +52,7 @@ class Returns:
             commands={"return": self._return_command, "status": self._status},
             flows={FLOW: self.flow.on_text},
             buttons=[ButtonRoute(RETURNS, self._button)],
-            jobs=[self.sweeper.sweep],
+            jobs=[self.sweeper.sweep, self.measures.sweep],
             later_views=LATER_VIEWS,
         )
 
@@ -59,11 +72,14 @@ class Returns:
             request = await travel.get(trip.request_id)
             if request is not None:
                 lines.append(window_line(step.t, trip, request, step.now))
+        lines += await self.measures.status_lines(step, person.staff_id)
         if lines:
             messages.append(OutMessage("\n".join(lines)))
         return messages
 
     async def _button(self, step: Step, button: ReturnButton) -> Answer:
+        if isinstance(button, MeasureAction):
+            return await self.measures.button(step, button)
         if not isinstance(button, TripAction):
             return await self.flow.on_button(step, button)
         if button.action in OWN_TRIP_ACTIONS:
@@ -88,13 +104,18 @@ class Returns:
             return step.t._("Nothing to remind: the declaration is done or the trip is closed."), []
         deadline = trip.deadline_at
         assert deadline is not None
-        await step.tell_staff(
+        already = await self._reminded_lately(step, request_id)
+        if already is not None:
+            return already, []
+        await tell_tracked(
+            step,
             [request.staff_id],
             lambda t: declaration_reminder(t, request.id, request.destination, deadline, step.now),
+            [declare_subject(request.id)],
             priority=3,
         )
         await step.audit.append(step.now, step.actor, "return.nag", f"travel:{request_id}", {})
-        return step.t._("Reminder sent."), []
+        return step.t._("Reminder sent at {time}.", time=f"{step.now:%H:%M}"), []
 
     async def _ask_again(self, step: Step, request_id: int) -> Answer:
         trip = await self._repo(step).get(request_id)
@@ -103,23 +124,34 @@ class Returns:
             return step.t._("You may not do this."), []
         if trip.state != AWAY:
             return step.t._("They have already reported back."), []
-        await step.tell_staff(
-            [request.staff_id], lambda t: back_question(t, request, again=True), priority=3
+        already = await self._reminded_lately(step, request_id)
+        if already is not None:
+            return already, []
+        await tell_tracked(
+            step,
+            [request.staff_id],
+            lambda t: back_question(t, request, again=True),
+            [back_subject(request.id)],
+            priority=3,
         )
-        return step.t._("Reminder sent."), []
+        return step.t._("Reminder sent at {time}.", time=f"{step.now:%H:%M}"), []
+
+    async def _reminded_lately(self, step: Step, request_id: int) -> str | None:
+        """A head's reminder about this trip went less than an hour ago: say when (nothing is
+        sent); else it is recorded now and None."""
+        returns = self._repo(step)
+        if await returns.claim_nag(request_id, step.now, step.now - REMIND_AGAIN_AFTER):
+            return None
+        nagged = await returns.nagged_at(request_id) or step.now
+        return step.t._(
+            "Already reminded at {time}; you can remind them again from {again}.",
+            time=f"{nagged:%H:%M}",
+            again=f"{nagged + REMIND_AGAIN_AFTER:%H:%M}",
+        )
 
     async def _oversees(self, step: Step, staff_id: str) -> bool:
-        """Heads and deputies of the person's unit or a unit above it, and district admins."""
         me = await step.me()
-        directory = await step.directory()
-        person = directory.person(staff_id)
-        if me is None or person is None:
-            return False
-        if me.has_role(BuiltinRole.ADMIN):
-            return True
-        units = {person.unit_id, *(u.unit_id for u in directory.ancestors(person.unit_id))}
-        leads = me.has_role(BuiltinRole.UNIT_HEAD) or me.has_role(BuiltinRole.DEPUTY_HEAD)
-        return leads and me.unit_id in units
+        return me is not None and oversees(await step.directory(), me, staff_id)
 
     def _repo(self, step: Step) -> ReturnsRepo:
         return ReturnsRepo(step.tx, self.deps.clock.tz)

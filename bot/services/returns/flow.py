@@ -17,7 +17,9 @@ from bot.domain.outgoing import Button, OutMessage
 from bot.domain.privacy import Purpose
 from bot.domain.provinces import all_provinces, search_provinces
 from bot.domain.reminders import declaration_schedule, due_now, shift_out_of_quiet
+from bot.i18n import Translator
 from bot.services.health import alerts as health_alerts
+from bot.services.kernel.copies import reply_tracked, settle
 from bot.services.kernel.feature import Answer
 from bot.services.kernel.people import told_line
 from bot.services.kernel.pickers import matches_keyboard, province_picker
@@ -34,8 +36,11 @@ from bot.services.returns.buttons import (
     ReturnProvince,
     SymptomToggle,
 )
+from bot.services.returns.measures import ReturnMeasures
 from bot.services.returns.views import (
+    back_subject,
     contacts_question,
+    declare_subject,
     official_question,
     return_report,
     symptoms_question,
@@ -50,9 +55,10 @@ FLOW = "return"
 class ReturnFlow:
     """Step functions; the caller opens the Step (transaction) and hands it in."""
 
-    def __init__(self, deps: Deps, submit: Any) -> None:
+    def __init__(self, deps: Deps, submit: Any, measures: ReturnMeasures) -> None:
         self.deps = deps
         self._submit = submit  # Approvals.submit: a delay beyond MAX_TRIP_DAYS asks again
+        self.measures = measures  # testing and isolation the areas visited require
 
     async def own_trip(
         self, step: Step, request_id: int, state: str
@@ -126,6 +132,13 @@ class ReturnFlow:
 
     async def did_not_happen(self, step: Step, request: TravelRequest) -> Answer:
         await self._repo(step).cancel(request.id, step.now)
+        await settle(
+            step,
+            back_subject(request.id),
+            lambda t, copy: OutMessage(
+                copy.text + "\n\n" + t._("🚫 The trip did not happen; it is cancelled.")
+            ),
+        )
         await step.audit.append(
             step.now, step.actor, "return.trip_not_taken", f"travel:{request.id}", {}
         )
@@ -262,6 +275,13 @@ class ReturnFlow:
                 t, directory, request, arrived, answers, health_alerts.minimal(step)
             ),
         )
+        await settle(
+            step,
+            back_subject(request.id),
+            lambda t, copy: OutMessage(
+                copy.text + "\n\n" + t._("✅ Back: arrived {when}.", when=t.short(arrived))
+            ),
+        )
         messages = [
             OutMessage(
                 step.t._("Thank you, your return is recorded.")
@@ -270,13 +290,21 @@ class ReturnFlow:
             )
         ]
         messages += await self._health_followup(step, request, answers)
-        messages.append(official_question(step.t, request.id, deadline))
-        return messages
+        # In order, through the outbox: the declaration's buttons, then what the areas require.
+        await reply_tracked(step, messages, [])
+        await reply_tracked(
+            step, [official_question(step.t, request.id, deadline)], [declare_subject(request.id)]
+        )
+        measures = await self.measures.on_return(step, request, arrived, answers["provinces"])
+        await reply_tracked(step, measures, [])
+        return []
 
     async def _health_followup(
         self, step: Step, request: TravelRequest, answers: dict[str, list[str]]
     ) -> list[OutMessage]:
-        """Symptoms or contacts go straight to the symptom path; a listed area starts monitoring."""
+        """Symptoms or contacts go straight to the symptom path; a listed area, or the person's
+        own «yes, I will visit a place with published cases», starts monitoring (rule 5) and
+        the head is told."""
         person = await step.me()
         assert person is not None
         if answers.get("outside"):
@@ -285,27 +313,74 @@ class ReturnFlow:
             return await health_alerts.report_symptoms_from_return(
                 step, person, answers["symptoms"], answers["contacts"]
             )
-        for province in answers["provinces"]:
+        area = await self._listed_area_visited(step, request, answers["provinces"])
+        if area is None and request.case_area != "yes":
+            return []
+        monitoring, _ = await health_alerts.open_or_extend(
+            step, person.staff_id, f"return:{request.id}"
+        )
+        directory = await step.directory()
+        who = _name(directory, person.staff_id)
+
+        def for_head(t: Translator) -> OutMessage:
+            day = t.date(monitoring.end_day)
+            if area is not None:
+                return OutMessage(
+                    t._(
+                        "{who} is back from {place} and was in an area with published cases ({area}): under medical monitoring until {day}.",
+                        who=who,
+                        place=request.destination,
+                        area=area,
+                        day=day,
+                    )
+                )
+            return OutMessage(
+                t._(
+                    "{who} is back from {place}, having said they would visit a place with published cases: under medical monitoring until {day}.",
+                    who=who,
+                    place=request.destination,
+                    day=day,
+                )
+            )
+
+        await step.tell_staff(await health_alerts.heads_now(step, person.staff_id), for_head)
+        if area is not None:
+            text = step.t._(
+                "You were in an area with published cases ({area}): you will get a daily health check-in for the coming days.",
+                area=area,
+            )
+        else:
+            text = step.t._(
+                "You said you would visit a place with published cases: you will get a daily health check-in until {day}. Your unit head has been told.",
+                day=step.t.date(monitoring.end_day),
+            )
+        return [OutMessage(text)]
+
+    async def _listed_area_visited(
+        self, step: Step, request: TravelRequest, provinces: list[str]
+    ) -> str | None:
+        for province in provinces:
             area = await health_alerts.listed_area_for(
                 step, province, request.departure_at.date(), step.now.date()
             )
             if area is not None:
-                await health_alerts.start_monitoring(step, person.staff_id, f"return:{request.id}")
-                return [
-                    OutMessage(
-                        step.t._(
-                            "You were in an area with published cases ({area}): you will get a daily health check-in for the coming days.",
-                            area=area,
-                        )
-                    )
-                ]
-        return []
+                return area
+        return None
 
     async def _confirm_official(
         self, step: Step, request: TravelRequest, evidence: str | None
     ) -> list[OutMessage]:
         if not await self._repo(step).mark_declared(request.id, step.now, evidence):
             return [OutMessage(self._state_answer(step, DECLARED))]
+        await settle(
+            step,
+            declare_subject(request.id),
+            lambda t, copy: OutMessage(
+                copy.text
+                + "\n\n"
+                + t._("✅ Official declaration confirmed at {when}.", when=t.short(step.now))
+            ),
+        )
         await step.audit.append(
             step.now,
             step.actor,
@@ -326,6 +401,8 @@ class ReturnFlow:
     async def on_text(self, step: Step, conversation: Conversation, text: str) -> list[OutMessage]:
         data = conversation.draft
         attachment = step.who.attachment
+        if conversation.step == "test":
+            return await self.measures.evidence(step, data)
         if conversation.step == "official":
             return await self._evidence(step, data, attachment.file_id if attachment else None)
         if conversation.step == "provinces":

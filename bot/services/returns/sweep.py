@@ -27,11 +27,14 @@ from bot.i18n import Translator
 from bot.services.kernel.step import Deps
 from bot.services.returns.views import (
     back_question,
+    back_subject,
+    declare_subject,
     later_declaration_reminder,
     not_back_for_head,
     overdue_for_head,
 )
-from storage.db import Tx
+from storage.buttons_repo import ButtonsRepo
+from storage.db import Tx, dumps
 from storage.outbox_repo import OutboxRepo, Recipient
 from storage.repos import AccountsRepo, AuditRepo
 from storage.returns_repo import ReturnsRepo, TripReturn
@@ -42,40 +45,57 @@ LIVE = ("approved", "recorded", "pending")  # pending: tracked when unanswered a
 BATCH = 5000
 
 
+TRACKED = "returns:"
+"""The purpose of a sweep message that carries a subject's buttons: `returns:<subject>`."""
+
+
 class Outbound:
-    """Messages collected during a sweep, written to the outbox in one statement."""
+    """Messages collected during a sweep, written to the outbox in one statement. A message
+    given a `subject` is remembered as carrying its buttons (edited once it is settled)."""
 
     def __init__(self, deps: Deps, directory: Directory) -> None:
         self.deps = deps
         self.directory = directory
-        self.wanted: list[tuple[str, Build]] = []
-        self.later: list[tuple[Recipient, LaterMessage]] = []
+        self.wanted: list[tuple[str, Build, str | None]] = []
+        self.later: list[tuple[Recipient, LaterMessage, str | None]] = []
 
-    def tell(self, staff_ids: list[str], build: Build) -> None:
-        self.wanted.extend((s, build) for s in staff_ids)
+    def tell(self, staff_ids: list[str], build: Build, subject: str | None = None) -> None:
+        self.wanted.extend((s, build, subject) for s in staff_ids)
 
-    def tell_later(self, recipient: Recipient, message: LaterMessage) -> None:
+    def tell_later(
+        self, recipient: Recipient, message: LaterMessage, subject: str | None = None
+    ) -> None:
         """Rendered by the sender as it goes (the bulk of a sweep: one small row each)."""
-        self.later.append((recipient, message))
+        self.later.append((recipient, message, subject))
 
     async def flush(self, tx: Tx, now: datetime) -> int:
-        accounts = await AccountsRepo(tx).of_staff_many(list({s for s, _ in self.wanted}))
+        accounts = await AccountsRepo(tx).of_staff_many(list({s for s, _, _ in self.wanted}))
         by_staff = {a.staff_id: a for a in accounts}
         wanted = [
-            (Recipient(a.channel, a.chat_ref, staff_id), a.language, build)
-            for staff_id, build in self.wanted
+            (Recipient(a.channel, a.chat_ref, staff_id), a.language, build, subject)
+            for staff_id, build, subject in self.wanted
             if (a := by_staff.get(staff_id)) is not None  # not registered: nobody to tell
         ]
         translators: dict[str | None, Translator] = {}
-        rows: list[tuple[Recipient, OutMessage | LaterMessage]] = list(self.later)
-        for recipient, saved, build in wanted:
+        rows: list[tuple[Recipient, str, str | None]] = [
+            (r, dumps(m.to_json()), _purpose(subject)) for r, m, subject in self.later
+        ]
+        for recipient, saved, build, subject in wanted:
             language = self.directory.language_of(recipient.staff_id, saved)
             t = translators.get(language)
             if t is None:
                 t = translators[language] = self.deps.translations.for_language(language)
-            rows.append((recipient, build(t)))
-        await OutboxRepo(tx).enqueue_many(rows, now, priority=4, purpose="returns")
+            rows.append((recipient, dumps(build(t).to_json()), _purpose(subject)))
+        buttons = ButtonsRepo(tx)
+        before = await buttons.last_outbox_id()
+        await OutboxRepo(tx).enqueue_payloads(rows, now, priority=4)
+        if any(purpose != "returns" for _, _, purpose in rows):
+            await buttons.remember_since(before, TRACKED)
         return len(rows)
+
+
+def _purpose(subject: str | None) -> str:
+    return "returns" if subject is None else TRACKED + subject
 
 
 class ReturnsSweep:
@@ -161,10 +181,15 @@ class ReturnsSweep:
             out.tell(
                 answerable_heads(directory, trip.staff_id),
                 lambda t: not_back_for_head(t, directory, request),
+                back_subject(trip.request_id),
             )
             audit.append(("return.not_reported", f"travel:{trip.request_id}"))
         else:
-            out.tell([trip.staff_id], lambda t: back_question(t, request, again=stage == 2))
+            out.tell(
+                [trip.staff_id],
+                lambda t: back_question(t, request, again=stage == 2),
+                back_subject(trip.request_id),
+            )
             audit.append(("return.ask", f"travel:{trip.request_id}"))
         return trip.request_id, times[stage] if stage < 3 else None, stage
 
@@ -195,6 +220,7 @@ class ReturnsSweep:
                             place=row.destination,
                             deadline=row.deadline_at,
                         ),
+                        declare_subject(row.request_id),
                     )
                     audit.append(("return.overdue", f"travel:{row.request_id}"))
                 elif row.channel is not None and row.chat_ref is not None:
@@ -205,6 +231,7 @@ class ReturnsSweep:
                         later_declaration_reminder(
                             row.request_id, row.destination, row.deadline_at, language
                         ),
+                        declare_subject(row.request_id),
                     )
             moves.append((row.request_id, plan.next_at, plan.new_last_seq, overdue))
         await repo.set_reminders(moves, now)

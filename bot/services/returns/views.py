@@ -15,6 +15,7 @@ from bot.services.returns.buttons import (
     TripAction,
 )
 from bot.services.travel.views import requester_line
+from bot.services.violations.buttons import ViolationOn
 from storage.returns_repo import TripReturn
 from storage.travel_repo import TravelRequest
 
@@ -44,6 +45,16 @@ def contact_name(t: Translator, code: str) -> str:
         "case_area": t._("contact with someone from an area with cases"),
         "symptomatic": t._("contact with someone with fever, cough or shortness of breath"),
     }.get(code, code)
+
+
+def back_subject(request_id: int) -> str:
+    """A trip's "are you back?" stage as a subject of button messages."""
+    return f"back:{request_id}"
+
+
+def declare_subject(request_id: int) -> str:
+    """A return's official-declaration stage as a subject of button messages."""
+    return f"declare:{request_id}"
 
 
 def back_question(t: Translator, request: TravelRequest, again: bool = False) -> OutMessage:
@@ -191,7 +202,12 @@ def overdue_for_head(
             deadline=t.when(deadline),
             place=place,
         ),
-        buttons=((Button(t._("🔔 Remind them"), TripAction("nag", request_id).encode()),),),
+        buttons=(
+            (
+                Button(t._("🔔 Remind them"), TripAction("nag", request_id).encode()),
+                Button(t._("⚠️ Record a violation"), ViolationOn("t", request_id).encode()),
+            ),
+        ),
     )
 
 
@@ -203,7 +219,12 @@ def not_back_for_head(t: Translator, directory: Directory, request: TravelReques
             place=request.destination,
             when=t.when(request.return_at),
         ),
-        buttons=((Button(t._("🔔 Ask them again"), TripAction("ask", request.id).encode()),),),
+        buttons=(
+            (
+                Button(t._("🔔 Ask them again"), TripAction("ask", request.id).encode()),
+                Button(t._("⚠️ Record a violation"), ViolationOn("t", request.id).encode()),
+            ),
+        ),
     )
 
 

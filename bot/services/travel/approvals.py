@@ -19,13 +19,17 @@ from bot.domain.outgoing import Button, OutMessage
 from bot.domain.reminders import shift_out_of_quiet
 from bot.domain.travel_policy import PolicyMode, TripClass, assess_trip
 from bot.i18n import Translator
+from bot.services.health.alerts import Listing, isolation_of
+from bot.services.kernel.copies import reply_tracked, settle, tell_tracked
 from bot.services.kernel.people import names_of, told_line
 from bot.services.kernel.step import Deps, Step, StepRunner, system_step
 from bot.services.travel.buttons import INERT, ApproveAll, RequestAction
 from bot.services.travel.policy_state import mode_at, mode_for_trip, work_calendar
 from bot.services.travel.views import (
+    Escalation,
     approval_message,
     decided_message,
+    list_changed_message,
     outcome_line,
     request_lines,
     sent_text,
@@ -34,7 +38,7 @@ from bot.services.travel.views import (
     unanswered_for_decider,
     unanswered_for_requester,
 )
-from storage.outbox_repo import Recipient
+from storage.buttons_repo import LIST, ButtonCopy, ButtonsRepo
 from storage.repos import Conversation
 from storage.returns_repo import ReturnsRepo
 from storage.travel_repo import (
@@ -116,7 +120,7 @@ class Approvals:
         repo = self._repo(step)
         reached = await self._reachable(step, directory, request.staff_id, route)
         await repo.add_deciders(
-            request.id, list(dict.fromkeys([*route.deciders, *reached])), "decider"
+            request.id, list(dict.fromkeys([*route.deciders, *reached])), "decider", step.now
         )
         await repo.add_deciders(request.id, list(route.above), "above")
         await repo.add_deciders(request.id, list(route.away), "away")
@@ -190,12 +194,15 @@ class Approvals:
         request: TravelRequest,
         staff_ids: list[str],
         why: Callable[[Translator], str] | None = None,
+        escalation: Escalation | None = None,
     ) -> None:
-        """The approval message to each; `why` says why it comes to them (not the usual route)."""
-        repo = self._repo(step)
+        """The approval message to each; `why` says why it comes to them (not the usual route);
+        each copy is remembered, to show the outcome once it is decided."""
+        isolation = await isolation_of(step, request.staff_id)
         for staff_id in staff_ids:
             acting = request.acting_for.get(staff_id)
-            queued = await step.tell_staff(
+            await tell_tracked(
+                step,
                 [staff_id],
                 partial(
                     _approval_with_note,
@@ -203,11 +210,12 @@ class Approvals:
                     request=request,
                     acting_for=acting,
                     why=why,
+                    escalation=escalation,
+                    isolation=isolation,
                 ),
+                [subject(request.id)],
                 priority=2,
             )
-            for _, outbox_id in queued:
-                await repo.remember_message(request.id, outbox_id)
 
     # --- deciding ----------------------------------------------------------------------------
 
@@ -345,16 +353,16 @@ class Approvals:
     async def _edit_approval_messages(
         self, step: Step, directory: Directory, request: TravelRequest
     ) -> None:
-        for channel, chat_ref, message_ref, staff_id in await self._repo(step).sent_messages(
-            request.id
-        ):
-            account = await step.accounts.of_staff(staff_id) if staff_id else None
-            t = await step.translator_of(staff_id, account.language if account else None)
-            await step.send_to(
-                Recipient(channel, chat_ref, staff_id),
-                decided_message(t, directory, request, message_ref),
-                priority=3,
-            )
+        """Every message carrying this request's buttons shows the outcome and loses them: the
+        approvers' copies, reminders, escalations, /pending entries; an approve-all list or
+        confirmation that covered it says the list changed."""
+
+        def settled(t: Translator, copy: ButtonCopy) -> OutMessage:
+            if copy.role == LIST:
+                return list_changed_message(t, copy.text)
+            return decided_message(t, directory, request, copy.message_ref)
+
+        await settle(step, subject(request.id), settled)
 
     # --- lists for approvers -----------------------------------------------------------------
 
@@ -366,53 +374,89 @@ class Approvals:
         if not waiting:
             return [OutMessage(step.t._("Nothing is waiting for your decision."))]
         directory = await step.directory()
-        messages = [
-            approval_message(step.t, directory, r, r.acting_for.get(person.staff_id))
-            for r in waiting[:20]
-        ]
+        for request in waiting[:20]:
+            await reply_tracked(
+                step,
+                [
+                    approval_message(
+                        step.t,
+                        directory,
+                        request,
+                        request.acting_for.get(person.staff_id),
+                        isolation=await isolation_of(step, request.staff_id),
+                    )
+                ],
+                [subject(request.id)],
+            )
         if len(waiting) > 1:
-            messages.append(
-                OutMessage(
-                    step.t._("{n} requests are waiting.", n=len(waiting)),
-                    buttons=(
-                        (
-                            Button(
-                                step.t._("✅ Approve all {n}", n=len(waiting)),
-                                ApproveAll(False).encode(),
+            await reply_tracked(
+                step,
+                [
+                    OutMessage(
+                        step.t._("{n} requests are waiting.", n=len(waiting)),
+                        buttons=(
+                            (
+                                Button(
+                                    step.t._("✅ Approve all {n}", n=len(waiting)),
+                                    ApproveAll(False).encode(),
+                                ),
                             ),
                         ),
-                    ),
-                )
+                    )
+                ],
+                [subject(r.id) for r in waiting],
+                LIST,
             )
-        return messages
+        return []
 
     async def approve_all(self, step: Step, confirmed: bool) -> list[OutMessage]:
         person = await step.me()
         if person is None:
             return [OutMessage(step.t._("This button is no longer valid."))]
-        waiting = await self._repo(step).pending_for(person.staff_id)
-        if not confirmed:
+        waiting = await self._listed_waiting(step, person)
+        if not waiting:
             return [
                 OutMessage(
-                    step.t._("Approve all {n} waiting requests?", n=len(waiting)),
-                    buttons=(
-                        (
-                            Button(
-                                step.t._("Yes, approve all {n}", n=len(waiting)),
-                                ApproveAll(True).encode(),
-                            ),
-                            Button(step.t._("No"), INERT.encode()),
-                        ),
-                    ),
+                    step.t._("The list has changed since; /pending shows what waits for you now.")
                 )
             ]
+        if not confirmed:
+            await reply_tracked(
+                step,
+                [
+                    OutMessage(
+                        step.t._("Approve all {n} waiting requests?", n=len(waiting)),
+                        buttons=(
+                            (
+                                Button(
+                                    step.t._("Yes, approve all {n}", n=len(waiting)),
+                                    ApproveAll(True).encode(),
+                                ),
+                                Button(step.t._("No"), INERT.encode()),
+                            ),
+                        ),
+                    )
+                ],
+                [subject(r.id) for r in waiting],
+                LIST,
+            )
+            return []
         approved = 0
         for request in waiting:
-            if request.ban_check == AWAITING_BAN_REASON:
-                continue
             _, _ = await self._decide(step, person, request, APPROVED, None)
             approved += 1
         return [OutMessage(step.t._("{n} requests approved.", n=approved))]
+
+    async def _listed_waiting(self, step: Step, person: Staff) -> list[TravelRequest]:
+        """The requests an approve-all message (the one pressed) lists that still wait for this
+        person: exactly those it named, never one that arrived since."""
+        waiting = await self._repo(step).pending_for(person.staff_id)
+        if step.who.message_ref is None:
+            return []
+        listed = set(
+            await ButtonsRepo(step.tx).subjects_of(step.who.chat_ref, step.who.message_ref, LIST)
+        )
+        return [r for r in waiting if subject(r.id) in listed]
 
     # --- the requester afterwards ------------------------------------------------------------
 
@@ -714,8 +758,13 @@ class Approvals:
                 deciders = [
                     s for s, kind in (await repo.deciders(request.id)).items() if kind == "decider"
                 ]
-                await step.tell_staff(
-                    deciders, partial(_reminder, directory=directory, request=request), priority=2
+                isolation = await isolation_of(step, request.staff_id)
+                await tell_tracked(
+                    step,
+                    deciders,
+                    partial(_reminder, directory=directory, request=request, isolation=isolation),
+                    [subject(request.id)],
+                    priority=2,
                 )
                 await repo.set_remind_at(request.id, None)
                 await step.audit.append(now, "system", "travel.remind", f"travel:{request.id}", {})
@@ -817,6 +866,7 @@ class Approvals:
     async def _escalate(self, step: Step, directory: Directory, request: TravelRequest) -> None:
         repo = self._repo(step)
         current = await repo.deciders(request.id)
+        waited = await repo.deciders_since(request.id)
         chosen = await self._next_reachable(
             step, directory, request, _next_leader_up(directory, request, current)
         )
@@ -830,9 +880,49 @@ class Approvals:
             f"travel:{request.id}",
             {"to": chosen, "level": level},
         )
-        if chosen:
-            await repo.add_deciders(request.id, chosen, "decider")
-            await self._send_for_approval(step, directory, request, chosen)
+        if not chosen:
+            return
+        escalation = Escalation(
+            unanswered=tuple(waited),
+            since=min((at for at in waited.values() if at), default=request.created_at),
+        )
+        await repo.add_deciders(request.id, chosen, "decider", step.now)
+        await self._send_for_approval(step, directory, request, chosen, escalation=escalation)
+        await self._tell_moved_up(step, directory, request, escalation, chosen)
+
+    async def _tell_moved_up(
+        self,
+        step: Step,
+        directory: Directory,
+        request: TravelRequest,
+        escalation: Escalation,
+        chosen: list[str],
+    ) -> None:
+        """The approvers who did not answer and the requester learn who may decide it now."""
+        names = names_of(directory, chosen)
+        await step.tell_staff(
+            list(escalation.unanswered),
+            lambda t: OutMessage(
+                t._(
+                    "⏫ Request #{id} of {who} got no answer, so it was also sent to {names}. You may still decide it; the first decision counts.",
+                    id=request.id,
+                    who=names_of(directory, [request.staff_id]),
+                    names=names,
+                )
+            ),
+            priority=2,
+        )
+        await step.tell_staff(
+            [request.staff_id],
+            lambda t: OutMessage(
+                t._(
+                    "⏫ Your request #{id} got no answer yet, so it was also sent to {names}.",
+                    id=request.id,
+                    names=names,
+                )
+            ),
+            priority=2,
+        )
 
     async def _next_reachable(
         self, step: Step, directory: Directory, request: TravelRequest, leaders: list[str]
@@ -868,8 +958,10 @@ def _approval_with_note(
     request: TravelRequest,
     acting_for: str | None,
     why: Callable[[Translator], str] | None,
+    escalation: Escalation | None = None,
+    isolation: Listing | None = None,
 ) -> OutMessage:
-    message = approval_message(t, directory, request, acting_for)
+    message = approval_message(t, directory, request, acting_for, escalation, isolation)
     return message if why is None else replace(message, text=f"{message.text}\n{why(t)}")
 
 
@@ -890,12 +982,19 @@ def _why_it_comes_to_you(
     return None
 
 
-def _reminder(t: Translator, directory: Directory, request: TravelRequest) -> OutMessage:
-    message = approval_message(t, directory, request)
+def _reminder(
+    t: Translator, directory: Directory, request: TravelRequest, isolation: Listing | None
+) -> OutMessage:
+    message = approval_message(t, directory, request, isolation=isolation)
     return OutMessage(
         t._("⏰ Reminder: this request still waits for your decision.") + "\n\n" + message.text,
         buttons=message.buttons,
     )
+
+
+def subject(request_id: int) -> str:
+    """The request as a subject of button messages."""
+    return f"travel:{request_id}"
 
 
 def _next_leader_up(

@@ -22,7 +22,7 @@ from bot.domain.travel_policy import (
     validate_trip,
 )
 from bot.i18n import Translator
-from bot.services.health.alerts import destination_warning
+from bot.services.health.alerts import destination_warning, isolation_line, isolation_of
 from bot.services.kernel.pickers import (
     matches_keyboard,
     month_calendar,
@@ -74,7 +74,23 @@ class TravelFlow:
             if mode is PolicyMode.BAN
             else []
         )
-        return intro + await self._ask_next(step, draft)
+        return intro + await self._isolation_warning(step) + await self._ask_next(step, draft)
+
+    async def _isolation_warning(self, step: Step) -> list[OutMessage]:
+        """Someone told to self-isolate may still ask, but is reminded, and the approver sees it."""
+        person = await step.me()
+        listing = await isolation_of(step, person.staff_id) if person else None
+        if listing is None:
+            return []
+        return [
+            OutMessage(
+                isolation_line(step.t, listing)
+                + "\n"
+                + step.t._(
+                    "Please do not travel while isolating unless the health facility agrees. If you still ask, your approver will see this."
+                )
+            )
+        ]
 
     async def on_text(self, step: Step, conversation: Conversation, text: str) -> list[OutMessage]:
         draft = dict(conversation.draft)

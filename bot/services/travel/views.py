@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from bot.domain.directory import Directory
 from bot.domain.models import Route
 from bot.domain.outgoing import Button, OutMessage
 from bot.domain.work_calendar import public_holidays_during
 from bot.i18n import Translator
+from bot.services.health.alerts import Listing, isolation_line
 from bot.services.kernel.people import names_of
 from bot.services.travel.buttons import Decide, RequestAction
 from bot.services.travel.flow import case_area_text
@@ -85,10 +89,36 @@ def approval_buttons(t: Translator, request_id: int) -> tuple[tuple[Button, ...]
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Escalation:
+    """Why a request reaches a leader up: who did not answer it, waiting since when."""
+
+    unanswered: tuple[str, ...]
+    since: datetime
+
+
+def escalation_line(t: Translator, directory: Directory, escalation: Escalation) -> str:
+    names = [directory.person(s) for s in escalation.unanswered]
+    return t._(
+        "⏫ Escalated to you: {names} did not answer since {when}.",
+        names=", ".join(p.full_name for p in names if p is not None) or "—",
+        when=t.short(escalation.since),
+    )
+
+
 def approval_message(
-    t: Translator, directory: Directory, request: TravelRequest, acting_for: str | None = None
+    t: Translator,
+    directory: Directory,
+    request: TravelRequest,
+    acting_for: str | None = None,
+    escalation: Escalation | None = None,
+    isolation: Listing | None = None,
 ) -> OutMessage:
     lines = request_lines(t, directory, request)
+    if isolation is not None:
+        lines.append(isolation_line(t, isolation))
+    if escalation is not None:
+        lines = [escalation_line(t, directory, escalation), "", *lines]
     if acting_for:
         absent = directory.person(acting_for)
         lines.append(
@@ -123,6 +153,15 @@ def decided_message(
 ) -> OutMessage:
     lines = request_lines(t, directory, request) + ["", outcome_line(t, directory, request)]
     return OutMessage("\n".join(lines), edit_ref=edit_ref, send_if_edit_fails=True)
+
+
+def list_changed_message(t: Translator, text: str) -> OutMessage:
+    """An approve-all list or confirmation after one of its requests was decided."""
+    return OutMessage(
+        text
+        + "\n\n"
+        + t._("Some of these requests have been decided since; /pending shows what still waits.")
+    )
 
 
 def status_line(t: Translator, request: TravelRequest) -> str:
