@@ -189,7 +189,9 @@ class ReturnFlow:
         assert person is not None
         data["outside"] = True
         contact = await unit_health_contact(step, step.t, person.unit_id)
-        return [health_elsewhere(step.t, contact), *await self._finish_declaration(step, data)]
+        # through the outbox, so it comes before the thanks that the declaration queues there
+        await reply_tracked(step, [health_elsewhere(step.t, contact)], [])
+        return await self._finish_declaration(step, data)
 
     def _provinces_question(self, step: Step, data: dict[str, Any], page: int) -> OutMessage:
         t = step.t
