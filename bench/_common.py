@@ -159,6 +159,7 @@ async def prepare_db(db_path: Path, folder: Path, staff_total: int, unit_total: 
     from bot.domain.clock import ManualClock
     from bot.services.registration.directory_import import import_directory
     from storage.db import Database
+    from storage.privacy_repo import ConsentsRepo
     from storage.repos import AccountsRepo
 
     units, staff_file, routing, staff = write_directory(folder, staff_total, unit_total)
@@ -168,10 +169,15 @@ async def prepare_db(db_path: Path, folder: Path, staff_total: int, unit_total: 
         await import_directory(db, clock, units, staff_file, routing, dry_run=False)
         async with db.transaction() as tx:
             accounts = AccountsRepo(tx)
+            consents = ConsentsRepo(tx, clock.tz)
             for offset, person in enumerate(staff):
                 user_ref = str(FIRST_USER + offset)
                 await accounts.touch("telegram", user_ref, user_ref)
                 await accounts.link("telegram", user_ref, person.staff_id, clock.now())
+                for purpose in ("directory", "health"):  # as if both were agreed at registration
+                    await consents.record(
+                        person.staff_id, purpose, 1, "granted", "telegram", None, clock.now()
+                    )
     finally:
         await db.close()
     return staff

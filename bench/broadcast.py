@@ -68,6 +68,11 @@ async def make_db(path: Path, n: int) -> None:
             "INSERT INTO accounts (channel, user_ref, chat_ref, staff_id, language) VALUES (?, ?, ?, ?, ?)",
             users,
         )
+        conn.executemany(  # both purposes agreed at registration, so no consent question comes up
+            "INSERT INTO consents (staff_id, purpose, notice_version, decision, channel, at) "
+            "VALUES (?, ?, 1, 'granted', 'telegram', '2021-05-26T00:00:00.000000Z')",
+            [(u[3], purpose) for u in users for purpose in ("directory", "health")],
+        )
         conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('directory_version', '1')")
 
 

@@ -81,6 +81,9 @@ def _add_export_parser(
     export.add_argument(
         "--as", dest="staff_id", default=None, help=t._("who exports (required for health)")
     )
+    export.add_argument(
+        "--purpose", default=None, help=t._("why the data is exported (required for health)")
+    )
     export.add_argument("--out", type=Path, required=True, help=t._("the .xlsx file to write"))
 
 

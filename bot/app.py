@@ -54,8 +54,9 @@ from bot.services.outbox.later_views import LaterViews
 from bot.services.outbox.sender import OutboxSender, RateLimiter
 from bot.services.oversight.feature import Oversight
 from bot.services.privacy.breaches import Breaches
+from bot.services.privacy.feature import Privacy
 from bot.services.privacy.retention import Retention
-from bot.services.registration.feature import RegistrationService
+from bot.services.registration.feature import RegistrationService, welcome
 from bot.services.returns.feature import Returns
 from bot.services.travel.feature import Travel
 from bot.services.violations.feature import Violations
@@ -140,8 +141,9 @@ async def open_services(app: BotApplication, settings: Settings, clock: Clock) -
         render_later=later_views.render,
     )
     deps = Deps(db, clock, translations, DirectoryCache(), sender.wake, settings)
-    registration = RegistrationService(deps)
-    features = build_features(deps, TelegramFiles(app.bot))
+    privacy = Privacy(deps, welcome)
+    registration = RegistrationService(deps, privacy.on_registered)
+    features = [privacy.feature(), *build_features(deps, TelegramFiles(app.bot))]
     for feature in features:
         later_views.add(feature.later_views)
     dispatcher = Dispatcher(deps, registration, features)

@@ -146,8 +146,21 @@ class Settings(BaseSettings):
         timedelta(hours=24),
         timedelta(hours=6),
     )  # time left before the deadline at which the officer and the admins are reminded
-    privacy_dpo_staff_id: str = ""  # gets the requests (else the district admins)
+    privacy_dpo_staff_id: str = ""  # gets breach reminders and data requests (else the admins)
     data_stored_in_vietnam: bool = True  # the database's server; Telegram is always abroad
+    # Personal data (README "Personal data"): the basis, the notice, the rights' deadlines.
+    privacy_basis: Literal["consent", "state_duty"] = "consent"
+    privacy_notice_version: int = Field(default=1, ge=1)  # raise it: everyone is asked again
+    privacy_controller: str = ""  # the office responsible for the data, named in the notice
+    privacy_dpo_contact: str = ""  # how to reach the data protection officer
+    privacy_retention_text: str = ""  # how long data is kept, as the notice says it
+    privacy_ack_working_days: int = Field(default=2, ge=1)
+    privacy_view_days: int = Field(default=10, ge=1)  # view, correct, copy
+    privacy_withdraw_days: int = Field(default=15, ge=1)  # withdraw, restrict, object
+    privacy_delete_days: int = Field(default=20, ge=1)
+    privacy_remind_before: timedelta = timedelta(days=2)  # the responsible admin is reminded
+    privacy_minimal_messages: bool = True  # health alerts name who and what; details on a tap
+    privacy_detail_ttl: timedelta = timedelta(hours=24)  # a shown detail is deleted after
 
     @field_validator("timezone")
     @classmethod
@@ -170,7 +183,13 @@ class Settings(BaseSettings):
     def _unset_when_empty(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("return_grace", "ack_remind_after", mode="before")
+    @field_validator(
+        "return_grace",
+        "ack_remind_after",
+        "privacy_remind_before",
+        "privacy_detail_ttl",
+        mode="before",
+    )
     @classmethod
     def _duration(cls, value: Any) -> Any:
         return parse_duration(value) if isinstance(value, str) else value
@@ -209,7 +228,12 @@ class Settings(BaseSettings):
         return value.strip().upper()
 
     @field_validator(
-        "declaration_reminders", "return_grace", "ack_remind_after", "breach_reminders"
+        "declaration_reminders",
+        "return_grace",
+        "ack_remind_after",
+        "breach_reminders",
+        "privacy_remind_before",
+        "privacy_detail_ttl",
     )
     @classmethod
     def _positive(cls, value: timedelta | tuple[timedelta, ...]) -> Any:

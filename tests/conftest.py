@@ -64,10 +64,18 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def bot(fake: FakeBotApi, db_path: Path, clock: ManualClock) -> AsyncIterator[RunningBot]:
+def bot_settings() -> dict[str, object]:
+    """Settings the `bot` fixture runs with; a test module overrides this fixture to change them."""
+    return {}
+
+
+@pytest.fixture
+async def bot(
+    fake: FakeBotApi, db_path: Path, clock: ManualClock, bot_settings: dict[str, object]
+) -> AsyncIterator[RunningBot]:
     outcome = await load_examples(db_path, clock)
     assert outcome.applied, outcome.problems
-    async with RunningBot(make_settings(fake, db_path), clock) as running:
+    async with RunningBot(make_settings(fake, db_path, **bot_settings), clock) as running:
         yield running
 
 

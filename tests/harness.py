@@ -182,17 +182,47 @@ async def register(fake: FakeBotApi, user_id: int, staff_id: str, language_code:
     fake.send_contact(user, PHONES[staff_id])
     question = await fake.next_message(user.id)
     fake.press(user, question, question.callback_data("✅"))
-    welcome = await fake.next_message(user.id)
+    welcome = await give_consents(fake, user)
     assert "Đăng ký thành công" in (welcome.text or "") or "Registered" in (welcome.text or ""), (
         welcome.text
     )
     return user
 
 
-async def start_bot(fake: FakeBotApi, db_path: Path, processes: list[BotProcess]) -> BotProcess:
+AGREE = ("Đồng ý", "Agree")  # the exact labels (Vietnamese, English) of the consent buttons
+REFUSE = ("Không đồng ý", "Do not agree")
+
+
+def _consent_button(question, labels: tuple[str, ...]) -> str:  # type: ignore[no-untyped-def]
+    """The data of the button labelled exactly one of `labels` (in the person's language)."""
+    for row in question.buttons():
+        for button in row:
+            if button.get("text") in labels:
+                return str(button["callback_data"])
+    raise AssertionError(f"no consent button {labels} in {question.describe()}")
+
+
+async def give_consents(  # type: ignore[no-untyped-def]
+    fake: FakeBotApi, user, health: bool = True, timeout: float = 5.0
+):
+    """After the link: the notice, then (a) and (b) answered; returns the message that follows
+    (the welcome at registration)."""
+    notice = await fake.next_message(user.id, timeout=timeout)
+    assert "🔒" in (notice.text or ""), notice.describe()
+    directory = await fake.next_message(user.id, timeout=timeout)
+    fake.press(user, directory, _consent_button(directory, AGREE))
+    sensitive = await fake.next_message(user.id, timeout=timeout)
+    assert "(b)" in (sensitive.text or ""), sensitive.describe()
+    fake.press(user, sensitive, _consent_button(sensitive, AGREE if health else REFUSE))
+    return await fake.next_message(user.id, timeout=timeout)
+
+
+async def start_bot(
+    fake: FakeBotApi, db_path: Path, processes: list[BotProcess], **extra_env: str
+) -> BotProcess:
     """`python -m bot run` against `fake`, up and polling; `processes` stops it after the test."""
     fake.requests.clear()
-    process = BotProcess(make_settings(fake, db_path))
+    process = BotProcess(make_settings(fake, db_path), **extra_env)
     process.start()
     processes.append(process)
     await wait_polling(fake, timeout=30)

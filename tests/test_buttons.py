@@ -37,6 +37,7 @@ from bot.services.kernel.buttons import (
     byte_size,
 )
 from bot.services.kernel.menu import LANGUAGE_CHOICES
+from bot.services.privacy.buttons import ConsentAnswer, Purpose
 from bot.services.registration.buttons import CONFIRMATIONS
 from bot.services.travel.buttons import (
     DATE_FIELDS,
@@ -85,6 +86,7 @@ BESPOKE: dict[type[ButtonData], st.SearchStrategy[ButtonData]] = {
     ),
     Acknowledge: st.builds(Acknowledge, ids),
     Checkin: st.builds(Checkin, ids, days, st.booleans()),
+    ConsentAnswer: st.builds(ConsentAnswer, st.booleans(), st.sampled_from(Purpose), ids),
 }
 
 

@@ -64,6 +64,15 @@ INVALID = {
     "BREACH_NOTIFY_HOURS": "0",
     "BREACH_REMINDERS": "24h,later",
     "DATA_STORED_IN_VIETNAM": "maybe",
+    "PRIVACY_BASIS": "legitimate_interest",
+    "PRIVACY_NOTICE_VERSION": "0",
+    "PRIVACY_ACK_WORKING_DAYS": "0",
+    "PRIVACY_VIEW_DAYS": "ten",
+    "PRIVACY_WITHDRAW_DAYS": "0",
+    "PRIVACY_DELETE_DAYS": "-20",
+    "PRIVACY_REMIND_BEFORE": "soon",
+    "PRIVACY_MINIMAL_MESSAGES": "maybe",
+    "PRIVACY_DETAIL_TTL": "0h",
 }
 MORE_INVALID = [  # other ways to get the same settings wrong
     ("DECLARATION_REMINDERS", ""),
@@ -93,7 +102,10 @@ ANY_TEXT = {  # free text or a path: no value is refused when the settings are r
     "WEBHOOK_URL",  # these three are checked when webhook mode starts (require_webhook, below)
     "WEBHOOK_SECRET",
     "WEBHOOK_LISTEN",
+    "PRIVACY_CONTROLLER",
+    "PRIVACY_DPO_CONTACT",
     "PRIVACY_DPO_STAFF_ID",
+    "PRIVACY_RETENTION_TEXT",
 }
 
 
@@ -158,6 +170,9 @@ def test_the_example_file_reads_as_the_defaults() -> None:
     )  # fmt: skip
     retention = [name for name in Settings.model_fields if name.startswith("retention_")]
     assert [getattr(example, n) for n in retention] == [getattr(defaults, n) for n in retention]
+    privacy = [name for name in Settings.model_fields if name.startswith("privacy_")]
+    assert [getattr(example, n) for n in privacy] == [getattr(defaults, n) for n in privacy]
+    assert example.privacy_detail_ttl == timedelta(hours=24)
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,14 @@ from pathlib import Path
 
 from bot.domain.clock import VIETNAM, ManualClock
 from tests.fakebot import FakeBotApi
-from tests.harness import BotProcess, db_value, load_examples, register, start_bot
+from tests.harness import (
+    BotProcess,
+    db_value,
+    give_consents,
+    load_examples,
+    register,
+    start_bot,
+)
 
 
 async def test_killed_mid_registration_continues_at_the_same_step(
@@ -25,7 +32,7 @@ async def test_killed_mid_registration_continues_at_the_same_step(
 
     await start_bot(fake, db_path, processes)
     fake.press(user, question, question.callback_data("✅"))
-    welcome = await fake.next_message(user.id, timeout=15)
+    welcome = await give_consents(fake, user, timeout=15)
     assert "Đăng ký thành công" in (welcome.text or "")
     assert db_value(db_path, "SELECT staff_id FROM accounts WHERE user_ref = '901'") == "TH-003"
 

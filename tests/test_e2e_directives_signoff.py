@@ -19,7 +19,7 @@ from openpyxl import load_workbook
 
 from bot.domain.clock import ManualClock
 from tests.fakebot import FakeBotApi, FakeUser, SentMessage
-from tests.harness import PHONES, RunningBot, load_examples, make_settings
+from tests.harness import PHONES, RunningBot, give_consents, load_examples, make_settings
 from tests.paths import EXAMPLES
 
 ADMIN, WARD_ADMIN, TEACHER, RESIDENT, OTHER_GROUP, SECRETARY, DEPUTY = range(871, 878)
@@ -71,7 +71,7 @@ async def register(fake: FakeBotApi, user_id: int, staff_id: str) -> FakeUser:
     fake.send_contact(user, {**PHONES, **MORE_PHONES}[staff_id])
     question = await fake.next_message(user.id)
     fake.press(user, question, question.callback_data("✅"))
-    assert "Đăng ký thành công" in ((await fake.next_message(user.id)).text or "")
+    assert "Đăng ký thành công" in ((await give_consents(fake, user)).text or "")
     return user
 
 

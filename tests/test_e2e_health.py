@@ -5,10 +5,19 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from bot.domain.clock import ManualClock
 from storage.repos import AuditRepo
 from tests.fakebot import FakeBotApi, FakeUser, SentMessage
 from tests.harness import RunningBot, register
+
+
+@pytest.fixture
+def bot_settings() -> dict[str, object]:
+    """The alerts in full (PRIVACY_MINIMAL_MESSAGES off); test_e2e_privacy covers the minimal ones."""
+    return {"privacy_minimal_messages": False}
+
 
 TEACHER, PRINCIPAL, VICE_CHAIR, NURSE, DUTY, OTHER, ADMIN = 821, 822, 823, 824, 825, 826, 827
 

@@ -9,12 +9,14 @@ from bot.domain.clock import ManualClock
 from tests.fakebot import FakeBotApi
 from tests.harness import BotProcess, db_value, load_examples, register, start_bot
 
+FULL_ALERTS = {"PRIVACY_MINIMAL_MESSAGES": "false"}  # the alert's details are checked here
+
 
 async def test_killed_right_after_a_report_delivers_the_alert_once(
     fake: FakeBotApi, db_path: Path, clock: ManualClock, processes: list[BotProcess]
 ) -> None:
     await load_examples(db_path, clock)
-    first = await start_bot(fake, db_path, processes)
+    first = await start_bot(fake, db_path, processes, **FULL_ALERTS)
     teacher = await register(fake, 931, "TH-003")
     principal = await register(fake, 932, "TH-001")
     fake.send_text(teacher, "/symptoms")
@@ -32,7 +34,7 @@ async def test_killed_right_after_a_report_delivers_the_alert_once(
     assert db_value(db_path, "SELECT COUNT(*) FROM health_alerts") == 1
     assert not [m for m in fake.messages(principal.id) if "KHẨN" in (m.text or "")]
 
-    await start_bot(fake, db_path, processes)
+    await start_bot(fake, db_path, processes, **FULL_ALERTS)
     alert = await fake.next_message(principal.id, timeout=20)
     assert "KHẨN" in (alert.text or "") and "39,0 °C" in (alert.text or "")
     await fake.wait_for(

@@ -18,6 +18,13 @@ from tests.test_e2e_health import answer, press, report
 PHONES.setdefault("TH-004", "0912 000 027")  # Âu Văn Phúc, teacher
 PHONES.setdefault("HB-003", "+84912000003")  # Lê Quang Vinh, chair of the ward UBND (ubnd_chair)
 
+
+@pytest.fixture
+def bot_settings() -> dict[str, object]:
+    """The alerts in full (PRIVACY_MINIMAL_MESSAGES off); test_e2e_privacy covers the minimal ones."""
+    return {"privacy_minimal_messages": False}
+
+
 TEACHER, PRINCIPAL, COLLEAGUE, SECRETARY, CHAIR, NURSE, OTHER, ADMIN = (
     841,
     842,

@@ -17,6 +17,7 @@ from tests.harness import (
     BotProcess,
     RunningBot,
     db_value,
+    give_consents,
     load_examples,
     make_settings,
     start_bot,
@@ -55,9 +56,10 @@ async def test_killed_right_after_storing_a_batch_handles_every_update_once_afte
     assert fake.pending_updates == 10  # fetched, never confirmed: PTB would have lost them
 
     await start_bot(fake, db_path, processes)
-    for user, _ in waiting:
-        welcome = await fake.next_message(user.id, timeout=20)
-        assert "Đăng ký thành công" in (welcome.text or ""), welcome.describe()
+    for user, _ in waiting:  # linked: the personal-data notice and question (a), then the help
+        notice = await fake.next_message(user.id, timeout=20)
+        assert "🔒" in (notice.text or ""), notice.describe()
+        assert "(a)" in ((await fake.next_message(user.id, timeout=20)).text or "")
         assert "/me" in ((await fake.next_message(user.id, timeout=20)).text or "")
     await fake.wait_for(
         lambda: db_value(db_path, "SELECT COUNT(*) FROM inbox WHERE done_at IS NULL") == 0,
@@ -67,8 +69,8 @@ async def test_killed_right_after_storing_a_batch_handles_every_update_once_afte
     assert db_value(db_path, "SELECT COUNT(*) FROM accounts WHERE staff_id IS NOT NULL") == 5
     assert db_value(db_path, "SELECT COUNT(*) FROM audit_log WHERE action = 'register'") == 5
     for user, _ in waiting:
-        welcomes = [m for m in fake.messages(user.id) if "Đăng ký thành công" in (m.text or "")]
-        assert len(welcomes) == 1
+        notices = [m for m in fake.messages(user.id) if "🔒" in (m.text or "")]
+        assert len(notices) == 1
 
 
 def _flaky(real: Any, failures: int) -> tuple[Any, list[object]]:
@@ -148,5 +150,5 @@ async def test_a_tap_telegram_dropped_while_the_bot_was_down_is_simply_not_there
     assert db_value(db_path, "SELECT COUNT(*) FROM accounts WHERE staff_id IS NOT NULL") == 0
     assert db_value(db_path, "SELECT COUNT(*) FROM inbox WHERE done_at IS NULL") == 0
     fake.press(user, question, question.callback_data("✅"))  # they tap again: it works
-    welcome = await fake.next_message(user.id, timeout=20)
+    welcome = await give_consents(fake, user, timeout=20)
     assert "Đăng ký thành công" in (welcome.text or ""), welcome.describe()

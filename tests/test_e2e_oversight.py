@@ -22,7 +22,7 @@ from openpyxl import load_workbook
 from bot.domain.clock import VIETNAM, ManualClock
 from storage.db import to_db_time
 from tests.fakebot import FakeBotApi, FakeUser, SentMessage
-from tests.harness import RunningBot
+from tests.harness import RunningBot, give_consents
 
 NOW = datetime(2021, 5, 26, 9, 0, tzinfo=VIETNAM)
 PHONES = {
@@ -44,7 +44,7 @@ async def join(fake: FakeBotApi, staff_id: str) -> FakeUser:
     fake.send_contact(user, PHONES[staff_id])
     question = await fake.next_message(user.id)
     fake.press(user, question, question.callback_data("✅"))
-    await fake.next_message(user.id)
+    await give_consents(fake, user)
     return user
 
 
@@ -262,13 +262,19 @@ async def test_export_in_chat_opens_with_openpyxl_and_covers_the_subtree(
         and linh[11] == "đã phê duyệt"
     )
 
-    health = await ask(fake, principal, "/export health", kind="document")
+    why = await ask(fake, principal, "/export health")
+    assert "mục đích" in (why.text or ""), why.describe()
+    health = await ask(fake, principal, "Báo cáo Trung tâm Y tế quận", kind="document")
     assert health.document is not None
+    footer = [r[0] for r in load_workbook(BytesIO(health.document["data"])).active.iter_rows(values_only=True)][-2:]  # type: ignore[union-attr]  # fmt: skip
+    assert "Châu Thị Bích Ngọc (TH-001)" in footer[0] and "Báo cáo Trung tâm Y tế quận" in footer[0]
+    assert "26/05/2021" in footer[0] or "26 tháng 5" in footer[0], footer
     with sqlite3.connect(db) as conn:
         audit = conn.execute(
             "SELECT details FROM audit_log WHERE action = 'health.export' AND actor = 'TH-001'"
         ).fetchall()
     assert len(audit) == 1 and json.loads(audit[0][0])["what"] == "health"
+    assert json.loads(audit[0][0])["purpose"] == "Báo cáo Trung tâm Y tế quận"
 
 
 async def test_export_on_the_command_line_per_unit_sheets_and_health_audited(
@@ -306,7 +312,7 @@ async def test_export_on_the_command_line_per_unit_sheets_and_health_audited(
         timeout=60,
     )
     assert refused.returncode == 1 and not (tmp_path / "h.xlsx").exists()
-    allowed = await asyncio.to_thread(
+    no_purpose = await asyncio.to_thread(
         subprocess.run,
         [*args[:5], "health", *args[6:10], "--as", "YT-003", "--out", str(tmp_path / "h.xlsx")],
         env=env,
@@ -314,8 +320,31 @@ async def test_export_on_the_command_line_per_unit_sheets_and_health_audited(
         text=True,
         timeout=60,
     )
+    assert no_purpose.returncode == 1 and "--purpose" in no_purpose.stdout
+    assert not (tmp_path / "h.xlsx").exists()
+    allowed = await asyncio.to_thread(
+        subprocess.run,
+        [
+            *args[:5],
+            "health",
+            *args[6:10],
+            "--as",
+            "YT-003",
+            "--purpose",
+            "Giám sát dịch",
+            "--out",
+            str(tmp_path / "h.xlsx"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert allowed.returncode == 0, allowed.stderr
-    assert load_workbook(tmp_path / "h.xlsx").active["D1"].value == "Chức vụ"
+    sheet = load_workbook(tmp_path / "h.xlsx").active
+    assert sheet["D1"].value == "Chức vụ"
+    last = [r[0] for r in sheet.iter_rows(values_only=True)][-2]
+    assert "Kiều Thị Ngân (YT-003)" in last and "Giám sát dịch" in last, last
     with sqlite3.connect(db) as conn:
         assert conn.execute(
             "SELECT actor FROM audit_log WHERE action = 'health.export'"

@@ -11,7 +11,7 @@ from pathlib import Path
 from bot.domain.clock import ManualClock
 from bot.domain.splitting import utf16_len
 from tests.fakebot import FakeBotApi
-from tests.harness import RunningBot, load_examples, make_settings, register
+from tests.harness import RunningBot, give_consents, load_examples, make_settings, register
 from tests.test_e2e_travel import PRINCIPAL, TEACHER, submit
 
 TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
@@ -87,7 +87,7 @@ async def test_a_registration_press_whose_answer_fails_still_registers(
     question = await fake.next_message(user.id)
     refuse_next_answer(fake)
     fake.press(user, question, question.callback_data("✅"))
-    welcome = await fake.next_message(user.id)
+    welcome = await give_consents(fake, user)
     assert "Đăng ký thành công" in (welcome.text or "")
 
 

@@ -10,7 +10,7 @@ from bot.services.registration.directory_import import write_invites
 from storage.db import Database
 from storage.repos import AuditRepo
 from tests.fakebot import FakeBotApi, FakeUser
-from tests.harness import EXAMPLES, RunningBot, load_examples
+from tests.harness import EXAMPLES, RunningBot, give_consents, load_examples
 
 BAO_PHONE = "0912 000 011"  # DU-004 Dương Quốc Bảo, party office; head DU-001
 ADMIN_PHONE = "+84 912 000 010"  # DU-003 Ngô Thị Mai Phương, role admin
@@ -22,7 +22,7 @@ async def register(fake: FakeBotApi, user: FakeUser, phone: str) -> None:
     fake.send_contact(user, phone)
     question = await fake.next_message(user.id)
     fake.press(user, question, question.callback_data("✅"))
-    welcome = await fake.next_message(user.id)
+    welcome = await give_consents(fake, user)
     assert "Đăng ký thành công" in (welcome.text or "")
 
 
@@ -39,7 +39,7 @@ async def test_register_by_contact_then_me(fake: FakeBotApi, bot: RunningBot) ->
     assert "Văn phòng Đảng ủy phường" in (question.text or "")
 
     fake.press(user, question, question.callback_data("✅"))
-    welcome = await fake.next_message(user.id)
+    welcome = await give_consents(fake, user)
     assert "Dương Quốc Bảo" in (welcome.text or "")
     assert welcome.reply_markup is not None and "keyboard" in welcome.reply_markup
 
@@ -110,7 +110,7 @@ async def test_invite_link_works_once(
 
     teacher = fake.user(504)
     fake.send_text(teacher, f"/start {code}")
-    welcome = await fake.next_message(teacher.id)
+    welcome = await give_consents(fake, teacher)
     assert "Lại Thị Diệu Linh" in (welcome.text or "")
 
     other = fake.user(505)

@@ -251,7 +251,14 @@ async def test_symptoms_on_return_alert_the_head_and_health_officer(
     assert any("cách ly" in t for t in texts(fake, teacher.id)), "\n---\n".join(
         texts(fake, teacher.id)[-6:]
     )
-    await fake.wait_for(lambda: any("sốt" in t for t in texts(fake, officer.id)))
+    alert = await message_with(fake, officer.id, "KHẨN")  # minimal: who, and a details button
+    assert "Lại Thị Diệu Linh" in (alert.text or "") and alert.callback_data("Xem chi tiết")
+    report = await message_with(fake, principal.id, "đã về từ")  # minimal: what kind, no names
+    assert "triệu chứng hoặc yếu tố dịch tễ" in (report.text or "") and "sốt" not in (
+        report.text or ""
+    )
+    head_alert = await message_with(fake, principal.id, "KHẨN")
+    fake.press(principal, head_alert, head_alert.callback_data("Xem chi tiết"))
     await fake.wait_for(
         lambda: any("sốt" in t and "Lại Thị Diệu Linh" in t for t in texts(fake, principal.id))
     )

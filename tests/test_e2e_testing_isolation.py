@@ -12,6 +12,8 @@ from __future__ import annotations
 import sqlite3
 from datetime import timedelta
 
+import pytest
+
 from bot.domain.clock import ManualClock
 from tests.fakebot import FakeBotApi, FakeUser, SentMessage
 from tests.harness import RunningBot, register
@@ -24,6 +26,13 @@ from tests.test_e2e_returns import (
     tick_at,
 )
 from tests.test_e2e_travel import answer
+
+
+@pytest.fixture
+def bot_settings() -> dict[str, object]:
+    """The alerts in full (PRIVACY_MINIMAL_MESSAGES off); test_e2e_privacy covers the minimal ones."""
+    return {"privacy_minimal_messages": False}
+
 
 ADMIN = 871
 TEST_DUE = PLANNED_RETURN + timedelta(hours=48)

@@ -129,7 +129,16 @@ async def test_chatting_as_a_sample_person_registers_them(page: Page) -> None:
     )
     await page.post("_sandbox/press", {"staff_id": "TH-003", "message_id": question["message_id"],
                                        "data": yes["callback_data"]})  # fmt: skip
-    chat = await page.wait_bot("TH-003", 3)
+    for answered in (4, 5):  # the notice, then (a) and (b), each answered «Đồng ý»
+        chat = await page.wait_bot("TH-003", answered)
+        consent = [entry for entry in chat if entry["from"] == "bot"][-1]
+        agree = next(
+            b for row in consent["reply_markup"]["inline_keyboard"] for b in row
+            if b["text"] == "Đồng ý"
+        )  # fmt: skip
+        await page.post("_sandbox/press", {"staff_id": "TH-003",
+                        "message_id": consent["message_id"], "data": agree["callback_data"]})  # fmt: skip
+    chat = await page.wait_bot("TH-003", 6)
     assert any("Đăng ký thành công" in (entry.get("text") or "") for entry in chat)
     assert any(
         entry.get("press") == yes["callback_data"] and "✅" in entry["button"] for entry in chat

@@ -191,6 +191,8 @@ class Pane:
         share[0].click()  # type: ignore[index]
         question = self.wait_for_button("✅")
         self.tap_inline(question, "✅")
+        for _ in ("(a) staff list and travel", "(b) health data"):
+            self.tap_inline(self.wait_for_button("Đồng ý"), "Đồng ý")
         self.wait_for_text("Đăng ký thành công")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from io import BytesIO
 
+import pytest
 from openpyxl import load_workbook
 
 from bot.domain.clock import VIETNAM, ManualClock
@@ -272,6 +273,8 @@ async def test_item11_remind_again_within_the_hour_says_when_and_never_nags_twic
 # --------------------------------------------------------------------------- item 12
 
 
+# the alert in full (PRIVACY_MINIMAL_MESSAGES off); test_e2e_privacy covers the minimal ones
+@pytest.mark.parametrize("bot_settings", [{"privacy_minimal_messages": False}])
 async def test_item12_dont_know_about_f0_contact_is_kept_in_storage_alerts_and_exports(
     fake: FakeBotApi, bot: RunningBot
 ) -> None:
@@ -283,7 +286,9 @@ async def test_item12_dont_know_about_f0_contact_is_kept_in_storage_alerts_and_e
     assert db_value(bot.settings.database_path, "SELECT case_contact FROM symptom_reports") == (
         "unknown"
     )
-    export = await ask(fake, principal, "/export health", kind="document")
+    why = await ask(fake, principal, "/export health")  # health data asks why it is exported
+    assert "mục đích" in (why.text or ""), why.describe()
+    export = await ask(fake, principal, "Báo cáo Trung tâm Y tế quận", kind="document")
     assert export.document is not None
     sheet = load_workbook(BytesIO(export.document["data"])).active
     assert sheet is not None

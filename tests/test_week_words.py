@@ -155,6 +155,12 @@ async def test_item27_each_chat_gets_the_command_menu_of_its_roles(
     assert any("Chờ tôi phê duyệt" in label for label in told.button_texts())
 
 
+@pytest.fixture
+def bot_settings() -> dict[str, object]:
+    """The alerts in full (PRIVACY_MINIMAL_MESSAGES off): these tests read their wording."""
+    return {"privacy_minimal_messages": False}
+
+
 # --------------------------------------------------------------------------- the command line
 
 

@@ -37,7 +37,7 @@ from bot.domain.phones import display_phone
 from bot.domain.provinces import province_label
 from bot.i18n import Translator
 from bot.services.duty.roster import on_duty_now
-from bot.services.health.buttons import Acknowledge
+from bot.services.health.buttons import Acknowledge, HealthDetail
 from bot.services.kernel.copies import tell_tracked
 from bot.services.kernel.step import Step
 from storage.health_repo import Area, HealthRepo, Monitoring, NewReport, SymptomReport
@@ -188,18 +188,49 @@ async def record_report(
         return Recorded(report, result, alert_id)
     await step.tell_staff(
         await heads_now(step, person.staff_id),
-        lambda t: OutMessage(
-            "\n".join(
-                [
-                    t._(
-                        "For your information: a staff member reported mild symptoms (no urgent signs)."
-                    ),
-                    *report_lines(t, directory, report),
-                ]
-            )
-        ),
+        lambda t: _routine_note(t, step, directory, report),
     )
     return Recorded(report, result, None)
+
+
+def minimal(step: Step) -> bool:
+    """PRIVACY_MINIMAL_MESSAGES: health messages say who and what kind; details on a tap."""
+    return step.deps.settings.privacy_minimal_messages
+
+
+def who_text(directory: Directory, staff_id: str | None, unit_id: str | None = None) -> str:
+    """«Nguyễn Văn A, Phòng Y tế»: the person and their unit, nothing about their health."""
+    person = directory.person(staff_id or "")
+    unit = directory.unit(person.unit_id if person else unit_id or "")
+    name = person.full_name if person else staff_id or "?"
+    return f"{name}, {unit.name}" if unit else name
+
+
+def detail_button(t: Translator, kind: str, ref: int) -> Button:
+    return Button(t._("🔎 See details"), HealthDetail(kind, ref).encode())
+
+
+def _routine_note(
+    t: Translator, step: Step, directory: Directory, report: SymptomReport
+) -> OutMessage:
+    if minimal(step):
+        return OutMessage(
+            t._(
+                "For your information: {who} reported mild symptoms (no urgent signs).",
+                who=who_text(directory, report.staff_id),
+            ),
+            buttons=((detail_button(t, "r", report.id),),),
+        )
+    return OutMessage(
+        "\n".join(
+            [
+                t._(
+                    "For your information: a staff member reported mild symptoms (no urgent signs)."
+                ),
+                *report_lines(t, directory, report),
+            ]
+        )
+    )
 
 
 def first_recipients(
@@ -239,10 +270,27 @@ async def raise_alert(
     shifts = await on_duty_now(step, directory, person.unit_id)
     on_duty = next_on_duty(shifts, {person.staff_id})
     recipients = first_recipients(directory, person, await absent_today(step), on_duty)
-    await send_alert(
-        step, alert_id, recipients, 0, lambda t: symptom_alert_text(t, directory, report)
-    )
+    if minimal(step):
+        await send_alert(
+            step,
+            alert_id,
+            recipients,
+            0,
+            lambda t: symptom_alert_summary(t, directory, report),
+            detail=True,
+        )
+    else:
+        await send_alert(
+            step, alert_id, recipients, 0, lambda t: symptom_alert_text(t, directory, report)
+        )
     return alert_id
+
+
+def symptom_alert_summary(t: Translator, directory: Directory, report: SymptomReport) -> str:
+    return t._(
+        "🚨 URGENT symptom report of {who}. Contact the person and guide them to self-isolate.",
+        who=who_text(directory, report.staff_id),
+    )
 
 
 def symptom_alert_text(t: Translator, directory: Directory, report: SymptomReport) -> str:
@@ -269,16 +317,25 @@ def triage_reason_names(t: Translator) -> dict[TriageReason, str]:
 
 
 async def send_alert(
-    step: Step, alert_id: int, staff_ids: list[str], level: int, text: Callable[[Translator], str]
+    step: Step,
+    alert_id: int,
+    staff_ids: list[str],
+    level: int,
+    text: Callable[[Translator], str],
+    detail: bool = False,
 ) -> None:
-    """Queue the alert with its ack button to each person, remembering the rows to edit later."""
+    """Queue the alert with its ack button (and «See details» when `detail`) to each person,
+    remembering the rows to edit later."""
     await repo(step).add_recipients(alert_id, staff_ids, level)
+
+    def buttons(t: Translator) -> tuple[tuple[Button, ...], ...]:
+        ack = (Button(t._("✅ Received"), Acknowledge(alert_id).encode()),)
+        return ((detail_button(t, "a", alert_id),), ack) if detail else (ack,)
+
     await tell_tracked(
         step,
         staff_ids,
-        lambda t: OutMessage(
-            text(t), buttons=((Button(t._("✅ Received"), Acknowledge(alert_id).encode()),),)
-        ),
+        lambda t: OutMessage(text(t), buttons=buttons(t)),
         [alert_subject(alert_id)],
         priority=ALERT_PRIORITY,
         purpose=f"health_alert:{alert_id}",

@@ -1,6 +1,6 @@
 """The health feature's buttons: the /symptoms conversation (`sy:`), acknowledging an alert
-(`ha:`), the daily check-in (`mc:`), ending a monitoring (`mo:`), the /case conversation (`cs:`)
-and ending a listed area (`ar:`)."""
+(`ha:`), its details under minimal messages (`hx:`), the daily check-in (`mc:`), ending a
+monitoring (`mo:`), the /case conversation (`cs:`) and ending a listed area (`ar:`)."""
 
 from __future__ import annotations
 
@@ -117,7 +117,16 @@ class MonitoringAction(ActionOn):
     ACTIONS = ("end",)
 
 
+@dataclass(frozen=True)
+class HealthDetail(ActionOn):
+    """`hx:a:7` the details of alert 7, `hx:r:12` of symptom report 12 (minimal messages)."""
+
+    PREFIX = "hx"
+    ACTIONS = ("a", "r")
+
+
 ACKNOWLEDGE = Codec("ha", (Acknowledge,))
+DETAILS = Codec("hx", (HealthDetail,))
 CHECKINS = Codec("mc", (Checkin,))
 MONITORINGS = Codec("mo", (MonitoringAction,))
 

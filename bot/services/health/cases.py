@@ -18,6 +18,7 @@ from bot.i18n import Translator
 from bot.services.health.alerts import (
     contact_default,
     heads_now,
+    minimal,
     open_or_extend,
     repo,
     send_alert,
@@ -104,6 +105,17 @@ async def case_alert_builder(step: Step, case_id: int) -> Callable[[Translator],
     )
 
 
+async def case_alert_summary(step: Step, case_id: int) -> Callable[[Translator], str]:
+    """Under minimal messages: the case, its unit and who reported it; the tree on a tap."""
+    case = await repo(step).case(case_id)
+    assert case is not None
+    directory = await step.directory()
+    unit = directory.unit(case.unit_id or "")
+    return lambda t: t._(
+        "🚨 CASE REPORT #{id} in {unit}: act at once.", id=case_id, unit=unit.name if unit else "?"
+    )
+
+
 async def open_case(
     step: Step,
     reporter: Staff,
@@ -161,8 +173,11 @@ async def _alert_chain(
         step.now + step.deps.settings.alert_ack_minutes,
         step.now,
     )
-    text = await case_alert_builder(step, case_id)
-    await send_alert(step, alert_id, targets, 0, text)
+    if minimal(step):
+        summary = await case_alert_summary(step, case_id)
+        await send_alert(step, alert_id, targets, 0, summary, detail=True)
+    else:
+        await send_alert(step, alert_id, targets, 0, await case_alert_builder(step, case_id))
 
 
 class Cases:

@@ -9,11 +9,13 @@ from bot.services.health.buttons import (
     AREAS,
     CASES,
     CHECKINS,
+    DETAILS,
     MONITORINGS,
     SYMPTOMS,
 )
 from bot.services.health.cases import FLOW as CASE_FLOW
 from bot.services.health.cases import Cases
+from bot.services.health.details import show_detail
 from bot.services.health.flow import FLOW as SYMPTOM_FLOW
 from bot.services.health.flow import SymptomFlow, acknowledge
 from bot.services.health.monitoring import END_FLOW, MonitoringDesk, MonitoringSweep
@@ -48,6 +50,7 @@ class Health:
             buttons=[
                 ButtonRoute(SYMPTOMS, self.symptoms.button),
                 ButtonRoute(ACKNOWLEDGE, acknowledge),
+                ButtonRoute(DETAILS, show_detail),
                 ButtonRoute(CHECKINS, self.desk.checkin),
                 ButtonRoute(MONITORINGS, self.desk.end_button),
                 ButtonRoute(CASES, self.cases.button),

@@ -11,12 +11,14 @@ from bot.domain.health_rules import ALL_RECORDS_ROLES, HEAD_ROLES, may_view_heal
 from bot.domain.models import Staff
 from bot.domain.outgoing import Button, OutMessage
 from bot.domain.phones import display_phone
+from bot.domain.privacy import Purpose
 from bot.i18n import Translator
 from bot.services.health.alerts import heads_now, repo
 from bot.services.health.buttons import Checkin, MonitoringAction
 from bot.services.health.flow import SymptomFlow
 from bot.services.kernel.copies import settle, tell_tracked
 from bot.services.kernel.step import Deps, Step, sweep_due
+from bot.services.privacy.basis import may_process
 from storage.health_repo import DONE, ENDED, HealthRepo, Monitoring
 from storage.repos import Conversation
 
@@ -162,6 +164,18 @@ class MonitoringSweep:
             return
         due = step.now + settings.checkin_remind_minutes
         following = next_checkin(asked_at, settings.checkin_hour)
+        if not await may_process(step, monitoring.staff_id, Purpose.HEALTH):
+            # No health consent under the current notice (not answered yet): nothing is asked
+            # today; a refusal or withdrawal has ended the monitoring already.
+            await health.set_checkin_state(
+                monitoring.id,
+                next_checkin_at=following,
+                pending_day=None,
+                pending_stage=None,
+                pending_due_at=None,
+                now=step.now,
+            )
+            return
         await health.set_checkin_state(
             monitoring.id,
             next_checkin_at=following,

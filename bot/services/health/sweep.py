@@ -12,7 +12,13 @@ from bot.domain.duty_roster import next_on_duty
 from bot.domain.models import BuiltinRole
 from bot.i18n import Translator
 from bot.services.duty.roster import on_duty_now
-from bot.services.health.alerts import repo, send_alert, symptom_alert_text
+from bot.services.health.alerts import (
+    minimal,
+    repo,
+    send_alert,
+    symptom_alert_summary,
+    symptom_alert_text,
+)
 from bot.services.kernel.step import Deps, Step, sweep_due
 from storage.health_repo import Alert
 
@@ -48,8 +54,15 @@ class AlertSweep:
         )
         if not targets:
             return
-        original = await alert_text(step, alert)
-        await send_alert(step, alert.id, targets, level, lambda t: _escalated(t, wait, original(t)))
+        original = await alert_text(step, alert, full=not minimal(step))
+        await send_alert(
+            step,
+            alert.id,
+            targets,
+            level,
+            lambda t: _escalated(t, wait, original(t)),
+            detail=minimal(step),
+        )
 
     async def _latest_leaders(self, step: Step, alert: Alert, directory: Directory) -> list[str]:
         sent_to = await repo(step).recipients_at(alert.id, alert.level)
@@ -99,13 +112,18 @@ def _escalated(t: Translator, wait: timedelta, text: str) -> str:
     )
 
 
-async def alert_text(step: Step, alert: Alert) -> Callable[[Translator], str]:
+async def alert_text(step: Step, alert: Alert, full: bool = True) -> Callable[[Translator], str]:
+    """The alert's text: `full` with the details, else only who and what kind."""
     kind, _, ref = alert.object.partition(":")
     directory = await step.directory()
     if kind == "symptoms":
         report = await repo(step).report(int(ref))
         assert report is not None
+        if not full:
+            return lambda t: symptom_alert_summary(t, directory, report)
         return lambda t: symptom_alert_text(t, directory, report)
-    from bot.services.health.cases import case_alert_builder
+    from bot.services.health.cases import case_alert_builder, case_alert_summary
 
+    if not full:
+        return await case_alert_summary(step, int(ref))
     return await case_alert_builder(step, int(ref))

@@ -43,6 +43,7 @@ class Dispatcher:
         routes = [route for f in features for route in f.buttons]
         self.button_codecs = ButtonRegistry(route.codec for route in routes)
         self.button_routes = {route.codec.prefix: route for route in routes}
+        self.gates = [gate for f in features for gate in f.gates]
         self.documents = [handle for f in features for handle in f.documents]
         self.early = {name: fn for f in features for name, fn in f.early_commands.items()}
         self.commands.setdefault("me", self._me)
@@ -74,10 +75,13 @@ class Dispatcher:
         if name == "cancel":
             await step.conversations.clear(step.who.channel, step.who.user_ref)
             return [menu_message(step.t, step.t._("Stopped. Nothing was sent."), person)]
+        before, stop = await self._gated(step, person, f"command:{name}")
+        if stop:
+            return before
         handler = self.commands.get(name)
         if handler is None:
-            return [menu_message(step.t, help_text(step.t, person), person)]
-        return await handler(step, person, args)
+            return before + [menu_message(step.t, help_text(step.t, person), person)]
+        return before + await handler(step, person, args)
 
     async def _text(self, step: Step, text: str) -> list[OutMessage]:
         person = await step.linked()
@@ -88,7 +92,11 @@ class Dispatcher:
             return await self._command(step, command, [])
         conversation = await step.conversations.get(step.who.channel, step.who.user_ref)
         if conversation is not None and conversation.flow in self.flows:
-            return await self.flows[conversation.flow](step, conversation, text[:MAX_TYPED])
+            before, stop = await self._gated(step, person, f"flow:{conversation.flow}")
+            if stop:
+                return before
+            flow = self.flows[conversation.flow]
+            return before + await flow(step, conversation, text[:MAX_TYPED])
         return [
             menu_message(
                 step.t,
@@ -98,14 +106,30 @@ class Dispatcher:
         ]
 
     async def _button(self, step: Step, data: str) -> Answer:
-        if await step.linked() is None:
+        person = await step.linked()
+        if person is None:
             if step.account.staff_id is not None:  # deactivated: told as a typed command is
                 return None, await self.registration.unregistered(step)
             return step.t._("Please register first: /start"), []
         button = self.button_codecs.decode(data)
         if button is None:
             return step.t._("This button is no longer valid."), []
-        return await self.button_routes[button.PREFIX].handle(step, button)
+        before, stop = await self._gated(step, person, f"button:{button.PREFIX}")
+        if stop:
+            return None, before
+        toast, messages = await self.button_routes[button.PREFIX].handle(step, button)
+        return toast, before + messages
+
+    async def _gated(self, step: Step, person: Staff, target: str) -> tuple[list[OutMessage], bool]:
+        """What the features' gates say before the action: (messages, whether it stops)."""
+        before: list[OutMessage] = []
+        for gate in self.gates:
+            answer = await gate(step, person, target)
+            if answer is not None:
+                before += answer.messages
+                if answer.stop:
+                    return before, True
+        return before, False
 
     async def _me(self, step: Step, person: Staff, args: list[str]) -> list[OutMessage]:
         return await self.registration.me_step(step, person)

@@ -38,6 +38,20 @@ B = TypeVar("B", bound=ButtonData)
 
 
 @dataclass(frozen=True)
+class GateAnswer:
+    """A gate's word before an action: messages to show first, and whether the action stops
+    there (a consent not given yet) or goes on after them (a notice shown once)."""
+
+    messages: list[OutMessage]
+    stop: bool
+
+
+GateFn = Callable[[Step, Staff, str], Awaitable[GateAnswer | None]]
+"""Asked before every command (`command:travel`), conversation text (`flow:symptoms`) and button
+(`button:sy`) of a registered person; None lets the action through untouched."""
+
+
+@dataclass(frozen=True)
 class ButtonRoute(Generic[B]):
     """A feature's codec for one prefix and the handler of the buttons it decodes."""
 
@@ -55,6 +69,7 @@ class Feature:
     renders by view name as they leave (bot/services/outbox/later_views.py).
     `jobs` run on every sweep; `wakes` name the set minutes at which the sweep should also run,
     so what is due then goes out at that minute rather than at the next tick.
+    `gates` are asked before any action of a registered person (see GateFn);
     `documents` are offered a file sent outside a conversation, in turn (DocumentFn);
     `early_commands` run before a command's step (EarlyCommandFn)."""
 
@@ -64,5 +79,6 @@ class Feature:
     jobs: list[SweepJob] = field(default_factory=list)
     later_views: Mapping[str, LaterView] = field(default_factory=dict)
     wakes: list[WakeFn] = field(default_factory=list)
+    gates: list[GateFn] = field(default_factory=list)
     documents: list[DocumentFn] = field(default_factory=list)
     early_commands: dict[str, EarlyCommandFn] = field(default_factory=dict)

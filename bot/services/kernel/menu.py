@@ -123,6 +123,12 @@ COMMANDS: tuple[CommandInfo, ...] = (
         Audience.ADMIN,
     ),
     CommandInfo(
+        "privacy",
+        lambda t: t._("my data: what is kept, who sees it, my consents, a copy, requests"),
+        label=lambda t: t._("🔒 My data"),
+        row=7,
+    ),
+    CommandInfo(
         "directory",
         lambda t: t._("the staff list: send the Excel file, template, export (admins)"),
         Audience.ADMIN,

@@ -40,6 +40,7 @@ class Register:
     to_cells: Callable[[Row], list[Any]]
     title: str
     per_unit_sheets: bool = False
+    footer: tuple[str, ...] = ()  # lines under the data of every sheet (who exported, why)
     # a last sheet of (what, value) lines about the whole register, e.g. who signed it off
     notes: tuple[tuple[str, str], ...] = ()
     notes_columns: tuple[tuple[str, int], ...] = ()
@@ -50,18 +51,24 @@ async def write_register(register: Register, rows: AsyncIterator[Row], path: Pat
     """Write the register to `path`; returns the number of data rows."""
     book = Workbook(write_only=True)
     sheet: Any = None
+    sheets: list[Any] = []
     current: str | None = None
     count = number = 0
     async for row in rows:
         if sheet is None or (register.per_unit_sheets and row[0] != current):
             title = row[1] if register.per_unit_sheets else register.title
             sheet = _new_sheet(book, register.columns, title)
+            sheets.append(sheet)
             current, number = row[0], 0
         number += 1
         count += 1
         sheet.append_data([number, *register.to_cells(row)])
     if sheet is None:
-        _new_sheet(book, register.columns, register.title)
+        sheets.append(_new_sheet(book, register.columns, register.title))
+    for written in sheets if register.footer else ():
+        written.append_data([])
+        for footer_line in register.footer:
+            written.append_data([footer_line])
     if register.notes:
         notes = _new_sheet(book, list(register.notes_columns), register.notes_title)
         for line in register.notes:

@@ -61,7 +61,7 @@ class NotYet(SendError):
 
 
 EDIT_BY_ROW = "outbox:"
-"""`edit_ref` of an edit queued before the edited message's delivery was recorded: `outbox:<id>`."""
+"""`edit_ref` (or `delete_ref`) of an edit queued before its target's delivery was recorded: `outbox:<id>`."""
 
 
 class Transport(Protocol):
@@ -303,15 +303,18 @@ class OutboxSender:
         once that row's delivery is in."""
         if isinstance(message, LaterMessage):
             return self._rendered(message)
-        if not (message.edit_ref or "").startswith(EDIT_BY_ROW):
+        target = message.delete_ref or message.edit_ref or ""
+        if not target.startswith(EDIT_BY_ROW):
             return message
-        row_id = int((message.edit_ref or "").removeprefix(EDIT_BY_ROW))
+        row_id = int(target.removeprefix(EDIT_BY_ROW))
         async with self._db.reading() as tx:
             found = await OutboxRepo(tx).delivery_of(row_id)
         if found is None or found[0] in ("undeliverable", "failed"):
             raise EditTargetGone(f"the message to edit (outbox {row_id}) was never delivered")
         if found[1] is None:
             raise NotYet()
+        if message.delete_ref:
+            return replace(message, delete_ref=found[1])
         return replace(message, edit_ref=found[1])
 
     def _rendered(self, message: LaterMessage) -> OutMessage:

@@ -13,7 +13,13 @@ from bot.clock import SystemClock
 from bot.config import Settings
 from bot.domain.directory import Directory
 from bot.i18n import Translator
-from bot.services.oversight.exports import ExportRequest, Refused, export_scope, write_workbook
+from bot.services.oversight.exports import (
+    ExportRequest,
+    Refused,
+    export_scope,
+    health_footer,
+    write_workbook,
+)
 from storage.db import Database
 from storage.directory_repo import DirectoryRepo
 from storage.oversight_repo import OversightRepo
@@ -27,7 +33,8 @@ def parse_request(args: argparse.Namespace) -> ExportRequest:
     end = datetime.strptime(args.end, "%d/%m/%Y").date()
     if end < start:
         raise ValueError("--to is before --from")
-    return ExportRequest(args.what, start, end, args.unit, args.per_unit_sheets)
+    purpose = " ".join((args.purpose or "").split()) or None
+    return ExportRequest(args.what, start, end, args.unit, args.per_unit_sheets, purpose)
 
 
 async def _scope(
@@ -42,6 +49,20 @@ async def _scope(
     if staff_id and (person is None or not person.active):
         raise Refused(t._("No staff member with id {staff_id}.", staff_id=staff_id))
     return export_scope(t, directory, person, request.what, request.unit_id)
+
+
+async def _footer(
+    db: Database, t: Translator, staff_id: str | None, request: ExportRequest, now: datetime
+) -> tuple[str, ...]:
+    """A health export names who made it, when and why (--purpose is required for health)."""
+    if request.what != "health":
+        return ()
+    if not request.purpose:
+        raise Refused(t._('Health data: say why it is exported (--purpose "…").'))
+    async with db.reading() as tx:
+        person = await DirectoryRepo(tx).person(staff_id or "")
+    who = f"{person.full_name} ({staff_id})" if person else str(staff_id)
+    return health_footer(t, who, now, request.purpose)
 
 
 async def run_export(settings: Settings, t: Translator, args: argparse.Namespace) -> int:
@@ -62,6 +83,7 @@ async def run_export(settings: Settings, t: Translator, args: argparse.Namespace
     try:
         try:
             units = await _scope(db, t, args.staff_id, request)
+            footer = await _footer(db, t, args.staff_id, request, clock.now())
         except Refused as refusal:
             print(refusal)
             return 1
@@ -72,6 +94,7 @@ async def run_export(settings: Settings, t: Translator, args: argparse.Namespace
             "unit": request.unit_id,
             "via": "cli",
             "out": str(args.out),
+            "purpose": request.purpose,
         }
         async with db.transaction() as tx:
             action = "health.export" if request.what == "health" else "export"
@@ -80,7 +103,7 @@ async def run_export(settings: Settings, t: Translator, args: argparse.Namespace
             )
         async with db.reading() as tx:
             rows = await write_workbook(
-                OversightRepo(tx, settings.tz), t, request, units, settings.tz, args.out
+                OversightRepo(tx, settings.tz), t, request, units, settings.tz, args.out, footer
             )
     finally:
         await db.close()

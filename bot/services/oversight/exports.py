@@ -38,6 +38,7 @@ class ExportRequest:
     end: date  # inclusive
     unit_id: str | None = None
     per_unit_sheets: bool = False
+    purpose: str | None = None  # why health data is exported (asked, written in the file)
 
 
 def headers(t: Translator, what: str) -> list[tuple[str, int]]:
@@ -194,8 +195,9 @@ async def write_workbook(
     units: set[str] | None,
     tz: tzinfo,
     path: Path,
+    footer: tuple[str, ...] = (),
 ) -> int:
-    """The register as .xlsx at `path`; the number of data rows."""
+    """The register as .xlsx at `path`, `footer` under the data; the number of data rows."""
     from bot.services.kernel.xlsx import (  # openpyxl (and numpy) cost 0.2 s of start-up
         Register,
         write_register,
@@ -210,8 +212,22 @@ async def write_workbook(
         row_mapper(t, request.what),
         sheet_title(t, request.what),
         request.per_unit_sheets,
+        footer,
     )
     return await write_register(register, rows, path)
+
+
+def health_footer(t: Translator, who: str, when: datetime, purpose: str) -> tuple[str, ...]:
+    """Under every sheet of a health export: who exported it, when and why."""
+    return (
+        t._(
+            "Exported by {who} on {when}. Purpose: {purpose}",
+            who=who,
+            when=t.when(when),
+            purpose=purpose,
+        ),
+        t._("Sensitive personal data (health): use it only for this purpose; do not pass it on."),
+    )
 
 
 def file_name(t: Translator, request: ExportRequest, unit_name: str | None = None) -> str:

@@ -30,6 +30,7 @@ from bot.services.oversight.exports import (
     Refused,
     export_scope,
     file_name,
+    health_footer,
     sheet_title,
     write_workbook,
 )
@@ -45,10 +46,13 @@ from bot.services.returns.measures import RESULT_SHOWN_DAYS
 from storage.db import Tx
 from storage.measures_repo import MeasuresRepo
 from storage.oversight_repo import OversightRepo, UnitFigures
+from storage.repos import Conversation
 
 CHART_UNITS = 20
 CHART_DAYS = 30
 EXPORT_DAYS = 30
+PURPOSE_FLOW = "export_purpose"
+MAX_PURPOSE = 300
 
 
 def staff_in(directory: Directory, units: set[str]) -> list[str]:
@@ -67,6 +71,7 @@ class Oversight:
     def feature(self) -> Feature:
         return Feature(
             commands={"unit": self.unit, "district": self.district, "export": self.export},
+            flows={PURPOSE_FLOW: self._purpose_typed},
             buttons=[ButtonRoute(EXPORTS, self._button)],
             jobs=[self.digests.sweep],
             wakes=[self.digests.next_due],
@@ -251,6 +256,53 @@ class Oversight:
             buttons=buttons,
         )
 
+    async def _ask_purpose(self, step: Step, request: ExportRequest) -> list[OutMessage]:
+        """Health data leaves only with its purpose, which goes into the file and the audit."""
+        draft = {
+            "what": request.what,
+            "start": request.start.isoformat(),
+            "end": request.end.isoformat(),
+            "unit": request.unit_id,
+        }
+        await step.conversations.set(
+            step.who.channel,
+            step.who.user_ref,
+            Conversation(PURPOSE_FLOW, "purpose", draft),
+            step.now,
+        )
+        return [
+            OutMessage(
+                step.t._(
+                    "Why do you export health data? Type the purpose in one line (e.g. «report to "
+                    "the district health centre»); it is written in the file and the audit log."
+                )
+            )
+        ]
+
+    async def _purpose_typed(
+        self, step: Step, conversation: Conversation, text: str
+    ) -> list[OutMessage]:
+        purpose = " ".join(text.split())
+        if not purpose or len(purpose) > MAX_PURPOSE:
+            return [
+                OutMessage(
+                    step.t._("Please type the purpose in at most {n} characters.", n=MAX_PURPOSE)
+                )
+            ]
+        await step.conversations.clear(step.who.channel, step.who.user_ref)
+        person = await step.linked()
+        if person is None:
+            return []
+        draft = conversation.draft
+        request = ExportRequest(
+            draft["what"],
+            date.fromisoformat(draft["start"]),
+            date.fromisoformat(draft["end"]),
+            draft.get("unit"),
+            purpose=purpose,
+        )
+        return await self.run_export(step, person, request)
+
     async def _button(self, step: Step, button: ExportRegister) -> Answer:
         person = await step.me()
         if person is None:
@@ -279,16 +331,25 @@ class Oversight:
                     step.now, person.staff_id, "health.export.refused", "export:health", details
                 )
             return [OutMessage(str(refusal))]
+        if health and not request.purpose:
+            return await self._ask_purpose(step, request)
+        footer = (
+            health_footer(t, f"{person.full_name} ({person.staff_id})", step.now, request.purpose)
+            if health and request.purpose
+            else ()
+        )
         unit = directory.unit(request.unit_id) if request.unit_id else None
         name = file_name(t, request, unit.name if unit else None)
         path = self.folder / export_subfolder(person.staff_id, step.now) / name
-        rows = await write_workbook(self._repo(step), t, request, units, self.deps.clock.tz, path)
+        rows = await write_workbook(
+            self._repo(step), t, request, units, self.deps.clock.tz, path, footer
+        )
         await step.audit.append(
             step.now,
             person.staff_id,
             "health.export" if health else "export",
             f"export:{request.what}",
-            details | {"rows": rows},
+            details | {"rows": rows, "purpose": request.purpose},
         )
         caption = t._(
             "{what}, {start} – {end}: {n} rows.",

@@ -6,6 +6,8 @@ transaction together with the update id, so a crash loses nothing and a redelive
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from bot.domain.models import BuiltinRole, Staff
 from bot.domain.outgoing import Button, OutMessage
 from bot.domain.phones import display_phone, normalize_phone
@@ -36,10 +38,23 @@ def registration_help(t: Translator) -> OutMessage:
     )
 
 
+def welcome(t: Translator, person: Staff) -> OutMessage:
+    """The end of registration: the welcome, what the bot can do, the menu."""
+    text = (
+        t._("Registered. Welcome, {name}!", name=person.full_name) + "\n\n" + help_text(t, person)
+    )
+    return menu_message(t, text, person)
+
+
+OnLinked = Callable[[Step, Staff], Awaitable[list[OutMessage]]]
+"""What follows the link, before anything else is asked (the personal-data notice and consent)."""
+
+
 class RegistrationService:
-    def __init__(self, deps: Deps) -> None:
+    def __init__(self, deps: Deps, on_linked: OnLinked | None = None) -> None:
         self.deps = deps
         self.steps = StepRunner(deps)
+        self.on_linked = on_linked
 
     async def start(self, who: Incoming, invite_code: str | None) -> list[OutMessage]:
         async with self.steps.begin(who) as step:
@@ -243,12 +258,9 @@ class RegistrationService:
             person.staff_id,
             {"via": how, "user": step.who.user_ref},
         )
-        text = (
-            step.t._("Registered. Welcome, {name}!", name=person.full_name)
-            + "\n\n"
-            + help_text(step.t, person)
-        )
-        return [menu_message(step.t, text, person)]
+        if self.on_linked is not None:
+            return await self.on_linked(step, person)
+        return [welcome(step.t, person)]
 
     async def me_step(self, step: Step, person: Staff) -> list[OutMessage]:
         directory = await step.directory()

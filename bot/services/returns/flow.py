@@ -14,6 +14,7 @@ from typing import Any
 from bot.domain.datetime_parse import ParseFailure, parse_when
 from bot.domain.directory import Directory, answerable_heads
 from bot.domain.outgoing import Button, OutMessage
+from bot.domain.privacy import Purpose
 from bot.domain.provinces import all_provinces, search_provinces
 from bot.domain.reminders import declaration_schedule, due_now, shift_out_of_quiet
 from bot.i18n import Translator
@@ -23,6 +24,9 @@ from bot.services.kernel.feature import Answer
 from bot.services.kernel.people import told_line
 from bot.services.kernel.pickers import matches_keyboard, province_picker
 from bot.services.kernel.step import Deps, Step
+from bot.services.privacy.basis import may_process
+from bot.services.privacy.flow import unit_health_contact
+from bot.services.privacy.views import health_elsewhere
 from bot.services.returns.buttons import (
     PROVINCES,
     ContactToggle,
@@ -168,15 +172,28 @@ class ReturnFlow:
     async def _start_declaration(
         self, step: Step, request: TravelRequest, arrived: datetime
     ) -> list[OutMessage]:
-        data = {
+        data: dict[str, Any] = {
             "rid": request.id,
             "arrived": arrived.isoformat(),
             "provinces": [request.destination],
             "symptoms": [],
             "contacts": [],
         }
+        if not await may_process(step, request.staff_id, Purpose.HEALTH):
+            return await self._declared_elsewhere(step, data)
         await self._converse(step, "provinces", data)
         return [self._provinces_question(step, data, 0)]
+
+    async def _declared_elsewhere(self, step: Step, data: dict[str, Any]) -> list[OutMessage]:
+        """No health consent: the return is recorded, nothing about health is asked; the person
+        is pointed to the unit's health contact and the head learns only that."""
+        person = await step.me()
+        assert person is not None
+        data["outside"] = True
+        contact = await unit_health_contact(step, step.t, person.unit_id)
+        # through the outbox, so it comes before the thanks that the declaration queues there
+        await reply_tracked(step, [health_elsewhere(step.t, contact)], [])
+        return await self._finish_declaration(step, data)
 
     def _provinces_question(self, step: Step, data: dict[str, Any], page: int) -> OutMessage:
         t = step.t
@@ -238,6 +255,8 @@ class ReturnFlow:
             return refusal
         arrived = datetime.fromisoformat(data["arrived"])
         answers = {k: list(data[k]) for k in ("provinces", "symptoms", "contacts")}
+        if data.get("outside"):
+            answers = {"provinces": [], "symptoms": [], "contacts": [], "outside": ["health"]}
         deadline = arrived + timedelta(hours=24)
         schedule = self._schedule(arrived)
         due = due_now(schedule, step.now, None, self.deps.settings.quiet)
@@ -255,7 +274,10 @@ class ReturnFlow:
         directory = await step.directory()
         told = self._heads_and_notify(directory, request)
         queued = await step.tell_staff(
-            told, lambda t: return_report(t, directory, request, arrived, answers)
+            told,
+            lambda t: return_report(
+                t, directory, request, arrived, answers, health_alerts.minimal(step)
+            ),
         )
         await settle(
             step,
@@ -289,6 +311,8 @@ class ReturnFlow:
         the head is told."""
         person = await step.me()
         assert person is not None
+        if answers.get("outside"):
+            return []
         if answers["symptoms"] or answers["contacts"]:
             return await health_alerts.report_symptoms_from_return(
                 step, person, answers["symptoms"], answers["contacts"]

@@ -235,7 +235,10 @@ def return_report(
     request: TravelRequest,
     arrived: datetime,
     answers: dict[str, list[str]],
+    minimal: bool = False,
 ) -> OutMessage:
+    """`minimal` (PRIVACY_MINIMAL_MESSAGES): the health answers only as what kind they are; the
+    symptoms and contacts come with the alert they raise, on «See details»."""
     lines = [
         t._(
             "🏠 {who} is back from {place}.",
@@ -243,11 +246,24 @@ def return_report(
             place=request.destination,
         ),
         t._("Arrived: {when}", when=t.when(arrived)),
+    ]
+    if answers.get("outside"):
+        lines.append(t._("Health: declared outside the bot (to the unit's health contact)."))
+        return OutMessage("\n".join(lines))
+    lines += [
         t._(
             "Provinces visited in the last 14 days: {names}",
             names=", ".join(answers.get("provinces", [])) or "—",
         ),
     ]
+    if minimal:
+        declared = answers.get("symptoms") or answers.get("contacts")
+        lines.append(
+            t._("Health: symptoms or exposure declared; the alert has the details.")
+            if declared
+            else t._("Health: nothing to report.")
+        )
+        return OutMessage("\n".join(lines))
     symptoms = [symptom_name(t, c) for c in answers.get("symptoms", [])]
     contacts = [contact_name(t, c) for c in answers.get("contacts", [])]
     lines.append(t._("Symptoms: {list}", list=", ".join(symptoms) if symptoms else t._("none")))
