@@ -24,6 +24,7 @@ from bot.services.broadcast.audience import (
 )
 from bot.services.broadcast.buttons import INERT, DirectiveAction
 from bot.services.kernel.feature import Answer
+from bot.services.kernel.reasons import refused_reason
 from bot.services.kernel.step import Step
 from bot.services.travel.policy_admin import PolicyAdmin
 from storage.broadcast_repo import Broadcast, BroadcastRepo
@@ -31,7 +32,6 @@ from storage.outbox_repo import Recipient
 from storage.repos import Conversation
 
 RETURN_FLOW = "bcreturn"
-MAX_REASON = 500
 SIGNOFF_PRIORITY = 2  # a leader's decision waits for it: among the interactive messages
 
 Queue = Callable[[Step, int], Awaitable[int]]
@@ -230,12 +230,8 @@ class Signoffs:
         self, step: Step, conversation: Conversation, text: str
     ) -> list[OutMessage]:
         reason = text.strip()
-        if not reason or len(reason) > MAX_REASON:
-            return [
-                OutMessage(
-                    step.t._("Please type a reason of at most {n} characters.", n=MAX_REASON)
-                )
-            ]
+        if refused := refused_reason(step.t, reason):
+            return refused
         await step.conversations.clear(step.who.channel, step.who.user_ref)
         checked = await self._may_sign(step, int(conversation.draft["broadcast_id"]))
         if isinstance(checked, str):

@@ -17,6 +17,7 @@ from bot.services.health.alerts import heads_now, repo
 from bot.services.health.buttons import Checkin, MonitoringAction
 from bot.services.health.flow import SymptomFlow
 from bot.services.kernel.copies import settle, tell_tracked
+from bot.services.kernel.reasons import refused_reason
 from bot.services.kernel.step import Deps, Step, sweep_due
 from bot.services.privacy.basis import may_process
 from storage.health_repo import DONE, ENDED, HealthRepo, Monitoring
@@ -25,7 +26,6 @@ from storage.repos import Conversation
 END_FLOW = "monitor_end"
 ASKED = "asked"
 REMINDED = "reminded"
-MAX_REASON = 500
 
 
 def checkin_subject(monitoring_id: int, day: date) -> str:
@@ -310,10 +310,8 @@ class MonitoringDesk:
     ) -> list[OutMessage]:
         t = step.t
         reason = text.strip()
-        if not reason or len(reason) > MAX_REASON:
-            return [
-                OutMessage(t._("Please type a reason of at most {n} characters.", n=MAX_REASON))
-            ]
+        if refused := refused_reason(t, reason):
+            return refused
         await step.conversations.clear(step.who.channel, step.who.user_ref)
         person = await step.me()
         monitoring = await repo(step).monitoring(int(conversation.draft["id"]))

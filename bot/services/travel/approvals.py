@@ -22,6 +22,7 @@ from bot.i18n import Translator
 from bot.services.health.alerts import Listing, isolation_of
 from bot.services.kernel.copies import reply_tracked, settle, tell_tracked
 from bot.services.kernel.people import names_of, told_line
+from bot.services.kernel.reasons import refused_reason
 from bot.services.kernel.step import Deps, Step, StepRunner, system_step
 from bot.services.travel.buttons import INERT, ApproveAll, RequestAction
 from bot.services.travel.policy_state import mode_at, mode_for_trip, work_calendar
@@ -55,7 +56,6 @@ from storage.travel_repo import (
 DENY_FLOW = "deny"
 BAN_REASON_FLOW = "banreason"
 AWAITING_BAN_REASON = "reason"
-MAX_REASON = 500
 
 
 class Approvals:
@@ -248,12 +248,8 @@ class Approvals:
         self, step: Step, conversation: Conversation, text: str
     ) -> list[OutMessage]:
         reason = text.strip()
-        if not reason or len(reason) > MAX_REASON:
-            return [
-                OutMessage(
-                    step.t._("Please type a reason of at most {n} characters.", n=MAX_REASON)
-                )
-            ]
+        if refused := refused_reason(step.t, reason):
+            return refused
         await step.conversations.clear(step.who.channel, step.who.user_ref)
         checked = await self._may_decide(step, int(conversation.draft["request_id"]))
         if isinstance(checked, str):
@@ -712,12 +708,8 @@ class Approvals:
         self, step: Step, conversation: Conversation, text: str
     ) -> list[OutMessage]:
         reason = text.strip()
-        if not reason or len(reason) > MAX_REASON:
-            return [
-                OutMessage(
-                    step.t._("Please type a reason of at most {n} characters.", n=MAX_REASON)
-                )
-            ]
+        if refused := refused_reason(step.t, reason):
+            return refused
         await step.conversations.clear(step.who.channel, step.who.user_ref)
         repo = self._repo(step)
         request_id = int(conversation.draft["request_id"])
