@@ -263,6 +263,11 @@ class Settings(BaseSettings):
         return value
 
     @property
+    def messengers(self) -> tuple[str, ...]:
+        """The channels staff reach the bot on (Telegram only, until the Zalo channel lands)."""
+        return ("telegram",)
+
+    @property
     def home_is_province(self) -> bool:
         """True when the home unit is a province (texts say «tỉnh», not «thành phố»)."""
         found = search_provinces(self.home_province, limit=1)

@@ -441,7 +441,7 @@ async def test_the_command_line_dry_run_is_vietnamese_and_changes_nothing(
             assert "báo cáo triệu chứng: 367 (lưu 45 ngày)" in done.stdout  # all: it is 2026 now
         else:
             assert "Sổ ghi chép hoạt động xử lý dữ liệu cá nhân" in done.stdout
-            assert "bản sao trong tin nhắn Telegram (ngoài Việt Nam)" in done.stdout
+            assert "bản sao trong tin nhắn trên Telegram (ngoài Việt Nam)" in done.stdout
             assert "45 ngày sau khi hết mục đích" in done.stdout
     assert snapshot(db_path) == before
 

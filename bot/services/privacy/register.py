@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from bot.config import Settings
 from bot.domain.retention import Kept
 from bot.i18n import Translator
+from bot.services.kernel.people import messenger_name
 from bot.services.privacy.retention import retention_days
 
 Text = Callable[[Translator], str]
@@ -21,7 +22,7 @@ class Processing:
     purpose: Text
     basis: str  # 'directory' | 'health' | 'law': which basis applies (see _basis)
     seen_by: Text
-    abroad: bool  # copies travel through the messenger (Telegram: outside Vietnam)
+    abroad: bool  # copies travel through the messengers, whose servers are abroad
     kept: Text
 
 
@@ -150,7 +151,12 @@ def _where(t: Translator, settings: Settings, abroad: bool) -> str:
     )
     if not abroad:
         return server
-    return t._("{server}; copies in Telegram messages (outside Vietnam)", server=server)
+    names = ", ".join(messenger_name(channel) for channel in settings.messengers)
+    return t._(
+        "{server}; copies in messages on {messengers} (outside Vietnam)",
+        server=server,
+        messengers=names,
+    )
 
 
 def register_lines(t: Translator, settings: Settings) -> list[str]:
