@@ -161,9 +161,7 @@ async def test_each_webhook_is_signed_over_the_raw_body_and_its_timestamp(
     assert "num_retry" not in headers
 
 
-async def test_the_app_secret_can_be_the_signing_key(
-    zalo: FakeZaloOA, receiver: Receiver
-) -> None:
+async def test_the_app_secret_can_be_the_signing_key(zalo: FakeZaloOA, receiver: Receiver) -> None:
     zalo.webhooks.configure(signature_key=APP_SECRET)
     zalo.follow(zalo.user())
     await zalo.webhooks.wait_idle()
@@ -420,9 +418,7 @@ async def test_an_event_is_given_up_after_the_last_retry(
     assert zalo.webhooks.given_up == [event]
 
 
-async def test_some_events_come_twice_even_after_200(
-    zalo: FakeZaloOA, receiver: Receiver
-) -> None:
+async def test_some_events_come_twice_even_after_200(zalo: FakeZaloOA, receiver: Receiver) -> None:
     zalo.webhooks.repeat_next(1)
     user = zalo.user()
     zalo.send_text(user, "một")

@@ -334,6 +334,8 @@ def _attachment(cs: CsMessage, message: JSON, attachment: object) -> CsMessage:
         raise invalid("attachment is invalid")
     payload: JSON = attachment["payload"]
     kind = attachment.get("type")
+    if not isinstance(kind, str) or not kind:
+        raise invalid("attachment type is invalid")
     if kind == "template":
         return _template(cs, message, payload)
     if kind == "file":
