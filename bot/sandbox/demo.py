@@ -14,7 +14,9 @@ import logging
 import secrets
 import shutil
 import signal
+import socket
 import tempfile
+import typing
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +29,8 @@ from bot.config import Settings
 from bot.i18n import Translations, Translator
 from bot.sandbox.server import FakeBotApi
 from bot.sandbox.web import Person, SandboxWeb, people_of
+from bot.sandbox.zalo_server import FakeZaloOA
+from bot.sandbox.zalo_web import ZaloPanes
 from bot.services.registration.directory_import import import_directory, write_invites
 from storage.db import Database
 from storage.directory_repo import DirectoryRepo
@@ -64,6 +68,9 @@ class Demo:
             bot_username="khaibao_sandbox_bot",
             clock=lambda: self.clock.now().timestamp(),  # message dates follow the dial
         )
+        # The Zalo OA beside it, on its own port: its clock follows the dial too.
+        self.zalo = FakeZaloOA(control_api=False, clock=lambda: self.clock.now().timestamp())
+        self.zalo_webhook_port = 0
         self.app: BotApplication | None = None
         self.web: SandboxWeb | None = None
         self._tmp: Path | None = None
@@ -75,10 +82,12 @@ class Demo:
     async def start(self) -> None:
         db_path = self._database_path()
         people = await self._load_sample(db_path)
-        self.web = SandboxWeb(self.api, people, self.clock, self.tick)
+        panes = ZaloPanes(self.zalo, people)
+        self.web = SandboxWeb(self.api, people, self.clock, self.tick, channels=(panes,))
         self.api.add_routes(self.web.install)
         try:
             await self.api.start(HOST, self.options.port)
+            await self.zalo.start(HOST)
         except OSError as exc:
             raise DemoError(f"cannot listen on {HOST}:{self.options.port}: {exc}") from exc
         settings = self._settings(db_path)
@@ -90,6 +99,7 @@ class Demo:
             app, self.app = self.app, None
             await stop_app(app)
         await self.api.stop()
+        await self.zalo.stop()
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
@@ -136,9 +146,36 @@ class Demo:
             await db.close()
         return people_of(directory, _invite_links(invites_file))
 
+    def zalo_settings(self) -> dict[str, object]:
+        """The bot's Zalo settings for the sandbox OA (the hook for the Zalo channel): the ids,
+        keys and a seeded refresh token, both base URLs at the fake, and the inbound server
+        the fake posts its signed events to (`/zalo/webhook`). Only the settings `Settings`
+        has are applied, so the demo runs Telegram alone until the Zalo channel exists."""
+        zalo = self.zalo
+        _, refresh = zalo.issue_tokens()
+        wanted: dict[str, object] = {
+            "zalo_app_id": zalo.app_id, "zalo_oa_id": zalo.oa_id,
+            "zalo_app_secret": zalo.app_secret, "zalo_oa_secret_key": zalo.oa_secret_key,
+            "zalo_refresh_token": refresh, "zalo_api_base_url": zalo.base_url,
+            "zalo_oauth_base_url": zalo.base_url, "zalo_signature_id": zalo.webhooks.signature_id,
+            "webhook_listen": HOST, "webhook_port": self.zalo_webhook_port,
+        }  # fmt: skip
+        known = type(self.base_settings).model_fields
+        if "zalo_app_id" not in known:
+            return {}
+        zalo.webhooks.configure(url=f"http://{HOST}:{self.zalo_webhook_port}/zalo/webhook")
+        return {  # model_copy does not validate: secrets go in as the field's own type
+            name: SecretStr(str(value)) if _is_secret(known[name].annotation) else value
+            for name, value in wanted.items()
+            if name in known
+        }
+
     def _settings(self, db_path: Path) -> Settings:
+        if "zalo_app_id" in type(self.base_settings).model_fields:
+            self.zalo_webhook_port = _free_port()
         return self.base_settings.model_copy(
             update={
+                **self.zalo_settings(),
                 "telegram_bot_token": SecretStr(self.api.token),  # model_copy does not validate
                 "telegram_api_base_url": self.api.base_url,
                 "telegram_bot_username": self.api.bot_username,
@@ -190,6 +227,16 @@ def run(settings: Settings, options: DemoOptions) -> int:
     except DemoError as exc:
         print(t._("khaibao demo cannot start: {problem}", problem=str(exc)))
         return 1
+
+
+def _is_secret(annotation: object) -> bool:
+    return annotation is SecretStr or SecretStr in typing.get_args(annotation)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return int(probe.getsockname()[1])
 
 
 def _invite_links(path: Path) -> dict[str, str]:

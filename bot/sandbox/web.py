@@ -6,6 +6,7 @@ bot), and turns the time dial: the bot's OffsetClock, followed by an immediate s
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import secrets
@@ -13,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 from aiohttp import web
@@ -93,6 +94,22 @@ class BadInput(ValueError):
     """A request from the page that cannot be carried out; answered with HTTP 400."""
 
 
+class PaneChannel(Protocol):
+    """Another messenger a pane can switch to (bot/sandbox/zalo_web.py): its routes under
+    `/_sandbox/<name>/`, each person's chat on it, and a version that grows at every change."""
+
+    name: str
+
+    @property
+    def version(self) -> int: ...
+
+    async def wait_change(self, since: int, timeout: float) -> int: ...
+
+    def install(self, app: web.Application) -> None: ...
+
+    def chats(self, staff_ids: list[str]) -> dict[str, list[JSON]]: ...
+
+
 class SandboxWeb:
     def __init__(
         self,
@@ -100,8 +117,11 @@ class SandboxWeb:
         people: list[Person],
         clock: OffsetClock,
         after_time_moved: Callable[[], Awaitable[None]],
+        channels: tuple[PaneChannel, ...] = (),
     ) -> None:
+        """`channels`: the messengers besides Telegram a pane can switch to."""
         self.api = api
+        self.channels = channels
         self.people = {person.staff_id: person for person in people}
         self.clock = clock
         self.after_time_moved = after_time_moved
@@ -121,6 +141,8 @@ class SandboxWeb:
             app.router.add_post(f"/_sandbox/{name}", self._json_action(action))
         app.router.add_post("/_sandbox/photo", self._photo)
         app.router.add_post("/_sandbox/document", self._document)
+        for channel in self.channels:
+            channel.install(app)
 
     # ------------------------------------------------------------------- the guard
 
@@ -234,12 +256,25 @@ class SandboxWeb:
             wanted = [str(s) for s in request.query.get("staff", "").split(",") if s]
         except ValueError:
             return web.json_response({"error": "since must be an integer"}, status=400)
-        if since == self.api.version:
-            await self.api.wait_change(since, LONG_POLL_SECONDS)
+        if since == self._version():
+            await self._wait_any_change()
         chats = {staff_id: self.api.timeline(self.people[staff_id].user_id)
                  for staff_id in wanted if staff_id in self.people}  # fmt: skip
-        return web.json_response({"version": self.api.version, "clock": self.clock_json(),
-                                  "chats": chats})  # fmt: skip
+        others = {channel.name: channel.chats(wanted) for channel in self.channels}
+        return web.json_response({"version": self._version(), "clock": self.clock_json(),
+                                  "chats": chats, "channels": others})  # fmt: skip
+
+    def _version(self) -> int:
+        """Grows whenever any messenger's chats change (each version only grows)."""
+        return self.api.version + sum(channel.version for channel in self.channels)
+
+    async def _wait_any_change(self) -> None:
+        waits = [self.api.wait_change(self.api.version, LONG_POLL_SECONDS)]
+        waits += [c.wait_change(c.version, LONG_POLL_SECONDS) for c in self.channels]
+        tasks = [asyncio.ensure_future(wait) for wait in waits]
+        _, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
 
     async def _file(self, request: web.Request) -> web.Response:
         stored = self.api.file(request.match_info["file_id"])

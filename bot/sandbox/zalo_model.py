@@ -49,7 +49,6 @@ RETRY_HEADER = "num_retry"
 SIGNATURE_IDS = ("app_id", "oa_id")  # which id starts the signed string (sources disagree)
 
 # Error codes, as ZALO.md §3 lists them.
-OK = 0
 RATE_LIMITED = -32
 ASSET_EXPIRED = -100
 INVALID_PARAM = -201

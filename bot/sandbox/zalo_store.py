@@ -39,6 +39,7 @@ from bot.sandbox.zalo_model import (
     NIGHT_START_HOUR,
     NOT_FOLLOWING,
     OA_ID,
+    OA_NAME,
     OA_SECRET_KEY,
     OAUTH_INVALID_APP,
     OAUTH_INVALID_CODE,
@@ -481,7 +482,7 @@ class ZaloStore:
         wanted = "file" if cs.kind == "file" else cs.kind
         if upload is None or upload.kind != wanted:
             raise invalid("attachment_id is invalid" if wanted != "file" else "token is invalid")
-        if self.now() - upload.uploaded_at > UPLOAD_LIFETIME:
+        if self.upload_expired(upload):
             raise ZaloError(ASSET_EXPIRED)
         return upload
 
@@ -616,7 +617,7 @@ class ZaloStore:
                 "cs_reply": {}, "promotion": {}}  # fmt: skip
 
     def oa_info(self) -> JSON:
-        return {"oaid": self.oa_id, "name": "Khai Báo (sandbox OA)", "description": "",
+        return {"oaid": self.oa_id, "name": OA_NAME, "description": "",
                 "is_verified": True, "package_name": "Gói Nâng cao",
                 "linked_ZCA": True, "num_follower": sum(u.follower for u in self.users.values())}  # fmt: skip
 
