@@ -2,12 +2,17 @@
 // Plain JavaScript, no build step. It talks to /_sandbox/* on the same server.
 "use strict";
 
-const S = { people: [], byId: {}, open: [], version: -1, seen: {}, poll: null, zone: undefined, toasted: new Set() };
+const S = { people: [], byId: {}, open: [], version: -1, seen: {}, poll: null, zone: undefined, toasted: new Set(), channel: {} };
 // This run's token, embedded in the page: the API refuses any request without it, so another
 // web page open in the same browser cannot drive the sandbox.
 const TOKEN = document.querySelector('meta[name="sandbox-token"]').content;
 const AUTH = { "X-Sandbox-Token": TOKEN };
 const fileUrl = (fileId) => `/_sandbox/file/${encodeURIComponent(fileId)}?token=${encodeURIComponent(TOKEN)}`;
+const zaloFileUrl = (id) => `/_sandbox/zalo/file/${encodeURIComponent(id)}?token=${encodeURIComponent(TOKEN)}`;
+// A pane chats on Telegram or, switched, on Zalo (through the sandbox OA): its actions go to
+// /_sandbox/zalo/<action> then.
+const onZalo = (staffId) => S.channel[staffId] === "zalo";
+const actionPath = (staffId, action) => (onZalo(staffId) ? `/_sandbox/zalo/${action}` : `/_sandbox/${action}`);
 
 async function post(path, body) {
   const res = await fetch(path, {
@@ -69,6 +74,7 @@ async function openPane(staffId) {
   pane.querySelector(".name").textContent = p.name;
   pane.querySelector(".role").textContent = `${p.staff_id} · ${p.position} · ${p.unit}`;
   pane.querySelector(".close").addEventListener("click", () => closePane(staffId));
+  pane.querySelector(".channel").addEventListener("click", () => switchChannel(staffId));
   pane.querySelector(".share-contact").addEventListener("click", () => act(staffId, "contact", {}));
   pane.querySelector(".toggle-keyboard").addEventListener("click", () => pane.classList.toggle("keyboard-hidden"));
   const input = pane.querySelector("textarea[name=text]");
@@ -85,7 +91,9 @@ async function openPane(staffId) {
   input.addEventListener("input", () => { input.rows = Math.min(6, input.value.split("\n").length); });
   pane.querySelector(".forward").addEventListener("click", () => sendBox("forward"));
   const invite = pane.querySelector(".invite");
-  if (p.invite) invite.addEventListener("click", () => act(staffId, "text", { text: `/start ${p.invite.split("start=")[1]}` }));
+  // On Zalo there is no deep link: the invite code is typed as text.
+  const code = p.invite ? p.invite.split("start=")[1] : "";
+  if (p.invite) invite.addEventListener("click", () => act(staffId, "text", { text: onZalo(staffId) ? code : `/start ${code}` }));
   else invite.hidden = true;
   pane.querySelector(".attach input").addEventListener("change", (event) => sendFile(staffId, event.target));
   document.getElementById("empty").hidden = true;
@@ -93,6 +101,20 @@ async function openPane(staffId) {
   S.open.push(staffId);
   S.seen[staffId] = { json: "", count: 0 };
   afterPanesChanged();
+}
+
+async function switchChannel(staffId) {
+  const zalo = !onZalo(staffId);
+  if (zalo && !S.zaloReady) { status("Zalo không có trong sandbox này · no Zalo in this sandbox"); return; }
+  if (zalo) {
+    try { await post("/_sandbox/zalo/open", { staff_id: staffId }); } catch (error) { status(`zalo: ${error.message}`); return; }
+  }
+  S.channel[staffId] = zalo ? "zalo" : "telegram";
+  const pane = paneOf(staffId);
+  pane.classList.toggle("zalo", zalo);
+  pane.querySelector(".channel").textContent = zalo ? "Zalo" : "Telegram";
+  S.seen[staffId] = { json: "", count: 0 };
+  restartPoll();
 }
 
 function closePane(staffId) {
@@ -114,7 +136,7 @@ function paneOf(staffId) {
 
 async function act(staffId, action, body) {
   try {
-    await post(`/_sandbox/${action}`, { staff_id: staffId, ...body });
+    await post(actionPath(staffId, action), { staff_id: staffId, ...body });
   } catch (error) {
     status(`${action}: ${error.message}`);
   }
@@ -129,7 +151,7 @@ async function sendFile(staffId, input) {
   const form = new FormData();
   form.append("staff_id", staffId);
   form.append(kind, file);
-  const res = await fetch(`/_sandbox/${kind}`, { method: "POST", body: form, headers: AUTH });
+  const res = await fetch(actionPath(staffId, kind), { method: "POST", body: form, headers: AUTH });
   if (!res.ok) status(`${kind}: ${(await res.json()).error}`);
 }
 
@@ -148,9 +170,10 @@ function renderChat(staffId, timeline) {
   S.seen[staffId] = { json, count: botCount };
   const chat = pane.querySelector(".chat");
   const atBottom = chat.scrollHeight - chat.scrollTop - chat.clientHeight < 40;
-  const nodes = timeline.map((entry) => renderEntry(staffId, entry));
+  const zalo = onZalo(staffId);
+  const nodes = timeline.map((entry) => (zalo ? renderZaloEntry(staffId, entry) : renderEntry(staffId, entry)));
   chat.replaceChildren(...nodes);
-  renderKeyboard(staffId, pane.querySelector(".keyboard"), timeline);
+  renderKeyboard(staffId, pane.querySelector(".keyboard"), zalo ? [] : timeline);  // Zalo has no menu keyboard
   if (!seen.json || timeline.at(-1)?.from === "user") chat.scrollTop = chat.scrollHeight;
   else if (botCount > seen.count) {
     // New messages: bring the first answer to the person's last action (or else the first new
@@ -228,6 +251,50 @@ function renderEntry(staffId, m) {
   return box;
 }
 
+// ---------------------------------------------------------------- a Zalo chat
+
+// Zalo's look: no menu keyboard, at most 5 buttons under a message, no edits (an edit comes as a
+// new message), a tap on a hidden-query button shows only as a note.
+function renderZaloEntry(staffId, m) {
+  if (m.from === "user") {
+    if (m.kind === "tap" && m.hidden) return el("div", { class: "tap", text: `↳ ${m.button}` });
+    if (m.kind === "follow" || m.kind === "unfollow") {
+      return el("div", { class: "note", text: m.kind === "follow" ? "Đã quan tâm OA · followed" : "Đã bỏ quan tâm · unfollowed" });
+    }
+    const box = el("div", { class: "msg me" });
+    if (m.kind === "image") box.append(el("img", { src: zaloFileUrl(m.file.upload_id), alt: "photo" }));
+    else if (m.kind === "file") box.append(el("a", { class: "file", href: zaloFileUrl(m.file.upload_id), target: "_blank", rel: "noopener", text: `📄 ${m.file.name}` }));
+    else if (m.kind === "submit_info") box.append(`📱 ${m.text}`);
+    else if (m.text) box.append(m.text);
+    box.append(el("span", { class: "meta", text: time(m.date) }));
+    return box;
+  }
+  if (m.kind === "reaction") return el("div", { class: "note", text: `OA: ${m.text}` });
+  const box = el("div", { class: "msg bot", "data-message-id": m.message_id });
+  if (m.upload && m.kind !== "file") box.append(el("img", { src: zaloFileUrl(m.upload.upload_id), alt: "photo" }));
+  if (m.image_url) box.append(el("img", { src: m.image_url, alt: "photo" }));
+  if (m.upload && m.kind === "file") {
+    box.append(el("a", { class: "file", href: zaloFileUrl(m.upload.upload_id), target: "_blank", rel: "noopener", download: m.upload.name, text: `📄 ${m.upload.name}` }));
+  }
+  if (m.kind === "request_user_info") {
+    box.append(el("strong", { text: m.element.title }), el("div", { text: m.element.subtitle }));
+    box.append(el("div", { class: "inline-rows" }, el("button", { type: "button", class: "inline", text: "Chia sẻ · share", onclick: () => act(staffId, "contact", {}) })));
+  }
+  if (m.kind === "template") box.append(el("div", { class: "forwarded", text: `ZBS ${m.template.template_id}` }), JSON.stringify(m.template.template_data));
+  if (m.text != null) box.append(el("div", { text: m.text }));
+  if (m.buttons && m.buttons.length) {
+    const rows = el("div", { class: "inline-rows" });
+    for (const b of m.buttons) {
+      if (b.type === "oa.open.url") rows.append(el("a", { href: b.payload.url, target: "_blank", rel: "noopener", text: `${b.title} ↗` }));
+      else if (b.type.startsWith("oa.query")) rows.append(el("button", { type: "button", class: "inline", text: b.title, onclick: () => act(staffId, "tap", { message_id: m.message_id, title: b.title }) }));
+      else rows.append(el("span", { class: "inline", text: b.title }));
+    }
+    box.append(rows);
+  }
+  box.append(el("span", { class: "meta", text: time(m.sent_at) + (m.billable ? " · tính phí · billable" : "") }));
+  return box;
+}
+
 function renderInline(staffId, m, rows) {
   const box = el("div", { class: "inline-rows" });
   for (const row of rows) {
@@ -284,7 +351,13 @@ async function pollLoop() {
       const data = await res.json();
       S.version = data.version;
       showClock(data.clock);
-      for (const [staffId, timeline] of Object.entries(data.chats)) renderChat(staffId, timeline);
+      S.zaloReady = !!(data.channels && data.channels.zalo);
+      for (const [staffId, timeline] of Object.entries(data.chats)) {
+        if (!onZalo(staffId)) renderChat(staffId, timeline);
+      }
+      for (const [staffId, timeline] of Object.entries((data.channels || {}).zalo || {})) {
+        if (onZalo(staffId)) renderChat(staffId, timeline);
+      }
     } catch (error) {
       if (controller.signal.aborted) return;
       status("Mất kết nối với sandbox · lost the sandbox; retrying…");
