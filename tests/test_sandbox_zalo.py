@@ -10,6 +10,9 @@ import asyncio
 import hashlib
 import io
 import json
+import signal
+import socket
+import sys
 import unicodedata
 from collections import deque
 from collections.abc import AsyncIterator
@@ -22,6 +25,7 @@ from aiohttp import web
 from bot.sandbox.model import TINY_PNG
 from bot.sandbox.zalo_model import DAY, HOUR
 from bot.sandbox.zalo_server import APP_ID, APP_SECRET, OA_ID, OA_SECRET_KEY, FakeZaloOA
+from tests.paths import ROOT
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -508,3 +512,71 @@ async def test_the_control_api_drives_a_user_over_http(
     async with session.get(control + "stats") as response:
         stats = await response.json()
     assert stats["billable"] == 1 and stats["idle"] is True and stats["deliveries"] >= 4
+
+
+# --------------------------------------------------------------------------- for the adapter's tests
+
+
+async def test_read_receipts_name_the_oa_messages_seen(
+    zalo: FakeZaloOA, api: Client, receiver: Receiver
+) -> None:
+    user_id = following(zalo)
+    await api.cs(user_id, {"text": "Chỉ thị số 5"})
+    user = zalo.known(user_id)
+    last = user.last_interaction
+    zalo.receipt(user, zalo.messages(user_id))
+    await zalo.webhooks.wait_idle()
+    seen = receiver.bodies("user_seen_message")[0]
+    assert seen["message"]["msg_ids"] == [zalo.messages(user_id)[0].message_id]
+    assert seen["recipient"] == {"id": user_id}
+    assert user.last_interaction == last  # reading is no interaction
+    other = zalo.user()
+    with pytest.raises(ValueError, match="only messages sent to this user"):
+        zalo.receipt(other, zalo.messages(user_id))
+
+
+async def test_the_peak_rate_and_each_answer_time_are_measured(
+    zalo: FakeZaloOA, api: Client
+) -> None:
+    user_id = following(zalo)
+    for number in range(3):
+        await api.cs(user_id, {"text": str(number)})
+    assert zalo.peak_calls(60.0) == 3 and zalo.peak_calls(0.0) <= 1
+    await zalo.webhooks.wait_idle()
+    assert all(0 <= d.seconds < 2.0 for d in zalo.webhooks.deliveries)
+
+
+async def test_tests_fakezalo_runs_alone_and_stops_on_sigterm(receiver: Receiver) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tests.fakezalo", "--port", str(port),
+        "--webhook-url", receiver.url, "--signature-id", "oa_id",
+        cwd=ROOT, stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        line = (await asyncio.wait_for(process.stdout.readline(), 20)).decode().split()
+        assert line[:2] == ["FAKEZALO_READY", f"http://127.0.0.1:{port}"]
+        control = f"{line[1]}/_zalo/control/"
+        async with aiohttp.ClientSession() as session:
+            async with session.post(control + "users", json={"follow": True}) as response:
+                assert (await response.json())["event"]["event_name"] == "follow"
+            form = {"app_id": APP_ID, "grant_type": "refresh_token", "refresh_token": line[2]}
+            url = line[1] + "/v4/oa/access_token"
+            async with session.post(url, data=form, headers={"secret_key": APP_SECRET}) as r:
+                assert "access_token" in await r.json()
+        for _ in range(100):
+            if receiver.posts:
+                break
+            await asyncio.sleep(0.05)
+        headers, raw = receiver.posts[0]
+        stamp = json.loads(raw)["timestamp"]
+        digest = hashlib.sha256(OA_ID.encode() + raw + stamp.encode() + OA_SECRET_KEY.encode())
+        assert headers["X-ZEvent-Signature"] == "mac=" + digest.hexdigest()
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+        output, _ = await asyncio.wait_for(process.communicate(), 10)
+    assert process.returncode == 0 and output == b""

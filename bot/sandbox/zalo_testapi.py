@@ -45,7 +45,7 @@ class ZaloControlApi:
             "clock": self._clock, "tokens": self._tokens, "auth_code": self._auth_code,
             "expire_tokens": self._expire_tokens, "template": self._template,
             "fail_next": self._fail_next, "delay_next": self._delay_next,
-            "webhook": self._webhook, "repeat_next": self._repeat_next,
+            "webhook": self._webhook, "repeat_next": self._repeat_next, "seen": self._seen,
         }  # fmt: skip
         for name, action in posts.items():
             app.router.add_post(PREFIX + name, self._handler(action))
@@ -131,6 +131,12 @@ class ZaloControlApi:
         self.store.block(self._known(body), bool(body.get("blocked", True)))
         return {"ok": True}
 
+    def _seen(self, body: JSON) -> JSON:
+        user = self._known(body)
+        ids = body.get("message_ids") or [m.message_id for m in self.store.messages(user.user_id)]
+        sent = [self._sent(user, message_id) for message_id in ids]
+        return event_json(self.store.receipt(user, sent, seen=bool(body.get("seen", True))))
+
     def _event(self, body: JSON) -> JSON:
         if not isinstance(body.get("body"), dict):
             raise ValueError("body (the event's JSON object) is required")
@@ -201,6 +207,7 @@ class ZaloControlApi:
 
     def _stats(self, body: JSON) -> JSON:
         return {**self.store.stats(), "deliveries": len(self.webhooks.deliveries),
+                "peak_calls_per_minute": self.store.peak_calls(self.store.rate_window),
                 "given_up": len(self.webhooks.given_up), "idle": self.webhooks.idle}  # fmt: skip
 
     def _deliveries(self, body: JSON) -> list[JSON]:

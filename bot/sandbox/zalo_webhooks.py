@@ -43,6 +43,7 @@ class Delivery:
     num_retry: int
     status: int  # HTTP status, 0 when the bot did not answer in time or refused the connection
     repeat: bool
+    seconds: float  # how long the bot took to answer (a bench reads its percentiles)
 
 
 class ZaloWebhooks:
@@ -177,6 +178,7 @@ class ZaloWebhooks:
 
     async def _deliver(self, attempt: Attempt) -> None:
         event = attempt.event
+        started = time.monotonic()
         try:
             status = await self._post(attempt)
         except (aiohttp.ClientError, TimeoutError):
@@ -186,7 +188,8 @@ class ZaloWebhooks:
             if attempt.num_retry == 0:
                 self._busy.discard(event.user_id)
         self.deliveries.append(Delivery(event.seq, event.event_name, event.user_id,
-                                        attempt.num_retry, status, attempt.repeat))  # fmt: skip
+                                        attempt.num_retry, status, attempt.repeat,
+                                        time.monotonic() - started))  # fmt: skip
         if status == 200:
             if not attempt.repeat and self._should_repeat():
                 self._later.append(Attempt(event, 1, time.monotonic() + REPEAT_PAUSE, True))
