@@ -1,13 +1,52 @@
 """The sandbox Zalo Official Account server: the OA Open API (`openapi.zalo.me`), the OAuth token
 endpoint (`oauth.zaloapp.com`), the signed webhooks and the tests' control API, on one port.
 
-    fake = FakeZaloOA(webhook_url="http://127.0.0.1:8443/zalo/webhook")
+    fake = FakeZaloOA(webhook_url="http://127.0.0.1:8443/zalo/webhook")  # signature_id="app_id"
     await fake.start()
-    # ZALO_API_BASE_URL = ZALO_OAUTH_BASE_URL = fake.base_url
-    access, refresh = fake.issue_tokens()  # ZALO_REFRESH_TOKEN = refresh
+    # ZALO_API_BASE_URL = ZALO_OAUTH_BASE_URL = fake.base_url; ZALO_APP_ID = APP_ID,
+    # ZALO_OA_ID = OA_ID, ZALO_APP_SECRET = APP_SECRET, ZALO_OA_SECRET_KEY = OA_SECRET_KEY
+    _, refresh = fake.issue_tokens()  # ZALO_REFRESH_TOKEN = refresh
     anh = fake.user("Nguyễn Văn An", phone="84912345678")
-    fake.follow(anh)  # a signed `follow` event reaches the bot
-    sent = await fake.next_message(anh.user_id)  # what the OA sent back
+    fake.follow(anh)  # a signed `follow` event is posted to the webhook
+    sent = await fake.next_message(anh.user_id)  # the next cs message the OA sent An
+
+In-process (a `ZaloStore`; every user action returns the `ZaloEvent` it queued: `.seq`, `.body`,
+`.raw`, the bytes posted and signed):
+- users: `user(name, user_id=None, phone="")` (not following, never interacted), `follow(user)`,
+  `unfollow(user)`, `block(user)` (cs → -217), `send_text(user, text, quote_msg_id=None)`,
+  `send_image(user, data, caption="")`, `send_file(user, data, name, mime)` (the event's
+  attachment url serves the bytes from this server), `tap(user, sent, title_contains)` (the
+  button's payload as `user_send_text`; only `oa.query.*` buttons), `submit_info(user, phone=,
+  name=)` (only after a `request_user_info` reached them), `receipt(user, [sent], seen=True)`,
+  `queue_event(user_id, body)` (any body, posted as given). Following, writing, tapping and
+  submitting are interactions; unfollowing and receipts are not.
+- reads: `messages(user_id)` → [`ZaloSent`] (`kind` text|buttons|request_user_info|image|gif|
+  file|template, `text`, `buttons`, `button_titles()`, `payload_of(title)`, `upload`, `billable`,
+  `message_id`), `next_message(user_id, timeout)` / `mark_read(user_id)`, `timeline(user_id)`,
+  `window(user)` → free|billable|closed, `user_detail(user_id)`, `stats()` (sent, billable,
+  refused by code, refreshes, refresh_reuses, billable_by_user, ...), `counters`, `requests`
+  ((endpoint, body) of every call), `events`, `peak_calls(window)`.
+- Zalo's side: `advance(seconds)` (tokens, uploads and the 7-day window follow it; `clock=` sets
+  the base), `issue_tokens()`, `issue_auth_code()`, `expire_access_tokens()`, `code_challenge`
+  (PKCE), `expired_token_code` (-216, or -220), `approve_template(id, params)`, `require_follow`,
+  `echoes` (post `oa_send_*` for each send).
+- faults: `fail_next(endpoint, code, count=1, message=None, user_id=None, http_status=None)`,
+  `delay_next(endpoint, seconds, count=1)`; endpoints: the keys of `zalo_api.ROUTES`
+  ("message/cs", "upload/file", ...) and "access_token".
+- webhooks (`fake.webhooks`): `configure(url=, signature_id="app_id"|"oa_id", signature_key=,
+  repeat_share=)`, `repeat_next(count)`, `answer_timeout` (2 s), `retry_pauses`, `deliveries`
+  (seq, event_name, user_id, num_retry, status, repeat, seconds), `given_up`, `idle`,
+  `await wait_idle()`.
+
+Over HTTP, `<base_url>/_zalo/control/<name>` (JSON in and out; 400 `{"error"}` on a bad call):
+POST users {display_name, user_id?, phone?, follow?}, text {user_id, text}, image {user_id,
+data_base64?, caption?}, file {user_id, name, data_base64}, tap {user_id, message_id, title},
+submit_info {user_id, phone?}, follow / unfollow {user_id}, block {user_id, blocked?}, seen
+{user_id, message_ids?}, event {user_id, body}, clock {advance_seconds|_hours|_days}, tokens,
+auth_code, expire_tokens, template {template_id, params}, fail_next {endpoint, code, count?,
+user_id?, message?, http_status?}, delay_next {endpoint, seconds, count?}, webhook {url?,
+signature_id?, signature_key?, repeat_share?}, repeat_next {count}; GET messages / timeline /
+user ?user_id=, stats, deliveries, requests, events.
 """
 
 from __future__ import annotations
