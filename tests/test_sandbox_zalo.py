@@ -239,6 +239,10 @@ async def test_text_is_at_most_2000_nfc_characters(zalo: FakeZaloOA, api: Client
     decomposed = unicodedata.normalize("NFD", "ệ" * 1000)  # 3000 code points, 1000 in NFC
     assert (await api.cs(user_id, {"text": decomposed}))["error"] == 0
     assert (await api.cs(user_id, {"text": ""}))["error"] == -201
+    question = zalo.send_text(zalo.known(user_id), "Hỏi?").body["message"]["msg_id"]
+    reply = await api.cs(user_id, {"text": "Đáp", "quote_message_id": question})
+    assert reply["error"] == 0 and zalo.messages(user_id)[-1].quote_message_id == question
+    assert (await api.cs(user_id, {"text": "x", "quote_message_id": "abc"}))["error"] == -201
     assert (await api.cs(user_id, {}))["error"] == -201
 
 
@@ -471,6 +475,9 @@ async def test_unknown_paths_and_bad_bodies_are_answered_200_with_an_error(api: 
     assert (await api.post("/v3.0/oa/message/cs", None, raw=b"{not json"))["error"] == -201
     assert (await api.post("/v3.0/oa/message/cs", None, raw=b"\xff\xfe"))["error"] == -201
     assert (await api.post("/v3.0/oa/message/cs", [1, 2]))["error"] == -201
+    form = await api.session.post(api.fake.base_url + "/v3.0/oa/message/cs",
+                                  data={"recipient": "x"}, headers={"access_token": api.token})  # fmt: skip
+    assert (await form.json())["error"] == -201 and form.status == 200  # JSON bodies only
     assert (await api.get("/v3.0/oa/user/detail", {"user_id": "1"}))["error"] == -201
     oa = await api.get("/v2.0/oa/getoa")
     assert oa["data"]["oaid"] == OA_ID
@@ -580,3 +587,26 @@ async def test_tests_fakezalo_runs_alone_and_stops_on_sigterm(receiver: Receiver
             process.send_signal(signal.SIGTERM)
         output, _ = await asyncio.wait_for(process.communicate(), 10)
     assert process.returncode == 0 and output == b""
+
+
+async def test_reactions_and_templates(zalo: FakeZaloOA, api: Client) -> None:
+    user_id = following(zalo)
+    msg_id = zalo.send_text(zalo.known(user_id), "Đã đọc").body["message"]["msg_id"]
+    react = {"recipient": {"user_id": user_id},
+             "sender_action": {"react_icon": "/-strong", "react_message_id": msg_id}}  # fmt: skip
+    assert (await api.post("/v2.0/oa/message", react))["error"] == 0
+    react["sender_action"]["react_message_id"] = "nope"
+    assert (await api.post("/v2.0/oa/message", react))["error"] == -201
+    zalo.approve_template("501", ("name",))
+    template = {"user_id": user_id, "template_id": "501", "template_data": {"name": "Bình"}}
+    hour = int((zalo.now() + 7 * HOUR) // HOUR % 24)  # Vietnam's hour now
+    later(zalo, api, ((12 - hour) % 24) * HOUR)  # about noon in Vietnam
+    later(zalo, api, 8 * DAY)  # far outside the cs window: a template still goes
+    assert (await api.cs(user_id, {"text": "x"}))["error"] == -230
+    assert (await api.post("/v3.0/oa/message/template", template))["error"] == 0
+    assert (await api.post("/v3.0/oa/message/template", {**template, "template_id": "9"}))[
+        "error"
+    ] == -201
+    later(zalo, api, 11 * HOUR)  # about 23:00 in Vietnam: no template sends at night
+    assert (await api.post("/v3.0/oa/message/template", template))["error"] == -234
+    assert zalo.stats()["templates"] == 1

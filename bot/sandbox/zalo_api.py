@@ -175,6 +175,8 @@ class ZaloApi:
             if raw is None:
                 return {}
         else:
+            if request.content_type != "application/json":
+                raise invalid("Content-Type must be application/json")
             try:
                 raw = (await request.read()).decode()
             except (UnicodeDecodeError, ValueError) as exc:

@@ -487,6 +487,8 @@ class ZaloStore:
         if window == "closed":
             raise ZaloError(OUTSIDE_WINDOW)
         upload = None if cs.upload_id is None else self._upload_for(cs)
+        if cs.quote_message_id is not None and cs.quote_message_id not in self._user_msg_ids(user):
+            raise invalid("quote_message_id is invalid")
         sent = ZaloSent(
             message_id=opaque_id("oa", self._next(), 32), user_id=user.user_id, kind=cs.kind,
             text=cs.text, sent_at=self.now(), billable=window == "billable",
@@ -499,6 +501,10 @@ class ZaloStore:
         self.counters.billable += sent.billable
         self._record(sent)
         return sent
+
+    def _user_msg_ids(self, user: ZaloUser) -> set[object]:
+        return {entry.get("msg_id") for entry in self._log.get(user.user_id, [])
+                if isinstance(entry, dict)}  # fmt: skip
 
     def _upload_for(self, cs: CsMessage) -> Upload:
         upload = self.uploads.get(cs.upload_id or "")
@@ -561,11 +567,7 @@ class ZaloStore:
 
     def react(self, user_id: str, icon: str, message_id: str) -> JSON:
         """A reaction on one of the user's messages (v2 message API's sender_action)."""
-        self._reachable(user_id)
-        ids = {
-            entry.get("msg_id") for entry in self._log.get(user_id, []) if isinstance(entry, dict)
-        }
-        if message_id not in ids:
+        if message_id not in self._user_msg_ids(self._reachable(user_id)):
             raise invalid("react_message_id is invalid")
         self._log[user_id].append({"from": "bot", "kind": "reaction", "text": icon,
                                    "react_message_id": message_id, "date": self.now()})  # fmt: skip
