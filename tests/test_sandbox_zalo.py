@@ -610,3 +610,35 @@ async def test_reactions_and_templates(zalo: FakeZaloOA, api: Client) -> None:
     later(zalo, api, 11 * HOUR)  # about 23:00 in Vietnam: no template sends at night
     assert (await api.post("/v3.0/oa/message/template", template))["error"] == -234
     assert zalo.stats()["templates"] == 1
+
+
+async def test_the_legacy_reply_quota_and_the_rate_headers(zalo: FakeZaloOA, api: Client) -> None:
+    zalo.reply_quota = 8
+    user_id = following(zalo)
+    remains = [(await api.cs(user_id, {"text": str(n)}))["data"]["quota"]["remain"]
+               for n in range(8)]  # fmt: skip
+    assert remains == [7, 6, 5, 4, 3, 2, 1, 0]
+    assert (await api.cs(user_id, {"text": "9th"}))["error"] == -211
+    zalo.send_text(zalo.known(user_id), "again")  # an interaction gives new replies
+    assert (await api.cs(user_id, {"text": "ok"}))["data"]["quota"]["remain"] == 7
+    headers = {"access_token": api.token}
+    async with api.session.get(zalo.base_url + "/v2.0/oa/getoa", headers=headers) as response:
+        assert response.headers["X-RateLimit-Limit"] == "4000"
+        assert int(response.headers["X-RateLimit-Remain"]) == 4000 - len(zalo.requests)
+
+
+async def test_locations_stickers_and_settings_over_the_control_api(
+    zalo: FakeZaloOA, api: Client, receiver: Receiver
+) -> None:
+    control = zalo.base_url + "/_zalo/control/"
+    user_id = following(zalo)
+    for name, body in (("location", {"latitude": 21.03, "longitude": 105.85}), ("sticker", {})):
+        async with api.session.post(control + name, json={"user_id": user_id, **body}) as r:
+            assert (await r.json())["event_name"] == f"user_send_{name}"
+    async with api.session.post(control + "settings", json={"expired_token_code": -220}) as r:
+        assert (await r.json())["expired_token_code"] == -220
+    zalo.expire_access_tokens()
+    assert (await api.cs(user_id, {"text": "x"}))["error"] == -220
+    await zalo.webhooks.wait_idle()
+    location = receiver.bodies("user_send_location")[0]["message"]["attachments"][0]
+    assert location["payload"]["coordinates"] == {"latitude": "21.03", "longitude": "105.85"}

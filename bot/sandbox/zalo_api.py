@@ -101,12 +101,12 @@ class ZaloFaults:
         )
 
 
-def success(data: JSON) -> web.Response:
-    return web.json_response({"data": data, "error": 0, "message": "Success"})
+def success(data: JSON, headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response({"data": data, "error": 0, "message": "Success"}, headers=headers)
 
 
-def refusal(error: ZaloError) -> web.Response:
-    return web.json_response(error.body())  # HTTP 200, always
+def refusal(error: ZaloError, headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response(error.body(), headers=headers)  # HTTP 200, always
 
 
 def _recipient_of(body: JSON) -> object:
@@ -148,10 +148,10 @@ class ZaloApi:
                 if injected is not None:
                     return injected
                 self.store.check_access(request.headers.get("access_token"))
-                return success(await action(request, body))
+                return success(await action(request, body), self._rate_headers(self.store))
             except ZaloError as error:
                 self.store.note_refusal(error.code)
-                return refusal(error)
+                return refusal(error, self._rate_headers(self.store))
 
         return handle
 
@@ -193,8 +193,13 @@ class ZaloApi:
 
     async def _cs(self, request: web.Request, body: JSON) -> JSON:
         sent = self.store.send_cs(parse_cs(body))
-        return {"message_id": sent.message_id, "user_id": sent.user_id,
-                "sent_time": str(int(sent.sent_at * 1000))}  # fmt: skip
+        answer: JSON = {"message_id": sent.message_id, "user_id": sent.user_id,
+                  "sent_time": str(int(sent.sent_at * 1000))}  # fmt: skip
+        quota = self.store.reply_quota
+        if quota is not None:
+            used = self.store.users[sent.user_id].replies
+            answer["quota"] = {"quota_type": "reply", "remain": quota - used, "total": quota}
+        return answer
 
     async def _template(self, request: web.Request, body: JSON) -> JSON:
         user_id = user_id_of(body.get("user_id"))
@@ -237,6 +242,12 @@ class ZaloApi:
 
     async def _quota(self, request: web.Request, body: JSON) -> JSON:
         return self.store.quota(user_id_of(body.get("user_id")))
+
+    @staticmethod
+    def _rate_headers(store: ZaloStore) -> dict[str, str]:
+        """UNVERIFIED header names (one source mentions them): the app's limit and what is left."""
+        left = max(0, store.rate_per_minute - store.calls_in_window())
+        return {"X-RateLimit-Limit": str(store.rate_per_minute), "X-RateLimit-Remain": str(left)}
 
     async def _quota_v2(self, request: web.Request, body: JSON) -> JSON:
         if "user_id" in body:

@@ -37,6 +37,7 @@ REFRESH_TOKEN_LIFETIME = 90 * DAY  # "3 months"
 AUTH_CODE_LIFETIME = 10 * 60.0
 UPLOAD_LIFETIME = 7 * DAY
 RATE_PER_MINUTE = 4000  # requests per app
+LEGACY_REPLY_QUOTA = 8  # the old rule: 8 free replies per 48 h (unlimited since 2026)
 NIGHT_START_HOUR, NIGHT_END_HOUR = 22, 6  # no template sends between (Vietnam time, -234)
 VIETNAM_UTC_OFFSET = 7 * HOUR
 
@@ -52,6 +53,7 @@ SIGNATURE_IDS = ("app_id", "oa_id")  # which id starts the signed string (source
 RATE_LIMITED = -32
 ASSET_EXPIRED = -100
 INVALID_PARAM = -201
+QUOTA_USED = -211  # UNVERIFIED which code (-211 or -218): the legacy 8 replies are used up
 NOT_FOLLOWING = -213
 TOKEN_INVALID = -216
 BLOCKED = -217
@@ -71,6 +73,7 @@ MESSAGES = {
     RATE_LIMITED: "Your application reached limit call api",
     ASSET_EXPIRED: "Attachment has expired, please upload again",
     INVALID_PARAM: "Parameters are invalid",
+    QUOTA_USED: "Out of quota: the OA has used its replies to this user",
     NOT_FOLLOWING: "User has not followed OA",
     TOKEN_INVALID: "Access token is invalid",
     BLOCKED: "User has blocked messages from the OA",
@@ -138,6 +141,7 @@ class ZaloUser:
     last_interaction: float | None = None  # the fake's clock, seconds
     shared_info: JSON | None = None  # after user_submit_info
     asked_for_info: bool = False  # a request_user_info reached them (so they can submit)
+    replies: int = 0  # cs messages since their last interaction (the legacy reply quota)
 
     def to_json(self) -> JSON:
         return {"user_id": self.user_id, "display_name": self.display_name,

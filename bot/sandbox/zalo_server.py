@@ -18,6 +18,7 @@ In-process (a `ZaloStore`; every user action returns the `ZaloEvent` it queued: 
   attachment url serves the bytes from this server), `tap(user, sent, title_contains)` (the
   button's payload as `user_send_text`; only `oa.query.*` buttons), `submit_info(user, phone=,
   name=)` (only after a `request_user_info` reached them), `receipt(user, [sent], seen=True)`,
+  `send_location(user, lat, lon)`, `send_sticker(user)`,
   `queue_event(user_id, body)` (any body, posted as given). Following, writing, tapping and
   submitting are interactions; unfollowing and receipts are not.
 - reads: `messages(user_id)` → [`ZaloSent`] (`kind` text|buttons|request_user_info|image|gif|
@@ -29,7 +30,8 @@ In-process (a `ZaloStore`; every user action returns the `ZaloEvent` it queued: 
 - Zalo's side: `advance(seconds)` (tokens, uploads and the 7-day window follow it; `clock=` sets
   the base), `issue_tokens()`, `issue_auth_code()`, `expire_access_tokens()`, `code_challenge`
   (PKCE), `expired_token_code` (-216, or -220), `approve_template(id, params)`, `require_follow`,
-  `echoes` (post `oa_send_*` for each send).
+  `echoes` (post `oa_send_*` for each send), `reply_quota` (None; 8: the legacy rule, -211 past
+  it, answers carry `quota`). Every API answer has `X-RateLimit-Limit` / `X-RateLimit-Remain`.
 - faults: `fail_next(endpoint, code, count=1, message=None, user_id=None, http_status=None)`,
   `delay_next(endpoint, seconds, count=1)`; endpoints: the keys of `zalo_api.ROUTES`
   ("message/cs", "upload/file", ...) and "access_token".
@@ -42,7 +44,9 @@ Over HTTP, `<base_url>/_zalo/control/<name>` (JSON in and out; 400 `{"error"}` o
 POST users {display_name, user_id?, phone?, follow?}, text {user_id, text}, image {user_id,
 data_base64?, caption?}, file {user_id, name, data_base64}, tap {user_id, message_id, title},
 submit_info {user_id, phone?}, follow / unfollow {user_id}, block {user_id, blocked?}, seen
-{user_id, message_ids?}, event {user_id, body}, clock {advance_seconds|_hours|_days}, tokens,
+{user_id, message_ids?}, location {user_id, latitude, longitude}, sticker {user_id}, event
+{user_id, body}, settings {reply_quota?, require_follow?, echoes?, expired_token_code?,
+code_challenge?}, clock {advance_seconds|_hours|_days}, tokens,
 auth_code, expire_tokens, template {template_id, params}, fail_next {endpoint, code, count?,
 user_id?, message?, http_status?}, delay_next {endpoint, seconds, count?}, webhook {url?,
 signature_id?, signature_key?, repeat_share?}, repeat_next {count}; GET messages / timeline /

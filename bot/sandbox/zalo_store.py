@@ -47,6 +47,7 @@ from bot.sandbox.zalo_model import (
     OAUTH_INVALID_REFRESH,
     OAUTH_INVALID_SECRET,
     OUTSIDE_WINDOW,
+    QUOTA_USED,
     RATE_LIMITED,
     RATE_PER_MINUTE,
     REFRESH_TOKEN_LIFETIME,
@@ -150,6 +151,9 @@ class ZaloStore:
         self.require_follow, self.echoes = require_follow, echoes
         self.expired_token_code = TOKEN_INVALID  # ZALO.md: an expired token is -216 (or -220)
         self.code_challenge: str | None = None  # set: the code grant needs the PKCE verifier
+        # Set (to 8): the old rule, that many replies after each interaction, then -211, and
+        # each answer carries `quota{quota_type, remain, total}`. None: unlimited, no `quota`.
+        self.reply_quota: int | None = None
         self.users: dict[str, ZaloUser] = {}
         self.sent: dict[str, list[ZaloSent]] = {}
         self.uploads: dict[str, Upload] = {}  # the OA's, by attachment_id or token
@@ -237,6 +241,7 @@ class ZaloStore:
 
     def _interacted(self, user: ZaloUser) -> None:
         user.last_interaction = self.now()
+        user.replies = 0
 
     def _envelope(self, user: ZaloUser, event_name: str) -> JSON:
         return {"app_id": self.app_id, "user_id_by_app": user.user_id_by_app,
@@ -279,6 +284,23 @@ class ZaloStore:
         message = {"text": caption, "attachments": [attachment]}
         log = {"kind": "image", "text": caption, "file": stored.to_json()}
         return self._user_message(user, "user_send_image", message, log)
+
+    def send_location(self, user: ZaloUser, latitude: float, longitude: float) -> ZaloEvent:
+        coordinates = {"latitude": str(latitude), "longitude": str(longitude)}
+        message = {"text": "", "attachments": [{"type": "location",
+                                                "payload": {"coordinates": coordinates}}]}  # fmt: skip
+        log = {"kind": "location", "text": f"📍 {latitude}, {longitude}"}
+        return self._user_message(user, "user_send_location", message, log)
+
+    def send_sticker(self, user: ZaloUser, sticker_id: str = "bfe458bf64fa8da4d4eb") -> ZaloEvent:
+        payload = {
+            "id": sticker_id,
+            "url": f"https://zalo-api.zadn.vn/api/emoticon/sticker/{sticker_id}",
+        }
+        message = {"text": "", "attachments": [{"type": "sticker", "payload": payload}]}
+        return self._user_message(
+            user, "user_send_sticker", message, {"kind": "sticker", "text": "🙂"}
+        )
 
     def send_file(
         self,
@@ -447,6 +469,9 @@ class ZaloStore:
         self._call_times.append(moment)
         self.call_moments.append(moment)
 
+    def calls_in_window(self) -> int:
+        return len(self._call_times)
+
     def peak_calls(self, window: float = 60.0) -> int:
         """The most API calls admitted within any `window` seconds (a bench's "under 4,000 a
         minute")."""
@@ -495,6 +520,9 @@ class ZaloStore:
             buttons=cs.buttons, element=cs.element, upload=upload, image_url=cs.image_url,
             quote_message_id=cs.quote_message_id,
         )  # fmt: skip
+        if self.reply_quota is not None and user.replies >= self.reply_quota:
+            raise ZaloError(QUOTA_USED)
+        user.replies += 1
         if cs.kind == "request_user_info":
             user.asked_for_info = True
         self.counters.sent += 1

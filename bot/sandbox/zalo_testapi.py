@@ -46,6 +46,7 @@ class ZaloControlApi:
             "expire_tokens": self._expire_tokens, "template": self._template,
             "fail_next": self._fail_next, "delay_next": self._delay_next,
             "webhook": self._webhook, "repeat_next": self._repeat_next, "seen": self._seen,
+            "location": self._location, "sticker": self._sticker, "settings": self._settings,
         }  # fmt: skip
         for name, action in posts.items():
             app.router.add_post(PREFIX + name, self._handler(action))
@@ -130,6 +131,32 @@ class ZaloControlApi:
     def _block(self, body: JSON) -> JSON:
         self.store.block(self._known(body), bool(body.get("blocked", True)))
         return {"ok": True}
+
+    def _location(self, body: JSON) -> JSON:
+        latitude, longitude = float(body["latitude"]), float(body["longitude"])
+        return event_json(self.store.send_location(self._known(body), latitude, longitude))
+
+    def _sticker(self, body: JSON) -> JSON:
+        return event_json(self.store.send_sticker(self._known(body)))
+
+    def _settings(self, body: JSON) -> JSON:
+        """Zalo's behaviour a test may change: reply_quota (the legacy 8, or null), require_follow,
+        echoes, expired_token_code (-216 or -220), code_challenge (PKCE, or null)."""
+        store = self.store
+        if "reply_quota" in body:
+            quota = body["reply_quota"]
+            store.reply_quota = None if quota is None else int(quota)
+        if "require_follow" in body:
+            store.require_follow = bool(body["require_follow"])
+        if "echoes" in body:
+            store.echoes = bool(body["echoes"])
+        if "expired_token_code" in body:
+            store.expired_token_code = int(body["expired_token_code"])
+        if "code_challenge" in body:
+            store.code_challenge = body["code_challenge"]
+        return {"reply_quota": store.reply_quota, "require_follow": store.require_follow,
+                "echoes": store.echoes, "expired_token_code": store.expired_token_code,
+                "code_challenge": store.code_challenge}  # fmt: skip
 
     def _seen(self, body: JSON) -> JSON:
         user = self._known(body)
