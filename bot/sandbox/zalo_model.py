@@ -37,7 +37,6 @@ REFRESH_TOKEN_LIFETIME = 90 * DAY  # "3 months"
 AUTH_CODE_LIFETIME = 10 * 60.0
 UPLOAD_LIFETIME = 7 * DAY
 RATE_PER_MINUTE = 4000  # requests per app
-LEGACY_REPLY_QUOTA = 8  # the old rule: 8 free replies per 48 h (unlimited since 2026)
 NIGHT_START_HOUR, NIGHT_END_HOUR = 22, 6  # no template sends between (Vietnam time, -234)
 VIETNAM_UTC_OFFSET = 7 * HOUR
 
