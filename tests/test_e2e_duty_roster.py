@@ -23,6 +23,8 @@ from tests.test_e2e_health import answer, report
 PHONES.setdefault("HB-004", "84 912 000 004")  # Phạm Thị Ngọc Ánh, vice chair
 PHONES.setdefault("TH-004", "0912 000 027")  # Âu Văn Phúc, teacher
 PHONES.setdefault("HB-005", "(+84) 912 000 005")  # Hoàng Minh Đức, vice chair
+PHONES.setdefault("UB-004", "0912 000 016")  # Đinh Thị Thu Hà, office clerk
+PHONES.setdefault("UB-005", "0912 000 017")  # Mai Xuân Trường, office clerk
 
 TEACHER, NIGHT, MORNING, DUTY_ROLE, PRINCIPAL, SCHOOL_DUTY, WARD_HEAD = (
     871,
@@ -166,3 +168,31 @@ def test_the_cli_loads_a_roster_and_refuses_a_bad_one_whole(
     assert "thay 2 ca cũ" in capsys.readouterr().out
     with sqlite3.connect(tmp_path / "k.db") as conn:
         assert conn.execute("SELECT COUNT(*) FROM duty_shifts").fetchone() == (2,)
+
+
+async def test_past_the_roster_an_escalation_falls_back_to_the_duty_officers_of_the_unit(
+    fake: FakeBotApi, db_path: Path, clock: ManualClock, tmp_path: Path
+) -> None:
+    """On the roster at 02:00 (until 02:10), nobody on it at 02:16: the escalation goes to the
+    duty officers of the person's unit and the units above, not to nobody."""
+    assert (await load_examples(db_path, clock)).applied
+    short = "unit_id,date,from,to,staff_id,phone\nHB-UBND,26/05/2021,01:00,02:10,UB-005,\n"
+    db = await Database.open(db_path)
+    try:
+        loaded = await import_roster(db, clock, roster_file(tmp_path, short), dry_run=False)
+    finally:
+        await db.close()
+    assert loaded.applied, loaded.problems
+    clock.set(datetime(2021, 5, 26, 2, 0, tzinfo=VIETNAM))
+    async with RunningBot(make_settings(fake, db_path), clock) as running:
+        clerk = await register(fake, TEACHER, "UB-004")
+        on_roster = await register(fake, NIGHT, "UB-005")
+        role_holder = await register(fake, DUTY_ROLE, "UB-003")
+        await report(fake, clerk, ["Sốt"], "38,5")
+        first = await fake.next_message(on_roster.id)
+        assert "KHẨN" in (first.text or "")
+        assert not any("KHẨN" in (m.text or "") for m in fake.messages(role_holder.id))
+        clock.advance(timedelta(minutes=16))
+        await running.services.sweeper.tick()
+        escalated = await fake.next_message(role_holder.id)
+        assert "15 phút" in (escalated.text or "") and escalated.callback_data("Đã tiếp nhận")

@@ -21,6 +21,8 @@ from tests.paths import EXAMPLES
 from tests.test_e2e_health import answer, press
 
 PHONES.setdefault("HB-005", "(+84) 912 000 005")  # Hoàng Minh Đức, vice chair
+PHONES.setdefault("HB-004", "84 912 000 004")  # Phạm Thị Ngọc Ánh, vice chair
+PHONES.setdefault("UB-004", "0912 000 016")  # Đinh Thị Thu Hà
 
 PRINCIPAL, DUTY, TEACHER, NURSE, ON_DUTY = 861, 862, 863, 864, 865
 
@@ -68,21 +70,21 @@ async def open_case(fake: FakeBotApi, principal: FakeUser, name: str, outside: b
 async def test_a_case_goes_to_the_health_department_through_the_duty_officer(
     fake: FakeBotApi, contacts_bot: RunningBot
 ) -> None:
-    principal = await register(fake, PRINCIPAL, "TH-001")
+    office_head = await register(fake, PRINCIPAL, "UB-001")
     duty = await register(fake, DUTY, "UB-003")
     nurse = await register(fake, NURSE, "YT-003")
-    await register(fake, TEACHER, "TH-003")
-    await open_case(fake, principal, "Lại Thị Diệu Linh", outside=False)
+    await register(fake, TEACHER, "UB-004")
+    await open_case(fake, office_head, "Đinh Thị Thu Hà", outside=False)
 
     report = await message_of(fake, duty, "text", "Sở Y tế")
     text = report.text or ""
     assert "Phòng Nghiệp vụ Y - Sở Y tế (mẫu)" in text and "02430000900" in text, text
-    assert "F0 Lại Thị Diệu Linh" in text and "CDC" not in text, "only those told of F0"
+    assert "F0 Đinh Thị Thu Hà" in text and "CDC" not in text, "only those told of F0"
     sheet = await message_of(fake, duty, "document", "Sở Y tế")
     assert sheet.document is not None and sheet.document["file_name"].endswith(".xlsx")
     rows = sheet_rows(sheet.document["data"])
-    assert rows[1][1:4] == ("F0", "Lại Thị Diệu Linh", None), rows
-    assert rows[1][5] == "0912000026"
+    assert rows[1][1:4] == ("F0", "Đinh Thị Thu Hà", None), rows
+    assert rows[1][5] == "0912000016"
 
     refused = fake.press(nurse, report, report.callback_data("Đã gửi Sở Y tế"))
     await fake.wait_for(lambda: fake.answer_for(refused) is not None)
@@ -111,9 +113,9 @@ async def test_a_case_goes_to_the_health_department_through_the_duty_officer(
 async def test_a_typed_name_stays_text_in_the_file(
     fake: FakeBotApi, contacts_bot: RunningBot
 ) -> None:
-    principal = await register(fake, PRINCIPAL, "TH-001")
+    office_head = await register(fake, PRINCIPAL, "UB-001")
     duty = await register(fake, DUTY, "UB-003")
-    await open_case(fake, principal, "=HYPERLINK(1)", outside=True)
+    await open_case(fake, office_head, "=HYPERLINK(1)", outside=True)
     sheet = await message_of(fake, duty, "document", "Sở Y tế")
     assert sheet.document is not None
     rows = sheet_rows(sheet.document["data"])
@@ -155,3 +157,50 @@ async def test_with_a_roster_the_report_goes_to_whoever_is_on_duty_now(
         await fake.wait_for(lambda: fake.answer_for(refused) is not None)
         assert "trực" in fake.answer_for(refused)["text"]  # type: ignore[index]
         assert not any("Sở Y tế" in (m.text or "") for m in fake.messages(role_holder.id))
+
+
+async def test_a_school_case_without_a_roster_skips_the_duty_officer_of_another_office(
+    fake: FakeBotApi, contacts_bot: RunningBot
+) -> None:
+    """The ward office's duty officer is not on the school's side of the tree: without a roster
+    the report goes to the duty officers of the school and the units above, here nobody, so to
+    the reporter."""
+    principal = await register(fake, PRINCIPAL, "TH-001")
+    duty = await register(fake, DUTY, "UB-003")
+    await register(fake, TEACHER, "TH-003")
+    await open_case(fake, principal, "Lại Thị Diệu Linh", outside=False)
+    await message_of(fake, principal, "text", "Sở Y tế")
+    assert not any("Sở Y tế" in (m.text or "") for m in fake.messages(duty.id))
+
+
+async def test_sent_is_shown_on_every_copy_handed_out(
+    fake: FakeBotApi, db_path: Path, clock: ManualClock, tmp_path: Path
+) -> None:
+    outcome = await load_examples(db_path, clock, contacts=EXAMPLES / "contacts.csv")
+    assert outcome.applied, outcome.problems
+    roster = tmp_path / "duty.csv"
+    roster.write_text(
+        "unit_id,date,from,to,staff_id,phone\n"
+        "HB,26/05/2021,06:00,14:00,HB-005,\nHB,26/05/2021,06:00,14:00,HB-004,\n",
+        encoding="utf-8",
+    )
+    db = await Database.open(db_path)
+    try:
+        assert (await import_roster(db, clock, roster, dry_run=False)).applied
+    finally:
+        await db.close()
+    async with RunningBot(make_settings(fake, db_path), clock):
+        principal = await register(fake, PRINCIPAL, "TH-001")
+        first = await register(fake, ON_DUTY, "HB-005")
+        second = await register(fake, DUTY, "HB-004")
+        await open_case(fake, principal, "Lại Thị Diệu Linh", outside=False)
+        mine = await message_of(fake, first, "text", "Sở Y tế")
+        theirs = await message_of(fake, second, "text", "Sở Y tế")
+        pressed = fake.press(first, mine, mine.callback_data("Đã gửi Sở Y tế"))
+        await fake.wait_for(lambda: fake.answer_for(pressed) is not None)
+        for copy in (mine, theirs):
+            await fake.wait_for(lambda c=copy: "lúc 26/05/2021 09:00" in " ".join(c.button_texts()))
+        again = fake.press(second, theirs, theirs.callback_data("Sở Y tế"))
+        await fake.wait_for(lambda: fake.answer_for(again) is not None)
+        repeated = fake.answer_for(again)["text"]  # type: ignore[index]
+        assert "Hoàng Minh Đức" in repeated and "26/05/2021 09:00" in repeated, repeated

@@ -2,8 +2,8 @@
 an F0 at once). For each outside contact told of the case's level (contacts.csv `notify_on`:
 `case_f0`, `case_f1`), a case report prepares the text
 and an .xlsx of the case and its contacts, hands both to whoever is on duty now (the duty
-roster, else the duty officers), and «📤 Đã gửi …»
-records who sent it and when (once; a second press says when it was recorded)."""
+roster, else the duty officers of the case's unit and the units above), and «📤 Đã gửi …»
+records who sent it and when (once; every copy then shows it, and a second press says when)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bot.domain.directory import Directory
 from bot.domain.duty_roster import next_on_duty
+from bot.domain.health_rules import duty_officers_for
 from bot.domain.models import BuiltinRole, Staff
 from bot.domain.outgoing import Button, LocalFile, OutMessage
 from bot.domain.outside_contacts import OutsideContact
@@ -20,6 +21,7 @@ from bot.domain.phones import national_form
 from bot.i18n import Translator
 from bot.services.duty.roster import on_duty_now
 from bot.services.kernel.buttons import ActionOn, Codec
+from bot.services.kernel.copies import Keyboard, relabel, tell_tracked
 from bot.services.kernel.step import Step
 from bot.services.kernel.xlsx import Register, Row, write_register
 from storage.health_repo import CaseNodeRow, CaseReport, HealthRepo
@@ -47,13 +49,12 @@ def _repo(step: Step) -> OutsideRepo:
 
 async def report_senders(step: Step, directory: Directory, case: CaseReport) -> list[str]:
     """Who sends outside reports: whoever is on duty now for the case's unit (or the nearest unit
-    above), else the duty officers, else the reporter."""
-    shifts = await on_duty_now(step, directory, case.unit_id) if case.unit_id else []
-    return (
-        next_on_duty(shifts)
-        or list(directory.role_ids(BuiltinRole.DUTY_OFFICER.value))
-        or [case.reported_by]
-    )
+    above), else the duty officers of that unit and the units above, else the reporter. A case
+    of no known unit: any duty officer."""
+    if case.unit_id is None:
+        return list(directory.role_ids(BuiltinRole.DUTY_OFFICER.value)) or [case.reported_by]
+    shifts = await on_duty_now(step, directory, case.unit_id)
+    return next_on_duty(shifts) or duty_officers_for(directory, case.unit_id) or [case.reported_by]
 
 
 async def prepare_outside_reports(step: Step, case_id: int, describe: Describe) -> None:
@@ -116,8 +117,13 @@ async def _hand_over(
         caption = t._("Case #{id}: the file for {body}", id=case.id, body=contact.body)
         return OutMessage(caption, document=LocalFile(str(path)))
 
-    await step.tell_staff(officers, text, priority=1)
+    await tell_tracked(step, officers, text, [outside_subject(report_id)], priority=1)
     await step.tell_staff(officers, document, priority=1)
+
+
+def outside_subject(report_id: int) -> str:
+    """The outside report as a subject of button messages: every handed copy is relabelled."""
+    return f"outside:{report_id}"
 
 
 def contact_line(t: Translator, contact: OutsideContact) -> str:
@@ -191,10 +197,11 @@ async def mark_sent(step: Step, button: OutsideSent) -> tuple[str | None, list[O
         {"case": report.case_id, "contact": report.contact_id},
     )
     when = t.short(step.now)
-    label = t._("✅ Sent to {body} at {when}", body=report.body, when=when)
-    edited = _relabel(step, label, button)
+    await relabel(
+        step, outside_subject(report.id), lambda tt: _sent_keyboard(tt, report.body, step, button)
+    )
     answer = t._("Recorded: sent to {body} at {when}.", body=report.body, when=when)
-    return answer, edited
+    return answer, []
 
 
 async def _already_recorded(step: Step, report_id: int) -> tuple[str | None, list[OutMessage]]:
@@ -210,12 +217,10 @@ async def _already_recorded(step: Step, report_id: int) -> tuple[str | None, lis
     ), []
 
 
-def _relabel(step: Step, label: str, button: OutsideSent) -> list[OutMessage]:
-    """The pressed button now says when it was sent (pressing it again says so too)."""
-    if step.who.message_ref is None:
-        return []
-    done = ((Button(label, button.encode()),),)
-    return [OutMessage("", buttons=done, edit_ref=step.who.message_ref, markup_only=True)]
+def _sent_keyboard(t: Translator, body: str, step: Step, button: OutsideSent) -> Keyboard:
+    """The button now says when it was sent, on every copy (pressing it again says so too)."""
+    label = t._("✅ Sent to {body} at {when}", body=body, when=t.short(step.now))
+    return ((Button(label, button.encode()),),)
 
 
 def _may_send(person: Staff, report: OutsideReport) -> bool:

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from bot.domain.directory import Directory, superiors_of
 from bot.domain.duty_roster import next_on_duty
+from bot.domain.health_rules import duty_officers_for
 from bot.domain.models import BuiltinRole
 from bot.i18n import Translator
 from bot.services.duty.roster import on_duty_now
@@ -40,7 +41,9 @@ class AlertSweep:
         already = await health.recipients(alert.id)
         leaders = await self._latest_leaders(step, alert, directory)
         shifts = await on_duty_now(step, directory, alert.unit_id) if alert.unit_id else []
-        on_duty = next_on_duty(shifts, {*already, alert.staff_id or ""})
+        on_duty = next_on_duty(shifts, {*already, alert.staff_id or ""}) or (
+            duty_officers_for(directory, alert.unit_id) if alert.unit_id else []
+        )
         targets = escalation_targets(directory, alert, already, leaders, on_duty)
         level = alert.level + 1
         wait = self.deps.settings.alert_ack_minutes
@@ -78,7 +81,8 @@ def escalation_targets(
     on_duty: Sequence[str] = (),
 ) -> list[str]:
     """The next leader up (who decides the current leaders' own requests, else the heads of the
-    units above), whoever is on duty now one unit further up (`on_duty`, from the roster), plus
+    units above), whoever is on duty now one unit further up (`on_duty`, from the roster, else
+    the duty officers of the alert's unit and the units above), plus
     every health officer not told yet."""
     skip = {*already, alert.staff_id}
     found = superiors_of(directory, leaders)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from typing import Unpack
 
-from bot.domain.outgoing import OutMessage
+from bot.domain.outgoing import Button, OutMessage
 from bot.i18n import Translator
 from bot.services.kernel.step import Step
 from storage.buttons_repo import COPY, ButtonCopy, ButtonsRepo
@@ -21,6 +21,7 @@ from storage.outbox_repo import Recipient, SendOptions
 OWN_REPLY_PRIORITY = 1
 SETTLE_PRIORITY = 3
 
+Keyboard = tuple[tuple[Button, ...], ...]
 Settled = Callable[[Translator, ButtonCopy], OutMessage]
 """The text a settled copy shows instead (its buttons go): from the reader's translator and the copy."""
 
@@ -58,11 +59,32 @@ async def settle(step: Step, subject: str, settled: Settled) -> int:
     repo = ButtonsRepo(step.tx)
     copies = await repo.open_copies(subject)
     for copy in copies:
-        account = await step.accounts.of_staff(copy.staff_id) if copy.staff_id else None
-        t = await step.translator_of(copy.staff_id, account.language if account else None)
-        edited = replace(settled(t, copy), buttons=(), edit_ref=copy.message_ref)
+        edited = replace(
+            settled(await _reader(step, copy), copy), buttons=(), edit_ref=copy.message_ref
+        )
         await step.send_to(
             Recipient(copy.channel, copy.chat_ref, copy.staff_id), edited, priority=SETTLE_PRIORITY
         )
     await repo.close(c.outbox_id for c in copies)
     return len(copies)
+
+
+async def relabel(step: Step, subject: str, keyboard: Callable[[Translator], Keyboard]) -> int:
+    """Give every live copy of `subject` the buttons `keyboard(t)` renders, its text kept (a
+    «Sent» button now saying when, on every recipient's copy). Each copy is edited once."""
+    repo = ButtonsRepo(step.tx)
+    copies = await repo.open_copies(subject)
+    for copy in copies:
+        buttons = keyboard(await _reader(step, copy))
+        edited = OutMessage("", buttons=buttons, edit_ref=copy.message_ref, markup_only=True)
+        await step.send_to(
+            Recipient(copy.channel, copy.chat_ref, copy.staff_id), edited, priority=SETTLE_PRIORITY
+        )
+    await repo.close(c.outbox_id for c in copies)
+    return len(copies)
+
+
+async def _reader(step: Step, copy: ButtonCopy) -> Translator:
+    """The translator of the copy's reader."""
+    account = await step.accounts.of_staff(copy.staff_id) if copy.staff_id else None
+    return await step.translator_of(copy.staff_id, account.language if account else None)
