@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 
@@ -36,6 +36,19 @@ class DutyRepo:
             [(s.unit_id, _db(s.starts_at), _db(s.ends_at), s.staff_id, s.phone) for s in shifts],
         )
         return dropped
+
+    async def count_days(self, days: Collection[tuple[str, date]]) -> int:
+        """How many shifts start on those (unit, day) pairs: what `replace_days` would drop."""
+        if not days:
+            return 0
+        first, _ = self._day_bounds(min(day for _, day in days))
+        _, last = self._day_bounds(max(day for _, day in days))
+        rows = await self.tx.all(
+            "SELECT unit_id, starts_at FROM duty_shifts WHERE starts_at >= ? AND starts_at < ?",
+            (first, last),
+        )
+        wanted = set(days)
+        return sum((r[0], from_db_time(r[1], self.tz).date()) in wanted for r in rows)
 
     def _day_bounds(self, day: date) -> tuple[str, str]:
         start = datetime.combine(day, time(0), self.tz)

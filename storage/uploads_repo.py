@@ -7,6 +7,8 @@ from datetime import datetime
 
 from storage.db import Tx, to_db_time
 
+UPLOAD_ROSTER = "duty"  # a duty roster sent alone: never part of a directory batch
+
 
 @dataclass(frozen=True, slots=True)
 class Upload:
@@ -25,11 +27,20 @@ class UploadsRepo:
         """The admin's files not yet applied, cancelled or expired, the latest of each kind."""
         rows = await self.tx.all(
             "SELECT id, batch, kind, path, name FROM directory_uploads "
-            "WHERE staff_id = ? AND closed = 0 AND expires_at > ? ORDER BY id",
-            (staff_id, to_db_time(now)),
+            "WHERE staff_id = ? AND closed = 0 AND expires_at > ? AND kind <> ? ORDER BY id",
+            (staff_id, to_db_time(now), UPLOAD_ROSTER),
         )
         latest = {row[2]: Upload(*row) for row in rows}
         return sorted(latest.values(), key=lambda upload: upload.id)
+
+    async def open_upload(self, staff_id: str, upload_id: int, now: datetime) -> Upload | None:
+        """The admin's file `upload_id` while not applied, cancelled or expired."""
+        row = await self.tx.one(
+            "SELECT id, batch, kind, path, name FROM directory_uploads "
+            "WHERE id = ? AND staff_id = ? AND closed = 0 AND expires_at > ?",
+            (upload_id, staff_id, to_db_time(now)),
+        )
+        return None if row is None else Upload(*row)
 
     async def add(
         self,

@@ -46,6 +46,9 @@ HEADERS_VI: Mapping[str, str] = {
     "kind": "Loại đơn vị",
     "parent_id": "Đơn vị cấp trên",
     "health_contact": "Cơ sở y tế",
+    "date": "Ngày",  # the duty roster (duty.csv)
+    "from": "Từ giờ",
+    "to": "Đến giờ",
 }
 _CODE_OF_HEADER = {fold(label): code for code, label in HEADERS_VI.items()}
 UNIT_ADMIN = "unit_admin"  # a role: admin of one's own unit and the units below it

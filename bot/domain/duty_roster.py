@@ -15,6 +15,24 @@ from bot.domain.phones import normalize_phone
 
 ROSTER_REQUIRED = ("unit_id", "date", "from", "to", "staff_id")
 ROSTER_OPTIONAL = ("phone",)
+ROSTER_COLUMNS = (*ROSTER_REQUIRED, *ROSTER_OPTIONAL)
+EXAMPLE_SHIFT = ("VD", "26/05/2021", "22:00", "06:00", "VD-001", "0912 000 999")
+
+
+def is_roster_header(header: Sequence[str]) -> bool:
+    """A sheet is a duty roster by its headers (codes or the template's Vietnamese ones): the
+    shift's day and hours, and no name column (a staff file)."""
+    return set(ROSTER_REQUIRED) <= set(header) and "full_name" not in header
+
+
+def outside_units(table: Table, scope: Collection[str]) -> list[Problem]:
+    """Rows of a unit admin's roster for units they do not manage."""
+    problems = []
+    for row, values in table.rows:
+        unit_id = (values.get("unit_id") or "").strip()
+        if unit_id and unit_id not in scope:
+            problems.append(Problem(table.file, row, "unit_id", f"outside your units: '{unit_id}'"))
+    return problems
 
 
 @dataclass(frozen=True, slots=True)

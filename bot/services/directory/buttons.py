@@ -18,10 +18,11 @@ class BatchAction(ActionOn):
 
 @dataclass(frozen=True)
 class DirectorySignal(Signal):
-    """`dr:tpl` the empty template, `dr:exp` the current directory as .xlsx."""
+    """`dr:tpl` the empty template, `dr:dtpl` the duty roster's, `dr:exp` the current directory
+    as .xlsx."""
 
     PREFIX = "dr"
-    WORDS = ("tpl", "exp")
+    WORDS = ("tpl", "dtpl", "exp")
 
 
 DirectoryButton = BatchAction | DirectorySignal

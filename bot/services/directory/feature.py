@@ -35,11 +35,14 @@ from bot.services.directory.flow import (
     check_batch,
     write_staff_csv,
 )
+from bot.services.directory.roster import ROSTER_BUTTONS, RosterUploads
 from bot.services.directory.views import (
     applied_message,
     directory_menu,
     dry_run_message,
     refused_messages,
+    without_buttons,
+    write_roster_template,
     write_staff_workbook,
     write_template,
 )
@@ -63,13 +66,6 @@ def _manages(directory: Directory, person: Staff, *unit_ids: str) -> bool:
     return scope is None or all(unit_id in scope for unit_id in unit_ids)
 
 
-def _without_buttons(step: Step) -> list[OutMessage]:
-    """The dry run's «Apply» and «Cancel» taken off once one was tapped."""
-    if step.who.message_ref is None:
-        return []
-    return [OutMessage("", edit_ref=step.who.message_ref, markup_only=True)]
-
-
 def _not_yours(t: Translator) -> str:
     return t._("You may change only the people of your unit and the units below it.")
 
@@ -80,12 +76,16 @@ class DirectoryChat:
         self.fetch = fetch
         self.steps = StepRunner(deps)
         self._checked: dict[int, Checked] = {}  # by the batch's latest upload id
+        self.rosters = RosterUploads(deps, self.limits)
 
     def feature(self) -> Feature:
         return Feature(
             commands={"directory": self.directory_command, "staff": self.staff_command},
             flows={ADD_FLOW: self._add_line},
-            buttons=[ButtonRoute(DIRECTORY_BUTTONS, self._button)],
+            buttons=[
+                ButtonRoute(DIRECTORY_BUTTONS, self._button),
+                ButtonRoute(ROSTER_BUTTONS, self.rosters.button),
+            ],
             documents=[self.document],
             early_commands={"staff": self.staff_early},
             jobs=[self.remove_spent_files],
@@ -151,6 +151,11 @@ class DirectoryChat:
             )
         log.info("directory files %s checked in %.1f s", [f.name for f in checked.files],
                  time.perf_counter() - begin)  # fmt: skip
+        if checked.roster is not None:
+            roster = await self.rosters.check(checked.roster, scope)
+            return await self.steps.run(
+                who, self.rosters.record, person.staff_id, dest, name, roster, default=[]
+            )
         first = batch[0].batch if batch else None
         return await self.steps.run(who, self._record, person.staff_id, checked, first, default=[])
 
@@ -225,6 +230,8 @@ class DirectoryChat:
         if not isinstance(button, BatchAction):
             if button.word == "tpl":
                 return None, [await self._template(step)]
+            if button.word == "dtpl":
+                return None, [await self._roster_template(step)]
             return None, [await self._export(step, person, directory)]
         uploads = UploadsRepo(step.tx)
         batch = await uploads.open_batch(person.staff_id, step.now)
@@ -233,7 +240,7 @@ class DirectoryChat:
             return t._(
                 "This check is no longer open (applied, cancelled, replaced or expired)."
             ), []
-        closed = _without_buttons(step)
+        closed = without_buttons(step.who.message_ref)
         if button.action == "x":
             self._checked.pop(button.ref, None)
             return None, [*closed, OutMessage(t._("Cancelled: the directory was not changed."))]
@@ -268,6 +275,19 @@ class DirectoryChat:
         await asyncio.to_thread(write_template, path, t._("Staff"))
         return OutMessage(
             t._("📥 The staff template: one example row (invented); fill it in and send it back."),
+            document=LocalFile(str(path)),
+        )
+
+    async def _roster_template(self, step: Step) -> OutMessage:
+        t = step.t
+        stamp = f"{step.now:%Y%m%d-%H%M%S}-{step.who.update_id or 0}"
+        path = self.deps.settings.exports_folder / "directory" / f"mau-lich-truc-{stamp}.xlsx"
+        await asyncio.to_thread(write_roster_template, path, t._("Duty roster"))
+        return OutMessage(
+            t._(
+                "📥 The duty roster template: one example shift (invented; a `to` not after "
+                "`from` ends the next day); fill it in and send it back."
+            ),
             document=LocalFile(str(path)),
         )
 

@@ -25,13 +25,16 @@ from bot.domain.directory_sheets import (
     units_table,
     with_the_others,
 )
+from bot.domain.duty_roster import is_roster_header
 from bot.domain.models import Problem, Staff
 from bot.services.registration.tabular import ImportLimits, TableError, TooLarge, read_table
+from storage.uploads_repo import UPLOAD_ROSTER
 
 TABLE_SUFFIXES = (".xlsx", ".xlsm", ".csv")
 ROUTING_SUFFIX = ".toml"
 FILE_SUFFIXES = (*TABLE_SUFFIXES, ROUTING_SUFFIX, ".xls")
 KIND_ORDER = ("units", "staff", "routing")
+ROSTER_KIND = UPLOAD_ROSTER
 Trouble = Problem | TableError | UnicodeDecodeError | OSError
 
 
@@ -52,6 +55,7 @@ class Checked:
     warnings: list[str] = field(default_factory=list)
     directory: Directory | None = None
     needs_staff: bool = False  # no staff file, and the directory given held no staff
+    roster: Table | None = None  # the file sent is a duty roster: checked on its own
 
 
 def kind_of(path: Path, name: str, limits: ImportLimits) -> tuple[str, Table | str]:
@@ -66,6 +70,8 @@ def kind_of(path: Path, name: str, limits: ImportLimits) -> tuple[str, Table | s
         return "staff", table
     if is_units_header(table.header):
         return "units", table
+    if is_roster_header(table.header):
+        return ROSTER_KIND, table
     raise TableError(f"{name}: neither a staff nor a units file (see the template's headers)")
 
 
@@ -89,6 +95,10 @@ def check_batch(
             kind, content = kind_of(upload.path, upload.name, limits)
         except (TableError, UnicodeDecodeError, OSError) as trouble:
             checked.problems.append(trouble)
+            continue
+        if kind == ROSTER_KIND and isinstance(content, Table):
+            if upload is files[-1]:  # the file just sent: a roster is not part of the batch
+                return Checked(version, [BatchFile(kind, upload.path, upload.name)], roster=content)
             continue
         if kind in seen:
             continue

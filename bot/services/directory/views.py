@@ -7,7 +7,8 @@ import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bot.domain.directory_sheets import EXAMPLE_STAFF, staff_header
+from bot.domain.directory_sheets import EXAMPLE_STAFF, HEADERS_VI, staff_header
+from bot.domain.duty_roster import EXAMPLE_SHIFT, ROSTER_COLUMNS
 from bot.domain.models import Problem
 from bot.domain.outgoing import Button, OutMessage
 from bot.domain.splitting import split_message
@@ -33,6 +34,9 @@ def column_name(t: Translator, column: str) -> str:
         "kind": lambda: t._("unit kind"),
         "parent_id": lambda: t._("unit above"),
         "file": lambda: t._("file"),
+        "date": lambda: t._("date"),
+        "from": lambda: t._("from"),
+        "to": lambda: t._("to"),
     }
     found = names.get(column)
     return found() if found else column
@@ -80,6 +84,27 @@ def _reasons(t: Translator) -> list[tuple[re.Pattern[str], Callable[[re.Match[st
         (
             re.compile(r"only district admins change the units and the routing rules"),
             lambda m: t._("only district admins change the units and the routing rules"),
+        ),
+        (
+            re.compile(r"not a date dd/mm/yyyy: '(.*)'"),
+            lambda m: t._("'{value}' is not a date dd/mm/yyyy", value=m[1]),
+        ),
+        (
+            re.compile(r"not a time HH:MM: '(.*)'"),
+            lambda m: t._("'{value}' is not a time HH:MM", value=m[1]),
+        ),
+        (
+            re.compile(r"'(.*)' is not an active staff member"),
+            lambda m: t._("{staff_id} is not an active staff member", staff_id=m[1]),
+        ),
+        (
+            re.compile(r"'(.*)' is in unit '(.*)', not '(.*)' or a unit above"),
+            lambda m: t._(
+                "{staff_id} is in unit '{unit}', not in '{shift_unit}' or a unit above it",
+                staff_id=m[1],
+                unit=m[2],
+                shift_unit=m[3],
+            ),
         ),
         (
             re.compile(r"outside your units: '(.*)'"),
@@ -159,20 +184,45 @@ def directory_menu(t: Translator) -> OutMessage:
         "routing files; you get a dry run and «Apply». /directory export: the current list, "
         "ready to edit and send back. /staff add, /staff move ID UNIT, /staff off ID: one person."
     )
+    text += "\n" + t._(
+        "A duty roster (unit, date, from, to, staff id, phone) sent here the same way replaces "
+        "the shifts of the days it covers."
+    )
     buttons = (
         (Button(t._("📥 Download the template"), DirectorySignal("tpl").encode()),),
+        (Button(t._("📥 Duty roster template"), DirectorySignal("dtpl").encode()),),
         (Button(t._("📤 Export the directory"), DirectorySignal("exp").encode()),),
     )
     return OutMessage(text, buttons=buttons)
 
 
+def without_buttons(step_ref: str | None) -> list[OutMessage]:
+    """A dry run's «Apply» and «Cancel» taken off once one was tapped (`step_ref`: the pressed
+    message)."""
+    if step_ref is None:
+        return []
+    return [OutMessage("", edit_ref=step_ref, markup_only=True)]
+
+
 def write_staff_workbook(path: Path, rows: Sequence[Sequence[str]], title: str) -> None:
     """An .xlsx with the Vietnamese headers that the import reads back (one sheet, text cells)."""
+    write_workbook(path, staff_header(), rows, title)
+
+
+def write_roster_template(path: Path, title: str) -> None:
+    """The duty roster template: the Vietnamese headers and one invented shift."""
+    header = [HEADERS_VI.get(column, column) for column in ROSTER_COLUMNS]
+    write_workbook(path, header, [list(EXAMPLE_SHIFT)], title)
+
+
+def write_workbook(
+    path: Path, header: Sequence[str], rows: Sequence[Sequence[str]], title: str
+) -> None:
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title[:31])
-    sheet.append(staff_header())
+    sheet.append(list(header))
     for row in rows:
         sheet.append([spreadsheet_text(value) for value in row])
     path.parent.mkdir(parents=True, exist_ok=True)
