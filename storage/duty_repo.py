@@ -76,6 +76,18 @@ class DutyRepo:
         order = {unit_id: index for index, unit_id in enumerate(unit_ids)}
         return sorted(shifts, key=lambda s: order[s.unit_id])
 
+    async def keeps_roster(self, unit_ids: Sequence[str], moment: datetime) -> bool:
+        """Whether any of those units has a shift starting within a day of `moment`."""
+        if not unit_ids:
+            return False
+        marks = ", ".join("?" for _ in unit_ids)
+        row = await self.tx.one(
+            f"SELECT 1 FROM duty_shifts WHERE unit_id IN ({marks}) AND starts_at >= ? "
+            "AND starts_at <= ? LIMIT 1",
+            (*unit_ids, _db(moment - MAX_SHIFT), _db(moment + MAX_SHIFT)),
+        )
+        return row is not None
+
     async def unchecked_units(self, day: date, since: datetime) -> list[str]:
         """Units with shifts from `since` to the end of `day` whose `day` is not checked yet."""
         _, day_end = self._day_bounds(day)

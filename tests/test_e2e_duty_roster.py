@@ -196,3 +196,53 @@ async def test_past_the_roster_an_escalation_falls_back_to_the_duty_officers_of_
         await running.services.sweeper.tick()
         escalated = await fake.next_message(role_holder.id)
         assert "15 phút" in (escalated.text or "") and escalated.callback_data("Đã tiếp nhận")
+
+
+async def test_an_alert_in_a_gap_of_the_roster_goes_up_to_the_district_leaders_at_once(
+    fake: FakeBotApi, db_path: Path, clock: ManualClock, tmp_path: Path
+) -> None:
+    """The school keeps a roster, but nobody is on duty at 02:00 for it or the ward: the alert
+    reaches the ward's leaders then, not after the acknowledgement wait."""
+    assert (await load_examples(db_path, clock)).applied
+    day_only = "unit_id,date,from,to,staff_id,phone\nHB-TH,26/05/2021,06:00,14:00,TH-004,\n"
+    db = await Database.open(db_path)
+    try:
+        assert (
+            await import_roster(db, clock, roster_file(tmp_path, day_only), dry_run=False)
+        ).applied
+    finally:
+        await db.close()
+    clock.set(datetime(2021, 5, 26, 2, 0, tzinfo=VIETNAM))
+    async with RunningBot(make_settings(fake, db_path), clock) as running:
+        teacher = await register(fake, TEACHER, "TH-003")
+        leader = await register(fake, WARD_HEAD, "HB-001")
+        day_duty = await register(fake, SCHOOL_DUTY, "TH-004")
+        await report(fake, teacher, ["Sốt"], "38,5")
+        alert = await fake.next_message(leader.id)
+        assert "KHẨN" in (alert.text or "") and alert.callback_data("Đã tiếp nhận")
+        assert not any("KHẨN" in (m.text or "") for m in fake.messages(day_duty.id))
+        db_file = running.settings.database_path
+        with sqlite3.connect(db_file) as conn:
+            rows = conn.execute("SELECT details FROM audit_log WHERE action = 'duty.gap.alert'")
+            assert "HB-001" in str(rows.fetchall())
+
+
+async def test_the_gap_notice_waits_out_the_quiet_hours(
+    fake: FakeBotApi, db_path: Path, clock: ManualClock, tmp_path: Path
+) -> None:
+    assert (await load_examples(db_path, clock)).applied
+    partial = ROSTER + "HB,27/05/2021,06:00,22:00,HB-004,\n"
+    db = await Database.open(db_path)
+    try:
+        assert (
+            await import_roster(db, clock, roster_file(tmp_path, partial), dry_run=False)
+        ).applied
+    finally:
+        await db.close()
+    clock.set(datetime(2021, 5, 26, 22, 30, tzinfo=VIETNAM))  # the bot was down from 16:00
+    async with RunningBot(make_settings(fake, db_path), clock) as running:
+        head = await register(fake, WARD_HEAD, "HB-001")
+        await running.services.sweeper.tick()
+        assert not any("Lịch trực" in (m.text or "") for m in fake.messages(head.id))
+        with sqlite3.connect(running.settings.database_path) as conn:
+            assert conn.execute("SELECT COUNT(*) FROM duty_gap_checks").fetchone() == (0,)

@@ -82,6 +82,22 @@ async def on_duty_now(step: Step, directory: Directory, unit_id: str) -> list[Sh
     return await repo.on_duty(unit_chain(directory, unit_id), step.now)
 
 
+async def in_a_gap(step: Step, directory: Directory, unit_id: str) -> bool:
+    """Nobody on duty now for the unit or any unit above, though the unit (or one above) keeps
+    a roster (shifts within a day of now): an alert then goes up to the district leaders."""
+    chain = unit_chain(directory, unit_id)
+    repo = DutyRepo(step.tx, step.deps.clock.tz)
+    if await repo.on_duty(chain, step.now):
+        return False
+    return await repo.keeps_roster(chain, step.now)
+
+
+def district_leaders(directory: Directory, unit_id: str) -> list[str]:
+    """The heads of the top unit above `unit_id` (the district, or the ward of a sample)."""
+    top = unit_chain(directory, unit_id)[-1]
+    return list(directory.head_ids(top))
+
+
 def duty_phone(directory: Directory, shift: Shift) -> str:
     person = directory.person(shift.staff_id)
     phone = shift.phone or (person.phone if person else None)
@@ -99,7 +115,7 @@ class GapSweep:
         return await sweep_due(self.deps, now, self._due, self._check)
 
     async def _due(self, step: Step) -> list[str]:
-        if step.now.hour < GAP_NOTICE_HOUR:
+        if step.now.hour < GAP_NOTICE_HOUR or step.deps.settings.quiet.contains(step.now):
             return []
         tomorrow = step.now.date() + timedelta(days=1)
         since = datetime.combine(step.now.date(), time(0), step.now.tzinfo)
@@ -132,7 +148,7 @@ class GapSweep:
 def gap_text(t: Translator, unit: str, day: date, gaps: list[tuple[datetime, datetime]]) -> str:
     spans = ", ".join(f"{a:%H:%M}–{'24:00' if b.date() > day else f'{b:%H:%M}'}" for a, b in gaps)
     return t._(
-        "Duty roster of {unit} for {day}: nobody is on duty {spans}. Please add a shift (python -m bot duty import).",
+        "Duty roster of {unit} for {day}: nobody is on duty {spans}. Please add a shift: /duty, «➕ Add a shift», or send the roster file.",
         unit=unit,
         day=t.date(day),
         spans=spans,

@@ -36,7 +36,7 @@ from bot.domain.outgoing import Button, OutMessage
 from bot.domain.phones import display_phone
 from bot.domain.provinces import province_label
 from bot.i18n import Translator
-from bot.services.duty.roster import on_duty_now
+from bot.services.duty.roster import district_leaders, in_a_gap, on_duty_now
 from bot.services.health.buttons import Acknowledge, HealthDetail
 from bot.services.kernel.copies import tell_tracked
 from bot.services.kernel.step import Step
@@ -269,6 +269,14 @@ async def raise_alert(
     )
     shifts = await on_duty_now(step, directory, person.unit_id)
     on_duty = next_on_duty(shifts, {person.staff_id})
+    if not on_duty and await in_a_gap(step, directory, person.unit_id):
+        on_duty = [
+            *duty_officers_for(directory, person.unit_id),
+            *district_leaders(directory, person.unit_id),
+        ]
+        await step.audit.append(
+            step.now, "system", "duty.gap.alert", f"alert:{alert_id}", {"to": on_duty}
+        )
     recipients = first_recipients(directory, person, await absent_today(step), on_duty)
     if minimal(step):
         await send_alert(
