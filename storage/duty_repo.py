@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from datetime import date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
+from typing import Any
 
 from bot.domain.duty_roster import Shift
 from storage.db import Tx, from_db_time, to_db_time
@@ -109,6 +110,43 @@ class DutyRepo:
             Shift(r[0], from_db_time(r[1], self.tz), from_db_time(r[2], self.tz), r[3], r[4])
             for r in rows
         ]
+
+    async def entries_during(
+        self, unit_id: str, start: datetime, end: datetime
+    ) -> list[tuple[int, Shift]]:
+        """The unit's shifts under way at some point of [start, end), with their ids, by start."""
+        rows = await self.tx.all(
+            "SELECT id, unit_id, starts_at, ends_at, staff_id, phone FROM duty_shifts "
+            "WHERE unit_id = ? AND starts_at >= ? AND starts_at < ? AND ends_at > ? "
+            "ORDER BY starts_at, id",
+            (unit_id, _db(start - MAX_SHIFT), _db(end), _db(start)),
+        )
+        return [(int(r[0]), self._shift(r[1:])) for r in rows]
+
+    async def entry(self, shift_id: int) -> Shift | None:
+        row = await self.tx.one(
+            "SELECT unit_id, starts_at, ends_at, staff_id, phone FROM duty_shifts WHERE id = ?",
+            (shift_id,),
+        )
+        return None if row is None else self._shift(row)
+
+    def _shift(self, r: Sequence[Any]) -> Shift:
+        return Shift(r[0], from_db_time(r[1], self.tz), from_db_time(r[2], self.tz), r[3], r[4])
+
+    async def add(self, shift: Shift) -> int:
+        return await self.tx.insert(
+            "INSERT INTO duty_shifts (unit_id, starts_at, ends_at, staff_id, phone) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (shift.unit_id, _db(shift.starts_at), _db(shift.ends_at), shift.staff_id, shift.phone),
+        )
+
+    async def hand_over(self, shift_id: int, from_staff: str, to_staff: str) -> bool:
+        """The shift to another person, if still `from_staff`'s (a double tap swaps once)."""
+        changed = await self.tx.execute(
+            "UPDATE duty_shifts SET staff_id = ? WHERE id = ? AND staff_id = ?",
+            (to_staff, shift_id, from_staff),
+        )
+        return changed > 0
 
     async def mark_checked(self, unit_id: str, day: date) -> None:
         await self.tx.execute(

@@ -22,6 +22,7 @@ from bot.app import build_application, open_services
 from bot.config import Settings
 from bot.domain.clock import ManualClock
 from bot.domain.ids import MAX_ID_DIGITS
+from bot.services.duty.buttons import TIME_FIELDS, AddShift, DutyDay, DutyMonth, DutyTime
 from bot.services.health.buttons import Acknowledge, CasePerson, Checkin
 from bot.services.kernel.buttons import (
     MAX_PAYLOAD_BYTES,
@@ -87,6 +88,12 @@ BESPOKE: dict[type[ButtonData], st.SearchStrategy[ButtonData]] = {
     Acknowledge: st.builds(Acknowledge, ids),
     Checkin: st.builds(Checkin, ids, days, st.booleans()),
     ConsentAnswer: st.builds(ConsentAnswer, st.booleans(), st.sampled_from(Purpose), ids),
+    AddShift: st.builds(AddShift, st.text(min_size=1, max_size=40).filter(str.strip)),
+    DutyMonth: st.builds(DutyMonth, days.map(lambda d: d.replace(day=1))),
+    DutyDay: st.builds(DutyDay, days),
+    DutyTime: st.builds(
+        DutyTime, st.sampled_from(TIME_FIELDS), st.times().map(lambda t: time(t.hour, t.minute))
+    ),
 }
 
 
@@ -182,7 +189,9 @@ def test_a_changed_real_payload_never_raises(button: ButtonData, extra: str) -> 
     "data",
     ["ap:99999999999999999999:y", "ap:²:y", "ap:012:y", "ap:-1:y", "ap:1:y:", "ap:1", "ap:#1:y",
      "ap:" + "1" * 62, "zz:1", "", ":", "apall:n", "tv:cal:dep:202613", "tv:day:ret:20210230",
-     "tv:t:dep:2400", "tv:p:9999", "mc:1:20210601:x", "cs:p:", "bc:r:", "rt:nag:1.5"],
+     "tv:t:dep:2400", "tv:p:9999", "mc:1:20210601:x", "cs:p:", "bc:r:", "rt:nag:1.5",
+     "dy:add:", "dy:add: ", "dy:d:20210230", "dy:t:x:0600", "dy:t:f:2400", "dy:m:202113",
+     "dy:sw:-1", "dy:pg:999", "du:ok:1.5"],
 )  # fmt: skip
 def test_known_forgeries_are_refused(data: str) -> None:
     assert REGISTRY.decode(data) is None
@@ -194,7 +203,8 @@ def test_known_forgeries_are_refused(data: str) -> None:
      "tv:day:ret:20210530", "tv:t:dep:0730", "tv:ef:case_area", "rt:b:5", "rt:sd", "rt:s:fever",
      "sy:onset:2", "sy:t:fever", "ha:4", "mc:3:20210601:y", "mo:end:3", "cs:p:TH-003", "cs:ext",
      "cs:add:9", "ar:end:2", "ox:x:travel", "bc:r:1", "bc:aud:all", "bc:pol:ban", "bc:noop",
-     "reg:y", "lang:en"],
+     "reg:y", "lang:en", "dy:add:HB-TH", "dy:sw:12", "dy:p:TH-004", "dy:pg:1", "dy:_", "dy:x",
+     "dy:m:202105", "dy:d:20210527", "dy:t:f:2200", "du:ok:3", "du:x:3", "dr:dtpl"],
 )  # fmt: skip
 def test_existing_payloads_keep_their_wire_format(data: str) -> None:
     button = REGISTRY.decode(data)

@@ -22,6 +22,7 @@ from bot.domain.duty_roster import (
     uncovered,
 )
 from bot.domain.models import Staff, Unit, UnitKind
+from bot.services.duty.desk import may_set_roster, may_take
 
 HEADER = [*ROSTER_REQUIRED, *ROSTER_OPTIONAL]  # unit_id date from to staff_id phone
 DIRECTORY = Directory(
@@ -124,3 +125,35 @@ def test_uncovered_hours_of_a_day() -> None:
     assert uncovered([overlapping, night, day], start, end) == [(at(26, 18), end)]
     assert uncovered([], start, end) == [(start, end)]
     assert uncovered([day], start, end) == [(start, at(26, 6)), (at(26, 14), end)]
+
+
+def test_who_may_set_a_units_roster_and_who_may_be_on_it() -> None:
+    heads = Directory(
+        [
+            Unit("W", "Phường mẫu", UnitKind.WARD, None, None),
+            Unit("S", "Trường mẫu", UnitKind.SCHOOL, "W", None),
+            Unit("T", "Trạm mẫu", UnitKind.PUBLIC_SERVICE, "W", None),
+        ],
+        [
+            Staff("W-1", "Chủ tịch", "+84912000001", "W", "top", roles=frozenset({"unit_head"})),
+            Staff(
+                "S-1", "Hiệu trưởng", "+84912000002", "S", "head", roles=frozenset({"unit_head"})
+            ),
+            Staff(
+                "T-1", "Trạm trưởng", "+84912000003", "T", "head", roles=frozenset({"unit_head"})
+            ),
+            Staff("S-2", "Giáo viên", "+84912000004", "S", "staff"),
+            Staff("A-1", "Quản trị", "+84912000005", "T", "staff", roles=frozenset({"admin"})),
+        ],
+        [],
+    )
+    person = heads.staff
+    assert may_set_roster(heads, person["S-1"], "S") and may_set_roster(heads, person["W-1"], "S")
+    assert may_set_roster(heads, person["A-1"], "S"), "a district admin"
+    assert not may_set_roster(heads, person["T-1"], "S"), "the head of another unit"
+    assert not may_set_roster(heads, person["S-2"], "S") and not may_set_roster(
+        heads, person["S-1"], "W"
+    )
+    assert not may_set_roster(heads, person["S-1"], "NOPE")
+    assert may_take(heads, "S", "S-2") and may_take(heads, "S", "W-1")
+    assert not may_take(heads, "S", "T-1") and not may_take(heads, "S", "NOBODY")

@@ -93,6 +93,17 @@ def _shift_from_row(
     return Shift(values["unit_id"], starts_at, ends_at, values["staff_id"], phone)
 
 
+def make_shift(unit_id: str, day: date, start: time, end: time, staff_id: str, tz: tzinfo) -> Shift:
+    """A shift set in the chat, read as a roster row is: `end` not after `start` is the next day."""
+    starts_at, ends_at = _span(day, start, end, tz)
+    return Shift(unit_id, starts_at, ends_at, staff_id, None)
+
+
+def parse_clock(text: str) -> time | None:
+    """A typed time of day, HH:MM (or H:MM), as a roster cell is read."""
+    return _clock(text.strip()[:8])
+
+
 @lru_cache(maxsize=4096)  # a roster repeats a few shift times over many units
 def _span(day: date, start: time, end: time, tz: tzinfo) -> tuple[datetime, datetime]:
     starts_at = datetime.combine(day, start, tz)

@@ -14,7 +14,10 @@ from bot.domain.models import Staff
 from bot.domain.outgoing import OutMessage
 from bot.domain.phones import national_form
 from bot.i18n import Translator
-from bot.services.kernel.feature import Feature
+from bot.services.duty.buttons import DUTY_BUTTONS
+from bot.services.duty.desk import FLOW as DESK_FLOW
+from bot.services.duty.desk import RosterDesk, may_set_roster
+from bot.services.kernel.feature import ButtonRoute, Feature
 from bot.services.kernel.step import Deps, Step, sweep_due
 from bot.services.registration.directory_import import too_large_text
 from bot.services.registration.tabular import (
@@ -156,23 +159,48 @@ def gap_text(t: Translator, unit: str, day: date, gaps: list[tuple[datetime, dat
 
 
 class DutyDesk:
+    """`/duty`: who is on duty now; for a unit head or admin also the unit's roster to change
+    (`/duty UNIT` for a unit below)."""
+
+    def __init__(self) -> None:
+        self.roster = RosterDesk()
+
     async def command(self, step: Step, person: Staff, args: list[str]) -> list[OutMessage]:
         t = step.t
         directory = await step.directory()
-        shifts = await on_duty_now(step, directory, person.unit_id)
-        if not shifts:
+        unit_id = args[0] if args else person.unit_id
+        if args and not may_set_roster(directory, person, unit_id):
             return [
                 OutMessage(
-                    t._("Nobody is on the duty roster now for your unit or the units above.")
+                    t._(
+                        "Only a head of this unit or of a unit above, or its admin, sets its duty roster."
+                    )
                 )
             ]
+        answers = [await self._now(step, directory, person)]
+        if may_set_roster(directory, person, unit_id):
+            answers.append(await self.roster.view(step, directory, unit_id))
+        return answers
+
+    async def _now(self, step: Step, directory: Directory, person: Staff) -> OutMessage:
+        t = step.t
+        shifts = await on_duty_now(step, directory, person.unit_id)
+        if not shifts:
+            return OutMessage(
+                t._("Nobody is on the duty roster now for your unit or the units above.")
+            )
         lines = [t._("On duty now ({when}):", when=t.short(step.now))]
         for shift in shifts:
             lines.append(shift_line(t, directory, shift))
-        return [OutMessage("\n".join(lines))]
+        return OutMessage("\n".join(lines))
 
     def feature(self, deps: Deps) -> Feature:
-        return Feature(commands={"duty": self.command}, jobs=[GapSweep(deps)])
+        return Feature(
+            commands={"duty": self.command},
+            flows={DESK_FLOW: self.roster.typed},
+            buttons=[ButtonRoute(DUTY_BUTTONS, self.roster.button)],
+            jobs=[GapSweep(deps)],
+        )
 
 
 def shift_line(t: Translator, directory: Directory, shift: Shift) -> str:

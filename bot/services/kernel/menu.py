@@ -63,7 +63,10 @@ COMMANDS: tuple[CommandInfo, ...] = (
         Audience.HEAD,
         also=frozenset({Audience.HEALTH, Audience.ADMIN}),
     ),
-    CommandInfo("duty", lambda t: t._("who is on duty now for your unit and the units above")),
+    CommandInfo(
+        "duty",
+        lambda t: t._("who is on duty now for your unit and the units above; heads: the roster"),
+    ),
     CommandInfo(
         "areas", lambda t: t._("areas with published cases (district admins)"), Audience.ADMIN
     ),
