@@ -41,6 +41,7 @@ from bot.inbound.webhook import InboundServer, TelegramWebhook
 from bot.services.broadcast.feature import Broadcasts
 from bot.services.directory.feature import DirectoryChat
 from bot.services.directory.fetch import FileFetcher
+from bot.services.duty.referral import Referrals
 from bot.services.duty.roster import DutyDesk
 from bot.services.health.feature import Health
 from bot.services.kernel.admin_alerts import AdminAlerts
@@ -183,6 +184,7 @@ def build_features(deps: Deps, fetch: FileFetcher | None = None) -> list[Feature
     features = [travel.feature(), returns.feature(), Broadcasts(deps).feature()]
     features.append(Health(deps).feature())
     features.append(DutyDesk().feature(deps))
+    features.append(Referrals().feature())
     features.append(Oversight(deps).feature())
     features.append(Breaches(deps).feature())
     features.append(Retention(deps.db, deps.clock, deps.settings).feature())

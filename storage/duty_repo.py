@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from typing import Any
@@ -153,3 +155,61 @@ class DutyRepo:
             "INSERT OR IGNORE INTO duty_gap_checks (unit_id, day) VALUES (?, ?)",
             (unit_id, day.isoformat()),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Referral:
+    """An alert passed up to the district leaders (`sent_to`) by a duty officer, with a note."""
+
+    id: int
+    alert_id: int
+    referred_by: str
+    note: str
+    sent_to: tuple[str, ...]
+    created_at: datetime
+    taken_by: str | None
+    taken_at: datetime | None
+
+
+class ReferralsRepo:
+    def __init__(self, tx: Tx, tz: tzinfo) -> None:
+        self.tx = tx
+        self.tz = tz
+
+    async def add(
+        self, alert_id: int, by: str, note: str, sent_to: Sequence[str], now: datetime
+    ) -> int:
+        return await self.tx.insert(
+            "INSERT INTO duty_referrals (alert_id, referred_by, note, sent_to, created_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (alert_id, by, note, json.dumps(list(sent_to)), to_db_time(now)),
+        )
+
+    async def get(self, referral_id: int) -> Referral | None:
+        row = await self.tx.one(
+            "SELECT id, alert_id, referred_by, note, sent_to, created_at, taken_by, taken_at "
+            "FROM duty_referrals WHERE id = ?",
+            (referral_id,),
+        )
+        if row is None:
+            return None
+        taken_at = from_db_time(row[7], self.tz) if row[7] else None
+        created = from_db_time(row[5], self.tz)
+        return Referral(
+            row[0], row[1], row[2], row[3], tuple(json.loads(row[4])), created, row[6], taken_at
+        )
+
+    async def open_for(self, alert_id: int) -> int | None:
+        """The alert's referral nobody has taken yet."""
+        found: int | None = await self.tx.scalar(
+            "SELECT id FROM duty_referrals WHERE alert_id = ? AND taken_by IS NULL", (alert_id,)
+        )
+        return found
+
+    async def take(self, referral_id: int, staff_id: str, now: datetime) -> bool:
+        """Conditional: the first leader to tap takes it."""
+        changed = await self.tx.execute(
+            "UPDATE duty_referrals SET taken_by = ?, taken_at = ? WHERE id = ? AND taken_by IS NULL",
+            (staff_id, to_db_time(now), referral_id),
+        )
+        return changed > 0

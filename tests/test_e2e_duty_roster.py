@@ -18,7 +18,7 @@ from storage.db import Database
 from tests.fakebot import FakeBotApi
 from tests.harness import PHONES, RunningBot, load_examples, make_settings, register
 from tests.paths import EXAMPLES
-from tests.test_e2e_health import answer, report
+from tests.test_e2e_health import answer, press, report
 
 PHONES.setdefault("HB-004", "84 912 000 004")  # Phạm Thị Ngọc Ánh, vice chair
 PHONES.setdefault("TH-004", "0912 000 027")  # Âu Văn Phúc, teacher
@@ -35,6 +35,7 @@ TEACHER, NIGHT, MORNING, DUTY_ROLE, PRINCIPAL, SCHOOL_DUTY, WARD_HEAD = (
     876,
     877,
 )
+DEPUTY = 878
 ROSTER = """unit_id,date,from,to,staff_id,phone
 HB,25/05/2021,22:00,06:00,HB-005,
 HB,26/05/2021,06:00,14:00,HB-004,0912 999 004
@@ -246,3 +247,55 @@ async def test_the_gap_notice_waits_out_the_quiet_hours(
         assert not any("Lịch trực" in (m.text or "") for m in fake.messages(head.id))
         with sqlite3.connect(running.settings.database_path) as conn:
             assert conn.execute("SELECT COUNT(*) FROM duty_gap_checks").fetchone() == (0,)
+
+
+async def test_the_night_duty_passes_an_alert_up_and_the_leader_who_takes_it_is_shown(
+    fake: FakeBotApi, night_bot: RunningBot
+) -> None:
+    teacher = await register(fake, TEACHER, "TH-003")
+    night = await register(fake, NIGHT, "HB-005")
+    secretary = await register(fake, WARD_HEAD, "HB-001")
+    deputy = await register(fake, DEPUTY, "HB-002")
+    await report(fake, teacher, ["Sốt"], "38,5")
+    alert = await fake.next_message(night.id)
+    own = fake.messages(teacher.id)[-1]  # a forged button, on a message of their own chat
+    forged = fake.press(teacher, own, f"vt:up:{alert.callback_data('Đã tiếp nhận')[3:]}")
+    await fake.wait_for(lambda: fake.answer_for(forged) is not None)
+    assert "trực" in str(fake.answer_for(forged)), "only a duty officer passes it up"
+
+    fake.press(night, alert, alert.callback_data("Đã tiếp nhận"))
+    offer = await fake.next_message(night.id)
+    question = await press(fake, night, offer, "Vượt thẩm quyền")
+    assert "500" in (question.text or ""), question.text
+    too_long = await answer(fake, night, "x" * 501)
+    assert "500" in (too_long.text or ""), too_long.text
+    passed = await answer(fake, night, "Cần huy động xe cứu thương của quận")
+    assert "Nguyễn Văn Hùng" in (passed.text or "") and "Trần Thị Thu Hương" in (passed.text or "")
+
+    copies = [await fake.next_message(leader.id) for leader in (secretary, deputy)]
+    for copy in copies:
+        text = copy.text or ""
+        assert "Vượt thẩm quyền" in text and "xe cứu thương" in text, text
+        assert "Hoàng Minh Đức" in text and copy.callback_data("Tôi nhận xử lý")
+    taken_ref = copies[1].callback_data("Tôi nhận xử lý").rpartition(":")[2]
+    taken = fake.press(deputy, copies[1], copies[1].callback_data("Tôi nhận xử lý"))
+    await fake.wait_for(lambda: fake.answer_for(taken) is not None)
+    for copy in copies:
+        await fake.wait_for(lambda c=copy: "Trần Thị Thu Hương nhận xử lý" in (c.text or ""))
+        assert not copy.buttons()
+    late = fake.press(secretary, copies[0], f"vt:take:{taken_ref}")
+    await fake.wait_for(lambda: fake.answer_for(late) is not None)
+    assert "Trần Thị Thu Hương" in str(fake.answer_for(late))
+    told = await fake.next_message(night.id)
+    assert "Trần Thị Thu Hương" in (told.text or ""), told.text
+    with sqlite3.connect(night_bot.settings.database_path) as conn:
+        row = conn.execute("SELECT referred_by, note, taken_by FROM duty_referrals").fetchall()
+        actions = conn.execute(
+            "SELECT action, actor FROM audit_log WHERE action LIKE 'duty.refer%' ORDER BY id"
+        ).fetchall()
+    assert row == [("HB-005", "Cần huy động xe cứu thương của quận", "HB-002")]
+    assert actions == [
+        ("duty.refer.refused", "TH-003"),
+        ("duty.refer", "HB-005"),
+        ("duty.refer.take", "HB-002"),
+    ]

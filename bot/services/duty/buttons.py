@@ -149,3 +149,15 @@ CALENDAR = CalendarButtons(
     inert=INERT,
 )
 PEOPLE = PeopleButtons(pick=lambda person: DutyPerson(person.staff_id), turn=DutyPage)
+
+
+@dataclass(frozen=True)
+class PassUp(ActionOn):
+    """`vt:up:7`: «⏫ Beyond my authority» on alert 7 (a duty officer); `vt:take:3`: a district
+    leader takes referral 3."""
+
+    PREFIX = "vt"
+    ACTIONS = ("up", "take")
+
+
+PASS_UP = Codec[PassUp]("vt", (PassUp,))

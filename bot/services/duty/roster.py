@@ -10,7 +10,8 @@ from pathlib import Path
 from bot.domain.clock import Clock
 from bot.domain.directory import Directory
 from bot.domain.duty_roster import GAP_NOTICE_HOUR, Shift, load_roster, roster_days, uncovered
-from bot.domain.models import Staff
+from bot.domain.health_rules import duty_officers_for
+from bot.domain.models import BuiltinRole, Staff
 from bot.domain.outgoing import OutMessage
 from bot.domain.phones import national_form
 from bot.i18n import Translator
@@ -95,10 +96,22 @@ async def in_a_gap(step: Step, directory: Directory, unit_id: str) -> bool:
     return await repo.keeps_roster(chain, step.now)
 
 
-def district_leaders(directory: Directory, unit_id: str) -> list[str]:
-    """The heads of the top unit above `unit_id` (the district, or the ward of a sample)."""
-    top = unit_chain(directory, unit_id)[-1]
-    return list(directory.head_ids(top))
+def district_leaders(directory: Directory, unit_id: str | None) -> list[str]:
+    """The heads and deputies of the top unit above `unit_id` (the district, or the ward of a
+    sample); of every top unit when the unit is not known."""
+    tops = [unit_chain(directory, unit_id)[-1]] if unit_id else directory.top_unit_ids()
+    found = [s for top in tops for s in (*directory.head_ids(top), *directory.deputy_ids(top))]
+    return list(dict.fromkeys(found))
+
+
+async def on_duty_for(step: Step, directory: Directory, person: Staff, unit_id: str | None) -> bool:
+    """Whether `person` is a duty officer for the unit: on the roster now for it or a unit
+    above, or holding the duty officer role there."""
+    if unit_id is None:
+        return person.has_role(BuiltinRole.DUTY_OFFICER.value)
+    if person.staff_id in duty_officers_for(directory, unit_id):
+        return True
+    return any(s.staff_id == person.staff_id for s in await on_duty_now(step, directory, unit_id))
 
 
 def duty_phone(directory: Directory, shift: Shift) -> str:

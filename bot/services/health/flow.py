@@ -12,6 +12,7 @@ from bot.domain.ids import parse_id
 from bot.domain.models import Staff
 from bot.domain.outgoing import Button, OutMessage
 from bot.i18n import Translator
+from bot.services.duty.referral import pass_up_offer
 from bot.services.health.alerts import (
     alert_subject,
     contact_default,
@@ -396,7 +397,9 @@ async def acknowledge(step: Step, button: Acknowledge) -> tuple[str | None, list
             ),
             priority=2,
         )
-    return t._("Recorded: you received this alert."), []
+    return t._("Recorded: you received this alert."), await pass_up_offer(
+        step, directory, person, alert
+    )
 
 
 async def _mark_received(step: Step, alert_id: int, person: Staff) -> None:
