@@ -4,7 +4,10 @@ generator), writes duty.csv, then runs `python -m bot duty import` in a fresh ch
 prints one JSON line: wall seconds (interpreter start included), the child's peak RSS, the shifts
 stored, and a reload of the same file (which replaces every day it covers).
 
-    .venv/bin/python bench/duty_roster.py [--units 2000] [--days 30] [--staff 20000]
+The same file is then sent through the chat (the bot against the sandbox: the district admin
+sends duty.csv, waits for the dry run, taps «Áp dụng»), from the same district.
+
+    .venv/bin/python bench/duty_roster.py [--units 2000] [--days 30] [--staff 20000] [--no-chat]
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import argparse
 import csv
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -75,12 +79,16 @@ def main() -> None:
     parser.add_argument("--units", type=int, default=2_000)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--staff", type=int, default=20_000)
+    parser.add_argument("--no-chat", action="store_true", help="only the CLI")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="khaibao-bench-duty-") as name:
         folder = Path(name)
         db, _ = imported_district(folder, args.staff, args.units)
         roster = folder / "duty.csv"
         rows = write_roster(db, roster, args.days)
+        chat_db = folder / "chat.db"
+        if not args.no_chat:
+            shutil.copy(db, chat_db)
         for scenario in ("first load", "reload (days replaced)"):
             code, seconds, rss, output = run_duty_import(folder, db, roster)
             if code != 0:
@@ -99,6 +107,66 @@ def main() -> None:
             }
             print(json.dumps(figures), flush=True)
         print(json.dumps(gap_check_figures(db)), flush=True)
+        if not args.no_chat:
+            print(json.dumps(chat_figures(folder, chat_db, roster, rows)), flush=True)
+
+
+def chat_figures(folder: Path, db: Path, roster: Path, rows: int) -> dict[str, object]:
+    """The roster sent to the bot as a file by the district admin: dry run, then «Áp dụng»."""
+    import asyncio
+
+    import directory_chat
+
+    from bot.sandbox.server import FakeBotApi
+    from tests.harness import BotProcess, make_settings, wait_polling
+
+    directory_chat.link_admin(db)
+
+    async def measure() -> dict[str, object]:
+        fake = FakeBotApi()
+        await fake.start()
+        settings = make_settings(fake, db)
+        process = BotProcess(
+            settings, folder / "bot.stderr", SWEEP_INTERVAL_SECONDS="2", PRIVACY_BASIS="state_duty"
+        )
+        try:
+            process.start()
+            await wait_polling(fake, timeout=60)
+            assert process.process is not None
+            admin = fake.user(directory_chat.ADMIN_USER, directory_chat.ADMIN_STAFF)
+            begin = time.perf_counter()
+            fake.send_document(admin, roster.read_bytes(), roster.name, "text/csv")
+            dry = await fake.next_message(admin.id, timeout=600)
+            while "Chạy thử" not in (dry.text or ""):  # the privacy notice, shown once first
+                dry = await fake.next_message(admin.id, timeout=600)
+            checked = time.perf_counter()
+            fake.press(admin, dry, dry.callback_data("Áp dụng"))
+            done = await fake.next_message(admin.id, timeout=600)
+            while "lịch trực" not in (done.text or ""):
+                done = await fake.next_message(admin.id, timeout=600)
+            end = time.perf_counter()
+            rss = directory_chat.peak_rss_mb(process.process.pid)
+        finally:
+            await process.stop()
+            await fake.stop()
+        with sqlite3.connect(db) as conn:
+            stored = conn.execute("SELECT COUNT(*) FROM duty_shifts").fetchone()[0]
+        applied = "Đã nạp lịch trực" in (done.text or "")
+        if not applied:
+            print((dry.text or "")[:600], (done.text or "")[:300], file=sys.stderr)
+        return {
+            "bench": "duty_roster",
+            "scenario": "through the chat",
+            "rows": rows,
+            "shifts_stored": stored,
+            "seconds": round(end - begin, 2),
+            "dry_run_seconds": round(checked - begin, 2),
+            "apply_seconds": round(end - checked, 2),
+            "peak_rss_mb": round(rss, 1),
+            "ok": applied and stored == rows,
+        }
+
+    return asyncio.run(measure())
 
 
 def gap_check_figures(db: Path) -> dict[str, object]:
