@@ -41,9 +41,9 @@ from bot.inbound.webhook import InboundServer, TelegramWebhook
 from bot.services.broadcast.feature import Broadcasts
 from bot.services.directory.feature import DirectoryChat
 from bot.services.directory.fetch import FileFetcher
-from bot.services.duty.referral import Referrals
 from bot.services.duty.roster import DutyDesk
 from bot.services.health.feature import Health
+from bot.services.health.referral import Referrals
 from bot.services.kernel.admin_alerts import AdminAlerts
 from bot.services.kernel.dispatch import Dispatcher
 from bot.services.kernel.feature import Feature

@@ -12,7 +12,6 @@ from bot.domain.ids import parse_id
 from bot.domain.models import Staff
 from bot.domain.outgoing import Button, OutMessage
 from bot.i18n import Translator
-from bot.services.duty.referral import pass_up_offer
 from bot.services.health.alerts import (
     alert_subject,
     contact_default,
@@ -31,6 +30,7 @@ from bot.services.health.buttons import (
     SymptomSignal,
     SymptomToggle,
 )
+from bot.services.health.referral import pass_up_offer
 from bot.services.kernel.copies import settle
 from bot.services.kernel.pickers import check_box
 from bot.services.kernel.step import Step
