@@ -4,6 +4,7 @@ roster sheet (told from a staff file by its headers), gets the dry run with ever
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from io import BytesIO
 
 from openpyxl import Workbook, load_workbook
@@ -18,7 +19,7 @@ ADMIN, SCHOOL_ADMIN = 881, 882
 HEADER = ("Mã đơn vị", "Ngày", "Từ giờ", "Đến giờ", "Mã cán bộ", "Số điện thoại")
 
 
-def roster_xlsx(rows: list[tuple[str, ...]]) -> bytes:
+def roster_xlsx(rows: Sequence[tuple[str, ...]]) -> bytes:
     workbook = Workbook()
     sheet = workbook.active
     assert sheet is not None

@@ -280,9 +280,10 @@ async def test_the_night_duty_passes_an_alert_up_and_the_leader_who_takes_it_is_
     taken_ref = copies[1].callback_data("Tôi nhận xử lý").rpartition(":")[2]
     taken = fake.press(deputy, copies[1], copies[1].callback_data("Tôi nhận xử lý"))
     await fake.wait_for(lambda: fake.answer_for(taken) is not None)
-    for copy in copies:
-        await fake.wait_for(lambda c=copy: "Trần Thị Thu Hương nhận xử lý" in (c.text or ""))
-        assert not copy.buttons()
+    await fake.wait_for(
+        lambda: all("Trần Thị Thu Hương nhận xử lý" in (c.text or "") for c in copies)
+    )
+    assert not any(copy.buttons() for copy in copies)
     late = fake.press(secretary, copies[0], f"vt:take:{taken_ref}")
     await fake.wait_for(lambda: fake.answer_for(late) is not None)
     assert "Trần Thị Thu Hương" in str(fake.answer_for(late))

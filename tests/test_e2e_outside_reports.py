@@ -198,8 +198,11 @@ async def test_sent_is_shown_on_every_copy_handed_out(
         theirs = await message_of(fake, second, "text", "Sở Y tế")
         pressed = fake.press(first, mine, mine.callback_data("Đã gửi Sở Y tế"))
         await fake.wait_for(lambda: fake.answer_for(pressed) is not None)
-        for copy in (mine, theirs):
-            await fake.wait_for(lambda c=copy: "lúc 26/05/2021 09:00" in " ".join(c.button_texts()))
+        await fake.wait_for(
+            lambda: all(
+                "lúc 26/05/2021 09:00" in " ".join(c.button_texts()) for c in (mine, theirs)
+            )
+        )
         again = fake.press(second, theirs, theirs.callback_data("Sở Y tế"))
         await fake.wait_for(lambda: fake.answer_for(again) is not None)
         repeated = fake.answer_for(again)["text"]  # type: ignore[index]
