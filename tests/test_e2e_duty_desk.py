@@ -68,7 +68,11 @@ async def test_the_head_adds_a_shift_then_swaps_it_and_both_are_told(
     assert "Ngày mai" in (view.text or "") and "Âu Văn Phúc" in (view.text or ""), view.text
     people = await press(fake, principal, view, "🔁")
     assert not any("Âu Văn Phúc" in b.get("text", "") for row in people.buttons() for b in row)
-    done = await press(fake, principal, people, "Lại Thị Diệu Linh")
+    found = await answer(fake, principal, "linh")  # a typed name, searched in the unit
+    labels = [b.get("text", "") for row in found.buttons() for b in row]
+    assert any("Lại Thị Diệu Linh" in label for label in labels), labels
+    assert not any("Châu Thị Bích Ngọc" in label for label in labels), labels
+    done = await press(fake, principal, found, "Lại Thị Diệu Linh")
     assert "Đã đổi ca" in (done.text or ""), done.text
     assert shifts(db)[0][3] == "TH-003"
     assert "Lại Thị Diệu Linh" in ((await fake.next_message(teacher.id)).text or "")

@@ -221,7 +221,9 @@ class RosterDesk:
             await step.conversations.clear(step.who.channel, step.who.user_ref)
             return [OutMessage(_not_allowed(t))]
         if conversation.step == "person":
-            return [self._people(t, directory, draft, 0, text)]
+            draft["q"] = text.strip()[:60]  # «More names» pages through these matches
+            await self._save(step, "person", draft)
+            return [self._people(t, directory, draft, 0)]
         if conversation.step in ("from", "to"):
             at = parse_clock(text)
             if at is None:
@@ -238,12 +240,11 @@ class RosterDesk:
     # --- the questions ------------------------------------------------------------------------
 
     def _people(
-        self, t: Translator, directory: Directory, draft: dict[str, Any], page: int, typed: str = ""
+        self, t: Translator, directory: Directory, draft: dict[str, Any], page: int
     ) -> OutMessage:
-        unit_id = draft["unit"]
-        if typed.strip():
-            shown, more = people_page(directory, typed, 0, [unit_id])
-            page = 0
+        unit_id, typed = draft["unit"], draft.get("q", "")
+        if typed:
+            shown, more = people_page(directory, typed, page, [unit_id])
         else:
             shown, more = _unit_people(directory, unit_id, page)
         if draft["mode"] == "swap":
