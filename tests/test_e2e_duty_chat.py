@@ -51,6 +51,8 @@ async def test_a_bad_roster_is_refused_whole_then_the_fixed_one_is_applied(
     assert "Không nhập" in text and "dòng 4: ngày: «31/02/2021»" in text, text
     assert "dòng 4: từ giờ:" in text and "dòng 4: mã cán bộ: TH-004" in text, text
     assert not refused.buttons() and shifts(bot) == []
+    kept = db_all(bot, "SELECT kind, closed FROM directory_uploads")
+    assert kept == [("duty", 1)], "a refused file is closed: the sweep deletes it"
 
     dry = await send(fake, admin, roster_xlsx(GOOD), "lich-truc.xlsx")
     text = dry.text or ""

@@ -80,11 +80,13 @@ class RosterUploads:
         person = await step.linked()
         if person is None or person.staff_id != staff_id:
             return [OutMessage(t._("Only admins change the directory: ask your district admin."))]
-        if checked.loaded.problems:
-            return refused_messages(t, checked.loaded.problems)
-        upload_id = await UploadsRepo(step.tx).add(
+        uploads = UploadsRepo(step.tx)
+        upload_id = await uploads.add(
             staff_id, None, UPLOAD_ROSTER, str(path), name, step.now, step.now + ROSTER_PENDING
         )
+        if checked.loaded.problems:  # closed at once: the sweep deletes the file (it has phones)
+            await uploads.close_batch(staff_id, upload_id)
+            return refused_messages(t, checked.loaded.problems)
         self._checked[upload_id] = checked
         while len(self._checked) > CACHED_ROSTERS:
             self._checked.pop(next(iter(self._checked)))
