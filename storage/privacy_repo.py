@@ -150,13 +150,12 @@ class PrivacyRequestsRepo:
         return changed == 1
 
     async def extend(
-        self, request_id: int, by: timedelta, before: timedelta, now: datetime
+        self, request_id: int, due: datetime, before: timedelta, now: datetime
     ) -> bool:
-        """Once per request: the deadline moves on by `by`, the reminder with it."""
+        """Once per request: the deadline moves on to `due`, the reminder with it."""
         request = await self.get(request_id)
         if request is None or request.status not in OPEN_STATUSES or request.extended_at:
             return False
-        due = request.due_at + by
         changed = await self.tx.execute(
             "UPDATE privacy_requests SET due_at = ?, remind_at = ?, reminded_at = NULL, "
             "escalated_at = NULL, extended_at = ? WHERE id = ? AND extended_at IS NULL",

@@ -304,7 +304,8 @@ async def test_a_request_escalates_unacknowledged_extends_once_and_a_refusal_giv
     too_long = await answer(fake, teacher, "x" * 1001)
     assert "1000" in (too_long.text or "")
     recorded = await answer(fake, teacher, "Số điện thoại sai: đúng là 0912 000 999")
-    assert "#1" in (recorded.text or "") and "5 tháng 6" in (recorded.text or ""), recorded.text
+    # ten days on is Saturday 05/06: the deadline ends on the next working day, Monday 07/06
+    assert "#1" in (recorded.text or "") and "7 tháng 6" in (recorded.text or ""), recorded.text
     queued = await message_with(fake, admin, "#1")
 
     clock.set(clock.now() + timedelta(days=2, hours=1))  # Friday 28/05 10:00: 2 working days
@@ -316,7 +317,7 @@ async def test_a_request_escalates_unacknowledged_extends_once_and_a_refusal_giv
 
     fake.press(admin, queued, queued.callback_data("Gia hạn"))
     extended = await message_with(fake, teacher, "cần thêm thời gian")
-    assert "15 tháng 6" in (extended.text or ""), extended.text
+    assert "17 tháng 6" in (extended.text or ""), extended.text  # 07/06 + 10 days
     again = fake.press(admin, queued, queued.callback_data("Gia hạn"))
     await fake.wait_for(lambda: fake.answer_for(again) is not None)
     assert "một lần" in fake.answer_for(again)["text"]  # type: ignore[index]

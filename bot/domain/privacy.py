@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from bot.domain.work_calendar import WorkCalendar, to_local
+
 
 class Purpose(StrEnum):
     DIRECTORY = "directory"  # (a) the staff list and travel requests
@@ -51,14 +53,23 @@ class Deadlines:
         }[kind]
 
 
-def add_working_days(start: datetime, days: int) -> datetime:
-    """`days` working days (Monday to Friday) after `start`, at the same time of day."""
+def add_working_days(start: datetime, days: int, calendar: WorkCalendar) -> datetime:
+    """`days` working days after `start`, at the same time of day: weekends, public holidays
+    (Tết, 30/4, 2/9…) and the district's days off are skipped, make-up Saturdays count."""
     moment = start
     left = days
     while left > 0:
         moment += timedelta(days=1)
-        if moment.weekday() < 5:
+        if calendar.is_working_day(to_local(moment).date()):
             left -= 1
+    return moment
+
+
+def on_a_working_day(moment: datetime, calendar: WorkCalendar) -> datetime:
+    """A deadline counted in days that ends on a day off ends on the next working day instead
+    (Civil Code 2015 Art 148.5), at the same time of day."""
+    while not calendar.is_working_day(to_local(moment).date()):
+        moment += timedelta(days=1)
     return moment
 
 
@@ -70,13 +81,24 @@ class RequestTimes:
 
 
 def request_times(
-    now: datetime, kind: RequestKind, deadlines: Deadlines, remind_before: timedelta
+    now: datetime,
+    kind: RequestKind,
+    deadlines: Deadlines,
+    remind_before: timedelta,
+    calendar: WorkCalendar,
 ) -> RequestTimes:
     """When a request made `now` must be acknowledged and answered, and when to remind."""
-    due = now + timedelta(days=deadlines.days_for(kind))
+    due = on_a_working_day(now + timedelta(days=deadlines.days_for(kind)), calendar)
     return RequestTimes(
-        add_working_days(now, deadlines.ack_working_days), due, max(now, due - remind_before)
+        add_working_days(now, deadlines.ack_working_days, calendar),
+        due,
+        max(now, due - remind_before),
     )
+
+
+def extended_due(due: datetime, days: int, calendar: WorkCalendar) -> datetime:
+    """The one extension: `days` more, landing on a working day like the first deadline."""
+    return on_a_working_day(due + timedelta(days=days), calendar)
 
 
 def missing_purpose(decisions: dict[str, str]) -> Purpose | None:

@@ -21,9 +21,11 @@ from bot.domain.privacy import (
     Purpose,
     RequestKind,
     allows,
+    extended_due,
     missing_purpose,
     request_times,
 )
+from bot.domain.work_calendar import WorkCalendar
 from bot.i18n import Translator
 from bot.services.kernel.feature import Answer, GateAnswer
 from bot.services.kernel.step import Deps, Step, sweep_due
@@ -35,6 +37,7 @@ from bot.services.privacy.buttons import (
     RightsMenu,
     WithdrawPurpose,
 )
+from bot.services.travel.policy_state import work_calendar
 from bot.services.privacy.views import (
     consent_question,
     decision_name,
@@ -53,6 +56,7 @@ from storage.privacy_repo import ConsentsRepo, PrivacyRequest, PrivacyRequestsRe
 from storage.repos import Conversation
 
 FLOW = "privacy"
+CALENDAR_AHEAD = timedelta(days=366)  # the longest deadline, extended once, stays inside it
 MAX_DETAILS = 1000
 OPEN_TARGETS = frozenset(
     {
@@ -408,6 +412,10 @@ class RequestDesk:
             s.privacy_delete_days,
         )  # fmt: skip
 
+    async def _calendar(self, step: Step, start: datetime) -> WorkCalendar:
+        """Public holidays and the district's declared days, for a year of deadlines ahead."""
+        return await work_calendar(step.tx, self.deps.settings, start, start + CALENDAR_AHEAD)
+
     async def handlers(self, step: Step) -> list[str]:
         directory = await step.directory()
         dpo = directory.person(self.deps.settings.privacy_dpo_staff_id)
@@ -424,7 +432,11 @@ class RequestDesk:
         self, step: Step, person: Staff, kind: RequestKind, details: str
     ) -> list[OutMessage]:
         times = request_times(
-            step.now, kind, self._deadlines(), self.deps.settings.privacy_remind_before
+            step.now,
+            kind,
+            self._deadlines(),
+            self.deps.settings.privacy_remind_before,
+            await self._calendar(step, step.now),
         )
         repo = _requests(step)
         request_id = await repo.add(
@@ -515,9 +527,10 @@ class RequestDesk:
 
     async def _extend(self, step: Step, person: Staff, request: PrivacyRequest) -> Answer:
         days = self._deadlines().days_for(RequestKind(request.kind))
+        due = extended_due(request.due_at, days, await self._calendar(step, request.due_at))
         repo = _requests(step)
         if not await repo.extend(
-            request.id, timedelta(days=days), self.deps.settings.privacy_remind_before, step.now
+            request.id, due, self.deps.settings.privacy_remind_before, step.now
         ):
             return step.t._("This request was already extended once."), []
         fresh = await repo.get(request.id)
