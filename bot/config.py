@@ -137,6 +137,10 @@ class Settings(BaseSettings):
     retention_exports_days: int = Field(default=7, ge=1)  # files under EXPORTS_DIR
     retention_leavers_days: int = Field(default=30, ge=1)  # health data of people who left
     retention_records_days: int = Field(default=1825, ge=1)  # breach records, purge entries
+    retention_directive_reads_days: int = Field(default=730, ge=1)  # who got/read a directive
+    retention_absences_days: int = Field(default=365, ge=1)  # declared leave, after its last day
+    retention_drafts_days: int = Field(default=14, ge=1)  # conversations left half-way
+    retention_consents_days: int = Field(default=1825, ge=1)  # ledger proof, after superseded/left
     retention_purge_hour: time = time(2, 30)  # the daily purge
     retention_batch: int = Field(default=500, ge=1, le=10_000)  # rows per purge transaction
     # Breach register (README "Breach register and processing register").

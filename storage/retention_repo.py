@@ -60,6 +60,24 @@ EXPIRED: dict[Kept, str] = {
         f"WHERE {_DIRECTIVE} AND created_at < ? "
         f"AND status <> 'pending' {_OUTBOX_KEPT_FOR_EDITS} ORDER BY created_at"
     ),
+    Kept.DIRECTIVE_READS: (  # a directive done with: sent (or stopped), no reminder left
+        "SELECT r.broadcast_id || ':' || r.staff_id FROM broadcasts b "
+        "JOIN broadcast_recipients r ON r.broadcast_id = b.id "
+        "WHERE COALESCE(b.queued_at, b.send_at) < ? AND b.remind_at IS NULL "
+        "AND b.status IN ('done', 'cancelled', 'recalled') ORDER BY b.send_at, b.id"
+    ),
+    Kept.ABSENCES: "SELECT id FROM absences WHERE end_day < ? ORDER BY end_day",
+    Kept.DRAFTS: (
+        "SELECT channel || ':' || user_ref FROM conversations WHERE updated_at < ? "
+        "ORDER BY updated_at"
+    ),
+    Kept.CONSENTS: (  # replaced by a later decision before the cutoff, or the person left then
+        "SELECT id FROM consents c WHERE at < ?1 AND ("
+        "EXISTS (SELECT 1 FROM consents n WHERE n.staff_id = c.staff_id "
+        "AND n.purpose = c.purpose AND n.id > c.id AND n.at < ?1) "
+        "OR NOT EXISTS (SELECT 1 FROM staff s WHERE s.staff_id = c.staff_id "
+        "AND (s.active = 1 OR s.deactivated_at IS NULL OR s.deactivated_at >= ?1))) ORDER BY at"
+    ),
     Kept.AUDIT: (
         "SELECT id FROM audit_log WHERE at < ? AND action NOT GLOB 'privacy.*' ORDER BY at"
     ),
@@ -71,6 +89,7 @@ EXPIRED: dict[Kept, str] = {
 }
 
 PARAMS: dict[Kept, tuple[Kept, ...]] = {Kept.TRAVEL: (Kept.TRAVEL, Kept.RETURNS)}
+BY_DAY = frozenset({Kept.ABSENCES})  # compared with a day (YYYY-MM-DD, local) not an instant
 
 Delete = Callable[[sqlite3.Connection, list[object], str], None]
 
@@ -155,18 +174,44 @@ def _outbox(raw: sqlite3.Connection, ids: list[object], cutoff: str) -> None:
     _delete_in(raw, "outbox", "id", ids)
 
 
-def _open_audit_horizon(raw: sqlite3.Connection, cutoff: str) -> None:
-    """The audit log's trigger lets entries before this moment go (and no others)."""
+def _open_horizon(raw: sqlite3.Connection, table: str, cutoff: str) -> None:
+    """The append-only table's trigger lets entries before this moment go (and no others)."""
     raw.execute(
-        "INSERT INTO retention_horizons (what, before) VALUES ('audit_log', ?) "
+        "INSERT INTO retention_horizons (what, before) VALUES (?, ?) "
         "ON CONFLICT(what) DO UPDATE SET before = excluded.before",
-        (cutoff,),
+        (table, cutoff),
     ).close()
 
 
 def _audit(raw: sqlite3.Connection, ids: list[object], cutoff: str) -> None:
-    _open_audit_horizon(raw, cutoff)
+    _open_horizon(raw, "audit_log", cutoff)
     _delete_in(raw, "audit_log", "id", ids)
+
+
+def _pairs(keys: list[object]) -> list[list[str]]:
+    """'a:b' keys of a two-column primary key, split at the first colon."""
+    return [str(key).split(":", 1) for key in keys]
+
+
+def _directive_reads(raw: sqlite3.Connection, keys: list[object], cutoff: str) -> None:
+    raw.executemany(
+        "DELETE FROM broadcast_recipients WHERE broadcast_id = ? AND staff_id = ?", _pairs(keys)
+    ).close()
+
+
+def _absences(raw: sqlite3.Connection, ids: list[object], cutoff: str) -> None:
+    _delete_in(raw, "absences", "id", ids)
+
+
+def _drafts(raw: sqlite3.Connection, keys: list[object], cutoff: str) -> None:
+    raw.executemany(
+        "DELETE FROM conversations WHERE channel = ? AND user_ref = ?", _pairs(keys)
+    ).close()
+
+
+def _consents(raw: sqlite3.Connection, ids: list[object], cutoff: str) -> None:
+    _open_horizon(raw, "consents", cutoff)
+    _delete_in(raw, "consents", "id", ids)
 
 
 def _records(raw: sqlite3.Connection, keys: list[object], cutoff: str) -> None:
@@ -187,6 +232,10 @@ DELETE: dict[Kept, Delete] = {
     Kept.LEAVERS: _leavers,
     Kept.OUTBOX: _outbox,
     Kept.DIRECTIVE_COPIES: _outbox,
+    Kept.DIRECTIVE_READS: _directive_reads,
+    Kept.ABSENCES: _absences,
+    Kept.DRAFTS: _drafts,
+    Kept.CONSENTS: _consents,
     Kept.AUDIT: _audit,
     Kept.RECORDS: _records,
 }
@@ -199,6 +248,8 @@ class Batch:
 
 
 def _params(kind: Kept, limits: Mapping[Kept, datetime]) -> tuple[str, ...]:
+    if kind in BY_DAY:  # the cutoff's own day (the clock's zone): ended before that day began
+        return (limits[kind].date().isoformat(),)
     return tuple(to_db_time(limits[k]) for k in PARAMS.get(kind, (kind,)))
 
 

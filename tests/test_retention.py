@@ -35,8 +35,11 @@ DAY = timedelta(days=1)
 STAFF = ["HB-001", "DU-004", "UB-004", "YT-004", "CS-003"]
 LEAVER = "TH-003"  # left 40 days ago: health data goes (30 days for leavers)
 NEW_LEAVER = "TH-004"  # left 10 days ago: kept for now
+OLD_LEAVER = "CS-004"  # left 6 years ago: even the consent ledger goes
 DAYS = {"health": 90, "returns": 90, "monitoring": 90, "travel": 365, "audit": 730,
-        "outbox": 30, "exports": 7, "leavers": 30, "records": 1825}  # fmt: skip
+        "outbox": 30, "exports": 7, "leavers": 30, "records": 1825, "directive_reads": 730,
+        "absences": 365, "drafts": 14, "consents": 1825}  # fmt: skip
+YEAR = 365 * DAY
 
 
 def old(at: datetime, days: int) -> bool:
@@ -76,8 +79,12 @@ def write_year(conn: sqlite3.Connection) -> Expected:
         _monitoring(conn, expected, day, at, staff_id)
         _outbox(conn, expected, day, at)
         _audit(conn, expected, day, at)
+        _directives(conn, expected, day, at)
+        _absences(conn, expected, day, at)
+        _drafts(conn, expected, day, at)
     _new_leaver(conn, expected)
     _breaches(conn, expected)
+    _consents(conn, expected)
     return expected
 
 
@@ -205,6 +212,86 @@ def _audit(conn: sqlite3.Connection, e: Expected, day: int, at: datetime) -> Non
         e.row("audit_log", entry, not old(at - 400 * DAY * (day % 3 == 0), days))
 
 
+def _directives(conn: sqlite3.Connection, e: Expected, day: int, at: datetime) -> None:
+    """One directive a month, half of them from two years before (past 730 days); one still
+    sending and one with its reminder to come, both kept whatever their age."""
+    if day % 15:
+        return
+    sent = at - 400 * DAY * (day % 30 == 0)
+    status, remind = {0: ("sending", None), 45: ("done", t(NOW + DAY))}.get(day, ("done", None))
+    directive = conn.execute(
+        "INSERT INTO broadcasts (number, issued_on, title, audience, status, created_by, "
+        "created_at, send_at, queued_at, admin_channel, admin_chat, remind_at) "
+        "VALUES ('1061/UBND-VP', ?, 'Phòng dịch', '{\"kind\":\"all\"}', ?, 'DU-003', ?3, ?3, "
+        "?3, 'telegram', '1', ?4)",
+        (sent.date().isoformat(), status, t(sent), remind),
+    ).lastrowid
+    kept = status == "sending" or remind is not None or not old(sent, DAYS["directive_reads"])
+    for staff_id in ("TH-003", "YT-004"):
+        conn.execute(
+            "INSERT INTO broadcast_recipients (broadcast_id, staff_id, unit_id, registered, "
+            "read_at) VALUES (?, ?, 'HB', 1, ?)",
+            (directive, staff_id, t(sent + DAY)),
+        )
+        e.row("broadcast_recipients", f"{directive}:{staff_id}", kept)
+
+
+def _absences(conn: sqlite3.Connection, e: Expected, day: int, at: datetime) -> None:
+    """An absence every 10 days, every other one ending 400 days earlier; kept while its last
+    day is not before the day of the cutoff."""
+    if day % 10:
+        return
+    last = (at - 400 * DAY * (day % 20 == 0)).astimezone(VIETNAM).date()
+    absence = conn.execute(
+        "INSERT INTO absences (staff_id, start_day, end_day, created_at) VALUES ('TH-001', ?, ?, ?)",
+        ((last - 3 * DAY).isoformat(), last.isoformat(), t(at)),
+    ).lastrowid
+    e.row("absences", absence, last >= (NOW - DAYS["absences"] * DAY).date())
+
+
+def _drafts(conn: sqlite3.Connection, e: Expected, day: int, at: datetime) -> None:
+    """A conversation left half-way every 5 days (a return declaration with its answers)."""
+    if day % 5:
+        return
+    conn.execute(
+        "INSERT INTO conversations (channel, user_ref, flow, step, draft, updated_at) "
+        "VALUES ('telegram', ?, 'return', 'symptoms', '{\"symptoms\":[\"fever\"]}', ?)",
+        (str(9000 + day), t(at)),
+    )
+    e.row("conversations", f"telegram:{9000 + day}", not old(at, DAYS["drafts"]))
+
+
+def _consents(conn: sqlite3.Connection, e: Expected) -> None:
+    """The ledger is proof: a decision in force stays, however old; one replaced 5+ years ago
+    goes, and so does everything of a person who left (or was removed) 5+ years ago."""
+    conn.execute(
+        "UPDATE staff SET active = 0, deactivated_at = ? WHERE staff_id = ?",
+        (t(NOW - 6 * YEAR), OLD_LEAVER),
+    )
+    entries = [  # (person, purpose, decision, age, kept)
+        ("HB-001", "directory", "granted", 7 * YEAR, False),  # replaced 5.5 years ago
+        ("HB-001", "directory", "withdrawn", 5 * YEAR + 180 * DAY, True),  # replaced last year
+        ("HB-001", "directory", "granted", YEAR, True),  # in force
+        ("HB-001", "health", "granted", 7 * YEAR, True),  # in force for 7 years
+        ("DU-004", "health", "granted", 6 * YEAR, False),  # replaced 5+ years ago
+        ("DU-004", "health", "withdrawn", 5 * YEAR + DAY, True),  # in force: no consent
+        (LEAVER, "health", "granted", 6 * YEAR, True),  # left 40 days ago
+        (OLD_LEAVER, "directory", "granted", 7 * YEAR, False),  # left 6 years ago
+        (OLD_LEAVER, "health", "refused", 7 * YEAR, False),
+        ("XX-900", "health", "granted", 6 * YEAR, False),  # no longer on the list at all
+        ("XX-901", "health", "granted", 3 * YEAR, True),  # not yet 5 years
+        ("YT-004", "directory", "granted", 6 * YEAR, True),  # replaced only 99 days ago
+        ("YT-004", "directory", "granted", 99 * DAY, True),
+    ]
+    for staff_id, purpose, decision, age, kept in entries:
+        entry = conn.execute(
+            "INSERT INTO consents (staff_id, purpose, notice_version, decision, channel, "
+            "message_ref, at) VALUES (?, ?, 1, ?, 'telegram', '7', ?)",
+            (staff_id, purpose, decision, t(NOW - age)),
+        ).lastrowid
+        e.row("consents", entry, kept)
+
+
 def _new_leaver(conn: sqlite3.Connection, e: Expected) -> None:
     report = conn.execute(
         "INSERT INTO symptom_reports (staff_id, source, urgency, created_at) "
@@ -241,6 +328,18 @@ KEYS = {
     "outbox": "id",
     "audit_log": "id",
     "breaches": "id",
+    "broadcast_recipients": "broadcast_id || ':' || staff_id",
+    "absences": "id",
+    "conversations": "channel || ':' || user_ref",
+    "consents": "id",
+}
+
+
+KEPT_TABLES = {
+    Kept.DIRECTIVE_READS: "broadcast_recipients",
+    Kept.ABSENCES: "absences",
+    Kept.DRAFTS: "conversations",
+    Kept.CONSENTS: "consents",
 }
 
 
@@ -304,7 +403,9 @@ async def test_the_purge_deletes_what_is_past_its_time_and_nothing_else(
     assert after["blank_address"] == expected.keep["blank_address"]
     assert outcome.counts[Kept.EXPORTS] == 2
     assert sorted(p.name for p in settings.exports_folder.rglob("*") if p.is_file()) == ["new.xlsx"]
-    assert outcome.counts[Kept.LEAVERS] == 1  # TH-004 left 10 days ago: not yet
+    assert outcome.counts[Kept.LEAVERS] == 2  # TH-003 and CS-004; TH-004 left 10 days ago
+    for kind in (Kept.DIRECTIVE_READS, Kept.ABSENCES, Kept.DRAFTS, Kept.CONSENTS):
+        assert outcome.counts[kind] == len(expected.gone[KEPT_TABLES[kind]]), kind
 
 
 async def test_the_dry_run_changes_nothing_and_counts_what_the_purge_then_deletes(
@@ -358,6 +459,8 @@ async def test_the_audit_log_still_refuses_to_lose_a_recent_entry(
         await database.close()
     with sqlite3.connect(db_path) as conn, pytest.raises(sqlite3.IntegrityError):
         conn.execute("DELETE FROM audit_log WHERE at >= ?", (t(NOW - 30 * DAY),))
+    with sqlite3.connect(db_path) as conn, pytest.raises(sqlite3.IntegrityError):
+        conn.execute("DELETE FROM consents WHERE at >= ?", (t(NOW - 5 * YEAR),))
 
 
 async def test_a_second_run_the_same_day_deletes_nothing_more_and_batches_stay_small(

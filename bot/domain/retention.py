@@ -19,6 +19,10 @@ class Kept(StrEnum):
     LEAVERS = "leavers"  # the health data of people who left the office (after the above)
     OUTBOX = "outbox"  # messages already sent (or given up)
     DIRECTIVE_COPIES = "directive_copies"  # each person's copy of a directive
+    DIRECTIVE_READS = "directive_reads"  # who received a directive, when they read it
+    ABSENCES = "absences"  # declared absences (leave), after their last day
+    DRAFTS = "drafts"  # conversations left half-way: a request, a declaration, a directive
+    CONSENTS = "consents"  # the consent ledger: superseded decisions, and a leaver's
     AUDIT = "audit"  # audit entries
     RECORDS = "records"  # breach records and the purge's own entries
     EXPORTS = "exports"  # exported files
@@ -35,6 +39,10 @@ class RetentionDays:
     exports: int
     leavers: int
     records: int
+    directive_reads: int
+    absences: int
+    drafts: int
+    consents: int
 
     def days(self, kind: Kept) -> int:
         shared = {Kept.CASES: self.health, Kept.DIRECTIVE_COPIES: self.audit}

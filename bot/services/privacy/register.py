@@ -20,7 +20,7 @@ Text = Callable[[Translator], str]
 class Processing:
     name: Text
     purpose: Text
-    basis: str  # 'directory' | 'health' | 'law': which basis applies (see _basis)
+    basis: str  # 'directory' | 'health' | 'law' | 'flow': which basis applies (see _basis)
     seen_by: Text
     abroad: bool  # copies travel through the messengers, whose servers are abroad
     kept: Text
@@ -87,6 +87,48 @@ def processings(settings: Settings) -> list[Processing]:
             _kept_health(Kept.MONITORING, settings),
         ),
         Processing(
+            lambda t: t._("Declared absences: first and last day"),
+            lambda t: t._("send a request to the deputy while its decider is away"),
+            "directory",
+            lambda t: t._("those who route and decide requests; district admins"),
+            False,
+            lambda t: t._("{days} after the last day", days=d(Kept.ABSENCES, settings)(t)),
+        ),
+        Processing(
+            lambda t: t._("Directive recipients: who received each directive, when they read it"),
+            lambda t: t._("show who has read a directive; remind those who have not"),
+            "directory",
+            lambda t: t._("the directive's sender; the units' leaders; district admins"),
+            True,
+            lambda t: t._(
+                "{days} after it was sent", days=d(Kept.DIRECTIVE_READS, settings)(t)
+            ),
+        ),
+        Processing(
+            lambda t: t._(
+                "Unfinished conversations: the draft of a request, declaration or directive"
+            ),
+            lambda t: t._("go on where the person left off"),
+            "flow",
+            lambda t: t._("the person; the server's operators"),
+            True,
+            lambda t: t._("{days} after its last step", days=d(Kept.DRAFTS, settings)(t)),
+        ),
+        Processing(
+            lambda t: t._(
+                "Consent ledger: each decision, its notice version, time and the message answered"
+            ),
+            lambda t: t._("prove that consent was asked, given or withdrawn (Law Art 9, 11)"),
+            "law",
+            lambda t: t._("the person (/privacy); the data protection officer; district admins"),
+            True,
+            lambda t: t._(
+                "the decision in force while the person is on the staff list; a replaced "
+                "decision, and all of a leaver's, {days} after",
+                days=d(Kept.CONSENTS, settings)(t),
+            ),
+        ),
+        Processing(
             lambda t: t._("Messages sent (copies in the outbox)"),
             lambda t: t._("deliver, retry, show who was not reached"),
             "directory",
@@ -136,6 +178,8 @@ def _kept_health(kind: Kept, settings: Settings) -> Text:
 def _basis(t: Translator, settings: Settings, which: str) -> str:
     if which == "law":
         return t._("a legal obligation of the office (Law 91/2025)")
+    if which == "flow":
+        return t._("that of the request or declaration it belongs to")
     if str(getattr(settings, "privacy_basis", "consent")) == "state_duty":
         return t._("the duties of a state agency under the law (Law 91/2025 Art 19.1.c)")
     if which == "health":

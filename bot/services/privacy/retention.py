@@ -48,6 +48,10 @@ def retention_days(settings: Settings) -> RetentionDays:
         exports=settings.retention_exports_days,
         leavers=settings.retention_leavers_days,
         records=settings.retention_records_days,
+        directive_reads=settings.retention_directive_reads_days,
+        absences=settings.retention_absences_days,
+        drafts=settings.retention_drafts_days,
+        consents=settings.retention_consents_days,
     )
 
 
@@ -69,6 +73,10 @@ def label(t: Translator, kind: Kept) -> str:
         Kept.LEAVERS: t._("people who left (their health data)"),
         Kept.OUTBOX: t._("messages already sent"),
         Kept.DIRECTIVE_COPIES: t._("copies of directives sent"),
+        Kept.DIRECTIVE_READS: t._("directive recipients and their reads"),
+        Kept.ABSENCES: t._("declared absences"),
+        Kept.DRAFTS: t._("conversations left unfinished (drafts)"),
+        Kept.CONSENTS: t._("consent decisions replaced, or of people who left"),
         Kept.AUDIT: t._("audit entries"),
         Kept.RECORDS: t._("breach records and purge entries"),
         Kept.EXPORTS: t._("exported files"),
