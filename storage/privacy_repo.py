@@ -188,6 +188,27 @@ class PrivacyRequestsRepo:
         return PrivacyRequest(*values)
 
 
+# The audit entries about a person: who viewed, changed or was sent their records, when and
+# how (the details). An entry is about them when it names them (its object or the subject of a
+# health view), is their own consent decision, or concerns one of their records; views of a
+# case tree they are in count, a case's other entries (about its other people) do not. Their
+# own views of other people's records are about those people, and are left out.
+_AUDIT_ABOUT = (
+    "SELECT a.id, a.at, a.actor, "
+    "COALESCE(s.full_name || COALESCE(' (' || s.position || ')', ''), a.actor) AS who, a.action, a.object, a.details FROM audit_log a "
+    "LEFT JOIN staff s ON s.staff_id = a.actor WHERE a.object = 'staff:' || ? "
+    "OR (a.actor = ? AND a.action IN ('privacy.consent', 'privacy.notice')) "
+    "OR json_extract(a.details, '$.subject') = ? "
+    "OR a.object IN (SELECT 'symptoms:' || id FROM symptom_reports WHERE staff_id = ?) "
+    "OR a.object IN (SELECT 'alert:' || id FROM health_alerts WHERE staff_id = ?) "
+    "OR a.object IN (SELECT 'monitoring:' || id FROM monitorings WHERE staff_id = ?) "
+    "OR a.object IN (SELECT 'travel:' || id FROM travel_requests WHERE staff_id = ?) "
+    "OR a.object IN (SELECT 'privacy:' || id FROM privacy_requests WHERE staff_id = ?) "
+    "OR (a.action GLOB 'health.view*' "
+    "AND a.object IN (SELECT 'case:' || case_id FROM case_nodes WHERE staff_id = ?)) "
+    "ORDER BY a.id"
+)
+
 # The person's own records, table by table: (title, SQL selecting exactly their rows).
 _OWN_RECORDS: tuple[tuple[str, str], ...] = (
     ("profile", "SELECT * FROM staff WHERE staff_id = ?"),
@@ -217,6 +238,7 @@ _OWN_RECORDS: tuple[tuple[str, str], ...] = (
         "SELECT broadcast_id, read_at, reminded_at FROM broadcast_recipients "
         "WHERE staff_id = ? ORDER BY broadcast_id",
     ),
+    ("audit", _AUDIT_ABOUT),
 )
 
 
@@ -226,7 +248,7 @@ async def own_records(tx: Tx, staff_id: str) -> dict[str, list[dict[str, Any]]]:
 
     def work(raw: Any) -> None:
         for title, sql in _OWN_RECORDS:
-            cursor = raw.execute(sql, (staff_id,))
+            cursor = raw.execute(sql, (staff_id,) * sql.count("?"))
             names = [d[0] for d in cursor.description]
             found[title] = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
             cursor.close()

@@ -151,6 +151,79 @@ async def test_my_data_copy_holds_exactly_my_records(
     ]
 
 
+async def my_copy(fake: FakeBotApi, user: FakeUser) -> dict[str, list[dict[str, object]]]:
+    fake.send_text(user, "/privacy")
+    overview = await message_with(fake, user, "🔒 Dữ liệu của tôi")
+    fake.press(user, overview, overview.callback_data("📄"))
+
+    def documents() -> list[SentMessage]:
+        return [m for m in fake.messages(user.id) if m.kind == "document"]
+
+    await fake.wait_for(lambda: len(documents()) == 2)
+    workbook, saved = (_document(m) for m in documents())
+    copy = json.loads(saved.decode("utf-8"))
+    sheets = openpyxl.load_workbook(io.BytesIO(workbook), read_only=True)
+    audit_rows = list(sheets["audit"].iter_rows(values_only=True))
+    assert len(audit_rows) == len(copy["records"]["audit"]) + 1  # the header
+    records: dict[str, list[dict[str, object]]] = copy["records"]
+    return records
+
+
+async def test_my_copy_tells_who_viewed_my_health_data_and_nothing_about_others(
+    fake: FakeBotApi, bot: RunningBot, clock: ManualClock
+) -> None:
+    teacher = await register(fake, TEACHER, "TH-003")
+    principal = await register(fake, PRINCIPAL, "TH-001")
+    colleague = await register(fake, COLLEAGUE, "TH-002")
+    for user, name in ((teacher, "Lại Thị Diệu Linh"), (colleague, "Nghiêm Văn Hải")):
+        await report(fake, user, ["Sốt"], "38,2")
+        alert = await message_with(fake, principal, f"KHẨN của {name}")
+        clock.set(clock.now() + timedelta(minutes=30))
+        fake.press(principal, alert, alert.callback_data("Xem chi tiết"))
+        await message_with(fake, principal, "38,2 °C")
+    records = await my_copy(fake, teacher)
+    async with bot.services.db.reading() as tx:
+        copied = await tx.scalar("SELECT MIN(id) FROM audit_log WHERE action = 'privacy.copy'")
+        everything = await tx.all(  # as the copy saw it (the sweep may add entries since)
+            "SELECT id, actor, action, object, details FROM audit_log WHERE id < ?", (copied,)
+        )
+        reports = dict(await tx.all("SELECT staff_id, id FROM symptom_reports"))
+        alerts = dict(await tx.all("SELECT staff_id, id FROM health_alerts"))
+        watches = dict(await tx.all("SELECT staff_id, id FROM monitorings"))
+    mine = records["audit"]
+    view = next(e for e in mine if e["action"] == "health.view")
+    assert (view["actor"], view["object"]) == ("TH-001", f"alert:{alerts['TH-003']}")
+    assert str(view["who"]).startswith("Châu Thị Bích Ngọc (Hiệu trưởng")
+    assert json.loads(str(view["details"])) == {"subject": "TH-003", "via": "details"}
+    assert str(view["at"]).startswith("2021-05-26")  # when
+    about_me = {
+        f"symptoms:{reports['TH-003']}",
+        f"alert:{alerts['TH-003']}",
+        f"monitoring:{watches['TH-003']}",
+        "staff:TH-003",
+    }
+    expected = [
+        entry_id
+        for entry_id, actor, action, target, details in everything
+        if target in about_me
+        or json.loads(details).get("subject") == "TH-003"
+        or (actor == "TH-003" and action in ("privacy.consent", "privacy.notice"))
+    ]
+    assert sorted(int(str(e["id"])) for e in mine) == sorted(expected)
+    assert {e["action"] for e in mine} >= {"privacy.consent", "health.report", "health.view"}
+    text = json.dumps(records, ensure_ascii=False)
+    assert "TH-002" not in text and "Nghiêm Văn Hải" not in text
+    assert f"alert:{alerts['TH-002']}" not in text
+
+    heads = json.dumps(await my_copy(fake, principal), ensure_ascii=False)
+    assert "TH-003" not in heads and "TH-002" not in heads  # whom she viewed is theirs, not hers
+    theirs = await my_copy(fake, colleague)
+    assert [e["object"] for e in theirs["audit"] if e["action"] == "health.view"] == [
+        f"alert:{alerts['TH-002']}"
+    ]
+    assert "TH-003" not in json.dumps(theirs, ensure_ascii=False)
+
+
 async def test_a_deletion_request_reaches_the_admin_is_reminded_and_closed(
     fake: FakeBotApi, bot: RunningBot, clock: ManualClock
 ) -> None:

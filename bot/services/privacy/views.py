@@ -180,6 +180,7 @@ def _table_name(t: Translator, name: str) -> str:
         "checkins": t._("monitoring check-ins"),
         "case_nodes": t._("entries in case reports"),
         "directive_reads": t._("directives received"),
+        "audit": t._("audit entries about you: who saw or changed your records, when"),
     }.get(name, name)
 
 
