@@ -126,6 +126,14 @@ class MeasuresRepo:
         )
         return [self._measure(r) for r in rows]
 
+    async def stop_reminding(self, staff_id: str, now: datetime) -> None:
+        """The person withdrew the consent their trips rest on: no more test steps."""
+        await self.tx.execute(
+            "UPDATE return_measures SET remind_at = NULL, updated_at = ? "
+            "WHERE staff_id = ? AND remind_at IS NOT NULL",
+            (to_db_time(now), staff_id),
+        )
+
     async def move_on_many(
         self, moves: Sequence[tuple[int, int, datetime | None]], now: datetime
     ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from storage.db import Tx, from_db_time, to_db_time
 
 OPEN_STATUSES = ("open", "acknowledged")
+CHUNK = 500  # people per query of a sweep's batch
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +85,23 @@ class ConsentsRepo:
             (staff_id, version),
         )
         return {row[0]: row[1] for row in rows}
+
+    async def stopped(self, staff_ids: Collection[str], purpose: str) -> set[str]:
+        """Those of `staff_ids` whose latest decision for `purpose`, under any notice version,
+        is a refusal or a withdrawal: what they agreed to before no longer covers anything."""
+        people = sorted(set(staff_ids))
+        found: set[str] = set()
+        for start in range(0, len(people), CHUNK):
+            chunk = people[start : start + CHUNK]
+            rows = await self.tx.all(
+                "SELECT c.staff_id FROM consents c WHERE c.purpose = ? "
+                f"AND c.staff_id IN ({','.join('?' * len(chunk))}) "
+                "AND c.decision IN ('refused', 'withdrawn') AND c.id = (SELECT MAX(d.id) FROM consents d "
+                "WHERE d.staff_id = c.staff_id AND d.purpose = c.purpose)",
+                (purpose, *chunk),
+            )
+            found.update(row[0] for row in rows)
+        return found
 
     async def ledger(self, staff_id: str) -> list[ConsentEntry]:
         rows = await self.tx.all(

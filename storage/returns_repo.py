@@ -14,6 +14,7 @@ AWAY = "away"
 BACK = "back"
 DECLARED = "declared"
 CANCELLED = "cancelled"
+STOPPED = "stopped"  # followed no more: the person withdrew the consent it rested on
 
 
 @dataclass(frozen=True, slots=True)
@@ -368,6 +369,22 @@ class ReturnsRepo:
                 (request_id,),
             )
         return changed == 1
+
+    async def stop_following(self, request_ids: list[int], now: datetime) -> None:
+        """No more questions or reminders about these trips; what was recorded stays."""
+        await self.tx.executemany(
+            "UPDATE trip_returns SET state = 'stopped', ask_at = NULL, remind_at = NULL, "
+            "updated_at = ? WHERE request_id = ? AND state IN ('away', 'back')",
+            [(to_db_time(now), request_id) for request_id in request_ids],
+        )
+
+    async def open_ids_of_staff(self, staff_id: str) -> list[int]:
+        rows = await self.tx.all(
+            "SELECT request_id FROM trip_returns WHERE staff_id = ? AND state IN ('away', 'back') "
+            "ORDER BY request_id",
+            (staff_id,),
+        )
+        return [row[0] for row in rows]
 
     async def close_cancelled(self, request_ids: list[int], now: datetime) -> None:
         """Stop tracking trips whose request was cancelled meanwhile (e.g. replaced by a change)."""

@@ -27,7 +27,7 @@ from tests.harness import (
     register,
 )
 from tests.test_e2e_health import answer, press, report
-from tests.test_e2e_returns import PLANNED_RETURN
+from tests.test_e2e_returns import PLANNED_RETURN, approved_trip, declare_back, texts, tick_at
 from tests.test_e2e_travel import PRINCIPAL as TRAVEL_PRINCIPAL
 from tests.test_e2e_travel import TEACHER as TRAVEL_TEACHER
 from tests.test_e2e_travel import submit
@@ -509,3 +509,76 @@ async def test_no_checkin_is_asked_while_a_new_notice_is_unanswered(
         await bot.services.sweeper.tick()
         checkin = await message_with(fake, teacher, "Hôm nay")
         assert checkin.callback_data("Không")
+
+
+async def withdraw_directory_consent(fake: FakeBotApi, user: FakeUser) -> None:
+    fake.send_text(user, "/privacy")
+    overview = await message_with(fake, user, "🔒 Dữ liệu của tôi")
+    fake.press(user, overview, overview.callback_data("⛔"))
+    picker = await message_with(fake, user, "Anh/chị rút lại đồng ý nào")
+    fake.press(user, picker, picker.callback_data("danh sách cán bộ"))
+    done = await message_with(fake, user, "Đã rút lại")
+    assert "danh sách cán bộ" in (done.text or ""), done.describe()
+
+
+def withdrawal_notices(fake: FakeBotApi, chat_id: int) -> list[str]:
+    return [text for text in texts(fake, chat_id) if "đã rút lại đồng ý" in text]
+
+
+async def audited(bot: RunningBot, action: str) -> list[tuple[str | None, dict[str, object]]]:
+    async with bot.services.db.reading() as tx:
+        entries = await AuditRepo(tx).recent(bot.clock.tz, action=action)
+    return [(e.object, e.details) for e in entries]
+
+
+async def test_after_withdrawing_consent_a_trip_already_made_is_asked_about_no_more(
+    fake: FakeBotApi, bot: RunningBot, clock: ManualClock
+) -> None:
+    teacher, principal = await approved_trip(fake, bot)  # back on Sunday 30/05 18:00
+    await withdraw_directory_consent(fake, teacher)
+    told = await message_with(fake, principal, "đã rút lại đồng ý")
+    assert "Lại Thị Diệu Linh" in (told.text or "") and "Đà Nẵng" not in (told.text or "")
+    assert [d["to"] for _, d in await audited(bot, "privacy.heads_told")] == [["TH-001"]]
+
+    for moment in (
+        PLANNED_RETURN,  # the question, its reminder next morning, the head a day later
+        PLANNED_RETURN + timedelta(hours=6),
+        datetime(2021, 5, 31, 6, 0, tzinfo=clock.tz),
+        PLANNED_RETURN + timedelta(hours=24),
+        PLANNED_RETURN + timedelta(days=3),
+    ):
+        await tick_at(bot, clock, moment)
+    await bot.services.sender.drain()
+    assert not [t for t in texts(fake, teacher.id) if "đã về chưa" in t]
+    assert not [t for t in texts(fake, principal.id) if "chưa báo đã về" in t]
+    assert len(withdrawal_notices(fake, principal.id)) == 1  # told once, and only that
+    assert await audited(bot, "privacy.stopped") == [("travel:1", {})]
+    assert [(p, d) for p, d, _ in await ledger(bot, "TH-003")][-1] == ("directory", "withdrawn")
+
+
+async def test_after_withdrawing_consent_no_declaration_reminder_or_overdue_notice_follows(
+    fake: FakeBotApi, bot: RunningBot, clock: ManualClock
+) -> None:
+    teacher, principal = await approved_trip(fake, bot)
+    await tick_at(bot, clock, PLANNED_RETURN)
+    await declare_back(fake, teacher, await fake.next_message(teacher.id))
+    await tick_at(bot, clock, PLANNED_RETURN + timedelta(hours=24))  # before: the head is told
+    overdue = await message_with(fake, principal, "chưa xác nhận khai báo y tế")
+    await withdraw_directory_consent(fake, teacher)
+    await message_with(fake, principal, "đã rút lại đồng ý")
+    await bot.services.sender.drain()
+    seen = len(fake.messages(teacher.id))
+
+    nag = fake.press(principal, overdue, overdue.callback_data("🔔"))  # «remind again»
+    await fake.wait_for(lambda: fake.answer_for(nag) is not None)
+    assert "rút lại đồng ý" in fake.answer_for(nag)["text"]  # type: ignore[index]
+    for days in (2, 3, 4):  # the daily «overdue» reminder to the person
+        await tick_at(bot, clock, PLANNED_RETURN + timedelta(days=days))
+    await bot.services.sender.drain()
+    assert len(fake.messages(teacher.id)) == seen, texts(fake, teacher.id)[seen:]
+    notices = [t for t in texts(fake, principal.id) if "chưa xác nhận khai báo y tế" in t]
+    assert len(notices) == 1 and len(withdrawal_notices(fake, principal.id)) == 1
+    assert ("travel:1", {}) in await audited(bot, "privacy.stopped")
+    async with bot.services.db.reading() as tx:
+        state = await tx.one("SELECT state, remind_at FROM trip_returns WHERE request_id = 1")
+    assert state is not None and tuple(state) == ("stopped", None)  # kept, followed no more

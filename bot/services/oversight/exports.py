@@ -93,6 +93,7 @@ def row_mapper(t: Translator, what: str) -> Callable[[tuple[Any, ...]], list[Any
             "back": t._("back, declaration open"),
             "declared": t._("declared"),
             "cancelled": t._("cancelled"),
+            "stopped": t._("followed no more (consent withdrawn)"),
         }
         results = {
             "pending": t._("pending"),

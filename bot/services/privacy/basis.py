@@ -3,9 +3,16 @@ call (the health flows, the return declaration) before asking anything of that p
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from datetime import tzinfo
+
+from bot.config import Settings
 from bot.domain.privacy import Purpose, allows
 from bot.services.kernel.step import Step
+from storage.db import Tx
 from storage.privacy_repo import ConsentsRepo
+
+STOPPED_ACTION = "privacy.stopped"  # a follow-up ended because its basis was withdrawn
 
 
 async def decisions_of(step: Step, staff_id: str) -> dict[str, str]:
@@ -21,3 +28,19 @@ async def may_process(step: Step, staff_id: str, purpose: Purpose) -> bool:
     if step.deps.settings.privacy_basis == "state_duty":
         return True
     return allows(await decisions_of(step, staff_id), purpose)
+
+
+async def withdrawn_among(
+    tx: Tx, settings: Settings, tz: tzinfo, staff_ids: Collection[str], purpose: Purpose
+) -> set[str]:
+    """For the sweeps: who among these people refused or withdrew `purpose`, so nothing more
+    is sent or asked under it (what was done before stays lawful). A state duty stops nobody."""
+    if settings.privacy_basis == "state_duty" or not staff_ids:
+        return set()
+    return await ConsentsRepo(tx, tz).stopped(staff_ids, purpose.value)
+
+
+async def withdrawn(step: Step, staff_id: str, purpose: Purpose) -> bool:
+    """The same check for one person, within a step (a head's «remind again»)."""
+    tz = step.deps.clock.tz
+    return bool(await withdrawn_among(step.tx, step.deps.settings, tz, [staff_id], purpose))

@@ -27,9 +27,10 @@ from bot.domain.privacy import (
 )
 from bot.domain.work_calendar import WorkCalendar
 from bot.i18n import Translator
+from bot.services.kernel.calendar import work_calendar
 from bot.services.kernel.feature import Answer, GateAnswer
 from bot.services.kernel.step import Deps, Step, sweep_due
-from bot.services.privacy.basis import decisions_of
+from bot.services.privacy.basis import STOPPED_ACTION, decisions_of
 from bot.services.privacy.buttons import (
     ConsentAnswer,
     RequestAction,
@@ -37,11 +38,11 @@ from bot.services.privacy.buttons import (
     RightsMenu,
     WithdrawPurpose,
 )
-from bot.services.travel.policy_state import work_calendar
 from bot.services.privacy.views import (
     consent_question,
     decision_name,
     directory_refused,
+    followed_no_more,
     health_elsewhere,
     kind_name,
     notice,
@@ -52,8 +53,10 @@ from bot.services.privacy.views import (
     withdraw_picker,
 )
 from storage.health_repo import ENDED, HealthRepo
+from storage.measures_repo import MeasuresRepo
 from storage.privacy_repo import ConsentsRepo, PrivacyRequest, PrivacyRequestsRepo, own_records
 from storage.repos import Conversation
+from storage.returns_repo import ReturnsRepo
 
 FLOW = "privacy"
 CALENDAR_AHEAD = timedelta(days=366)  # the longest deadline, extended once, stays inside it
@@ -182,7 +185,25 @@ class ConsentFlow:
         )
         if purpose is Purpose.HEALTH and not agree:
             await self._health_stopped(step, person, decision)
+        if purpose is Purpose.DIRECTORY and decision is Decision.WITHDRAWN:
+            await self._trips_stopped(step, person)
         return decision.value
+
+    async def _trips_stopped(self, step: Step, person: Staff) -> None:
+        """From now on no question, reminder or overdue notice about the trips already made
+        (the sweeps check too: bot/services/privacy/basis.py); the heads learn it once."""
+        returns = ReturnsRepo(step.tx, step.deps.clock.tz)
+        followed = await returns.open_ids_of_staff(person.staff_id)
+        await returns.stop_following(followed, step.now)
+        await MeasuresRepo(step.tx, step.deps.clock.tz).stop_reminding(person.staff_id, step.now)
+        for request_id in followed:
+            await step.audit.append(step.now, "system", STOPPED_ACTION, f"travel:{request_id}", {})
+        await self._tell_heads(
+            step,
+            person,
+            Purpose.DIRECTORY,
+            lambda t: OutMessage(followed_no_more(t, person.full_name)),
+        )
 
     async def _health_stopped(self, step: Step, person: Staff, decision: Decision) -> None:
         """From now on: no monitoring; the heads learn only that this person declares elsewhere."""
@@ -190,9 +211,10 @@ class ConsentFlow:
         monitoring = await health.open_monitoring(person.staff_id)
         if monitoring is not None:
             await health.finish(monitoring.id, ENDED, person.staff_id, decision.value, step.now)
-        heads = answerable_heads(await step.directory(), person.staff_id)
-        await step.tell_staff(
-            [h for h in heads if h != person.staff_id],
+        await self._tell_heads(
+            step,
+            person,
+            Purpose.HEALTH,
             lambda t: OutMessage(
                 t._(
                     "For your information: {name} declares their health outside the bot "
@@ -200,6 +222,26 @@ class ConsentFlow:
                     name=person.full_name,
                 )
             ),
+        )
+
+    async def _tell_heads(
+        self,
+        step: Step,
+        person: Staff,
+        purpose: Purpose,
+        message: Callable[[Translator], OutMessage],
+    ) -> None:
+        """Once per decision: the heads the person answers to learn that it was taken (never
+        why, nor anything of the data), and the audit log records whom the bot told."""
+        heads = answerable_heads(await step.directory(), person.staff_id)
+        told = [h for h in heads if h != person.staff_id]
+        await step.tell_staff(told, message)
+        await step.audit.append(
+            step.now,
+            "system",
+            "privacy.heads_told",
+            f"staff:{person.staff_id}",
+            {"purpose": purpose.value, "to": told},
         )
 
     def _answered(self, step: Step, button: ConsentAnswer, decision: str) -> OutMessage:

@@ -100,9 +100,7 @@ def processings(settings: Settings) -> list[Processing]:
             "directory",
             lambda t: t._("the directive's sender; the units' leaders; district admins"),
             True,
-            lambda t: t._(
-                "{days} after it was sent", days=d(Kept.DIRECTIVE_READS, settings)(t)
-            ),
+            lambda t: t._("{days} after it was sent", days=d(Kept.DIRECTIVE_READS, settings)(t)),
         ),
         Processing(
             lambda t: t._(

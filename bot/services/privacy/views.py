@@ -104,6 +104,19 @@ def health_elsewhere(t: Translator, contact: str) -> OutMessage:
     )
 
 
+def followed_no_more(t: Translator, name: str, short: bool = False) -> str:
+    """What a head learns, once, when someone withdraws (a); `short` answers a later «remind
+    again» (a button's answer holds 200 characters)."""
+    if short:
+        return t._("{name} withdrew consent: khaibao no longer follows their trips.", name=name)
+    return t._(
+        "For your information: {name} withdrew consent to the staff list and travel requests. "
+        "khaibao no longer follows their trips (no return question, no declaration reminder) "
+        "and tells you nothing more about them; ask them directly.",
+        name=name,
+    )
+
+
 def directory_refused(t: Translator) -> OutMessage:
     return OutMessage(
         t._(

@@ -12,11 +12,14 @@ from typing import Any
 
 from bot.domain.models import Staff
 from bot.domain.outgoing import OutMessage
+from bot.domain.privacy import Purpose
 from bot.domain.reminders import REMIND_AGAIN_AFTER
 from bot.services.kernel.copies import tell_tracked
 from bot.services.kernel.feature import Answer, ButtonRoute, Feature
 from bot.services.kernel.people import oversees
 from bot.services.kernel.step import Deps, Step
+from bot.services.privacy.basis import withdrawn
+from bot.services.privacy.views import followed_no_more
 from bot.services.returns.buttons import (
     OWN_TRIP_ACTIONS,
     RETURNS,
@@ -35,7 +38,7 @@ from bot.services.returns.views import (
     declare_subject,
     window_line,
 )
-from storage.returns_repo import AWAY, BACK, ReturnsRepo
+from storage.returns_repo import AWAY, BACK, STOPPED, ReturnsRepo
 from storage.travel_repo import TravelRepo
 
 
@@ -100,6 +103,8 @@ class Returns:
         request = await TravelRepo(step.tx, self.deps.clock.tz).get(request_id)
         if trip is None or request is None or not await self._oversees(step, request.staff_id):
             return step.t._("You may not do this."), []
+        if trip.state == STOPPED or await withdrawn(step, request.staff_id, Purpose.DIRECTORY):
+            return await self._followed_no_more(step, request.staff_id), []
         if trip.state != BACK:
             return step.t._("Nothing to remind: the declaration is done or the trip is closed."), []
         deadline = trip.deadline_at
@@ -122,6 +127,8 @@ class Returns:
         request = await TravelRepo(step.tx, self.deps.clock.tz).get(request_id)
         if trip is None or request is None or not await self._oversees(step, request.staff_id):
             return step.t._("You may not do this."), []
+        if trip.state == STOPPED or await withdrawn(step, request.staff_id, Purpose.DIRECTORY):
+            return await self._followed_no_more(step, request.staff_id), []
         if trip.state != AWAY:
             return step.t._("They have already reported back."), []
         already = await self._reminded_lately(step, request_id)
@@ -148,6 +155,10 @@ class Returns:
             time=f"{nagged:%H:%M}",
             again=f"{nagged + REMIND_AGAIN_AFTER:%H:%M}",
         )
+
+    async def _followed_no_more(self, step: Step, staff_id: str) -> str:
+        person = (await step.directory()).person(staff_id)
+        return followed_no_more(step.t, person.full_name if person else staff_id, short=True)
 
     async def _oversees(self, step: Step, staff_id: str) -> bool:
         me = await step.me()

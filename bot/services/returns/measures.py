@@ -16,6 +16,7 @@ from typing import Any
 from bot.domain.directory import Directory, answerable_heads
 from bot.domain.health_rules import area_matches
 from bot.domain.outgoing import Button, OutMessage
+from bot.domain.privacy import Purpose
 from bot.domain.return_measures import (
     Measures,
     measures_for,
@@ -31,6 +32,8 @@ from bot.services.health.areas import area_requirement
 from bot.services.kernel.feature import Answer
 from bot.services.kernel.people import oversees
 from bot.services.kernel.step import Deps, Step
+from bot.services.privacy.basis import STOPPED_ACTION, withdrawn, withdrawn_among
+from bot.services.privacy.views import followed_no_more
 from bot.services.returns.buttons import MeasureAction
 from bot.services.returns.sweep import Outbound
 from bot.services.travel.views import requester_line
@@ -292,6 +295,10 @@ class ReturnMeasures:
             return step.t._("You may not do this."), []
         if measure.test_result is not None:
             return step.t._("Nothing to remind: the test result is in."), []
+        if await withdrawn(step, measure.staff_id, Purpose.DIRECTORY):
+            subject = directory.person(measure.staff_id)
+            name = subject.full_name if subject else measure.staff_id
+            return followed_no_more(step.t, name, short=True), []
         await step.tell_staff(
             [measure.staff_id], lambda t: test_reminder(t, measure, step.now), priority=3
         )
@@ -322,9 +329,17 @@ class ReturnMeasures:
             directory = await self.deps.directory.get(tx)
             out = Outbound(self.deps, directory)
             due = await measures.due(now, BATCH)
+            stopped = await withdrawn_among(
+                tx, self.deps.settings, self.deps.clock.tz, [m.staff_id for m in due],
+                Purpose.DIRECTORY,
+            )  # fmt: skip
             moves: list[tuple[int, int, datetime | None]] = []
             audit: list[tuple[str, str]] = []
             for measure in due:
+                if measure.staff_id in stopped:  # the trip is followed no more: nor its test
+                    moves.append((measure.request_id, measure.remind_stage, None))
+                    audit.append((STOPPED_ACTION, f"travel:{measure.request_id}"))
+                    continue  # (usually stopped at the withdrawal already)
                 moves.append(self._step(measure, now, out, directory, audit))
             await measures.move_on_many(moves, now)
             await AuditRepo(tx).append_many(now, "system", audit)

@@ -15,6 +15,7 @@ from functools import partial
 
 from bot.domain.directory import Directory, answerable_heads
 from bot.domain.outgoing import LaterMessage, OutMessage
+from bot.domain.privacy import Purpose
 from bot.domain.reminders import (
     ReminderKind,
     declaration_schedule,
@@ -25,6 +26,7 @@ from bot.domain.reminders import (
 )
 from bot.i18n import Translator
 from bot.services.kernel.step import Deps
+from bot.services.privacy.basis import STOPPED_ACTION, withdrawn_among
 from bot.services.returns.views import (
     back_question,
     back_subject,
@@ -138,12 +140,16 @@ class ReturnsSweep:
                 ],
                 now,
             )
+            stopped = await self._withdrawn(tx, [n.staff_id for n in new])
+            await self._stop(tx, [n.request_id for n in new if n.staff_id in stopped], now)
 
     async def _asks(self, tx: Tx, now: datetime, out: Outbound, directory: Directory) -> int:
         repo = self._repo(tx)
         due = await repo.due_asks(now, BATCH)
         requests = await TravelRepo(tx, self.deps.clock.tz).get_many([t.request_id for t in due])
+        stopped = await self._withdrawn(tx, [t.staff_id for t in due])
         moves: list[tuple[int, datetime | None, int]] = []
+        halted: list[int] = []
         gone: list[int] = []
         audit: list[tuple[str, str]] = []
         for trip in due:
@@ -151,8 +157,12 @@ class ReturnsSweep:
             if request is None or request.status not in LIVE:
                 gone.append(trip.request_id)
                 continue
+            if trip.staff_id in stopped:  # no question, no word to the head: asked no more
+                halted.append(trip.request_id)
+                continue
             moves.append(self._ask(trip, request, now, out, directory, audit))
         await repo.set_asks(moves, now)
+        await self._stop(tx, halted, now)
         await repo.close_cancelled(gone, now)
         await AuditRepo(tx).append_many(now, "system", audit)
         return len(due)
@@ -199,7 +209,12 @@ class ReturnsSweep:
         moves: list[tuple[int, datetime | None, int | None, bool]] = []
         audit: list[tuple[str, str]] = []
         offsets, quiet = self.deps.settings.declaration_reminders, self.deps.settings.quiet
+        stopped = await self._withdrawn(tx, [row.staff_id for row in due])
+        halted = [row.request_id for row in due if row.staff_id in stopped]
+        await self._stop(tx, halted, now)
         for row in due:
+            if row.staff_id in stopped:  # no reminder, no overdue notice: reminded no more
+                continue
             plan = due_next_only(row.schedule(upto=(row.last_seq or 0) + 2), now, row.last_seq)
             if plan is None:
                 schedule = row.schedule() or declaration_schedule(
@@ -237,6 +252,19 @@ class ReturnsSweep:
         await repo.set_reminders(moves, now)
         await AuditRepo(tx).append_many(now, "system", audit)
         return len(due)
+
+    async def _withdrawn(self, tx: Tx, staff_ids: list[str]) -> set[str]:
+        """Who withdrew (a): their trips are followed no more, from that moment on."""
+        tz = self.deps.clock.tz
+        return await withdrawn_among(tx, self.deps.settings, tz, staff_ids, Purpose.DIRECTORY)
+
+    async def _stop(self, tx: Tx, request_ids: list[int], now: datetime) -> None:
+        """Usually done at the withdrawal itself (bot/services/privacy/flow.py); here for the
+        trips tracked since, or caught between the two."""
+        if request_ids:
+            await self._repo(tx).stop_following(request_ids, now)
+            entries = [(STOPPED_ACTION, f"travel:{request_id}") for request_id in request_ids]
+            await AuditRepo(tx).append_many(now, "system", entries)
 
     def _repo(self, tx: Tx) -> ReturnsRepo:
         return ReturnsRepo(tx, self.deps.clock.tz)

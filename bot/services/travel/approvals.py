@@ -20,12 +20,13 @@ from bot.domain.reminders import shift_out_of_quiet
 from bot.domain.travel_policy import PolicyMode, TripClass, assess_trip
 from bot.i18n import Translator
 from bot.services.health.alerts import Listing, isolation_of
+from bot.services.kernel.calendar import work_calendar
 from bot.services.kernel.copies import reply_tracked, settle, tell_tracked
 from bot.services.kernel.people import names_of, told_line
 from bot.services.kernel.reasons import refused_reason
 from bot.services.kernel.step import Deps, Step, StepRunner, system_step
 from bot.services.travel.buttons import INERT, ApproveAll, RequestAction
-from bot.services.travel.policy_state import mode_at, mode_for_trip, work_calendar
+from bot.services.travel.policy_state import mode_at, mode_for_trip
 from bot.services.travel.views import (
     Escalation,
     approval_message,
