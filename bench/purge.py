@@ -4,8 +4,10 @@
 
 Prints JSON lines. Rows are written in time order (ids grow with time, as in use). A year (the 365 days before NOW) is written straight into SQLite for
 `--staff` people: a travel request each (with its return declaration), symptom reports, case
-reports with contacts, finished monitorings with 14 check-ins, 6 directives to everyone, other
-sent messages, audit entries, and 2 % of the staff deactivated 60 days ago. Then, on the real
+reports with contacts, finished monitorings with 14 check-ins, 6 directives to everyone (their
+copies and their recipients), other sent messages, audit entries, 2 % of the staff deactivated
+60 days ago, two consent decisions each (a tenth of them replaced 5½ years ago: the bot's ledger
+of earlier years), absences over two years and conversations left half-way. Then, on the real
 Retention service and Database:
 - `dry_run`: the counts (`python -m bot privacy purge --dry-run`), wall time;
 - `purge`: the purge itself, wall time (goal < 30 s), the longest transaction holding the write
@@ -71,6 +73,7 @@ def write_year(db: Path, staff_total: int, rng: random.Random) -> dict[str, int]
         sizes.update(_travel(conn, ids, rng))
         sizes.update(_health(conn, ids, rng))
         sizes.update(_messages(conn, ids, rng))
+        sizes.update(_people(conn, ids, rng))
     with sqlite3.connect(db) as conn:  # as a running bot's database is: its WAL checkpointed
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return sizes
@@ -92,7 +95,8 @@ def _travel(conn: sqlite3.Connection, ids: list[str], rng: random.Random) -> dic
         requests,
     )  # fmt: skip
     conn.executemany(
-        "INSERT INTO request_deciders VALUES (?, 'S000001', 'decider')", [(r[0],) for r in requests]
+        "INSERT INTO request_deciders (request_id, staff_id, kind) VALUES (?, 'S000001', 'decider')",
+        [(r[0],) for r in requests],
     )
     conn.executemany(
         "INSERT INTO trip_returns (request_id, staff_id, state, planned_return_at, declared_at, "
@@ -164,6 +168,51 @@ def _messages(conn: sqlite3.Connection, ids: list[str], rng: random.Random) -> d
         entries,
     )
     return {"outbox": len(rows), "audit_log": len(entries)}
+
+
+def _people(conn: sqlite3.Connection, ids: list[str], rng: random.Random) -> dict[str, int]:
+    for n in range(6):  # the directives whose copies _messages wrote
+        queued = to_db_time(NOW - timedelta(days=60 * n + 2))
+        conn.execute(
+            "INSERT INTO broadcasts (id, number, issued_on, title, audience, status, created_by, "
+            "created_at, send_at, queued_at, admin_channel, admin_chat) VALUES (?, '1/UBND', "
+            "'2021-01-01', 'Phòng dịch', '{}', 'done', 'S000002', ?2, ?2, ?2, 'telegram', '1')",
+            (n + 1, queued),
+        )
+        conn.executemany(
+            "INSERT INTO broadcast_recipients (broadcast_id, staff_id, unit_id, registered, "
+            "read_at) VALUES (?, ?, 'U1', 1, ?3)",
+            [(n + 1, s, queued) for s in ids],
+        )
+    old = NOW - timedelta(days=2190)  # six years ago: the ledger of earlier years
+    decisions = [
+        (s, purpose, to_db_time(old if n % 10 == 0 else NOW - timedelta(days=400)))
+        for n, s in enumerate(ids)
+        for purpose in ("directory", "health")
+    ] + [(s, "health", to_db_time(old + timedelta(days=180))) for s in ids[::10]]
+    decisions.sort(key=lambda row: row[2])
+    conn.executemany(
+        "INSERT INTO consents (staff_id, purpose, notice_version, decision, channel, at) "
+        "VALUES (?, ?, 1, 'granted', 'telegram', ?)",
+        decisions,
+    )
+    days = [NOW - timedelta(days=rng.randrange(730)) for _ in range(len(ids) // 10)]
+    conn.executemany(
+        "INSERT INTO absences (staff_id, start_day, end_day, created_at) VALUES (?, ?, ?, ?)",
+        [(rng.choice(ids), d.date().isoformat(), d.date().isoformat(), to_db_time(d)) for d in days],
+    )  # fmt: skip
+    drafts = [(str(n), ago(rng)) for n in range(len(ids) // 20)]
+    conn.executemany(
+        "INSERT INTO conversations (channel, user_ref, flow, step, draft, updated_at) "
+        "VALUES ('telegram', ?, 'travel', 'address', '{}', ?)",
+        drafts,
+    )
+    return {
+        "broadcast_recipients": 6 * len(ids),
+        "consents": len(decisions),
+        "absences": len(days),
+        "conversations": len(drafts),
+    }
 
 
 async def measure(db: Path, batch: int) -> None:

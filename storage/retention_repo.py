@@ -61,10 +61,10 @@ EXPIRED: dict[Kept, str] = {
         f"AND status <> 'pending' {_OUTBOX_KEPT_FOR_EDITS} ORDER BY created_at"
     ),
     Kept.DIRECTIVE_READS: (  # a directive done with: sent (or stopped), no reminder left
-        "SELECT r.broadcast_id || ':' || r.staff_id FROM broadcasts b "
-        "JOIN broadcast_recipients r ON r.broadcast_id = b.id "
-        "WHERE COALESCE(b.queued_at, b.send_at) < ? AND b.remind_at IS NULL "
-        "AND b.status IN ('done', 'cancelled', 'recalled') ORDER BY b.send_at, b.id"
+        "SELECT broadcast_id || ':' || staff_id FROM broadcast_recipients "
+        "WHERE broadcast_id IN (SELECT id FROM broadcasts WHERE remind_at IS NULL "
+        "AND COALESCE(queued_at, send_at) < ? AND status IN ('done', 'cancelled', 'recalled')) "
+        "ORDER BY broadcast_id, staff_id"
     ),
     Kept.ABSENCES: "SELECT id FROM absences WHERE end_day < ? ORDER BY end_day",
     Kept.DRAFTS: (
@@ -72,11 +72,11 @@ EXPIRED: dict[Kept, str] = {
         "ORDER BY updated_at"
     ),
     Kept.CONSENTS: (  # replaced by a later decision before the cutoff, or the person left then
-        "SELECT id FROM consents c WHERE at < ?1 AND ("
-        "EXISTS (SELECT 1 FROM consents n WHERE n.staff_id = c.staff_id "
-        "AND n.purpose = c.purpose AND n.id > c.id AND n.at < ?1) "
-        "OR NOT EXISTS (SELECT 1 FROM staff s WHERE s.staff_id = c.staff_id "
-        "AND (s.active = 1 OR s.deactivated_at IS NULL OR s.deactivated_at >= ?1))) ORDER BY at"
+        "SELECT id FROM consent_superseded WHERE at < ?1 "
+        "UNION ALL SELECT c.id FROM staff s INDEXED BY staff_deactivated "
+        "JOIN consents c ON c.staff_id = s.staff_id "
+        "WHERE s.active = 0 AND s.deactivated_at < ?1 AND c.at < ?1 "
+        "AND c.id NOT IN (SELECT id FROM consent_superseded)"
     ),
     Kept.AUDIT: (
         "SELECT id FROM audit_log WHERE at < ? AND action NOT GLOB 'privacy.*' ORDER BY at"
@@ -193,10 +193,23 @@ def _pairs(keys: list[object]) -> list[list[str]]:
     return [str(key).split(":", 1) for key in keys]
 
 
+def _delete_pairs(
+    raw: sqlite3.Connection, table: str, columns: tuple[str, str], keys: list[object]
+) -> None:
+    """One statement per value of the first column (a directive, a channel: one or two per
+    batch), through the primary key, not one per row."""
+    by_first: dict[str, list[str]] = {}
+    for first, second in _pairs(keys):
+        by_first.setdefault(first, []).append(second)
+    for first, seconds in by_first.items():
+        raw.execute(
+            f"DELETE FROM {table} WHERE {columns[0]} = ? AND {columns[1]} IN ({_marks(seconds)})",
+            [first, *seconds],
+        ).close()
+
+
 def _directive_reads(raw: sqlite3.Connection, keys: list[object], cutoff: str) -> None:
-    raw.executemany(
-        "DELETE FROM broadcast_recipients WHERE broadcast_id = ? AND staff_id = ?", _pairs(keys)
-    ).close()
+    _delete_pairs(raw, "broadcast_recipients", ("broadcast_id", "staff_id"), keys)
 
 
 def _absences(raw: sqlite3.Connection, ids: list[object], cutoff: str) -> None:
@@ -204,14 +217,13 @@ def _absences(raw: sqlite3.Connection, ids: list[object], cutoff: str) -> None:
 
 
 def _drafts(raw: sqlite3.Connection, keys: list[object], cutoff: str) -> None:
-    raw.executemany(
-        "DELETE FROM conversations WHERE channel = ? AND user_ref = ?", _pairs(keys)
-    ).close()
+    _delete_pairs(raw, "conversations", ("channel", "user_ref"), keys)
 
 
 def _consents(raw: sqlite3.Connection, ids: list[object], cutoff: str) -> None:
     _open_horizon(raw, "consents", cutoff)
     _delete_in(raw, "consents", "id", ids)
+    _delete_in(raw, "consent_superseded", "id", ids)
 
 
 def _records(raw: sqlite3.Connection, keys: list[object], cutoff: str) -> None:

@@ -263,7 +263,7 @@ def _drafts(conn: sqlite3.Connection, e: Expected, day: int, at: datetime) -> No
 
 def _consents(conn: sqlite3.Connection, e: Expected) -> None:
     """The ledger is proof: a decision in force stays, however old; one replaced 5+ years ago
-    goes, and so does everything of a person who left (or was removed) 5+ years ago."""
+    goes, and so does everything of a person who left 5+ years ago."""
     conn.execute(
         "UPDATE staff SET active = 0, deactivated_at = ? WHERE staff_id = ?",
         (t(NOW - 6 * YEAR), OLD_LEAVER),
@@ -278,8 +278,7 @@ def _consents(conn: sqlite3.Connection, e: Expected) -> None:
         (LEAVER, "health", "granted", 6 * YEAR, True),  # left 40 days ago
         (OLD_LEAVER, "directory", "granted", 7 * YEAR, False),  # left 6 years ago
         (OLD_LEAVER, "health", "refused", 7 * YEAR, False),
-        ("XX-900", "health", "granted", 6 * YEAR, False),  # no longer on the list at all
-        ("XX-901", "health", "granted", 3 * YEAR, True),  # not yet 5 years
+        (OLD_LEAVER, "health", "granted", 7 * YEAR - DAY, False),  # replaced, and left
         ("YT-004", "directory", "granted", 6 * YEAR, True),  # replaced only 99 days ago
         ("YT-004", "directory", "granted", 99 * DAY, True),
     ]
