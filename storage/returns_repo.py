@@ -378,6 +378,15 @@ class ReturnsRepo:
             [(to_db_time(now), request_id) for request_id in request_ids],
         )
 
+    async def untracked_of_staff(self, staff_id: str) -> list[NewReturn]:
+        """The person's trips whose return is not tracked yet (not back, or not even left)."""
+        rows = await self.tx.all(
+            "SELECT id, staff_id, return_at FROM travel_requests WHERE staff_id = ? "
+            "AND return_tracked = 0 AND status IN ('approved', 'recorded') ORDER BY id",
+            (staff_id,),
+        )
+        return [NewReturn(r[0], r[1], from_db_time(r[2], self.tz)) for r in rows]
+
     async def open_ids_of_staff(self, staff_id: str) -> list[int]:
         rows = await self.tx.all(
             "SELECT request_id FROM trip_returns WHERE staff_id = ? AND state IN ('away', 'back') "

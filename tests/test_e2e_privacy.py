@@ -535,10 +535,18 @@ async def test_after_withdrawing_consent_a_trip_already_made_is_asked_about_no_m
     fake: FakeBotApi, bot: RunningBot, clock: ManualClock
 ) -> None:
     teacher, principal = await approved_trip(fake, bot)  # back on Sunday 30/05 18:00
+    clock.set(datetime(2021, 5, 29, 12, 0, tzinfo=clock.tz))  # away since 07:00
+    await bot.services.sender.drain()
+    unit = await answer(fake, principal, "/unit")
+    assert "Lại Thị Diệu Linh" in (unit.text or ""), unit.describe()  # away now
     await withdraw_directory_consent(fake, teacher)
     told = await message_with(fake, principal, "đã rút lại đồng ý")
     assert "Lại Thị Diệu Linh" in (told.text or "") and "Đà Nẵng" not in (told.text or "")
     assert [d["to"] for _, d in await audited(bot, "privacy.heads_told")] == [["TH-001"]]
+    await bot.services.sender.drain()
+    fake.mark_read(principal.id)
+    unit = await answer(fake, principal, "/unit")
+    assert "Lại Thị Diệu Linh" not in (unit.text or ""), unit.describe()  # nor shown away
 
     for moment in (
         PLANNED_RETURN,  # the question, its reminder next morning, the head a day later

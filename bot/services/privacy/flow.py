@@ -193,6 +193,8 @@ class ConsentFlow:
         """From now on no question, reminder or overdue notice about the trips already made
         (the sweeps check too: bot/services/privacy/basis.py); the heads learn it once."""
         returns = ReturnsRepo(step.tx, step.deps.clock.tz)
+        ahead = await returns.untracked_of_staff(person.staff_id)  # still away, or yet to leave
+        await returns.track_many([(trip, None, 0) for trip in ahead], step.now)
         followed = await returns.open_ids_of_staff(person.staff_id)
         await returns.stop_following(followed, step.now)
         await MeasuresRepo(step.tx, step.deps.clock.tz).stop_reminding(person.staff_id, step.now)
