@@ -541,10 +541,22 @@ async def test_the_command_line_dry_run_is_vietnamese_and_changes_nothing(
         if args[0] == "purge":
             assert done.stdout.startswith("Chạy thử: không có gì thay đổi.")
             assert "báo cáo triệu chứng: 367 (lưu 45 ngày)" in done.stdout  # all: it is 2026 now
+            for line in (
+                "người nhận chỉ đạo và lượt đọc: ",
+                "thời gian vắng mặt đã báo: ",
+                "hội thoại bỏ dở (bản nháp): ",
+                "quyết định đồng ý đã được thay thế, hoặc của người đã nghỉ: ",
+            ):
+                assert line in done.stdout, line
         else:
             assert "Sổ ghi chép hoạt động xử lý dữ liệu cá nhân" in done.stdout
             assert "bản sao trong tin nhắn trên Telegram (ngoài Việt Nam)" in done.stdout
             assert "45 ngày sau khi hết mục đích" in done.stdout
+            ledger = done.stdout.split("Sổ ghi nhận sự đồng ý")[1].split("\n\n")[0]
+            assert "Căn cứ pháp lý: nghĩa vụ theo luật" in ledger, ledger
+            assert "1825 ngày sau đó" in ledger, ledger
+            for name in ("Thời gian vắng mặt", "Người nhận chỉ đạo", "Hội thoại còn dang dở"):
+                assert name in done.stdout, name
     assert snapshot(db_path) == before
 
 
