@@ -16,6 +16,7 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 
 from bot.domain.retention import Kept
+from bot.domain.work_calendar import to_local
 from storage.db import Tx, from_db_time, to_db_time
 
 _DIRECTIVE = "purpose GLOB 'broadcast:*'"
@@ -260,8 +261,8 @@ class Batch:
 
 
 def _params(kind: Kept, limits: Mapping[Kept, datetime]) -> tuple[str, ...]:
-    if kind in BY_DAY:  # the cutoff's own day (the clock's zone): ended before that day began
-        return (limits[kind].date().isoformat(),)
+    if kind in BY_DAY:  # the cutoff's day in Vietnam: what ended before that day began
+        return (to_local(limits[kind]).date().isoformat(),)
     return tuple(to_db_time(limits[k]) for k in PARAMS.get(kind, (kind,)))
 
 
