@@ -590,3 +590,25 @@ async def test_after_withdrawing_consent_no_declaration_reminder_or_overdue_noti
     async with bot.services.db.reading() as tx:
         state = await tx.one("SELECT state, remind_at FROM trip_returns WHERE request_id = 1")
     assert state is not None and tuple(state) == ("stopped", None)  # kept, followed no more
+
+
+async def test_only_the_latest_decision_under_any_notice_stops_a_follow_up(
+    bot: RunningBot, clock: ManualClock
+) -> None:
+    history = {
+        "TH-001": [(1, "granted"), (1, "withdrawn")],  # withdrawn: stopped
+        "TH-002": [(1, "granted"), (1, "withdrawn"), (2, "granted")],  # agreed again: followed
+        "TH-003": [(1, "granted")],  # a new notice not answered yet: the old consent holds
+        "TH-004": [(1, "refused")],
+        "TH-005": [],  # nothing recorded (made before the ledger): not stopped by it
+    }
+    async with bot.services.db.transaction() as tx:
+        consents = ConsentsRepo(tx, clock.tz)
+        for staff_id, decisions in history.items():
+            for version, decision in decisions:
+                await consents.record(
+                    staff_id, "directory", version, decision, "telegram", None, clock.now()
+                )
+        await consents.record("TH-002", "health", 2, "withdrawn", "telegram", None, clock.now())
+        stopped = await consents.stopped(list(history), "directory")
+    assert stopped == {"TH-001", "TH-004"}
