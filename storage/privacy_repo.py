@@ -94,11 +94,11 @@ class ConsentsRepo:
         for start in range(0, len(people), CHUNK):
             chunk = people[start : start + CHUNK]
             rows = await self.tx.all(
-                "SELECT c.staff_id FROM consents c WHERE c.purpose = ? "
-                f"AND c.staff_id IN ({','.join('?' * len(chunk))}) "
-                "AND c.decision IN ('refused', 'withdrawn') AND c.id = (SELECT MAX(d.id) FROM consents d "
-                "WHERE d.staff_id = c.staff_id AND d.purpose = c.purpose)",
-                (purpose, *chunk),
+                "SELECT c.staff_id FROM consents c INDEXED BY consents_stopping "
+                f"WHERE c.staff_id IN ({','.join('?' * len(chunk))}) AND c.purpose = ? "
+                "AND c.decision IN ('refused', 'withdrawn') AND NOT EXISTS (SELECT 1 FROM "
+                "consents n WHERE n.staff_id = c.staff_id AND n.purpose = c.purpose AND n.id > c.id)",
+                (*chunk, purpose),
             )
             found.update(row[0] for row in rows)
         return found

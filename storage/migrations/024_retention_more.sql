@@ -33,3 +33,8 @@ DROP TRIGGER consents_no_delete;
 CREATE TRIGGER consents_no_delete BEFORE DELETE ON consents
 WHEN old.at >= COALESCE((SELECT before FROM retention_horizons WHERE what = 'consents'), '')
 BEGIN SELECT RAISE(ABORT, 'consents is append-only'); END;
+
+-- The sweeps ask, for each batch of people, who refused or withdrew a purpose: through this
+-- index they visit only those decisions, a few among each person's grants.
+CREATE INDEX consents_stopping ON consents (staff_id, purpose)
+    WHERE decision IN ('refused', 'withdrawn');
