@@ -127,7 +127,12 @@ async def open_services(app: BotApplication, settings: Settings, clock: Clock) -
     db = await Database.open(settings.database_path)
     limiter = RateLimiter(settings.send_rate_per_second)
     paid = settings.telegram_paid_broadcast
-    transport = TelegramTransport(app.bot, settings.upload_folders, paid_broadcast=paid)
+    transport = TelegramTransport(
+        app.bot,
+        settings.upload_folders,
+        paid_broadcast=paid,
+        send_rate=settings.send_rate_per_second,
+    )
     translations = Translations(
         default_language=settings.default_language, home_is_province=settings.home_is_province
     )

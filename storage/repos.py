@@ -60,10 +60,52 @@ class AccountsRepo:
         return None if row is None else Account(*row)
 
     async def of_staff(self, staff_id: str) -> Account | None:
+        """The account a message to the person goes to: on the channel they chose (/channel),
+        else the one they used last."""
         row = await self.tx.one(
-            f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE staff_id = ?", (staff_id,)
+            f"SELECT {_ACCOUNT_COLUMNS} FROM reachable_accounts WHERE staff_id = ?", (staff_id,)
         )
         return None if row is None else Account(*row)
+
+    async def all_of_staff(self, staff_id: str) -> list[Account]:
+        """Every account linked to the person, one per channel, the one written to first."""
+        first = await self.of_staff(staff_id)
+        rows = await self.tx.all(
+            f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE staff_id = ? ORDER BY channel",
+            (staff_id,),
+        )
+        return sorted((Account(*r) for r in rows), key=lambda a: a != first)
+
+    async def of_staff_on(self, staff_id: str, channel: str) -> Account | None:
+        row = await self.tx.one(
+            f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE staff_id = ? AND channel = ?",
+            (staff_id, channel),
+        )
+        return None if row is None else Account(*row)
+
+    async def choose_channel(self, staff_id: str, channel: str, now: datetime) -> None:
+        await self.tx.execute(
+            "INSERT INTO channel_choices (staff_id, channel, chosen_at) VALUES (?, ?, ?) "
+            "ON CONFLICT(staff_id) DO UPDATE SET channel = excluded.channel, "
+            "chosen_at = excluded.chosen_at",
+            (staff_id, channel, to_db_time(now)),
+        )
+
+    async def forget_channel_choice(self, staff_id: str) -> None:
+        await self.tx.execute("DELETE FROM channel_choices WHERE staff_id = ?", (staff_id,))
+
+    async def chosen_channel(self, staff_id: str) -> str | None:
+        found = await self.tx.scalar(
+            "SELECT channel FROM channel_choices WHERE staff_id = ?", (staff_id,)
+        )
+        return None if found is None else str(found)
+
+    async def last_inbound(self, channel: str, user_ref: str, tz: tzinfo) -> datetime | None:
+        found = await self.tx.scalar(
+            "SELECT last_inbound_at FROM accounts WHERE channel = ? AND user_ref = ?",
+            (channel, user_ref),
+        )
+        return None if found is None else from_db_time(str(found), tz)
 
     async def of_staff_many(self, staff_ids: list[str]) -> list[Account]:
         found: list[Account] = []
@@ -71,16 +113,22 @@ class AccountsRepo:
             chunk = staff_ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
             rows = await self.tx.all(
-                f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE staff_id IN ({marks})", chunk
+                f"SELECT {_ACCOUNT_COLUMNS} FROM reachable_accounts WHERE staff_id IN ({marks})",
+                chunk,
             )
             found.extend(Account(*r) for r in rows)
         return found
 
-    async def touch(self, channel: str, user_ref: str, chat_ref: str) -> None:
+    async def touch(
+        self, channel: str, user_ref: str, chat_ref: str, inbound_at: datetime | None = None
+    ) -> None:
+        """The account exists and writes to `chat_ref`; `inbound_at`: the person just wrote."""
+        stamp = None if inbound_at is None else to_db_time(inbound_at)
         await self.tx.execute(
-            "INSERT INTO accounts (channel, user_ref, chat_ref) VALUES (?, ?, ?) "
-            "ON CONFLICT(channel, user_ref) DO UPDATE SET chat_ref = excluded.chat_ref",
-            (channel, user_ref, chat_ref),
+            "INSERT INTO accounts (channel, user_ref, chat_ref, last_inbound_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(channel, user_ref) DO UPDATE SET chat_ref = excluded.chat_ref, "
+            "last_inbound_at = COALESCE(excluded.last_inbound_at, accounts.last_inbound_at)",
+            (channel, user_ref, chat_ref, stamp),
         )
 
     async def link(self, channel: str, user_ref: str, staff_id: str, now: datetime) -> None:
@@ -136,24 +184,31 @@ class StepStart:
 
 
 async def open_step(
-    tx: Tx, channel: str, user_ref: str, update_id: int | None, now: datetime
+    tx: Tx, channel: str, user_ref: str, update_id: str | int | None, now: datetime
 ) -> StepStart:
     """What every step reads first, in one trip: the update claimed (and its inbox row done), the
-    account, the directory version and the conversation."""
+    account (its last inbound time set: a person's event), the directory version and the
+    conversation."""
+    event_id = None if update_id is None else str(update_id)
 
     def work(raw: sqlite3.Connection) -> StepStart:
-        if update_id is not None:  # the inbox row is done when (and only if) this step commits
-            mark_done_in_trip(raw, channel, str(update_id), now)
+        if event_id is not None:  # the inbox row is done when (and only if) this step commits
+            mark_done_in_trip(raw, channel, event_id, now)
         claimed = (
-            update_id is None
+            event_id is None
             or raw.execute(
                 "INSERT OR IGNORE INTO processed_updates (channel, update_id, processed_at) VALUES (?, ?, ?)",
-                (channel, update_id, to_db_time(now)),
+                (channel, event_id, to_db_time(now)),
             ).rowcount
             == 1
         )
         if not claimed:
             return StepStart(False, None, 0)
+        if event_id is not None:
+            raw.execute(
+                "UPDATE accounts SET last_inbound_at = ? WHERE channel = ? AND user_ref = ?",
+                (to_db_time(now), channel, user_ref),
+            ).close()
         row = raw.execute(
             f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE channel = ? AND user_ref = ?",
             (channel, user_ref),

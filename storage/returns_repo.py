@@ -229,7 +229,7 @@ class ReturnsRepo:
             "SELECT r.request_id, r.staff_id, r.arrived_at, r.deadline_at, r.last_seq, t.destination, r.schedule, "
             "a.channel, a.chat_ref, a.language "
             "FROM trip_returns r INDEXED BY trip_returns_remind JOIN travel_requests t ON t.id = r.request_id "
-            "LEFT JOIN accounts a ON a.staff_id = r.staff_id "
+            "LEFT JOIN reachable_accounts a ON a.staff_id = r.staff_id "
             "WHERE r.state = 'back' AND r.remind_at IS NOT NULL AND r.remind_at <= ? "
             "ORDER BY r.remind_at LIMIT ?",
             (to_db_time(now), limit),

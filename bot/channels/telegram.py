@@ -26,18 +26,23 @@ from telegram.error import (
 from telegram.ext import Application, ContextTypes, ExtBot, JobQueue
 
 from bot.channels.own_files import NotOwnFile, read_own_file
-from bot.config import Settings
-from bot.domain.outgoing import ChannelFile, LocalFile, OutMessage
-from bot.domain.splitting import utf16_len
-from bot.services.directory.fetch import FetchRefused
-from bot.services.outbox.sender import (
+from bot.channels.port import (
+    Capabilities,
     EditTargetGone,
-    RateLimiter,
+    LengthUnit,
+    PhoneSharing,
+    ProactivePolicy,
     RetryLater,
     SendError,
     Transient,
     Undeliverable,
 )
+from bot.config import Settings
+from bot.domain.outgoing import ChannelFile, LocalFile, OutMessage
+from bot.domain.splitting import utf16_len
+from bot.services.directory.fetch import FetchRefused
+from bot.services.outbox.render import render_for
+from bot.services.outbox.sender import RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +50,33 @@ CHANNEL = "telegram"
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 TOAST_LIMIT = 200  # answerCallbackQuery refuses longer text (MESSAGE_TOO_LONG)
+BOT_API_RATE = 30.0  # messages a second to different chats (the Bot API's FAQ)
+
+
+def capabilities(send_rate: float = BOT_API_RATE) -> Capabilities:
+    """What the Bot API shows: `send_rate` is the pace configured for this bot."""
+    return Capabilities(
+        max_text=TEXT_LIMIT,
+        max_caption=CAPTION_LIMIT,
+        max_buttons=100,  # an inline keyboard's limit
+        max_buttons_per_row=8,
+        max_payload_bytes=64,
+        max_button_text=TEXT_LIMIT,  # no documented limit below a message's
+        can_edit=True,
+        can_delete=True,
+        can_acknowledge=True,
+        max_acknowledgement=TOAST_LIMIT,
+        persistent_menu=True,
+        command_menu=True,
+        can_quote=True,
+        phone_sharing=PhoneSharing.BUTTON,
+        proactive=ProactivePolicy(),  # a person who started the bot may be written to any time
+        send_rate=send_rate,
+        length_unit=LengthUnit.UTF16,
+        max_document_bytes=50 * 1024 * 1024,
+        max_photo_bytes=10 * 1024 * 1024,
+    )
+
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
 MarkupJson = dict[str, object] | None
@@ -75,15 +107,15 @@ def render_markup(message: OutMessage) -> MarkupJson:
                 for row in message.buttons
             ]
         }
-    if message.contact_button:
+    if message.ask_phone:
         return {
-            "keyboard": [[{"text": message.contact_button, "request_contact": True}]],
+            "keyboard": [[{"text": message.ask_phone, "request_contact": True}]],
             "resize_keyboard": True,
             "one_time_keyboard": True,
         }
-    if message.keyboard:
+    if message.menu:
         return {
-            "keyboard": [[{"text": text} for text in row] for row in message.keyboard],
+            "keyboard": [[{"text": item.label} for item in row] for row in message.menu],
             "resize_keyboard": True,
             "is_persistent": True,
         }
@@ -192,12 +224,23 @@ class TelegramFiles:
 class TelegramTransport:
     """Sends OutMessages through PTB's Bot and turns its errors into outbox outcomes."""
 
+    name = CHANNEL
+
     def __init__(
-        self, bot: Bot, upload_folders: Sequence[Path], *, paid_broadcast: bool = False
+        self,
+        bot: Bot,
+        upload_folders: Sequence[Path],
+        *,
+        paid_broadcast: bool = False,
+        send_rate: float = BOT_API_RATE,
     ) -> None:
         self._bot = bot
         self._upload_folders = tuple(upload_folders)
         self._paid_broadcast = paid_broadcast
+        self.capabilities = capabilities(send_rate)
+
+    def render(self, message: OutMessage) -> list[OutMessage]:
+        return render_for(message, self.capabilities)
 
     def _paid(self, message: OutMessage) -> bool:
         """Telegram's paid broadcast (allow_paid_broadcast): up to 1,000 msg/s, for Stars;
@@ -333,7 +376,8 @@ class TelegramReplier:
 
     async def reply(self, chat_ref: str, messages: Sequence[OutMessage]) -> None:
         for message in messages:
-            await self._reply_one(chat_ref, message)
+            for part in self._transport.render(message):
+                await self._reply_one(chat_ref, part)
 
     async def _reply_one(self, chat_ref: str, message: OutMessage) -> None:
         for attempt in range(4):

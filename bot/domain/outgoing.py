@@ -1,6 +1,7 @@
-"""What the bot says, in a form no messenger owns: text, buttons, keyboards.
+"""What the bot says, in a form no messenger owns: what is meant, not how it is shown.
 
-Services build these; a channel adapter (under bot/channels/) renders them. The outbox
+Services build these; the outbox has each channel render them as they leave (its text length,
+its buttons, edits or follow-ups: bot/services/outbox/render.py). The outbox
 stores them as JSON. A `LaterMessage` is stored instead when thousands go out at once: a view's
 name and arguments, rendered by the sender when the message leaves.
 """
@@ -75,13 +76,26 @@ class Button:
 
 
 @dataclass(frozen=True, slots=True)
+class MenuItem:
+    """One entry of a person's menu: the command it starts and its label in their language.
+    `command` is "" in rows stored before menus named their commands (the label still works:
+    a typed label is matched in every language)."""
+
+    command: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
 class OutMessage:
     text: str
-    buttons: tuple[tuple[Button, ...], ...] = ()  # inline keyboard rows
-    keyboard: tuple[tuple[str, ...], ...] = ()  # reply keyboard rows (menu)
-    contact_button: str | None = None  # a reply-keyboard button that shares the phone number
-    remove_keyboard: bool = False
-    edit_ref: str | None = None  # edit this earlier message instead of sending a new one
+    # choices: rows of buttons, each with codec data (or a link); shown as buttons, in groups,
+    # or as numbered choices, by what the channel can show
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    menu: tuple[tuple[MenuItem, ...], ...] = ()  # the person's menu, rows of commands
+    ask_phone: str | None = None  # ask for the person's phone number; the label of the ask
+    remove_keyboard: bool = False  # the menu is withdrawn (registration ends or restarts)
+    # replaces this earlier message: edited where the channel can edit, else a follow-up
+    edit_ref: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     document: FileRef | None = None  # a file to send, the text as its caption
     markup_only: bool = False  # with edit_ref: change only the inline buttons, keep the text
@@ -105,10 +119,10 @@ class OutMessage:
                 [{"text": b.text, "callback": b.callback, "url": b.url} for b in row]
                 for row in self.buttons
             ]
-        if self.keyboard:
-            data["keyboard"] = [list(row) for row in self.keyboard]
-        if self.contact_button:
-            data["contact_button"] = self.contact_button
+        if self.menu:
+            data["menu"] = [[[item.command, item.label] for item in row] for row in self.menu]
+        if self.ask_phone:
+            data["ask_phone"] = self.ask_phone
         if self.remove_keyboard:
             data["remove_keyboard"] = True
         if self.edit_ref:
@@ -142,8 +156,8 @@ class OutMessage:
         return cls(
             text=data["text"],
             buttons=buttons,
-            keyboard=tuple(tuple(row) for row in data.get("keyboard", ())),
-            contact_button=data.get("contact_button"),
+            menu=_menu_from_json(data),
+            ask_phone=data.get("ask_phone", data.get("contact_button")),
             remove_keyboard=bool(data.get("remove_keyboard")),
             edit_ref=data.get("edit_ref"),
             extra=dict(data.get("extra", {})),
@@ -163,6 +177,17 @@ class OutMessage:
         if not (target and self.send_if_edit_fails) or self.markup_only:
             return None
         return replace(self, edit_ref=None, delete_ref=None, send_if_edit_fails=False)
+
+
+def _menu_from_json(data: dict[str, Any]) -> tuple[tuple[MenuItem, ...], ...]:
+    """The menu, also from rows stored before it named commands ("keyboard": rows of labels)."""
+    if "menu" in data:
+        return tuple(
+            tuple(MenuItem(str(c), str(label)) for c, label in row) for row in data["menu"]
+        )
+    return tuple(
+        tuple(MenuItem("", str(label)) for label in row) for row in data.get("keyboard", ())
+    )
 
 
 def _within_limit(callback: str | None) -> str | None:

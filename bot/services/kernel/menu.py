@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.domain.models import LANGUAGES, BuiltinRole, Staff
-from bot.domain.outgoing import Button, OutMessage
+from bot.domain.outgoing import Button, MenuItem, OutMessage
 from bot.i18n import Translations, Translator
 from bot.services.kernel.buttons import Codec, Signal
 
@@ -180,11 +180,11 @@ def visible_commands(person: Staff | None) -> list[CommandInfo]:
     return [c for c in COMMANDS if c.shown_to(allowed)]
 
 
-def main_menu(t: Translator, person: Staff | None = None) -> tuple[tuple[str, ...], ...]:
-    rows: dict[int, list[str]] = {}
+def main_menu(t: Translator, person: Staff | None = None) -> tuple[tuple[MenuItem, ...], ...]:
+    rows: dict[int, list[MenuItem]] = {}
     for command in visible_commands(person):
         if command.label is not None:
-            rows.setdefault(command.row, []).append(command.label(t))
+            rows.setdefault(command.row, []).append(MenuItem(command.name, command.label(t)))
     return tuple(tuple(rows[r]) for r in sorted(rows))
 
 
@@ -214,7 +214,7 @@ def menu_message(t: Translator, text: str, person: Staff | None = None) -> OutMe
     """The reply keyboard, and for a registered person their command menu with it (so a new
     language or new roles show in both)."""
     commands = command_menu(t, person) if person is not None else ()
-    return OutMessage(text, keyboard=main_menu(t, person), commands=commands)
+    return OutMessage(text, menu=main_menu(t, person), commands=commands)
 
 
 def help_text(t: Translator, person: Staff | None = None) -> str:

@@ -35,7 +35,7 @@ class Incoming:
     channel: str
     user_ref: str
     chat_ref: str
-    update_id: int | None = None
+    update_id: int | str | None = None  # the messenger's event id (text on some channels)
     client_language: str | None = None
     message_ref: str | None = None  # the bot message a button press came from
     attachment: Attachment | None = None  # a photo or file sent with the message
@@ -237,7 +237,8 @@ class StepRunner:
             account = start.account
             if account is None or account.chat_ref != who.chat_ref:
                 accounts = AccountsRepo(tx)
-                await accounts.touch(who.channel, who.user_ref, who.chat_ref)
+                inbound_at = None if who.update_id is None else now
+                await accounts.touch(who.channel, who.user_ref, who.chat_ref, inbound_at)
                 account = await accounts.get(who.channel, who.user_ref)
             assert account is not None
             directory = None

@@ -19,8 +19,19 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
 
+from bot.channels.port import (
+    Channel,
+    EditTargetGone,
+    RetryLater,
+    SendError,
+    Transient,
+    Undeliverable,
+    WindowClosed,
+)
 from bot.domain.clock import Clock
 from bot.domain.outgoing import LaterMessage, OutMessage
+from bot.services.outbox.render import numbered_choices
+from storage.choices_repo import ChoicesRepo
 from storage.db import Database
 from storage.outbox_repo import OutboxRepo, OutboxRow
 
@@ -34,28 +45,6 @@ Outcome = tuple[int, datetime, str | None] | Callable[[OutboxRepo], Awaitable[No
 """A delivery outcome to commit: a sent row (id, sent at, message ref) or any other update."""
 
 
-class SendError(Exception):
-    pass
-
-
-class RetryLater(SendError):
-    def __init__(self, seconds: float) -> None:
-        super().__init__(f"retry after {seconds}s")
-        self.seconds = seconds
-
-
-class Undeliverable(SendError):
-    """The recipient cannot be reached (blocked the bot, chat gone): record it, never retry."""
-
-
-class EditTargetGone(Undeliverable):
-    """The message to edit is gone (deleted, too old to edit, never delivered)."""
-
-
-class Transient(SendError):
-    """A 5xx, a time-out, a network error: try again later."""
-
-
 class NotYet(SendError):
     """An edit of a message whose own delivery is not recorded yet: try again shortly."""
 
@@ -65,9 +54,22 @@ EDIT_BY_ROW = "outbox:"
 
 
 class Transport(Protocol):
+    """The least a channel is: it sends messages as they are. A `Channel` (bot/channels/port.py)
+    also renders each message into the parts it can show, and the sender sends those."""
+
     async def send(self, chat_ref: str, message: OutMessage) -> str | None:
         """Deliver one message; return the messenger's message reference."""
         ...
+
+
+__all__ = [
+    "EditTargetGone",
+    "RetryLater",
+    "SendError",
+    "Transient",
+    "Undeliverable",
+    "WindowClosed",
+]
 
 
 class RateLimiter:
@@ -149,6 +151,17 @@ class RateLimiter:
             await self._sleep(max(wait, 0.001))
 
 
+def _chat_key(row: OutboxRow) -> str:
+    """A chat on its channel (two messengers may use the same number for different chats)."""
+    return f"{row.channel}\x00{row.chat_ref}"
+
+
+def reference_part(parts: list[OutMessage]) -> int:
+    """Which part's messenger reference stands for the message (what a later edit changes):
+    the one with the (first) buttons, else the last."""
+    return next((i for i, part in enumerate(parts) if part.buttons), len(parts) - 1)
+
+
 class OutboxSender:
     def __init__(
         self,
@@ -184,6 +197,8 @@ class OutboxSender:
         self._in_flight: set[int] = set()
         self._backing_off: dict[int, float] = {}
         self._not_yet: dict[int, int] = {}  # edits waiting for their message: how often so far
+        # rows rendered in several parts: how many went out, and the reference kept so far
+        self._progress: dict[int, tuple[int, str | None]] = {}
         self._chat_free_at: dict[str, float] = {}
         self._chats_sending: set[str] = set()  # a chat's next row waits until its send is answered
         self._tasks: set[asyncio.Task[None]] = set()
@@ -220,10 +235,11 @@ class OutboxSender:
         for row in rows:
             if self._stopping:
                 break
-            if row.chat_ref in claimed_chats or not self._chat_is_free(row.chat_ref):
-                claimed_chats.add(row.chat_ref)  # keep this chat's later rows in order
+            chat = _chat_key(row)
+            if chat in claimed_chats or not self._chat_is_free(chat):
+                claimed_chats.add(chat)  # keep this chat's later rows in order
                 continue
-            claimed_chats.add(row.chat_ref)
+            claimed_chats.add(chat)
             await self._start(row)
             started = True
         return started
@@ -250,8 +266,8 @@ class OutboxSender:
         await self._slots.acquire()
         await self._limiter_for(row).acquire()
         self._in_flight.add(row.id)
-        self._chats_sending.add(row.chat_ref)
-        self._chat_free_at[row.chat_ref] = self._monotonic() + self._per_chat_interval
+        self._chats_sending.add(_chat_key(row))
+        self._chat_free_at[_chat_key(row)] = self._monotonic() + self._per_chat_interval
         task = asyncio.create_task(self._deliver(row))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -264,7 +280,7 @@ class OutboxSender:
             self._backing_off[row.id] = self._monotonic() + MAX_BACKOFF_SECONDS
         finally:
             self._in_flight.discard(row.id)
-            self._chats_sending.discard(row.chat_ref)
+            self._chats_sending.discard(_chat_key(row))
             self._slots.release()
             self._wake.set()
 
@@ -280,23 +296,60 @@ class OutboxSender:
             self._backing_off[row.id] = self._monotonic() + exc.seconds
             await self._record_retry(row, str(exc))
         except EditTargetGone as exc:
+            self._progress.pop(row.id, None)
             await self._record_edit_failed(row, str(exc))
         except Undeliverable as exc:
+            self._progress.pop(row.id, None)
             await self._record_final(row, "undeliverable", str(exc))
         except Transient as exc:
             await self._record_transient(row, str(exc))
         else:
             await self._record((row.id, self._clock.now(), message_ref))
+            self._progress.pop(row.id, None)
         self._not_yet.pop(row.id, None)
 
     async def _send_counted(self, row: OutboxRow) -> str | None:
-        """The send itself; its window slot is released as soon as the server has answered."""
+        """The send itself, part by part as the channel renders it; each part's window slot is
+        released as soon as the server has answered. Parts already sent by an earlier attempt
+        of this row are not sent again (the pause of a 429 between two parts)."""
+        limiter = self._limiter_for(row)
         try:
             message = await self._resolved(row.message)
-            await self._limiter_for(row).wait_out_pause()  # a 429 since the slot was taken
-            return await self._transports[row.channel].send(row.chat_ref, message)
+            transport = self._transports[row.channel]
+            parts = self._parts(transport, message)
+            sent, ref = self._progress.get(row.id, (0, None))
+            keep = reference_part(parts)
+            for index in range(sent, len(parts)):
+                if index > sent:  # the row's own slot paid for its first part
+                    limiter.release()
+                    await limiter.acquire()
+                await limiter.wait_out_pause()  # a 429 since the slot was taken
+                part_ref = await transport.send(row.chat_ref, parts[index])
+                if index == keep:
+                    ref = part_ref
+                self._progress[row.id] = (index + 1, ref)
+            await self._remember_choices(row, transport, message)
+            return ref if parts else None
         finally:
-            self._limiter_for(row).release()
+            limiter.release()
+
+    @staticmethod
+    def _parts(transport: Transport, message: OutMessage) -> list[OutMessage]:
+        if isinstance(transport, Channel):
+            return list(transport.render(message))
+        return [message]
+
+    async def _remember_choices(
+        self, row: OutboxRow, transport: Transport, message: OutMessage
+    ) -> None:
+        """On a channel without buttons, the numbered choices this chat now has (none: the
+        last message asked nothing, so a typed number is plain text again)."""
+        if not isinstance(transport, Channel) or transport.capabilities.max_buttons > 0:
+            return
+        async with self._db.transaction() as tx:
+            await ChoicesRepo(tx).remember(
+                row.channel, row.chat_ref, numbered_choices(message.buttons), self._clock.now()
+            )
 
     async def _resolved(self, message: OutMessage | LaterMessage) -> OutMessage:
         """A LaterMessage is rendered now; an edit queued by outbox row id gets the message ref

@@ -25,7 +25,7 @@ CONFIRM = "confirm"
 
 
 def contact_request(t: Translator, text: str) -> OutMessage:
-    return OutMessage(text, contact_button=t._("📱 Share my phone number"))
+    return OutMessage(text, ask_phone=t._("📱 Share my phone number"))
 
 
 def registration_help(t: Translator) -> OutMessage:

@@ -1,0 +1,129 @@
+"""One OutMessage as the parts a channel can show, from its Capabilities alone.
+
+Text longer than the channel takes is split (numbered parts); buttons go in rows and messages
+of the sizes it shows, the rows past the first message's share in further messages; a channel
+without buttons gets them as numbered choices in the text (a typed number or label then
+answers them, bot/services/kernel/choices.py). An edit where the channel cannot edit becomes a
+follow-up message; what it cannot show at all (a persistent menu, a command list, a quote) is
+left out, since the message says the same without it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from bot.channels.port import Capabilities, PhoneSharing
+from bot.domain.outgoing import Button, OutMessage
+from bot.domain.splitting import split_message, utf16_len
+
+Rows = tuple[tuple[Button, ...], ...]
+MORE_BUTTONS = "…"  # the text of a message that only carries further buttons
+CHOICE_NUMBER = "{number}. {label}"
+
+
+def render_for(message: OutMessage, caps: Capabilities) -> list[OutMessage]:
+    """The parts to send in order; [] when there is nothing this channel can do with it."""
+    shaped = _shown_features(message, caps)
+    if shaped is None:
+        return []
+    if caps.max_buttons == 0 and shaped.buttons:
+        shaped = replace(
+            shaped, text=with_numbered_choices(shaped.text, shaped.buttons), buttons=()
+        )
+    groups = _button_groups(shaped.buttons, caps)
+    first, *more = groups or [()]
+    parts = _text_parts(replace(shaped, buttons=first), caps)
+    parts += [OutMessage(MORE_BUTTONS, buttons=group, bulk=message.bulk) for group in more]
+    return parts
+
+
+def numbered_choices(buttons: Rows) -> list[tuple[str, str]]:
+    """(label, payload) of the buttons that carry data, in the order they are numbered."""
+    return [(b.text, b.callback) for row in buttons for b in row if b.callback is not None]
+
+
+def with_numbered_choices(text: str, buttons: Rows) -> str:
+    """The text followed by one line per button: `1. label`; a link as `label: url`."""
+    lines: list[str] = []
+    number = 0
+    for button in (b for row in buttons for b in row):
+        if button.callback is not None:
+            number += 1
+            lines.append(CHOICE_NUMBER.format(number=number, label=button.text))
+        elif button.url:
+            lines.append(f"{button.text}: {button.url}")
+    return "\n\n".join(part for part in (text, "\n".join(lines)) if part)
+
+
+def _shown_features(message: OutMessage, caps: Capabilities) -> OutMessage | None:
+    """The message without what the channel cannot show; an edit it cannot make as a new
+    message; None when nothing is left to send (a deletion or a buttons-only edit)."""
+    if message.delete_ref is not None and not caps.can_delete:
+        return message.as_new_message()
+    if message.edit_ref is not None and not caps.can_edit:
+        if message.markup_only:
+            if not message.buttons:
+                return None  # buttons that cannot be taken back are refused when pressed
+            message = replace(message, text=MORE_BUTTONS)
+        message = replace(
+            message,
+            edit_ref=None,
+            markup_only=False,
+            send_if_edit_fails=False,
+            reply_to=message.edit_ref if caps.can_quote else None,
+        )
+    if not caps.persistent_menu:
+        message = replace(message, menu=(), remove_keyboard=False)
+    if not caps.command_menu:
+        message = replace(message, commands=())
+    if not caps.can_quote:
+        message = replace(message, reply_to=None)
+    if caps.phone_sharing is PhoneSharing.TYPED:
+        message = replace(message, ask_phone=None)
+    return message
+
+
+def _button_groups(buttons: Rows, caps: Capabilities) -> list[Rows]:
+    """Rows at most `max_buttons_per_row` wide, packed into messages of `max_buttons`; a row
+    is never split across messages."""
+    if not buttons or caps.max_buttons == 0:
+        return []
+    width = max(1, min(caps.max_buttons_per_row, caps.max_buttons))
+    rows = [
+        tuple(_labelled(b, caps) for b in row[i : i + width])
+        for row in buttons
+        for i in range(0, len(row), width)
+    ]
+    groups: list[list[tuple[Button, ...]]] = [[]]
+    for row in rows:
+        if groups[-1] and sum(map(len, groups[-1])) + len(row) > caps.max_buttons:
+            groups.append([])
+        groups[-1].append(row)
+    return [tuple(group) for group in groups]
+
+
+def _labelled(button: Button, caps: Capabilities) -> Button:
+    if len(button.text) <= caps.max_button_text:
+        return button
+    return replace(button, text=button.text[: max(1, caps.max_button_text - 1)] + "…")
+
+
+def _text_parts(message: OutMessage, caps: Capabilities) -> list[OutMessage]:
+    """The message cut to the channel's length: a file's caption when it fits, else the text
+    first and the file after it; the buttons on the last part."""
+    has_file = message.document is not None or message.photo is not None
+    limit = caps.max_caption if has_file else caps.max_text
+    if utf16_len(message.text) <= limit or (message.markup_only and message.edit_ref):
+        return [message]
+    texts = split_message(message.text, caps.max_text)
+    plain = [OutMessage(text, bulk=message.bulk) for text in texts]
+    if has_file:
+        # text first: a caption cut short would hide the rest behind the file
+        return [*plain, replace(message, text="", reply_to=None, edit_ref=None)]
+    first = replace(message, text=texts[0], buttons=())
+    last = replace(plain[-1], buttons=message.buttons)
+    middle = plain[1:-1]
+    if len(texts) == 1:
+        return [replace(first, buttons=message.buttons)]
+    # the first part keeps what concerns the message as a whole (an edit, a quote, a menu)
+    return [first, *middle, last]
