@@ -17,7 +17,8 @@ import pytest
 from tests.paths import ROOT
 
 PACKAGES = ("bot", "handlers", "storage")
-MESSENGER_AND_IO = ("telegram", "aiohttp", "aiosqlite", "sqlite3")
+MESSENGERS = ("telegram", "zalo")
+MESSENGER_AND_IO = (*MESSENGERS, "aiohttp", "aiosqlite", "sqlite3")
 
 
 def _module_name(path: Path) -> str:
@@ -139,6 +140,36 @@ def test_services_and_domain_name_no_messenger_and_no_driver(layer: str) -> None
         if name.split(".")[0] in MESSENGER_AND_IO
     }
     assert not offenders, sorted(offenders)
+
+
+MESSENGER_WORD = re.compile("|".join(MESSENGERS), re.IGNORECASE)
+
+
+def test_no_service_names_a_messenger() -> None:
+    """ARCHITECTURE.md: the services describe what is meant; only a channel knows which
+    messenger shows it. A messenger named anywhere in a service (a string, a name, a comment)
+    is a channel's decision taken in the wrong room."""
+    offenders = {
+        f"{module}:{number}: {line.strip()[:60]}"
+        for module, path in MODULES.items()
+        if module.startswith("bot.services.") or module == "bot.services"
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if MESSENGER_WORD.search(line)
+    }
+    assert not offenders, sorted(offenders)
+
+
+def test_the_messenger_check_finds_a_name() -> None:
+    assert MESSENGER_WORD.search('channel == "Telegram"')
+    assert MESSENGER_WORD.search("# a ZALO follow-up")
+    assert not MESSENGER_WORD.search("the channel used last")
+
+
+def test_the_channel_port_imports_no_messenger() -> None:
+    offenders = {
+        name for name in _names_imported_by(CHANNEL_PORT) if name.split(".")[0] in MESSENGER_AND_IO
+    }
+    assert not offenders and not MESSENGER_WORD.search(MODULES[CHANNEL_PORT].read_text())
 
 
 def test_domain_imports_neither_services_nor_storage() -> None:

@@ -8,16 +8,21 @@ is one committed step.
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Collection
+from typing import Protocol, runtime_checkable
 
+from bot.channels.port import AttachmentSent, Command, Intent, PhoneShared, Press, Text
 from bot.domain.models import Staff
 from bot.domain.outgoing import OutMessage
 from bot.services.kernel.buttons import ButtonRegistry
 from bot.services.kernel.feature import Answer, Feature
 from bot.services.kernel.menu import command_for_text, help_text, language_picker, menu_message
+from bot.services.kernel.reach import channel_feature
 from bot.services.kernel.step import Deps, Incoming, Step, StepRunner
+from bot.services.outbox.render import resolve_choice
+from storage.choices_repo import ChoicesRepo
 
-MAX_TYPED = 4096  # the Bot API's own limit on a message: a pasted text arrives whole
+MAX_TYPED = 4096  # the longest message a messenger delivers: a pasted text arrives whole
 
 
 class Registration(Protocol):
@@ -32,12 +37,40 @@ class Registration(Protocol):
         ...
 
 
+@runtime_checkable
+class Registering(Registration, Protocol):
+    """What `Dispatcher.handle` needs besides: registration's own events, each its own step."""
+
+    async def start(self, who: Incoming, invite_code: str | None) -> list[OutMessage]: ...
+
+    async def contact(
+        self, who: Incoming, phone: str, contact_user_ref: str | None
+    ) -> list[OutMessage]: ...
+
+    async def language_menu(self, who: Incoming) -> list[OutMessage]: ...
+
+    async def press(self, who: Incoming, data: str) -> list[OutMessage] | None:
+        """A registration button's answer; None when `data` is not one of its buttons."""
+        ...
+
+
 class Dispatcher:
-    def __init__(self, deps: Deps, registration: Registration, features: list[Feature]) -> None:
+    def __init__(
+        self,
+        deps: Deps,
+        registration: Registration,
+        features: list[Feature],
+        *,
+        choice_channels: Collection[str] = (),
+    ) -> None:
+        """`choice_channels`: the channels that show buttons as numbered choices in the text
+        (no buttons of their own), where a typed number or label answers the last message."""
         self.deps = deps
         self.steps = StepRunner(deps)
         self.registration = registration
+        features = [*features, channel_feature()]
         self.features = features
+        self.choice_channels = frozenset(choice_channels)
         self.commands = {name: fn for f in features for name, fn in f.commands.items()}
         self.flows = {name: fn for f in features for name, fn in f.flows.items()}
         routes = [route for f in features for route in f.buttons]
@@ -48,6 +81,39 @@ class Dispatcher:
         self.early = {name: fn for f in features for name, fn in f.early_commands.items()}
         self.commands.setdefault("me", self._me)
         self.commands.setdefault("language", self._language)
+
+    async def handle(self, who: Incoming, intent: Intent) -> Answer:
+        """One event of any channel: (a short acknowledgement of a press or None, messages).
+        A typed number or label answering the chat's pending numbered choices is the press of
+        that button."""
+        if isinstance(intent, Text) and who.channel in self.choice_channels:
+            intent = await self._typed_choice(who, intent)
+        registration = self.registration
+        match intent:
+            case Command("start", args) if isinstance(registration, Registering):
+                return None, await registration.start(who, args[0] if args else None)
+            case Command("language", _) if isinstance(registration, Registering):
+                return None, await registration.language_menu(who)
+            case Command(name, args):
+                return None, await self.command(who, name, list(args))
+            case Press(payload):
+                if isinstance(registration, Registering):
+                    answer = await registration.press(who, payload)
+                    if answer is not None:
+                        return None, answer
+                return await self.button(who, payload)
+            case PhoneShared(phone, own) if isinstance(registration, Registering):
+                owner = who.user_ref if own else None
+                return None, await registration.contact(who, phone, owner)
+            case Text(text) | AttachmentSent(text):
+                return None, await self.text(who, text)
+        return None, []
+
+    async def _typed_choice(self, who: Incoming, typed: Text) -> Text | Press:
+        async with self.deps.db.reading() as tx:
+            pending = await ChoicesRepo(tx).pending(who.channel, who.chat_ref)
+        payload = resolve_choice(typed.text, pending)
+        return typed if payload is None else Press(payload)
 
     async def command(self, who: Incoming, name: str, args: list[str]) -> list[OutMessage]:
         early = self.early.get(name)

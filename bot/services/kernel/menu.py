@@ -154,6 +154,7 @@ COMMANDS: tuple[CommandInfo, ...] = (
         label=lambda t: t._("🌐 Language"),
         row=8,
     ),
+    CommandInfo("channel", lambda t: t._("choose the messenger the bot writes to you on")),
     CommandInfo("help", lambda t: t._("this help"), label=lambda t: t._("❓ Help"), row=8),
 )
 

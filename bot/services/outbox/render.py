@@ -42,6 +42,17 @@ def numbered_choices(buttons: Rows) -> list[tuple[str, str]]:
     return [(b.text, b.callback) for row in buttons for b in row if b.callback is not None]
 
 
+def resolve_choice(typed: str, choices: list[tuple[str, str]]) -> str | None:
+    """The button data a typed answer to numbered choices means: its number (`2`, `2.`) or
+    its label (case and surrounding space ignored); None when it answers none of them."""
+    cleaned = typed.strip().rstrip(".").strip()
+    if cleaned.isdecimal() and len(cleaned) <= 3 and 1 <= int(cleaned) <= len(choices):
+        return choices[int(cleaned) - 1][1]
+    folded = typed.strip().casefold()
+    matches = [data for label, data in choices if label.strip().casefold() == folded]
+    return matches[0] if matches else None
+
+
 def with_numbered_choices(text: str, buttons: Rows) -> str:
     """The text followed by one line per button: `1. label`; a link as `label: url`."""
     lines: list[str] = []

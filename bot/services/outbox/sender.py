@@ -179,7 +179,7 @@ class OutboxSender:
     ) -> None:
         self._db = db
         self._render_later = render_later
-        self._transports = transports
+        self._transports = dict(transports)
         self._clock = clock
         self._limiter = limiter
         # Copies of a directive on a channel that sells a faster bulk rate (the Bot API's paid
@@ -206,6 +206,11 @@ class OutboxSender:
         self._pass_lock = asyncio.Lock()
         self._outcomes: list[tuple[Outcome, asyncio.Future[None]]] = []
         self._committer: asyncio.Task[None] | None = None
+
+    def add_channel(self, name: str, channel: Transport) -> None:
+        """One more channel to deliver to (rows queued for it wait until it is added)."""
+        self._transports[name] = channel
+        self._wake.set()
 
     def wake(self) -> None:
         """Call after committing new outbox rows."""

@@ -81,6 +81,14 @@ class RegistrationService:
                 return [OutMessage(step.t._("This button is no longer valid."))]
             return await self._confirm(step, answer.word == "y")
 
+    async def press(self, who: Incoming, data: str) -> list[OutMessage] | None:
+        """A registration button (the «Is this you?» answer, a language); None for others."""
+        if CONFIRMATIONS.owns(data):
+            return await self.confirm(who, data)
+        if LANGUAGE_CHOICES.owns(data):
+            return await self.set_language(who, data)
+        return None
+
     async def language_menu(self, who: Incoming) -> list[OutMessage]:
         async with self.steps.begin(who) as step:
             return [] if step is None else [language_picker(step.t)]
@@ -157,7 +165,7 @@ class RegistrationService:
                     remove_keyboard=True,
                 )
             ]
-        if await step.accounts.of_staff(person.staff_id) is not None:
+        if await step.accounts.of_staff_on(person.staff_id, step.who.channel) is not None:
             await step.audit.append(
                 step.now,
                 step.actor,
@@ -207,7 +215,11 @@ class RegistrationService:
                     remove_keyboard=True,
                 )
             ]
-        if person is None or not person.active or await step.accounts.of_staff(person.staff_id):
+        if (
+            person is None
+            or not person.active
+            or await step.accounts.of_staff_on(person.staff_id, step.who.channel)
+        ):
             return answered + [
                 OutMessage(
                     t._("Registration could not be completed. Please contact the district office.")
@@ -234,7 +246,9 @@ class RegistrationService:
         person = await DirectoryRepo(step.tx).person(invite.staff_id) if invite else None
         if invite is None or person is None or not person.active:
             return [registration_help(t), OutMessage(t._("This invite link is not valid."))]
-        if invite.used_at is not None or await step.accounts.of_staff(person.staff_id):
+        if invite.used_at is not None or await step.accounts.of_staff_on(
+            person.staff_id, step.who.channel
+        ):
             await step.audit.append(
                 step.now, step.actor, "invite.reused", person.staff_id, {"code": code}
             )
