@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from bot.channels.port import PhoneShared
 from handlers.common import acknowledge, incoming, reply, services
 
 
@@ -16,10 +17,11 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert update.message is not None and update.message.contact is not None
     shared = update.message.contact
-    owner = str(shared.user_id) if shared.user_id else None
-    answers = await services(context).registration.contact(
-        incoming(update), shared.phone_number, owner
-    )
+    who = incoming(update)
+    # Telegram names the contact's owner: the number is the sender's own only when it is theirs
+    own = shared.user_id is not None and str(shared.user_id) == who.user_ref
+    intent = PhoneShared(shared.phone_number, own=own)
+    _, answers = await services(context).dispatcher.handle(who, intent)
     await reply(context, update, answers)
 
 

@@ -19,7 +19,7 @@ from bot.services.kernel.feature import Answer, Feature
 from bot.services.kernel.menu import command_for_text, help_text, language_picker, menu_message
 from bot.services.kernel.reach import channel_feature
 from bot.services.kernel.step import Deps, Incoming, Step, StepRunner
-from bot.services.outbox.render import resolve_choice
+from bot.services.outbox.render import numbered_choices, resolve_choice
 from storage.choices_repo import ChoicesRepo
 
 MAX_TYPED = 4096  # the longest message a messenger delivers: a pasted text arrives whole
@@ -86,8 +86,19 @@ class Dispatcher:
         """One event of any channel: (a short acknowledgement of a press or None, messages).
         A typed number or label answering the chat's pending numbered choices is the press of
         that button."""
-        if isinstance(intent, Text) and who.channel in self.choice_channels:
+        numbered = who.channel in self.choice_channels
+        if numbered and isinstance(intent, Text):
             intent = await self._typed_choice(who, intent)
+        answer = await self._route(who, intent)
+        if numbered and answer[1]:  # the channel shows these next: their choices are pending
+            async with self.deps.db.transaction() as tx:
+                choices = numbered_choices(answer[1][-1].buttons)
+                await ChoicesRepo(tx).remember(
+                    who.channel, who.chat_ref, choices, self.deps.clock.now()
+                )
+        return answer
+
+    async def _route(self, who: Incoming, intent: Intent) -> Answer:
         registration = self.registration
         match intent:
             case Command("start", args) if isinstance(registration, Registering):

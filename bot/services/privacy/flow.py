@@ -111,7 +111,9 @@ class ConsentFlow:
         if self.deps.settings.privacy_basis == "state_duty":
             await self._record_notice(step, person)
             return [OutMessage(text), self.welcome(step.t, person)]
-        return [OutMessage(text), *await self._ask_next(step, person, {}, welcome=True)]
+        # a second account (another channel) of someone who answered already is not asked again
+        decisions = await decisions_of(step, person.staff_id)
+        return [OutMessage(text), *await self._ask_next(step, person, decisions, welcome=True)]
 
     async def gate(self, step: Step, person: Staff, target: str) -> GateAnswer | None:
         state_duty = self.deps.settings.privacy_basis == "state_duty"
