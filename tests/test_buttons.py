@@ -38,6 +38,7 @@ from bot.services.kernel.buttons import (
     byte_size,
 )
 from bot.services.kernel.menu import LANGUAGE_CHOICES
+from bot.services.kernel.reach import ChannelPick
 from bot.services.privacy.buttons import ConsentAnswer, Purpose
 from bot.services.registration.buttons import CONFIRMATIONS
 from bot.services.travel.buttons import (
@@ -94,6 +95,7 @@ BESPOKE: dict[type[ButtonData], st.SearchStrategy[ButtonData]] = {
     DutyTime: st.builds(
         DutyTime, st.sampled_from(TIME_FIELDS), st.times().map(lambda t: time(t.hour, t.minute))
     ),
+    ChannelPick: st.builds(ChannelPick, st.from_regex(r"[a-z][a-z0-9_]{0,31}", fullmatch=True)),
 }
 
 
