@@ -14,6 +14,7 @@ from bot.channels.telegram import CHANNEL, TelegramReplier, fits_toast
 from bot.domain.outgoing import OutMessage
 from bot.services.kernel.admin_alerts import AdminAlerts
 from bot.services.kernel.dispatch import Dispatcher
+from bot.services.kernel.feature import with_unshown_answer
 from bot.services.kernel.step import Attachment, Incoming
 from bot.services.registration.feature import RegistrationService
 
@@ -104,11 +105,3 @@ async def answer_press(
     toast = answer if answer and fits_toast(answer) else None
     shown = await acknowledge(query, toast, alert=bool(toast and not messages and len(toast) > 40))
     await reply(context, update, with_unshown_answer(answer, shown and toast is not None, messages))
-
-
-def with_unshown_answer(
-    answer: str | None, shown: bool, messages: Sequence[OutMessage]
-) -> list[OutMessage]:
-    if not answer or shown or any(m.text == answer for m in messages):
-        return list(messages)
-    return [OutMessage(answer), *messages]

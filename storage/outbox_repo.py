@@ -120,6 +120,25 @@ class OutboxRepo:
             (dumps(message.to_json()), to_db_time(at), error[:500], row_id),
         )
 
+    async def other_channel_of(self, row_id: int) -> Recipient | None:
+        """The row's person on another channel (the one they used last among the others), for
+        a message this channel may no longer deliver."""
+        row = await self.tx.one(
+            "SELECT a.channel, a.chat_ref, a.staff_id FROM outbox o "
+            "JOIN accounts a ON a.staff_id = o.staff_id AND a.channel <> o.channel "
+            "WHERE o.id = ? ORDER BY COALESCE(a.last_inbound_at, '') DESC, a.channel LIMIT 1",
+            (row_id,),
+        )
+        return None if row is None else Recipient(row[0], row[1], row[2])
+
+    async def redirect(self, row_id: int, to: Recipient, at: datetime, note: str) -> None:
+        """The row goes to `to` instead (another channel of the same person), due at `at`."""
+        await self.tx.execute(
+            "UPDATE outbox SET channel = ?, chat_ref = ?, next_attempt_at = ?, error = ?, "
+            "attempts = attempts + 1 WHERE id = ?",
+            (to.channel, to.chat_ref, to_db_time(at), note[:500], row_id),
+        )
+
     async def delivery_of(self, row_id: int) -> tuple[str, str | None] | None:
         """(status, message ref) of a row: what an edit of that message waits for."""
         row = await self.tx.one("SELECT status, message_ref FROM outbox WHERE id = ?", (row_id,))

@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from bot.channels.port import Capabilities, Command, Intent, PhoneShared, Press, Text
 from bot.domain.outgoing import OutMessage
+from bot.services.kernel.feature import with_unshown_answer
 from bot.services.kernel.step import Incoming
 from bot.services.outbox.render import render_for
 from storage.repos import AccountsRepo
@@ -81,8 +82,9 @@ class Person:
             message_ref=message_ref,
         )
         toast, messages = await self.bot.services.dispatcher.handle(who, intent)
-        shown = [OutMessage(toast)] if toast else []
-        return shown + [p for m in messages for p in self.channel.render(m)]
+        # no acknowledgement on this channel: a press's short answer comes as a message
+        said = with_unshown_answer(toast, False, messages)
+        return [part for message in said for part in self.channel.render(message)]
 
 
 def _data(message: OutMessage, label: str) -> str:

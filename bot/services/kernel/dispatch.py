@@ -9,7 +9,7 @@ is one committed step.
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
 from bot.channels.port import AttachmentSent, Command, Intent, PhoneShared, Press, Text
 from bot.domain.models import Staff
@@ -37,9 +37,8 @@ class Registration(Protocol):
         ...
 
 
-@runtime_checkable
 class Registering(Registration, Protocol):
-    """What `Dispatcher.handle` needs besides: registration's own events, each its own step."""
+    """And registration's own events, each its own step (`Dispatcher.handle`)."""
 
     async def start(self, who: Incoming, invite_code: str | None) -> list[OutMessage]: ...
 
@@ -58,7 +57,7 @@ class Dispatcher:
     def __init__(
         self,
         deps: Deps,
-        registration: Registration,
+        registration: Registering,
         features: list[Feature],
         *,
         choice_channels: Collection[str] = (),
@@ -101,19 +100,18 @@ class Dispatcher:
     async def _route(self, who: Incoming, intent: Intent) -> Answer:
         registration = self.registration
         match intent:
-            case Command("start", args) if isinstance(registration, Registering):
+            case Command("start", args):
                 return None, await registration.start(who, args[0] if args else None)
-            case Command("language", _) if isinstance(registration, Registering):
+            case Command("language", _):
                 return None, await registration.language_menu(who)
             case Command(name, args):
                 return None, await self.command(who, name, list(args))
             case Press(payload):
-                if isinstance(registration, Registering):
-                    answer = await registration.press(who, payload)
-                    if answer is not None:
-                        return None, answer
+                answer = await registration.press(who, payload)
+                if answer is not None:
+                    return None, answer
                 return await self.button(who, payload)
-            case PhoneShared(phone, own) if isinstance(registration, Registering):
+            case PhoneShared(phone, own):
                 owner = who.user_ref if own else None
                 return None, await registration.contact(who, phone, owner)
             case Text(text) | AttachmentSent(text):

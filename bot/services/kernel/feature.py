@@ -7,7 +7,7 @@ bot/services/kernel/menu.py; its handler lives here.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -21,6 +21,18 @@ from storage.repos import Conversation
 
 Answer = tuple[str | None, list[OutMessage]]
 """A button press's result: a short toast for the button (or None) and the messages to send."""
+
+
+def with_unshown_answer(
+    answer: str | None, shown: bool, messages: Sequence[OutMessage]
+) -> list[OutMessage]:
+    """The messages of a press, its short answer first as a message of its own when it was not
+    `shown` (too long for the channel's acknowledgement, refused, or a channel without
+    acknowledgements) and no message says it already: it is never lost."""
+    if not answer or shown or any(m.text == answer for m in messages):
+        return list(messages)
+    return [OutMessage(answer), *messages]
+
 
 CommandFn = Callable[[Step, Staff, list[str]], Awaitable[list[OutMessage]]]
 FlowFn = Callable[[Step, Conversation, str], Awaitable[list[OutMessage]]]

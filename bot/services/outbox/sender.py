@@ -303,6 +303,9 @@ class OutboxSender:
         except EditTargetGone as exc:
             self._progress.pop(row.id, None)
             await self._record_edit_failed(row, str(exc))
+        except WindowClosed as exc:
+            self._progress.pop(row.id, None)
+            await self._record_window_closed(row, str(exc))
         except Undeliverable as exc:
             self._progress.pop(row.id, None)
             await self._record_final(row, "undeliverable", str(exc))
@@ -392,6 +395,23 @@ class OutboxSender:
             return
         now, note = self._clock.now(), f"{error}; sent as a new message"
         await self._record(lambda repo: repo.retry_as(row.id, instead, now, note))
+
+    async def _record_window_closed(self, row: OutboxRow, error: str) -> None:
+        """The person is outside this channel's window: a message of its own goes to their
+        other channel if they have one (an edit or a deletion concerns this channel's message
+        and is given up); else it is recorded undeliverable with the reason."""
+        standalone = isinstance(row.message, LaterMessage) or (
+            row.message.edit_ref is None and row.message.delete_ref is None
+        )
+        other = None
+        if standalone:
+            async with self._db.reading() as tx:
+                other = await OutboxRepo(tx).other_channel_of(row.id)
+        if other is None:
+            await self._record_final(row, "undeliverable", error)
+            return
+        now, note = self._clock.now(), f"{error}; sent on {other.channel} instead"
+        await self._record(lambda repo: repo.redirect(row.id, other, now, note))
 
     async def _record_transient(self, row: OutboxRow, error: str) -> None:
         if row.attempts + 1 >= MAX_TRANSIENT_ATTEMPTS:
