@@ -116,6 +116,7 @@ async def test_an_edit_queued_by_row_becomes_a_follow_up_quoting_the_message(
     await sender.drain()
     await sender.stop()
     [(_, asked), (_, follow_up)] = zalo.sent
+    assert asked.buttons
     assert follow_up.text == "Đề nghị #1: đã phê duyệt" and follow_up.reply_to == "zalolike-1"
     assert follow_up.edit_ref is None
 
