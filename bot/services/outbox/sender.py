@@ -180,6 +180,7 @@ class OutboxSender:
         self._db = db
         self._render_later = render_later
         self._transports = dict(transports)
+        self._rendering: dict[str, Channel | None] = {}
         self._clock = clock
         self._limiter = limiter
         # Copies of a directive on a channel that sells a faster bulk rate (the Bot API's paid
@@ -210,6 +211,7 @@ class OutboxSender:
     def add_channel(self, name: str, channel: Transport) -> None:
         """One more channel to deliver to (rows queued for it wait until it is added)."""
         self._transports[name] = channel
+        self._rendering.pop(name, None)
         self._wake.set()
 
     def wake(self) -> None:
@@ -324,7 +326,8 @@ class OutboxSender:
         try:
             message = await self._resolved(row.message)
             transport = self._transports[row.channel]
-            parts = self._parts(transport, message)
+            channel = self._channel(row.channel)
+            parts = list(channel.render(message)) if channel else [message]
             sent, ref = self._progress.get(row.id, (0, None))
             keep = reference_part(parts)
             for index in range(sent, len(parts)):
@@ -336,24 +339,23 @@ class OutboxSender:
                 if index == keep:
                     ref = part_ref
                 self._progress[row.id] = (index + 1, ref)
-            await self._remember_choices(row, transport, message)
+            if channel is not None and channel.capabilities.max_buttons == 0:
+                await self._remember_choices(row, message)
             return ref if parts else None
         finally:
             limiter.release()
 
-    @staticmethod
-    def _parts(transport: Transport, message: OutMessage) -> list[OutMessage]:
-        if isinstance(transport, Channel):
-            return list(transport.render(message))
-        return [message]
+    def _channel(self, name: str) -> Channel | None:
+        """The transport as a `Channel` when it renders its messages (checked once: a protocol
+        check costs more than the rest of a send's bookkeeping)."""
+        if name not in self._rendering:
+            transport = self._transports[name]
+            self._rendering[name] = transport if isinstance(transport, Channel) else None
+        return self._rendering[name]
 
-    async def _remember_choices(
-        self, row: OutboxRow, transport: Transport, message: OutMessage
-    ) -> None:
+    async def _remember_choices(self, row: OutboxRow, message: OutMessage) -> None:
         """On a channel without buttons, the numbered choices this chat now has (none: the
         last message asked nothing, so a typed number is plain text again)."""
-        if not isinstance(transport, Channel) or transport.capabilities.max_buttons > 0:
-            return
         async with self._db.transaction() as tx:
             await ChoicesRepo(tx).remember(
                 row.channel, row.chat_ref, numbered_choices(message.buttons), self._clock.now()
