@@ -11,7 +11,6 @@ from bot.domain.directory_sheets import EXAMPLE_STAFF, HEADERS_VI, staff_header
 from bot.domain.duty_roster import EXAMPLE_SHIFT, ROSTER_COLUMNS
 from bot.domain.models import Problem
 from bot.domain.outgoing import Button, OutMessage
-from bot.domain.splitting import split_message
 from bot.domain.text import spreadsheet_text
 from bot.i18n import Translator
 from bot.services.directory.buttons import BatchAction, DirectorySignal
@@ -147,7 +146,7 @@ def refused_messages(t: Translator, problems: Sequence[Problem | str]) -> list[O
         n=len(lines),
     )
     text = head + "\n\n" + "\n".join(f"• {line}" for line in shown)
-    return [OutMessage(part) for part in split_message(text)]
+    return [OutMessage(text)]  # split to its channel's length as it leaves
 
 
 def dry_run_message(

@@ -16,7 +16,6 @@ from bot.domain.directory import Directory, deciding_people
 from bot.domain.health_rules import HEAD_ROLES
 from bot.domain.models import BuiltinRole, Staff
 from bot.domain.outgoing import Button, LocalFile, OutMessage
-from bot.domain.splitting import split_message
 from bot.domain.text import export_subfolder
 from bot.i18n import Translator
 from bot.services.kernel.feature import Answer, ButtonRoute, Feature
@@ -146,7 +145,7 @@ class Oversight:
         gaps = [s for s in deciding if s not in registered]
         if gaps:
             text += "\n\n" + unregistered_deciders_text(t, directory, gaps)
-        messages = [OutMessage(part) for part in split_message(text)]
+        messages = [OutMessage(text)]  # split to its channel's length as it leaves
         heatmap = await self._heatmap(step, directory)
         path = self.folder / "charts" / f"district-{step.now:%Y%m%d-%H%M%S}.png"
         await asyncio.to_thread(on_time_chart, heatmap, path)

@@ -10,7 +10,6 @@ from typing import TypeVar
 
 from bot.domain.directory import Directory
 from bot.domain.outgoing import Button, OutMessage
-from bot.domain.splitting import split_message
 from bot.i18n import Translator
 from bot.services.broadcast.buttons import DirectiveAction
 from bot.services.kernel.people import not_registered_line
@@ -239,11 +238,8 @@ def unit_messages(
 ) -> list[OutMessage]:
     if not lines:
         lines = ["", t._("Nothing needs your attention today.")]
-    parts = split_message("\n".join([head_line, *lines]))
-    rows = _pairs(buttons[:MAX_BUTTONS])
-    messages = [OutMessage(p) for p in parts[:-1]]
-    messages.append(OutMessage(parts[-1], buttons=rows))
-    return messages
+    # split to its channel's length as it leaves, the buttons on the last part
+    return [OutMessage("\n".join([head_line, *lines]), buttons=_pairs(buttons[:MAX_BUTTONS]))]
 
 
 def _pairs(buttons: list[Button]) -> tuple[tuple[Button, ...], ...]:
