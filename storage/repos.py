@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from storage.db import Tx, dumps, from_db_time, to_db_time
@@ -46,6 +46,7 @@ class AuditEntry:
 
 
 _ACCOUNT_COLUMNS = "channel, user_ref, chat_ref, staff_id, language"
+INBOUND_GRAIN = timedelta(minutes=1)  # how exactly an account's last inbound time is kept
 
 
 class AccountsRepo:
@@ -204,10 +205,11 @@ async def open_step(
         )
         if not claimed:
             return StepStart(False, None, 0)
-        if event_id is not None:
+        if event_id is not None:  # to the minute: most steps then read the row and write nothing
             raw.execute(
-                "UPDATE accounts SET last_inbound_at = ? WHERE channel = ? AND user_ref = ?",
-                (to_db_time(now), channel, user_ref),
+                "UPDATE accounts SET last_inbound_at = ? WHERE channel = ? AND user_ref = ? "
+                "AND (last_inbound_at IS NULL OR last_inbound_at < ?)",
+                (to_db_time(now), channel, user_ref, to_db_time(now - INBOUND_GRAIN)),
             ).close()
         row = raw.execute(
             f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE channel = ? AND user_ref = ?",

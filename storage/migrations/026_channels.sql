@@ -50,7 +50,7 @@ CREATE TABLE processed_updates_026 (
     update_id    TEXT NOT NULL,      -- the messenger's event id, as text (Zalo's msg_id)
     processed_at TEXT NOT NULL,
     PRIMARY KEY (channel, update_id)
-);
+) WITHOUT ROWID;  -- as in 001: one b-tree to write per step (PostgreSQL: leave the clause out)
 INSERT INTO processed_updates_026 (channel, update_id, processed_at)
     SELECT channel, CAST(update_id AS TEXT), processed_at FROM processed_updates;
 DROP TABLE processed_updates;
