@@ -234,9 +234,11 @@ _OWN_RECORDS: tuple[tuple[str, str], ...] = (
     ("roles", "SELECT * FROM staff_roles WHERE staff_id = ?"),
     (
         "accounts",
-        "SELECT channel, user_ref, chat_ref, staff_id, language, linked_at FROM accounts "
+        "SELECT channel, user_ref, chat_ref, staff_id, language, linked_at, last_inbound_at "
+        "FROM accounts "
         "WHERE staff_id = ?",
     ),
+    ("channel_choice", "SELECT channel, chosen_at FROM channel_choices WHERE staff_id = ?"),
     ("consents", "SELECT * FROM consents WHERE staff_id = ? ORDER BY id"),
     ("privacy_requests", "SELECT * FROM privacy_requests WHERE staff_id = ? ORDER BY id"),
     ("travel_requests", "SELECT * FROM travel_requests WHERE staff_id = ? ORDER BY id"),

@@ -139,6 +139,7 @@ async def test_my_data_copy_holds_exactly_my_records(
         records["consents"]
     ) == 2
     assert [r["staff_id"] for r in records["accounts"]] == ["TH-003"]
+    assert records["accounts"][0]["last_inbound_at"] and records["channel_choice"] == []
     text = json.dumps(copy, ensure_ascii=False)
     assert "TH-002" not in text and "Nghiêm Văn Hải" not in text
     sheets = openpyxl.load_workbook(io.BytesIO(workbook), read_only=True)
