@@ -163,3 +163,32 @@ async def test_a_closed_window_sends_the_message_on_the_persons_other_channel(
     assert other.sent == [("o1", OutMessage("Nhắc"))] and windowed.sent == []
     assert await _delivery(db, row) == ("sent", "other-1")
     assert await _delivery(db, alone) == ("undeliverable", None)
+
+
+class Counting(RateLimiter):
+    def __init__(self, rate: float) -> None:
+        super().__init__(rate)
+        self.acquired = 0
+
+    async def acquire(self, urgent: bool = False) -> None:
+        self.acquired += 1
+        await super().acquire(urgent)
+
+
+async def test_each_channel_keeps_its_own_pace_and_its_own_bulk_pace(
+    db: Database, clock: ManualClock
+) -> None:
+    first, other = Recording("first", ZALO_LIKE), Recording("second", ZALO_LIKE)
+    shared, paid, own = Counting(1000), Counting(1000), Counting(1000)
+    sender = OutboxSender(db, {"first": first}, clock, shared, bulk_limiter=paid)
+    sender.add_channel("second", other, limiter=own)
+    for n in range(3):
+        await _enqueue(db, clock, Recipient("first", f"a{n}"), OutMessage("x", bulk=True))
+        await _enqueue(db, clock, Recipient("second", f"b{n}"), OutMessage("x", bulk=True))
+    await _enqueue(db, clock, Recipient("first", "a9"), OutMessage("trả lời"))
+    await _enqueue(db, clock, Recipient("second", "b9"), OutMessage("trả lời"))
+    await sender.drain()
+    await sender.stop()
+    assert (len(first.sent), len(other.sent)) == (4, 4)
+    # the paid bulk pace is the first channel's only; the second's copies keep its own pace
+    assert (paid.acquired, shared.acquired, own.acquired) == (3, 1, 4)

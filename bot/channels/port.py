@@ -17,8 +17,9 @@ What the outbox expects from a channel (`Channel`):
   `EditTargetGone` (the edit becomes a new message when it matters), `WindowClosed` (the person
   is outside the channel's proactive window: the outbox falls back to another channel or holds
   the message). A part may be sent again after a restart: sends must not depend on memory.
-- The outbox keeps the channel's pace (`Capabilities.send_rate`) and about one message a second
-  per chat; a channel does no pacing of its own.
+- The outbox keeps the channel's pace (its own limiter, built from `Capabilities.send_rate`:
+  `OutboxSender.add_channel`) and about one message a second per chat; a channel does no
+  pacing of its own.
 
 Inbound, a channel turns each event into an `Incoming` (bot/services/kernel/step.py) plus one
 `Intent` below, and hands both to the one Dispatcher.

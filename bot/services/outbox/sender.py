@@ -183,15 +183,20 @@ class OutboxSender:
         self._rendering: dict[str, Channel | None] = {}
         self._clock = clock
         self._limiter = limiter
-        # Copies of a directive on a channel that sells a faster bulk rate (the Bot API's paid
-        # broadcasts) keep their own pace; everything else shares `limiter` with the replies.
-        self._bulk_limiter = bulk_limiter
+        # Each channel keeps its own pace (a channel added with its own limiter); the first
+        # channels share `limiter` with their replies. Copies of a directive on a channel that
+        # sells a faster bulk rate (the Bot API's paid broadcasts) keep their own pace.
+        self._limiters: dict[str, RateLimiter] = {}
+        self._bulk_limiters: dict[str, RateLimiter] = (
+            {} if bulk_limiter is None else dict.fromkeys(self._transports, bulk_limiter)
+        )
         self._per_chat_interval = per_chat_interval
         self._slots = asyncio.Semaphore(max_in_flight)
         # A pass starts at most about one second of sends: a row skipped because its chat had a
         # message a moment ago (the admin's own copy of a directive, next to its progress
         # message) is looked at again a second later, not after the whole batch.
         fastest = min(limiter.interval, bulk_limiter.interval if bulk_limiter else 1.0)
+        self._max_batch = batch_size
         self._batch_size = min(batch_size, max(10, round(1 / fastest)))
         self._monotonic = monotonic
         self._wake = asyncio.Event()
@@ -208,9 +213,23 @@ class OutboxSender:
         self._outcomes: list[tuple[Outcome, asyncio.Future[None]]] = []
         self._committer: asyncio.Task[None] | None = None
 
-    def add_channel(self, name: str, channel: Transport) -> None:
-        """One more channel to deliver to (rows queued for it wait until it is added)."""
+    def add_channel(
+        self,
+        name: str,
+        channel: Transport,
+        limiter: RateLimiter | None = None,
+        bulk_limiter: RateLimiter | None = None,
+    ) -> None:
+        """One more channel to deliver to (rows queued for it wait until it is added), at its
+        own pace when `limiter` is given (else the shared one); `bulk_limiter`: its directive
+        copies' pace, when it has a faster one for them."""
         self._transports[name] = channel
+        for own, paces in ((limiter, self._limiters), (bulk_limiter, self._bulk_limiters)):
+            if own is not None:
+                paces[name] = own
+                self._batch_size = max(
+                    self._batch_size, min(self._max_batch, round(1 / own.interval))
+                )
         self._rendering.pop(name, None)
         self._wake.set()
 
@@ -267,7 +286,9 @@ class OutboxSender:
 
     def _limiter_for(self, row: OutboxRow) -> RateLimiter:
         bulk = isinstance(row.message, OutMessage) and row.message.bulk
-        return self._bulk_limiter if bulk and self._bulk_limiter is not None else self._limiter
+        if bulk and row.channel in self._bulk_limiters:
+            return self._bulk_limiters[row.channel]
+        return self._limiters.get(row.channel, self._limiter)
 
     async def _start(self, row: OutboxRow) -> None:
         await self._slots.acquire()
