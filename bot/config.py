@@ -25,6 +25,8 @@ from bot.domain.provinces import search_provinces
 from bot.domain.reminders import QuietHours
 
 TELEGRAM_API = "https://api.telegram.org/bot"
+ZALO_API = "https://openapi.zalo.me"
+ZALO_OAUTH = "https://oauth.zaloapp.com"
 _SECRET_NAME = re.compile(r"token|secret|password|_key$")
 # What Telegram accepts as a webhook's secret_token (1-256 of these); at least 16 here.
 WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{16,256}")
@@ -165,6 +167,22 @@ class Settings(BaseSettings):
     privacy_remind_before: timedelta = timedelta(days=2)  # the responsible admin is reminded
     privacy_minimal_messages: bool = True  # health alerts name who and what; details on a tap
     privacy_detail_ttl: timedelta = timedelta(hours=24)  # a shown detail is deleted after
+    # Zalo Official Account (README "Zalo Official Account"): on when ZALO_APP_ID is set.
+    zalo_app_id: str = ""
+    zalo_oa_id: str = ""
+    zalo_app_secret: SecretStr = SecretStr("")  # the app's secret: token refresh
+    zalo_oa_secret_key: SecretStr = SecretStr("")  # the webhook page's key: event signatures
+    zalo_refresh_token: SecretStr = SecretStr("")  # the first one; later ones live in the database
+    zalo_api_base_url: str = ZALO_API
+    zalo_oauth_base_url: str = ZALO_OAUTH
+    # Which id starts the signed string: `app_id`, `oa_id`, or empty: either until an event shows.
+    zalo_signature_id: Literal["", "app_id", "oa_id"] = ""
+    zalo_requests_per_minute: int = Field(default=3600, ge=1, le=4000)  # Zalo's cap: 4,000/app
+    # An approved ZBS template for people outside the 7-day window (empty: none; messages wait).
+    zalo_template_id: str = ""
+    zalo_template_text_param: str = "message"  # the template's parameter that carries the text
+    zalo_template_name_param: str = ""  # a parameter for the person's name, if the template has one
+    zalo_template_max_chars: int = Field(default=400, ge=10, le=2000)
 
     @field_validator("timezone")
     @classmethod
@@ -267,9 +285,43 @@ class Settings(BaseSettings):
         return value
 
     @property
+    def telegram_on(self) -> bool:
+        return bool(self.telegram_bot_token.get_secret_value().strip())
+
+    @property
+    def zalo_on(self) -> bool:
+        return bool(self.zalo_app_id.strip())
+
+    @property
     def messengers(self) -> tuple[str, ...]:
-        """The channels staff reach the bot on (Telegram only, until the Zalo channel lands)."""
-        return ("telegram",)
+        """The channels staff reach the bot on: Telegram when its token is set, Zalo when its
+        app id is; Telegram alone when neither is (the setting then asked for is its token)."""
+        found = (("telegram",) if self.telegram_on else ()) + (("zalo",) if self.zalo_on else ())
+        return found or ("telegram",)
+
+    def require_zalo(self) -> None:
+        """The Zalo settings checked together, once Zalo is on."""
+        needed = {
+            "ZALO_OA_ID": self.zalo_oa_id.strip(),
+            "ZALO_APP_SECRET": self.zalo_app_secret.get_secret_value().strip(),
+            "ZALO_OA_SECRET_KEY": self.zalo_oa_secret_key.get_secret_value().strip(),
+        }
+        for name, value in needed.items():
+            if not value:
+                raise SettingsError(
+                    f"{name} is not set: ZALO_APP_ID is, so Zalo is on and needs it too "
+                    "(from the app's page on developers.zalo.me); fix it in .env",
+                    name,
+                    "missing",
+                )
+        for name, url in (
+            ("ZALO_API_BASE_URL", self.zalo_api_base_url),
+            ("ZALO_OAUTH_BASE_URL", self.zalo_oauth_base_url),
+        ):
+            if not url.startswith(("https://", "http://")):
+                raise SettingsError(
+                    f"{name} must be an http(s) address; fix it in .env", name, "invalid"
+                )
 
     @property
     def home_is_province(self) -> bool:

@@ -1,0 +1,265 @@
+"""Zalo OA events from the webhook to the services: verified, stored, each person's in order.
+
+`POST /zalo/webhook`: the signature (`X-ZEvent-Signature`) is checked in constant time before
+anything else (403 and nothing stored when it is wrong or missing); the event is written to the
+inbox, deduplicated on its `msg_id` (Zalo delivers again, with `num_retry`), and 200 goes back
+at once; handling goes on asynchronously, one person's events one after another. Echoes of the
+OA's own sends, events of another app or OA, and events the bot has no use for are answered
+200 and dropped without being stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any
+
+from aiohttp import web
+
+from bot.channels.port import AttachmentSent, Command, Intent, PhoneShared, Press, Text
+from bot.channels.zalo import CHANNEL
+from bot.channels.zalo.events import (
+    HANDLED,
+    BadEvent,
+    ZaloEvent,
+    attachment_of,
+    intent_of,
+    is_foreign,
+    parse_event,
+)
+from bot.channels.zalo.signature import HEADER, SignatureCheck
+from bot.domain.clock import Clock
+from bot.domain.outgoing import OutMessage
+from bot.services.kernel.dispatch import Dispatcher
+from bot.services.kernel.menu import LANGUAGE_CHOICES
+from bot.services.kernel.step import Incoming
+from bot.services.registration.buttons import CONFIRMATIONS
+from bot.services.registration.feature import RegistrationService
+from storage.db import Database
+from storage.inbox_repo import InboxRepo
+from storage.repos import AccountsRepo
+from storage.zalo_repo import ZaloRepo
+
+log = logging.getLogger(__name__)
+
+PATH = "/zalo/webhook"
+MAX_BODY = 256 * 1024
+RETRY_PAUSES = (1.0, 5.0)
+INVITE_CODE = re.compile(r"[A-Za-z0-9_-]{16}")
+INVITE_IN_LINK = re.compile(r"[?&]start=([A-Za-z0-9_-]{8,64})")
+
+Reply = Callable[[str, Sequence[OutMessage]], Awaitable[None]]
+Apologise = Callable[[Incoming, bool], Awaitable[None]]
+
+
+class ZaloInbound:
+    """The inbox side: store, then hand each person's events over in order."""
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        handle: Callable[[ZaloEvent], Awaitable[None]],
+        retry_pauses: Sequence[float] = RETRY_PAUSES,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.handle = handle
+        self.retry_pauses = tuple(retry_pauses)
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def accept(self, event: ZaloEvent, raw: str) -> bool:
+        """Store the event (committed on return); True when it was new (then it is handled)."""
+        async with self.db.transaction() as tx:
+            fresh = await InboxRepo(tx).store(CHANNEL, [(event.key, raw)], self.clock.now())
+        if fresh:
+            self._schedule(event)
+        return bool(fresh)
+
+    async def resume(self) -> int:
+        """Hand over, in arrival order, the events a previous run stored but did not finish."""
+        async with self.db.reading() as tx:
+            rows = await InboxRepo(tx).open_rows(CHANNEL)
+        for row in rows:
+            try:
+                self._schedule(parse_event(json.loads(row.body)))
+            except (ValueError, BadEvent):
+                await self._give_up(row.update_id)
+        return len(rows)
+
+    @property
+    def busy(self) -> int:
+        return len(self._tasks)
+
+    async def drain(self, timeout: float) -> None:
+        if self._tasks:
+            _, stuck = await asyncio.wait(set(self._tasks), timeout=timeout)
+            for task in stuck:
+                task.cancel()
+            if stuck:
+                await asyncio.gather(*stuck, return_exceptions=True)
+
+    def _schedule(self, event: ZaloEvent) -> None:
+        self._track(self._in_order(event))
+
+    def _track(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _in_order(self, event: ZaloEvent) -> None:
+        # asyncio.Lock wakes its waiters first come, first served: the person's events in order
+        lock = self._locks.setdefault(event.user_id, asyncio.Lock())
+        try:
+            async with lock:
+                await self._attempts(event)
+        finally:
+            if not lock.locked() and self._locks.get(event.user_id) is lock:
+                del self._locks[event.user_id]
+
+    async def _attempts(self, event: ZaloEvent) -> None:
+        for attempt in range(len(self.retry_pauses) + 1):
+            if attempt:
+                await asyncio.sleep(self.retry_pauses[attempt - 1])
+            try:
+                await self.handle(event)
+            except Exception:
+                log.exception("Zalo event %s failed (attempt %d)", event.key, attempt + 1)
+                async with self.db.transaction() as tx:
+                    await InboxRepo(tx).count_attempt(CHANNEL, event.key)
+                continue
+            await self._mark_done(event.key)
+            return
+        log.error("Zalo event %s given up after %d attempts", event.key, attempt + 1)
+        await self._give_up(event.key)
+
+    async def _mark_done(self, key: str) -> None:
+        async with self.db.transaction() as tx:
+            await InboxRepo(tx).mark_done_many(CHANNEL, [key], self.clock.now())
+
+    async def _give_up(self, key: str) -> None:
+        async with self.db.transaction() as tx:
+            await InboxRepo(tx).give_up(CHANNEL, key, self.clock.now())
+
+
+class ZaloWebhook:
+    """The route on the inbound server."""
+
+    path = PATH
+
+    def __init__(
+        self, check: SignatureCheck, inbound: ZaloInbound, app_id: str, oa_id: str
+    ) -> None:
+        self.check = check
+        self.inbound = inbound
+        self.app_id = app_id
+        self.oa_id = oa_id
+
+    async def handle(self, request: web.Request) -> web.Response:
+        try:
+            raw = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return web.Response(status=413)
+        if not await self.check.verify(request.headers.get(HEADER, ""), raw):
+            return web.Response(status=403, text="wrong or missing signature")
+        try:
+            event = parse_event(json.loads(raw))
+            text = raw.decode()
+        except (ValueError, RecursionError, BadEvent) as exc:  # signed, but not an event we read
+            log.warning("Zalo webhook: a signed body that is not an event (%s)", exc)
+            return web.Response(status=200)
+        if event.echo or event.name not in HANDLED or is_foreign(event, self.app_id, self.oa_id):
+            return web.Response(status=200)
+        try:
+            await self.inbound.accept(event, text)
+        except Exception:  # not stored: Zalo must deliver it again
+            log.exception("could not store Zalo event %s", event.key)
+            return web.Response(status=500, text="not stored; send again")
+        return web.Response(status=200)
+
+
+class ZaloRouter:
+    """One stored event to the services: the window noted, then the intent handled."""
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        registration: RegistrationService,
+        dispatcher: Dispatcher,
+        reply: Reply,
+        wake_outbox: Callable[[], None],
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.registration = registration
+        self.dispatcher = dispatcher
+        self.reply = reply
+        self.wake_outbox = wake_outbox
+
+    async def __call__(self, event: ZaloEvent) -> None:
+        await self._note_interaction(event)
+        intent = intent_of(event)
+        if intent is None:
+            return
+        who = Incoming(
+            channel=CHANNEL,
+            user_ref=event.user_id,
+            chat_ref=event.user_id,
+            update_id=event.key,  # type: ignore[arg-type]  # text ids: the channel seam's
+            attachment=attachment_of(event),
+        )
+        answers = await self.route(who, intent)
+        if answers:
+            await self.reply(event.user_id, answers)
+
+    async def _note_interaction(self, event: ZaloEvent) -> None:
+        """The person's window opens again; what was held for them goes out now."""
+        async with self.db.transaction() as tx:
+            repo = ZaloRepo(tx)
+            await repo.touch_user(event.user_id, self.clock.now(), following=event.interaction)
+            released = await repo.release_held(CHANNEL, event.user_id, self.clock.now())
+        if released:
+            log.info("%d held messages for Zalo user %s go out now", released, event.user_id)
+            self.wake_outbox()
+
+    async def route(self, who: Incoming, intent: Intent) -> list[OutMessage]:
+        registration, dispatcher = self.registration, self.dispatcher
+        if isinstance(intent, Command):
+            if intent.name == "start":
+                return await registration.start(who, intent.args[0] if intent.args else None)
+            if intent.name == "language":
+                return await registration.language_menu(who)
+            return await dispatcher.command(who, intent.name, list(intent.args))
+        if isinstance(intent, Press):
+            return await self._press(who, intent.payload)
+        if isinstance(intent, PhoneShared):
+            return await registration.contact(who, intent.phone, who.user_ref)
+        if isinstance(intent, Text) and (code := await self._invite_code(who, intent.text)):
+            return await registration.start(who, code)
+        text = intent.caption if isinstance(intent, AttachmentSent) else intent.text
+        return await dispatcher.text(who, text)
+
+    async def _press(self, who: Incoming, payload: str) -> list[OutMessage]:
+        if CONFIRMATIONS.owns(payload):
+            return await self.registration.confirm(who, payload)
+        if LANGUAGE_CHOICES.owns(payload):
+            return await self.registration.set_language(who, payload)
+        toast, messages = await self.dispatcher.button(who, payload)
+        if toast and not any(m.text == toast for m in messages):
+            return [OutMessage(toast), *messages]  # no toasts on Zalo: the answer as a message
+        return list(messages)
+
+    async def _invite_code(self, who: Incoming, text: str) -> str | None:
+        """An invite code typed (or its link pasted) by someone not registered yet."""
+        found = INVITE_IN_LINK.search(text)
+        code = found.group(1) if found else text.strip()
+        if not INVITE_CODE.fullmatch(code) and found is None:
+            return None
+        async with self.db.reading() as tx:
+            account = await AccountsRepo(tx).get(who.channel, who.user_ref)
+        return code if account is None or account.staff_id is None else None

@@ -1,0 +1,61 @@
+"""What the admins are told about a channel itself: a person it cannot reach now (their window
+closed, no other channel: the messages wait), or a channel that needs an admin (its token
+refused, the account disabled). The channel is named by its name only, so this stays
+messenger-neutral."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot.domain.models import BuiltinRole
+from bot.domain.outgoing import OutMessage
+from bot.i18n import Translator
+from bot.services.kernel.people import messenger_name, person_label
+from bot.services.kernel.step import Deps, system_step
+from storage.directory_repo import DirectoryRepo
+
+
+async def tell_admins(deps: Deps, build: Callable[[Translator], OutMessage]) -> None:
+    """Queue `build(t)` to every admin, each in their own language."""
+    async with deps.db.transaction() as tx:
+        step = system_step(deps, tx, deps.clock.now())
+        admins = await DirectoryRepo(tx).staff_ids_with_role(BuiltinRole.ADMIN)
+        await step.tell_staff(admins, build, priority=2, purpose="admin_alert")
+    deps.wake_outbox()
+
+
+async def tell_unreached(deps: Deps, channel: str, staff_id: str | None, user_ref: str) -> None:
+    """A person the channel cannot reach now; what is sent to them waits until they write."""
+    async with deps.db.reading() as tx:
+        directory = await deps.directory.get(tx)
+    who = person_label(directory, staff_id) if staff_id else f"{messenger_name(channel)} {user_ref}"
+
+    def build(t: Translator) -> OutMessage:
+        return OutMessage(
+            t._(
+                "⚠️ {person} cannot be reached on {messenger} now: they have not written to the "
+                "bot for more than 7 days and use no other messenger with it. Messages for them "
+                "are kept and go out as soon as they write again; meanwhile please reach them "
+                "another way.",
+                person=who,
+                messenger=messenger_name(channel),
+            )
+        )
+
+    await tell_admins(deps, build)
+
+
+async def tell_channel_needs_admin(deps: Deps, channel: str, reason: str) -> None:
+    """The channel refuses the bot (a refused token, an account disabled): messages wait."""
+
+    def build(t: Translator) -> OutMessage:
+        return OutMessage(
+            t._(
+                "⚠️ {messenger} needs an admin: {reason}. Messages on {messenger} wait until "
+                "it is fixed.",
+                messenger=messenger_name(channel),
+                reason=reason[:300],
+            )
+        )
+
+    await tell_admins(deps, build)

@@ -1,0 +1,170 @@
+"""The Zalo channel's own records: the token pair, users' last interaction, uploads, the counts
+of messages sent, and the messages held until a person writes again."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
+
+from storage.db import Tx, from_db_time, to_db_time
+
+SIGNATURE_ID_KEY = "zalo_signature_id"
+HELD_PREFIX = "held:"  # the error of an outbox row kept until the person writes again
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_at: datetime
+    generation: int
+
+
+@dataclass(frozen=True, slots=True)
+class SendCounts:
+    free: int = 0
+    billable: int = 0
+    templates: int = 0
+    held: int = 0
+
+
+class ZaloRepo:
+    def __init__(self, tx: Tx) -> None:
+        self.tx = tx
+
+    # --- tokens ---------------------------------------------------------------------------
+
+    async def tokens(self, tz: tzinfo) -> TokenPair | None:
+        row = await self.tx.one(
+            "SELECT access_token, refresh_token, expires_at, generation FROM zalo_tokens "
+            "WHERE id = 1"
+        )
+        if row is None:
+            return None
+        return TokenPair(row[0], row[1], from_db_time(row[2], tz), int(row[3]))
+
+    async def save_tokens(
+        self, access: str, refresh: str, expires_at: datetime, now: datetime
+    ) -> None:
+        """The new pair replaces the old one (the old refresh token is spent)."""
+        await self.tx.execute(
+            "INSERT INTO zalo_tokens (id, access_token, refresh_token, expires_at, refreshed_at) "
+            "VALUES (1, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+            "access_token = excluded.access_token, refresh_token = excluded.refresh_token, "
+            "expires_at = excluded.expires_at, refreshed_at = excluded.refreshed_at, "
+            "generation = zalo_tokens.generation + 1",
+            (access, refresh, to_db_time(expires_at), to_db_time(now)),
+        )
+
+    # --- the window -----------------------------------------------------------------------
+
+    async def touch_user(self, user_id: str, now: datetime, *, following: bool = True) -> None:
+        await self.tx.execute(
+            "INSERT INTO zalo_users (user_id, last_interaction_at, following) VALUES (?, ?, ?) "
+            "ON CONFLICT (user_id) DO UPDATE SET last_interaction_at = excluded.last_interaction_at, "
+            "following = excluded.following",
+            (user_id, to_db_time(now), int(following)),
+        )
+
+    async def last_interaction(self, user_id: str, tz: tzinfo) -> datetime | None:
+        value = await self.tx.scalar(
+            "SELECT last_interaction_at FROM zalo_users WHERE user_id = ?", (user_id,)
+        )
+        return from_db_time(value, tz) if value else None
+
+    async def count_send(self, day: date, kind: str) -> None:
+        """One more message of `kind` (free, billable, templates, held) on that local day."""
+        if kind not in ("free", "billable", "templates", "held"):
+            raise ValueError(kind)
+        await self.tx.execute(
+            f"INSERT INTO zalo_sends (day, {kind}) VALUES (?, 1) "
+            f"ON CONFLICT (day) DO UPDATE SET {kind} = zalo_sends.{kind} + 1",
+            (day.isoformat(),),
+        )
+
+    async def counts_since(self, day: date) -> SendCounts:
+        row = await self.tx.one(
+            "SELECT COALESCE(SUM(free), 0), COALESCE(SUM(billable), 0), "
+            "COALESCE(SUM(templates), 0), COALESCE(SUM(held), 0) FROM zalo_sends WHERE day >= ?",
+            (day.isoformat(),),
+        )
+        return SendCounts(*(int(v) for v in row)) if row is not None else SendCounts()
+
+    # --- uploads --------------------------------------------------------------------------
+
+    async def upload(self, file_key: str, tz: tzinfo) -> tuple[str, datetime] | None:
+        row = await self.tx.one(
+            "SELECT upload_id, uploaded_at FROM zalo_uploads WHERE file_key = ?", (file_key,)
+        )
+        return None if row is None else (row[0], from_db_time(row[1], tz))
+
+    async def save_upload(self, file_key: str, kind: str, upload_id: str, now: datetime) -> None:
+        await self.tx.execute(
+            "INSERT INTO zalo_uploads (file_key, kind, upload_id, uploaded_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (file_key) DO UPDATE SET upload_id = excluded.upload_id, "
+            "uploaded_at = excluded.uploaded_at, kind = excluded.kind",
+            (file_key, kind, upload_id, to_db_time(now)),
+        )
+
+    async def forget_upload(self, file_key: str) -> None:
+        await self.tx.execute("DELETE FROM zalo_uploads WHERE file_key = ?", (file_key,))
+
+    # --- held messages: outbox rows recorded undeliverable with HELD_PREFIX ------------------
+
+    async def held_rows(self, channel: str, chat_ref: str) -> int:
+        return int(
+            await self.tx.scalar(
+                "SELECT COUNT(*) FROM outbox WHERE channel = ? AND chat_ref = ? "
+                "AND status = 'undeliverable' AND error LIKE ?",
+                (channel, chat_ref, HELD_PREFIX + "%"),
+            )
+            or 0
+        )
+
+    async def release_held(self, channel: str, chat_ref: str, now: datetime) -> int:
+        """The person's held rows due again at once, in their order; how many."""
+        return await self.tx.execute(
+            "UPDATE outbox SET status = 'pending', next_attempt_at = ?, attempts = 0, "
+            "error = NULL WHERE channel = ? AND chat_ref = ? AND status = 'undeliverable' "
+            "AND error LIKE ?",
+            (to_db_time(now), channel, chat_ref, HELD_PREFIX + "%"),
+        )
+
+    async def held_total(self, channel: str) -> int:
+        return int(
+            await self.tx.scalar(
+                "SELECT COUNT(*) FROM outbox WHERE channel = ? AND status = 'undeliverable' "
+                "AND error LIKE ?",
+                (channel, HELD_PREFIX + "%"),
+            )
+            or 0
+        )
+
+    # --- the signature's id ---------------------------------------------------------------
+
+    async def signature_id(self) -> str | None:
+        value = await self.tx.scalar("SELECT value FROM meta WHERE key = ?", (SIGNATURE_ID_KEY,))
+        return None if value is None else str(value)
+
+    async def settle_signature_id(self, which: str) -> None:
+        await self.tx.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+            (SIGNATURE_ID_KEY, which),
+        )
+
+    # --- accounts of the same person on other channels ------------------------------------
+
+    async def staff_of(self, channel: str, user_ref: str) -> str | None:
+        value = await self.tx.scalar(
+            "SELECT staff_id FROM accounts WHERE channel = ? AND user_ref = ?", (channel, user_ref)
+        )
+        return None if value is None else str(value)
+
+    async def other_chats(self, staff_id: str, channel: str) -> list[tuple[str, str]]:
+        """(channel, chat_ref) of the person's accounts on the other channels."""
+        rows = await self.tx.all(
+            "SELECT channel, chat_ref FROM accounts WHERE staff_id = ? AND channel <> ? "
+            "ORDER BY channel",
+            (staff_id, channel),
+        )
+        return [(str(r[0]), str(r[1])) for r in rows]
