@@ -31,13 +31,15 @@ from bot.channels.telegram_startup import (
     quiet_ptb_token_tracebacks,
     token_refused_line,
 )
+from bot.channels.zalo import CHANNEL as ZALO
+from bot.channels.zalo.wiring import ZaloParts, open_zalo
 from bot.clock import SystemClock
 from bot.config import Settings, SettingsError
 from bot.domain.clock import Clock
 from bot.i18n import Translations
 from bot.inbound.polling import TelegramPoller
 from bot.inbound.telegram import TelegramInbound
-from bot.inbound.webhook import InboundServer, TelegramWebhook
+from bot.inbound.webhook import InboundServer, Route, TelegramWebhook
 from bot.services.broadcast.feature import Broadcasts
 from bot.services.directory.feature import DirectoryChat
 from bot.services.directory.fetch import FileFetcher
@@ -52,7 +54,7 @@ from bot.services.kernel.schedule import SweepSchedule
 from bot.services.kernel.step import Deps, DirectoryCache
 from bot.services.kernel.sweep import Sweeper
 from bot.services.outbox.later_views import LaterViews
-from bot.services.outbox.sender import OutboxSender, RateLimiter
+from bot.services.outbox.sender import OutboxSender, RateLimiter, Transport
 from bot.services.oversight.feature import Oversight
 from bot.services.privacy.breaches import Breaches
 from bot.services.privacy.feature import Privacy
@@ -87,6 +89,7 @@ class Services:
     poller: TelegramPoller | None = None
     polling: asyncio.Task[None] | None = None
     server: InboundServer | None = None
+    zalo: ZaloParts | None = None
 
 
 def build_application(
@@ -137,9 +140,10 @@ async def open_services(app: BotApplication, settings: Settings, clock: Clock) -
         default_language=settings.default_language, home_is_province=settings.home_is_province
     )
     later_views = LaterViews(translations)
+    transports: dict[str, Transport] = {CHANNEL: transport}
     sender = OutboxSender(
         db,
-        {CHANNEL: transport},
+        transports,
         clock,
         limiter,
         bulk_limiter=RateLimiter(settings.paid_broadcast_rate_per_second) if paid else None,
@@ -156,6 +160,9 @@ async def open_services(app: BotApplication, settings: Settings, clock: Clock) -
     sweeper = sweeper_for(deps, features)
     replier = TelegramReplier(transport, limiter)
     admin_alerts = AdminAlerts(deps, settings.admin_error_alert_interval_seconds)
+    zalo = await open_zalo(settings, deps, registration, dispatcher) if settings.zalo_on else None
+    if zalo is not None:
+        transports[ZALO] = zalo.channel
 
     async def apologise(update: Update, received: bool) -> None:
         if update.effective_user is not None and update.effective_chat is not None:
@@ -180,6 +187,7 @@ async def open_services(app: BotApplication, settings: Settings, clock: Clock) -
             [wake for feature in features for wake in feature.wakes],
         ),
         inbound=TelegramInbound(app, db, clock, apologise),
+        zalo=zalo,
     )
 
 
@@ -224,6 +232,8 @@ async def _close(app: BotApplication) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await task
     await found.sender.stop()  # deliveries started by a pass that was under way
+    if found.zalo is not None:
+        await found.zalo.close()
     await found.db.close()
 
 
@@ -313,9 +323,13 @@ async def _start_running(app: BotApplication, poll_timeout: int, *, webhook: boo
     await app.start()
     found = services_of(app)
     await found.inbound.resume()
+    if found.zalo is not None:
+        await found.zalo.inbound.resume()
     if webhook:
         await _start_webhook(app, found)
         return
+    if found.zalo is not None:  # Zalo only posts events: the inbound server runs for it alone
+        await _start_server(found, {})
     settings = found.settings
     t = Translations(default_language=settings.default_language).for_language(None)
     url = settings.telegram_api_base_url
@@ -334,8 +348,7 @@ async def _start_webhook(app: BotApplication, found: Services) -> None:
     settings = found.settings
     secret = settings.require_webhook()
     route = TelegramWebhook(secret, found.inbound)
-    found.server = InboundServer({route.path_for(settings.webhook_url): route.handle})
-    await found.server.start(settings.webhook_listen, settings.webhook_port)
+    await _start_server(found, {route.path_for(settings.webhook_url): route.handle})
     try:
         await app.bot.set_webhook(
             settings.webhook_url,
@@ -350,6 +363,14 @@ async def _start_webhook(app: BotApplication, found: Services) -> None:
         ) from None
 
 
+async def _start_server(found: Services, routes: dict[str, Route]) -> None:
+    """The inbound server: the routes given, and Zalo's when Zalo is on."""
+    if found.zalo is not None:
+        routes = {**routes, found.zalo.webhook.path: found.zalo.webhook.handle}
+    found.server = InboundServer(routes)
+    await found.server.start(found.settings.webhook_listen, found.settings.webhook_port)
+
+
 async def stop_app(app: BotApplication) -> None:
     """Stop receiving, let the updates being handled finish, close everything."""
     found: Services | None = app.bot_data.get(SERVICES_KEY)
@@ -361,6 +382,8 @@ async def stop_app(app: BotApplication) -> None:
         if found.server is not None:
             await found.server.stop()
         await found.inbound.drain(timeout=5)
+        if found.zalo is not None:
+            await found.zalo.inbound.drain(timeout=5)
     if app.running:
         await app.stop()
     if app.post_shutdown is not None:

@@ -210,7 +210,7 @@ class ZaloRouter:
             channel=CHANNEL,
             user_ref=event.user_id,
             chat_ref=event.user_id,
-            update_id=event.key,  # type: ignore[arg-type]  # text ids: the channel seam's
+            update_id=event.key,
             attachment=attachment_of(event),
         )
         answers = await self.route(who, intent)

@@ -19,7 +19,13 @@ from datetime import datetime, timedelta
 from pathlib import Path, PurePath
 
 from bot.channels.own_files import NotOwnFile, read_own_file
-from bot.channels.port import Capabilities, RetryLater, Undeliverable, WindowClosed
+from bot.channels.port import (
+    Capabilities,
+    RetryLater,
+    SendError,
+    Undeliverable,
+    WindowClosed,
+)
 from bot.channels.zalo import CHANNEL
 from bot.channels.zalo.api import ZaloApi
 from bot.channels.zalo.errors import ErrorClass, ZaloApiError, send_error
@@ -140,8 +146,11 @@ class ZaloChannel:
         upload_folders: Sequence[Path],
         fallback: WindowFallback,
         requests_per_minute: int,
+        on_admin_needed: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         self._api = api
+        self._on_admin_needed = on_admin_needed
+        self._admin_told: set[int] = set()  # codes the admins were told of (once each)
         self._db = db
         self._clock = clock
         self._folders = tuple(upload_folders)
@@ -157,12 +166,12 @@ class ZaloChannel:
         return self._capabilities
 
     def render(self, message: OutMessage) -> Sequence[OutMessage]:
-        return render(message)
+        return render(message, self._capabilities)
 
     async def send(self, chat_ref: str, message: OutMessage) -> str | None:
         """Every part of `message` (a rendered part is one), in order; the last one's id. An
         edit Zalo cannot show and that does not matter sends nothing (its target's id)."""
-        parts = render(message)
+        parts = render(message, self._capabilities)
         if not parts:
             return message.edit_ref or message.delete_ref
         message = message.as_new_message() or message  # what another channel gets instead
@@ -183,7 +192,7 @@ class ZaloChannel:
     async def reply(self, chat_ref: str, message: OutMessage) -> str | None:
         """A direct answer to someone who has just written (the window is open)."""
         ref = None
-        for part in render(message):
+        for part in render(message, self._capabilities):
             ref = await self._send_part(chat_ref, part)
             await self._count(timedelta(0))
         return ref
@@ -214,8 +223,17 @@ class ZaloChannel:
                 CS_PATH, {"recipient": {"user_id": user_id}, "message": body}
             )
         except ZaloApiError as exc:
-            raise send_error(exc, self._clock.now()) from exc
+            raise await self._failure(exc) from exc
         return str(data.get("message_id") or "")
+
+    async def _failure(self, exc: ZaloApiError) -> SendError:
+        """The outbox's outcome for an error; an error only an admin can fix is told once."""
+        if exc.kind is ErrorClass.ADMIN and exc.code not in self._admin_told:
+            self._admin_told.add(exc.code)
+            log.error("Zalo needs an admin: %s", exc)
+            if self._on_admin_needed is not None:
+                await self._on_admin_needed(f"{exc.code} {exc.message}")
+        return send_error(exc, self._clock.now())
 
     async def _send_own_file(self, user_id: str, part: OutMessage, ref: LocalFile) -> str:
         files = self._own_files(ref, photo=part.photo is not None)
@@ -233,7 +251,7 @@ class ZaloChannel:
                     break
                 except ZaloApiError as exc:
                     if exc.kind is not ErrorClass.REUPLOAD or attempt == 1:
-                        raise send_error(exc, self._clock.now()) from exc
+                        raise await self._failure(exc) from exc
                     log.info("Zalo upload %s expired (%s): uploading again", name, exc.code)
         return sent
 
@@ -268,7 +286,7 @@ class ZaloChannel:
         try:
             data = await self._api.upload(kind, content, name, mime)
         except ZaloApiError as exc:
-            raise send_error(exc, now) from exc
+            raise await self._failure(exc) from exc
         upload_id = str(data.get("attachment_id") or data.get("token") or "")
         if not upload_id:
             raise RetryLater(30.0)
@@ -297,7 +315,7 @@ def xlsx_as_csv(content: bytes, name: str) -> list[tuple[bytes, str]]:
     a cell that would start a formula is quoted with an apostrophe."""
     from openpyxl import load_workbook
 
-    book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    book = load_workbook(io.BytesIO(content), read_only=True)  # a formula kept as its text
     stem = PurePath(name).stem
     found = []
     for sheet in book.worksheets:

@@ -1,10 +1,10 @@
 """OutMessages as Zalo can show them, and each part as the body of a `/v3.0/oa/message/cs` call.
 
 Zalo has no edits, no reply keyboard and no command menu; at most 5 buttons under a text of at
-most 2,000 characters; a file goes without text. So: an edit that matters (a decision) is sent
-as a new message, any other edit is left out; a long text is split in numbered parts; buttons
-past the fifth follow in further messages numbered (2/3), (3/3); "share the phone" is the
-`request_user_info` form; a file's text goes just before it.
+most 2,000 characters; a file goes without text. The shared renderer
+(bot/services/outbox/render.py) makes the follow-up of an edit, the numbered parts of a long
+text and the further messages of buttons past the fifth; here "share the phone" becomes the
+`request_user_info` form, and a file's text goes just before it.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 from bot.channels.port import Capabilities, LengthUnit, PhoneSharing, ProactivePolicy
 from bot.channels.zalo.events import PAYLOAD_PREFIX
 from bot.domain.outgoing import Button, OutMessage
-from bot.domain.splitting import split_message
+from bot.services.outbox.render import render_for
 
 log = logging.getLogger(__name__)
 
@@ -62,53 +62,24 @@ def capabilities(requests_per_minute: int) -> Capabilities:
     )
 
 
-def render(message: OutMessage) -> list[OutMessage]:
-    """The parts to send, in order; each fits Zalo (rendering a part again gives itself)."""
-    if message.edit_ref or message.delete_ref or message.markup_only:
-        instead = message.as_new_message()
-        if instead is None:
-            log.debug("an edit left out on Zalo (it cannot edit): %.60r", message.text)
-            return []
-        message = instead
-    text = unicodedata.normalize("NFC", message.text).strip()
-    base = replace(
-        message,
-        text="",
-        buttons=(),
-        keyboard=(),
-        contact_button=None,
-        remove_keyboard=False,
-        commands=(),
-    )
-    if message.document is not None:
-        return _texts(base, text) + [replace(base, reply_to=None, photo=None)]
-    if message.photo is not None and len(text) <= MAX_TEXT:
-        return [replace(base, text=text, document=None)]
-    if message.photo is not None:  # the caption too long: the text first, then the picture
-        return _texts(base, text) + [replace(base, reply_to=None, document=None)]
-    plain = replace(base, document=None, photo=None)
-    parts = _texts(plain, text) if text else []
-    buttons = [b for row in message.buttons for b in row]
-    groups = [buttons[i : i + MAX_BUTTONS] for i in range(0, len(buttons), MAX_BUTTONS)]
-    for number, group in enumerate(groups, start=1):
-        rows = tuple((b,) for b in group)
-        if number == 1 and parts:
-            parts[-1] = replace(parts[-1], buttons=rows)
-        else:
-            label = f"({number}/{len(groups)})" if len(groups) > 1 else "⋯"
-            parts.append(replace(plain, text=label, buttons=rows, reply_to=None))
-    if message.contact_button:
-        form = replace(plain, text="", contact_button=message.contact_button, reply_to=None)
-        parts.append(form)
+def render(message: OutMessage, caps: Capabilities) -> list[OutMessage]:
+    """The parts to send, in order, each one cs call (rendering a part again gives itself).
+    The shared renderer does the split, the button groups and the follow-up for an edit;
+    Zalo adds that a file carries no text and that the phone is asked with a form of its own."""
+    parts: list[OutMessage] = []
+    for part in render_for(replace(message, text=unicodedata.normalize("NFC", message.text)), caps):
+        parts += _zalo_parts(part)
     return parts
 
 
-def _texts(base: OutMessage, text: str) -> list[OutMessage]:
-    if not text:
-        return []
-    chunks = split_message(text, MAX_TEXT) if len(text) > MAX_TEXT else [text]
-    parts = [replace(base, text=chunk, document=None, photo=None) for chunk in chunks]
-    return [parts[0]] + [replace(p, reply_to=None) for p in parts[1:]]
+def _zalo_parts(part: OutMessage) -> list[OutMessage]:
+    ask = part.ask_phone
+    if part.document is not None and part.text:
+        text = replace(part, document=None, photo=None, ask_phone=None)
+        return [text, replace(part, text="", buttons=(), reply_to=None, ask_phone=None)]
+    if ask and (part.text or part.buttons or part.document or part.photo):
+        return [replace(part, ask_phone=None), OutMessage("", ask_phone=ask, bulk=part.bulk)]
+    return [part]
 
 
 def button_json(button: Button) -> JSON:
@@ -126,8 +97,8 @@ def message_json(part: OutMessage, upload_id: str | None = None, url: str | None
     """The `message` of a cs call for one rendered part (its file: `upload_id`, or a picture
     Zalo holds already: its `url`)."""
     body: JSON = {}
-    if part.contact_button:
-        element = {"title": part.contact_button[:MAX_FORM_TITLE]}
+    if part.ask_phone:
+        element = {"title": part.ask_phone[:MAX_FORM_TITLE]}
         if part.text:
             element["subtitle"] = part.text[:MAX_FORM_SUBTITLE]
         payload = {"template_type": "request_user_info", "elements": [element]}
@@ -141,9 +112,9 @@ def message_json(part: OutMessage, upload_id: str | None = None, url: str | None
     if part.reply_to:
         body["quote_message_id"] = part.reply_to
     if part.photo is not None:
-        source = {"url": url} if url else {"attachment_id": upload_id}
-        element = {"media_type": "image", **source}
-        media = {"template_type": "media", "elements": [element]}
+        media_element: JSON = {"media_type": "image"}
+        media_element.update({"url": url} if url else {"attachment_id": upload_id})
+        media = {"template_type": "media", "elements": [media_element]}
         body["attachment"] = {"type": "template", "payload": media}
     elif part.buttons:
         buttons = [button_json(b) for row in part.buttons for b in row]

@@ -1,0 +1,126 @@
+"""The Zalo channel's parts put together (called by the composition root, bot/app.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.channels.port import RetryLater, Transient, Undeliverable
+from bot.channels.zalo import CHANNEL
+from bot.channels.zalo.api import ZaloApi, ZaloConfig
+from bot.channels.zalo.channel import Template, WindowFallback, ZaloChannel
+from bot.channels.zalo.signature import SignatureCheck
+from bot.config import Settings
+from bot.domain.outgoing import OutMessage
+from bot.inbound.zalo import ZaloInbound, ZaloRouter, ZaloWebhook
+from bot.services.kernel.channel_notices import tell_channel_needs_admin, tell_unreached
+from bot.services.kernel.dispatch import Dispatcher
+from bot.services.kernel.step import Deps
+from bot.services.registration.feature import RegistrationService
+from storage.zalo_repo import ZaloRepo
+
+log = logging.getLogger(__name__)
+
+REPLY_ATTEMPTS = 4
+
+
+@dataclass
+class ZaloParts:
+    api: ZaloApi
+    channel: ZaloChannel
+    inbound: ZaloInbound
+    webhook: ZaloWebhook
+
+    async def close(self) -> None:
+        await self.api.close()
+
+
+def zalo_config(settings: Settings) -> ZaloConfig:
+    return ZaloConfig(
+        app_id=settings.zalo_app_id.strip(),
+        app_secret=settings.zalo_app_secret.get_secret_value().strip(),
+        first_refresh_token=settings.zalo_refresh_token.get_secret_value().strip(),
+        api_base=settings.zalo_api_base_url,
+        oauth_base=settings.zalo_oauth_base_url,
+        requests_per_minute=settings.zalo_requests_per_minute,
+        timeout=settings.http_timeout_seconds,
+    )
+
+
+async def open_zalo(
+    settings: Settings, deps: Deps, registration: RegistrationService, dispatcher: Dispatcher
+) -> ZaloParts:
+    settings.require_zalo()
+    db, clock = deps.db, deps.clock
+
+    async def needs_admin(reason: str) -> None:
+        await tell_channel_needs_admin(deps, CHANNEL, reason)
+
+    async def token_refused(reason: str) -> None:
+        await needs_admin(f"the refresh token was refused ({reason})")
+
+    async def unreached(staff_id: str | None, user_id: str, waiting: int) -> None:
+        await tell_unreached(deps, CHANNEL, staff_id, user_id)
+
+    api = ZaloApi(zalo_config(settings), db, clock, on_token_refused=token_refused)
+    template = (
+        Template(
+            settings.zalo_template_id.strip(),
+            settings.zalo_template_text_param,
+            settings.zalo_template_name_param,
+            settings.zalo_template_max_chars,
+        )
+        if settings.zalo_template_id.strip()
+        else None
+    )
+    fallback = WindowFallback(db, clock, api, template, deps.wake_outbox, unreached)
+    channel = ZaloChannel(
+        api,
+        db,
+        clock,
+        settings.upload_folders,
+        fallback,
+        settings.zalo_requests_per_minute,
+        on_admin_needed=needs_admin,
+    )
+
+    async def reply(user_id: str, messages: Sequence[OutMessage]) -> None:
+        for message in messages:
+            await reply_one(channel, user_id, message)
+
+    router = ZaloRouter(db, clock, registration, dispatcher, reply, deps.wake_outbox)
+    inbound = ZaloInbound(db, clock, router)
+    async with db.reading() as tx:
+        settled = settings.zalo_signature_id or await ZaloRepo(tx).signature_id()
+
+    async def settle(kind: str) -> None:
+        async with db.transaction() as tx:
+            await ZaloRepo(tx).settle_signature_id(kind)
+
+    check = SignatureCheck(
+        settings.zalo_app_id,
+        settings.zalo_oa_id,
+        settings.zalo_oa_secret_key.get_secret_value().strip(),
+        settled,
+        settle,
+    )
+    webhook = ZaloWebhook(check, inbound, settings.zalo_app_id.strip(), settings.zalo_oa_id.strip())
+    return ZaloParts(api, channel, inbound, webhook)
+
+
+async def reply_one(channel: ZaloChannel, user_id: str, message: OutMessage) -> None:
+    """A direct answer, tried a few times for a passing failure (the person waits for it)."""
+    for attempt in range(REPLY_ATTEMPTS):
+        try:
+            await channel.reply(user_id, message)
+            return
+        except RetryLater as exc:
+            await asyncio.sleep(min(exc.seconds, 5.0))
+        except Transient:
+            await asyncio.sleep(0.2 * 2**attempt)
+        except Undeliverable as exc:
+            log.info("reply to Zalo user %s undeliverable: %s", user_id, exc)
+            return
+    log.warning("reply to Zalo user %s dropped after retries", user_id)

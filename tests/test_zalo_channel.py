@@ -1,0 +1,376 @@
+"""The Zalo channel against a minimal OA API stand-in (tests/zalo_stub.py): tokens, errors,
+rendering, uploads, the 48 h / 7-day window and its fallback."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+
+from bot.channels.port import RetryLater, Transient, Undeliverable, WindowClosed
+from bot.channels.zalo.api import ZaloApi, ZaloConfig
+from bot.channels.zalo.channel import Template, WindowFallback, ZaloChannel
+from bot.channels.zalo.errors import ZaloApiError, send_error, until_morning
+from bot.domain.clock import VIETNAM, ManualClock
+from bot.domain.outgoing import Button, LocalFile, OutMessage
+from storage.db import Database
+from storage.outbox_repo import OutboxRepo, Recipient
+from storage.repos import AccountsRepo
+from storage.zalo_repo import ZaloRepo
+from tests.zalo_stub import APP_ID, APP_SECRET, FIRST_REFRESH, ZaloStub
+
+USER = "2468458835296197922"
+START = datetime(2026, 12, 1, 9, 0, tzinfo=VIETNAM)
+
+
+@dataclass
+class Rig:
+    db: Database
+    clock: ManualClock
+    stub: ZaloStub
+    api: ZaloApi
+    channel: ZaloChannel
+    files: Path
+    told: list[tuple[str, object]] = field(default_factory=list)
+
+    async def touch(self, user: str = USER, ago: timedelta = timedelta(0)) -> None:
+        async with self.db.transaction() as tx:
+            await ZaloRepo(tx).touch_user(user, self.clock.now() - ago)
+
+    async def counts(self) -> tuple[int, int, int, int]:
+        async with self.db.reading() as tx:
+            found = await ZaloRepo(tx).counts_since(START.date())
+        return found.free, found.billable, found.templates, found.held
+
+
+async def make_rig(tmp_path: Path, template: Template | None = None) -> Rig:
+    stub = ZaloStub()
+    await stub.start()
+    db = await Database.open(tmp_path / "zalo.db")
+    clock = ManualClock(START)
+    config = ZaloConfig(APP_ID, APP_SECRET, FIRST_REFRESH, stub.base_url, stub.base_url, 3600)
+    files = tmp_path / "files"
+    files.mkdir()
+    told: list[tuple[str, object]] = []
+
+    async def refused(reason: str) -> None:
+        told.append(("refused", reason))
+
+    async def unreached(staff: str | None, user: str, waiting: int) -> None:
+        told.append(("unreached", (staff, user)))
+
+    async def admin(reason: str) -> None:
+        told.append(("admin", reason))
+
+    api = ZaloApi(config, db, clock, on_token_refused=refused)
+    fallback = WindowFallback(db, clock, api, template, lambda: None, unreached)
+    channel = ZaloChannel(api, db, clock, [files], fallback, 3600, on_admin_needed=admin)
+    return Rig(db, clock, stub, api, channel, files, told)
+
+
+@pytest.fixture
+async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
+    found = await make_rig(tmp_path)
+    yield found
+    await found.api.close()
+    await found.db.close()
+    await found.stub.stop()
+
+
+async def send_all(rig: Rig, message: OutMessage, user: str = USER) -> list[str | None]:
+    """As the outbox does: render, then each part."""
+    return [await rig.channel.send(user, part) for part in rig.channel.render(message)]
+
+
+# --- tokens -------------------------------------------------------------------------------
+
+
+async def test_the_first_send_refreshes_and_keeps_the_new_pair_before_using_it(rig: Rig) -> None:
+    await rig.touch()
+    await send_all(rig, OutMessage("xin chào"))
+    assert rig.stub.refreshes == 1 and len(rig.stub.sent) == 1
+    async with rig.db.reading() as tx:
+        pair = await ZaloRepo(tx).tokens(VIETNAM)
+    assert pair is not None and pair.refresh_token in rig.stub.refresh  # the one still valid
+    assert FIRST_REFRESH not in rig.stub.refresh  # spent
+    assert pair.expires_at == START + timedelta(seconds=90_000)
+
+
+async def test_concurrent_sends_share_one_refresh(rig: Rig) -> None:
+    await rig.touch()
+    await asyncio.gather(*(send_all(rig, OutMessage(f"m{i}")) for i in range(8)))
+    assert rig.stub.refreshes == 1 and len(rig.stub.sent) == 8
+
+
+async def test_refreshed_ahead_of_expiry_and_on_216(rig: Rig) -> None:
+    await rig.touch()
+    await send_all(rig, OutMessage("one"))
+    rig.clock.advance(timedelta(hours=21))  # less than 5 h left of the 25
+    await rig.touch()
+    await send_all(rig, OutMessage("two"))
+    assert rig.stub.refreshes == 2
+    rig.stub.access.clear()  # Zalo forgets the token early: -216, refresh once, retry
+    await send_all(rig, OutMessage("three"))
+    assert rig.stub.refreshes == 3 and [b["message"]["text"] for b in rig.stub.sent][-1] == "three"
+
+
+async def test_a_restart_uses_the_saved_pair_not_the_spent_first_token(
+    rig: Rig, tmp_path: Path
+) -> None:
+    await rig.touch()
+    await send_all(rig, OutMessage("before"))
+    config = rig.api.config
+    again = ZaloApi(config, rig.db, rig.clock)
+    fallback = WindowFallback(rig.db, rig.clock, again, None, lambda: None)
+    channel = ZaloChannel(again, rig.db, rig.clock, [rig.files], fallback, 3600)
+    await channel.send(USER, OutMessage("after"))
+    await again.close()
+    assert rig.stub.refreshes == 1 and len(rig.stub.sent) == 2
+
+
+async def test_a_refused_refresh_waits_and_tells_the_admins_once(rig: Rig) -> None:
+    rig.stub.refuse_refresh = True
+    await rig.touch()
+    for _ in range(2):
+        with pytest.raises(RetryLater):
+            await send_all(rig, OutMessage("x"))
+    assert [kind for kind, _ in rig.told] == ["refused"]
+    assert not rig.stub.sent
+
+
+# --- error classes ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "outcome"),
+    [
+        (-32, RetryLater),
+        (-211, RetryLater),
+        (-234, RetryLater),
+        (-213, WindowClosed),
+        (-217, WindowClosed),
+        (-227, WindowClosed),
+        (-230, WindowClosed),
+        (-232, WindowClosed),
+        (-244, WindowClosed),
+        (-201, Undeliverable),
+        (-233, Undeliverable),
+        (-240, Undeliverable),
+        (-248, Undeliverable),
+        (-204, RetryLater),
+        (-221, RetryLater),
+        (-242, RetryLater),
+        (-999, Transient),
+    ],
+)
+def test_error_codes_map_to_outbox_outcomes(code: int, outcome: type[Exception]) -> None:
+    found = send_error(ZaloApiError(code, "x"), START)
+    assert type(found) is outcome
+
+
+def test_the_night_ban_waits_until_six() -> None:
+    night = datetime(2026, 12, 1, 23, 0, tzinfo=VIETNAM)
+    assert until_morning(night) == 7 * 3600
+    assert until_morning(datetime(2026, 12, 1, 5, 30, tzinfo=VIETNAM)) == 1800
+
+
+async def test_an_error_only_an_admin_can_fix_is_told_once_and_the_message_waits(
+    rig: Rig,
+) -> None:
+    await rig.touch()
+    rig.stub.fail_next("cs", -221, -221)
+    for _ in range(2):
+        with pytest.raises(RetryLater):
+            await send_all(rig, OutMessage("x"))
+    assert [kind for kind, _ in rig.told] == ["admin"]
+
+
+async def test_a_rate_limit_is_retried_later(rig: Rig) -> None:
+    await rig.touch()
+    rig.stub.fail_next("cs", -32)
+    with pytest.raises(RetryLater) as caught:
+        await send_all(rig, OutMessage("x"))
+    assert caught.value.seconds == 60
+
+
+# --- rendering ----------------------------------------------------------------------------
+
+
+async def test_long_text_goes_in_numbered_parts_of_at_most_2000(rig: Rig) -> None:
+    await rig.touch()
+    text = " ".join(f"từ{i}" for i in range(900))  # about 5,000 characters
+    await send_all(rig, OutMessage(text))
+    texts = [b["message"]["text"] for b in rig.stub.sent]
+    assert len(texts) == 3 and all(len(t) <= 2000 for t in texts)
+    assert [t[:6] for t in texts] == ["(1/3) ", "(2/3) ", "(3/3) "]
+
+
+async def test_more_than_five_buttons_follow_in_further_messages(rig: Rig) -> None:
+    await rig.touch()
+    buttons = tuple((Button(f"Chọn {i}", f"x:{i}"),) for i in range(7))
+    await send_all(rig, OutMessage("Chọn một", buttons=buttons))
+    shown = [b["message"]["attachment"]["payload"]["buttons"] for b in rig.stub.sent]
+    assert [len(group) for group in shown] == [5, 2]
+    assert shown[0][0] == {"title": "Chọn 0", "type": "oa.query.hide", "payload": "#kb:x:0"}
+    assert rig.stub.sent[0]["message"]["text"] == "Chọn một"
+
+
+async def test_an_edit_becomes_a_follow_up_message(rig: Rig) -> None:
+    await rig.touch()
+    await send_all(rig, OutMessage("✅ Đã duyệt bởi Nguyễn Văn A", edit_ref="mid1"))
+    assert rig.stub.sent[0]["message"]["text"] == "✅ Đã duyệt bởi Nguyễn Văn A"
+    assert rig.stub.sent[0]["message"].get("quote_message_id") == "mid1"
+
+
+async def test_asking_for_the_phone_sends_the_request_user_info_form(rig: Rig) -> None:
+    await rig.touch()
+    await send_all(rig, OutMessage("Để đăng ký…", ask_phone="📱 Chia sẻ số điện thoại"))
+    first, form = (b["message"] for b in rig.stub.sent)
+    assert first == {"text": "Để đăng ký…"}
+    payload = form["attachment"]["payload"]
+    assert payload["template_type"] == "request_user_info"
+    assert payload["elements"][0]["title"] == "📱 Chia sẻ số điện thoại"
+
+
+# --- files --------------------------------------------------------------------------------
+
+
+async def test_a_pdf_is_uploaded_once_and_uploaded_again_after_seven_days(rig: Rig) -> None:
+    await rig.touch()
+    pdf = rig.files / "cong-van.pdf"
+    pdf.write_bytes(b"%PDF-1.4 test")
+    message = OutMessage("Công văn số 12", document=LocalFile(str(pdf)))
+    await send_all(rig, message)
+    await send_all(rig, message)
+    assert len(rig.stub.uploads) == 1
+    files = [b for b in rig.stub.sent if b["message"].get("attachment", {}).get("type") == "file"]
+    assert len(files) == 2 and files[0]["message"]["attachment"]["payload"]["token"]
+    assert rig.stub.sent[0]["message"] == {"text": "Công văn số 12"}  # the text before the file
+    rig.clock.advance(timedelta(days=7))
+    await rig.touch()
+    await send_all(rig, message)
+    assert len(rig.stub.uploads) == 2
+
+
+async def test_an_expired_upload_is_uploaded_again_and_sent(rig: Rig) -> None:
+    await rig.touch()
+    png = rig.files / "chart.png"
+    png.write_bytes(b"\x89PNG fake")
+    message = OutMessage("Biểu đồ", photo=LocalFile(str(png)))
+    await send_all(rig, message)
+    rig.stub.fail_next("cs", -100)
+    await send_all(rig, message)
+    assert len(rig.stub.uploads) == 2 and len(rig.stub.sent) == 2
+    media = rig.stub.sent[1]["message"]["attachment"]["payload"]
+    assert media["template_type"] == "media" and media["elements"][0]["attachment_id"]
+
+
+async def test_an_xlsx_export_goes_as_csv(rig: Rig) -> None:
+    await rig.touch()
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["Họ tên", "Ghi chú"])
+    sheet.append(["Nguyễn Thị B", "=HYPERLINK(1)"])
+    path = rig.files / "export.xlsx"
+    book.save(path)
+    await send_all(rig, OutMessage("", document=LocalFile(str(path))))
+    (kind, name, content), = rig.stub.uploads
+    assert (kind, name) == ("file", "export.csv")
+    text = content.decode("utf-8-sig")
+    assert "Nguyễn Thị B" in text and "'=HYPERLINK(1)" in text
+
+
+async def test_a_file_outside_the_bots_folders_is_refused(rig: Rig, tmp_path: Path) -> None:
+    await rig.touch()
+    outside = tmp_path / "secret.pdf"
+    outside.write_bytes(b"%PDF")
+    with pytest.raises(Undeliverable):
+        await send_all(rig, OutMessage("", document=LocalFile(str(outside))))
+    assert not rig.stub.uploads
+
+
+# --- the window ---------------------------------------------------------------------------
+
+
+async def test_within_48_hours_free_then_billable_until_seven_days(rig: Rig) -> None:
+    await rig.touch(ago=timedelta(hours=47))
+    await send_all(rig, OutMessage("free"))
+    await rig.touch(ago=timedelta(days=3))
+    await send_all(rig, OutMessage("billable"))
+    assert await rig.counts() == (1, 1, 0, 0)
+
+
+async def test_past_seven_days_it_goes_to_the_other_channel(rig: Rig) -> None:
+    async with rig.db.transaction() as tx:
+        accounts = AccountsRepo(tx)
+        await accounts.touch("zalo", USER, USER)
+        await accounts.link("zalo", USER, "S1", START)
+        await accounts.touch("telegram", "111", "111")
+        await accounts.link("telegram", "111", "S1", START)
+    await rig.touch(ago=timedelta(days=8))
+    refs = await send_all(rig, OutMessage("Chỉ đạo mới"))
+    assert refs[0] is not None and refs[0].startswith("via:telegram:")
+    assert not rig.stub.sent
+    async with rig.db.reading() as tx:
+        due = await OutboxRepo(tx).due(rig.clock.now(), 10, set())
+    assert [(row.channel, row.chat_ref) for row in due] == [("telegram", "111")]
+
+
+async def test_refused_by_zalo_with_230_falls_back_too(rig: Rig) -> None:
+    await rig.touch(ago=timedelta(days=2))
+    rig.stub.fail_next("cs", -230)
+    with pytest.raises(Undeliverable, match="^held:"):
+        await send_all(rig, OutMessage("x"))
+    assert [kind for kind, _ in rig.told] == ["unreached"]
+
+
+async def test_without_another_channel_it_is_held_and_goes_when_they_write(rig: Rig) -> None:
+    async with rig.db.transaction() as tx:
+        await AccountsRepo(tx).touch("zalo", USER, USER)
+        await AccountsRepo(tx).link("zalo", USER, "S1", START)
+        row = await OutboxRepo(tx).enqueue(
+            Recipient("zalo", USER, "S1"),
+            OutMessage("Nhắc khai báo"),
+            START,
+        )
+    await rig.touch(ago=timedelta(days=10))
+    with pytest.raises(Undeliverable) as held:
+        await send_all(rig, OutMessage("Nhắc khai báo"))
+    assert str(held.value).startswith("held:")
+    assert rig.told == [("unreached", ("S1", USER))]
+    async with rig.db.transaction() as tx:
+        await OutboxRepo(tx).mark_final(row, "undeliverable", str(held.value))
+    with pytest.raises(Undeliverable):  # a second one held: the admins were told already
+        await send_all(rig, OutMessage("Nhắc lần hai"))
+    assert len(rig.told) == 1
+    async with rig.db.transaction() as tx:
+        repo = ZaloRepo(tx)
+        assert await repo.held_rows("zalo", USER) == 1
+        await repo.touch_user(USER, rig.clock.now())
+        assert await repo.release_held("zalo", USER, rig.clock.now()) == 1
+    async with rig.db.reading() as tx:
+        due = await OutboxRepo(tx).due(rig.clock.now(), 10, set())
+    assert [r.id for r in due] == [row]
+    assert (await rig.counts())[3] == 2
+
+
+async def test_a_configured_template_reaches_them_past_the_window(tmp_path: Path) -> None:
+    rig = await make_rig(tmp_path, Template("tpl-1", "message", "", 50))
+    try:
+        await rig.touch(ago=timedelta(days=9))
+        refs = await send_all(rig, OutMessage("Chỉ đạo: " + "x" * 100))
+        assert refs[0] is not None and refs[0].startswith("template:")
+        (sent,) = rig.stub.templates
+        assert sent["template_id"] == "tpl-1" and sent["user_id"] == USER
+        assert len(sent["template_data"]["message"]) == 50
+        assert await rig.counts() == (0, 0, 1, 0)
+    finally:
+        await rig.api.close()
+        await rig.db.close()
+        await rig.stub.stop()
