@@ -280,7 +280,7 @@ async def test_an_xlsx_export_goes_as_csv(rig: Rig) -> None:
     path = rig.files / "export.xlsx"
     book.save(path)
     await send_all(rig, OutMessage("", document=LocalFile(str(path))))
-    (kind, name, content), = rig.stub.uploads
+    ((kind, name, content),) = rig.stub.uploads
     assert (kind, name) == ("file", "export.csv")
     text = content.decode("utf-8-sig")
     assert "Nguyễn Thị B" in text and "'=HYPERLINK(1)" in text
@@ -325,7 +325,7 @@ async def test_past_seven_days_it_goes_to_the_other_channel(rig: Rig) -> None:
 async def test_refused_by_zalo_with_230_falls_back_too(rig: Rig) -> None:
     await rig.touch(ago=timedelta(days=2))
     rig.stub.fail_next("cs", -230)
-    with pytest.raises(Undeliverable, match="^held:"):
+    with pytest.raises(Undeliverable, match=r"^held:"):
         await send_all(rig, OutMessage("x"))
     assert [kind for kind, _ in rig.told] == ["unreached"]
 

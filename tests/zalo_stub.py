@@ -3,12 +3,16 @@ cs and template sends, uploads, and errors scripted per path. Not the sandbox's 
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import json
 from collections import defaultdict
 from typing import Any
 
-from aiohttp import web
+from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestServer
+
+from bot.channels.zalo.signature import HEADER, mac
 
 APP_ID = "3608465248940903967"
 OA_ID = "388613280878808645"
@@ -114,3 +118,85 @@ class ZaloStub:
         n = next(self._ids)
         data = {"attachment_id": f"att{n}"} if kind == "image" else {"token": f"tok{n}"}
         return web.json_response({"error": 0, "message": "Success", "data": data})
+
+
+class ZaloPerson:
+    """One person's Zalo app: events posted, signed, to the bot's webhook; what the OA sent
+    them read from the stub."""
+
+    def __init__(self, stub: ZaloStub, webhook_url: str, key: str, user_id: str) -> None:
+        self.stub = stub
+        self.url = webhook_url
+        self.key = key
+        self.user_id = user_id
+        self.read = 0  # how many of the messages to them were taken already
+        self._ids = itertools.count(1)
+
+    def _event(self, name: str, **fields: Any) -> dict[str, Any]:
+        return {
+            "app_id": APP_ID,
+            "event_name": name,
+            "sender": {"id": self.user_id},
+            "recipient": {"id": OA_ID},
+            "timestamp": str(1_700_000_000_000 + next(self._ids)),
+            **fields,
+        }
+
+    async def post(self, body: dict[str, Any]) -> int:
+        raw = json.dumps(body, ensure_ascii=False).encode()
+        header = "mac=" + mac(APP_ID, raw, str(body["timestamp"]), self.key)
+        async with (
+            ClientSession() as http,
+            http.post(self.url, data=raw, headers={HEADER: header}) as answer,
+        ):
+            return answer.status
+
+    async def follow(self) -> None:
+        body = self._event("follow", follower={"id": self.user_id}, oa_id=OA_ID)
+        del body["sender"], body["recipient"]
+        assert await self.post(body) == 200
+
+    async def say(self, text: str) -> None:
+        msg_id = f"{self.user_id}-{next(self._ids)}"
+        assert (
+            await self.post(self._event("user_send_text", message={"text": text, "msg_id": msg_id}))
+            == 200
+        )
+
+    async def tap(self, message: dict[str, Any], title_start: str) -> None:
+        """Tap the button whose title starts so: Zalo sends its payload as text."""
+        for button in buttons_of(message):
+            if str(button["title"]).startswith(title_start):
+                await self.say(str(button["payload"]))
+                return
+        raise AssertionError(f"no button {title_start!r} in {message}")
+
+    async def share_phone(self, phone: str) -> None:
+        info = {"name": "Người dùng", "phone": phone, "user_dob": "01/01/1990", "gender": "Nam"}
+        assert await self.post(self._event("user_submit_info", info=info)) == 200
+
+    def messages(self) -> list[dict[str, Any]]:
+        return [b["message"] for b in self.stub.sent if b["recipient"]["user_id"] == self.user_id]
+
+    async def next_message(self, timeout: float = 5.0) -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            found = self.messages()
+            if len(found) > self.read:
+                self.read += 1
+                return found[self.read - 1]
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"no message for {self.user_id}; had {self.messages()[-3:]}")
+
+    async def next_with(self, fragment: str, timeout: float = 5.0) -> dict[str, Any]:
+        """The next message whose text has `fragment` (those before it are skipped)."""
+        while True:
+            message = await self.next_message(timeout)
+            if fragment in str(message.get("text", "")):
+                return message
+
+
+def buttons_of(message: dict[str, Any]) -> list[dict[str, Any]]:
+    payload = message.get("attachment", {}).get("payload", {})
+    return list(payload.get("buttons", []))

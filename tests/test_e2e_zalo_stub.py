@@ -1,0 +1,160 @@
+"""The real bot with Zalo on beside Telegram: signed webhooks posted to its inbound server,
+its sends read from a minimal OA API stand-in (tests/zalo_stub.py). Registration by the shared
+phone, a travel request from Zalo decided on Telegram, and one decided from Zalo."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.domain.clock import ManualClock
+from tests.fakebot import FakeBotApi
+from tests.harness import RunningBot, free_port, load_examples, make_settings, register
+from tests.zalo_stub import (
+    APP_ID,
+    APP_SECRET,
+    FIRST_REFRESH,
+    OA_ID,
+    ZaloPerson,
+    ZaloStub,
+    buttons_of,
+)
+
+KEY = "oa-secret-key-e2e"
+TEACHER_ZALO, PRINCIPAL_ZALO = "1001001001001001001", "2002002002002002002"
+PRINCIPAL_TG, TEACHER_TG = 802, 801
+
+
+@pytest.fixture
+async def zalo() -> AsyncIterator[ZaloStub]:
+    stub = ZaloStub()
+    await stub.start()
+    yield stub
+    await stub.stop()
+
+
+@pytest.fixture
+async def both(
+    fake: FakeBotApi, zalo: ZaloStub, db_path: Path, clock: ManualClock
+) -> AsyncIterator[tuple[RunningBot, str]]:
+    outcome = await load_examples(db_path, clock)
+    assert outcome.applied, outcome.problems
+    port = free_port()
+    settings = make_settings(
+        fake,
+        db_path,
+        zalo_app_id=APP_ID,
+        zalo_oa_id=OA_ID,
+        zalo_app_secret=APP_SECRET,
+        zalo_oa_secret_key=KEY,
+        zalo_refresh_token=FIRST_REFRESH,
+        zalo_api_base_url=zalo.base_url,
+        zalo_oauth_base_url=zalo.base_url,
+        webhook_port=port,
+    )
+    async with RunningBot(settings, clock) as running:
+        yield running, f"http://127.0.0.1:{port}/zalo/webhook"
+
+
+def text_of(message: dict[str, Any]) -> str:
+    return str(message.get("text", ""))
+
+
+async def register_on_zalo(person: ZaloPerson, phone: str) -> dict[str, Any]:
+    """Follow, share the phone with the form, confirm, consent: the welcome."""
+    await person.follow()
+    await person.next_with("Chào mừng")
+    form = await person.next_message()
+    assert form["attachment"]["payload"]["template_type"] == "request_user_info"
+    await person.share_phone(phone)
+    question = await person.next_with("có phải")
+    await person.tap(question, "✅")
+    await person.next_with("🔒")
+    directory = await person.next_message()
+    await person.tap(directory, "Đồng ý")
+    sensitive = await person.next_with("(b)")
+    await person.tap(sensitive, "Đồng ý")
+    return await person.next_with("Đăng ký thành công")
+
+
+async def travel_from_zalo(person: ZaloPerson) -> dict[str, Any]:
+    """/travel typed, each answer typed, the buttons tapped: the answer to «Gửi»."""
+    for typed in ("/travel", "da nang", "12 Trần Phú, phường Hải Châu"):
+        await person.say(typed)
+        await person.next_message()
+    await person.say("29/05/2021 07:00")
+    await person.next_message()
+    await person.say("30/05/2021 18:00")
+    await person.next_message()
+    await person.say("Thăm gia đình")
+    question = await person.next_with("")
+    while not buttons_of(question):
+        question = await person.next_message()
+    await person.tap(question, "Không")
+    summary = await person.next_message()
+    while not buttons_of(summary):
+        summary = await person.next_message()
+    assert "Đà Nẵng" in text_of(summary) or any("Đà Nẵng" in text_of(m) for m in person.messages())
+    await person.tap(summary, "Gửi")
+    return await person.next_with("Châu Thị Bích Ngọc")
+
+
+async def test_a_zalo_requester_and_a_telegram_approver(
+    fake: FakeBotApi, zalo: ZaloStub, both: tuple[RunningBot, str]
+) -> None:
+    bot, url = both
+    teacher = ZaloPerson(zalo, url, KEY, TEACHER_ZALO)
+    welcome = await register_on_zalo(teacher, "84912000026")
+    assert "Lại Thị Diệu Linh" in text_of(welcome)
+    principal = await register(fake, PRINCIPAL_TG, "TH-001")
+    await travel_from_zalo(teacher)
+    request = await fake.next_message(principal.id)
+    assert "Lại Thị Diệu Linh" in (request.text or "")
+    fake.press(principal, request, request.callback_data("Phê duyệt"))
+    told = await teacher.next_with("Đã phê duyệt")
+    assert "Châu Thị Bích Ngọc" in text_of(told)
+    assert all(len(text_of(m)) <= 2000 for m in teacher.messages())
+    assert all(len(buttons_of(m)) <= 5 for m in teacher.messages())
+
+
+async def test_a_telegram_requester_and_a_zalo_approver(
+    fake: FakeBotApi, zalo: ZaloStub, both: tuple[RunningBot, str]
+) -> None:
+    bot, url = both
+    principal = ZaloPerson(zalo, url, KEY, PRINCIPAL_ZALO)
+    await register_on_zalo(principal, "84912000024")
+    teacher = await register(fake, TEACHER_TG, "TH-003")
+    from tests.test_e2e_travel import submit
+
+    await submit(fake, teacher)
+    request = await principal.next_with("Lại Thị Diệu Linh")
+    await principal.tap(request, "✅")
+    told = await fake.next_message(teacher.id)
+    assert "Đã phê duyệt" in (told.text or "")
+    decided = await principal.next_with("Đã phê duyệt")  # the follow-up: Zalo cannot edit
+    assert decided.get("quote_message_id") or "Lại Thị Diệu Linh" in text_of(decided)
+
+
+async def test_a_person_on_telegram_who_registers_on_zalo_is_the_same_person(
+    fake: FakeBotApi, zalo: ZaloStub, both: tuple[RunningBot, str], clock: ManualClock
+) -> None:
+    bot, url = both
+    await register(fake, TEACHER_TG, "TH-003")
+    teacher = ZaloPerson(zalo, url, KEY, TEACHER_ZALO)
+    await teacher.follow()
+    await teacher.next_with("Chào mừng")
+    await teacher.next_message()
+    await teacher.share_phone("84912000026")
+    question = await teacher.next_with("có phải")
+    await teacher.tap(question, "✅")
+    await teacher.next_message()
+    async with bot.services.db.reading() as tx:
+        rows = await tx.all(
+            "SELECT channel, staff_id FROM accounts WHERE staff_id = 'TH-003' ORDER BY channel"
+        )
+    assert [tuple(r) for r in rows] == [("telegram", "TH-003"), ("zalo", "TH-003")]
+    clock.advance(timedelta(minutes=1))
