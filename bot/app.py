@@ -54,7 +54,7 @@ from bot.services.kernel.schedule import SweepSchedule
 from bot.services.kernel.step import Deps, DirectoryCache
 from bot.services.kernel.sweep import Sweeper
 from bot.services.outbox.later_views import LaterViews
-from bot.services.outbox.sender import OutboxSender, RateLimiter, Transport
+from bot.services.outbox.sender import OutboxSender, RateLimiter
 from bot.services.oversight.feature import Oversight
 from bot.services.privacy.breaches import Breaches
 from bot.services.privacy.feature import Privacy
@@ -140,10 +140,9 @@ async def open_services(app: BotApplication, settings: Settings, clock: Clock) -
         default_language=settings.default_language, home_is_province=settings.home_is_province
     )
     later_views = LaterViews(translations)
-    transports: dict[str, Transport] = {CHANNEL: transport}
     sender = OutboxSender(
         db,
-        transports,
+        {CHANNEL: transport},
         clock,
         limiter,
         bulk_limiter=RateLimiter(settings.paid_broadcast_rate_per_second) if paid else None,
@@ -160,9 +159,9 @@ async def open_services(app: BotApplication, settings: Settings, clock: Clock) -
     sweeper = sweeper_for(deps, features)
     replier = TelegramReplier(transport, limiter)
     admin_alerts = AdminAlerts(deps, settings.admin_error_alert_interval_seconds)
-    zalo = await open_zalo(settings, deps, registration, dispatcher) if settings.zalo_on else None
+    zalo = await open_zalo(settings, deps, dispatcher) if settings.zalo_on else None
     if zalo is not None:
-        transports[ZALO] = zalo.channel
+        sender.add_channel(ZALO, zalo.channel)
 
     async def apologise(update: Update, received: bool) -> None:
         if update.effective_user is not None and update.effective_chat is not None:

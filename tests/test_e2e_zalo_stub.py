@@ -81,37 +81,36 @@ async def register_on_zalo(person: ZaloPerson, phone: str) -> dict[str, Any]:
     return await person.next_with("Đăng ký thành công")
 
 
-async def travel_from_zalo(person: ZaloPerson) -> dict[str, Any]:
-    """/travel typed, each answer typed, the buttons tapped: the answer to «Gửi»."""
-    for typed in ("/travel", "da nang", "12 Trần Phú, phường Hải Châu"):
+async def travel_from_zalo(person: ZaloPerson) -> list[dict[str, Any]]:
+    """/travel typed, each answer typed, the buttons tapped: the answers to «Gửi»."""
+    for typed in (
+        "/travel",
+        "da nang",
+        "12 Trần Phú, phường Hải Châu",
+        "29/05/2021 07:00",
+        "30/05/2021 18:00",
+    ):
         await person.say(typed)
-        await person.next_message()
-    await person.say("29/05/2021 07:00")
-    await person.next_message()
-    await person.say("30/05/2021 18:00")
-    await person.next_message()
+        await person.answers()
     await person.say("Thăm gia đình")
-    question = await person.next_with("")
-    while not buttons_of(question):
-        question = await person.next_message()
+    question = next(m for m in await person.answers() if buttons_of(m))
     await person.tap(question, "Không")
-    summary = await person.next_message()
-    while not buttons_of(summary):
-        summary = await person.next_message()
-    assert "Đà Nẵng" in text_of(summary) or any("Đà Nẵng" in text_of(m) for m in person.messages())
-    await person.tap(summary, "Gửi")
-    return await person.next_with("Châu Thị Bích Ngọc")
+    shown = await person.answers()
+    assert any("Đà Nẵng" in text_of(m) for m in shown)
+    await person.tap(next(m for m in shown if buttons_of(m)), "Gửi")
+    return await person.answers()
 
 
 async def test_a_zalo_requester_and_a_telegram_approver(
     fake: FakeBotApi, zalo: ZaloStub, both: tuple[RunningBot, str]
 ) -> None:
-    bot, url = both
+    _, url = both
     teacher = ZaloPerson(zalo, url, KEY, TEACHER_ZALO)
     welcome = await register_on_zalo(teacher, "84912000026")
     assert "Lại Thị Diệu Linh" in text_of(welcome)
     principal = await register(fake, PRINCIPAL_TG, "TH-001")
-    await travel_from_zalo(teacher)
+    sent = await travel_from_zalo(teacher)
+    assert any("Châu Thị Bích Ngọc" in text_of(m) for m in sent)
     request = await fake.next_message(principal.id)
     assert "Lại Thị Diệu Linh" in (request.text or "")
     fake.press(principal, request, request.callback_data("Phê duyệt"))
@@ -124,7 +123,7 @@ async def test_a_zalo_requester_and_a_telegram_approver(
 async def test_a_telegram_requester_and_a_zalo_approver(
     fake: FakeBotApi, zalo: ZaloStub, both: tuple[RunningBot, str]
 ) -> None:
-    bot, url = both
+    _, url = both
     principal = ZaloPerson(zalo, url, KEY, PRINCIPAL_ZALO)
     await register_on_zalo(principal, "84912000024")
     teacher = await register(fake, TEACHER_TG, "TH-003")
@@ -132,11 +131,18 @@ async def test_a_telegram_requester_and_a_zalo_approver(
 
     await submit(fake, teacher)
     request = await principal.next_with("Lại Thị Diệu Linh")
+    request_id = next(
+        b["message_id"]
+        for b in zalo.replies
+        if b["message"] == request  # the stub's answer to that send
+    )
     await principal.tap(request, "✅")
     told = await fake.next_message(teacher.id)
     assert "Đã phê duyệt" in (told.text or "")
-    decided = await principal.next_with("Đã phê duyệt")  # the follow-up: Zalo cannot edit
-    assert decided.get("quote_message_id") or "Lại Thị Diệu Linh" in text_of(decided)
+    toast, follow_up = await principal.answers()  # no toasts, no edits on Zalo
+    assert text_of(toast) == "Đã phê duyệt."
+    assert "✅ Đã phê duyệt bởi Châu Thị Bích Ngọc" in text_of(follow_up)
+    assert follow_up["quote_message_id"] == request_id
 
 
 async def test_a_person_on_telegram_who_registers_on_zalo_is_the_same_person(

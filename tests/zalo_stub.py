@@ -27,6 +27,7 @@ class ZaloStub:
         self.refreshes = 0
         self.refuse_refresh = False
         self.sent: list[dict[str, Any]] = []  # cs bodies, in order
+        self.replies: list[dict[str, Any]] = []  # what each cs send was answered (its id)
         self.templates: list[dict[str, Any]] = []
         self.uploads: list[tuple[str, str, bytes]] = []  # (kind, file name, content)
         self.requests = 0
@@ -96,6 +97,7 @@ class ZaloStub:
             return web.json_response({"error": -201, "message": "text is invalid!"})
         self.sent.append(body)
         data = {"message_id": f"mid{next(self._ids)}", "user_id": body["recipient"]["user_id"]}
+        self.replies.append({"message": body["message"], **data})
         return web.json_response({"error": 0, "message": "Success", "data": data})
 
     async def _template(self, request: web.Request) -> web.Response:
@@ -164,9 +166,9 @@ class ZaloPerson:
         )
 
     async def tap(self, message: dict[str, Any], title_start: str) -> None:
-        """Tap the button whose title starts so: Zalo sends its payload as text."""
+        """Tap the button whose title has `title_start`: Zalo sends its payload as text."""
         for button in buttons_of(message):
-            if str(button["title"]).startswith(title_start):
+            if title_start in str(button["title"]):
                 await self.say(str(button["payload"]))
                 return
         raise AssertionError(f"no button {title_start!r} in {message}")
@@ -188,6 +190,15 @@ class ZaloPerson:
                 return found[self.read - 1]
             await asyncio.sleep(0.01)
         raise AssertionError(f"no message for {self.user_id}; had {self.messages()[-3:]}")
+
+    async def answers(self, quiet: float = 0.3, timeout: float = 5.0) -> list[dict[str, Any]]:
+        """The messages that come next, until none has come for `quiet` seconds."""
+        found = [await self.next_message(timeout)]
+        while True:
+            try:
+                found.append(await self.next_message(quiet))
+            except AssertionError:
+                return found
 
     async def next_with(self, fragment: str, timeout: float = 5.0) -> dict[str, Any]:
         """The next message whose text has `fragment` (those before it are skipped)."""

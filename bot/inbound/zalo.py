@@ -19,7 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.channels.port import AttachmentSent, Command, Intent, PhoneShared, Press, Text
+from bot.channels.port import Command, Intent, Text
 from bot.channels.zalo import CHANNEL
 from bot.channels.zalo.events import (
     HANDLED,
@@ -34,10 +34,7 @@ from bot.channels.zalo.signature import HEADER, SignatureCheck
 from bot.domain.clock import Clock
 from bot.domain.outgoing import OutMessage
 from bot.services.kernel.dispatch import Dispatcher
-from bot.services.kernel.menu import LANGUAGE_CHOICES
 from bot.services.kernel.step import Incoming
-from bot.services.registration.buttons import CONFIRMATIONS
-from bot.services.registration.feature import RegistrationService
 from storage.db import Database
 from storage.inbox_repo import InboxRepo
 from storage.repos import AccountsRepo
@@ -189,14 +186,12 @@ class ZaloRouter:
         self,
         db: Database,
         clock: Clock,
-        registration: RegistrationService,
         dispatcher: Dispatcher,
         reply: Reply,
         wake_outbox: Callable[[], None],
     ) -> None:
         self.db = db
         self.clock = clock
-        self.registration = registration
         self.dispatcher = dispatcher
         self.reply = reply
         self.wake_outbox = wake_outbox
@@ -228,30 +223,13 @@ class ZaloRouter:
             self.wake_outbox()
 
     async def route(self, who: Incoming, intent: Intent) -> list[OutMessage]:
-        registration, dispatcher = self.registration, self.dispatcher
-        if isinstance(intent, Command):
-            if intent.name == "start":
-                return await registration.start(who, intent.args[0] if intent.args else None)
-            if intent.name == "language":
-                return await registration.language_menu(who)
-            return await dispatcher.command(who, intent.name, list(intent.args))
-        if isinstance(intent, Press):
-            return await self._press(who, intent.payload)
-        if isinstance(intent, PhoneShared):
-            return await registration.contact(who, intent.phone, who.user_ref)
+        """The dispatcher's answer; an invite code typed by someone not registered starts
+        registration with it, and a press's short answer (no toasts on Zalo) is a message."""
         if isinstance(intent, Text) and (code := await self._invite_code(who, intent.text)):
-            return await registration.start(who, code)
-        text = intent.caption if isinstance(intent, AttachmentSent) else intent.text
-        return await dispatcher.text(who, text)
-
-    async def _press(self, who: Incoming, payload: str) -> list[OutMessage]:
-        if CONFIRMATIONS.owns(payload):
-            return await self.registration.confirm(who, payload)
-        if LANGUAGE_CHOICES.owns(payload):
-            return await self.registration.set_language(who, payload)
-        toast, messages = await self.dispatcher.button(who, payload)
+            intent = Command("start", (code,))
+        toast, messages = await self.dispatcher.handle(who, intent)
         if toast and not any(m.text == toast for m in messages):
-            return [OutMessage(toast), *messages]  # no toasts on Zalo: the answer as a message
+            return [OutMessage(toast), *messages]
         return list(messages)
 
     async def _invite_code(self, who: Incoming, text: str) -> str | None:

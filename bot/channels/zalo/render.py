@@ -66,10 +66,21 @@ def render(message: OutMessage, caps: Capabilities) -> list[OutMessage]:
     """The parts to send, in order, each one cs call (rendering a part again gives itself).
     The shared renderer does the split, the button groups and the follow-up for an edit;
     Zalo adds that a file carries no text and that the phone is asked with a form of its own."""
+    text = unicodedata.normalize("NFC", message.text)
     parts: list[OutMessage] = []
-    for part in render_for(replace(message, text=unicodedata.normalize("NFC", message.text)), caps):
+    for part in render_for(replace(message, text=text, buttons=_active(message.buttons)), caps):
         parts += _zalo_parts(part)
     return parts
+
+
+def _active(rows: tuple[tuple[Button, ...], ...]) -> tuple[tuple[Button, ...], ...]:
+    """Without the inert labels of a grid (a calendar's weekday names, its blank cells): on
+    Zalo every button is a line of its own, and five fill a message."""
+    kept = (
+        tuple(b for b in row if b.text.strip() and not (b.callback or "").endswith(":noop"))
+        for row in rows
+    )
+    return tuple(row for row in kept if row)
 
 
 def _zalo_parts(part: OutMessage) -> list[OutMessage]:

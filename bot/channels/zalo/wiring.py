@@ -18,7 +18,6 @@ from bot.inbound.zalo import ZaloInbound, ZaloRouter, ZaloWebhook
 from bot.services.kernel.channel_notices import tell_channel_needs_admin, tell_unreached
 from bot.services.kernel.dispatch import Dispatcher
 from bot.services.kernel.step import Deps
-from bot.services.registration.feature import RegistrationService
 from storage.zalo_repo import ZaloRepo
 
 log = logging.getLogger(__name__)
@@ -49,9 +48,7 @@ def zalo_config(settings: Settings) -> ZaloConfig:
     )
 
 
-async def open_zalo(
-    settings: Settings, deps: Deps, registration: RegistrationService, dispatcher: Dispatcher
-) -> ZaloParts:
+async def open_zalo(settings: Settings, deps: Deps, dispatcher: Dispatcher) -> ZaloParts:
     settings.require_zalo()
     db, clock = deps.db, deps.clock
 
@@ -90,7 +87,7 @@ async def open_zalo(
         for message in messages:
             await reply_one(channel, user_id, message)
 
-    router = ZaloRouter(db, clock, registration, dispatcher, reply, deps.wake_outbox)
+    router = ZaloRouter(db, clock, dispatcher, reply, deps.wake_outbox)
     inbound = ZaloInbound(db, clock, router)
     async with db.reading() as tx:
         settled = settings.zalo_signature_id or await ZaloRepo(tx).signature_id()
