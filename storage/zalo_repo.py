@@ -1,10 +1,10 @@
-"""The Zalo channel's own records: the token pair, users' last interaction, uploads, the counts
-of messages sent, and the messages held until a person writes again."""
+"""The Zalo channel's own records: the token pair, users' last interaction, uploads, and the
+outbox rows held until a person writes again."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, tzinfo
+from datetime import datetime, tzinfo
 
 from storage.db import Tx, from_db_time, to_db_time
 
@@ -18,14 +18,6 @@ class TokenPair:
     refresh_token: str
     expires_at: datetime
     generation: int
-
-
-@dataclass(frozen=True, slots=True)
-class SendCounts:
-    free: int = 0
-    billable: int = 0
-    templates: int = 0
-    held: int = 0
 
 
 class ZaloRepo:
@@ -71,24 +63,6 @@ class ZaloRepo:
             "SELECT last_interaction_at FROM zalo_users WHERE user_id = ?", (user_id,)
         )
         return from_db_time(value, tz) if value else None
-
-    async def count_send(self, day: date, kind: str) -> None:
-        """One more message of `kind` (free, billable, templates, held) on that local day."""
-        if kind not in ("free", "billable", "templates", "held"):
-            raise ValueError(kind)
-        await self.tx.execute(
-            f"INSERT INTO zalo_sends (day, {kind}) VALUES (?, 1) "
-            f"ON CONFLICT (day) DO UPDATE SET {kind} = zalo_sends.{kind} + 1",
-            (day.isoformat(),),
-        )
-
-    async def counts_since(self, day: date) -> SendCounts:
-        row = await self.tx.one(
-            "SELECT COALESCE(SUM(free), 0), COALESCE(SUM(billable), 0), "
-            "COALESCE(SUM(templates), 0), COALESCE(SUM(held), 0) FROM zalo_sends WHERE day >= ?",
-            (day.isoformat(),),
-        )
-        return SendCounts(*(int(v) for v in row)) if row is not None else SendCounts()
 
     # --- uploads --------------------------------------------------------------------------
 

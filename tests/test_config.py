@@ -77,6 +77,9 @@ INVALID = {
     "PRIVACY_REMIND_BEFORE": "soon",
     "PRIVACY_MINIMAL_MESSAGES": "maybe",
     "PRIVACY_DETAIL_TTL": "0h",
+    "ZALO_SIGNATURE_ID": "both",
+    "ZALO_REQUESTS_PER_MINUTE": "4001",  # Zalo's own cap is 4,000 a minute per app
+    "ZALO_TEMPLATE_MAX_CHARS": "5",
 }
 MORE_INVALID = [  # other ways to get the same settings wrong
     ("DECLARATION_REMINDERS", ""),
@@ -110,6 +113,16 @@ ANY_TEXT = {  # free text or a path: no value is refused when the settings are r
     "PRIVACY_DPO_CONTACT",
     "PRIVACY_DPO_STAFF_ID",
     "PRIVACY_RETENTION_TEXT",
+    "ZALO_APP_ID",  # the Zalo settings are checked together when Zalo starts (require_zalo)
+    "ZALO_OA_ID",
+    "ZALO_APP_SECRET",
+    "ZALO_OA_SECRET_KEY",
+    "ZALO_REFRESH_TOKEN",
+    "ZALO_API_BASE_URL",
+    "ZALO_OAUTH_BASE_URL",
+    "ZALO_TEMPLATE_ID",
+    "ZALO_TEMPLATE_TEXT_PARAM",
+    "ZALO_TEMPLATE_NAME_PARAM",
 }
 
 
@@ -291,3 +304,26 @@ def test_webhook_mode_takes_a_good_secret() -> None:
         webhook_secret="a" * 64,
     )
     assert settings.require_webhook() == "a" * 64
+
+
+def test_zalo_is_on_with_its_app_id_and_then_needs_its_keys() -> None:
+    assert Settings(_env_file=None).messengers == ("telegram",)  # type: ignore[call-arg]
+    both = Settings(_env_file=None, telegram_bot_token="1:x", zalo_app_id="36")  # type: ignore[call-arg]
+    assert both.messengers == ("telegram", "zalo")
+    alone = Settings(_env_file=None, zalo_app_id="36", zalo_oa_id="38")  # type: ignore[call-arg]
+    assert alone.messengers == ("zalo",)
+    with pytest.raises(SettingsError) as missing:
+        alone.require_zalo()
+    assert missing.value.setting == "ZALO_APP_SECRET"
+    ready = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        zalo_app_id="36",
+        zalo_oa_id="38",
+        zalo_app_secret="s" * 20,
+        zalo_oa_secret_key="k" * 20,
+        zalo_api_base_url="openapi.zalo.me",
+    )
+    with pytest.raises(SettingsError) as url:
+        ready.require_zalo()
+    assert url.value.setting == "ZALO_API_BASE_URL"
+    assert {"s" * 20, "k" * 20} <= set(ready.secret_values())

@@ -18,6 +18,7 @@ from bot.channels.zalo.channel import Template, WindowFallback, ZaloChannel
 from bot.channels.zalo.errors import ZaloApiError, send_error, until_morning
 from bot.domain.clock import VIETNAM, ManualClock
 from bot.domain.outgoing import Button, LocalFile, OutMessage
+from storage.channel_usage_repo import ChannelUsageRepo, SendCounts
 from storage.db import Database
 from storage.outbox_repo import OutboxRepo, Recipient
 from storage.repos import AccountsRepo
@@ -44,7 +45,7 @@ class Rig:
 
     async def counts(self) -> tuple[int, int, int, int]:
         async with self.db.reading() as tx:
-            found = await ZaloRepo(tx).counts_since(START.date())
+            found = (await ChannelUsageRepo(tx).since(START.date())).get("zalo", SendCounts())
         return found.free, found.billable, found.templates, found.held
 
 

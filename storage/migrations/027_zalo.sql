@@ -28,12 +28,15 @@ CREATE TABLE zalo_uploads (
     uploaded_at TEXT NOT NULL
 );
 
--- Messages sent per local day: free (within 48 h), billable (48 h to 7 days), templates (ZBS),
--- held (the person silent for more than 7 days: the outbox row waits until they write).
-CREATE TABLE zalo_sends (
-    day       TEXT PRIMARY KEY,           -- YYYY-MM-DD, local
+-- Messages a channel with a proactive window sent per local day: free (within 48 h of the
+-- person's last message), billable (48 h to 7 days), by template (ZBS), held (past the window:
+-- the outbox row waits until they write). Shown to admins in /district.
+CREATE TABLE channel_sends (
+    channel   TEXT NOT NULL,
+    day       TEXT NOT NULL,              -- YYYY-MM-DD, local
     free      INTEGER NOT NULL DEFAULT 0,
     billable  INTEGER NOT NULL DEFAULT 0,
     templates INTEGER NOT NULL DEFAULT 0,
-    held      INTEGER NOT NULL DEFAULT 0
+    held      INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (channel, day)
 );

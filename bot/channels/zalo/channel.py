@@ -41,6 +41,7 @@ from bot.channels.zalo.render import (
 )
 from bot.domain.clock import Clock
 from bot.domain.outgoing import ChannelFile, LocalFile, OutMessage
+from storage.channel_usage_repo import ChannelUsageRepo
 from storage.db import Database
 from storage.outbox_repo import OutboxRepo, Recipient
 from storage.zalo_repo import HELD_PREFIX, ZaloRepo
@@ -123,14 +124,14 @@ class WindowFallback:
                 return None
             raise send_error(exc, self._clock.now()) from exc
         async with self._db.transaction() as tx:
-            await ZaloRepo(tx).count_send(self._clock.now().date(), "templates")
+            await ChannelUsageRepo(tx).count(CHANNEL, self._clock.now().date(), "templates")
         return f"template:{answer.get('message_id', '')}"
 
     async def _hold(self, user_id: str, staff_id: str | None) -> None:
         async with self._db.transaction() as tx:
             repo = ZaloRepo(tx)
             waiting = await repo.held_rows(CHANNEL, user_id) + 1
-            await repo.count_send(self._clock.now().date(), "held")
+            await ChannelUsageRepo(tx).count(CHANNEL, self._clock.now().date(), "held")
         if waiting == 1 and self._unreached is not None:
             await self._unreached(staff_id, user_id, waiting)
 
@@ -205,7 +206,7 @@ class ZaloChannel:
     async def _count(self, age: timedelta | None) -> None:
         kind = "billable" if age is not None and age > FREE_FOR else "free"
         async with self._db.transaction() as tx:
-            await ZaloRepo(tx).count_send(self._clock.now().date(), kind)
+            await ChannelUsageRepo(tx).count(CHANNEL, self._clock.now().date(), kind)
 
     async def _send_part(self, user_id: str, part: OutMessage) -> str:
         ref = part.document or part.photo

@@ -6,12 +6,14 @@ messenger-neutral."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 from bot.domain.models import BuiltinRole
 from bot.domain.outgoing import OutMessage
 from bot.i18n import Translator
 from bot.services.kernel.people import messenger_name, person_label
-from bot.services.kernel.step import Deps, system_step
+from bot.services.kernel.step import Deps, Step, system_step
+from storage.channel_usage_repo import ChannelUsageRepo
 from storage.directory_repo import DirectoryRepo
 
 
@@ -59,3 +61,27 @@ async def tell_channel_needs_admin(deps: Deps, channel: str, reason: str) -> Non
         )
 
     await tell_admins(deps, build)
+
+
+USAGE_DAYS = 30
+
+
+async def channel_usage_text(step: Step, days: int = USAGE_DAYS) -> str:
+    """What the channels with a paid window sent lately, for the admins (empty: none did)."""
+    since = step.now.date() - timedelta(days=days - 1)
+    found = await ChannelUsageRepo(step.tx).since(since)
+    return "\n".join(
+        "📨 "
+        + step.t._(
+            "{messenger}, last {days} days: {free} free, {billable} billable (sent 48 hours to 7 days "
+            "after the person last wrote), {templates} by paid template, {held} held until "
+            "the person writes again.",
+            messenger=messenger_name(channel),
+            days=days,
+            free=counts.free,
+            billable=counts.billable,
+            templates=counts.templates,
+            held=counts.held,
+        )
+        for channel, counts in found.items()
+    )

@@ -18,6 +18,7 @@ from bot.domain.models import BuiltinRole, Staff
 from bot.domain.outgoing import Button, LocalFile, OutMessage
 from bot.domain.text import export_subfolder
 from bot.i18n import Translator
+from bot.services.kernel.channel_notices import channel_usage_text
 from bot.services.kernel.feature import Answer, ButtonRoute, Feature
 from bot.services.kernel.step import Deps, Step
 from bot.services.oversight.buttons import EXPORTS, ExportRegister
@@ -145,6 +146,8 @@ class Oversight:
         gaps = [s for s in deciding if s not in registered]
         if gaps:
             text += "\n\n" + unregistered_deciders_text(t, directory, gaps)
+        if usage := await channel_usage_text(step):
+            text += "\n\n" + usage
         messages = [OutMessage(text)]  # split to its channel's length as it leaves
         heatmap = await self._heatmap(step, directory)
         path = self.folder / "charts" / f"district-{step.now:%Y%m%d-%H%M%S}.png"
