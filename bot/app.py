@@ -9,6 +9,7 @@ import signal
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 from telegram import BotCommand, Update
 from telegram.error import BadRequest, InvalidToken, TelegramError
@@ -32,6 +33,7 @@ from bot.channels.telegram_startup import (
     token_refused_line,
 )
 from bot.channels.zalo import CHANNEL as ZALO
+from bot.channels.zalo.files import ZaloFiles
 from bot.channels.zalo.wiring import ZaloParts, open_zalo
 from bot.clock import SystemClock
 from bot.config import Settings, SettingsError
@@ -42,7 +44,7 @@ from bot.inbound.telegram import TelegramInbound
 from bot.inbound.webhook import InboundServer, Route, TelegramWebhook
 from bot.services.broadcast.feature import Broadcasts
 from bot.services.directory.feature import DirectoryChat
-from bot.services.directory.fetch import FileFetcher
+from bot.services.directory.fetch import FetchRefused, FileFetcher
 from bot.services.duty.roster import DutyDesk
 from bot.services.health.feature import Health
 from bot.services.health.referral import Referrals
@@ -152,7 +154,10 @@ async def open_services(app: BotApplication, settings: Settings, clock: Clock) -
     deps = Deps(db, clock, translations, DirectoryCache(), sender.wake, settings)
     privacy = Privacy(deps, welcome)
     registration = RegistrationService(deps, privacy.on_registered)
-    features = [privacy.feature(), *build_features(deps, TelegramFiles(app.bot))]
+    fetchers: dict[str, FileFetcher] = {CHANNEL: TelegramFiles(app.bot)}
+    if settings.zalo_on:
+        fetchers[ZALO] = ZaloFiles(settings.send_read_timeout_seconds)
+    features = [privacy.feature(), *build_features(deps, ByChannel(fetchers))]
     for feature in features:
         later_views.add(feature.later_views)
     dispatcher = Dispatcher(deps, registration, features)
@@ -188,6 +193,19 @@ async def open_services(app: BotApplication, settings: Settings, clock: Clock) -
         inbound=TelegramInbound(app, db, clock, apologise),
         zalo=zalo,
     )
+
+
+class ByChannel:
+    """Each channel's file fetcher, picked by the file's channel."""
+
+    def __init__(self, fetchers: dict[str, FileFetcher]) -> None:
+        self._fetchers = fetchers
+
+    async def __call__(self, channel: str, file_id: str, dest: Path, max_bytes: int) -> None:
+        fetcher = self._fetchers.get(channel)
+        if fetcher is None:
+            raise FetchRefused(f"no files from {channel!r}")
+        await fetcher(channel, file_id, dest, max_bytes)
 
 
 def build_features(deps: Deps, fetch: FileFetcher | None = None) -> list[Feature]:

@@ -16,8 +16,10 @@ from bot.channels.port import RetryLater, Transient, Undeliverable, WindowClosed
 from bot.channels.zalo.api import ZaloApi, ZaloConfig
 from bot.channels.zalo.channel import Template, WindowFallback, ZaloChannel
 from bot.channels.zalo.errors import ZaloApiError, send_error, until_morning
+from bot.channels.zalo.files import ZaloFiles
 from bot.domain.clock import VIETNAM, ManualClock
 from bot.domain.outgoing import Button, LocalFile, OutMessage
+from bot.services.directory.fetch import FetchRefused
 from storage.channel_usage_repo import ChannelUsageRepo, SendCounts
 from storage.db import Database
 from storage.outbox_repo import OutboxRepo, Recipient
@@ -375,3 +377,19 @@ async def test_a_configured_template_reaches_them_past_the_window(tmp_path: Path
         await rig.api.close()
         await rig.db.close()
         await rig.stub.stop()
+
+
+async def test_a_file_a_person_sent_is_fetched_with_its_size_checked(
+    rig: Rig, tmp_path: Path
+) -> None:
+    rig.stub.files["staff.csv"] = b"staff_id;full_name\n" * 10
+    url = f"{rig.stub.base_url}/files/staff.csv"
+    fetch = ZaloFiles()
+    await fetch("zalo", url, tmp_path / "got.csv", 1000)
+    assert (tmp_path / "got.csv").read_bytes() == rig.stub.files["staff.csv"]
+    with pytest.raises(FetchRefused) as big:
+        await fetch("zalo", url, tmp_path / "big.csv", 50)
+    assert big.value.too_big and not (tmp_path / "big.csv").exists()
+    for channel, file_id in (("telegram", url), ("zalo", "/etc/hostname")):
+        with pytest.raises(FetchRefused):
+            await fetch(channel, file_id, tmp_path / "x", 1000)

@@ -34,6 +34,7 @@ class ZaloStub:
         self.errors: dict[str, list[int]] = defaultdict(list)  # path -> codes answered next
         self._ids = itertools.count(1)
         self.server: TestServer | None = None
+        self.files: dict[str, bytes] = {}  # what people "sent": served at /files/<name>
 
     @property
     def base_url(self) -> str:
@@ -46,6 +47,7 @@ class ZaloStub:
         app.router.add_post("/v3.0/oa/message/cs", self._cs)
         app.router.add_post("/v3.0/oa/message/template", self._template)
         app.router.add_post("/v2.0/oa/upload/{kind}", self._upload)
+        app.router.add_get("/files/{name}", self._file)
         self.server = TestServer(app)
         await self.server.start_server()
 
@@ -107,6 +109,10 @@ class ZaloStub:
         self.templates.append(await request.json())
         data = {"message_id": f"tid{next(self._ids)}"}
         return web.json_response({"error": 0, "message": "Success", "data": data})
+
+    async def _file(self, request: web.Request) -> web.Response:
+        content = self.files.get(request.match_info["name"])
+        return web.Response(status=404) if content is None else web.Response(body=content)
 
     async def _upload(self, request: web.Request) -> web.Response:
         refused = self._refused(request, "upload")
