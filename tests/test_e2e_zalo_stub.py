@@ -164,3 +164,56 @@ async def test_a_person_on_telegram_who_registers_on_zalo_is_the_same_person(
         )
     assert [tuple(r) for r in rows] == [("telegram", "TH-003"), ("zalo", "TH-003")]
     clock.advance(timedelta(minutes=1))
+
+
+ADMIN_TG = 805
+
+
+async def test_past_seven_days_a_request_waits_the_admins_are_told_it_goes_when_they_write(
+    fake: FakeBotApi, zalo: ZaloStub, both: tuple[RunningBot, str], clock: ManualClock
+) -> None:
+    _, url = both
+    principal = ZaloPerson(zalo, url, KEY, PRINCIPAL_ZALO)
+    await register_on_zalo(principal, "84912000024")
+    admin = await register(fake, ADMIN_TG, "DU-003")
+    clock.advance(timedelta(days=8))  # the principal has not written for 8 days
+    teacher = await register(fake, TEACHER_TG, "TH-003")
+    from tests.test_e2e_travel import submit
+
+    await submit(fake, teacher, leave="05/06/2021 07:00", back="06/06/2021 18:00")
+    told = await fake.next_message(admin.id)
+    while "Zalo" not in (told.text or ""):  # the weekly report came first (a Monday passed)
+        told = await fake.next_message(admin.id)
+    assert "Châu Thị Bích Ngọc" in (told.text or "") and "7 ngày" in (told.text or "")
+    assert not any("Lại Thị Diệu Linh" in text_of(m) for m in principal.messages())
+    await principal.say("xin chào")  # the window opens again: what waited goes out
+    request = await principal.next_with("Lại Thị Diệu Linh", timeout=10)
+    assert buttons_of(request)
+    async with both[0].services.db.reading() as tx:
+        row = await tx.one(
+            "SELECT billable, held FROM channel_sends WHERE channel = 'zalo' AND held > 0"
+        )
+    assert row is not None and row[1] == 1
+
+
+async def test_past_seven_days_a_person_on_both_gets_it_on_telegram(
+    fake: FakeBotApi, zalo: ZaloStub, both: tuple[RunningBot, str], clock: ManualClock
+) -> None:
+    _, url = both
+    await register(fake, PRINCIPAL_TG, "TH-001")
+    principal = ZaloPerson(zalo, url, KEY, PRINCIPAL_ZALO)
+    await principal.follow()
+    await principal.next_with("Chào mừng")
+    await principal.next_message()
+    await principal.share_phone("84912000024")
+    question = await principal.next_with("có phải")
+    await principal.tap(question, "✅")  # linked on Zalo too, which is now the one used last
+    await principal.answers()
+    clock.advance(timedelta(days=8))
+    teacher = await register(fake, TEACHER_TG, "TH-003")
+    from tests.test_e2e_travel import submit
+
+    await submit(fake, teacher, leave="05/06/2021 07:00", back="06/06/2021 18:00")
+    request = await fake.next_message(PRINCIPAL_TG)
+    assert "Lại Thị Diệu Linh" in (request.text or "")
+    assert not any("Lại Thị Diệu Linh" in text_of(m) for m in principal.messages())

@@ -71,7 +71,7 @@ async def make_rig(tmp_path: Path, template: Template | None = None) -> Rig:
         told.append(("admin", reason))
 
     api = ZaloApi(config, db, clock, on_token_refused=refused)
-    fallback = WindowFallback(db, clock, api, template, lambda: None, unreached)
+    fallback = WindowFallback(db, clock, api, template, unreached)
     channel = ZaloChannel(api, db, clock, [files], fallback, 3600, on_admin_needed=admin)
     return Rig(db, clock, stub, api, channel, files, told)
 
@@ -129,7 +129,7 @@ async def test_a_restart_uses_the_saved_pair_not_the_spent_first_token(
     await send_all(rig, OutMessage("before"))
     config = rig.api.config
     again = ZaloApi(config, rig.db, rig.clock)
-    fallback = WindowFallback(rig.db, rig.clock, again, None, lambda: None)
+    fallback = WindowFallback(rig.db, rig.clock, again, None)
     channel = ZaloChannel(again, rig.db, rig.clock, [rig.files], fallback, 3600)
     await channel.send(USER, OutMessage("after"))
     await again.close()
@@ -309,7 +309,7 @@ async def test_within_48_hours_free_then_billable_until_seven_days(rig: Rig) -> 
     assert await rig.counts() == (1, 1, 0, 0)
 
 
-async def test_past_seven_days_it_goes_to_the_other_channel(rig: Rig) -> None:
+async def test_past_seven_days_the_outbox_is_told_to_use_the_other_channel(rig: Rig) -> None:
     async with rig.db.transaction() as tx:
         accounts = AccountsRepo(tx)
         await accounts.touch("zalo", USER, USER)
@@ -317,12 +317,13 @@ async def test_past_seven_days_it_goes_to_the_other_channel(rig: Rig) -> None:
         await accounts.touch("telegram", "111", "111")
         await accounts.link("telegram", "111", "S1", START)
     await rig.touch(ago=timedelta(days=8))
-    refs = await send_all(rig, OutMessage("Chỉ đạo mới"))
-    assert refs[0] is not None and refs[0].startswith("via:telegram:")
-    assert not rig.stub.sent
-    async with rig.db.reading() as tx:
-        due = await OutboxRepo(tx).due(rig.clock.now(), 10, set())
-    assert [(row.channel, row.chat_ref) for row in due] == [("telegram", "111")]
+    with pytest.raises(WindowClosed):
+        await send_all(rig, OutMessage("Chỉ đạo mới"))
+    rig.stub.fail_next("cs", -230)
+    await rig.touch(ago=timedelta(days=1))  # Zalo knows better: refused all the same
+    with pytest.raises(WindowClosed):
+        await send_all(rig, OutMessage("Chỉ đạo mới"))
+    assert not rig.stub.sent and not rig.told
 
 
 async def test_refused_by_zalo_with_230_falls_back_too(rig: Rig) -> None:

@@ -4,7 +4,8 @@
 The window (ZALO.md §1 row 5): within 48 h of the person's last interaction a message is free;
 from 48 h to 7 days it still goes and is counted billable; past 7 days (known here, or refused
 by Zalo with a window code) the message falls back (`WindowFallback`): to the person's other
-channel, else a ZBS template when one is set, else it is held until the person writes again.
+channel (the outbox moves the row there on `WindowClosed`), else a ZBS template when one is set,
+else it is held until the person writes again (the admins are told).
 """
 
 from __future__ import annotations
@@ -43,7 +44,6 @@ from bot.domain.clock import Clock
 from bot.domain.outgoing import ChannelFile, LocalFile, OutMessage
 from storage.channel_usage_repo import ChannelUsageRepo
 from storage.db import Database
-from storage.outbox_repo import OutboxRepo, Recipient
 from storage.zalo_repo import HELD_PREFIX, ZaloRepo
 
 log = logging.getLogger(__name__)
@@ -77,31 +77,23 @@ class WindowFallback:
         clock: Clock,
         api: ZaloApi,
         template: Template | None,
-        wake_outbox: Callable[[], None],
         unreached: Unreached | None = None,
     ) -> None:
         self._db = db
         self._clock = clock
         self._api = api
         self._template = template
-        self._wake = wake_outbox
         self._unreached = unreached
 
     async def handle(self, user_id: str, message: OutMessage, why: str) -> str:
-        """The reference of what went instead; raises Undeliverable (held) when nothing could."""
-        async with self._db.transaction() as tx:
+        """The reference of what went instead. Raises WindowClosed when the person has another
+        channel (the outbox sends the row there), Undeliverable when it is held."""
+        async with self._db.reading() as tx:
             repo = ZaloRepo(tx)
             staff_id = await repo.staff_of(CHANNEL, user_id)
             others = await repo.other_chats(staff_id, CHANNEL) if staff_id else []
-            if others:
-                channel, chat_ref = others[0]
-                row = await OutboxRepo(tx).enqueue(
-                    Recipient(channel, chat_ref, staff_id), message, self._clock.now(), priority=3
-                )
         if others:
-            self._wake()
-            log.info("Zalo window closed for %s (%s): sent on %s instead", user_id, why, channel)
-            return f"via:{channel}:{row}"
+            raise WindowClosed(f"{why}; their other channel takes it")
         if self._template is not None and (sent := await self._send_template(user_id, message)):
             return sent
         await self._hold(user_id, staff_id)

@@ -72,7 +72,7 @@ async def open_zalo(settings: Settings, deps: Deps, dispatcher: Dispatcher) -> Z
         if settings.zalo_template_id.strip()
         else None
     )
-    fallback = WindowFallback(db, clock, api, template, deps.wake_outbox, unreached)
+    fallback = WindowFallback(db, clock, api, template, unreached)
     channel = ZaloChannel(
         api,
         db,
