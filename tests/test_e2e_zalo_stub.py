@@ -131,18 +131,14 @@ async def test_a_telegram_requester_and_a_zalo_approver(
 
     await submit(fake, teacher)
     request = await principal.next_with("Lại Thị Diệu Linh")
-    request_id = next(
-        b["message_id"]
-        for b in zalo.replies
-        if b["message"] == request  # the stub's answer to that send
-    )
     await principal.tap(request, "✅")
     told = await fake.next_message(teacher.id)
     assert "Đã phê duyệt" in (told.text or "")
     toast, follow_up = await principal.answers()  # no toasts, no edits on Zalo
     assert text_of(toast) == "Đã phê duyệt."
     assert "✅ Đã phê duyệt bởi Châu Thị Bích Ngọc" in text_of(follow_up)
-    assert follow_up["quote_message_id"] == request_id
+    assert "Lại Thị Diệu Linh" in text_of(follow_up)  # the whole request again, decided
+    assert not buttons_of(follow_up)
 
 
 async def test_a_person_on_telegram_who_registers_on_zalo_is_the_same_person(

@@ -27,7 +27,6 @@ class ZaloStub:
         self.refreshes = 0
         self.refuse_refresh = False
         self.sent: list[dict[str, Any]] = []  # cs bodies, in order
-        self.replies: list[dict[str, Any]] = []  # what each cs send was answered (its id)
         self.templates: list[dict[str, Any]] = []
         self.uploads: list[tuple[str, str, bytes]] = []  # (kind, file name, content)
         self.requests = 0
@@ -99,7 +98,6 @@ class ZaloStub:
             return web.json_response({"error": -201, "message": "text is invalid!"})
         self.sent.append(body)
         data = {"message_id": f"mid{next(self._ids)}", "user_id": body["recipient"]["user_id"]}
-        self.replies.append({"message": body["message"], **data})
         return web.json_response({"error": 0, "message": "Success", "data": data})
 
     async def _template(self, request: web.Request) -> web.Response:

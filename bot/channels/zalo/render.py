@@ -50,7 +50,9 @@ def capabilities(requests_per_minute: int) -> Capabilities:
         max_acknowledgement=0,
         persistent_menu=False,
         command_menu=False,
-        can_quote=True,
+        # quote_message_id is documented for replies to the person's own messages; whether an
+        # OA message may be quoted is not: a follow-up of an edit goes unquoted
+        can_quote=False,
         phone_sharing=PhoneSharing.FORM,
         proactive=ProactivePolicy(free_for=FREE_FOR, paid_until=PAID_UNTIL),
         # a little under the app's cap: uploads and token refreshes count against it too
