@@ -56,7 +56,7 @@ from bot.services.kernel.schedule import SweepSchedule
 from bot.services.kernel.step import Deps, DirectoryCache
 from bot.services.kernel.sweep import Sweeper
 from bot.services.outbox.later_views import LaterViews
-from bot.services.outbox.sender import OutboxSender, RateLimiter
+from bot.services.outbox.sender import OutboxSender, RateLimiter, Transport
 from bot.services.oversight.feature import Oversight
 from bot.services.privacy.breaches import Breaches
 from bot.services.privacy.feature import Privacy
@@ -128,23 +128,39 @@ def build_application(
     return app
 
 
-async def open_services(app: BotApplication, settings: Settings, clock: Clock) -> Services:
+@dataclass
+class Core:
+    """What every channel shares: storage, the outbox, the services, the sweep."""
+
+    db: Database
+    deps: Deps
+    sender: OutboxSender
+    registration: RegistrationService
+    dispatcher: Dispatcher
+    admin_alerts: AdminAlerts
+    sweeper: Sweeper
+    schedule: SweepSchedule
+    zalo: ZaloParts | None = None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+async def open_core(
+    settings: Settings,
+    clock: Clock,
+    limiter: RateLimiter,
+    transports: dict[str, Transport],
+    fetchers: dict[str, FileFetcher],
+) -> Core:
+    """The services over the channels given, and Zalo's when ZALO_APP_ID is set."""
     db = await Database.open(settings.database_path)
-    limiter = RateLimiter(settings.send_rate_per_second)
-    paid = settings.telegram_paid_broadcast
-    transport = TelegramTransport(
-        app.bot,
-        settings.upload_folders,
-        paid_broadcast=paid,
-        send_rate=settings.send_rate_per_second,
-    )
+    paid = settings.telegram_paid_broadcast and CHANNEL in transports
     translations = Translations(
         default_language=settings.default_language, home_is_province=settings.home_is_province
     )
     later_views = LaterViews(translations)
     sender = OutboxSender(
         db,
-        {CHANNEL: transport},
+        transports,
         clock,
         limiter,
         bulk_limiter=RateLimiter(settings.paid_broadcast_rate_per_second) if paid else None,
@@ -154,44 +170,58 @@ async def open_services(app: BotApplication, settings: Settings, clock: Clock) -
     deps = Deps(db, clock, translations, DirectoryCache(), sender.wake, settings)
     privacy = Privacy(deps, welcome)
     registration = RegistrationService(deps, privacy.on_registered)
-    fetchers: dict[str, FileFetcher] = {CHANNEL: TelegramFiles(app.bot)}
     if settings.zalo_on:
-        fetchers[ZALO] = ZaloFiles(settings.send_read_timeout_seconds)
+        fetchers = {**fetchers, ZALO: ZaloFiles(settings.send_read_timeout_seconds)}
     features = [privacy.feature(), *build_features(deps, ByChannel(fetchers))]
     for feature in features:
         later_views.add(feature.later_views)
     dispatcher = Dispatcher(deps, registration, features)
     sweeper = sweeper_for(deps, features)
-    replier = TelegramReplier(transport, limiter)
-    admin_alerts = AdminAlerts(deps, settings.admin_error_alert_interval_seconds)
     zalo = await open_zalo(settings, deps, dispatcher) if settings.zalo_on else None
     if zalo is not None:
         sender.add_channel(ZALO, zalo.channel)
+    schedule = SweepSchedule(
+        sweeper,
+        clock,
+        SystemClock(settings.tz),
+        timedelta(seconds=settings.sweep_interval_seconds),
+        [wake for feature in features for wake in feature.wakes],
+    )
+    admin_alerts = AdminAlerts(deps, settings.admin_error_alert_interval_seconds)
+    return Core(db, deps, sender, registration, dispatcher, admin_alerts, sweeper, schedule, zalo)
+
+
+async def open_services(app: BotApplication, settings: Settings, clock: Clock) -> Services:
+    limiter = RateLimiter(settings.send_rate_per_second)
+    transport = TelegramTransport(
+        app.bot,
+        settings.upload_folders,
+        paid_broadcast=settings.telegram_paid_broadcast,
+        send_rate=settings.send_rate_per_second,
+    )
+    core = await open_core(
+        settings, clock, limiter, {CHANNEL: transport}, {CHANNEL: TelegramFiles(app.bot)}
+    )
+    replier = TelegramReplier(transport, limiter)
 
     async def apologise(update: Update, received: bool) -> None:
         if update.effective_user is not None and update.effective_chat is not None:
-            apology = admin_alerts.apology(incoming(update), received=received)
+            apology = core.admin_alerts.apology(incoming(update), received=received)
             await replier.reply(str(update.effective_chat.id), [apology])
 
     return Services(
         settings=settings,
-        db=db,
-        deps=deps,
-        sender=sender,
+        db=core.db,
+        deps=core.deps,
+        sender=core.sender,
         replier=replier,
-        registration=registration,
-        dispatcher=dispatcher,
-        admin_alerts=admin_alerts,
-        sweeper=sweeper,
-        schedule=SweepSchedule(
-            sweeper,
-            clock,
-            SystemClock(settings.tz),
-            timedelta(seconds=settings.sweep_interval_seconds),
-            [wake for feature in features for wake in feature.wakes],
-        ),
-        inbound=TelegramInbound(app, db, clock, apologise),
-        zalo=zalo,
+        registration=core.registration,
+        dispatcher=core.dispatcher,
+        admin_alerts=core.admin_alerts,
+        sweeper=core.sweeper,
+        schedule=core.schedule,
+        inbound=TelegramInbound(app, core.db, clock, apologise),
+        zalo=core.zalo,
     )
 
 
@@ -237,8 +267,11 @@ async def _open(app: BotApplication, settings: Settings, clock: Clock) -> None:
 
 async def _close(app: BotApplication) -> None:
     found: Services | None = app.bot_data.pop(SERVICES_KEY, None)
-    if found is None:
-        return
+    if found is not None:
+        await close_core(found)
+
+
+async def close_core(found: Services | Core) -> None:
     await found.schedule.stop()  # a sweep under way finishes first
     await found.sender.stop()
     # Let the sender finish what it started (a delivery's outcome) before the
@@ -271,8 +304,57 @@ async def _set_commands(app: BotApplication, translations: Translations) -> None
 
 def run(settings: Settings, *, webhook: bool = False) -> int:
     """`python -m bot run [--webhook]`: 0 after SIGTERM or Ctrl-C, 2 when Telegram refuses the
-    token (at start or later: a revoked token). An unreachable Bot API is waited out."""
+    token (at start or later: a revoked token). An unreachable Bot API is waited out. With
+    ZALO_APP_ID and no TELEGRAM_BOT_TOKEN the bot runs on Zalo alone."""
+    if settings.zalo_on and not settings.telegram_on:
+        return asyncio.run(_serve_zalo_only(settings))
     return asyncio.run(_serve(settings, webhook))
+
+
+@dataclass
+class ZaloOnly:
+    """The bot without Telegram: the services, the outbox and Zalo's webhook route."""
+
+    core: Core
+    server: InboundServer
+
+    @property
+    def zalo(self) -> ZaloParts:
+        assert self.core.zalo is not None
+        return self.core.zalo
+
+
+async def start_zalo_only(settings: Settings, clock: Clock) -> ZaloOnly:
+    redaction.install(settings.secret_values())
+    limiter = RateLimiter(settings.send_rate_per_second)
+    core = await open_core(settings, clock, limiter, {}, {})
+    assert core.zalo is not None
+    core.tasks.append(asyncio.create_task(core.sender.run(), name="outbox-sender"))
+    core.schedule.start()
+    await core.zalo.inbound.resume()
+    server = InboundServer({core.zalo.webhook.path: core.zalo.webhook.handle})
+    await server.start(settings.webhook_listen, settings.webhook_port)
+    return ZaloOnly(core, server)
+
+
+async def stop_zalo_only(running: ZaloOnly) -> None:
+    await running.server.stop()
+    await running.zalo.inbound.drain(timeout=5)
+    await close_core(running.core)
+
+
+async def _serve_zalo_only(settings: Settings) -> int:
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopping.set)
+    running = await start_zalo_only(settings, SystemClock(settings.tz))
+    log.info("khaibao runs on Zalo alone (webhook on port %d)", running.server.port)
+    try:
+        await stopping.wait()
+    finally:
+        await stop_zalo_only(running)
+    return 0
 
 
 async def _serve(settings: Settings, webhook: bool) -> int:

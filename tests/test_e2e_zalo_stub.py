@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from bot.app import start_zalo_only, stop_zalo_only
+from bot.config import Settings
 from bot.domain.clock import ManualClock
 from tests.fakebot import FakeBotApi
 from tests.harness import RunningBot, free_port, load_examples, make_settings, register
@@ -213,3 +215,35 @@ async def test_past_seven_days_a_person_on_both_gets_it_on_telegram(
     request = await fake.next_message(PRINCIPAL_TG)
     assert "Lại Thị Diệu Linh" in (request.text or "")
     assert not any("Lại Thị Diệu Linh" in text_of(m) for m in principal.messages())
+
+
+async def test_zalo_alone_without_telegram(
+    zalo: ZaloStub, db_path: Path, clock: ManualClock
+) -> None:
+    outcome = await load_examples(db_path, clock)
+    assert outcome.applied, outcome.problems
+    port = free_port()
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        database_path=db_path,
+        per_chat_interval_seconds=0,
+        sweep_interval_seconds=0.2,
+        zalo_app_id=APP_ID,
+        zalo_oa_id=OA_ID,
+        zalo_app_secret=APP_SECRET,
+        zalo_oa_secret_key=KEY,
+        zalo_refresh_token=FIRST_REFRESH,
+        zalo_api_base_url=zalo.base_url,
+        zalo_oauth_base_url=zalo.base_url,
+        webhook_port=port,
+    )
+    assert settings.messengers == ("zalo",)
+    running = await start_zalo_only(settings, clock)
+    try:
+        teacher = ZaloPerson(zalo, f"http://127.0.0.1:{port}/zalo/webhook", KEY, TEACHER_ZALO)
+        await register_on_zalo(teacher, "84912000026")
+        await teacher.say("/me")
+        me = await teacher.next_with("Lại Thị Diệu Linh")
+        assert "Châu Thị Bích Ngọc" in text_of(me)  # who decides her requests
+    finally:
+        await stop_zalo_only(running)
