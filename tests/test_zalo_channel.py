@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -394,3 +394,18 @@ async def test_a_file_a_person_sent_is_fetched_with_its_size_checked(
     for channel, file_id in (("telegram", url), ("zalo", "/etc/hostname")):
         with pytest.raises(FetchRefused):
             await fetch(channel, file_id, tmp_path / "x", 1000)
+
+
+async def test_a_new_first_token_is_used_when_the_saved_one_is_refused(rig: Rig) -> None:
+    await rig.touch()
+    await send_all(rig, OutMessage("one"))
+    rig.stub.refresh.clear()  # the saved refresh token expired (3 months unused)
+    rig.stub.refresh.add("a-new-token-from-the-admin")
+    rig.stub.access.clear()
+    config = replace(rig.api.config, first_refresh_token="a-new-token-from-the-admin")
+    again = ZaloApi(config, rig.db, rig.clock)  # the bot restarted with the new setting
+    channel = ZaloChannel(again, rig.db, rig.clock, [rig.files], WindowFallback(
+        rig.db, rig.clock, again, None), 3600)  # fmt: skip
+    await channel.send(USER, OutMessage("two"))
+    await again.close()
+    assert [b["message"]["text"] for b in rig.stub.sent] == ["one", "two"]

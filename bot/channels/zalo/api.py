@@ -95,6 +95,7 @@ class Tokens:
         self._lock = asyncio.Lock()
         self._pair: TokenPair | None = None
         self._refused = False
+        self._tried_first = ""  # ZALO_REFRESH_TOKEN tried after the saved token was refused
 
     async def current(self) -> str:
         """An access token with time left; refreshed first when it is due."""
@@ -109,20 +110,17 @@ class Tokens:
             pair = self._pair or await self._load()
             if pair is not None and self._renewed_meanwhile(pair, stale):
                 return pair
-            refresh_token = pair.refresh_token if pair else self._config.first_refresh_token
+            first = self._config.first_refresh_token
+            refresh_token = pair.refresh_token if pair else first
             if not refresh_token:
                 await self._refused_now("no refresh token (ZALO_REFRESH_TOKEN is empty)")
-            answer = await self._post_form(
-                f"{self._config.oauth_base.rstrip('/')}/v4/oa/access_token",
-                {"secret_key": self._config.app_secret},
-                {
-                    "app_id": self._config.app_id,
-                    "grant_type": "refresh_token",
-                    "refresh_token": refresh_token,
-                },
-            )
+            answer = await self._exchange(refresh_token)
+            if _refused(answer) and first and first not in (refresh_token, self._tried_first):
+                # the saved token no longer works: a new ZALO_REFRESH_TOKEN the admin put in
+                self._tried_first = first
+                answer = await self._exchange(first)
             access, renewed = answer.get("access_token"), answer.get("refresh_token")
-            if not isinstance(access, str) or not isinstance(renewed, str) or not access:
+            if _refused(answer):
                 reason = str(answer.get("error_description") or answer.get("message") or answer)
                 await self._refused_now(reason[:200])
             assert isinstance(access, str) and isinstance(renewed, str)
@@ -135,6 +133,17 @@ class Tokens:
             self._refused = False
             log.info("Zalo access token refreshed; valid until %s", expires.isoformat())
             return self._pair
+
+    async def _exchange(self, refresh_token: str) -> JSON:
+        return await self._post_form(
+            f"{self._config.oauth_base.rstrip('/')}/v4/oa/access_token",
+            {"secret_key": self._config.app_secret},
+            {
+                "app_id": self._config.app_id,
+                "grant_type": "refresh_token",
+                "refresh_token": refresh_token,
+            },
+        )
 
     def _renewed_meanwhile(self, pair: TokenPair, stale: str | None) -> bool:
         """`stale` None: the caller only found the token due; else the token it was refused."""
@@ -156,6 +165,11 @@ class Tokens:
         if first and self._on_refused is not None:
             await self._on_refused(reason)
         raise TokenRefused(reason)
+
+
+def _refused(answer: JSON) -> bool:
+    access, renewed = answer.get("access_token"), answer.get("refresh_token")
+    return not (isinstance(access, str) and access and isinstance(renewed, str) and renewed)
 
 
 def _lifetime(value: object) -> timedelta:

@@ -44,6 +44,7 @@ from bot.domain.clock import Clock
 from bot.domain.outgoing import ChannelFile, LocalFile, OutMessage
 from storage.channel_usage_repo import ChannelUsageRepo
 from storage.db import Database
+from storage.directory_repo import DirectoryRepo
 from storage.zalo_repo import HELD_PREFIX, ZaloRepo
 
 log = logging.getLogger(__name__)
@@ -94,12 +95,15 @@ class WindowFallback:
             others = await repo.other_chats(staff_id, CHANNEL) if staff_id else []
         if others:
             raise WindowClosed(f"{why}; their other channel takes it")
-        if self._template is not None and (sent := await self._send_template(user_id, message)):
+        template = self._template
+        if template is not None and (sent := await self._send_template(user_id, staff_id, message)):
             return sent
         await self._hold(user_id, staff_id)
         raise Undeliverable(f"{HELD_PREFIX} {why}; sent when they write again")
 
-    async def _send_template(self, user_id: str, message: OutMessage) -> str | None:
+    async def _send_template(
+        self, user_id: str, staff_id: str | None, message: OutMessage
+    ) -> str | None:
         template = self._template
         assert template is not None
         text = message.text if len(message.text) <= template.max_chars else (
@@ -107,7 +111,7 @@ class WindowFallback:
         )  # fmt: skip
         data = {template.text_param: text}
         if template.name_param:
-            data[template.name_param] = ""
+            data[template.name_param] = await self._name_of(staff_id)
         body = {"user_id": user_id, "template_id": template.template_id, "template_data": data}
         try:
             answer = await self._api.post(TEMPLATE_PATH, body)
@@ -118,6 +122,13 @@ class WindowFallback:
         async with self._db.transaction() as tx:
             await ChannelUsageRepo(tx).count(CHANNEL, self._clock.now().date(), "templates")
         return f"template:{answer.get('message_id', '')}"
+
+    async def _name_of(self, staff_id: str | None) -> str:
+        if staff_id is None:
+            return ""
+        async with self._db.reading() as tx:
+            person = await DirectoryRepo(tx).person(staff_id)
+        return person.full_name if person is not None else ""
 
     async def _hold(self, user_id: str, staff_id: str | None) -> None:
         async with self._db.transaction() as tx:
