@@ -50,12 +50,19 @@ class ZaloRepo:
 
     # --- the window -----------------------------------------------------------------------
 
-    async def touch_user(self, user_id: str, now: datetime, *, following: bool = True) -> None:
+    async def touch_user(self, user_id: str, now: datetime) -> None:
+        """The person interacted (wrote, tapped, followed): their window starts again."""
         await self.tx.execute(
-            "INSERT INTO zalo_users (user_id, last_interaction_at, following) VALUES (?, ?, ?) "
+            "INSERT INTO zalo_users (user_id, last_interaction_at, following) VALUES (?, ?, 1) "
             "ON CONFLICT (user_id) DO UPDATE SET last_interaction_at = excluded.last_interaction_at, "
-            "following = excluded.following",
-            (user_id, to_db_time(now), int(following)),
+            "following = 1",
+            (user_id, to_db_time(now)),
+        )
+
+    async def set_following(self, user_id: str, following: bool) -> None:
+        """Following or not, without it counting as an interaction (an unfollow)."""
+        await self.tx.execute(
+            "UPDATE zalo_users SET following = ? WHERE user_id = ?", (int(following), user_id)
         )
 
     async def last_interaction(self, user_id: str, tz: tzinfo) -> datetime | None:
@@ -103,6 +110,14 @@ class ZaloRepo:
             "AND error LIKE ?",
             (to_db_time(now), channel, chat_ref, HELD_PREFIX + "%"),
         )
+
+    async def held_users(self, channel: str) -> set[str]:
+        rows = await self.tx.all(
+            "SELECT DISTINCT chat_ref FROM outbox WHERE channel = ? AND status = 'undeliverable' "
+            "AND error LIKE ?",
+            (channel, HELD_PREFIX + "%"),
+        )
+        return {str(r[0]) for r in rows}
 
     async def held_total(self, channel: str) -> int:
         return int(

@@ -14,7 +14,9 @@ import asyncio
 import json
 import logging
 import re
+from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -45,6 +47,7 @@ log = logging.getLogger(__name__)
 PATH = "/zalo/webhook"
 MAX_BODY = 256 * 1024
 RETRY_PAUSES = (1.0, 5.0)
+FLUSH_AFTER = 0.05  # seconds: handled events of that moment are marked done in one transaction
 INVITE_CODE = re.compile(r"[A-Za-z0-9_-]{16}")
 INVITE_IN_LINK = re.compile(r"[?&]start=([A-Za-z0-9_-]{8,64})")
 
@@ -53,34 +56,68 @@ Apologise = Callable[[Incoming, bool], Awaitable[None]]
 
 
 class ZaloInbound:
-    """The inbox side: store, then hand each person's events over in order."""
+    """The inbox side: store, then hand each person's events over in order.
+
+    The event's row, the person's last interaction and the release of what was held for them
+    go in one transaction, before Zalo is answered. At most `concurrency` events are handled
+    at once, so the next event's storing never waits behind a crowd of steps."""
 
     def __init__(
         self,
         db: Database,
         clock: Clock,
         handle: Callable[[ZaloEvent], Awaitable[None]],
+        *,
+        held: set[str] | None = None,
+        wake_outbox: Callable[[], None] = lambda: None,
+        concurrency: int = 16,
         retry_pauses: Sequence[float] = RETRY_PAUSES,
     ) -> None:
         self.db = db
         self.clock = clock
         self.handle = handle
+        self.held = held if held is not None else set()  # users with messages held for them
+        self.wake_outbox = wake_outbox
         self.retry_pauses = tuple(retry_pauses)
+        self._slots = asyncio.Semaphore(concurrency)
         self._locks: dict[str, asyncio.Lock] = {}
+        self._waiting: Counter[str] = Counter()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._handled: list[str] = []
+        self._flushing: asyncio.Task[None] | None = None
 
     async def accept(self, event: ZaloEvent, raw: str) -> bool:
         """Store the event (committed on return); True when it was new (then it is handled)."""
+        now, released = self.clock.now(), 0
         async with self.db.transaction() as tx:
-            fresh = await InboxRepo(tx).store(CHANNEL, [(event.key, raw)], self.clock.now())
+            fresh = await InboxRepo(tx).store(CHANNEL, [(event.key, raw)], now)
+            if fresh:
+                released = await self._note_interaction(ZaloRepo(tx), event, now)
+        if released:
+            log.info("%d held messages for Zalo user %s go out now", released, event.user_id)
+            self.wake_outbox()
         if fresh:
             self._schedule(event)
         return bool(fresh)
+
+    async def _note_interaction(self, repo: ZaloRepo, event: ZaloEvent, now: datetime) -> int:
+        """The person's window opens again; what was held for them is due now."""
+        if not event.interaction:
+            await repo.set_following(event.user_id, event.name != "unfollow")
+            return 0
+        await repo.touch_user(event.user_id, now)
+        if event.user_id not in self.held:
+            return 0
+        released = await repo.release_held(CHANNEL, event.user_id, now)
+        if released:  # none yet: the hold being recorded right now goes at their next event
+            self.held.discard(event.user_id)
+        return released
 
     async def resume(self) -> int:
         """Hand over, in arrival order, the events a previous run stored but did not finish."""
         async with self.db.reading() as tx:
             rows = await InboxRepo(tx).open_rows(CHANNEL)
+            self.held |= await ZaloRepo(tx).held_users(CHANNEL)
         for row in rows:
             try:
                 self._schedule(parse_event(json.loads(row.body)))
@@ -99,6 +136,9 @@ class ZaloInbound:
                 task.cancel()
             if stuck:
                 await asyncio.gather(*stuck, return_exceptions=True)
+        if self._flushing is not None:
+            await asyncio.gather(self._flushing, return_exceptions=True)
+        await self._flush()
 
     def _schedule(self, event: ZaloEvent) -> None:
         self._track(self._in_order(event))
@@ -110,13 +150,17 @@ class ZaloInbound:
 
     async def _in_order(self, event: ZaloEvent) -> None:
         # asyncio.Lock wakes its waiters first come, first served: the person's events in order
-        lock = self._locks.setdefault(event.user_id, asyncio.Lock())
+        user = event.user_id
+        self._waiting[user] += 1
+        lock = self._locks.setdefault(user, asyncio.Lock())
         try:
-            async with lock:
+            async with lock, self._slots:
                 await self._attempts(event)
         finally:
-            if not lock.locked() and self._locks.get(event.user_id) is lock:
-                del self._locks[event.user_id]
+            self._waiting[user] -= 1
+            if not self._waiting[user]:
+                del self._waiting[user]
+                self._locks.pop(user, None)
 
     async def _attempts(self, event: ZaloEvent) -> None:
         for attempt in range(len(self.retry_pauses) + 1):
@@ -129,14 +173,27 @@ class ZaloInbound:
                 async with self.db.transaction() as tx:
                     await InboxRepo(tx).count_attempt(CHANNEL, event.key)
                 continue
-            await self._mark_done(event.key)
+            self._mark_done_soon(event.key)
             return
         log.error("Zalo event %s given up after %d attempts", event.key, attempt + 1)
         await self._give_up(event.key)
 
-    async def _mark_done(self, key: str) -> None:
-        async with self.db.transaction() as tx:
-            await InboxRepo(tx).mark_done_many(CHANNEL, [key], self.clock.now())
+    def _mark_done_soon(self, key: str) -> None:
+        """Nearly every event's step marked its row done already; the others (an unfollow,
+        a redelivery) are marked together a moment later."""
+        self._handled.append(key)
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.create_task(self._flush_soon())
+
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(FLUSH_AFTER)
+        await self._flush()
+
+    async def _flush(self) -> None:
+        keys, self._handled = self._handled, []
+        if keys:
+            async with self.db.transaction() as tx:
+                await InboxRepo(tx).mark_done_many(CHANNEL, keys, self.clock.now())
 
     async def _give_up(self, key: str) -> None:
         async with self.db.transaction() as tx:
@@ -180,24 +237,19 @@ class ZaloWebhook:
 
 
 class ZaloRouter:
-    """One stored event to the services: the window noted, then the intent handled."""
+    """One stored event to the services: its intent handled, the answers sent."""
 
     def __init__(
         self,
         db: Database,
-        clock: Clock,
         dispatcher: Dispatcher,
         reply: Reply,
-        wake_outbox: Callable[[], None],
     ) -> None:
         self.db = db
-        self.clock = clock
         self.dispatcher = dispatcher
         self.reply = reply
-        self.wake_outbox = wake_outbox
 
     async def __call__(self, event: ZaloEvent) -> None:
-        await self._note_interaction(event)
         intent = intent_of(event)
         if intent is None:
             return
@@ -211,16 +263,6 @@ class ZaloRouter:
         answers = await self.route(who, intent)
         if answers:
             await self.reply(event.user_id, answers)
-
-    async def _note_interaction(self, event: ZaloEvent) -> None:
-        """The person's window opens again; what was held for them goes out now."""
-        async with self.db.transaction() as tx:
-            repo = ZaloRepo(tx)
-            await repo.touch_user(event.user_id, self.clock.now(), following=event.interaction)
-            released = await repo.release_held(CHANNEL, event.user_id, self.clock.now())
-        if released:
-            log.info("%d held messages for Zalo user %s go out now", released, event.user_id)
-            self.wake_outbox()
 
     async def route(self, who: Incoming, intent: Intent) -> list[OutMessage]:
         """The dispatcher's answer; an invite code typed by someone not registered starts

@@ -79,7 +79,9 @@ class WindowFallback:
         api: ZaloApi,
         template: Template | None,
         unreached: Unreached | None = None,
+        held: set[str] | None = None,
     ) -> None:
+        self._held = held if held is not None else set()  # shared with the inbound side
         self._db = db
         self._clock = clock
         self._api = api
@@ -135,6 +137,7 @@ class WindowFallback:
             repo = ZaloRepo(tx)
             waiting = await repo.held_rows(CHANNEL, user_id) + 1
             await ChannelUsageRepo(tx).count(CHANNEL, self._clock.now().date(), "held")
+        self._held.add(user_id)
         if waiting == 1 and self._unreached is not None:
             await self._unreached(staff_id, user_id, waiting)
 

@@ -72,7 +72,8 @@ async def open_zalo(settings: Settings, deps: Deps, dispatcher: Dispatcher) -> Z
         if settings.zalo_template_id.strip()
         else None
     )
-    fallback = WindowFallback(db, clock, api, template, unreached)
+    held: set[str] = set()  # Zalo users with messages held for them
+    fallback = WindowFallback(db, clock, api, template, unreached, held)
     channel = ZaloChannel(
         api,
         db,
@@ -87,8 +88,15 @@ async def open_zalo(settings: Settings, deps: Deps, dispatcher: Dispatcher) -> Z
         for message in messages:
             await reply_one(channel, user_id, message)
 
-    router = ZaloRouter(db, clock, dispatcher, reply, deps.wake_outbox)
-    inbound = ZaloInbound(db, clock, router)
+    router = ZaloRouter(db, dispatcher, reply)
+    inbound = ZaloInbound(
+        db,
+        clock,
+        router,
+        held=held,
+        wake_outbox=deps.wake_outbox,
+        concurrency=settings.concurrent_updates,
+    )
     async with db.reading() as tx:
         settled = settings.zalo_signature_id or await ZaloRepo(tx).signature_id()
 
