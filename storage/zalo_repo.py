@@ -51,8 +51,9 @@ class ZaloRepo:
     # --- the window -----------------------------------------------------------------------
 
     async def touch_user(self, user_id: str, now: datetime) -> None:
-        """The person interacted (wrote, tapped, followed): their window starts again."""
-        await self.tx.execute(
+        """The person interacted (wrote, tapped, followed): their window starts again. Goes
+        with the transaction's next trip (nothing reads its outcome)."""
+        self.tx.defer(
             "INSERT INTO zalo_users (user_id, last_interaction_at, following) VALUES (?, ?, 1) "
             "ON CONFLICT (user_id) DO UPDATE SET last_interaction_at = excluded.last_interaction_at, "
             "following = 1",
@@ -61,7 +62,7 @@ class ZaloRepo:
 
     async def set_following(self, user_id: str, following: bool) -> None:
         """Following or not, without it counting as an interaction (an unfollow)."""
-        await self.tx.execute(
+        self.tx.defer(
             "UPDATE zalo_users SET following = ? WHERE user_id = ?", (int(following), user_id)
         )
 

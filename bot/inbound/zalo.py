@@ -218,10 +218,14 @@ class ZaloWebhook:
             raw = await request.read()
         except web.HTTPRequestEntityTooLarge:
             return web.Response(status=413)
-        if not await self.check.verify(request.headers.get(HEADER, ""), raw):
+        try:
+            body = json.loads(raw)
+        except (ValueError, RecursionError):
+            body = None
+        if body is None or not await self.check.verify(request.headers.get(HEADER, ""), raw, body):
             return web.Response(status=403, text="wrong or missing signature")
         try:
-            event = parse_event(json.loads(raw))
+            event = parse_event(body)
             text = raw.decode()
         except (ValueError, RecursionError, BadEvent) as exc:  # signed, but not an event we read
             log.warning("Zalo webhook: a signed body that is not an event (%s)", exc)

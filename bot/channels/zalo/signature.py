@@ -31,6 +31,10 @@ def body_timestamp(raw_body: bytes) -> str | None:
         body = json.loads(raw_body)
     except (ValueError, RecursionError):
         return None
+    return timestamp_of(body)
+
+
+def timestamp_of(body: object) -> str | None:
     if not isinstance(body, dict):
         return None
     value = body.get("timestamp")
@@ -39,12 +43,20 @@ def body_timestamp(raw_body: bytes) -> str | None:
     return str(value)
 
 
-def matching_id(header: str, raw_body: bytes, ids: Mapping[str, str], key: str) -> str | None:
-    """Which of `ids` (kind -> id) makes the header's mac, compared in constant time; None."""
+def matching_id(
+    header: str,
+    raw_body: bytes,
+    ids: Mapping[str, str],
+    key: str,
+    timestamp: str | None = None,
+) -> str | None:
+    """Which of `ids` (kind -> id) makes the header's mac, compared in constant time; None.
+    `timestamp`: the body's, when the caller has read the body already."""
     given = header.strip()
     if given.lower().startswith("mac="):
         given = given[4:]
-    timestamp = body_timestamp(raw_body)
+    if timestamp is None:
+        timestamp = body_timestamp(raw_body)
     if timestamp is None or not key or not given:
         return None
     found = None
@@ -75,9 +87,11 @@ class SignatureCheck:
         self.settled = settled if settled in ID_KINDS else None
         self._on_settled = on_settled
 
-    async def verify(self, header: str, raw_body: bytes) -> bool:
+    async def verify(self, header: str, raw_body: bytes, body: object = None) -> bool:
+        """`body`: the raw body already read as JSON, if it was (else it is read here)."""
         ids = self._ids if self.settled is None else {self.settled: self._ids[self.settled]}
-        kind = matching_id(header, raw_body, ids, self._key)
+        timestamp = timestamp_of(body) if body is not None else None
+        kind = matching_id(header, raw_body, ids, self._key, timestamp)
         if kind is None:
             return False
         if self.settled is None:
