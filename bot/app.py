@@ -9,6 +9,7 @@ import signal
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 from telegram import BotCommand, Update
@@ -177,8 +178,12 @@ async def open_core(
         later_views.add(feature.later_views)
     dispatcher = Dispatcher(deps, registration, features)
     sweeper = sweeper_for(deps, features)
-    zalo = await open_zalo(settings, deps, dispatcher) if settings.zalo_on else None
-    if zalo is not None:
+    admin_alerts = AdminAlerts(deps, settings.admin_error_alert_interval_seconds)
+    zalo = None
+    if settings.zalo_on:
+        zalo = await open_zalo(
+            settings, deps, dispatcher, partial(admin_alerts.apology, received=False)
+        )
         sender.add_channel(ZALO, zalo.channel)
     schedule = SweepSchedule(
         sweeper,
@@ -187,7 +192,6 @@ async def open_core(
         timedelta(seconds=settings.sweep_interval_seconds),
         [wake for feature in features for wake in feature.wakes],
     )
-    admin_alerts = AdminAlerts(deps, settings.admin_error_alert_interval_seconds)
     return Core(db, deps, sender, registration, dispatcher, admin_alerts, sweeper, schedule, zalo)
 
 

@@ -256,3 +256,30 @@ async def test_signed_but_malformed_events_never_crash_the_route(
     body = {**body, "timestamp": "1699003881354"}
     raw, header = signed(body)
     assert await post(url, raw, header) == 200
+
+
+async def test_an_event_that_keeps_failing_is_given_up_and_the_person_told(
+    tmp_path: Path,
+) -> None:
+    db = await Database.open(tmp_path / "inbox.db")
+    clock = ManualClock(datetime(2026, 12, 1, 9, 0, tzinfo=VIETNAM))
+    tries: list[str] = []
+    told: list[str] = []
+
+    async def handle(event: ZaloEvent) -> None:
+        tries.append(event.key)
+        raise RuntimeError("the database stayed locked")
+
+    async def give_up(event: ZaloEvent) -> None:
+        told.append(event.user_id)
+
+    inbound = ZaloInbound(db, clock, handle, give_up=give_up, retry_pauses=(0, 0))
+    try:
+        assert await inbound.accept(parse_event(text_event("x", "k1")), "{}")
+        await inbound.drain(5)
+        assert tries == ["k1"] * 3 and told == [USER]
+        async with db.reading() as tx:
+            outcome = await tx.scalar("SELECT outcome FROM inbox WHERE update_id = 'k1'")
+        assert outcome == "failed"
+    finally:
+        await db.close()

@@ -70,6 +70,7 @@ class ZaloInbound:
         *,
         held: set[str] | None = None,
         wake_outbox: Callable[[], None] = lambda: None,
+        give_up: Callable[[ZaloEvent], Awaitable[None]] | None = None,
         concurrency: int = 16,
         retry_pauses: Sequence[float] = RETRY_PAUSES,
     ) -> None:
@@ -78,6 +79,7 @@ class ZaloInbound:
         self.handle = handle
         self.held = held if held is not None else set()  # users with messages held for them
         self.wake_outbox = wake_outbox
+        self.on_given_up = give_up  # tells the person what they sent could not be handled
         self.retry_pauses = tuple(retry_pauses)
         self._slots = asyncio.Semaphore(concurrency)
         self._locks: dict[str, asyncio.Lock] = {}
@@ -177,6 +179,11 @@ class ZaloInbound:
             return
         log.error("Zalo event %s given up after %d attempts", event.key, attempt + 1)
         await self._give_up(event.key)
+        if self.on_given_up is not None:
+            try:
+                await self.on_given_up(event)
+            except Exception:
+                log.exception("could not tell Zalo user %s", event.user_id)
 
     def _mark_done_soon(self, key: str) -> None:
         """Nearly every event's step marked its row done already; the others (an unfollow,
@@ -240,6 +247,16 @@ class ZaloWebhook:
         return web.Response(status=200)
 
 
+def incoming(event: ZaloEvent) -> Incoming:
+    return Incoming(
+        channel=CHANNEL,
+        user_ref=event.user_id,
+        chat_ref=event.user_id,
+        update_id=event.key,
+        attachment=attachment_of(event),
+    )
+
+
 class ZaloRouter:
     """One stored event to the services: its intent handled, the answers sent."""
 
@@ -257,14 +274,7 @@ class ZaloRouter:
         intent = intent_of(event)
         if intent is None:
             return
-        who = Incoming(
-            channel=CHANNEL,
-            user_ref=event.user_id,
-            chat_ref=event.user_id,
-            update_id=event.key,
-            attachment=attachment_of(event),
-        )
-        answers = await self.route(who, intent)
+        answers = await self.route(incoming(event), intent)
         if answers:
             await self.reply(event.user_id, answers)
 

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bot.channels.port import RetryLater, Transient, Undeliverable
 from bot.channels.zalo import CHANNEL
 from bot.channels.zalo.api import ZaloApi, ZaloConfig
 from bot.channels.zalo.channel import Template, WindowFallback, ZaloChannel
+from bot.channels.zalo.events import ZaloEvent
 from bot.channels.zalo.signature import SignatureCheck
 from bot.config import Settings
 from bot.domain.outgoing import OutMessage
-from bot.inbound.zalo import ZaloInbound, ZaloRouter, ZaloWebhook
+from bot.inbound.zalo import ZaloInbound, ZaloRouter, ZaloWebhook, incoming
 from bot.services.kernel.channel_notices import tell_channel_needs_admin, tell_unreached
 from bot.services.kernel.dispatch import Dispatcher
-from bot.services.kernel.step import Deps
+from bot.services.kernel.step import Deps, Incoming
 from storage.zalo_repo import ZaloRepo
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,13 @@ def zalo_config(settings: Settings) -> ZaloConfig:
     )
 
 
-async def open_zalo(settings: Settings, deps: Deps, dispatcher: Dispatcher) -> ZaloParts:
+async def open_zalo(
+    settings: Settings,
+    deps: Deps,
+    dispatcher: Dispatcher,
+    apology: Callable[[Incoming], OutMessage],
+) -> ZaloParts:
+    """`apology`: what a person is told when what they sent could not be handled."""
     settings.require_zalo()
     db, clock = deps.db, deps.clock
 
@@ -89,6 +96,10 @@ async def open_zalo(settings: Settings, deps: Deps, dispatcher: Dispatcher) -> Z
             await reply_one(channel, user_id, message)
 
     router = ZaloRouter(db, dispatcher, reply)
+
+    async def given_up(event: ZaloEvent) -> None:
+        await reply(event.user_id, [apology(incoming(event))])
+
     inbound = ZaloInbound(
         db,
         clock,
@@ -96,6 +107,7 @@ async def open_zalo(settings: Settings, deps: Deps, dispatcher: Dispatcher) -> Z
         held=held,
         wake_outbox=deps.wake_outbox,
         concurrency=settings.concurrent_updates,
+        give_up=given_up,
     )
     async with db.reading() as tx:
         settled = settings.zalo_signature_id or await ZaloRepo(tx).signature_id()
