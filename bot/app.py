@@ -336,6 +336,7 @@ async def start_zalo_only(settings: Settings, clock: Clock) -> ZaloOnly:
     core.tasks.append(asyncio.create_task(core.sender.run(), name="outbox-sender"))
     core.schedule.start()
     await core.zalo.inbound.resume()
+    core.zalo.start()
     server = InboundServer({core.zalo.webhook.path: core.zalo.webhook.handle})
     await server.start(settings.webhook_listen, settings.webhook_port)
     return ZaloOnly(core, server)
@@ -428,6 +429,7 @@ async def _start_running(app: BotApplication, poll_timeout: int, *, webhook: boo
     await found.inbound.resume()
     if found.zalo is not None:
         await found.zalo.inbound.resume()
+        found.zalo.start()
     if webhook:
         await _start_webhook(app, found)
         return

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
 from bot.app import start_zalo_only, stop_zalo_only
 from bot.config import Settings
@@ -230,9 +231,9 @@ async def test_zalo_alone_without_telegram(
         sweep_interval_seconds=0.2,
         zalo_app_id=APP_ID,
         zalo_oa_id=OA_ID,
-        zalo_app_secret=APP_SECRET,
-        zalo_oa_secret_key=KEY,
-        zalo_refresh_token=FIRST_REFRESH,
+        zalo_app_secret=SecretStr(APP_SECRET),
+        zalo_oa_secret_key=SecretStr(KEY),
+        zalo_refresh_token=SecretStr(FIRST_REFRESH),
         zalo_api_base_url=zalo.base_url,
         zalo_oauth_base_url=zalo.base_url,
         webhook_port=port,

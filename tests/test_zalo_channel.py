@@ -13,6 +13,7 @@ import pytest
 from openpyxl import Workbook
 
 from bot.channels.port import RetryLater, Transient, Undeliverable, WindowClosed
+from bot.channels.zalo import wiring
 from bot.channels.zalo.api import ZaloApi, ZaloConfig
 from bot.channels.zalo.channel import Template, WindowFallback, ZaloChannel
 from bot.channels.zalo.errors import ZaloApiError, send_error, until_morning
@@ -409,3 +410,26 @@ async def test_a_new_first_token_is_used_when_the_saved_one_is_refused(rig: Rig)
     await channel.send(USER, OutMessage("two"))
     await again.close()
     assert [b["message"]["text"] for b in rig.stub.sent] == ["one", "two"]
+
+
+async def test_the_token_is_kept_fresh_while_nothing_is_sent(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(wiring, "KEEPER_PAUSE", 0.01)
+    keeper = asyncio.create_task(wiring.keep_tokens_fresh(rig.api))
+    try:
+        for _ in range(200):
+            if rig.stub.refreshes:
+                break
+            await asyncio.sleep(0.01)
+        assert rig.stub.refreshes == 1  # at start
+        await asyncio.sleep(0.05)
+        assert rig.stub.refreshes == 1  # not again while 5 h or more are left
+        rig.clock.advance(timedelta(hours=21))
+        for _ in range(200):
+            if rig.stub.refreshes == 2:
+                break
+            await asyncio.sleep(0.01)
+        assert rig.stub.refreshes == 2 and not rig.stub.sent
+    finally:
+        keeper.cancel()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from bot.channels.port import RetryLater, Transient, Undeliverable
 from bot.channels.zalo import CHANNEL
 from bot.channels.zalo.api import ZaloApi, ZaloConfig
 from bot.channels.zalo.channel import Template, WindowFallback, ZaloChannel
+from bot.channels.zalo.errors import TokenRefused
 from bot.channels.zalo.events import ZaloEvent
 from bot.channels.zalo.signature import SignatureCheck
 from bot.config import Settings
@@ -24,6 +26,8 @@ from storage.zalo_repo import ZaloRepo
 log = logging.getLogger(__name__)
 
 REPLY_ATTEMPTS = 4
+KEEPER_PAUSE = 3600.0  # seconds between looks at the token's time left
+KEEPER_RETRY = 60.0
 
 
 @dataclass
@@ -32,9 +36,31 @@ class ZaloParts:
     channel: ZaloChannel
     inbound: ZaloInbound
     webhook: ZaloWebhook
+    keeper: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Keep the token pair fresh even while nothing is sent (the refresh token too ends
+        after 3 months unused)."""
+        if self.keeper is None:
+            self.keeper = asyncio.create_task(keep_tokens_fresh(self.api), name="zalo-tokens")
 
     async def close(self) -> None:
+        if self.keeper is not None:
+            self.keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.keeper
         await self.api.close()
+
+
+async def keep_tokens_fresh(api: ZaloApi) -> None:
+    while True:
+        try:
+            await api.tokens.current()  # refreshes when less than REFRESH_AHEAD is left
+            pause = KEEPER_PAUSE
+        except (RetryLater, Transient, TokenRefused) as exc:
+            log.warning("Zalo token not refreshed now (%s); trying again later", exc)
+            pause = KEEPER_RETRY
+        await asyncio.sleep(pause)
 
 
 def zalo_config(settings: Settings) -> ZaloConfig:
