@@ -18,6 +18,7 @@ from bot.channels.zalo.api import ZaloApi, ZaloConfig
 from bot.channels.zalo.channel import Template, WindowFallback, ZaloChannel
 from bot.channels.zalo.errors import ZaloApiError, send_error, until_morning
 from bot.channels.zalo.files import ZaloFiles
+from bot.channels.zalo.render import capabilities, render
 from bot.domain.clock import VIETNAM, ManualClock
 from bot.domain.outgoing import Button, LocalFile, OutMessage
 from bot.services.directory.fetch import FetchRefused
@@ -433,3 +434,13 @@ async def test_the_token_is_kept_fresh_while_nothing_is_sent(
         assert rig.stub.refreshes == 2 and not rig.stub.sent
     finally:
         keeper.cancel()
+
+
+def test_a_file_goes_after_its_text_and_buttons() -> None:
+    caps = capabilities(3600)
+    file = LocalFile("/srv/files/a.pdf")
+    parts = render(OutMessage("", buttons=((Button("Đã đọc", "bc:1:r"),),), document=file), caps)
+    assert [(p.text, bool(p.buttons), p.document) for p in parts] == [
+        ("…", True, None),
+        ("", False, file),
+    ]

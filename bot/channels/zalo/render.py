@@ -87,8 +87,8 @@ def _active(rows: tuple[tuple[Button, ...], ...]) -> tuple[tuple[Button, ...], .
 
 def _zalo_parts(part: OutMessage) -> list[OutMessage]:
     ask = part.ask_phone
-    if part.document is not None and part.text:
-        text = replace(part, document=None, photo=None, ask_phone=None)
+    if part.document is not None and (part.text or part.buttons):  # a file carries neither
+        text = replace(part, text=part.text or "…", document=None, photo=None, ask_phone=None)
         return [text, replace(part, text="", buttons=(), reply_to=None, ask_phone=None)]
     if ask and (part.text or part.buttons or part.document or part.photo):
         return [replace(part, ask_phone=None), OutMessage("", ask_phone=ask, bulk=part.bulk)]
