@@ -27,6 +27,9 @@ from bot.domain.reminders import QuietHours
 TELEGRAM_API = "https://api.telegram.org/bot"
 ZALO_API = "https://openapi.zalo.me"
 ZALO_OAUTH = "https://oauth.zaloapp.com"
+# The picture on Zalo's form that asks for the phone (every source shows one; whether Zalo
+# requires it is not known): Zalo's own share logo unless ZALO_FORM_IMAGE_URL names the office's.
+ZALO_FORM_IMAGE = "https://stc-zaloprofile.zdn.vn/pc/v1/images/zalo_sharelogo.png"
 _SECRET_NAME = re.compile(r"token|secret|password|_key$")
 # What Telegram accepts as a webhook's secret_token (1-256 of these); at least 16 here.
 WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{16,256}")
@@ -178,6 +181,7 @@ class Settings(BaseSettings):
     # Which id starts the signed string: `app_id`, `oa_id`, or empty: either until an event shows.
     zalo_signature_id: Literal["", "app_id", "oa_id"] = ""
     zalo_requests_per_minute: int = Field(default=3600, ge=1, le=4000)  # Zalo's cap: 4,000/app
+    zalo_form_image_url: str = ZALO_FORM_IMAGE  # the picture on Zalo's «share your phone» form
     # An approved ZBS template for people outside the 7-day window (empty: none; messages wait).
     zalo_template_id: str = ""
     zalo_template_text_param: str = "message"  # the template's parameter that carries the text
@@ -199,6 +203,11 @@ class Settings(BaseSettings):
         if value not in ("vi", "en"):
             raise ValueError("must be 'vi' or 'en'")
         return value
+
+    @field_validator("zalo_form_image_url", mode="before")
+    @classmethod
+    def _zalo_logo_when_empty(cls, value: Any) -> Any:
+        return ZALO_FORM_IMAGE if isinstance(value, str) and not value.strip() else value
 
     @field_validator("files_dir", "exports_dir", mode="before")
     @classmethod
@@ -317,6 +326,7 @@ class Settings(BaseSettings):
         for name, url in (
             ("ZALO_API_BASE_URL", self.zalo_api_base_url),
             ("ZALO_OAUTH_BASE_URL", self.zalo_oauth_base_url),
+            ("ZALO_FORM_IMAGE_URL", self.zalo_form_image_url),
         ):
             if not url.startswith(("https://", "http://")):
                 raise SettingsError(

@@ -120,6 +120,7 @@ ANY_TEXT = {  # free text or a path: no value is refused when the settings are r
     "ZALO_REFRESH_TOKEN",
     "ZALO_API_BASE_URL",
     "ZALO_OAUTH_BASE_URL",
+    "ZALO_FORM_IMAGE_URL",
     "ZALO_TEMPLATE_ID",
     "ZALO_TEMPLATE_TEXT_PARAM",
     "ZALO_TEMPLATE_NAME_PARAM",

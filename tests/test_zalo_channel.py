@@ -239,7 +239,9 @@ async def test_asking_for_the_phone_sends_the_request_user_info_form(rig: Rig) -
     assert first == {"text": "Để đăng ký…"}
     payload = form["attachment"]["payload"]
     assert payload["template_type"] == "request_user_info"
-    assert payload["elements"][0]["title"] == "📱 Chia sẻ số điện thoại"
+    (element,) = payload["elements"]
+    assert element["title"] == element["subtitle"] == "📱 Chia sẻ số điện thoại"
+    assert element["image_url"].startswith("https://")
 
 
 # --- files --------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ from bot.channels.zalo.render import (
     message_json,
     render,
 )
+from bot.config import ZALO_FORM_IMAGE
 from bot.domain.clock import Clock
 from bot.domain.outgoing import ChannelFile, LocalFile, OutMessage
 from storage.channel_usage_repo import ChannelUsageRepo
@@ -154,8 +155,10 @@ class ZaloChannel:
         fallback: WindowFallback,
         requests_per_minute: int,
         on_admin_needed: Callable[[str], Awaitable[None]] | None = None,
+        form_image: str = ZALO_FORM_IMAGE,
     ) -> None:
         self._api = api
+        self._form_image = form_image
         self._on_admin_needed = on_admin_needed
         self._admin_told: set[int] = set()  # codes the admins were told of (once each)
         self._db = db
@@ -222,7 +225,7 @@ class ZaloChannel:
             return await self._cs(user_id, message_json(part, url=ref.file_id))
         if isinstance(ref, LocalFile):
             return await self._send_own_file(user_id, part, ref)
-        return await self._cs(user_id, message_json(part))
+        return await self._cs(user_id, message_json(part, form_image=self._form_image))
 
     async def _cs(self, user_id: str, body: dict[str, object]) -> str:
         try:

@@ -17,6 +17,7 @@ from typing import Any
 
 from bot.channels.port import Capabilities, LengthUnit, PhoneSharing, ProactivePolicy
 from bot.channels.zalo.events import PAYLOAD_PREFIX
+from bot.config import ZALO_FORM_IMAGE
 from bot.domain.outgoing import Button, OutMessage
 from bot.services.outbox.render import render_for
 
@@ -106,14 +107,22 @@ def button_json(button: Button) -> JSON:
     }
 
 
-def message_json(part: OutMessage, upload_id: str | None = None, url: str | None = None) -> JSON:
+def message_json(
+    part: OutMessage,
+    upload_id: str | None = None,
+    url: str | None = None,
+    form_image: str = ZALO_FORM_IMAGE,
+) -> JSON:
     """The `message` of a cs call for one rendered part (its file: `upload_id`, or a picture
-    Zalo holds already: its `url`)."""
+    Zalo holds already: its `url`). The phone form shows the ask as its title, the message's
+    text (else the ask again) under it, and `form_image`."""
     body: JSON = {}
     if part.ask_phone:
-        element = {"title": part.ask_phone[:MAX_FORM_TITLE]}
-        if part.text:
-            element["subtitle"] = part.text[:MAX_FORM_SUBTITLE]
+        element = {
+            "title": part.ask_phone[:MAX_FORM_TITLE],
+            "subtitle": (part.text or part.ask_phone)[:MAX_FORM_SUBTITLE],
+            "image_url": form_image,
+        }
         payload = {"template_type": "request_user_info", "elements": [element]}
         body["attachment"] = {"type": "template", "payload": payload}
         return body

@@ -115,6 +115,7 @@ async def open_zalo(
         fallback,
         settings.zalo_requests_per_minute,
         on_admin_needed=needs_admin,
+        form_image=settings.zalo_form_image_url,
     )
 
     async def reply(user_id: str, messages: Sequence[OutMessage]) -> None:
