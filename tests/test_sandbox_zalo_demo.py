@@ -109,8 +109,11 @@ async def test_a_photo_from_a_zalo_pane_reaches_the_oa_as_user_send_image(
     assert json.loads(event.raw)["sender"]["id"] == event.user_id
 
 
-def test_the_demo_wires_zalo_only_once_settings_know_it(tmp_path: Path) -> None:
+def test_the_demo_wires_zalo_once_settings_know_it(tmp_path: Path) -> None:
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     demo = Demo(settings, DemoOptions(keep_db=tmp_path / "demo.db"))
-    assert demo.zalo_settings() == {}  # no Zalo fields in Settings yet: Telegram alone
+    wired = demo.zalo_settings()  # Settings has the Zalo channel's fields: the bot runs both
+    assert wired["zalo_app_id"] == demo.zalo.app_id and wired["zalo_oa_id"] == demo.zalo.oa_id
+    assert wired["zalo_api_base_url"] == wired["zalo_oauth_base_url"] == demo.zalo.base_url
+    assert settings.model_copy(update=wired).zalo_on
     assert zalo_phone("0912 000 026") == "84912000026" and zalo_phone("nope") == ""
