@@ -163,3 +163,47 @@ async def test_past_seven_days_a_request_waits_until_the_approver_writes(
     request = await next_with(oa, principal, "Lại Thị Diệu Linh")
     assert request.buttons and not request.billable
     assert oa.stats()["refused"] == {}  # known closed: the bot did not even try
+
+
+async def test_an_export_goes_as_csv_through_the_strict_upload(
+    oa: FakeZaloOA, bot: RunningBot
+) -> None:
+    admin = await register_on_zalo(oa, "Ngô Thị Mai Phương", "84912000010")
+    answers = await say(oa, admin, "/export travel 01/05/2021 31/05/2021")
+    files = [m for m in answers if m.kind == "file"]
+    assert files, [(m.kind, m.text) for m in answers]
+    assert files[0].upload is not None and ".csv" in str(files[0].upload.to_json())
+    assert oa.stats()["refused"] == {} and oa.stats()["uploads"] == 1
+
+
+async def test_repeated_deliveries_echoes_and_an_expired_token(
+    oa: FakeZaloOA, bot: RunningBot
+) -> None:
+    teacher = await register_on_zalo(oa, "Lại Thị Diệu Linh", "84912000026")
+    refreshes = oa.stats()["refreshes"]
+    oa.echoes = True  # Zalo reports the OA's own sends back as oa_send_* events
+    oa.expire_access_tokens()  # the next call is refused -216: refreshed once, then sent
+    oa.webhooks.repeat_next(1)  # the next event comes twice
+    answers = await say(oa, teacher, "/me")
+    assert [m for m in answers if "Lại Thị Diệu Linh" in (m.text or "")] == answers[:1]
+    assert len(answers) == 1, [m.text for m in answers]  # once, though delivered twice
+    stats = oa.stats()
+    assert stats["refreshes"] == refreshes + 1 and stats["refresh_reuses"] == 0
+    assert set(stats["refused"]) == {"-216"}  # the one refusal that caused the refresh
+
+
+async def test_two_to_seven_days_later_a_message_is_billable_and_counted(
+    fake: FakeBotApi, oa: FakeZaloOA, bot: RunningBot, clock: ManualClock
+) -> None:
+    principal = await register_on_zalo(oa, "Châu Thị Bích Ngọc", "84912000024")
+    admin = await register(fake, ADMIN_TG, "DU-003")
+    clock.advance(timedelta(days=3))
+    teacher = await register(fake, TEACHER_TG, "TH-003")
+    await submit(fake, teacher, leave="05/06/2021 07:00", back="06/06/2021 18:00")
+    request = await next_with(oa, principal, "Lại Thị Diệu Linh")
+    assert request.billable and oa.window(principal) == "billable"
+    fake.send_text(admin, "/district")
+    shown = await fake.next_message(admin.id)
+    while "Zalo" not in (shown.text or ""):
+        shown = await fake.next_message(admin.id)
+    assert "1 tin tính phí" in (shown.text or "")
