@@ -88,9 +88,6 @@ class ZaloRepo:
             (file_key, kind, upload_id, to_db_time(now)),
         )
 
-    async def forget_upload(self, file_key: str) -> None:
-        await self.tx.execute("DELETE FROM zalo_uploads WHERE file_key = ?", (file_key,))
-
     # --- held messages: outbox rows recorded undeliverable with HELD_PREFIX ------------------
 
     async def held_rows(self, channel: str, chat_ref: str) -> int:
@@ -119,16 +116,6 @@ class ZaloRepo:
             (channel, HELD_PREFIX + "%"),
         )
         return {str(r[0]) for r in rows}
-
-    async def held_total(self, channel: str) -> int:
-        return int(
-            await self.tx.scalar(
-                "SELECT COUNT(*) FROM outbox WHERE channel = ? AND status = 'undeliverable' "
-                "AND error LIKE ?",
-                (channel, HELD_PREFIX + "%"),
-            )
-            or 0
-        )
 
     # --- the signature's id ---------------------------------------------------------------
 
