@@ -283,3 +283,12 @@ async def test_an_event_that_keeps_failing_is_given_up_and_the_person_told(
         assert outcome == "failed"
     finally:
         await db.close()
+
+
+async def test_a_body_far_larger_than_any_event_is_refused(
+    route: tuple[str, Database, list[ZaloEvent]],
+) -> None:
+    url, db, _ = route
+    raw, header = signed(text_event("x" * 70_000))
+    assert await post(url, raw, header) == 413
+    assert await stored(db) == []
