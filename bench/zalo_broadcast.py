@@ -117,7 +117,7 @@ async def main() -> None:
     peak = oa.peak_calls(60.0)
     lost = args.people - statuses.get("sent", 0)
     emit({"bench": "zalo_broadcast", "people": args.people, "sent": stats["sent"],
-          "seconds": round(seconds, 1), "per_minute": round(stats["sent"] / seconds * 60),
+          "seconds": round(seconds, 1), "average_per_minute": round(stats["sent"] / seconds * 60),
           "busiest_minute_calls": peak, "refused": stats["refused"], "outbox": statuses,
           "lost": lost, "goal_per_minute_below": CAP_PER_MINUTE,
           "ok": lost == 0 and peak < CAP_PER_MINUTE and not stats["refused"],
