@@ -184,7 +184,7 @@ async def open_core(
         zalo = await open_zalo(
             settings, deps, dispatcher, partial(admin_alerts.apology, received=False)
         )
-        sender.add_channel(ZALO, zalo.channel)
+        sender.add_channel(ZALO, zalo.channel, zalo.limiter)
     schedule = SweepSchedule(
         sweeper,
         clock,

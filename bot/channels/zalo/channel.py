@@ -199,14 +199,6 @@ class ZaloChannel:
             await self._count(age)
         return ref
 
-    async def reply(self, chat_ref: str, message: OutMessage) -> str | None:
-        """A direct answer to someone who has just written (the window is open)."""
-        ref = None
-        for part in render(message, self._capabilities):
-            ref = await self._send_part(chat_ref, part)
-            await self._count(timedelta(0))
-        return ref
-
     async def _silence(self, user_id: str) -> timedelta | None:
         async with self._db.reading() as tx:
             last = await ZaloRepo(tx).last_interaction(user_id, self._clock.tz)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.channels.port import RetryLater, Transient, Undeliverable
+from bot.channels.port import RetryLater, Transient
+from bot.channels.replier import ChannelReplier
 from bot.channels.zalo import CHANNEL
 from bot.channels.zalo.api import ZaloApi, ZaloConfig
 from bot.channels.zalo.channel import Template, WindowFallback, ZaloChannel
@@ -21,11 +22,11 @@ from bot.inbound.zalo import ZaloInbound, ZaloRouter, ZaloWebhook, incoming
 from bot.services.kernel.channel_notices import tell_channel_needs_admin, tell_unreached
 from bot.services.kernel.dispatch import Dispatcher
 from bot.services.kernel.step import Deps, Incoming
+from bot.services.outbox.sender import RateLimiter
 from storage.zalo_repo import ZaloRepo
 
 log = logging.getLogger(__name__)
 
-REPLY_ATTEMPTS = 4
 KEEPER_PAUSE = 3600.0  # seconds between looks at the token's time left
 KEEPER_RETRY = 60.0
 
@@ -36,6 +37,7 @@ class ZaloParts:
     channel: ZaloChannel
     inbound: ZaloInbound
     webhook: ZaloWebhook
+    limiter: RateLimiter  # Zalo's own pace (Capabilities.send_rate), replies first
     keeper: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -118,9 +120,9 @@ async def open_zalo(
         form_image=settings.zalo_form_image_url,
     )
 
-    async def reply(user_id: str, messages: Sequence[OutMessage]) -> None:
-        for message in messages:
-            await reply_one(channel, user_id, message)
+    limiter = RateLimiter(channel.capabilities.send_rate)  # the outbox's and the replies'
+    replier = ChannelReplier(channel, limiter)
+    reply = replier.reply
 
     router = ZaloRouter(db, dispatcher, reply)
 
@@ -151,20 +153,4 @@ async def open_zalo(
         settle,
     )
     webhook = ZaloWebhook(check, inbound, settings.zalo_app_id.strip(), settings.zalo_oa_id.strip())
-    return ZaloParts(api, channel, inbound, webhook)
-
-
-async def reply_one(channel: ZaloChannel, user_id: str, message: OutMessage) -> None:
-    """A direct answer, tried a few times for a passing failure (the person waits for it)."""
-    for attempt in range(REPLY_ATTEMPTS):
-        try:
-            await channel.reply(user_id, message)
-            return
-        except RetryLater as exc:
-            await asyncio.sleep(min(exc.seconds, 5.0))
-        except Transient:
-            await asyncio.sleep(0.2 * 2**attempt)
-        except Undeliverable as exc:
-            log.info("reply to Zalo user %s undeliverable: %s", user_id, exc)
-            return
-    log.warning("reply to Zalo user %s dropped after retries", user_id)
+    return ZaloParts(api, channel, inbound, webhook, limiter)
