@@ -446,3 +446,21 @@ def test_a_file_goes_after_its_text_and_buttons() -> None:
         ("…", True, None),
         ("", False, file),
     ]
+
+
+async def test_two_instances_share_the_pair_and_never_spend_a_token_twice(rig: Rig) -> None:
+    await rig.touch()
+    other = ZaloApi(rig.api.config, rig.db, rig.clock)  # a second instance, same database
+    try:
+        await send_all(rig, OutMessage("one"))  # the first instance refreshes
+        assert await other.tokens.current() == next(iter(rig.stub.access))  # read, not renewed
+        rig.clock.advance(timedelta(hours=21))
+        await send_all(rig, OutMessage("two"))  # renewed again by the first
+        stale = await other.tokens.refresh(None)  # the second finds the renewed pair
+        assert rig.stub.refreshes == 2 and stale.access_token in rig.stub.access
+        rig.stub.access.clear()  # both are told their token is invalid at once
+        await asyncio.gather(send_all(rig, OutMessage("three")), other.tokens.refresh(
+            stale.access_token))  # fmt: skip
+        assert rig.stub.refreshes == 3 and not rig.told  # the loser took the winner's pair
+    finally:
+        await other.close()

@@ -105,34 +105,47 @@ class Tokens:
         return pair.access_token
 
     async def refresh(self, stale: str | None) -> TokenPair:
-        """One refresh at a time: a caller that waited finds the pair renewed by the first."""
+        """One refresh at a time: a caller that waited finds the pair renewed by the first.
+        The pair is read from the database first: another instance may have renewed it."""
         async with self._lock:
-            pair = self._pair or await self._load()
+            pair = await self._load() or self._pair
             if pair is not None and self._renewed_meanwhile(pair, stale):
                 return pair
-            first = self._config.first_refresh_token
-            refresh_token = pair.refresh_token if pair else first
-            if not refresh_token:
-                await self._refused_now("no refresh token (ZALO_REFRESH_TOKEN is empty)")
-            answer = await self._exchange(refresh_token)
-            if _refused(answer) and first and first not in (refresh_token, self._tried_first):
-                # the saved token no longer works: a new ZALO_REFRESH_TOKEN the admin put in
-                self._tried_first = first
-                answer = await self._exchange(first)
-            access, renewed = answer.get("access_token"), answer.get("refresh_token")
+            used = pair.refresh_token if pair else self._config.first_refresh_token
+            answer = await self._exchange_or_first(used)
             if _refused(answer):
+                latest = await self._load()
+                if latest is not None and latest.refresh_token != used:
+                    return latest  # another instance spent the token first: its pair stands
                 reason = str(answer.get("error_description") or answer.get("message") or answer)
                 await self._refused_now(reason[:200])
-            assert isinstance(access, str) and isinstance(renewed, str)
-            redaction.install([access, renewed])
-            now = self._clock.now()
-            expires = now + _lifetime(answer.get("expires_in"))
-            async with self._db.transaction() as tx:  # both kept before either is used
-                await ZaloRepo(tx).save_tokens(access, renewed, expires, now)
-            self._pair = TokenPair(access, renewed, expires, (pair.generation if pair else 0) + 1)
-            self._refused = False
-            log.info("Zalo access token refreshed; valid until %s", expires.isoformat())
-            return self._pair
+            return await self._keep(answer, pair)
+
+    async def _exchange_or_first(self, refresh_token: str) -> JSON:
+        """The refresh; when the saved token is refused, a new ZALO_REFRESH_TOKEN the admin put
+        in (tried once)."""
+        if not refresh_token:
+            await self._refused_now("no refresh token (ZALO_REFRESH_TOKEN is empty)")
+        answer = await self._exchange(refresh_token)
+        first = self._config.first_refresh_token
+        if _refused(answer) and first and first not in (refresh_token, self._tried_first):
+            self._tried_first = first
+            answer = await self._exchange(first)
+        return answer
+
+    async def _keep(self, answer: JSON, before: TokenPair | None) -> TokenPair:
+        """The new pair committed before either token is used."""
+        access, renewed = str(answer["access_token"]), str(answer["refresh_token"])
+        redaction.install([access, renewed])
+        now = self._clock.now()
+        expires = now + _lifetime(answer.get("expires_in"))
+        async with self._db.transaction() as tx:
+            await ZaloRepo(tx).save_tokens(access, renewed, expires, now)
+        generation = (before.generation if before else 0) + 1
+        self._pair = TokenPair(access, renewed, expires, generation)
+        self._refused = False
+        log.info("Zalo access token refreshed; valid until %s", expires.isoformat())
+        return self._pair
 
     async def _exchange(self, refresh_token: str) -> JSON:
         return await self._post_form(
