@@ -66,11 +66,14 @@ class ZaloRepo:
             "UPDATE zalo_users SET following = ? WHERE user_id = ?", (int(following), user_id)
         )
 
-    async def last_interaction(self, user_id: str, tz: tzinfo) -> datetime | None:
-        value = await self.tx.scalar(
-            "SELECT last_interaction_at FROM zalo_users WHERE user_id = ?", (user_id,)
+    async def window_of(self, user_id: str, tz: tzinfo) -> tuple[datetime | None, bool]:
+        """(the person's last interaction, whether they follow the OA); (None, True): unknown."""
+        row = await self.tx.one(
+            "SELECT last_interaction_at, following FROM zalo_users WHERE user_id = ?", (user_id,)
         )
-        return from_db_time(value, tz) if value else None
+        if row is None:
+            return None, True
+        return from_db_time(row[0], tz), bool(row[1])
 
     # --- uploads --------------------------------------------------------------------------
 

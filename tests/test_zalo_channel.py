@@ -464,3 +464,15 @@ async def test_two_instances_share_the_pair_and_never_spend_a_token_twice(rig: R
         assert rig.stub.refreshes == 3 and not rig.told  # the loser took the winner's pair
     finally:
         await other.close()
+
+
+async def test_someone_who_unfollowed_is_not_sent_to_and_it_is_held(rig: Rig) -> None:
+    await rig.touch()
+    async with rig.db.transaction() as tx:
+        await ZaloRepo(tx).set_following(USER, False)
+    with pytest.raises(Undeliverable, match=r"^held: no longer follows"):
+        await send_all(rig, OutMessage("Nhắc khai báo"))
+    assert not rig.stub.sent and rig.told == [("unreached", (None, USER))]
+    await rig.touch()  # they follow again (an interaction): sent
+    await send_all(rig, OutMessage("Nhắc khai báo"))
+    assert len(rig.stub.sent) == 1

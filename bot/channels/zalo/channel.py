@@ -185,9 +185,11 @@ class ZaloChannel:
         if not parts:
             return message.edit_ref or message.delete_ref
         message = message.as_new_message() or message  # what another channel gets instead
-        age = await self._silence(chat_ref)
+        age, following = await self._silence(chat_ref)
         if age is not None and age > PAID_UNTIL:
             return await self._fallback.handle(chat_ref, message, "no interaction in 7 days")
+        if not following:  # Zalo would refuse it (-213): spare the call
+            return await self._fallback.handle(chat_ref, message, "no longer follows the OA")
         ref: str | None = None
         for part in parts:
             try:
@@ -199,10 +201,12 @@ class ZaloChannel:
             await self._count(age)
         return ref
 
-    async def _silence(self, user_id: str) -> timedelta | None:
+    async def _silence(self, user_id: str) -> tuple[timedelta | None, bool]:
+        """How long the person has been silent (None: not known here), and whether they
+        still follow the OA."""
         async with self._db.reading() as tx:
-            last = await ZaloRepo(tx).last_interaction(user_id, self._clock.tz)
-        return None if last is None else self._clock.now() - last
+            last, following = await ZaloRepo(tx).window_of(user_id, self._clock.tz)
+        return (None if last is None else self._clock.now() - last), following
 
     async def _count(self, age: timedelta | None) -> None:
         kind = "billable" if age is not None and age > FREE_FOR else "free"

@@ -36,9 +36,9 @@ async def tell_unreached(deps: Deps, channel: str, staff_id: str | None, user_re
         return OutMessage(
             t._(
                 "⚠️ {person} cannot be reached on {messenger} now: they have not written to the "
-                "bot for more than 7 days and use no other messenger with it. Messages for them "
-                "are kept and go out as soon as they write again; meanwhile please reach them "
-                "another way.",
+                "bot for more than 7 days, or no longer follow it, and use no other messenger "
+                "with it. Messages for them are kept and go out as soon as they write again; "
+                "meanwhile please reach them another way.",
                 person=who,
                 messenger=messenger_name(channel),
             )
