@@ -129,7 +129,7 @@ async def test_units_audience_scheduled_with_a_travel_ban(
     fake.send_text(admin, "truong tieu hoc hoa binh (mau)")
     summary = (await collect_preview(fake, admin))[-1]
     assert "Người nhận: 6 (1 " in (summary.text or "")  # the primary school's staff only
-    fake.press(admin, summary, summary.callback_data("cấm"))
+    fake.press(admin, summary, summary.callback_data("tạm dừng"))
     await fake.wait_for(lambda: "không ra khỏi thành phố" in (summary.text or ""))  # edited
     fake.press(admin, summary, summary.callback_data("Hẹn giờ"))
     await fake.next_message(admin.id)

@@ -360,7 +360,7 @@ async def test_a_scheduled_ban_waits_for_the_signature_then_goes_at_its_time(
     question = await draft(fake, admin, "100% cán bộ không rời khỏi địa bàn thành phố.")
     fake.press(admin, question, question.callback_data("Mọi người"))
     summary = await until(fake, admin, "Người nhận")
-    fake.press(admin, summary, summary.callback_data("cấm"))
+    fake.press(admin, summary, summary.callback_data("tạm dừng"))
     await fake.wait_for(lambda: "☑️" in " ".join(summary.button_texts()))  # edited in place
     fake.press(admin, summary, summary.callback_data("Hẹn giờ"))
     await fake.next_message(admin.id)

@@ -256,9 +256,9 @@ async def test_item29_toggle_edits_the_summary_instead_of_resending_the_preview(
     summary = preview[-1]
     assert len(preview) >= 3
     before = len(fake.messages(ADMIN))
-    fake.press(admin, summary, summary.callback_data("cấm"))
+    fake.press(admin, summary, summary.callback_data("tạm dừng"))
     await fake.wait_for(lambda: "☑️" in " ".join(summary.button_texts()))
-    fake.press(admin, summary, summary.callback_data("cấm"))
+    fake.press(admin, summary, summary.callback_data("tạm dừng"))
     await fake.wait_for(lambda: "☑️" not in " ".join(summary.button_texts()))
     assert len(fake.messages(ADMIN)) == before  # edited twice, nothing sent again
     assert any("⬜" in label for label in summary.button_texts())
