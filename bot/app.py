@@ -68,7 +68,7 @@ from bot.services.travel.feature import Travel
 from bot.services.violations.feature import Violations
 from handlers import register_all
 from handlers.common import SERVICES_KEY, incoming
-from storage.db import Database
+from storage.engine import Database, open_database
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +153,7 @@ async def open_core(
     fetchers: dict[str, FileFetcher],
 ) -> Core:
     """The services over the channels given, and Zalo's when ZALO_APP_ID is set."""
-    db = await Database.open(settings.database_path)
+    db = await open_database(settings.database_target)
     paid = settings.telegram_paid_broadcast and CHANNEL in transports
     translations = Translations(
         default_language=settings.default_language, home_is_province=settings.home_is_province
