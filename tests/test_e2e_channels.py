@@ -182,6 +182,8 @@ async def test_on_a_channel_without_buttons_a_typed_number_answers_the_choices(
     number = next(
         line.split(".", 1)[0] for line in request.text.splitlines() if "Phê duyệt" in line
     )
+    # the sender stores the message's numbered choices just after the channel took it
+    await bot.services.sender.drain()
     await principal.say(Text(number))
     told = await fake.next_message(teacher.id)
     assert "Đã phê duyệt" in (told.text or "")
