@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from storage.db import Tx
+from storage.engine import Tx
 
 KINDS = ("free", "billable", "templates", "held")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
-from storage.db import Tx, from_db_time, to_db_time
+from storage.engine import Tx, from_db_time, to_db_time
 
 SIGNATURE_ID_KEY = "zalo_signature_id"
 HELD_PREFIX = "held:"  # the error of an outbox row kept until the person writes again

@@ -37,7 +37,7 @@ from bot.domain.clock import Clock
 from bot.domain.outgoing import OutMessage
 from bot.services.kernel.dispatch import Dispatcher
 from bot.services.kernel.step import Incoming
-from storage.db import Database
+from storage.engine import Database
 from storage.inbox_repo import InboxRepo
 from storage.repos import AccountsRepo
 from storage.zalo_repo import ZaloRepo

@@ -26,7 +26,7 @@ from bot import redaction
 from bot.channels.port import RetryLater, Transient
 from bot.channels.zalo.errors import ErrorClass, TokenRefused, ZaloApiError
 from bot.domain.clock import Clock
-from storage.db import Database
+from storage.engine import Database
 from storage.zalo_repo import TokenPair, ZaloRepo
 
 log = logging.getLogger(__name__)
