@@ -44,8 +44,8 @@ from bot.config import ZALO_FORM_IMAGE
 from bot.domain.clock import Clock
 from bot.domain.outgoing import ChannelFile, LocalFile, OutMessage
 from storage.channel_usage_repo import ChannelUsageRepo
-from storage.engine import Database
 from storage.directory_repo import DirectoryRepo
+from storage.engine import Database
 from storage.zalo_repo import HELD_PREFIX, ZaloRepo
 
 log = logging.getLogger(__name__)
