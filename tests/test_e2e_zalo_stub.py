@@ -16,7 +16,7 @@ from bot.app import start_zalo_only, stop_zalo_only
 from bot.config import Settings
 from bot.domain.clock import ManualClock
 from tests.fakebot import FakeBotApi
-from tests.harness import RunningBot, free_port, load_examples, make_settings, register
+from tests.harness import ENGINE_URLS, RunningBot, free_port, load_examples, make_settings, register
 from tests.zalo_stub import (
     APP_ID,
     APP_SECRET,
@@ -227,6 +227,7 @@ async def test_zalo_alone_without_telegram(
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None,
         database_path=db_path,
+        database_url=SecretStr(ENGINE_URLS.get(db_path, "")),
         per_chat_interval_seconds=0,
         sweep_interval_seconds=0.2,
         zalo_app_id=APP_ID,
