@@ -9,6 +9,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from bot.app import build_application, services_of, start_app, stop_app
@@ -252,3 +253,15 @@ def db_value(db_path: Path, sql: str) -> object:
     with sqlite3.connect(db_path) as conn:
         row = conn.execute(sql).fetchone()
     return None if row is None else row[0]
+
+
+async def db_change(db_path: Path, change: Callable[[sqlite3.Connection], object]) -> None:
+    """A test's own write to the bot's database, made off the event loop. The bot running in
+    this process keeps its write transaction open across awaits: a write blocking the loop's
+    thread would wait for a commit that cannot come until it fails with «database is locked»."""
+
+    def run() -> None:
+        with sqlite3.connect(db_path, timeout=30) as conn:
+            change(conn)
+
+    await asyncio.to_thread(run)

@@ -19,7 +19,14 @@ from openpyxl import load_workbook
 
 from bot.domain.clock import ManualClock
 from tests.fakebot import FakeBotApi, FakeUser, SentMessage
-from tests.harness import PHONES, RunningBot, give_consents, load_examples, make_settings
+from tests.harness import (
+    PHONES,
+    RunningBot,
+    db_change,
+    give_consents,
+    load_examples,
+    make_settings,
+)
 from tests.paths import EXAMPLES
 
 ADMIN, WARD_ADMIN, TEACHER, RESIDENT, OTHER_GROUP, SECRETARY, DEPUTY = range(871, 878)
@@ -99,8 +106,19 @@ async def draft(fake: FakeBotApi, admin: FakeUser, body: str) -> SentMessage:
 
 
 def db_all(bot: RunningBot, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
-    with sqlite3.connect(bot.settings.database_path) as conn:
+    with sqlite3.connect(bot.settings.database_path, timeout=30) as conn:
         return conn.execute(sql, params).fetchall()
+
+
+def copies_recorded(bot: RunningBot, *users: FakeUser) -> bool:
+    """The bot has recorded directive #1's copy to each of `users` as sent (with its time)."""
+    chats = [str(user.id) for user in users]
+    marks = ", ".join("?" * len(chats))
+    sql = (
+        "SELECT COUNT(*) FROM outbox WHERE purpose = 'broadcast:1' AND status = 'sent' "
+        f"AND chat_ref IN ({marks})"
+    )
+    return db_all(bot, sql, tuple(chats)) == [(len(chats),)]
 
 
 async def delivered(bot: RunningBot) -> None:
@@ -129,7 +147,7 @@ async def test_a_ward_admin_addresses_only_the_units_under_it(
     assert "ký duyệt" not in (summary.text or "")  # a ward's directive: no sign-off by default
 
     # A forged draft (audience edited to another group) is refused when it is confirmed.
-    with sqlite3.connect(bot.settings.database_path) as conn:
+    def forge(conn: sqlite3.Connection) -> None:
         (raw,) = conn.execute(
             "SELECT draft FROM conversations WHERE user_ref = ?", (str(WARD_ADMIN),)
         ).fetchone()
@@ -138,6 +156,8 @@ async def test_a_ward_admin_addresses_only_the_units_under_it(
             "UPDATE conversations SET draft = ? WHERE user_ref = ?",
             (json.dumps(forged), str(WARD_ADMIN)),
         )
+
+    await db_change(bot.settings.database_path, forge)
     fake.press(ward_admin, summary, summary.callback_data("Gửi ngay"))
     no = await fake.next_message(ward_admin.id)
     assert "Ngoài phạm vi đơn vị của anh/chị: HB-TDP2" in (no.text or "")
@@ -248,6 +268,8 @@ async def sent_two_days_apart(
     fake.fail_next("sendMessage", status=500, count=3, chat_id=late.id)  # retried in 0.5+1+2 s
     fake.press(ward_admin, summary, summary.callback_data("Gửi ngay"))
     await fake.wait_for(lambda: has_copy(fake, early) and has_copy(fake, ward_admin))
+    # The sent time is read when the send has returned: moved on only once it is recorded.
+    await fake.wait_for(lambda: copies_recorded(bot, early, ward_admin))
     assert not has_copy(fake, late)
     bot.clock.advance(timedelta(hours=49))
     await fake.wait_for(lambda: has_copy(fake, late), timeout=20)
