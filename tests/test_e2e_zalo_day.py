@@ -1,0 +1,191 @@
+"""A user's day on both messengers, one script each (tests/channel_chats): coming back (the
+return question and declaration), a declaration reminder, symptoms and the alert acknowledged,
+a directive read; then one day across them (a Zalo requester, a Telegram approver), and what
+the person who caused a message is told when it cannot reach its person.
+
+The clock starts on Wednesday 26/05/2021 09:00 (Asia/Ho_Chi_Minh); the sample trip leaves on
+Saturday 29/05 07:00 and is planned back on Sunday 30/05 18:00. The fake Zalo OA's clock is the
+bot's."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import timedelta
+
+import pytest
+
+from bot.domain.clock import ManualClock
+from storage.repos import AuditRepo
+from tests.channel_chats import Chat, Shown, TelegramChat, ZaloChat, with_button
+from tests.fakebot import FakeBotApi
+from tests.fakezalo import FakeZaloOA
+from tests.harness import RunningBot
+from tests.test_e2e_broadcast import compose
+from tests.test_e2e_returns import PLANNED_RETURN, tick_at
+from tests.test_e2e_zalo import bot, oa
+
+FIXTURES = (bot, oa)  # the bot with both channels on, and its fake Zalo OA
+
+CHANNELS = pytest.mark.parametrize("channel", ["telegram", "zalo"])
+PEOPLE = {  # staff id: (Telegram user id, name, Zalo phone) from examples/staff.csv
+    "TH-003": (861, "Lại Thị Diệu Linh", "84912000026"),
+    "TH-001": (862, "Châu Thị Bích Ngọc", "84912000024"),
+    "YT-003": (863, "Kiều Thị Ngân", "84912000021"),
+    "DU-003": (864, "Ngô Thị Mai Phương", "84912000010"),
+}
+
+
+async def join(fake: FakeBotApi, oa: FakeZaloOA, channel: str, staff_id: str) -> Chat:
+    """The person registered on `channel` through its own registration."""
+    user_id, name, phone = PEOPLE[staff_id]
+    if channel == "zalo":
+        return await ZaloChat.register(oa, name, phone)
+    return await TelegramChat.register(fake, user_id, staff_id)
+
+
+async def request_travel(
+    chat: Chat, leave: str = "29/05/2021 07:00", back: str = "30/05/2021 18:00"
+) -> Shown:
+    """/travel to Đà Nẵng, sent; the answer naming the approver."""
+    for typed in ("/travel", "da nang", "12 Trần Phú, phường Hải Châu", leave, back):
+        await chat.say(typed)
+    await chat.tap(with_button(await chat.say("Thăm gia đình"), "Không"), "Không")
+    summary = await chat.next_with("Đà Nẵng")
+    await chat.tap(summary, "Gửi")
+    return await chat.next_with("Châu Thị Bích Ngọc")
+
+
+async def approve(principal: Chat) -> None:
+    request = await principal.next_with("Lại Thị Diệu Linh")
+    await principal.tap(request, "✅")
+
+
+async def approved_trip(fake: FakeBotApi, oa: FakeZaloOA, channel: str) -> tuple[Chat, Chat]:
+    """The teacher on `channel` asks for the sample trip; the principal (Telegram) approves."""
+    teacher = await join(fake, oa, channel, "TH-003")
+    principal = await join(fake, oa, "telegram", "TH-001")
+    await request_travel(teacher)
+    await approve(principal)
+    await teacher.next_with("Đã phê duyệt")
+    return teacher, principal
+
+
+async def declare_back(chat: Chat, question: Shown, symptoms: tuple[str, ...] = ()) -> Shown:
+    """From the return question to the official-declaration question; returns that question."""
+    await chat.tap(question, "✅ Tôi đã về")
+    provinces = await chat.next_with("14 ngày")
+    assert "Đà Nẵng" in provinces.text
+    more = await chat.say("hue")
+    assert any("Huế" in shown.text for shown in more), more
+    await chat.tap(with_button(more, "➡️"), "➡️")
+    asked = await chat.answers()
+    for name in symptoms:
+        asked = await chat.tap_toggle(with_button(asked, f"⬜ {name}"), f"⬜ {name}")
+    await chat.tap(with_button(asked, "➡️"), "➡️")
+    await chat.tap(with_button(await chat.answers(), "➡️"), "➡️")  # no contacts
+    await chat.next_with("đã được ghi nhận")
+    return await chat.next_with("tokhaiyte.vn")
+
+
+@CHANNELS
+async def test_return_declared_and_confirmed(
+    fake: FakeBotApi, oa: FakeZaloOA, bot: RunningBot, clock: ManualClock, channel: str
+) -> None:
+    teacher, principal = await approved_trip(fake, oa, channel)
+    await tick_at(bot, clock, PLANNED_RETURN)
+    question = await teacher.next_with("đã về chưa")
+    assert "Đà Nẵng" in question.text
+    official = await declare_back(teacher, question)
+    assert any("Tờ khai" in label or "tokhaiyte" in label for label in official.labels), official
+    told = await principal.next_with("đã về từ")
+    assert "Lại Thị Diệu Linh" in told.text and "Huế" in told.text
+    await teacher.tap(official, "✅")
+    await teacher.next_with("Đã ghi nhận")
+    assert bot_state(bot) == "declared"
+
+
+@CHANNELS
+async def test_return_by_command_and_the_declaration_reminder(
+    fake: FakeBotApi, oa: FakeZaloOA, bot: RunningBot, clock: ManualClock, channel: str
+) -> None:
+    teacher, _ = await approved_trip(fake, oa, channel)
+    clock.set(PLANNED_RETURN)
+    question = with_button(await teacher.say("/return"), "Tôi đã về")
+    await declare_back(teacher, question)  # arrived 30/05 18:00: window to 31/05 18:00
+    seen = len(teacher.texts())
+    await tick_at(bot, clock, PLANNED_RETURN + timedelta(hours=2))
+    reminder = await teacher.next_with("Nhắc")
+    await teacher.tap(reminder, "✅")
+    await teacher.next_with("Đã ghi nhận")
+    count = len(teacher.texts())
+    assert count > seen
+    for hours in (12, 20, 24, 48):
+        await tick_at(bot, clock, PLANNED_RETURN + timedelta(hours=hours))
+    assert not any("Nhắc" in text for text in teacher.texts()[count:])  # declared: no more
+
+
+def bot_state(bot: RunningBot) -> str:
+    with sqlite3.connect(bot.settings.database_path) as conn:
+        return str(conn.execute("SELECT state FROM trip_returns").fetchone()[0])
+
+
+async def report_symptoms(chat: Chat, symptoms: tuple[str, ...], temperature: str) -> Shown:
+    """Walk through /symptoms; the bot's final answer."""
+    picker = await chat.say("/symptoms")
+    for label in symptoms:
+        picker = await chat.tap_toggle(with_button(picker, label), label)
+    await chat.tap(with_button(picker, "Tiếp"), "Tiếp")
+    await chat.next_with("°C")
+    since = with_button(await chat.say(temperature), "Hôm qua")
+    await chat.tap(since, "Hôm qua")
+    contact = await chat.next_with("F0")
+    await chat.tap(contact, "Không")
+    return await chat.next_with("cách ly")
+
+
+@CHANNELS
+async def test_symptoms_alert_the_health_officer_who_acknowledges(
+    fake: FakeBotApi, oa: FakeZaloOA, bot: RunningBot, channel: str
+) -> None:
+    teacher = await join(fake, oa, channel, "TH-003")
+    nurse = await join(fake, oa, channel, "YT-003")
+    done = await report_symptoms(teacher, ("Sốt", "Ho"), "38,2")
+    assert "024 3000 0100" in done.text, done
+    alert = await nurse.next_with("KHẨN")
+    assert "Lại Thị Diệu Linh" in alert.text
+    await nurse.tap(alert, "Đã tiếp nhận")
+    told = await teacher.next_with("Kiều Thị Ngân")
+    assert "tiếp nhận" in told.text
+    async with bot.services.db.reading() as tx:
+        acks = await AuditRepo(tx).recent(bot.clock.tz, "health.ack")
+    assert [a.actor for a in acks] == ["YT-003"]
+
+
+async def send_directive(admin: TelegramChat) -> None:
+    """The admin's /broadcast to everyone, sent now."""
+    preview = await compose(admin.fake, admin.user, "Đề nghị các đơn vị tăng cường phòng dịch.")
+    admin.fake.press(admin.user, preview[-1], preview[-1].callback_data("Gửi ngay"))
+    await admin.next_with("#1")
+
+
+@CHANNELS
+async def test_a_directive_is_read_with_its_button(
+    fake: FakeBotApi, oa: FakeZaloOA, bot: RunningBot, clock: ManualClock, channel: str
+) -> None:
+    admin = await join(fake, oa, "telegram", "DU-003")
+    teacher = await join(fake, oa, channel, "TH-003")
+    assert isinstance(admin, TelegramChat)
+    await send_directive(admin)
+    directive = await teacher.next_with("tăng cường phòng dịch")
+    assert any("Đã đọc" in label for label in directive.labels), directive
+    clock.advance(timedelta(minutes=75))
+    await teacher.tap(directive, "Đã đọc")
+    await fake.wait_for(lambda: read_count(bot) == 1, timeout=10)
+    listing = await teacher.say("/directives")
+    assert any("10:15" in shown.text for shown in listing), listing
+
+
+def read_count(bot: RunningBot) -> int:
+    with sqlite3.connect(bot.settings.database_path) as conn:
+        query = "SELECT COUNT(*) FROM broadcast_recipients WHERE read_at IS NOT NULL"
+        return int(conn.execute(query).fetchone()[0])
