@@ -17,10 +17,10 @@ import pytest
 from bot.domain.clock import ManualClock
 from storage.repos import AuditRepo
 from tests.channel_chats import Chat, Shown, TelegramChat, ZaloChat, with_button
-from tests.fakebot import FakeBotApi
+from tests.fakebot import FakeBotApi, SentMessage
 from tests.fakezalo import FakeZaloOA
 from tests.harness import RunningBot
-from tests.test_e2e_broadcast import compose
+from tests.test_e2e_broadcast import SEED, compose
 from tests.test_e2e_returns import PLANNED_RETURN, tick_at
 from tests.test_e2e_zalo import bot, oa
 
@@ -161,9 +161,10 @@ async def test_symptoms_alert_the_health_officer_who_acknowledges(
     assert [a.actor for a in acks] == ["YT-003"]
 
 
-async def send_directive(admin: TelegramChat) -> None:
+async def send_directive(admin: TelegramChat, body: str = "Đề nghị tăng cường phòng dịch.") -> None:
     """The admin's /broadcast to everyone, sent now."""
-    preview = await compose(admin.fake, admin.user, "Đề nghị các đơn vị tăng cường phòng dịch.")
+    admin.fake.mark_read(admin.user.id)
+    preview = await compose(admin.fake, admin.user, body)
     admin.fake.press(admin.user, preview[-1], preview[-1].callback_data("Gửi ngay"))
     await admin.next_with("#1")
 
@@ -189,3 +190,79 @@ def read_count(bot: RunningBot) -> int:
     with sqlite3.connect(bot.settings.database_path) as conn:
         query = "SELECT COUNT(*) FROM broadcast_recipients WHERE read_at IS NOT NULL"
         return int(conn.execute(query).fetchone()[0])
+
+
+async def test_a_zalo_request_decided_on_telegram_shows_on_both(
+    fake: FakeBotApi, oa: FakeZaloOA, bot: RunningBot
+) -> None:
+    teacher = await join(fake, oa, "zalo", "TH-003")
+    principal = await join(fake, oa, "telegram", "TH-001")
+    await request_travel(teacher)
+    request = await principal.next_with("Lại Thị Diệu Linh")
+    assert isinstance(request.raw, SentMessage)
+    await principal.tap(request, "Phê duyệt")
+    told = await teacher.next_with("Đã phê duyệt")
+    assert "Châu Thị Bích Ngọc" in told.text
+    shown = request.raw
+    await fake.wait_for(lambda: "Đã phê duyệt" in (shown.text or "") and not shown.buttons())
+    status = await teacher.say("/status")
+    assert any("Đà Nẵng" in s.text and "phê duyệt" in s.text.lower() for s in status), status
+    assert oa.stats()["refused"] == {}
+
+
+async def test_registration_help_follows_how_the_channel_shares_a_phone(
+    fake: FakeBotApi, oa: FakeZaloOA, bot: RunningBot
+) -> None:
+    stranger = oa.user("Người Lạ")
+    oa.follow(stranger)
+    zalo = ZaloChat(oa, stranger)
+    welcome = await zalo.next_with("Chào mừng")
+    assert "gửi biểu mẫu" in welcome.text
+    help_on_zalo = await zalo.say("xin chào")
+    assert any("gửi biểu mẫu" in s.text and "mã mời" in s.text for s in help_on_zalo)
+    assert not any("đường dẫn mời" in s.text for s in help_on_zalo)
+    telegram = TelegramChat(fake, fake.user(869))
+    help_on_telegram = await telegram.say("xin chào")
+    assert any("bên dưới, hoặc mở đường dẫn mời" in s.text for s in help_on_telegram)
+    assert not any("biểu mẫu" in s.text for s in help_on_telegram)
+
+
+UNREACHED = "chưa đến được qua Zalo"  # what the sender of a held message is told
+
+
+async def test_past_seven_days_the_sender_of_a_directive_is_told_once(
+    fake: FakeBotApi, oa: FakeZaloOA, bot: RunningBot, clock: ManualClock
+) -> None:
+    admin = await join(fake, oa, "telegram", "DU-003")
+    teacher = await join(fake, oa, "zalo", "TH-003")
+    assert isinstance(admin, TelegramChat) and isinstance(teacher, ZaloChat)
+    clock.advance(timedelta(days=8))
+    await admin.next_with("Báo cáo tuần")  # the week's digest first (Monday has passed)
+    await send_directive(admin, SEED)  # three messages on Telegram, more on Zalo: all held
+    await fake.wait_for(lambda: any(UNREACHED in text for text in admin.texts()), timeout=10)
+    await bot.services.sender.drain()
+    assert any(UNREACHED in text and "Lại Thị Diệu Linh" in text for text in admin.texts())
+    assert sum(UNREACHED in text for text in admin.texts()) == 1  # once per person
+    assert oa.window(teacher.user) == "closed"
+    assert not any("1061/UBND-VP" in text for text in teacher.texts())
+    oa.send_text(teacher.user, "xin chào")
+    directive = await teacher.next_with("1061/UBND-VP")
+    assert directive.text
+
+
+async def test_past_seven_days_the_decider_is_told_and_the_decision_waits(
+    fake: FakeBotApi, oa: FakeZaloOA, bot: RunningBot, clock: ManualClock
+) -> None:
+    teacher = await join(fake, oa, "zalo", "TH-003")
+    principal = await join(fake, oa, "telegram", "TH-001")
+    await request_travel(teacher, leave="12/06/2021 07:00", back="13/06/2021 18:00")
+    request = await principal.next_with("Lại Thị Diệu Linh")
+    clock.advance(timedelta(days=8))
+    await principal.tap(request, "Phê duyệt")
+    told = await principal.next_with(UNREACHED)
+    assert "Lại Thị Diệu Linh" in told.text and "nhắn lại" in told.text
+    assert not any("Đã phê duyệt" in text for text in teacher.texts())
+    oa.send_text(teacher.user, "xin chào")
+    decided = await teacher.next_with("Đã phê duyệt")
+    assert "Châu Thị Bích Ngọc" in decided.text
+    assert sum(UNREACHED in text for text in principal.texts()) == 1
