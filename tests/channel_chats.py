@@ -91,6 +91,12 @@ class ZaloChat:
             pass
         return shown
 
+    async def next_kind(self, kind: str) -> ZaloSent:
+        """The next message of that kind (text, buttons, request_user_info, file, ...)."""
+        while (sent := await self.oa.next_message(self.user.user_id, timeout=10)).kind != kind:
+            pass
+        return sent
+
     async def say(self, text: str) -> list[Shown]:
         self.oa.mark_read(self.user.user_id)
         self.oa.send_text(self.user, text)

@@ -255,6 +255,7 @@ async def test_past_seven_days_the_decider_is_told_and_the_decision_waits(
 ) -> None:
     teacher = await join(fake, oa, "zalo", "TH-003")
     principal = await join(fake, oa, "telegram", "TH-001")
+    assert isinstance(teacher, ZaloChat)
     await request_travel(teacher, leave="12/06/2021 07:00", back="13/06/2021 18:00")
     request = await principal.next_with("Lại Thị Diệu Linh")
     clock.advance(timedelta(days=8))
