@@ -267,3 +267,18 @@ async def test_past_seven_days_the_decider_is_told_and_the_decision_waits(
     decided = await teacher.next_with("Đã phê duyệt")
     assert "Châu Thị Bích Ngọc" in decided.text
     assert sum(UNREACHED in text for text in principal.texts()) == 1
+
+
+async def test_past_seven_days_what_the_bot_sends_of_itself_tells_only_the_admins(
+    fake: FakeBotApi, oa: FakeZaloOA, bot: RunningBot, clock: ManualClock
+) -> None:
+    principal = await join(fake, oa, "zalo", "TH-001")
+    admin = await join(fake, oa, "telegram", "DU-003")
+    clock.advance(timedelta(days=8))
+    teacher = await join(fake, oa, "telegram", "TH-003")
+    await request_travel(teacher, leave="12/06/2021 07:00", back="13/06/2021 18:00")
+    await admin.next_with("Hiện không gửi được tin tới Châu Thị Bích Ngọc")  # the admins
+    await bot.services.sender.drain()
+    assert oa.window(principal.user) == "closed"  # type: ignore[union-attr]
+    assert not any(UNREACHED in text for text in teacher.texts())  # the request is the bot's
+    assert not any(UNREACHED in text for text in admin.texts())
