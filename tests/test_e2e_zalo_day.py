@@ -186,6 +186,12 @@ async def test_a_directive_is_read_with_its_button(
     assert any("10:15" in shown.text for shown in listing), listing
 
 
+def held_from(bot: RunningBot, origin: str) -> int:
+    with sqlite3.connect(bot.settings.database_path) as conn:
+        query = "SELECT COUNT(*) FROM outbox WHERE origin_staff_id = ? AND error LIKE 'held:%'"
+        return int(conn.execute(query, (origin,)).fetchone()[0])
+
+
 def read_count(bot: RunningBot) -> int:
     with sqlite3.connect(bot.settings.database_path) as conn:
         query = "SELECT COUNT(*) FROM broadcast_recipients WHERE read_at IS NOT NULL"
@@ -243,6 +249,7 @@ async def test_past_seven_days_the_sender_of_a_directive_is_told_once(
     await bot.services.sender.drain()
     assert any(UNREACHED in text and "Lại Thị Diệu Linh" in text for text in admin.texts())
     assert sum(UNREACHED in text for text in admin.texts()) == 1  # once per person
+    assert held_from(bot, "DU-003") >= 2  # though more than one of her messages waits
     assert oa.window(teacher.user) == "closed"
     assert not any("1061/UBND-VP" in text for text in teacher.texts())
     oa.send_text(teacher.user, "xin chào")
