@@ -50,6 +50,7 @@ from bot.services.duty.roster import DutyDesk
 from bot.services.health.feature import Health
 from bot.services.health.referral import Referrals
 from bot.services.kernel.admin_alerts import AdminAlerts
+from bot.services.kernel.channel_notices import tell_origin_unreached
 from bot.services.kernel.dispatch import Dispatcher
 from bot.services.kernel.feature import Feature
 from bot.services.kernel.menu import command_menu
@@ -69,6 +70,7 @@ from bot.services.violations.feature import Violations
 from handlers import register_all
 from handlers.common import SERVICES_KEY, incoming
 from storage.engine import Database, open_database
+from storage.outbox_repo import OutboxRow
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +147,10 @@ class Core:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
+async def _tell_origin_held(deps: Deps, row: OutboxRow) -> None:
+    await tell_origin_unreached(deps, row.channel, row.staff_id, row.origin or "")
+
+
 async def open_core(
     settings: Settings,
     clock: Clock,
@@ -168,7 +174,10 @@ async def open_core(
         per_chat_interval=settings.per_chat_interval_seconds,
         render_later=later_views.render,
     )
-    deps = Deps(db, clock, translations, DirectoryCache(), sender.wake, settings)
+    deps = Deps(
+        db, clock, translations, DirectoryCache(), sender.wake, settings, sender.capabilities_of
+    )
+    sender.on_held = partial(_tell_origin_held, deps)
     privacy = Privacy(deps, welcome)
     registration = RegistrationService(deps, privacy.on_registered)
     if settings.zalo_on:

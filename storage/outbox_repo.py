@@ -19,6 +19,8 @@ class OutboxRow:
     chat_ref: str
     message: OutMessage | LaterMessage
     attempts: int
+    staff_id: str | None = None  # the person it is for
+    origin: str | None = None  # the person who caused it (None: the bot itself)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +36,10 @@ class SendOptions(TypedDict, total=False):
     priority: int
     purpose: str | None
     not_before: datetime | None
+    origin: str | None
+
+
+HELD_PREFIX = "held:"  # the error of a row kept until its person writes again
 
 
 class OutboxRepo:
@@ -49,10 +55,12 @@ class OutboxRepo:
         priority: int = 5,
         purpose: str | None = None,
         not_before: datetime | None = None,
+        origin: str | None = None,
     ) -> int:
+        """`origin`: the staff member who caused the message (told if it cannot reach them)."""
         return await self.tx.insert(
             "INSERT INTO outbox (channel, chat_ref, payload, priority, next_attempt_at, "
-            "created_at, purpose, staff_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "created_at, purpose, staff_id, origin_staff_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 recipient.channel,
                 recipient.chat_ref,
@@ -62,6 +70,7 @@ class OutboxRepo:
                 to_db_time(now),
                 purpose,
                 recipient.staff_id,
+                origin,
             ),
         )
 
@@ -72,27 +81,28 @@ class OutboxRepo:
         *,
         priority: int = 5,
         not_before: datetime | None = None,
+        origin: str | None = None,
     ) -> None:
         """Many rows, each with its own purpose, the payload already `dumps(m.to_json())` (broadcasts)."""
         at, created = to_db_time(not_before or now), to_db_time(now)
         await self.tx.executemany(
             "INSERT INTO outbox (channel, chat_ref, payload, priority, next_attempt_at, "
-            "created_at, purpose, staff_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "created_at, purpose, staff_id, origin_staff_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                (r.channel, r.chat_ref, payload, priority, at, created, purpose, r.staff_id)
+                (r.channel, r.chat_ref, payload, priority, at, created, purpose, r.staff_id, origin)
                 for r, payload, purpose in rows
             ),
         )
 
     async def due(self, now: datetime, limit: int, skip: set[int]) -> list[OutboxRow]:
         rows = await self.tx.all(
-            "SELECT id, channel, chat_ref, payload, attempts FROM outbox "
+            "SELECT id, channel, chat_ref, payload, attempts, staff_id, origin_staff_id FROM outbox "
             "WHERE status = 'pending' AND next_attempt_at <= ? "
             "ORDER BY priority, id LIMIT ?",
             (to_db_time(now), limit + len(skip)),
         )
         return [
-            OutboxRow(r[0], r[1], r[2], stored_message(json.loads(r[3])), r[4])
+            OutboxRow(r[0], r[1], r[2], stored_message(json.loads(r[3])), r[4], r[5], r[6])
             for r in rows
             if r[0] not in skip
         ][:limit]
@@ -149,6 +159,17 @@ class OutboxRepo:
             "UPDATE outbox SET status = ?, attempts = attempts + 1, error = ? WHERE id = ?",
             (status, error[:500], row_id),
         )
+
+    async def first_held_from_origin(self, row_id: int) -> bool:
+        """Whether `row_id` is the only held row its originator has for that person now (they
+        are told once per person, not once per message)."""
+        row = await self.tx.one(
+            "SELECT COUNT(*) FROM outbox o JOIN outbox r ON r.channel = o.channel "
+            "AND r.chat_ref = o.chat_ref AND r.origin_staff_id = o.origin_staff_id "
+            "WHERE o.id = ? AND r.status = 'undeliverable' AND r.error LIKE ?",
+            (row_id, HELD_PREFIX + "%"),
+        )
+        return row is not None and row[0] == 1
 
     async def counts(self) -> dict[str, int]:
         rows = await self.tx.all("SELECT status, COUNT(*) FROM outbox GROUP BY status")

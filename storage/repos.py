@@ -100,13 +100,6 @@ class AccountsRepo:
         )
         return None if found is None else str(found)
 
-    async def last_inbound(self, channel: str, user_ref: str, tz: tzinfo) -> datetime | None:
-        found = await self.tx.scalar(
-            "SELECT last_inbound_at FROM accounts WHERE channel = ? AND user_ref = ?",
-            (channel, user_ref),
-        )
-        return None if found is None else from_db_time(str(found), tz)
-
     async def of_staff_many(self, staff_ids: list[str]) -> list[Account]:
         found: list[Account] = []
         for start in range(0, len(staff_ids), 500):

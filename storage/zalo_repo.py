@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from storage.engine import Tx, from_db_time, to_db_time
+from storage.outbox_repo import HELD_PREFIX
 
 SIGNATURE_ID_KEY = "zalo_signature_id"
-HELD_PREFIX = "held:"  # the error of an outbox row kept until the person writes again
 
 
 @dataclass(frozen=True, slots=True)

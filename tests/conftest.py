@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from bot.domain.clock import VIETNAM, ManualClock
 from storage.engine import Database, open_database
@@ -24,6 +25,13 @@ from tests.postgres import NO_POSTGRES, PostgresServer, find_binaries
 
 # PTB 22 warns about RetryAfter.retry_after being an int unless opted into timedelta.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+# The suite shares its cores with other work: an example's wall time says nothing about the
+# code (speed is measured in bench/), so no per-example deadline and no «too slow» check.
+settings.register_profile(
+    "shared-cores", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("shared-cores")
 
 
 class SecretGuard(logging.Handler):

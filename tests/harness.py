@@ -352,3 +352,10 @@ def webhook_settings(fake: FakeBotApi, db_path: Path, **overrides: object) -> Se
 def db_value(db_path: Path, sql: str, params: Sequence[object] = ()) -> object:
     rows = db_rows(db_path, sql, params)
     return rows[0][0] if rows else None
+
+
+async def db_change(db_path: Path, sql: str, params: Sequence[object] = ()) -> None:
+    """A test's own write to the bot's database (either engine), made off the event loop. The bot
+    running in this process keeps its write transaction open across awaits: a write blocking the
+    loop's thread would wait for a commit that cannot come until it fails («database is locked»)."""
+    await asyncio.to_thread(db_execute, db_path, sql, params)

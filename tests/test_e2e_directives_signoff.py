@@ -7,6 +7,7 @@ older than 48 hours is older for Telegram too. The clock starts on 26/05/2021 09
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -21,7 +22,7 @@ from tests.fakebot import FakeBotApi, FakeUser, SentMessage
 from tests.harness import (
     PHONES,
     RunningBot,
-    db_execute,
+    db_change,
     db_rows,
     give_consents,
     load_examples,
@@ -109,6 +110,17 @@ def db_all(bot: RunningBot, sql: str, params: tuple[object, ...] = ()) -> list[t
     return db_rows(bot.settings.database_path, sql, params)
 
 
+def copies_recorded(bot: RunningBot, *users: FakeUser) -> bool:
+    """The bot has recorded directive #1's copy to each of `users` as sent (with its time)."""
+    chats = [str(user.id) for user in users]
+    marks = ", ".join("?" * len(chats))
+    sql = (
+        "SELECT COUNT(*) FROM outbox WHERE purpose = 'broadcast:1' AND status = 'sent' "
+        f"AND chat_ref IN ({marks})"
+    )
+    return db_all(bot, sql, tuple(chats)) == [(len(chats),)]
+
+
 async def delivered(bot: RunningBot) -> None:
     await bot.services.sender.drain()
 
@@ -136,11 +148,11 @@ async def test_a_ward_admin_addresses_only_the_units_under_it(
 
     # A forged draft (audience edited to another group) is refused when it is confirmed.
     path = bot.settings.database_path
-    ((raw,),) = db_rows(
-        path, "SELECT draft FROM conversations WHERE user_ref = ?", (str(WARD_ADMIN),)
+    ((raw,),) = await asyncio.to_thread(
+        db_rows, path, "SELECT draft FROM conversations WHERE user_ref = ?", (str(WARD_ADMIN),)
     )
     forged = json.loads(raw) | {"audience": {"kind": "units", "values": ["HB-TDP2"]}}
-    db_execute(
+    await db_change(
         path,
         "UPDATE conversations SET draft = ? WHERE user_ref = ?",
         (json.dumps(forged), str(WARD_ADMIN)),
@@ -255,6 +267,8 @@ async def sent_two_days_apart(
     fake.fail_next("sendMessage", status=500, count=3, chat_id=late.id)  # retried in 0.5+1+2 s
     fake.press(ward_admin, summary, summary.callback_data("Gửi ngay"))
     await fake.wait_for(lambda: has_copy(fake, early) and has_copy(fake, ward_admin))
+    # The sent time is read when the send has returned: moved on only once it is recorded.
+    await fake.wait_for(lambda: copies_recorded(bot, early, ward_admin))
     assert not has_copy(fake, late)
     bot.clock.advance(timedelta(hours=49))
     await fake.wait_for(lambda: has_copy(fake, late), timeout=20)

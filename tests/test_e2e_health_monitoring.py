@@ -78,6 +78,10 @@ async def test_daily_checkin_reminds_once_then_tells_the_head_and_head_ends_earl
     await bot.services.sweeper.tick()
     assert len([m for m in fake.messages(teacher.id) if "Nhắc lại" in (m.text or "")]) == 1
 
+    # what the ticks queued (the morning digest) is delivered first: the reply to /monitor does
+    # not wait for the outbox, so the digest could otherwise come after it and be read as the
+    # answer to the next press
+    await bot.services.sender.drain()
     fake.send_text(principal, "/monitor")
     await fake.wait_for(
         lambda: any(

@@ -353,6 +353,9 @@ async def test_withdrawing_health_consent_stops_monitoring_and_tells_the_head_on
     fake.press(teacher, picker, picker.callback_data("sức khỏe"))
     withdrawn = await message_with(fake, teacher, "Đã rút lại")
     assert "dữ liệu sức khỏe" in (withdrawn.text or "")
+    # its second reply, sent after the first: awaited, or it would be read as /symptoms' answer
+    recorded = await message_with(fake, teacher, "Đã ghi nhận yêu cầu #1")
+    assert "rút lại đồng ý" in (recorded.text or ""), recorded.text
     queued = await message_with(fake, admin, "Yêu cầu về dữ liệu #1")
     assert "rút lại đồng ý" in (queued.text or "")
     assert "Lại Thị Diệu Linh" in (queued.text or "")

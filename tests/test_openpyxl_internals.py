@@ -7,11 +7,13 @@ them, these tests say which one, before a register comes out broken.
 from __future__ import annotations
 
 import inspect
+import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import openpyxl
+import pytest
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell import cell as openpyxl_cell
 from openpyxl.writer.excel import ExcelWriter
@@ -46,6 +48,27 @@ def test_a_closed_sheet_is_a_file_with_sheet_data_to_splice_into(tmp_path: Path)
     xml = Path(written).read_text(encoding="utf-8")
     assert xml.count("</sheetData>") == 1
     assert xml.index("HEADER-CELL") < xml.index("DATA-CELL") < xml.index("</sheetData>")
+
+
+def test_a_sheet_splices_in_a_file_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The splice's file is named after the sheet's own temporary file (which openpyxl makes
+    unique), not a fixed name that two exports at once (two processes) would share."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    (tmp_path / "openpyxl.joined.xml").mkdir()  # a shared name is taken by another export
+    book = Workbook(write_only=True)
+    sheet = RegisterSheet(book, "t")
+    getattr(book, "_add_sheet")(sheet)  # noqa: B009 (not in the stubs)
+    sheet.append(["HEADER-CELL"])
+    sheet.append_data(["DATA-CELL"])
+    sheet.close()
+    written = sheet._writer.out
+    assert isinstance(written, str)
+    xml = Path(written).read_text(encoding="utf-8")
+    assert xml.index("HEADER-CELL") < xml.index("DATA-CELL") < xml.index("</sheetData>")
+    left = {p.name for p in tmp_path.iterdir()}
+    assert left == {Path(written).name, "openpyxl.joined.xml"}  # the side file, splice gone
 
 
 async def _rows(rows: list[Row]) -> AsyncIterator[Row]:

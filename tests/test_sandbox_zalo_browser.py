@@ -167,3 +167,36 @@ def test_a_zalo_pane_shows_buttons_and_the_phone_request_and_taps_send_payloads(
         lambda: any(e.body.get("message", {}).get("text") == "#kb:4" for e in demo.zalo.events),
     )
     wait_until("the tap note", lambda: "↳ Lựa chọn 4" in pane.element.text)
+
+
+def test_python_m_bot_demo_a_zalo_pane_registers_and_asks_for_travel_decided_on_telegram(
+    browser: WebDriver,  # noqa: F811
+    demo_url: str,  # noqa: F811
+) -> None:
+    """The real bot answers the Zalo pane: its welcome and phone form, the consents, /travel;
+    the principal's Telegram pane decides, and the decision reaches the Zalo pane."""
+    browser.get(demo_url)
+    teacher = open_pane(browser, "TH-003")
+    principal = open_pane(browser, "TH-001")
+    wait_until("the first state", lambda: browser.execute_script("return S.version >= 0"))
+    try:
+        teacher.element.find_element(By.CSS_SELECTOR, ".pane-head .channel").click()
+        assert "biểu mẫu" in teacher.wait_for_text("Chào mừng").text  # Zalo: the form, no key
+        teacher.tap_inline(teacher.wait_for_button("Chia sẻ"), "Chia sẻ")
+        teacher.tap_inline(teacher.wait_for_button("✅"), "✅")
+        for _ in ("(a) staff list and travel", "(b) health data"):
+            teacher.tap_inline(teacher.wait_for_button("Đồng ý"), "Đồng ý")
+        teacher.wait_for_text("Đăng ký thành công")
+        principal.register()
+        for typed in ("/travel", "da nang", "12 Trần Phú, phường Hải Châu", "29/05/2021 07:00",
+                      "30/05/2021 18:00", "Thăm gia đình"):  # fmt: skip
+            teacher.send(typed)
+        teacher.tap_inline(teacher.wait_for_button("Không"), "Không")
+        teacher.tap_inline(teacher.wait_for_button("Gửi"), "Gửi")
+        teacher.wait_for_text("Châu Thị Bích Ngọc")
+        principal.tap_inline_once(principal.wait_for_text("Lại Thị Diệu Linh"), "Phê duyệt")
+        teacher.wait_for_text("Đã phê duyệt")
+        screenshot(browser, "zalo-pane-approved")
+    except Exception:
+        screenshot(browser, "zalo-pane-failure")
+        raise

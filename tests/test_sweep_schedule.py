@@ -168,3 +168,25 @@ async def test_a_planned_wake_up_is_kept_while_every_tick_asks_again(database: D
         assert abs(planned.next_run_time - in_an_hour) < timedelta(seconds=1)
     finally:
         await schedule.stop()
+
+
+async def test_a_stop_waits_for_the_sweep_under_way_to_plan_its_wake(database: Database) -> None:
+    """A stop during the reading of the next set minute (after the tick) lets it finish: the
+    database is closed next, and a cancelled read was logged as a job's traceback."""
+    planning, finished = asyncio.Event(), asyncio.Event()
+
+    async def slow_wake(now: datetime) -> datetime | None:
+        planning.set()
+        await asyncio.sleep(0.3)
+        finished.set()
+        return None
+
+    settings = Settings(_env_file=None, database_path=Path("unused.db"))  # type: ignore[call-arg]
+    deps = Deps(database, SystemClock(), Translations(), DirectoryCache(), lambda: None, settings)
+    schedule = SweepSchedule(
+        Sweeper(deps, [Recorder()]), SystemClock(), SystemClock(), timedelta(hours=1), [slow_wake]
+    )
+    schedule.start()
+    await asyncio.wait_for(planning.wait(), timeout=5)
+    await schedule.stop()
+    assert finished.is_set()

@@ -166,8 +166,14 @@ def seed_request(
         )
 
 
+def offers(message: SentMessage, data: str) -> bool:
+    return any(button.get("callback_data") == data for row in message.buttons() for button in row)
+
+
 async def export_last_30_days(fake: FakeBotApi, user: FakeUser, what: str) -> SentMessage:
-    menu = await say(fake, user, "/export")
+    fake.send_text(user, "/export")
+    # awaited by its button: a head's notice sent by a sweep may come before or after it
+    menu = await fake.next_message_where(user.id, lambda m: offers(m, f"ox:x:{what}"))
     before = len(fake.messages(user.id))
     fake.press(user, menu, f"ox:x:{what}")
     await fake.wait_for(lambda: any(m.kind == "document" for m in fake.messages(user.id)[before:]))

@@ -94,6 +94,7 @@ class ChatStore:
         self._message_seq: dict[int, int] = {}
         self.user_message_ids: dict[int, set[int]] = {}
         self._cursors: dict[int, int] = {}
+        self._read_ahead: dict[int, set[int]] = {}  # read by `next_message_where` past the cursor
         self.updates: dict[int, JSON] = {}
         self._taps: dict[str, JSON] = {}  # query id → the tap in the chat log (for its answer)
         self.pending: list[int] = []  # not confirmed yet: handed out again until confirmed
@@ -354,20 +355,43 @@ class ChatStore:
     def mark_read(self, chat_id: int) -> None:
         """Everything sent to `chat_id` so far counts as read by `next_message`."""
         self._cursors[chat_id] = len(self.chats.get(chat_id, []))
+        self._read_ahead.pop(chat_id, None)
 
     async def next_message(self, chat_id: int, timeout: float = 5.0) -> SentMessage:
+        return await self.next_message_where(chat_id, lambda _message: True, timeout)
+
+    async def next_message_where(
+        self, chat_id: int, matches: Callable[[SentMessage], bool], timeout: float = 5.0
+    ) -> SentMessage:
+        """The first unread message to `chat_id` that `matches`, waiting for it; unread messages
+        before it stay unread (for `next_message`), so two messages that may come in either order
+        can each be awaited by what they say."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
-            cursor = self._cursors.get(chat_id, 0)
-            sent = self.chats.get(chat_id, [])
-            if cursor < len(sent):
-                self._cursors[chat_id] = cursor + 1
-                return sent[cursor]
+            found = self._take_unread(chat_id, matches)
+            if found is not None:
+                return found
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise AssertionError(self._timeout_dump(chat_id, timeout))
             await self.wait_signal(remaining)
+
+    def _take_unread(
+        self, chat_id: int, matches: Callable[[SentMessage], bool]
+    ) -> SentMessage | None:
+        sent = self.chats.get(chat_id, [])
+        read_ahead = self._read_ahead.setdefault(chat_id, set())
+        for index in range(self._cursors.get(chat_id, 0), len(sent)):
+            if index not in read_ahead and matches(sent[index]):
+                read_ahead.add(index)
+                cursor = self._cursors.get(chat_id, 0)
+                while cursor in read_ahead:  # the cursor passes what was read ahead
+                    read_ahead.discard(cursor)
+                    cursor += 1
+                self._cursors[chat_id] = cursor
+                return sent[index]
+        return None
 
     async def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
         loop = asyncio.get_running_loop()
@@ -392,8 +416,9 @@ class ChatStore:
 
     def _timeout_dump(self, chat_id: int, timeout: float) -> str:
         sent = self.chats.get(chat_id, [])
-        lines = [f"no new message to chat {chat_id} within {timeout}s; "
-                 f"all {len(sent)} sent so far were already read:"]  # fmt: skip
+        unread = len(sent) - self._cursors.get(chat_id, 0) - len(self._read_ahead.get(chat_id, ()))
+        lines = [f"no new message (of the kind awaited) to chat {chat_id} within {timeout}s; "
+                 f"{len(sent)} sent so far, {unread} of them unread:"]  # fmt: skip
         lines += [f"  {message.describe()}" for message in sent] or ["  (none)"]
         calls = [f"  {name} {short(params)}" for name, params in self.requests
                  if params.get("chat_id") == chat_id][-10:]  # fmt: skip

@@ -46,7 +46,8 @@ from bot.domain.outgoing import ChannelFile, LocalFile, OutMessage
 from storage.channel_usage_repo import ChannelUsageRepo
 from storage.directory_repo import DirectoryRepo
 from storage.engine import Database
-from storage.zalo_repo import HELD_PREFIX, ZaloRepo
+from storage.outbox_repo import HELD_PREFIX
+from storage.zalo_repo import ZaloRepo
 
 log = logging.getLogger(__name__)
 

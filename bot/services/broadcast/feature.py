@@ -473,7 +473,9 @@ class Broadcasts:
                 )
             recipient = Recipient(account.channel, account.chat_ref, person.staff_id)
             rows.extend((recipient, payload, purpose) for payload, purpose in rendered[language])
-        await OutboxRepo(step.tx).enqueue_payloads(rows, step.now, priority=BROADCAST_PRIORITY)
+        await OutboxRepo(step.tx).enqueue_payloads(
+            rows, step.now, priority=BROADCAST_PRIORITY, origin=b.created_by
+        )
         step.enqueued += len(rows)
         await repo.add_recipients(
             b.id, ((p.staff_id, p.unit_id, p.staff_id in accounts) for p in people)

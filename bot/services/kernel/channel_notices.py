@@ -47,6 +47,32 @@ async def tell_unreached(deps: Deps, channel: str, staff_id: str | None, user_re
     await tell_admins(deps, build)
 
 
+async def tell_origin_unreached(
+    deps: Deps, channel: str, staff_id: str | None, origin: str
+) -> None:
+    """The person who caused a message (a directive's sender, a decider) is told that it waits:
+    its person cannot be reached on `channel` now."""
+    async with deps.db.transaction() as tx:
+        step = system_step(deps, tx, deps.clock.now())
+        directory = await step.directory()
+        who = person_label(directory, staff_id) if staff_id else "?"
+
+        def build(t: Translator) -> OutMessage:
+            return OutMessage(
+                t._(
+                    "⚠️ Your message to {person} could not be delivered on {messenger}: they have "
+                    "not written to the bot for more than 7 days, or no longer follow it, and use "
+                    "no other messenger with it. It is kept and goes out as soon as they write "
+                    "again; meanwhile please reach them another way.",
+                    person=who,
+                    messenger=messenger_name(channel),
+                )
+            )
+
+        await step.tell_staff([origin], build, priority=2, purpose="unreached")
+    deps.wake_outbox()
+
+
 async def tell_channel_needs_admin(deps: Deps, channel: str, reason: str) -> None:
     """The channel refuses the bot (a refused token, an account disabled): messages wait."""
 

@@ -54,14 +54,18 @@ class SweepSchedule:
         self.wall = wall
         self.interval = interval
         self.wakes = list(wakes)
-        self._runs: set[asyncio.Task[object]] = set()  # sweeps under way, with their planning
         # The scheduler only ever sees aware datetimes; the zone name keeps APScheduler 3.10
         # (pytz zones only) and 3.11 (zoneinfo) both happy.
         self.scheduler = AsyncIOScheduler(timezone="UTC", job_defaults=JOB_OPTIONS)
         self._woken_for: datetime | None = None
+        self._sweeps_under_way = 0
+        self._no_sweep = asyncio.Event()
+        self._no_sweep.set()
+        self._stopping = False
 
     def start(self) -> None:
         """Inside the running event loop: the first sweep runs at once (the catch-up)."""
+        self._stopping = False
         self.scheduler.add_job(
             self._sweep,
             IntervalTrigger(seconds=self.interval.total_seconds(), timezone="UTC"),
@@ -75,19 +79,24 @@ class SweepSchedule:
         if not self.scheduler.running:
             return
         self.scheduler.pause()
+        self._stopping = True  # a job handed to the loop just before the pause does nothing
         try:
-            await asyncio.wait_for(self.sweeper.idle(), timeout)
-            if self._runs:  # the next wake-up being planned (it reads the database)
-                await asyncio.wait_for(asyncio.wait(set(self._runs)), timeout)
+            # the whole job: after its tick, it plans the next wake from the database
+            await asyncio.wait_for(self._whole_sweeps_done(), timeout)
         except TimeoutError:
             log.warning("a sweep still ran after %.0f s; it is cancelled", timeout)
         self.scheduler.shutdown(wait=False)
         await asyncio.sleep(0)  # the shutdown runs on the loop (APScheduler's call_soon)
 
+    async def _whole_sweeps_done(self) -> None:
+        await self._no_sweep.wait()
+        await self.sweeper.idle()  # a tick called directly (a test's, the dial's)
+
     async def _sweep(self) -> None:
-        run = asyncio.current_task()
-        if run is not None:
-            self._runs.add(run)
+        if self._stopping:
+            return
+        self._sweeps_under_way += 1
+        self._no_sweep.clear()
         try:
             try:
                 await self.sweeper.tick()
@@ -95,7 +104,9 @@ class SweepSchedule:
                 log.exception("sweep tick failed")
             await self._plan_wake()
         finally:
-            self._runs.discard(run)
+            self._sweeps_under_way -= 1
+            if not self._sweeps_under_way:
+                self._no_sweep.set()
 
     async def _woken(self, at: datetime) -> None:
         self._woken_for = at

@@ -8,6 +8,7 @@ from dataclasses import InitVar, dataclass, field
 from datetime import datetime
 from typing import TypeVar, Unpack
 
+from bot.channels.port import Capabilities
 from bot.config import Settings
 from bot.domain.clock import Clock
 from bot.domain.directory import Directory
@@ -90,6 +91,8 @@ class Deps:
     directory: DirectoryCache
     wake_outbox: Callable[[], None]
     settings: Settings
+    capabilities_of: Callable[[str], Capabilities | None] = lambda channel: None
+    """What a channel can show (None: not known here, as in tests without one)."""
 
 
 @dataclass

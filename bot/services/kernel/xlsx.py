@@ -113,7 +113,8 @@ class RegisterSheet(WriteOnlyWorksheet):
         out = Path(written)
         sheet = out.read_text(encoding="utf-8")
         cut = sheet.index("</sheetData>")
-        joined = out.with_suffix(".joined.xml")
+        # openpyxl's name has no suffix ("openpyxl.k3j_x9"): its random part must stay in ours
+        joined = out.with_name(out.name + ".joined.xml")
         with (
             joined.open("w", encoding="utf-8") as target,
             open(self._side.name, encoding="utf-8") as rows,

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Protocol
 
 from bot.channels.port import (
+    Capabilities,
     Channel,
     EditTargetGone,
     RetryLater,
@@ -33,7 +34,7 @@ from bot.domain.outgoing import LaterMessage, OutMessage
 from bot.services.outbox.render import numbered_choices
 from storage.choices_repo import ChoicesRepo
 from storage.engine import Database
-from storage.outbox_repo import OutboxRepo, OutboxRow
+from storage.outbox_repo import HELD_PREFIX, OutboxRepo, OutboxRow
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +182,8 @@ class OutboxSender:
         self._render_later = render_later
         self._transports = dict(transports)
         self._rendering: dict[str, Channel | None] = {}
+        self.on_held: Callable[[OutboxRow], Awaitable[None]] | None = None
+        """Told of a row held for its person (window closed, no other way) that has an origin."""
         self._clock = clock
         self._limiter = limiter
         # Each channel keeps its own pace (a channel added with its own limiter); the first
@@ -332,6 +335,8 @@ class OutboxSender:
         except Undeliverable as exc:
             self._progress.pop(row.id, None)
             await self._record_final(row, "undeliverable", str(exc))
+            if str(exc).startswith(HELD_PREFIX):
+                await self._tell_origin_held(row)
         except Transient as exc:
             await self._record_transient(row, str(exc))
         else:
@@ -365,6 +370,11 @@ class OutboxSender:
             return ref if parts else None
         finally:
             limiter.release()
+
+    def capabilities_of(self, name: str) -> Capabilities | None:
+        """What the channel `name` can show, when it renders its own messages."""
+        channel = self._channel(name) if name in self._transports else None
+        return channel.capabilities if channel is not None else None
 
     def _channel(self, name: str) -> Channel | None:
         """The transport as a `Channel` when it renders its messages (checked once: a protocol
@@ -435,6 +445,15 @@ class OutboxSender:
             return
         now, note = self._clock.now(), f"{error}; sent on {other.channel} instead"
         await self._record(lambda repo: repo.redirect(row.id, other, now, note))
+
+    async def _tell_origin_held(self, row: OutboxRow) -> None:
+        """The one who caused a held message is told, once per person it waits for."""
+        if row.origin is None or self.on_held is None:
+            return
+        async with self._db.reading() as tx:
+            first = await OutboxRepo(tx).first_held_from_origin(row.id)
+        if first:
+            await self.on_held(row)
 
     async def _record_transient(self, row: OutboxRow, error: str) -> None:
         if row.attempts + 1 >= MAX_TRANSIENT_ATTEMPTS:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from bot.channels.port import PhoneSharing
 from bot.domain.models import BuiltinRole, Staff
 from bot.domain.outgoing import Button, OutMessage
 from bot.domain.phones import display_phone, normalize_phone
@@ -28,14 +29,46 @@ def contact_request(t: Translator, text: str) -> OutMessage:
     return OutMessage(text, ask_phone=t._("📱 Share my phone number"))
 
 
-def registration_help(t: Translator) -> OutMessage:
-    return contact_request(
-        t,
-        t._(
+def phone_sharing_of(deps: Deps, channel: str) -> PhoneSharing:
+    """How a person on `channel` hands over their number (a button where it is not known)."""
+    caps = deps.capabilities_of(channel)
+    return caps.phone_sharing if caps is not None else PhoneSharing.BUTTON
+
+
+def registration_help(t: Translator, sharing: PhoneSharing = PhoneSharing.BUTTON) -> OutMessage:
+    if sharing is PhoneSharing.FORM:
+        text = t._(
+            "To use khaibao, register first: tap «Share my phone number» below and send the "
+            "form that opens, or type the invite code the district office sent you."
+        )
+    elif sharing is PhoneSharing.TYPED:
+        text = t._(
+            "To use khaibao, register first: type the invite code the district office sent you."
+        )
+    else:
+        text = t._(
             "To use khaibao, register first: tap «Share my phone number» below, or open the "
             "invite link the district office sent you."
-        ),
-    )
+        )
+    return contact_request(t, text)
+
+
+def start_text(t: Translator, sharing: PhoneSharing) -> str:
+    """The first words to someone not registered yet, by how their channel shares a phone."""
+    greeting = t._("Welcome to khaibao, the staff reporting bot of the district office.")
+    if sharing is PhoneSharing.FORM:
+        how = t._(
+            "To register, tap «Share my phone number» below and send the form that opens. "
+            "Your number is matched with the staff list of your unit."
+        )
+    elif sharing is PhoneSharing.TYPED:
+        how = t._("To register, type the invite code the district office sent you.")
+    else:
+        how = t._(
+            "To register, tap «Share my phone number» below. Your number is matched "
+            "with the staff list of your unit."
+        )
+    return greeting + "\n" + how
 
 
 def welcome(t: Translator, person: Staff) -> OutMessage:
@@ -109,7 +142,10 @@ class RegistrationService:
                 else t._("Language set to Vietnamese.")
             )
             if await step.linked() is None:
-                return [OutMessage(text), registration_help(t)]
+                return [
+                    OutMessage(text),
+                    registration_help(t, phone_sharing_of(self.deps, who.channel)),
+                ]
             return [menu_message(t, text, await step.linked())]
 
     # --- the steps -------------------------------------------------------------------------
@@ -127,12 +163,7 @@ class RegistrationService:
         await self._set_state(step, AWAIT_CONTACT, {})
         return [
             contact_request(
-                step.t,
-                step.t._(
-                    "Welcome to khaibao, the staff reporting bot of the district office.\n"
-                    "To register, tap «Share my phone number» below. Your number is matched "
-                    "with the staff list of your unit."
-                ),
+                step.t, start_text(step.t, phone_sharing_of(self.deps, step.who.channel))
             )
         ]
 
@@ -245,7 +276,10 @@ class RegistrationService:
         invite = await invites.get(code[:64], self.deps.clock.tz)
         person = await DirectoryRepo(step.tx).person(invite.staff_id) if invite else None
         if invite is None or person is None or not person.active:
-            return [registration_help(t), OutMessage(t._("This invite link is not valid."))]
+            return [
+                registration_help(t, phone_sharing_of(self.deps, step.who.channel)),
+                OutMessage(t._("This invite link is not valid.")),
+            ]
         if invite.used_at is not None or await step.accounts.of_staff_on(
             person.staff_id, step.who.channel
         ):
@@ -288,7 +322,7 @@ class RegistrationService:
     async def unregistered(self, step: Step) -> list[OutMessage]:
         if step.account.staff_id is not None:
             return [self._access_removed(step.t)]
-        return [registration_help(step.t)]
+        return [registration_help(step.t, phone_sharing_of(self.deps, step.who.channel))]
 
     def _access_removed(self, t: Translator) -> OutMessage:
         return OutMessage(

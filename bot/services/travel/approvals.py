@@ -328,6 +328,7 @@ class Approvals:
                 + outcome_line(t, directory, request)
             ),
             priority=2,
+            origin=request.decided_by,
         )
         told = [s for s in request.notify if s != request.decided_by]
         absent_head = request.acting_for.get(request.decided_by or "")
@@ -345,6 +346,7 @@ class Approvals:
                     ]
                 )
             ),
+            origin=request.decided_by,
         )
 
     async def _edit_approval_messages(
