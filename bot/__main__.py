@@ -227,9 +227,9 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 async def _duty_import(settings: Settings, t: Translator, args: argparse.Namespace) -> int:
     from bot.services.duty.roster import import_roster
     from bot.services.registration.tabular import ImportLimits
-    from storage.db import Database
+    from storage.engine import open_database
 
-    db = await Database.open(settings.database_path)
+    db = await open_database(settings.database_target)
     try:
         outcome = await import_roster(
             db,
@@ -264,12 +264,13 @@ async def _duty_import(settings: Settings, t: Translator, args: argparse.Namespa
 async def _import(settings: Settings, t: Translator, args: argparse.Namespace) -> int:
     from bot.services.registration.directory_import import import_directory, summary_text
     from bot.services.registration.tabular import ImportLimits
-    from storage.db import Database
+    from storage.engine import open_database
 
     # A dry run against a database that does not exist yet plans against an empty one in memory:
     # it leaves no file behind.
-    fresh = args.dry_run and not settings.database_path.exists()
-    db = await Database.open(Path(":memory:") if fresh else settings.database_path)
+    target = settings.database_target
+    fresh = args.dry_run and isinstance(target, Path) and not target.exists()
+    db = await open_database(Path(":memory:") if fresh else target)
     try:
         outcome = await import_directory(
             db,
@@ -308,10 +309,10 @@ async def _import(settings: Settings, t: Translator, args: argparse.Namespace) -
 
 async def _show(settings: Settings, t: Translator, staff_id: str) -> int:
     from bot.services.kernel.people import describe_person, describe_route, position_group_name
-    from storage.db import Database
     from storage.directory_repo import DirectoryRepo
+    from storage.engine import open_database
 
-    db = await Database.open(settings.database_path)
+    db = await open_database(settings.database_target)
     try:
         async with db.reading() as tx:
             directory = await DirectoryRepo(tx).load()
@@ -343,10 +344,10 @@ async def _show(settings: Settings, t: Translator, staff_id: str) -> int:
 async def _invites(settings: Settings, t: Translator, out: Path) -> int:
     from bot.channels.telegram import fetch_bot_username
     from bot.services.registration.directory_import import write_invites
-    from storage.db import Database
+    from storage.engine import open_database
 
     username = settings.telegram_bot_username or await fetch_bot_username(settings)
-    db = await Database.open(settings.database_path)
+    db = await open_database(settings.database_target)
     try:
         count = await write_invites(db, SystemClock(settings.tz), username, out)
     finally:

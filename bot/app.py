@@ -63,7 +63,7 @@ from bot.services.travel.feature import Travel
 from bot.services.violations.feature import Violations
 from handlers import register_all
 from handlers.common import SERVICES_KEY, incoming
-from storage.db import Database
+from storage.engine import Database, open_database
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ def build_application(
 
 
 async def open_services(app: BotApplication, settings: Settings, clock: Clock) -> Services:
-    db = await Database.open(settings.database_path)
+    db = await open_database(settings.database_target)
     limiter = RateLimiter(settings.send_rate_per_second)
     paid = settings.telegram_paid_broadcast
     transport = TelegramTransport(

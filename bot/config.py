@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     telegram_api_base_url: str = TELEGRAM_API
     telegram_bot_username: str = ""
     database_path: Path = Path("data/khaibao.db")
+    # postgresql://user:password@host/dbname: PostgreSQL (a city, several instances); unset: the
+    # SQLite file DATABASE_PATH
+    database_url: SecretStr = SecretStr("")
     files_dir: Path | None = None  # the bot's own files; unset: files/ beside the database
     exports_dir: Path | None = None  # registers, reports, charts; unset: FILES_DIR/exports
     timezone: str = "Asia/Ho_Chi_Minh"
@@ -174,6 +177,14 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: SecretStr) -> SecretStr:
+        url = value.get_secret_value().strip()
+        if url and not url.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must start with postgresql:// (or be empty for DATABASE_PATH)")
+        return SecretStr(url)
 
     @field_validator("default_language")
     @classmethod
@@ -285,6 +296,11 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def database_target(self) -> str | Path:
+        """What `storage.engine.open_database` opens: DATABASE_URL if set, else DATABASE_PATH."""
+        return self.database_url.get_secret_value() or self.database_path
 
     @property
     def files_folder(self) -> Path:

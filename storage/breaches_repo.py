@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
-from storage.db import Tx, from_db_time, to_db_time
+from storage.engine import Row, Tx, from_db_time, to_db_time
 
 _COLUMNS = (
     "id, summary, detected_at, opened_by, created_at, deadline_at, authority_at, people_at, "
@@ -33,7 +32,7 @@ class BreachesRepo:
         self.tx = tx
         self.tz = tz
 
-    def _breach(self, row: sqlite3.Row) -> Breach:
+    def _breach(self, row: Row) -> Breach:
         tz = self.tz
         return Breach(
             row[0], row[1], from_db_time(row[2], tz), row[3], from_db_time(row[4], tz),

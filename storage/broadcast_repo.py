@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from typing import Any
 
-from storage.db import Tx, dumps, from_db_time, to_db_time
+from storage.engine import Row, Tx, count_where, dumps, from_db_time, to_db_time
 
 _COLUMNS = (
     "id, number, issued_on, title, body, file_id, file_name, audience, status, created_by, "
@@ -27,6 +27,8 @@ REMIND = "broadcast:{id}:remind"
 # apart, as not registered (unless they read it later, having registered since).
 UNREAD = "r.registered = 1 AND r.read_at IS NULL"
 NOT_REGISTERED = "r.registered = 0 AND r.read_at IS NULL"
+_SENT = "o.status = 'sent'"
+_NOT_REACHED = "o.status IN ('undeliverable', 'failed')"
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,8 +194,8 @@ class BroadcastRepo:
 
     async def remember_signoff_message(self, broadcast_id: int, outbox_id: int) -> None:
         await self.tx.execute(
-            "INSERT OR IGNORE INTO broadcast_signoff_messages (broadcast_id, outbox_id) "
-            "VALUES (?, ?)",
+            "INSERT INTO broadcast_signoff_messages (broadcast_id, outbox_id) "
+            "VALUES (?, ?) ON CONFLICT DO NOTHING",
             (broadcast_id, outbox_id),
         )
 
@@ -303,8 +305,8 @@ class BroadcastRepo:
         self, broadcast_id: int, rows: Iterable[tuple[str, str, bool]]
     ) -> None:
         await self.tx.executemany(
-            "INSERT OR IGNORE INTO broadcast_recipients (broadcast_id, staff_id, unit_id, registered) "
-            "VALUES (?, ?, ?, ?)",
+            "INSERT INTO broadcast_recipients (broadcast_id, staff_id, unit_id, registered) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (
                 (broadcast_id, staff_id, unit_id, int(registered))
                 for staff_id, unit_id, registered in rows
@@ -348,8 +350,7 @@ class BroadcastRepo:
     async def tallies(self, broadcast_id: int) -> list[UnitTally]:
         rows = await self.tx.all(
             "SELECT r.unit_id, COUNT(*), SUM(r.registered), "
-            "SUM(o.status = 'sent'), SUM(o.status IN ('undeliverable', 'failed')), "
-            "SUM(r.read_at IS NOT NULL) "
+            f"{count_where(_SENT)}, {count_where(_NOT_REACHED)}, {count_where('r.read_at IS NOT NULL')} "
             "FROM broadcast_recipients r LEFT JOIN outbox o "
             "ON o.purpose = ? AND o.staff_id = r.staff_id "
             "WHERE r.broadcast_id = ? GROUP BY r.unit_id ORDER BY r.unit_id",
@@ -461,7 +462,7 @@ class BroadcastRepo:
         )  # fmt: skip
 
 
-def _of_units(rows: Sequence[Sequence[Any]], unit_ids: Sequence[str] | None) -> list[str]:
+def _of_units(rows: Sequence[Row], unit_ids: Sequence[str] | None) -> list[str]:
     """The staff ids (first column) of the rows whose unit (second column) is wanted."""
     wanted = None if unit_ids is None else set(unit_ids)
     return [r[0] for r in rows if wanted is None or r[1] in wanted]

@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from storage.db import Tx
+from storage.engine import Tx
 
 COPY = "copy"
 LIST = "list"
@@ -34,7 +34,7 @@ class ButtonsRepo:
 
     async def remember(self, subjects: Iterable[str], outbox_id: int, role: str = COPY) -> None:
         await self.tx.executemany(
-            "INSERT OR IGNORE INTO button_messages (subject, outbox_id, role) VALUES (?, ?, ?)",
+            "INSERT INTO button_messages (subject, outbox_id, role) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             [(s, outbox_id, role) for s in subjects],
         )
 
@@ -42,8 +42,8 @@ class ButtonsRepo:
         """Rows queued in this transaction (ids above `after_outbox_id`) whose purpose is
         `<prefix><subject>`: a sweep that queues thousands at once records them in one statement."""
         await self.tx.execute(
-            "INSERT OR IGNORE INTO button_messages (subject, outbox_id) "
-            "SELECT substr(purpose, ?), id FROM outbox WHERE id > ? AND purpose LIKE ?",
+            "INSERT INTO button_messages (subject, outbox_id) "
+            "SELECT substr(purpose, ?), id FROM outbox WHERE id > ? AND purpose LIKE ? ON CONFLICT DO NOTHING",
             (len(purpose_prefix) + 1, after_outbox_id, purpose_prefix + "%"),
         )
 

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from bot.domain.directory import Directory
 from bot.domain.models import RoutingRule, Staff, Target, TargetKind, Unit, UnitKind
 from bot.domain.text import fold
-from storage.db import Tx, dumps, to_db_time
+from storage.engine import Row, Tx, dumps, to_db_time
 
 _STAFF_COLUMNS = "staff_id, full_name, phone, unit_id, position, position_group, language, active"
 
@@ -143,7 +141,7 @@ class DirectoryRepo:
         )
         await self.tx.execute(
             "INSERT INTO meta (key, value) VALUES ('directory_version', '1') ON CONFLICT(key) "
-            "DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+            "DO UPDATE SET value = CAST(meta.value AS INTEGER) + 1"
         )
         return summary
 
@@ -260,7 +258,7 @@ class DirectoryRepo:
         ]
 
 
-def _staff_from_row(row: Sequence[Any], roles: frozenset[str]) -> Staff:
+def _staff_from_row(row: Row, roles: frozenset[str]) -> Staff:
     staff_id, full_name, phone, unit_id, position, group, language, active = row
     return Staff(
         staff_id=staff_id,

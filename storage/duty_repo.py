@@ -10,7 +10,7 @@ from functools import lru_cache
 from typing import Any
 
 from bot.domain.duty_roster import Shift
-from storage.db import Tx, from_db_time, to_db_time
+from storage.engine import Tx, from_db_time, to_db_time
 
 _db = lru_cache(maxsize=8192)(to_db_time)  # a roster repeats a few instants over many units
 
@@ -152,7 +152,7 @@ class DutyRepo:
 
     async def mark_checked(self, unit_id: str, day: date) -> None:
         await self.tx.execute(
-            "INSERT OR IGNORE INTO duty_gap_checks (unit_id, day) VALUES (?, ?)",
+            "INSERT INTO duty_gap_checks (unit_id, day) VALUES (?, ?) ON CONFLICT DO NOTHING",
             (unit_id, day.isoformat()),
         )
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 
-from storage.db import Tx, dumps, from_db_time, to_db_time
+from storage.engine import Row, Tx, dumps, from_db_time, to_db_time
 
 DONE = "done"
 ENDED = "ended"
@@ -196,7 +195,7 @@ class HealthRepo:
         row = await self.tx.one(f"SELECT {_ALERT} FROM health_alerts WHERE id = ?", (alert_id,))
         return None if row is None else self._alert(row)
 
-    def _alert(self, r: sqlite3.Row) -> Alert:
+    def _alert(self, r: Row) -> Alert:
         return Alert(
             r[0],
             r[1],
@@ -234,7 +233,7 @@ class HealthRepo:
 
     async def add_recipients(self, alert_id: int, staff_ids: list[str], level: int) -> None:
         await self.tx.executemany(
-            "INSERT OR IGNORE INTO alert_recipients (alert_id, staff_id, level) VALUES (?, ?, ?)",
+            "INSERT INTO alert_recipients (alert_id, staff_id, level) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             [(alert_id, s, level) for s in staff_ids],
         )
 
@@ -390,7 +389,7 @@ class HealthRepo:
         )
         return None if row is None else self._monitoring(row)
 
-    def _monitoring(self, row: sqlite3.Row) -> Monitoring:
+    def _monitoring(self, row: Row) -> Monitoring:
         return Monitoring(
             row[0],
             row[1],
@@ -433,7 +432,7 @@ class HealthRepo:
         self, monitoring_id: int, end: date, reason: str, now: datetime
     ) -> None:
         await self.tx.execute(
-            "UPDATE monitorings SET end_day = MAX(end_day, ?), reason = reason || '; ' || ?, "
+            f"UPDATE monitorings SET end_day = {self.tx.dialect.greatest('end_day', '?')}, reason = reason || '; ' || ?, "
             "updated_at = ? WHERE id = ?",
             (end.isoformat(), reason, to_db_time(now), monitoring_id),
         )
@@ -519,7 +518,7 @@ class HealthRepo:
     ) -> bool:
         """False when that day's check-in was already answered (a double tap)."""
         changed = await self.tx.execute(
-            "INSERT OR IGNORE INTO checkins (monitoring_id, day, answer, at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO checkins (monitoring_id, day, answer, at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (monitoring_id, day.isoformat(), answer, to_db_time(now)),
         )
         return changed == 1

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from storage.db import Tx, to_db_time
+from storage.engine import Statement, Tx, to_db_time
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,20 +27,19 @@ class InboxRepo:
         """Keep each (update id, JSON body) once; the ids that were new, in the order given."""
         received = to_db_time(now)
 
-        def work(raw: sqlite3.Connection) -> list[str]:
-            fresh = []
-            for update_id, body in updates:
-                cursor = raw.execute(
-                    "INSERT OR IGNORE INTO inbox (channel, update_id, body, received_at) "
-                    "VALUES (?, ?, ?, ?)",
+        done = await self.tx.batch(
+            [
+                (
+                    "INSERT INTO inbox (channel, update_id, body, received_at) "
+                    "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                     (channel, update_id, body, received),
                 )
-                if cursor.rowcount == 1:
-                    fresh.append(update_id)
-                cursor.close()
-            return fresh
-
-        return await self.tx.run(work)
+                for update_id, body in updates
+            ]
+        )
+        return [
+            update_id for (update_id, _), d in zip(updates, done, strict=True) if d.rowcount == 1
+        ]
 
     async def open_rows(self, channel: str) -> list[InboxRow]:
         """Rows not handled yet, in arrival order."""
@@ -99,10 +97,10 @@ class InboxRepo:
         )
 
 
-def mark_done_in_trip(raw: sqlite3.Connection, channel: str, update_id: str, now: datetime) -> None:
-    """One update done, inside another trip (a step's first one), in the same transaction."""
-    raw.execute(
+def mark_done_statement(channel: str, update_id: str, now: datetime) -> Statement:
+    """One update done, as a statement for another trip (a step's first), in its transaction."""
+    return (
         "UPDATE inbox SET done_at = ?, outcome = 'done' "
         "WHERE channel = ? AND update_id = ? AND done_at IS NULL",
         (to_db_time(now), channel, update_id),
-    ).close()
+    )

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
-from storage.db import Tx, dumps, from_db_time, to_db_time
-from storage.oversight_repo import IN_SCOPE
+from storage.engine import Tx, dumps, from_db_time, to_db_time
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +110,7 @@ class MeasuresRepo:
     async def anything_due(self, now: datetime) -> bool:
         return bool(
             await self.tx.scalar(
-                "SELECT EXISTS (SELECT 1 FROM return_measures INDEXED BY return_measures_remind "
+                f"SELECT EXISTS (SELECT 1 FROM return_measures {self.tx.dialect.indexed_by('return_measures_remind')} "
                 "WHERE remind_at IS NOT NULL AND test_result IS NULL AND remind_at <= ?)",
                 (to_db_time(now),),
             )
@@ -119,7 +118,7 @@ class MeasuresRepo:
 
     async def due(self, now: datetime, limit: int) -> list[ReturnMeasure]:
         rows = await self.tx.all(
-            f"SELECT {_MEASURE} FROM return_measures INDEXED BY return_measures_remind "
+            f"SELECT {_MEASURE} FROM return_measures {self.tx.dialect.indexed_by('return_measures_remind')} "
             "WHERE remind_at IS NOT NULL AND test_result IS NULL AND remind_at <= ? "
             "ORDER BY remind_at LIMIT ?",
             (to_db_time(now), limit),
@@ -151,7 +150,7 @@ class MeasuresRepo:
     ) -> list[ReturnMeasure]:
         """Those in scope still isolating, with a test pending, or a result since `results_since`."""
         rows = await self.tx.all(
-            f"SELECT {_MEASURE} FROM return_measures WHERE staff_id {IN_SCOPE} AND "
+            f"SELECT {_MEASURE} FROM return_measures WHERE staff_id {self.tx.dialect.in_json_list} AND "
             "((isolation_until IS NOT NULL AND isolation_until > ?) "
             "OR (test_due_at IS NOT NULL AND test_result IS NULL) OR test_at >= ?) "
             "ORDER BY arrived_at, request_id",

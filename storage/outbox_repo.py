@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import TypedDict
 
 from bot.domain.outgoing import LaterMessage, OutMessage, stored_message
-from storage.db import Tx, dumps, to_db_time
+from storage.engine import Tx, dumps, to_db_time
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from bot.domain.outside_contacts import OutsideContact
-from storage.db import Tx, dumps, from_db_time, to_db_time
+from storage.engine import Tx, dumps, from_db_time, to_db_time
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +41,7 @@ class OutsideRepo:
         """The contacts whose notify_on names the event."""
         rows = await self.tx.all(
             "SELECT contact_id, name, body, phone, email, notify_on FROM outside_contacts "
-            "WHERE instr(notify_on, ?) > 0 ORDER BY contact_id",
+            f"WHERE {self.tx.dialect.contains('notify_on', '?')} ORDER BY contact_id",
             (f";{event};",),
         )
         return [

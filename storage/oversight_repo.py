@@ -1,22 +1,25 @@
 """Read models for oversight: a head's unit today, the district per unit, the digests, exports.
 
-Scopes are passed as JSON arrays (`json_each`), so a 500-person unit is one parameter. Times in
-exports are formatted by SQLite itself (`dd/mm/yyyy HH:MM`, shifted by the zone's offset), which
-keeps a 100,000-row export out of Python's datetime code.
+Scopes are passed as JSON arrays (the dialect's `in_json_list`), so a 500-person unit is one
+parameter. Times in exports are formatted by the database itself (`dd/mm/yyyy HH:MM`, shifted by
+the zone's offset), which keeps a 100,000-row export out of Python's datetime code.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, overload
 
 from storage.broadcast_repo import NOT_REGISTERED, UNREAD
-from storage.db import Tx, dumps, from_db_time, to_db_time
+from storage.engine import Tx, count_where, dumps, from_db_time, to_db_time
 from storage.health_repo import CASE_CONTACT_SQL
 
-IN_SCOPE = "IN (SELECT value FROM json_each(?))"
+_ON_TIME = "r.declared_at IS NOT NULL AND r.declared_at <= r.deadline_at"
+_BACK_LATE = "r.state = 'back' AND r.deadline_at <= ?"
+_AWAY_LATE = "r.state = 'away' AND r.planned_return_at <= ?"
 LIVE = "('approved', 'recorded')"
 
 
@@ -103,8 +106,8 @@ class OversightRepo:
         at = to_db_time(now)
         rows = await self.tx.all(
             "SELECT t.id, t.staff_id, t.destination, t.departure_at, t.return_at, r.state "
-            "FROM travel_requests t INDEXED BY travel_staff LEFT JOIN trip_returns r ON r.request_id = t.id "
-            f"WHERE t.staff_id {IN_SCOPE} AND t.status IN {LIVE} AND t.departure_at <= ? "
+            f"FROM travel_requests t {self.tx.dialect.indexed_by('travel_staff')} LEFT JOIN trip_returns r ON r.request_id = t.id "
+            f"WHERE t.staff_id {self.tx.dialect.in_json_list} AND t.status IN {LIVE} AND t.departure_at <= ? "
             "AND (r.state = 'away' OR (r.request_id IS NULL AND t.return_tracked = 0 AND t.return_at > ?)) "
             "ORDER BY t.return_at",
             (dumps(list(scope)), at, at),
@@ -116,7 +119,7 @@ class OversightRepo:
         rows = await self.tx.all(
             "SELECT t.id, t.staff_id, t.destination, t.departure_at, t.return_at, r.state, r.arrived_at, "
             "r.deadline_at FROM trip_returns r JOIN travel_requests t ON t.id = r.request_id "
-            f"WHERE r.state = 'back' AND r.staff_id {IN_SCOPE} ORDER BY r.deadline_at",
+            f"WHERE r.state = 'back' AND r.staff_id {self.tx.dialect.in_json_list} ORDER BY r.deadline_at",
             (dumps(list(scope)),),
         )
         return [
@@ -128,7 +131,7 @@ class OversightRepo:
         rows = await self.tx.all(
             "SELECT t.id, t.staff_id, t.destination, t.departure_at, t.created_at, "
             "EXISTS (SELECT 1 FROM request_deciders d WHERE d.request_id = t.id AND d.staff_id = ?) "
-            f"FROM travel_requests t INDEXED BY travel_staff WHERE t.status = 'pending' AND t.staff_id {IN_SCOPE} ORDER BY t.departure_at",
+            f"FROM travel_requests t {self.tx.dialect.indexed_by('travel_staff')} WHERE t.status = 'pending' AND t.staff_id {self.tx.dialect.in_json_list} ORDER BY t.departure_at",
             (viewer, dumps(list(scope))),
         )
         return [Waiting(r[0], r[1], r[2], self._t(r[3]), self._t(r[4]), bool(r[5])) for r in rows]
@@ -137,12 +140,12 @@ class OversightRepo:
         people = dumps(list(scope))
         monitored = await self.tx.all(
             "SELECT staff_id, created_at, reason, end_day FROM monitorings "
-            f"WHERE status = 'open' AND staff_id {IN_SCOPE} ORDER BY created_at",
+            f"WHERE status = 'open' AND staff_id {self.tx.dialect.in_json_list} ORDER BY created_at",
             (people,),
         )
         reported = await self.tx.all(
             "SELECT staff_id, created_at, urgency FROM symptom_reports "
-            f"WHERE created_at >= ? AND staff_id {IN_SCOPE} ORDER BY created_at DESC",
+            f"WHERE created_at >= ? AND staff_id {self.tx.dialect.in_json_list} ORDER BY created_at DESC",
             (to_db_time(since), people),
         )
         lines = [HealthLine(r[0], "monitoring", self._t(r[1]), r[2], r[3]) for r in monitored]
@@ -167,7 +170,7 @@ class OversightRepo:
             rows = await self.tx.all(
                 f"SELECT r.staff_id, {UNREAD} FROM broadcast_recipients r "
                 f"WHERE r.broadcast_id = ? AND (({UNREAD}) OR ({NOT_REGISTERED})) "
-                f"AND r.staff_id {IN_SCOPE} ORDER BY r.staff_id",
+                f"AND r.staff_id {self.tx.dialect.in_json_list} ORDER BY r.staff_id",
                 (broadcast_id, dumps(list(scope))),
             )
             unread = [r[0] for r in rows if r[1]]
@@ -200,18 +203,18 @@ class OversightRepo:
             of(unit_id).overdue += overdue
             of(unit_id).not_reported += not_reported
         for row in await self.tx.all(
-            "SELECT s.unit_id, SUM(r.declared_at IS NOT NULL OR r.deadline_at <= ?), "
-            "SUM(r.declared_at IS NOT NULL AND r.declared_at <= r.deadline_at) "
+            f"SELECT s.unit_id, {count_where('r.declared_at IS NOT NULL OR r.deadline_at <= ?')}, "
+            f"{count_where(_ON_TIME)} "
             "FROM trip_returns r JOIN staff s ON s.staff_id = r.staff_id "
-            "WHERE r.arrived_at >= ? AND r.arrived_at <= ? AND +r.state IN ('back', 'declared') GROUP BY s.unit_id",
+            f"WHERE r.arrived_at >= ? AND r.arrived_at <= ? AND {self.tx.dialect.unindexed('r.state')} IN ('back', 'declared') GROUP BY s.unit_id",
             (at, to_db_time(week_ago), at),
         ):
             of(row[0]).due_week += row[1] or 0
             of(row[0]).on_time_week += row[2] or 0
         for row in await self.tx.all(
-            "SELECT s.unit_id, (julianday(substr(t.decided_at, 1, 19)) - julianday(substr(t.created_at, 1, 19))) * 1440 "
+            f"SELECT s.unit_id, {self.tx.dialect.minutes_between('t.created_at', 't.decided_at')} "
             "FROM travel_requests t JOIN staff s ON s.staff_id = t.staff_id "
-            "WHERE t.decided_at >= ? AND t.decided_at IS NOT NULL AND +t.status IN ('approved', 'denied')",
+            f"WHERE t.decided_at >= ? AND t.decided_at IS NOT NULL AND {self.tx.dialect.unindexed('t.status')} IN ('approved', 'denied')",
             (to_db_time(month_ago),),
         ):
             unit = of(row[0])
@@ -232,8 +235,7 @@ class OversightRepo:
         """Per unit: declarations past their 24 hours, and returns not reported although the
         person has been asked (`asked_after` the planned return)."""
         rows = await self.tx.all(
-            "SELECT s.unit_id, SUM(r.state = 'back' AND r.deadline_at <= ?), "
-            "SUM(r.state = 'away' AND r.planned_return_at <= ?) FROM trip_returns r "
+            f"SELECT s.unit_id, {count_where(_BACK_LATE)}, {count_where(_AWAY_LATE)} FROM trip_returns r "
             "JOIN staff s ON s.staff_id = r.staff_id WHERE r.state IN ('back', 'away') GROUP BY s.unit_id",
             (to_db_time(now), to_db_time(now - asked_after)),
         )
@@ -242,11 +244,11 @@ class OversightRepo:
     async def _away_counts(self, at: str) -> list[tuple[str, int]]:
         rows = await self.tx.all(
             "SELECT unit_id, COUNT(*) FROM ("
-            " SELECT s.unit_id AS unit_id FROM travel_requests t INDEXED BY travel_untracked_returns "
+            f" SELECT s.unit_id AS unit_id FROM travel_requests t {self.tx.dialect.indexed_by('travel_untracked_returns')} "
             " JOIN staff s ON s.staff_id = t.staff_id "
             f" WHERE t.return_tracked = 0 AND t.status IN {LIVE} AND t.return_at > ? AND t.departure_at <= ? "
             " UNION ALL SELECT s.unit_id FROM trip_returns r JOIN staff s ON s.staff_id = r.staff_id "
-            " WHERE r.state = 'away') GROUP BY unit_id",
+            " WHERE r.state = 'away') AS away GROUP BY unit_id",
             (at, at),
         )
         return [(r[0], r[1]) for r in rows]
@@ -256,8 +258,8 @@ class OversightRepo:
         if not directive_ids:
             return []
         rows = await self.tx.all(
-            f"SELECT r.unit_id, SUM({UNREAD}), SUM({NOT_REGISTERED}) FROM broadcast_recipients r "
-            f"WHERE r.broadcast_id {IN_SCOPE} AND r.read_at IS NULL GROUP BY r.unit_id",
+            f"SELECT r.unit_id, {count_where(UNREAD)}, {count_where(NOT_REGISTERED)} FROM broadcast_recipients r "
+            f"WHERE r.broadcast_id {self.tx.dialect.in_json_list} AND r.read_at IS NULL GROUP BY r.unit_id",
             (dumps(directive_ids),),
         )
         return [(r[0], r[1] or 0, r[2] or 0) for r in rows]
@@ -300,10 +302,10 @@ class OversightRepo:
     ) -> list[tuple[str, str, int, int]]:
         """(unit, local day, on time, due) for windows whose deadline fell in [since, until)."""
         rows = await self.tx.all(
-            f"SELECT s.unit_id, date(substr(r.deadline_at, 1, 19), '{offset_minutes:+d} minutes') AS day, "
-            "SUM(r.declared_at IS NOT NULL AND r.declared_at <= r.deadline_at), COUNT(*) "
+            f"SELECT s.unit_id, {self.tx.dialect.local_day('r.deadline_at', offset_minutes)} AS day, "
+            f"{count_where(_ON_TIME)}, COUNT(*) "
             "FROM trip_returns r JOIN staff s ON s.staff_id = r.staff_id "
-            "WHERE r.arrived_at >= ? AND r.deadline_at >= ? AND r.deadline_at < ? AND +r.state IN ('back', 'declared') "
+            f"WHERE r.arrived_at >= ? AND r.deadline_at >= ? AND r.deadline_at < ? AND {self.tx.dialect.unindexed('r.state')} IN ('back', 'declared') "
             "GROUP BY s.unit_id, day",
             (to_db_time(since - timedelta(days=2)), to_db_time(since), to_db_time(until)),
         )
@@ -325,7 +327,7 @@ class OversightRepo:
     async def set_digest(self, kind: str, next_at: datetime, sent_at: datetime | None) -> None:
         await self.tx.execute(
             "INSERT INTO oversight_digests (kind, next_at, last_at) VALUES (?, ?, ?) "
-            "ON CONFLICT (kind) DO UPDATE SET next_at = excluded.next_at, last_at = COALESCE(excluded.last_at, last_at)",
+            "ON CONFLICT (kind) DO UPDATE SET next_at = excluded.next_at, last_at = COALESCE(excluded.last_at, oversight_digests.last_at)",
             (kind, to_db_time(next_at), to_db_time(sent_at) if sent_at else None),
         )
 
@@ -341,19 +343,22 @@ class OversightRepo:
     ) -> AsyncIterator[tuple[Any, ...]]:
         """Rows of one register, ordered by unit; the first column is the unit id (sheet key)."""
         sql, where_time = _EXPORTS[what]
-        shift = f"'{offset_minutes:+d} minutes'"
-        sql = sql.replace("{T}", shift)
+        sql = _LOCAL.sub(lambda m: self.tx.dialect.local_text(m[1], offset_minutes), sql)
         params: list[Any] = [to_db_time(start), to_db_time(end)]
         where = f"{where_time} >= ? AND {where_time} < ?"
         if units is not None:
-            where += f" AND s.unit_id {IN_SCOPE}"
+            where += f" AND s.unit_id {self.tx.dialect.in_json_list}"
             params.append(dumps(list(units)))
         async for row in self.tx.stream(sql.replace("{WHERE}", where), params):
             yield tuple(row)
 
 
 def _local(column: str) -> str:
-    return f"strftime('%d/%m/%Y %H:%M', substr({column}, 1, 19), {{T}})"
+    """A stored time as local `dd/mm/yyyy HH:MM`, spelled by the dialect when the query runs."""
+    return f"{{LOCAL {column}}}"
+
+
+_LOCAL = re.compile(r"\{LOCAL ([\w.]+)\}")
 
 
 _PERSON = (

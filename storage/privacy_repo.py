@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
-from storage.db import Tx, from_db_time, to_db_time
+from storage.engine import Tx, from_db_time, to_db_time
 
 OPEN_STATUSES = ("open", "acknowledged")
 CHUNK = 500  # people per query of a sweep's batch
@@ -265,14 +265,8 @@ _OWN_RECORDS: tuple[tuple[str, str], ...] = (
 
 async def own_records(tx: Tx, staff_id: str) -> dict[str, list[dict[str, Any]]]:
     """Every row that is about this person, by table, as column → value."""
-    found: dict[str, list[dict[str, Any]]] = {}
-
-    def work(raw: Any) -> None:
-        for title, sql in _OWN_RECORDS:
-            cursor = raw.execute(sql, (staff_id,) * sql.count("?"))
-            names = [d[0] for d in cursor.description]
-            found[title] = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-            cursor.close()
-
-    await tx.run(work)
-    return found
+    done = await tx.batch([(sql, (staff_id,) * sql.count("?")) for _, sql in _OWN_RECORDS])
+    return {
+        title: [dict(zip(row.keys(), row, strict=True)) for row in d.rows]
+        for (title, _), d in zip(_OWN_RECORDS, done, strict=True)
+    }

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
-from storage.db import Tx, dumps, from_db_time, to_db_time
-from storage.inbox_repo import mark_done_in_trip
+from storage.engine import Row, Statement, Tx, dumps, from_db_time, to_db_time
+from storage.inbox_repo import mark_done_statement
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,42 +191,44 @@ async def open_step(
     conversation."""
     event_id = None if update_id is None else str(update_id)
 
-    def work(raw: sqlite3.Connection) -> StepStart:
-        if event_id is not None:  # the inbox row is done when (and only if) this step commits
-            mark_done_in_trip(raw, channel, event_id, now)
-        claimed = (
-            event_id is None
-            or raw.execute(
-                "INSERT OR IGNORE INTO processed_updates (channel, update_id, processed_at) VALUES (?, ?, ?)",
+    statements: list[Statement] = []
+    if event_id is not None:  # the inbox row is done when (and only if) this step commits
+        statements += [
+            mark_done_statement(channel, event_id, now),
+            (
+                "INSERT INTO processed_updates (channel, update_id, processed_at) VALUES (?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
                 (channel, event_id, to_db_time(now)),
-            ).rowcount
-            == 1
-        )
-        if not claimed:
-            return StepStart(False, None, 0)
-        if event_id is not None:  # to the minute: most steps then read the row and write nothing
-            raw.execute(
+            ),
+            (  # a person's event, to the minute (most steps then write nothing); only when claimed
                 "UPDATE accounts SET last_inbound_at = ? WHERE channel = ? AND user_ref = ? "
-                "AND (last_inbound_at IS NULL OR last_inbound_at < ?)",
-                (to_db_time(now), channel, user_ref, to_db_time(now - INBOUND_GRAIN)),
-            ).close()
-        row = raw.execute(
+                "AND (last_inbound_at IS NULL OR last_inbound_at < ?) AND EXISTS (SELECT 1 FROM "
+                "processed_updates WHERE channel = ? AND update_id = ? AND processed_at = ?)",
+                (to_db_time(now), channel, user_ref, to_db_time(now - INBOUND_GRAIN),
+                 channel, event_id, to_db_time(now)),
+            ),
+        ]  # fmt: skip
+    # Read along in the same trip; unused when the update was handled before.
+    statements += [
+        (
             f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE channel = ? AND user_ref = ?",
             (channel, user_ref),
-        ).fetchone()
-        version = raw.execute("SELECT value FROM meta WHERE key = 'directory_version'").fetchone()
-        conversation = raw.execute(
+        ),
+        ("SELECT value FROM meta WHERE key = 'directory_version'", ()),
+        (
             "SELECT flow, step, draft FROM conversations WHERE channel = ? AND user_ref = ?",
             (channel, user_ref),
-        ).fetchone()
-        return StepStart(
-            True,
-            None if row is None else Account(*row),
-            int(version[0]) if version else 0,
-            _conversation(conversation),
-        )
-
-    return await tx.run(work)
+        ),
+    ]
+    *claim, account, version, conversation = await tx.batch(statements)
+    if claim and claim[1].rowcount != 1:
+        return StepStart(False, None, 0)
+    return StepStart(
+        True,
+        Account(*account.rows[0]) if account.rows else None,
+        int(version.rows[0][0]) if version.rows else 0,
+        _conversation(conversation.rows[0] if conversation.rows else None),
+    )
 
 
 class UpdatesRepo:
@@ -238,16 +239,13 @@ class UpdatesRepo:
         """Forget the handled update ids, and the handled inbox rows, older than `moment`."""
         cutoff = to_db_time(moment)
 
-        def work(raw: sqlite3.Connection) -> int:
-            raw.execute(
-                "DELETE FROM inbox WHERE done_at IS NOT NULL AND done_at < ?", (cutoff,)
-            ).close()
-            cursor = raw.execute("DELETE FROM processed_updates WHERE processed_at < ?", (cutoff,))
-            count = cursor.rowcount
-            cursor.close()
-            return count
-
-        return await self.tx.run(work)
+        _, updates = await self.tx.batch(
+            [
+                ("DELETE FROM inbox WHERE done_at IS NOT NULL AND done_at < ?", (cutoff,)),
+                ("DELETE FROM processed_updates WHERE processed_at < ?", (cutoff,)),
+            ]
+        )
+        return updates.rowcount
 
 
 class ConversationsRepo:
@@ -296,7 +294,7 @@ class ConversationsRepo:
         )
 
 
-def _conversation(row: sqlite3.Row | None) -> Conversation | None:
+def _conversation(row: Row | None) -> Conversation | None:
     return None if row is None else Conversation(row[0], row[1], json.loads(row[2]))
 
 

@@ -2,25 +2,20 @@
 
 Each kind has one query naming its expired rows (the oldest first, through an index on the
 column its age is read from) and one function deleting a batch of them with what hangs on them
-(an alert's recipients and messages, a request's deciders...). A batch is one trip to the
-database, so the write lock is held for that trip only.
+(an alert's recipients and messages, a request's deciders...). A batch is two trips to the
+database (its keys, then all its deletes), so the write lock is held for those only.
 """
 
 from __future__ import annotations
 
-import asyncio
-import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from pathlib import Path
 
 from bot.domain.retention import Kept
 from bot.domain.work_calendar import to_local
-from storage.db import Tx, from_db_time, to_db_time
+from storage.engine import Dialect, Statement, Tx, from_db_time, to_db_time
 
-_DIRECTIVE = "purpose GLOB 'broadcast:*'"
-_NOT_DIRECTIVE = "COALESCE(purpose, '') NOT GLOB 'broadcast:*'"
 _OUTBOX_KEPT_FOR_EDITS = (
     "AND NOT EXISTS (SELECT 1 FROM button_messages m JOIN travel_requests r "
     "ON m.subject = 'travel:' || r.id WHERE m.outbox_id = o.id AND r.status = 'pending') "
@@ -30,163 +25,186 @@ _OUTBOX_KEPT_FOR_EDITS = (
     "AND (b.status = 'sending' OR b.remind_at IS NOT NULL))"
 )
 
-# Each query takes the cutoffs of PARAMS (its own, by default) and yields the keys of the expired rows, oldest first.
-EXPIRED: dict[Kept, str] = {
-    Kept.HEALTH: "SELECT id FROM symptom_reports WHERE created_at < ? ORDER BY created_at",
-    Kept.CASES: "SELECT id FROM case_reports WHERE created_at < ? ORDER BY created_at",
-    Kept.RETURNS: (
-        "SELECT request_id FROM trip_returns WHERE updated_at < ? "
-        "AND ask_at IS NULL AND remind_at IS NULL ORDER BY updated_at"
-    ),
-    Kept.MONITORING: (
-        "SELECT id FROM monitorings WHERE status <> 'open' AND updated_at < ? ORDER BY updated_at"
-    ),
-    Kept.TRAVEL: (  # not while its return declaration is kept: (travel cutoff, returns cutoff)
-        "SELECT id FROM travel_requests t WHERE status <> 'pending' AND return_at < ? "
-        "AND NOT EXISTS (SELECT 1 FROM trip_returns r WHERE r.request_id = t.id "
-        "AND NOT (r.updated_at < ? AND r.ask_at IS NULL AND r.remind_at IS NULL)) "
-        "ORDER BY return_at"
-    ),
-    Kept.LEAVERS: (
-        "SELECT staff_id FROM staff s WHERE active = 0 AND deactivated_at < ? "
-        "AND NOT EXISTS (SELECT 1 FROM leaver_purges p WHERE p.staff_id = s.staff_id "
-        "AND p.deactivated_at = s.deactivated_at) ORDER BY deactivated_at"
-    ),
-    Kept.OUTBOX: (
-        f"SELECT id FROM outbox o INDEXED BY outbox_created WHERE {_NOT_DIRECTIVE} AND created_at < ? "
-        f"AND status <> 'pending' {_OUTBOX_KEPT_FOR_EDITS} ORDER BY created_at"
-    ),
-    Kept.DIRECTIVE_COPIES: (
-        f"SELECT id FROM outbox o INDEXED BY outbox_directive_created "
-        f"WHERE {_DIRECTIVE} AND created_at < ? "
-        f"AND status <> 'pending' {_OUTBOX_KEPT_FOR_EDITS} ORDER BY created_at"
-    ),
-    Kept.DIRECTIVE_READS: (  # a directive done with: sent (or stopped), no reminder left
-        "SELECT broadcast_id || ':' || staff_id FROM broadcast_recipients "
-        "WHERE broadcast_id IN (SELECT id FROM broadcasts WHERE remind_at IS NULL "
-        "AND COALESCE(queued_at, send_at) < ? AND status IN ('done', 'cancelled', 'recalled')) "
-        "ORDER BY broadcast_id, staff_id"
-    ),
-    Kept.ABSENCES: "SELECT id FROM absences WHERE end_day < ? ORDER BY end_day",
-    Kept.DRAFTS: (
-        "SELECT channel || ':' || user_ref FROM conversations WHERE updated_at < ? "
-        "ORDER BY updated_at"
-    ),
-    Kept.CONSENTS: (  # replaced by a later decision before the cutoff, or the person left then
-        "SELECT id FROM consent_superseded WHERE at < ?1 "
-        "UNION ALL SELECT c.id FROM staff s INDEXED BY staff_deactivated "
-        "JOIN consents c ON c.staff_id = s.staff_id "
-        "WHERE s.active = 0 AND s.deactivated_at < ?1 AND c.at < ?1 "
-        "AND c.id NOT IN (SELECT id FROM consent_superseded)"
-    ),
-    Kept.AUDIT: (
-        "SELECT id FROM audit_log WHERE at < ? AND action NOT GLOB 'privacy.*' ORDER BY at"
-    ),
-    Kept.RECORDS: (
-        "SELECT 'audit:' || id FROM audit_log WHERE at < ?1 AND action GLOB 'privacy.*' "
-        "UNION ALL SELECT 'breach:' || id FROM breaches "
-        "WHERE MAX(detected_at, COALESCE(authority_at, ''), COALESCE(people_at, '')) < ?1"
-    ),
-}
 
-PARAMS: dict[Kept, tuple[Kept, ...]] = {Kept.TRAVEL: (Kept.TRAVEL, Kept.RETURNS)}
+def expired(kind: Kept, d: Dialect) -> str:
+    """The query yielding the keys of the expired rows of `kind`, oldest first (through an index
+    on the column their age is read from); it takes the cutoffs of PARAMS."""
+    directive = d.starts_with("purpose", "broadcast:")
+    not_directive = "NOT " + d.starts_with("COALESCE(purpose, '')", "broadcast:")
+    privacy = d.starts_with("action", "privacy.")
+    last_step = d.greatest("detected_at", "COALESCE(authority_at, '')", "COALESCE(people_at, '')")
+    return {
+        Kept.HEALTH: "SELECT id FROM symptom_reports WHERE created_at < ? ORDER BY created_at",
+        Kept.CASES: "SELECT id FROM case_reports WHERE created_at < ? ORDER BY created_at",
+        Kept.RETURNS: (
+            "SELECT request_id FROM trip_returns WHERE updated_at < ? "
+            "AND ask_at IS NULL AND remind_at IS NULL ORDER BY updated_at"
+        ),
+        Kept.MONITORING: (
+            "SELECT id FROM monitorings WHERE status <> 'open' AND updated_at < ? "
+            "ORDER BY updated_at"
+        ),
+        Kept.TRAVEL: (  # not while its return declaration is kept: (travel, returns cutoff)
+            "SELECT id FROM travel_requests t WHERE status <> 'pending' AND return_at < ? "
+            "AND NOT EXISTS (SELECT 1 FROM trip_returns r WHERE r.request_id = t.id "
+            "AND NOT (r.updated_at < ? AND r.ask_at IS NULL AND r.remind_at IS NULL)) "
+            "ORDER BY return_at"
+        ),
+        Kept.LEAVERS: (
+            "SELECT staff_id FROM staff s WHERE active = 0 AND deactivated_at < ? "
+            "AND NOT EXISTS (SELECT 1 FROM leaver_purges p WHERE p.staff_id = s.staff_id "
+            "AND p.deactivated_at = s.deactivated_at) ORDER BY deactivated_at"
+        ),
+        Kept.OUTBOX: (
+            f"SELECT id FROM outbox o {d.indexed_by('outbox_created')} "
+            f"WHERE {not_directive} "
+            f"AND created_at < ? AND status <> 'pending' {_OUTBOX_KEPT_FOR_EDITS} "
+            "ORDER BY created_at"
+        ),
+        Kept.DIRECTIVE_COPIES: (
+            f"SELECT id FROM outbox o {d.indexed_by('outbox_directive_created')} "
+            f"WHERE {directive} AND created_at < ? "
+            f"AND status <> 'pending' {_OUTBOX_KEPT_FOR_EDITS} ORDER BY created_at"
+        ),
+        Kept.DIRECTIVE_READS: (  # a directive done with: sent (or stopped), no reminder left
+            "SELECT broadcast_id || ':' || staff_id FROM broadcast_recipients "
+            "WHERE broadcast_id IN (SELECT id FROM broadcasts WHERE remind_at IS NULL "
+            "AND COALESCE(queued_at, send_at) < ? AND status IN ('done', 'cancelled', 'recalled')) "
+            "ORDER BY broadcast_id, staff_id"
+        ),
+        Kept.ABSENCES: "SELECT id FROM absences WHERE end_day < ? ORDER BY end_day",
+        Kept.DRAFTS: (
+            "SELECT channel || ':' || user_ref FROM conversations WHERE updated_at < ? "
+            "ORDER BY updated_at"
+        ),
+        Kept.CONSENTS: (  # replaced by a later decision before the cutoff, or the person left then
+            "SELECT id FROM consent_superseded WHERE at < ? "
+            f"UNION ALL SELECT c.id FROM staff s {d.indexed_by('staff_deactivated')} "
+            "JOIN consents c ON c.staff_id = s.staff_id "
+            "WHERE s.active = 0 AND s.deactivated_at < ? AND c.at < ? "
+            "AND c.id NOT IN (SELECT id FROM consent_superseded)"
+        ),
+        Kept.AUDIT: (f"SELECT id FROM audit_log WHERE at < ? AND NOT {privacy} ORDER BY at"),
+        Kept.RECORDS: (
+            f"SELECT 'audit:' || id FROM audit_log WHERE at < ? AND {privacy} "
+            f"UNION ALL SELECT 'breach:' || id FROM breaches WHERE {last_step} < ?"
+        ),
+    }[kind]
+
+
+# The cutoffs each query takes (its own, by default).
+PARAMS: dict[Kept, tuple[Kept, ...]] = {
+    Kept.TRAVEL: (Kept.TRAVEL, Kept.RETURNS),
+    Kept.CONSENTS: (Kept.CONSENTS,) * 3,
+    Kept.RECORDS: (Kept.RECORDS, Kept.RECORDS),
+}
 BY_DAY = frozenset({Kept.ABSENCES})  # compared with a day (YYYY-MM-DD, local) not an instant
 
-Delete = Callable[[sqlite3.Connection, list[object], str], None]
+# A kind's deletes for a batch of its keys: statements, in order, for one `Tx.batch`.
+Delete = Callable[[list[object], str], list[Statement]]
 
 
 def _marks(keys: Sequence[object]) -> str:
     return ",".join("?" * len(keys))
 
 
-def _delete_in(raw: sqlite3.Connection, table: str, column: str, keys: Sequence[object]) -> None:
-    raw.execute(f"DELETE FROM {table} WHERE {column} IN ({_marks(keys)})", list(keys)).close()
+def _delete_in(table: str, column: str, keys: Sequence[object]) -> Statement:
+    return f"DELETE FROM {table} WHERE {column} IN ({_marks(keys)})", list(keys)
 
 
-def _delete_alerts(raw: sqlite3.Connection, objects: list[str]) -> None:
-    found = raw.execute(
-        f"SELECT id FROM health_alerts WHERE object IN ({_marks(objects)})", objects
-    ).fetchall()
-    alert_ids = [row[0] for row in found]
-    if alert_ids:
-        _delete_in(raw, "alert_recipients", "alert_id", alert_ids)
-        _delete_in(raw, "button_messages", "subject", [f"alert:{i}" for i in alert_ids])
-        _delete_in(raw, "health_alerts", "id", alert_ids)
+def _delete_alerts(objects: list[str]) -> list[Statement]:
+    alerts = f"SELECT id FROM health_alerts WHERE object IN ({_marks(objects)})"
+    return [
+        (f"DELETE FROM alert_recipients WHERE alert_id IN ({alerts})", objects),
+        (
+            f"DELETE FROM button_messages WHERE subject IN (SELECT 'alert:' || id FROM ({alerts}) a)",
+            objects,
+        ),
+        (f"DELETE FROM health_alerts WHERE id IN ({alerts})", objects),
+    ]
 
 
-def _health(raw: sqlite3.Connection, ids: list[object], cutoff: str) -> None:
-    _delete_alerts(raw, [f"symptoms:{i}" for i in ids])
-    _delete_in(raw, "symptom_reports", "id", ids)
+def _health(ids: list[object], cutoff: str) -> list[Statement]:
+    return [
+        *_delete_alerts([f"symptoms:{i}" for i in ids]),
+        _delete_in("symptom_reports", "id", ids),
+    ]
 
 
-def _cases(raw: sqlite3.Connection, ids: list[object], cutoff: str) -> None:
-    _delete_alerts(raw, [f"case:{i}" for i in ids])
-    _delete_in(raw, "case_nodes", "case_id", ids)
-    _delete_in(raw, "case_reports", "id", ids)
+def _cases(ids: list[object], cutoff: str) -> list[Statement]:
+    return [
+        *_delete_alerts([f"case:{i}" for i in ids]),
+        _delete_in("case_nodes", "case_id", ids),
+        _delete_in("case_reports", "id", ids),
+    ]
 
 
-def _returns(raw: sqlite3.Connection, ids: list[object], cutoff: str) -> None:
-    _delete_in(raw, "trip_returns", "request_id", ids)
+def _returns(ids: list[object], cutoff: str) -> list[Statement]:
+    return [_delete_in("trip_returns", "request_id", ids)]
 
 
-def _monitoring(raw: sqlite3.Connection, ids: list[object], cutoff: str) -> None:
-    _delete_in(raw, "checkins", "monitoring_id", ids)
-    _delete_in(raw, "monitorings", "id", ids)
+def _monitoring(ids: list[object], cutoff: str) -> list[Statement]:
+    return [_delete_in("checkins", "monitoring_id", ids), _delete_in("monitorings", "id", ids)]
 
 
-def _travel(raw: sqlite3.Connection, ids: list[object], cutoff: str) -> None:
-    for table in ("request_deciders", "trip_returns"):
-        _delete_in(raw, table, "request_id", ids)
-    _delete_in(raw, "button_messages", "subject", [f"travel:{i}" for i in ids])
-    _delete_in(raw, "travel_requests", "id", ids)
+def _travel(ids: list[object], cutoff: str) -> list[Statement]:
+    return [
+        _delete_in("request_deciders", "request_id", ids),
+        _delete_in("trip_returns", "request_id", ids),
+        _delete_in("button_messages", "subject", [f"travel:{i}" for i in ids]),
+        _delete_in("travel_requests", "id", ids),
+    ]
 
 
-def _leavers(raw: sqlite3.Connection, staff_ids: list[object], now: str) -> None:
+def _leavers(staff_ids: list[object], now: str) -> list[Statement]:
     """A leaver's health data goes; their travel register keeps who went where and when, and
     loses the address they stayed at."""
     marks = _marks(staff_ids)
-    reports = raw.execute(
-        f"SELECT id FROM symptom_reports WHERE staff_id IN ({marks})", staff_ids
-    ).fetchall()
-    if reports:
-        _health(raw, [row[0] for row in reports], now)
-    watched = raw.execute(
-        f"SELECT id FROM monitorings WHERE staff_id IN ({marks})", staff_ids
-    ).fetchall()
-    if watched:
-        _monitoring(raw, [row[0] for row in watched], now)
-    _delete_in(raw, "trip_returns", "staff_id", staff_ids)
-    raw.execute(
-        f"UPDATE travel_requests SET address = '' WHERE staff_id IN ({marks}) "
-        "AND status <> 'pending' AND address <> ''",
-        staff_ids,
-    ).close()
-    raw.execute(
-        "INSERT INTO leaver_purges (staff_id, deactivated_at, purged_at) "
-        f"SELECT staff_id, deactivated_at, ? FROM staff WHERE staff_id IN ({marks}) "
-        "ON CONFLICT(staff_id) DO UPDATE SET deactivated_at = excluded.deactivated_at, "
-        "purged_at = excluded.purged_at",
-        [now, *staff_ids],
-    ).close()
+    reports = f"SELECT id FROM symptom_reports WHERE staff_id IN ({marks})"
+    objects = f"SELECT 'symptoms:' || id FROM ({reports}) r"
+    watched = f"SELECT id FROM monitorings WHERE staff_id IN ({marks})"
+    alerts = f"SELECT id FROM health_alerts WHERE object IN ({objects})"
+    return [
+        (f"DELETE FROM alert_recipients WHERE alert_id IN ({alerts})", staff_ids),
+        (
+            f"DELETE FROM button_messages WHERE subject IN (SELECT 'alert:' || id FROM ({alerts}) a)",
+            staff_ids,
+        ),
+        (f"DELETE FROM health_alerts WHERE id IN ({alerts})", staff_ids),
+        _delete_in("symptom_reports", "staff_id", staff_ids),
+        (f"DELETE FROM checkins WHERE monitoring_id IN ({watched})", staff_ids),
+        _delete_in("monitorings", "staff_id", staff_ids),
+        _delete_in("trip_returns", "staff_id", staff_ids),
+        (
+            f"UPDATE travel_requests SET address = '' WHERE staff_id IN ({marks}) "
+            "AND status <> 'pending' AND address <> ''",
+            staff_ids,
+        ),
+        (
+            "INSERT INTO leaver_purges (staff_id, deactivated_at, purged_at) "
+            f"SELECT staff_id, deactivated_at, ? FROM staff WHERE staff_id IN ({marks}) "
+            "ON CONFLICT(staff_id) DO UPDATE SET deactivated_at = excluded.deactivated_at, "
+            "purged_at = excluded.purged_at",
+            [now, *staff_ids],
+        ),
+    ]
 
 
-def _outbox(raw: sqlite3.Connection, ids: list[object], cutoff: str) -> None:
-    _delete_in(raw, "button_messages", "outbox_id", ids)
-    _delete_in(raw, "outbox", "id", ids)
+def _outbox(ids: list[object], cutoff: str) -> list[Statement]:
+    return [_delete_in("button_messages", "outbox_id", ids), _delete_in("outbox", "id", ids)]
 
 
-def _open_horizon(raw: sqlite3.Connection, table: str, cutoff: str) -> None:
+def _open_horizon(table: str, cutoff: str) -> Statement:
     """The append-only table's trigger lets entries before this moment go (and no others)."""
-    raw.execute(
+    return (
         "INSERT INTO retention_horizons (what, before) VALUES (?, ?) "
         "ON CONFLICT(what) DO UPDATE SET before = excluded.before",
         (table, cutoff),
-    ).close()
+    )
 
 
-def _audit(raw: sqlite3.Connection, ids: list[object], cutoff: str) -> None:
-    _open_horizon(raw, "audit_log", cutoff)
-    _delete_in(raw, "audit_log", "id", ids)
+def _audit(ids: list[object], cutoff: str) -> list[Statement]:
+    return [_open_horizon("audit_log", cutoff), _delete_in("audit_log", "id", ids)]
 
 
 def _pairs(keys: list[object]) -> list[list[str]]:
@@ -194,46 +212,50 @@ def _pairs(keys: list[object]) -> list[list[str]]:
     return [str(key).split(":", 1) for key in keys]
 
 
-def _delete_pairs(
-    raw: sqlite3.Connection, table: str, columns: tuple[str, str], keys: list[object]
-) -> None:
+def _delete_pairs(table: str, columns: tuple[str, str], keys: list[object]) -> list[Statement]:
     """One statement per value of the first column (a directive, a channel: one or two per
     batch), through the primary key, not one per row."""
     by_first: dict[str, list[str]] = {}
     for first, second in _pairs(keys):
         by_first.setdefault(first, []).append(second)
-    for first, seconds in by_first.items():
-        raw.execute(
+    return [
+        (
             f"DELETE FROM {table} WHERE {columns[0]} = ? AND {columns[1]} IN ({_marks(seconds)})",
             [first, *seconds],
-        ).close()
+        )
+        for first, seconds in by_first.items()
+    ]
 
 
-def _directive_reads(raw: sqlite3.Connection, keys: list[object], cutoff: str) -> None:
-    _delete_pairs(raw, "broadcast_recipients", ("broadcast_id", "staff_id"), keys)
+def _directive_reads(keys: list[object], cutoff: str) -> list[Statement]:
+    return _delete_pairs("broadcast_recipients", ("broadcast_id", "staff_id"), keys)
 
 
-def _absences(raw: sqlite3.Connection, ids: list[object], cutoff: str) -> None:
-    _delete_in(raw, "absences", "id", ids)
+def _absences(ids: list[object], cutoff: str) -> list[Statement]:
+    return [_delete_in("absences", "id", ids)]
 
 
-def _drafts(raw: sqlite3.Connection, keys: list[object], cutoff: str) -> None:
-    _delete_pairs(raw, "conversations", ("channel", "user_ref"), keys)
+def _drafts(keys: list[object], cutoff: str) -> list[Statement]:
+    return _delete_pairs("conversations", ("channel", "user_ref"), keys)
 
 
-def _consents(raw: sqlite3.Connection, ids: list[object], cutoff: str) -> None:
-    _open_horizon(raw, "consents", cutoff)
-    _delete_in(raw, "consents", "id", ids)
-    _delete_in(raw, "consent_superseded", "id", ids)
+def _consents(ids: list[object], cutoff: str) -> list[Statement]:
+    return [
+        _open_horizon("consents", cutoff),
+        _delete_in("consents", "id", ids),
+        _delete_in("consent_superseded", "id", ids),
+    ]
 
 
-def _records(raw: sqlite3.Connection, keys: list[object], cutoff: str) -> None:
-    entries = [int(str(k).split(":")[1]) for k in keys if str(k).startswith("audit:")]
-    breaches = [int(str(k).split(":")[1]) for k in keys if str(k).startswith("breach:")]
-    if entries:
-        _audit(raw, list(entries), cutoff)
+def _records(keys: list[object], cutoff: str) -> list[Statement]:
+    entries: list[object] = [int(str(k).split(":")[1]) for k in keys if str(k).startswith("audit:")]
+    breaches: list[object] = [
+        int(str(k).split(":")[1]) for k in keys if str(k).startswith("breach:")
+    ]
+    statements = _audit(entries, cutoff) if entries else []
     if breaches:
-        _delete_in(raw, "breaches", "id", list(breaches))
+        statements.append(_delete_in("breaches", "id", breaches))
+    return statements
 
 
 DELETE: dict[Kept, Delete] = {
@@ -272,27 +294,23 @@ class RetentionRepo:
 
     async def count_expired(self, kind: Kept, limits: Mapping[Kept, datetime]) -> int:
         found = await self.tx.scalar(
-            f"SELECT COUNT(*) FROM ({EXPIRED[kind]})", _params(kind, limits)
+            f"SELECT COUNT(*) FROM ({expired(kind, self.tx.dialect)}) AS expired",
+            _params(kind, limits),
         )
         return int(found or 0)
 
     async def delete_batch(
         self, kind: Kept, limits: Mapping[Kept, datetime], now: datetime, limit: int
     ) -> Batch:
-        """Up to `limit` expired records of `kind` and what hangs on them, in one trip."""
+        """Up to `limit` expired records of `kind` and what hangs on them."""
         params = _params(kind, limits)
         # A leaver's purge stamps when it ran; the other kinds need the cutoff (audit horizon).
         stamp = to_db_time(now) if kind is Kept.LEAVERS else to_db_time(limits[kind])
-        delete = DELETE[kind]
-
-        def work(raw: sqlite3.Connection) -> Batch:
-            rows = raw.execute(f"{EXPIRED[kind]} LIMIT ?", (*params, limit)).fetchall()
-            keys = [row[0] for row in rows]
-            if keys:
-                delete(raw, keys, stamp)
-            return Batch(len(keys), len(keys) == limit)
-
-        return await self.tx.run(work)
+        rows = await self.tx.all(f"{expired(kind, self.tx.dialect)} LIMIT ?", (*params, limit))
+        keys = [row[0] for row in rows]
+        if keys:
+            await self.tx.batch(DELETE[kind](keys, stamp))
+        return Batch(len(keys), len(keys) == limit)
 
     # --- the daily run ------------------------------------------------------------------------
 
@@ -305,7 +323,7 @@ class RetentionRepo:
     async def plan_purge(self, next_at: datetime) -> None:
         """The first plan (no row yet); an existing plan is left as it is."""
         await self.tx.execute(
-            "INSERT OR IGNORE INTO retention_runs (kind, next_at) VALUES ('purge', ?)",
+            "INSERT INTO retention_runs (kind, next_at) VALUES ('purge', ?) ON CONFLICT DO NOTHING",
             (to_db_time(next_at),),
         )
 
@@ -316,28 +334,3 @@ class RetentionRepo:
             (to_db_time(next_at), to_db_time(now), to_db_time(seen)),
         )
         return changed == 1
-
-
-# --- the write-ahead log during a purge -------------------------------------------------------
-# A commit that grows the WAL past 1000 pages runs a checkpoint inside that commit, under the
-# write lock, for 100+ ms. During a purge that commit is a batch's: the purge switches that off
-# on the bot's connection and checkpoints from a connection of its own, beside the lock
-# (PASSIVE: it waits for nobody and nobody waits for it).
-
-WAL_AUTOCHECKPOINT_PAGES = 1000  # SQLite's default
-
-
-async def set_autocheckpoint(tx: Tx, pages: int) -> None:
-    await tx.execute(f"PRAGMA wal_autocheckpoint = {int(pages)}")
-
-
-def _checkpoint(path: Path) -> None:
-    conn = sqlite3.connect(path, timeout=10)
-    try:
-        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
-    finally:
-        conn.close()
-
-
-async def checkpoint_aside(path: Path) -> None:
-    await asyncio.to_thread(_checkpoint, path)

@@ -8,7 +8,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from bot.domain.reminders import ReminderKind, ScheduledReminder
-from storage.db import Tx, from_db_time, to_db_time
+from storage.engine import Tx, from_db_time, to_db_time
 
 AWAY = "away"
 BACK = "back"
@@ -111,11 +111,11 @@ class ReturnsRepo:
         """One cheap indexed look, so an idle sweep takes no write lock."""
         at = to_db_time(now)
         row = await self.tx.one(
-            "SELECT EXISTS (SELECT 1 FROM travel_requests INDEXED BY travel_untracked_returns "
+            f"SELECT EXISTS (SELECT 1 FROM travel_requests {self.tx.dialect.indexed_by('travel_untracked_returns')} "
             "WHERE return_tracked = 0 AND status IN ('approved', 'recorded') AND return_at <= ?) "
-            "OR EXISTS (SELECT 1 FROM trip_returns INDEXED BY trip_returns_ask "
+            f"OR EXISTS (SELECT 1 FROM trip_returns {self.tx.dialect.indexed_by('trip_returns_ask')} "
             "WHERE state = 'away' AND ask_at IS NOT NULL AND ask_at <= ?) "
-            "OR EXISTS (SELECT 1 FROM trip_returns INDEXED BY trip_returns_remind "
+            f"OR EXISTS (SELECT 1 FROM trip_returns {self.tx.dialect.indexed_by('trip_returns_remind')} "
             "WHERE state = 'back' AND remind_at IS NOT NULL AND remind_at <= ?)",
             (at, at, at),
         )
@@ -123,7 +123,7 @@ class ReturnsRepo:
 
     async def untracked_due(self, now: datetime, limit: int = 2000) -> list[NewReturn]:
         rows = await self.tx.all(
-            "SELECT id, staff_id, return_at FROM travel_requests INDEXED BY travel_untracked_returns "
+            f"SELECT id, staff_id, return_at FROM travel_requests {self.tx.dialect.indexed_by('travel_untracked_returns')} "
             "WHERE return_tracked = 0 "
             "AND status IN ('approved', 'recorded') AND return_at <= ? ORDER BY return_at LIMIT ?",
             (to_db_time(now), limit),
@@ -141,8 +141,8 @@ class ReturnsRepo:
     ) -> None:
         """Start tracking a trip's return (idempotent: a tracked trip is left as it is)."""
         await self.tx.execute(
-            "INSERT OR IGNORE INTO trip_returns (request_id, staff_id, state, planned_return_at, "
-            "ask_at, ask_stage, created_at, updated_at) VALUES (?, ?, 'away', ?, ?, ?, ?, ?)",
+            "INSERT INTO trip_returns (request_id, staff_id, state, planned_return_at, "
+            "ask_at, ask_stage, created_at, updated_at) VALUES (?, ?, 'away', ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (
                 request_id,
                 staff_id,
@@ -162,8 +162,8 @@ class ReturnsRepo:
     ) -> None:
         stamp = to_db_time(now)
         await self.tx.executemany(
-            "INSERT OR IGNORE INTO trip_returns (request_id, staff_id, state, planned_return_at, "
-            "ask_at, ask_stage, created_at, updated_at) VALUES (?, ?, 'away', ?, ?, ?, ?, ?)",
+            "INSERT INTO trip_returns (request_id, staff_id, state, planned_return_at, "
+            "ask_at, ask_stage, created_at, updated_at) VALUES (?, ?, 'away', ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             [
                 (
                     n.request_id,
@@ -217,7 +217,7 @@ class ReturnsRepo:
 
     async def due_asks(self, now: datetime, limit: int = 2000) -> list[TripReturn]:
         rows = await self.tx.all(
-            f"SELECT {_COLUMNS} FROM trip_returns INDEXED BY trip_returns_ask "
+            f"SELECT {_COLUMNS} FROM trip_returns {self.tx.dialect.indexed_by('trip_returns_ask')} "
             "WHERE state = 'away' AND ask_at IS NOT NULL "
             "AND ask_at <= ? ORDER BY ask_at LIMIT ?",
             (to_db_time(now), limit),
@@ -228,7 +228,7 @@ class ReturnsRepo:
         rows = await self.tx.all(
             "SELECT r.request_id, r.staff_id, r.arrived_at, r.deadline_at, r.last_seq, t.destination, r.schedule, "
             "a.channel, a.chat_ref, a.language "
-            "FROM trip_returns r INDEXED BY trip_returns_remind JOIN travel_requests t ON t.id = r.request_id "
+            f"FROM trip_returns r {self.tx.dialect.indexed_by('trip_returns_remind')} JOIN travel_requests t ON t.id = r.request_id "
             "LEFT JOIN reachable_accounts a ON a.staff_id = r.staff_id "
             "WHERE r.state = 'back' AND r.remind_at IS NOT NULL AND r.remind_at <= ? "
             "ORDER BY r.remind_at LIMIT ?",
@@ -321,7 +321,7 @@ class ReturnsRepo:
     ) -> bool:
         changed = await self.tx.execute(
             "UPDATE trip_returns SET state = 'declared', declared_at = ?, remind_at = NULL, "
-            "evidence_file_id = ?, evidence_at = CASE WHEN ? IS NULL THEN NULL ELSE ? END, updated_at = ? "
+            "evidence_file_id = ?, evidence_at = CASE WHEN CAST(? AS TEXT) IS NULL THEN NULL ELSE ? END, updated_at = ? "
             "WHERE request_id = ? AND state = 'back'",
             (
                 to_db_time(now),

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
-from typing import Any
 
-from storage.db import Tx, dumps, from_db_time, to_db_time
+from storage.engine import Row, Tx, dumps, from_db_time, to_db_time
 
 PENDING = "pending"
 APPROVED = "approved"
@@ -83,7 +81,7 @@ _COLUMNS = (
 )
 
 
-def _request(row: Sequence[Any], tz: tzinfo) -> TravelRequest:
+def _request(row: Row, tz: tzinfo) -> TravelRequest:
     r = list(row)
     times = {5, 6, 15, 16, 19, 20}
     for index in times:
@@ -317,7 +315,7 @@ class TravelRepo:
     async def due_departures(self, now: datetime, limit: int = 500) -> list[TravelRequest]:
         """Pending requests whose departure has come without a decision (not yet told)."""
         rows = await self.tx.all(
-            f"SELECT {_COLUMNS} FROM travel_requests INDEXED BY travel_unanswered "
+            f"SELECT {_COLUMNS} FROM travel_requests {self.tx.dialect.indexed_by('travel_unanswered')} "
             "WHERE status = 'pending' AND unanswered_at IS NULL AND departure_at <= ? "
             "ORDER BY departure_at LIMIT ?",
             (to_db_time(now), limit),
@@ -327,7 +325,7 @@ class TravelRepo:
     async def next_departure_pending(self) -> datetime | None:
         """The earliest departure of a request still undecided (None: nothing waits)."""
         found = await self.tx.scalar(
-            "SELECT MIN(departure_at) FROM travel_requests INDEXED BY travel_unanswered "
+            f"SELECT MIN(departure_at) FROM travel_requests {self.tx.dialect.indexed_by('travel_unanswered')} "
             "WHERE status = 'pending' AND unanswered_at IS NULL"
         )
         return from_db_time(str(found), self.tz) if found else None
@@ -362,7 +360,7 @@ class TravelRepo:
     async def back_from_absence(self, today: date) -> list[tuple[int, str]]:
         """(request, person) for pending requests held for someone away who is back today."""
         rows = await self.tx.all(
-            "SELECT d.request_id, d.staff_id FROM request_deciders d INDEXED BY request_deciders_away "
+            f"SELECT d.request_id, d.staff_id FROM request_deciders d {self.tx.dialect.indexed_by('request_deciders_away')} "
             "JOIN travel_requests t ON t.id = d.request_id "
             "WHERE d.kind = 'away' AND t.status = 'pending' AND NOT EXISTS (SELECT 1 FROM absences a "
             "WHERE a.staff_id = d.staff_id AND a.start_day <= ? AND a.end_day >= ?) "

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from storage.db import Tx, to_db_time
+from storage.engine import Tx, to_db_time
 
 UPLOAD_ROSTER = "duty"  # a duty roster sent alone: never part of a directory batch
 

@@ -5,12 +5,22 @@ import os
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.domain.clock import VIETNAM, ManualClock
+from storage.engine import Database, open_database
 from tests.fakebot import FakeBotApi
-from tests.harness import BotProcess, RunningBot, load_examples, make_settings
+from tests.harness import (
+    ENGINE_URLS,
+    BotProcess,
+    RunningBot,
+    database_target,
+    load_examples,
+    make_settings,
+)
+from tests.postgres import NO_POSTGRES, PostgresServer, find_binaries
 
 # PTB 22 warns about RetryAfter.retry_after being an int unless opted into timedelta.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
@@ -58,9 +68,63 @@ async def fake() -> AsyncIterator[FakeBotApi]:
     await api.stop()
 
 
+ENGINES = ("sqlite", "postgres")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    binaries = find_binaries()
+    if binaries is None:
+        pytest.skip(NO_POSTGRES)
+    server = PostgresServer(binaries)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> str:
+    """The engine a test runs on: every test that takes `db_path` (the `bot` too) runs on both."""
+    if request.param == "postgres" and request.node.get_closest_marker("sqlite_only"):
+        pytest.skip("about SQLite itself")
+    return str(request.param)
+
+
 @pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "khaibao.db"
+async def db_path(
+    tmp_path: Path, engine: str, request: pytest.FixtureRequest
+) -> AsyncIterator[Path]:
+    """The test's database: a SQLite file, or (engine postgres) a fresh PostgreSQL database
+    registered for this path (tests/harness.py ENGINE_URLS); files go beside the path either way."""
+    path = tmp_path / "khaibao.db"
+    if engine == "sqlite":
+        yield path
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    url = await server.new_database()
+    ENGINE_URLS[path] = url
+    try:
+        yield path
+    finally:
+        del ENGINE_URLS[path]
+        await server.drop_database(url)
+
+
+@pytest.fixture
+async def database(db_path: Path) -> AsyncIterator[Database]:
+    """The test's database opened and migrated, on the engine of the run."""
+    opened = await open_database(database_target(db_path))
+    yield opened
+    await opened.close()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "sqlite_only: about SQLite itself (runs on SQLite only)")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if find_binaries() is None:
+        terminalreporter.write_line(NO_POSTGRES)
 
 
 @pytest.fixture

@@ -9,17 +9,111 @@ import socket
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from bot.app import build_application, services_of, start_app, stop_app
 from bot.config import Settings
 from bot.domain.clock import ManualClock
 from bot.services.registration.directory_import import ImportOutcome, import_directory
-from storage.db import Database
+from storage.engine import open_database
+from storage.engine.placeholders import to_pyformat
 from tests.fakebot import FakeBotApi
 from tests.paths import EXAMPLES
 
 WEBHOOK_SECRET = "test-webhook-secret-0123456789"
+
+# A test on PostgreSQL keeps its `db_path` (its files folder is beside it) and registers here the
+# database URL the bot uses instead of that file (tests/conftest.py, the `db_path` fixture).
+ENGINE_URLS: dict[Path, str] = {}
+
+
+def database_target(db_path: Path) -> Path | str:
+    """What the bot opens for a test's `db_path`: its PostgreSQL database, or the file."""
+    return ENGINE_URLS.get(db_path, db_path)
+
+
+def db_rows(db_path: Path, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+    """Rows of a query (`?` placeholders) on the test's database, whichever the engine."""
+    url = ENGINE_URLS.get(db_path)
+    if url is None:
+        with sqlite3.connect(db_path, timeout=30) as conn:
+            return conn.execute(sql, params).fetchall()
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        cursor = conn.execute(to_pyformat(sql), params)
+        return cursor.fetchall() if cursor.description else []
+
+
+def db_execute(db_path: Path, sql: str, params: Sequence[object] = ()) -> None:
+    """A write on the test's database (whichever the engine), committed."""
+    with db_connect(db_path) as conn:
+        conn.execute(sql, params)
+
+
+# After rows were written with their ids given, PostgreSQL's id sequences are moved past them
+# (SQLite takes the largest id + 1 by itself).
+_SYNC_IDS = """
+DO $$
+DECLARE c record;
+BEGIN
+    FOR c IN SELECT table_name, column_name FROM information_schema.columns
+             WHERE table_schema = 'public' AND is_identity = 'YES' LOOP
+        EXECUTE format(
+            'SELECT setval(pg_get_serial_sequence(%L, %L), COALESCE(MAX(%I), 0) + 1, false) FROM %I',
+            c.table_name, c.column_name, c.column_name, c.table_name);
+    END LOOP;
+END $$
+"""
+
+
+class TestConnection:
+    """sqlite3's connection API (execute, executemany, `?`) on the test's database, whichever
+    the engine: what a test seeds or checks behind the bot's back. Commits when the block ends."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.url = ENGINE_URLS.get(db_path)
+        self.db_path = db_path
+        self._conn: Any = None
+
+    def __enter__(self) -> TestConnection:
+        if self.url is None:
+            self._conn = sqlite3.connect(self.db_path, timeout=30)
+        else:
+            import psycopg
+
+            self._conn = psycopg.connect(self.url)
+        return self
+
+    def __exit__(self, kind: object, *rest: object) -> None:
+        try:
+            if kind is None:
+                if self.url is not None:
+                    self._conn.execute(_SYNC_IDS)  # no parameters: its % stay as they are
+                self._conn.commit()
+            else:
+                self._conn.rollback()
+        finally:
+            self._conn.close()
+
+    def _sql(self, sql: str) -> str:
+        return sql if self.url is None else to_pyformat(sql)
+
+    def execute(self, sql: str, params: Sequence[object] = ()) -> Any:
+        return self._conn.execute(self._sql(sql), params)
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
+        if self.url is None:
+            self._conn.executemany(sql, rows)
+        else:
+            with self._conn.cursor() as cursor:
+                cursor.executemany(self._sql(sql), rows)
+
+
+def db_connect(db_path: Path) -> TestConnection:
+    return TestConnection(db_path)
 
 
 def make_settings(fake: FakeBotApi, db_path: Path, **overrides: object) -> Settings:
@@ -27,6 +121,7 @@ def make_settings(fake: FakeBotApi, db_path: Path, **overrides: object) -> Setti
         "telegram_bot_token": fake.token,
         "telegram_api_base_url": fake.base_url,
         "database_path": db_path,
+        "database_url": ENGINE_URLS.get(db_path, ""),
         "polling_timeout_seconds": 1,
         "send_rate_per_second": 500,
         "per_chat_interval_seconds": 0,
@@ -39,7 +134,7 @@ def make_settings(fake: FakeBotApi, db_path: Path, **overrides: object) -> Setti
 
 
 async def load_examples(db_path: Path, clock: ManualClock, **files: Path) -> ImportOutcome:
-    db = await Database.open(db_path)
+    db = await open_database(database_target(db_path))
     try:
         return await import_directory(
             db,
@@ -98,6 +193,7 @@ class BotProcess:
             TELEGRAM_BOT_TOKEN=self.settings.telegram_bot_token.get_secret_value(),
             TELEGRAM_API_BASE_URL=self.settings.telegram_api_base_url,
             DATABASE_PATH=str(self.settings.database_path),
+            DATABASE_URL=self.settings.database_url.get_secret_value(),
             POLLING_TIMEOUT_SECONDS="1",
             SEND_RATE_PER_SECOND="500",
             PER_CHAT_INTERVAL_SECONDS="0",
@@ -248,7 +344,6 @@ def webhook_settings(fake: FakeBotApi, db_path: Path, **overrides: object) -> Se
     )
 
 
-def db_value(db_path: Path, sql: str) -> object:
-    with sqlite3.connect(db_path) as conn:
-        row = conn.execute(sql).fetchone()
-    return None if row is None else row[0]
+def db_value(db_path: Path, sql: str, params: Sequence[object] = ()) -> object:
+    rows = db_rows(db_path, sql, params)
+    return rows[0][0] if rows else None

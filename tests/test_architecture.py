@@ -18,7 +18,8 @@ from tests.paths import ROOT
 
 PACKAGES = ("bot", "handlers", "storage")
 MESSENGERS = ("telegram", "zalo")
-MESSENGER_AND_IO = (*MESSENGERS, "aiohttp", "aiosqlite", "sqlite3")
+MESSENGER_AND_IO = (*MESSENGERS, "aiohttp", "aiosqlite", "sqlite3", "psycopg", "psycopg_pool")
+DRIVERS = ("aiosqlite", "sqlite3", "psycopg", "psycopg_pool")
 
 
 def _module_name(path: Path) -> str:
@@ -121,7 +122,7 @@ def _names_imported_by(module: str) -> set[str]:
 def test_the_reader_finds_the_known_arrows() -> None:
     graph = _graph()
     assert "bot.services.kernel.step" in graph["bot.services.kernel.dispatch"]
-    assert "storage.db" in graph["bot.app"]
+    assert "storage.engine" in graph["bot.app"]
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
@@ -202,6 +203,21 @@ def test_the_feature_packages_depend_on_each_other_one_way() -> None:
     assert cycles == [], "packages importing each other: " + "; ".join(
         " <-> ".join(c) for c in cycles
     )
+
+
+def test_repositories_and_the_seam_name_no_driver() -> None:
+    """Repositories see only the Tx protocol; the protocol module names no engine."""
+    offenders = {
+        f"{module} imports {name}"
+        for module in MODULES
+        if module.split(".")[0] == "storage"
+        and module not in ("storage.db", "storage.engine")
+        and not module.startswith(("storage.engine.sqlite", "storage.engine.postgres"))
+        for name in _names_imported_by(module)
+        if name.split(".")[0] in DRIVERS
+        or name.startswith(("storage.engine.sqlite", "storage.engine.postgres"))
+    }
+    assert offenders == set()
 
 
 def test_storage_leans_only_on_the_domain() -> None:

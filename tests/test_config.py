@@ -14,6 +14,7 @@ from tests.paths import ROOT
 
 INVALID = {
     "TIMEZONE": "Mars/Olympus_Mons",
+    "DATABASE_URL": "mysql://khaibao:s3cret-pw@db.example/khaibao",
     "DEFAULT_LANGUAGE": "fr",
     "SEND_RATE_PER_SECOND": "fast",
     "PER_CHAT_INTERVAL_SECONDS": "-1",
@@ -291,3 +292,23 @@ def test_webhook_mode_takes_a_good_secret() -> None:
         webhook_secret="a" * 64,
     )
     assert settings.require_webhook() == "a" * 64
+
+
+def test_database_url_selects_postgresql_else_the_sqlite_path(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("DATABASE_PATH", str(tmp_path / "k.db"))
+    assert load_settings(_env_file=None).database_target == tmp_path / "k.db"
+    url = "postgresql://khaibao:s3cret-pw@db.example:5432/khaibao"
+    monkeypatch.setenv("DATABASE_URL", url)
+    settings = load_settings(_env_file=None)
+    assert settings.database_target == url
+    assert "s3cret-pw" not in repr(settings)
+
+
+def test_a_refused_database_url_does_not_show_its_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "mysql://khaibao:s3cret-pw@db.example/khaibao")
+    with pytest.raises(SettingsError) as refused:
+        load_settings(_env_file=None)
+    assert "s3cret-pw" not in str(refused.value)
+    assert str(refused.value).startswith("DATABASE_URL is invalid: ")

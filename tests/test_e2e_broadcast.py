@@ -6,7 +6,6 @@ The clock starts on Wednesday 26/05/2021 09:00 (Asia/Ho_Chi_Minh).
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import timedelta
 from io import BytesIO
 
@@ -14,7 +13,7 @@ from openpyxl import load_workbook
 
 from bot.domain.splitting import split_message
 from tests.fakebot import FakeBotApi, FakeUser, SentMessage
-from tests.harness import RunningBot, register
+from tests.harness import RunningBot, db_rows, register
 from tests.paths import ROOT
 
 ADMIN, TEACHER, PRINCIPAL, TEACHER_EN, OFFICE = 851, 852, 853, 854, 855
@@ -56,8 +55,7 @@ async def collect_preview(fake: FakeBotApi, admin: FakeUser) -> list[SentMessage
 
 
 def db_all(bot: RunningBot, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
-    with sqlite3.connect(bot.settings.database_path) as conn:
-        return conn.execute(sql, params).fetchall()
+    return db_rows(bot.settings.database_path, sql, params)
 
 
 async def test_long_directive_is_split_delivered_and_acknowledged(

@@ -8,7 +8,6 @@ older than 48 hours is older for Telegram too. The clock starts on 26/05/2021 09
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from io import BytesIO
@@ -19,7 +18,15 @@ from openpyxl import load_workbook
 
 from bot.domain.clock import ManualClock
 from tests.fakebot import FakeBotApi, FakeUser, SentMessage
-from tests.harness import PHONES, RunningBot, give_consents, load_examples, make_settings
+from tests.harness import (
+    PHONES,
+    RunningBot,
+    db_execute,
+    db_rows,
+    give_consents,
+    load_examples,
+    make_settings,
+)
 from tests.paths import EXAMPLES
 
 ADMIN, WARD_ADMIN, TEACHER, RESIDENT, OTHER_GROUP, SECRETARY, DEPUTY = range(871, 878)
@@ -99,8 +106,7 @@ async def draft(fake: FakeBotApi, admin: FakeUser, body: str) -> SentMessage:
 
 
 def db_all(bot: RunningBot, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
-    with sqlite3.connect(bot.settings.database_path) as conn:
-        return conn.execute(sql, params).fetchall()
+    return db_rows(bot.settings.database_path, sql, params)
 
 
 async def delivered(bot: RunningBot) -> None:
@@ -129,15 +135,16 @@ async def test_a_ward_admin_addresses_only_the_units_under_it(
     assert "ký duyệt" not in (summary.text or "")  # a ward's directive: no sign-off by default
 
     # A forged draft (audience edited to another group) is refused when it is confirmed.
-    with sqlite3.connect(bot.settings.database_path) as conn:
-        (raw,) = conn.execute(
-            "SELECT draft FROM conversations WHERE user_ref = ?", (str(WARD_ADMIN),)
-        ).fetchone()
-        forged = json.loads(raw) | {"audience": {"kind": "units", "values": ["HB-TDP2"]}}
-        conn.execute(
-            "UPDATE conversations SET draft = ? WHERE user_ref = ?",
-            (json.dumps(forged), str(WARD_ADMIN)),
-        )
+    path = bot.settings.database_path
+    ((raw,),) = db_rows(
+        path, "SELECT draft FROM conversations WHERE user_ref = ?", (str(WARD_ADMIN),)
+    )
+    forged = json.loads(raw) | {"audience": {"kind": "units", "values": ["HB-TDP2"]}}
+    db_execute(
+        path,
+        "UPDATE conversations SET draft = ? WHERE user_ref = ?",
+        (json.dumps(forged), str(WARD_ADMIN)),
+    )
     fake.press(ward_admin, summary, summary.callback_data("Gửi ngay"))
     no = await fake.next_message(ward_admin.id)
     assert "Ngoài phạm vi đơn vị của anh/chị: HB-TDP2" in (no.text or "")

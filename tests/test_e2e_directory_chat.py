@@ -9,7 +9,6 @@ unit admin (role `unit_admin`) of the school.
 from __future__ import annotations
 
 import csv
-import sqlite3
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from io import BytesIO
@@ -20,7 +19,7 @@ from openpyxl import Workbook, load_workbook
 
 from bot.domain.clock import ManualClock
 from tests.fakebot import FakeBotApi, FakeUser, SentMessage
-from tests.harness import RunningBot, load_examples, make_settings, register
+from tests.harness import RunningBot, db_rows, load_examples, make_settings, register
 from tests.paths import ROOT
 
 ADMIN, TEACHER, SCHOOL_ADMIN = 861, 862, 863
@@ -66,8 +65,7 @@ async def bot(
 
 
 def db_all(bot: RunningBot, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
-    with sqlite3.connect(bot.settings.database_path) as conn:
-        return conn.execute(sql, params).fetchall()
+    return db_rows(bot.settings.database_path, sql, params)
 
 
 def staff_state(bot: RunningBot) -> list[tuple[object, ...]]:
@@ -255,8 +253,7 @@ async def test_a_file_over_the_limit_is_refused_before_it_is_fetched(
         assert not list((db_path.parent / "files").rglob("*.xlsx"))  # never downloaded
         old = await send(fake, admin, b"\xd0\xcf\x11\xe0 old excel", "staff.xls")
         assert ".xls" in (old.text or "") and "xlsx" in (old.text or ""), old.text
-        with sqlite3.connect(db_path) as conn:
-            assert conn.execute("SELECT COUNT(*) FROM directory_uploads").fetchone() == (0,)
+        assert db_rows(db_path, "SELECT COUNT(*) FROM directory_uploads") == [(0,)]
 
 
 async def test_sent_files_are_deleted_once_applied_cancelled_or_expired(

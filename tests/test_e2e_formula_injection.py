@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import sqlite3
 from collections.abc import AsyncIterator
 from io import BytesIO
 from pathlib import Path
@@ -23,7 +22,7 @@ from bot.domain.clock import ManualClock
 from bot.domain.text import spreadsheet_text
 from bot.services.registration.directory_import import write_invites
 from tests.fakebot import FakeBotApi
-from tests.harness import RunningBot, load_examples, make_settings, register
+from tests.harness import RunningBot, db_connect, load_examples, make_settings, register
 from tests.paths import EXAMPLES
 from tests.test_e2e_broadcast import collect_preview, latest
 from tests.test_e2e_oversight import NOW, ask, seed_trip
@@ -60,7 +59,7 @@ async def hostile_bot(
 def seed_hostile_history(db: Path) -> None:
     seed_trip(db, 1, "TH-003", state="back", departed=NOW.replace(day=20),
               back=NOW.replace(day=22), arrived=NOW.replace(day=22))  # fmt: skip
-    with sqlite3.connect(db, timeout=30) as conn:
+    with db_connect(db) as conn:
         conn.execute(
             "UPDATE travel_requests SET destination = '-2+3', address = ?, purpose = ? WHERE id = 1",
             ("\t=1+1", "\r=cmd|'/C calc'!A0"),

@@ -12,7 +12,7 @@ from bot.domain.outgoing import LaterMessage, OutMessage
 from bot.services.outbox.sender import RateLimiter
 from storage.outbox_repo import OutboxRepo, Recipient
 from tests.fakebot import FakeBotApi
-from tests.harness import RunningBot, load_examples, make_settings
+from tests.harness import RunningBot, db_rows, load_examples, make_settings
 
 
 async def enqueue(bot: RunningBot, chat_id: int, text: str) -> int:
@@ -69,13 +69,11 @@ async def test_forbidden_is_recorded_and_the_rest_goes_on(
 
 
 def _status_is(bot: RunningBot, chat_id: int, wanted: str) -> bool:
-    import sqlite3
 
-    with sqlite3.connect(bot.settings.database_path) as conn:
-        row = conn.execute(
-            "SELECT status FROM outbox WHERE chat_ref = ?", (str(chat_id),)
-        ).fetchone()
-    return row is not None and row[0] == wanted
+    rows = db_rows(
+        bot.settings.database_path, "SELECT status FROM outbox WHERE chat_ref = ?", (str(chat_id),)
+    )
+    return bool(rows) and rows[0][0] == wanted
 
 
 async def test_timeout_is_retried(fake: FakeBotApi, db_path: Path, clock: ManualClock) -> None:
@@ -148,12 +146,10 @@ async def test_an_edit_queued_before_the_message_is_sent_waits_for_it(
 
 
 def _rows(bot: RunningBot, chat_id: int) -> list[tuple[str]]:
-    import sqlite3
 
-    with sqlite3.connect(bot.settings.database_path) as conn:
-        return conn.execute(
-            "SELECT status FROM outbox WHERE chat_ref = ?", (str(chat_id),)
-        ).fetchall()
+    return db_rows(
+        bot.settings.database_path, "SELECT status FROM outbox WHERE chat_ref = ?", (str(chat_id),)
+    )
 
 
 async def test_a_later_message_is_rendered_when_it_leaves(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 from datetime import datetime, timedelta
@@ -22,7 +21,7 @@ from openpyxl import load_workbook
 from bot.domain.clock import VIETNAM, ManualClock
 from storage.db import to_db_time
 from tests.fakebot import FakeBotApi, FakeUser, SentMessage
-from tests.harness import RunningBot, give_consents
+from tests.harness import RunningBot, db_connect, give_consents
 
 NOW = datetime(2021, 5, 26, 9, 0, tzinfo=VIETNAM)
 PHONES = {
@@ -67,7 +66,7 @@ def seed_trip(
     declared: datetime | None = None,
     status: str = "approved",
 ) -> None:
-    with sqlite3.connect(db, timeout=30) as conn:
+    with db_connect(db) as conn:
         conn.execute(
             "INSERT INTO travel_requests (id, staff_id, status, destination, address, departure_at, return_at, purpose, "
             "case_area, policy_mode, trip_class, rule_name, created_at, decided_at, decided_by, return_tracked) "
@@ -165,7 +164,7 @@ async def test_staff_without_a_role_is_refused_district_unit_and_health_export(
     assert "thủ trưởng" in ((await ask(fake, staff, "/unit")).text or "")
     refusal = (await ask(fake, staff, "/export health")).text or ""
     assert "y tế" in refusal and not any(m.kind == "document" for m in fake.messages(staff.id))
-    with sqlite3.connect(bot.settings.database_path) as conn:
+    with db_connect(bot.settings.database_path) as conn:
         actions = [
             r[0] for r in conn.execute("SELECT action FROM audit_log WHERE actor = 'DU-004'")
         ]
@@ -184,7 +183,7 @@ async def test_daily_digest_once_a_day_and_only_with_something_to_say(
     assert not _digests(fake, principal) and not _digests(
         fake, sibling
     )  # nothing to say: nothing sent
-    with sqlite3.connect(db, timeout=30) as conn:
+    with db_connect(db) as conn:
         assert conn.execute(
             "SELECT next_at FROM oversight_digests WHERE kind = 'daily'"
         ).fetchone()[0] == to_db_time(datetime(2021, 5, 28, 7, 30, tzinfo=VIETNAM))
@@ -269,7 +268,7 @@ async def test_export_in_chat_opens_with_openpyxl_and_covers_the_subtree(
     footer = [r[0] for r in load_workbook(BytesIO(health.document["data"])).active.iter_rows(values_only=True)][-2:]  # type: ignore[union-attr]  # fmt: skip
     assert "Châu Thị Bích Ngọc (TH-001)" in footer[0] and "Báo cáo Trung tâm Y tế quận" in footer[0]
     assert "26/05/2021" in footer[0] or "26 tháng 5" in footer[0], footer
-    with sqlite3.connect(db) as conn:
+    with db_connect(db) as conn:
         audit = conn.execute(
             "SELECT details FROM audit_log WHERE action = 'health.export' AND actor = 'TH-001'"
         ).fetchall()
@@ -345,7 +344,7 @@ async def test_export_on_the_command_line_per_unit_sheets_and_health_audited(
     assert sheet["D1"].value == "Chức vụ"
     last = [r[0] for r in sheet.iter_rows(values_only=True)][-2]
     assert "Kiều Thị Ngân (YT-003)" in last and "Giám sát dịch" in last, last
-    with sqlite3.connect(db) as conn:
+    with db_connect(db) as conn:
         assert conn.execute(
             "SELECT actor FROM audit_log WHERE action = 'health.export'"
         ).fetchall() == [("YT-003",)]
@@ -373,7 +372,7 @@ async def test_weekly_digest_to_admins_on_monday(
 
 async def test_case_also_comes_as_a_picture_of_the_tree(fake: FakeBotApi, bot: RunningBot) -> None:
     def seed_case(db: Path) -> None:
-        with sqlite3.connect(db, timeout=30) as conn:
+        with db_connect(db) as conn:
             conn.execute(
                 "INSERT INTO case_reports (id, unit_id, scenario, reported_by, created_at) VALUES (1, 'HB-TH', 'PA2', 'TH-001', ?)",
                 (to_db_time(NOW),),

@@ -6,12 +6,11 @@ Saturday 29/05 07:00 and is planned back on Sunday 30/05 18:00.
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime, timedelta
 
 from bot.domain.clock import VIETNAM, ManualClock
 from tests.fakebot import FakeBotApi, FakeUser, SentMessage
-from tests.harness import RunningBot, register
+from tests.harness import RunningBot, db_rows, register
 from tests.test_e2e_travel import PRINCIPAL, TEACHER, answer, submit
 
 HEALTH_OFFICER = 811
@@ -99,10 +98,9 @@ async def test_return_question_declaration_and_official_confirmation(
     again = fake.press(teacher, official, "rt:ok:1")  # a stale copy elsewhere: answered, no change
     await fake.wait_for(lambda: fake.answer_for(again) is not None)
     assert "Đã xong" in (fake.answer_for(again) or {}).get("text", "")
-    with sqlite3.connect(bot.settings.database_path) as conn:
-        state, evidence = conn.execute(
-            "SELECT state, evidence_file_id FROM trip_returns"
-        ).fetchone()
+    ((state, evidence),) = db_rows(
+        bot.settings.database_path, "SELECT state, evidence_file_id FROM trip_returns"
+    )
     assert state == "declared" and evidence
 
 
@@ -273,5 +271,4 @@ async def test_nobody_else_can_press_a_return_button(
     forged = fake.press(principal, question, question.callback_data("✅ Tôi đã về"))
     await fake.wait_for(lambda: fake.answer_for(forged) is not None)
     assert "không còn hiệu lực" in (fake.answer_for(forged) or {}).get("text", "")
-    with sqlite3.connect(bot.settings.database_path) as conn:
-        assert conn.execute("SELECT state FROM trip_returns").fetchone()[0] == "away"
+    assert db_rows(bot.settings.database_path, "SELECT state FROM trip_returns") == [("away",)]

@@ -7,7 +7,6 @@ real `python -m bot run` takes over on the real clock, the way a restarted bot w
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from tests.fakebot import FakeBotApi
 from tests.harness import (
     BotProcess,
     RunningBot,
+    db_rows,
     load_examples,
     make_settings,
     register,
@@ -70,8 +70,7 @@ async def test_kill_and_restart_sends_the_latest_reminder_once(
         await first.stop()
         await second.stop()
     assert len(reminders(fake, teacher)) == 1  # only the +20 h one; the +2 h and +12 h are stale
-    with sqlite3.connect(db_path) as conn:
-        last_seq, pending = conn.execute(
-            "SELECT last_seq, remind_at IS NOT NULL FROM trip_returns"
-        ).fetchone()
+    ((last_seq, pending),) = db_rows(
+        db_path, "SELECT last_seq, remind_at IS NOT NULL FROM trip_returns"
+    )
     assert last_seq == 3 and pending == 1  # next: the overdue step at +24 h

@@ -8,7 +8,6 @@ dial's (time flows from a chosen moment) or a test's ManualClock."""
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from bot.clock import OffsetClock
 from bot.domain.clock import VIETNAM, ManualClock
 from storage.db import from_db_time, to_db_time
 from tests.fakebot import FakeBotApi
-from tests.harness import RunningBot, load_examples, make_settings, register
+from tests.harness import RunningBot, db_connect, load_examples, make_settings, register
 from tests.test_e2e_broadcast import ADMIN, TEACHER, collect_preview, compose
 from tests.test_e2e_health import report
 from tests.test_e2e_oversight import NOW, _digests, join, seed_trip
@@ -32,7 +31,7 @@ def seed_overdue_teacher(db: Path) -> None:
 
 
 def digest_audit(db: Path) -> list[datetime]:
-    with sqlite3.connect(db, timeout=30) as conn:
+    with db_connect(db) as conn:
         rows = conn.execute("SELECT at FROM audit_log WHERE action = 'digest.daily'").fetchall()
     return [at for (text,) in rows if (at := from_db_time(text, VIETNAM)) is not None]
 
@@ -91,7 +90,7 @@ async def test_a_scheduled_directive_goes_out_at_its_minute(
         arrived = clock.now()
     assert "1061/UBND-VP" in (got.text or "") and got.button_texts() == ["✅ Đã đọc"]
     assert send_at <= arrived < send_at + timedelta(seconds=3)
-    with sqlite3.connect(db_path, timeout=30) as conn:
+    with db_connect(db_path) as conn:
         queued = conn.execute("SELECT queued_at FROM broadcasts WHERE id = 1").fetchone()[0]
     queued_at = from_db_time(queued, VIETNAM)
     assert queued_at is not None and send_at <= queued_at < send_at + timedelta(seconds=2)
@@ -140,6 +139,6 @@ async def test_a_start_after_days_down_sends_the_missed_digest_once(
         await asyncio.sleep(1)  # five interval ticks of 0.2 s; anything queued is sent by now
     assert len(_digests(fake, principal)) == 1
     assert digest_audit(db_path) == [clock.now()]
-    with sqlite3.connect(db_path, timeout=30) as conn:
+    with db_connect(db_path) as conn:
         next_at = conn.execute("SELECT next_at FROM oversight_digests WHERE kind = 'daily'")
         assert next_at.fetchone()[0] == to_db_time(datetime(2021, 5, 31, 7, 30, tzinfo=VIETNAM))

@@ -9,14 +9,14 @@ requires a test within 48 hours (due Tuesday 01/06 18:00, reminded at 12:00) and
 
 from __future__ import annotations
 
-import sqlite3
+import json
 from datetime import timedelta
 
 import pytest
 
 from bot.domain.clock import ManualClock
 from tests.fakebot import FakeBotApi, FakeUser, SentMessage
-from tests.harness import RunningBot, register
+from tests.harness import RunningBot, db_rows, register
 from tests.test_e2e_returns import (
     PLANNED_RETURN,
     approved_trip,
@@ -64,11 +64,11 @@ async def back_from_the_area(
 
 
 def measure_row(bot: RunningBot) -> tuple[object, ...]:
-    with sqlite3.connect(bot.settings.database_path) as conn:
-        row = conn.execute(
-            "SELECT test_result, evidence_file_id, case_id, remind_stage, isolation_until "
-            "FROM return_measures"
-        ).fetchone()
+    (row,) = db_rows(
+        bot.settings.database_path,
+        "SELECT test_result, evidence_file_id, case_id, remind_stage, isolation_until "
+        "FROM return_measures",
+    )
     assert row is not None
     return tuple(row)
 
@@ -88,13 +88,12 @@ async def test_test_required_reminded_then_positive_opens_a_case(
     unit = await message_with_after(fake, principal, "/unit", "🧪")
     assert "đang cách ly đến 13/06/2021 18:00" in (unit.text or "")
     assert "chờ kết quả xét nghiệm, hạn 01/06/2021 18:00" in (unit.text or "")
-    with sqlite3.connect(bot.settings.database_path) as conn:
-        viewed = conn.execute(
-            "SELECT actor, json_extract(details, '$.lines') FROM audit_log "
-            "WHERE action = 'health.view' AND object = 'unit:HB-TH'"
-        ).fetchall()
+    viewed = db_rows(
+        bot.settings.database_path,
+        "SELECT actor, details FROM audit_log WHERE action = 'health.view' AND object = 'unit:HB-TH'",
+    )
     # the monitoring and the test: a test result seen in /unit is a health view, audited
-    assert viewed == [("TH-001", 2)], viewed
+    assert [(actor, json.loads(details)["lines"]) for actor, details in viewed] == [("TH-001", 2)]
 
     status = await message_with_after(fake, teacher, "/status", "🧪")
     assert "🧪 đang cách ly đến 13/06/2021 18:00; chờ kết quả xét nghiệm" in (status.text or "")
@@ -117,8 +116,9 @@ async def test_test_required_reminded_then_positive_opens_a_case(
 
     result, evidence, case_id, _, _ = measure_row(bot)
     assert result == "positive" and evidence and case_id == 1
-    with sqlite3.connect(bot.settings.database_path) as conn:
-        node = conn.execute("SELECT staff_id, level FROM case_nodes WHERE case_id = 1").fetchone()
+    (node,) = db_rows(
+        bot.settings.database_path, "SELECT staff_id, level FROM case_nodes WHERE case_id = 1"
+    )
     assert tuple(node) == ("TH-003", "F0")
 
     again = fake.press(teacher, instructions, instructions.callback_data("Âm tính"))

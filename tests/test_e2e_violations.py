@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sqlite3
 import subprocess
 import sys
 from datetime import timedelta
@@ -20,7 +19,7 @@ from pathlib import Path
 from openpyxl import load_workbook
 
 from tests.fakebot import FakeBotApi, FakeUser, SentMessage
-from tests.harness import RunningBot, register
+from tests.harness import RunningBot, db_rows, register
 from tests.test_e2e_returns import (
     PLANNED_RETURN,
     approved_trip,
@@ -60,10 +59,10 @@ async def press_for(
 
 
 def violations(bot: RunningBot) -> list[tuple[object, ...]]:
-    with sqlite3.connect(bot.settings.database_path) as conn:
-        rows = conn.execute(
-            "SELECT staff_id, unit_id, kind, note, object, recorded_by FROM violations"
-        ).fetchall()
+    rows = db_rows(
+        bot.settings.database_path,
+        "SELECT staff_id, unit_id, kind, note, object, recorded_by FROM violations",
+    )
     return [tuple(r) for r in rows]
 
 

@@ -27,7 +27,7 @@ from bot.domain.clock import VIETNAM, ManualClock
 from bot.domain.retention import Kept, breach_moments, next_breach_reminder
 from bot.services.privacy.retention import PURGE_ACTION, Retention
 from storage.db import Database, to_db_time
-from tests.harness import load_examples
+from tests.harness import db_connect, load_examples
 from tests.paths import EXAMPLES
 
 NOW = datetime(2021, 5, 26, 9, 0, tzinfo=VIETNAM)
@@ -343,7 +343,7 @@ KEPT_TABLES = {
 
 
 def present(db: Path) -> dict[str, set[object]]:
-    with sqlite3.connect(db) as conn:
+    with db_connect(db) as conn:
         found = {
             table: {r[0] for r in conn.execute(f"SELECT {key} FROM {table}")}
             for table, key in KEYS.items()
@@ -355,7 +355,7 @@ def present(db: Path) -> dict[str, set[object]]:
 
 
 def snapshot(db: Path) -> list[tuple[object, ...]]:
-    with sqlite3.connect(db) as conn:
+    with db_connect(db) as conn:
         rows: list[tuple[object, ...]] = []
         for table in [*KEYS, "staff", "leaver_purges"]:
             rows += [(table, *r) for r in conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2")]
@@ -367,7 +367,7 @@ async def year(tmp_path: Path) -> tuple[Path, Expected, Settings]:
     db = tmp_path / "khaibao.db"
     outcome = await load_examples(db, ManualClock(NOW - 400 * DAY))
     assert outcome.applied, outcome.problems
-    with sqlite3.connect(db) as conn:
+    with db_connect(db) as conn:
         expected = write_year(conn)
     exports = tmp_path / "exports"
     (exports / "charts").mkdir(parents=True)
@@ -435,7 +435,7 @@ async def test_the_run_leaves_one_audit_entry_with_counts_only(
         outcome = await Retention(database, ManualClock(NOW), settings).purge(NOW, "cli")
     finally:
         await database.close()
-    with sqlite3.connect(db_path) as conn:
+    with db_connect(db_path) as conn:
         entries = conn.execute(
             "SELECT actor, object, details FROM audit_log WHERE action = ? AND at = ?",
             (PURGE_ACTION, t(NOW)),
@@ -456,7 +456,7 @@ async def test_the_audit_log_still_refuses_to_lose_a_recent_entry(
         await Retention(database, ManualClock(NOW), settings).purge(NOW)
     finally:
         await database.close()
-    with sqlite3.connect(db_path) as conn, pytest.raises(sqlite3.IntegrityError):
+    with db_connect(db_path) as conn, pytest.raises(sqlite3.IntegrityError):
         conn.execute("DELETE FROM audit_log WHERE at >= ?", (t(NOW - 30 * DAY),))
     with sqlite3.connect(db_path) as conn, pytest.raises(sqlite3.IntegrityError):
         conn.execute("DELETE FROM consents WHERE at >= ?", (t(NOW - 5 * YEAR),))
@@ -496,7 +496,7 @@ async def test_the_sweep_purges_once_a_day_at_the_purge_hour_on_one_instance(
     finally:
         await first.close()
         await second.close()
-    with sqlite3.connect(db_path) as conn:
+    with db_connect(db_path) as conn:
         runs = conn.execute("SELECT COUNT(*) FROM audit_log WHERE action = ?", (PURGE_ACTION,))
         assert runs.fetchone()[0] == 366 + 1  # the year's own entries, and this one run
 
@@ -565,7 +565,7 @@ async def test_a_person_a_re_import_deactivated_loses_health_data_after_the_leav
 ) -> None:
     db_path = tmp_path / "khaibao.db"
     assert (await load_examples(db_path, ManualClock(NOW - 100 * DAY))).applied
-    with sqlite3.connect(db_path) as conn:
+    with db_connect(db_path) as conn:
         report = conn.execute(
             "INSERT INTO symptom_reports (staff_id, source, urgency, created_at) "
             "VALUES (?, 'self', 'urgent', ?)",
@@ -585,7 +585,7 @@ async def test_a_person_a_re_import_deactivated_loses_health_data_after_the_leav
         assert (await retention.purge(NOW)).counts[Kept.LEAVERS] == 1
     finally:
         await database.close()
-    with sqlite3.connect(db_path) as conn:
+    with db_connect(db_path) as conn:
         assert (
             conn.execute("SELECT id FROM symptom_reports WHERE id = ?", (report,)).fetchone()
             is None

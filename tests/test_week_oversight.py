@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sqlite3
 import subprocess
 import sys
 from datetime import date, datetime, timedelta
@@ -29,7 +28,7 @@ from bot.domain.work_calendar import public_holidays_during
 from bot.services.registration.tabular import read_table
 from storage.db import to_db_time
 from tests.fakebot import FakeBotApi, FakeUser, SentMessage
-from tests.harness import RunningBot, load_examples, make_settings, register
+from tests.harness import RunningBot, db_connect, load_examples, make_settings, register
 from tests.paths import EXAMPLES, ROOT
 from tests.test_e2e_broadcast import compose, latest
 from tests.test_e2e_oversight import seed_trip
@@ -154,7 +153,7 @@ def seed_request(
 ) -> None:
     seed_trip(db, request_id, staff_id, state=None, departed=leaves,
               back=leaves + timedelta(days=2), status=status)  # fmt: skip
-    with sqlite3.connect(db, timeout=30) as conn:
+    with db_connect(db) as conn:
         conn.execute(
             "UPDATE travel_requests SET created_at = ? WHERE id = ?", (to_db_time(made), request_id)
         )

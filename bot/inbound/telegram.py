@@ -25,7 +25,7 @@ from telegram.ext import BaseUpdateProcessor, ContextTypes
 
 from bot.channels.telegram import CHANNEL, TelegramApp
 from bot.domain.clock import Clock
-from storage.db import Database, dumps
+from storage.engine import Database, dumps
 from storage.inbox_repo import InboxRepo
 
 log = logging.getLogger(__name__)

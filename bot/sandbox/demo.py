@@ -32,8 +32,8 @@ from bot.sandbox.web import Person, SandboxWeb, people_of
 from bot.sandbox.zalo_server import FakeZaloOA
 from bot.sandbox.zalo_web import ZaloPanes
 from bot.services.registration.directory_import import import_directory, write_invites
-from storage.db import Database
 from storage.directory_repo import DirectoryRepo
+from storage.engine import open_database
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +123,7 @@ class Demo:
         missing = [str(path) for path in files if not path.is_file()]
         if missing:
             raise DemoError(f"sample directory files not found: {', '.join(missing)}")
-        db = await Database.open(db_path)
+        db = await open_database(db_path)
         try:
             contacts = self.options.examples / "contacts.csv"  # optional: bodies outside the bot
             outcome = await import_directory(

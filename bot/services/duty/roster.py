@@ -28,9 +28,9 @@ from bot.services.registration.tabular import (
     TooLarge,
     read_table,
 )
-from storage.db import Database
 from storage.directory_repo import DirectoryRepo
 from storage.duty_repo import DutyRepo
+from storage.engine import Database
 from storage.repos import AuditRepo
 
 

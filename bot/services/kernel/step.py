@@ -14,8 +14,8 @@ from bot.domain.directory import Directory
 from bot.domain.models import Staff
 from bot.domain.outgoing import OutMessage
 from bot.i18n import Translations, Translator
-from storage.db import Database, Tx
 from storage.directory_repo import DirectoryRepo
+from storage.engine import Database, Tx
 from storage.outbox_repo import OutboxRepo, Recipient, SendOptions
 from storage.repos import (
     Account,

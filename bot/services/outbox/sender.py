@@ -32,7 +32,7 @@ from bot.domain.clock import Clock
 from bot.domain.outgoing import LaterMessage, OutMessage
 from bot.services.outbox.render import numbered_choices
 from storage.choices_repo import ChoicesRepo
-from storage.db import Database
+from storage.engine import Database
 from storage.outbox_repo import OutboxRepo, OutboxRow
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from bot.domain.outgoing import OutMessage
 from bot.i18n import Translator
 from bot.services.kernel.step import Deps, Incoming, Step
 from bot.services.oversight.views import daily_digest, digest_items, district_text
-from storage.db import Tx
+from storage.engine import Tx
 from storage.oversight_repo import OversightRepo, UnitFigures
 from storage.repos import Account
 

@@ -20,8 +20,8 @@ from bot.services.oversight.exports import (
     health_footer,
     write_workbook,
 )
-from storage.db import Database
 from storage.directory_repo import DirectoryRepo
+from storage.engine import Database, open_database
 from storage.oversight_repo import OversightRepo
 from storage.repos import AuditRepo
 
@@ -79,7 +79,7 @@ async def run_export(settings: Settings, t: Translator, args: argparse.Namespace
         )
         return 2
     clock = SystemClock(settings.tz)
-    db = await Database.open(settings.database_path)
+    db = await open_database(settings.database_target)
     try:
         try:
             units = await _scope(db, t, args.staff_id, request)

@@ -42,7 +42,7 @@ from bot.services.oversight.views import (
     unregistered_deciders_text,
 )
 from bot.services.returns.measures import RESULT_SHOWN_DAYS
-from storage.db import Tx
+from storage.engine import Tx
 from storage.measures_repo import MeasuresRepo
 from storage.oversight_repo import OversightRepo, UnitFigures
 from storage.repos import Conversation

@@ -12,8 +12,8 @@ from bot.i18n import Translator
 from bot.services.privacy import retention_cli
 from bot.services.privacy.retention_cli import Action
 from bot.services.privacy.views import ledger_lines
-from storage.db import Database
 from storage.directory_repo import DirectoryRepo
+from storage.engine import open_database
 from storage.privacy_repo import ConsentsRepo
 
 
@@ -28,7 +28,7 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 
 async def consents(settings: Settings, t: Translator, args: argparse.Namespace) -> int:
-    db = await Database.open(settings.database_path)
+    db = await open_database(settings.database_target)
     try:
         async with db.reading() as tx:
             person = await DirectoryRepo(tx).person(args.staff_id)

@@ -20,14 +20,9 @@ from bot.domain.clock import Clock
 from bot.domain.retention import Kept, RetentionDays, cutoffs
 from bot.i18n import Translator
 from bot.services.kernel.feature import Feature
-from storage.db import Database
+from storage.engine import Database
 from storage.repos import AuditRepo
-from storage.retention_repo import (
-    WAL_AUTOCHECKPOINT_PAGES,
-    RetentionRepo,
-    checkpoint_aside,
-    set_autocheckpoint,
-)
+from storage.retention_repo import RetentionRepo
 
 PURGE_ACTION = "privacy.purge"
 LEAVERS_PER_BATCH_SHARE = 10  # a leaver has many rows: fewer people per batch
@@ -130,16 +125,14 @@ class Retention:
     async def purge(self, now: datetime, actor: str = "system") -> PurgeOutcome:
         limits = cutoffs(now, self.days)
         outcome = PurgeOutcome()
-        async with self.db.reading() as tx:
-            await set_autocheckpoint(tx, 0)
+        await self.db.pause_checkpoints()
         try:
             for kind in Kept:
                 if kind is not Kept.EXPORTS:
                     await self._purge_kind(kind, limits, now, outcome)
         finally:
-            async with self.db.reading() as tx:
-                await set_autocheckpoint(tx, WAL_AUTOCHECKPOINT_PAGES)
-            await checkpoint_aside(self.db.path)
+            await self.db.resume_checkpoints()
+            await self.db.checkpoint()
         outcome.counts[Kept.EXPORTS] = self._delete_exports(limits[Kept.EXPORTS])
         async with self.db.transaction() as tx:
             details = {kind.value: n for kind, n in outcome.counts.items()}
@@ -166,7 +159,7 @@ class Retention:
             more = batch.more
             limit = _next_limit(limit, held, largest)
             if outcome.batches % CHECKPOINT_EVERY == 0:
-                await checkpoint_aside(self.db.path)
+                await self.db.checkpoint()
             await asyncio.sleep(0)  # the steps waiting for the lock go first
 
     # --- exported files -------------------------------------------------------------------------

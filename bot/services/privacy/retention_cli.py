@@ -17,7 +17,7 @@ from bot.services.privacy.breaches import Breaches
 from bot.services.privacy.register import register_lines
 from bot.services.privacy.retention import Retention, counts_lines
 from storage.breaches_repo import Breach
-from storage.db import Database
+from storage.engine import Database, open_database
 
 Action = Callable[[Settings, Translator, argparse.Namespace], Awaitable[int]]
 CLI_ACTOR = "cli"
@@ -41,7 +41,7 @@ def add_parsers(actions: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 async def _opened(settings: Settings, clock: Clock) -> tuple[Database, Deps]:
-    db = await Database.open(settings.database_path)
+    db = await open_database(settings.database_target)
     translations = Translations(default_language=settings.default_language)
     return db, Deps(db, clock, translations, DirectoryCache(), lambda: None, settings)
 

@@ -23,8 +23,8 @@ from bot.services.registration.tabular import (
     TooLarge,
     read_table,
 )
-from storage.db import Database, Tx
 from storage.directory_repo import DirectoryRepo, ImportSummary
+from storage.engine import Database, Tx
 from storage.outbox_repo import OutboxRepo, Recipient
 from storage.outside_repo import OutsideRepo
 from storage.repos import AccountsRepo, AuditRepo, InvitesRepo

@@ -36,7 +36,7 @@ from bot.services.returns.views import (
     overdue_for_head,
 )
 from storage.buttons_repo import ButtonsRepo
-from storage.db import Tx, dumps
+from storage.engine import Tx, dumps
 from storage.outbox_repo import OutboxRepo, Recipient
 from storage.repos import AccountsRepo, AuditRepo
 from storage.returns_repo import ReturnsRepo, TripReturn

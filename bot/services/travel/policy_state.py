@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 
 from bot.domain.travel_policy import PolicyMode, PolicyPeriod, policy_at, policy_for_trip
-from storage.db import Tx
+from storage.engine import Tx
 from storage.travel_repo import TravelRepo
 
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
-from storage.db import Database
+from storage.engine import Database
 from storage.inbox_repo import InboxRepo
 from storage.repos import open_step
 
@@ -16,10 +14,8 @@ NOW = datetime(2021, 5, 26, 2, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "inbox.db")
-    yield database
-    await database.close()
+def db(database: Database) -> Database:
+    return database
 
 
 async def _open_ids(db: Database) -> list[str]:
