@@ -1,5 +1,5 @@
 """Command line: `python -m bot run | demo | directory import | directory show | invites | i18n |
-export | privacy`."""
+export | privacy | db`."""
 
 from __future__ import annotations
 
@@ -62,6 +62,9 @@ def _parser(t: Translator) -> argparse.ArgumentParser:
     from bot.services.privacy.cli import add_parsers as add_privacy_parsers
 
     add_privacy_parsers(commands)
+    from bot.db_cli import add_parsers as add_db_parsers
+
+    add_db_parsers(t, commands)
     return parser
 
 
@@ -209,6 +212,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     t = _translator(settings.default_language, settings.home_is_province)
     if args.command == "invites":
         return asyncio.run(_invites(settings, t, args.out))
+    if args.command == "db":
+        from bot.db_cli import run_db
+
+        return asyncio.run(run_db(settings, t, args))
     if args.command == "privacy":
         from bot.services.privacy.cli import run_privacy
 

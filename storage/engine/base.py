@@ -137,6 +137,11 @@ class Dialect:
     minutes_between_sql: str  # formatted with start=, end=
     local_day_sql: str  # formatted with column=, minutes= (the zone's offset)
     local_text_sql: str  # "dd/mm/yyyy HH:MM" at the zone's offset: column=, minutes=
+    # the schema: tables (in the order they were made), a table's columns (one parameter)
+    tables_sql: str
+    columns_sql: str
+    # after rows were copied with their ids: id sequences moved past them (None: not needed)
+    resync_ids_sql: str | None
 
     def greatest(self, *values: str) -> str:
         return f"{self.greatest_fn}({', '.join(values)})"
@@ -179,6 +184,12 @@ SQLITE = Dialect(
     ),
     local_day_sql="date(substr({column}, 1, 19), '{minutes} minutes')",
     local_text_sql="strftime('%d/%m/%Y %H:%M', substr({column}, 1, 19), '{minutes} minutes')",
+    tables_sql=(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+        "AND name <> 'schema_migrations' ORDER BY rowid"
+    ),
+    columns_sql="SELECT name FROM pragma_table_info(?) ORDER BY cid",
+    resync_ids_sql=None,  # an INTEGER PRIMARY KEY takes the largest id + 1 by itself
 )
 
 POSTGRES = Dialect(
@@ -200,4 +211,24 @@ POSTGRES = Dialect(
         "to_char(CAST({column} AS timestamptz) AT TIME ZONE 'UTC' "
         "+ interval '{minutes} minutes', 'DD/MM/YYYY HH24:MI')"
     ),
+    tables_sql=(
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = current_schema() AND c.relkind = 'r' "
+        "AND c.relname <> 'schema_migrations' ORDER BY c.oid"
+    ),
+    columns_sql=(
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position"
+    ),
+    resync_ids_sql="""
+DO $$
+DECLARE c record;
+BEGIN
+    FOR c IN SELECT table_name, column_name FROM information_schema.columns
+             WHERE table_schema = current_schema() AND is_identity = 'YES' LOOP
+        EXECUTE format(
+            'SELECT setval(pg_get_serial_sequence(%L, %L), COALESCE(MAX(%I), 0) + 1, false) FROM %I',
+            c.table_name, c.column_name, c.column_name, c.table_name);
+    END LOOP;
+END $$""",
 )
