@@ -154,17 +154,20 @@ def _person(gen: Any, maker: Any, unit: Any, index: int, job: tuple[str, str, st
     )
 
 
-async def prepare_db(db_path: Path, folder: Path, staff_total: int, unit_total: int) -> list[Any]:
-    """Import the directory and link one Telegram account per person (user ids from FIRST_USER)."""
+async def prepare_db(
+    db_path: Path, folder: Path, staff_total: int, unit_total: int, database_url: str = ""
+) -> list[Any]:
+    """Import the directory and link one Telegram account per person (user ids from FIRST_USER),
+    into the SQLite file, or the PostgreSQL database when `database_url` is given."""
     from bot.domain.clock import ManualClock
     from bot.services.registration.directory_import import import_directory
-    from storage.db import Database
+    from storage.engine import open_database
     from storage.privacy_repo import ConsentsRepo
     from storage.repos import AccountsRepo
 
     units, staff_file, routing, staff = write_directory(folder, staff_total, unit_total)
     clock = ManualClock(START)
-    db = await Database.open(db_path)
+    db = await open_database(database_url or db_path)
     try:
         await import_directory(db, clock, units, staff_file, routing, dry_run=False)
         async with db.transaction() as tx:
@@ -189,8 +192,12 @@ async def prepare_db(db_path: Path, folder: Path, staff_total: int, unit_total: 
 class BotChild:
     """A bot in its own process, polling the driver's fake."""
 
-    def __init__(self, kind: str, base_url: str, db_path: Path | None = None) -> None:
-        argv = [sys.executable, str(Path(__file__)), kind, base_url, str(db_path or "")]
+    def __init__(
+        self, kind: str, base_url: str, db_path: Path | None = None, database_url: str = ""
+    ) -> None:
+        argv = [
+            sys.executable, str(Path(__file__)), kind, base_url, str(db_path or ""), database_url
+        ]  # fmt: skip
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         self.process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
 
@@ -210,7 +217,7 @@ class BotChild:
                 self.process.wait()
 
 
-async def _child(kind: str, base_url: str, db_path: str) -> None:
+async def _child(kind: str, base_url: str, db_path: str, database_url: str = "") -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -225,6 +232,7 @@ async def _child(kind: str, base_url: str, db_path: str) -> None:
             telegram_bot_token=TOKEN,
             telegram_api_base_url=base_url,
             database_path=Path(db_path),
+            database_url=database_url,
             polling_timeout_seconds=1,
             send_rate_per_second=1000,
         )
@@ -286,4 +294,4 @@ def load_note() -> str:
 
 
 if __name__ == "__main__":
-    asyncio.run(_child(sys.argv[1], sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else ""))
+    asyncio.run(_child(*sys.argv[1:3], *sys.argv[3:5]))
