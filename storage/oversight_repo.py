@@ -259,7 +259,7 @@ class OversightRepo:
             return []
         rows = await self.tx.all(
             f"SELECT r.unit_id, {count_where(UNREAD)}, {count_where(NOT_REGISTERED)} FROM broadcast_recipients r "
-            f"WHERE r.broadcast_id {self.tx.dialect.in_json_list} AND r.read_at IS NULL GROUP BY r.unit_id",
+            f"WHERE r.broadcast_id {self.tx.dialect.in_json_integers} AND r.read_at IS NULL GROUP BY r.unit_id",
             (dumps(directive_ids),),
         )
         return [(r[0], r[1] or 0, r[2] or 0) for r in rows]

@@ -34,6 +34,11 @@ def database_target(db_path: Path) -> Path | str:
     return ENGINE_URLS.get(db_path, db_path)
 
 
+def database_env(db_path: Path) -> dict[str, str]:
+    """The settings naming the test's database, for a `python -m bot ...` child."""
+    return {"DATABASE_PATH": str(db_path), "DATABASE_URL": ENGINE_URLS.get(db_path, "")}
+
+
 def db_rows(db_path: Path, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
     """Rows of a query (`?` placeholders) on the test's database, whichever the engine."""
     url = ENGINE_URLS.get(db_path)
@@ -69,7 +74,7 @@ END $$
 """
 
 
-class TestConnection:
+class DbConnection:
     """sqlite3's connection API (execute, executemany, `?`) on the test's database, whichever
     the engine: what a test seeds or checks behind the bot's back. Commits when the block ends."""
 
@@ -78,7 +83,7 @@ class TestConnection:
         self.db_path = db_path
         self._conn: Any = None
 
-    def __enter__(self) -> TestConnection:
+    def __enter__(self) -> DbConnection:
         if self.url is None:
             self._conn = sqlite3.connect(self.db_path, timeout=30)
         else:
@@ -112,8 +117,8 @@ class TestConnection:
                 cursor.executemany(self._sql(sql), rows)
 
 
-def db_connect(db_path: Path) -> TestConnection:
-    return TestConnection(db_path)
+def db_connect(db_path: Path) -> DbConnection:
+    return DbConnection(db_path)
 
 
 def make_settings(fake: FakeBotApi, db_path: Path, **overrides: object) -> Settings:

@@ -17,7 +17,7 @@ import pytest
 
 from bot.domain.clock import VIETNAM, ManualClock
 from tests.fakebot import FakeBotApi, FakeUser
-from tests.harness import RunningBot, load_examples, make_settings, register
+from tests.harness import RunningBot, database_env, load_examples, make_settings, register
 
 DPO, ADMIN, TEACHER = "YT-003", "DU-003", "TH-003"  # the nurse is the officer here
 
@@ -32,7 +32,7 @@ async def bot(fake: FakeBotApi, db_path: Path, clock: ManualClock) -> AsyncItera
 
 
 async def cli(db: Path, *args: str) -> str:
-    env = dict(os.environ, DATABASE_PATH=str(db), TELEGRAM_BOT_TOKEN="", DEFAULT_LANGUAGE="vi")
+    env = dict(os.environ, **database_env(db), TELEGRAM_BOT_TOKEN="", DEFAULT_LANGUAGE="vi")
     done = await asyncio.to_thread(
         subprocess.run,
         [sys.executable, "-m", "bot", "privacy", *args],
@@ -132,7 +132,7 @@ async def test_a_breach_nobody_notified_gets_the_overdue_notice_once(
 async def test_a_bad_detection_time_is_refused_and_records_nothing(
     bot: RunningBot, db_path: Path
 ) -> None:
-    env = dict(os.environ, DATABASE_PATH=str(db_path), TELEGRAM_BOT_TOKEN="")
+    env = dict(os.environ, **database_env(db_path), TELEGRAM_BOT_TOKEN="")
     done = await asyncio.to_thread(
         subprocess.run,
         [sys.executable, "-m", "bot", "privacy", "breach", "open", "x", "--detected", "hôm qua"],

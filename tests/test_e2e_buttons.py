@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bot.app import services_of
 from tests.fakebot import FakeBotApi, FakeUser, SentMessage
-from tests.harness import RunningBot, db_value, register
+from tests.harness import RunningBot, db_rows, db_value, register
 from tests.test_e2e_travel import submit
 
 TEACHER, PRINCIPAL, ADMIN = 881, 882, 883
@@ -36,7 +36,7 @@ FORGED = [
 
 def _state(db_path: Path) -> tuple[object, ...]:
     return (
-        db_value(db_path, "SELECT group_concat(status) FROM travel_requests"),
+        tuple(db_rows(db_path, "SELECT id, status FROM travel_requests ORDER BY id")),
         db_value(db_path, "SELECT count(*) FROM audit_log"),
         db_value(db_path, "SELECT count(*) FROM outbox"),
         db_value(db_path, "SELECT count(*) FROM conversations"),

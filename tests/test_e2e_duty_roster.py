@@ -14,9 +14,16 @@ import pytest
 from bot.__main__ import main
 from bot.domain.clock import VIETNAM, ManualClock
 from bot.services.duty.roster import import_roster
-from storage.db import Database
+from storage.engine import open_database
 from tests.fakebot import FakeBotApi
-from tests.harness import PHONES, RunningBot, load_examples, make_settings, register
+from tests.harness import (
+    PHONES,
+    RunningBot,
+    database_target,
+    load_examples,
+    make_settings,
+    register,
+)
 from tests.paths import EXAMPLES
 from tests.test_e2e_health import answer, press, report
 
@@ -53,7 +60,7 @@ async def night_bot(
     fake: FakeBotApi, db_path: Path, clock: ManualClock, tmp_path: Path
 ) -> AsyncIterator[RunningBot]:
     assert (await load_examples(db_path, clock)).applied
-    db = await Database.open(db_path)
+    db = await open_database(database_target(db_path))
     try:
         loaded = await import_roster(db, clock, roster_file(tmp_path), dry_run=False)
     finally:
@@ -99,7 +106,7 @@ async def test_an_unacknowledged_alert_goes_to_the_duty_of_the_unit_above(
 ) -> None:
     assert (await load_examples(db_path, clock)).applied
     school_and_ward = ROSTER + "HB-TH,25/05/2021,22:00,06:00,TH-004,\n"
-    db = await Database.open(db_path)
+    db = await open_database(database_target(db_path))
     try:
         loaded = await import_roster(
             db, clock, roster_file(tmp_path, school_and_ward), dry_run=False
@@ -127,7 +134,7 @@ async def test_the_head_is_told_the_day_before_of_hours_nobody_is_on_duty(
 ) -> None:
     assert (await load_examples(db_path, clock)).applied
     partial = ROSTER + "HB,27/05/2021,06:00,22:00,HB-004,\n"
-    db = await Database.open(db_path)
+    db = await open_database(database_target(db_path))
     try:
         assert (
             await import_roster(db, clock, roster_file(tmp_path, partial), dry_run=False)

@@ -13,10 +13,18 @@ from openpyxl import load_workbook
 
 from bot.domain.clock import ManualClock
 from bot.services.duty.roster import import_roster
-from storage.db import Database
+from storage.engine import open_database
 from storage.repos import AuditRepo
 from tests.fakebot import FakeBotApi, FakeUser, SentMessage
-from tests.harness import PHONES, RunningBot, db_value, load_examples, make_settings, register
+from tests.harness import (
+    PHONES,
+    RunningBot,
+    database_target,
+    db_value,
+    load_examples,
+    make_settings,
+    register,
+)
 from tests.paths import EXAMPLES
 from tests.test_e2e_health import answer, press
 
@@ -141,7 +149,7 @@ async def test_with_a_roster_the_report_goes_to_whoever_is_on_duty_now(
         "unit_id,date,from,to,staff_id,phone\nHB,26/05/2021,06:00,14:00,HB-005,\n",
         encoding="utf-8",
     )
-    db = await Database.open(db_path)
+    db = await open_database(database_target(db_path))
     try:
         assert (await import_roster(db, clock, roster, dry_run=False)).applied
     finally:

@@ -21,7 +21,7 @@ from openpyxl import load_workbook
 from bot.domain.clock import VIETNAM, ManualClock
 from storage.db import to_db_time
 from tests.fakebot import FakeBotApi, FakeUser, SentMessage
-from tests.harness import RunningBot, db_connect, give_consents
+from tests.harness import RunningBot, database_env, db_connect, give_consents
 
 NOW = datetime(2021, 5, 26, 9, 0, tzinfo=VIETNAM)
 PHONES = {
@@ -281,7 +281,7 @@ async def test_export_on_the_command_line_per_unit_sheets_and_health_audited(
 ) -> None:
     db = bot.settings.database_path
     await asyncio.to_thread(seed_school_story, db)
-    env = dict(os.environ, DATABASE_PATH=str(db), TELEGRAM_BOT_TOKEN="")
+    env = dict(os.environ, **database_env(db), TELEGRAM_BOT_TOKEN="")
     out = tmp_path / "so-theo-doi.xlsx"
     args = [sys.executable, "-m", "bot", "export", "--what", "returns", "--from", "01/05/2021", "--to", "31/05/2021",
             "--unit", "HB", "--per-unit-sheets", "--out", str(out)]  # fmt: skip

@@ -21,6 +21,7 @@ from tests.fakebot import FakeBotApi, FakeUser, SentMessage
 from tests.harness import (
     PHONES,
     RunningBot,
+    database_env,
     give_consents,
     load_examples,
     make_settings,
@@ -99,7 +100,8 @@ async def test_refused_health_consent_asks_nothing_of_health_until_given(
     decisions = [(p, d) for p, d, _ in await ledger(bot, "TH-003")]
     assert decisions[-1] == ("health", "granted") and len(decisions) == 3
 
-    monkeypatch.setenv("DATABASE_PATH", str(db_path))
+    for name, value in database_env(db_path).items():
+        monkeypatch.setenv(name, value)
     assert await asyncio.to_thread(main, ["privacy", "consents", "XX-999"]) == 1
     capsys.readouterr()
     assert await asyncio.to_thread(main, ["privacy", "consents", "TH-003"]) == 0

@@ -19,7 +19,7 @@ from pathlib import Path
 from openpyxl import load_workbook
 
 from tests.fakebot import FakeBotApi, FakeUser, SentMessage
-from tests.harness import RunningBot, db_rows, register
+from tests.harness import RunningBot, database_env, db_rows, register
 from tests.test_e2e_returns import (
     PLANNED_RETURN,
     approved_trip,
@@ -113,7 +113,7 @@ async def test_a_violation_recorded_from_unit_is_told_counted_and_exported(
 
 
 async def export_on_the_command_line(bot: RunningBot, out: Path) -> list[tuple[object, ...]]:
-    env = dict(os.environ, DATABASE_PATH=str(bot.settings.database_path), TELEGRAM_BOT_TOKEN="")
+    env = dict(os.environ, **database_env(bot.settings.database_path), TELEGRAM_BOT_TOKEN="")
     args = [sys.executable, "-m", "bot", "export", "--what", "violations", "--from", "01/05/2021",
             "--to", "30/06/2021", "--out", str(out)]  # fmt: skip
     done = await asyncio.to_thread(

@@ -24,6 +24,7 @@ from tests.harness import (
     WEBHOOK_SECRET,
     BotProcess,
     RunningBot,
+    database_env,
     db_value,
     free_port,
     load_examples,
@@ -181,7 +182,7 @@ async def test_a_webhook_url_telegram_refuses_stops_the_bot_with_one_line(
     port = free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith("WEBHOOK_")}
     env.update(TELEGRAM_BOT_TOKEN=fake.token, TELEGRAM_API_BASE_URL=fake.base_url,
-               DATABASE_PATH=str(db_path), WEBHOOK_URL="http://bot.example.gov.vn/telegram",
+               **database_env(db_path), WEBHOOK_URL="http://bot.example.gov.vn/telegram",
                WEBHOOK_PORT=str(port), WEBHOOK_SECRET=WEBHOOK_SECRET)  # fmt: skip
     child = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "run", "--webhook", cwd=db_path.parent, env=env,

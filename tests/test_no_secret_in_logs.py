@@ -23,6 +23,7 @@ from tests.fakebot import FakeBotApi
 from tests.harness import (
     BotProcess,
     RunningBot,
+    database_env,
     load_examples,
     make_settings,
     register,
@@ -92,7 +93,7 @@ async def test_flows_in_process_log_no_token_at_debug(
 
 def cli_env(fake: FakeBotApi, db_path: Path, **extra: str) -> dict[str, str]:
     env = dict(os.environ, TELEGRAM_BOT_TOKEN=fake.token, TELEGRAM_API_BASE_URL=fake.base_url,
-               DATABASE_PATH=str(db_path), TELEGRAM_BOT_USERNAME="", LOG_LEVEL="DEBUG")  # fmt: skip
+               **database_env(db_path), TELEGRAM_BOT_USERNAME="", LOG_LEVEL="DEBUG")  # fmt: skip
     env.update(extra)
     return env
 

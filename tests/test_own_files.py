@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,7 @@ from bot.domain.outgoing import ChannelFile, LocalFile, OutMessage, file_ref_fro
 from storage.db import dumps
 from storage.outbox_repo import OutboxRepo, Recipient
 from tests.fakebot import FakeBotApi
-from tests.harness import RunningBot, register
+from tests.harness import RunningBot, db_connect, register
 from tests.test_e2e_broadcast import collect_preview
 
 ADMIN, TEACHER, PRINCIPAL = 1901, 1902, 1903
@@ -141,7 +140,7 @@ async def test_a_forged_file_id_naming_a_path_reaches_nobody(
             assert message.document is None or SECRET not in message.document["data"]
     uploads = [p for m, p in fake.requests if m == "sendDocument"]
     assert uploads and all(p.get("document") == str(outside) for p in uploads)
-    with sqlite3.connect(bot.settings.database_path) as conn:
+    with db_connect(bot.settings.database_path) as conn:
         states = conn.execute(
             "SELECT status, error FROM outbox WHERE payload LIKE '%\"document\"%'"
         ).fetchall()
@@ -166,7 +165,7 @@ async def test_old_outbox_rows_keep_file_ids_and_refuse_paths(
     await bot.services.sender.drain()
     got = fake.messages(user.id)
     assert [m.document["data"] for m in got if m.document] == [b"%PDF-1.4 old"]
-    with sqlite3.connect(bot.settings.database_path) as conn:
+    with db_connect(bot.settings.database_path) as conn:
         statuses = [r[0] for r in conn.execute("SELECT status FROM outbox ORDER BY id")]
     assert statuses[-2:] == ["sent", "undeliverable"]
 

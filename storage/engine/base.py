@@ -123,8 +123,9 @@ class Dialect:
     """
 
     name: str
-    # `IN (...)` over the text values of a JSON array passed as one parameter
+    # `IN (...)` over the values of a JSON array passed as one parameter: texts, integers
     in_json_list: str
+    in_json_integers: str
     # the greater of two values (SQLite's scalar MAX(a, b), PostgreSQL's GREATEST)
     greatest_fn: str
     # `strpos(haystack, needle)` > 0 on both: SQLite calls it instr
@@ -174,6 +175,7 @@ class Dialect:
 SQLITE = Dialect(
     name="sqlite",
     in_json_list="IN (SELECT value FROM json_each(?))",
+    in_json_integers="IN (SELECT value FROM json_each(?))",
     greatest_fn="MAX",
     position_fn="instr",
     prefix_match="{column} GLOB '{prefix}*'",
@@ -195,6 +197,7 @@ SQLITE = Dialect(
 POSTGRES = Dialect(
     name="postgresql",
     in_json_list="IN (SELECT json_array_elements_text(CAST(? AS json)))",
+    in_json_integers="IN (SELECT CAST(json_array_elements_text(CAST(? AS json)) AS BIGINT))",
     greatest_fn="GREATEST",
     position_fn="strpos",
     prefix_match="{column} LIKE '{prefix}%'",

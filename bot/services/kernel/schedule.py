@@ -54,6 +54,7 @@ class SweepSchedule:
         self.wall = wall
         self.interval = interval
         self.wakes = list(wakes)
+        self._runs: set[asyncio.Task[object]] = set()  # sweeps under way, with their planning
         # The scheduler only ever sees aware datetimes; the zone name keeps APScheduler 3.10
         # (pytz zones only) and 3.11 (zoneinfo) both happy.
         self.scheduler = AsyncIOScheduler(timezone="UTC", job_defaults=JOB_OPTIONS)
@@ -76,17 +77,25 @@ class SweepSchedule:
         self.scheduler.pause()
         try:
             await asyncio.wait_for(self.sweeper.idle(), timeout)
+            if self._runs:  # the next wake-up being planned (it reads the database)
+                await asyncio.wait_for(asyncio.wait(set(self._runs)), timeout)
         except TimeoutError:
             log.warning("a sweep still ran after %.0f s; it is cancelled", timeout)
         self.scheduler.shutdown(wait=False)
         await asyncio.sleep(0)  # the shutdown runs on the loop (APScheduler's call_soon)
 
     async def _sweep(self) -> None:
+        run = asyncio.current_task()
+        if run is not None:
+            self._runs.add(run)
         try:
-            await self.sweeper.tick()
-        except Exception:  # a failing tick must not stop the next ones
-            log.exception("sweep tick failed")
-        await self._plan_wake()
+            try:
+                await self.sweeper.tick()
+            except Exception:  # a failing tick must not stop the next ones
+                log.exception("sweep tick failed")
+            await self._plan_wake()
+        finally:
+            self._runs.discard(run)
 
     async def _woken(self, at: datetime) -> None:
         self._woken_for = at
