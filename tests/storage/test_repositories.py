@@ -20,6 +20,7 @@ from storage.directory_repo import DirectoryRepo
 from storage.duty_repo import DutyRepo
 from storage.engine import Database
 from storage.health_repo import HealthRepo, NewReport
+from storage.measures_repo import MeasuresRepo
 from storage.outbox_repo import OutboxRepo, Recipient
 from storage.outside_repo import OutsideRepo
 from storage.oversight_repo import OversightRepo
@@ -363,3 +364,20 @@ async def test_a_health_alert_is_acknowledged_once(db: Database) -> None:
         assert sorted(await health.recipients(alert)) == ["TH-001", "YT-003"]
         stored = await health.report(number)
     assert stored is not None and stored.temperature == 38.6 and stored.symptoms == ("fever",)
+
+
+async def test_a_return_measure_is_due_then_answered_once(db: Database) -> None:
+    async with db.transaction() as tx:
+        number = await TravelRepo(tx, VIETNAM).create(_trip(status="approved", days=1), NOW)
+        measures = MeasuresRepo(tx, VIETNAM)
+        due_at = NOW + 72 * HOUR
+        await measures.open_measure(number, "TH-003", "Đà Nẵng", NOW, due_at, None, due_at, NOW)
+        assert not await measures.anything_due(NOW)
+        assert await measures.anything_due(due_at)
+        assert [m.request_id for m in await measures.due(due_at, 10)] == [number]
+        await measures.move_on_many([(number, 2, None)], due_at)
+        assert await measures.record_result(number, "negative", due_at)
+        assert not await measures.record_result(number, "positive", due_at)
+        measure = await measures.measure(number)
+    assert measure is not None and (measure.test_result, measure.remind_stage) == ("negative", 2)
+    assert measure.test_at == due_at and measure.remind_at is None
