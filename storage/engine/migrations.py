@@ -12,8 +12,6 @@ import re
 from importlib import resources
 from importlib.abc import Traversable
 
-ENGINES = ("sqlite", "postgres")
-
 _ADAPTATIONS = (
     # an INTEGER PRIMARY KEY id is SQLite's rowid: numbered by the database
     (re.compile(r"\b(id|seq)(\s+)INTEGER\s+PRIMARY\s+KEY\b", re.I),
