@@ -3,12 +3,10 @@ shared one (tested at the transport seam, with a transport that records what it 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from bot.domain.clock import ManualClock
 from bot.domain.outgoing import OutMessage
 from bot.services.outbox.sender import OutboxSender, RateLimiter
-from storage.db import Database
+from storage.engine import Database
 from storage.outbox_repo import OutboxRepo, Recipient
 
 
@@ -32,9 +30,9 @@ class CountingLimiter(RateLimiter):
 
 
 async def test_directive_copies_go_at_the_bulk_pace_and_nothing_else_does(
-    tmp_path: Path, clock: ManualClock
+    database: Database, clock: ManualClock
 ) -> None:
-    db = await Database.open(tmp_path / "outbox.db")
+    db = database
     shared, bulk = CountingLimiter(1000), CountingLimiter(1000)
     transport = Recorded()
     sender = OutboxSender(db, {"telegram": transport}, clock, shared, bulk_limiter=bulk)
@@ -50,6 +48,5 @@ async def test_directive_copies_go_at_the_bulk_pace_and_nothing_else_does(
         await sender.drain()
     finally:
         await sender.stop()
-        await db.close()
     assert len(transport.sent) == 8
     assert (bulk.acquired, shared.acquired) == (5, 3)

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import pytest
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.clock import OffsetClock, SystemClock
@@ -21,7 +20,7 @@ from bot.i18n import Translations
 from bot.services.kernel.schedule import SWEEP_JOB, WAKE_JOB, SweepSchedule
 from bot.services.kernel.step import Deps, DirectoryCache
 from bot.services.kernel.sweep import Sweeper
-from storage.db import Database
+from storage.engine import Database
 
 SET_MINUTE = datetime(2021, 5, 28, 7, 30, tzinfo=VIETNAM)
 
@@ -33,13 +32,6 @@ class Recorder:
     async def __call__(self, now: datetime) -> int:
         self.seen.append(now)
         return 0
-
-
-@pytest.fixture
-async def database(tmp_path: Path) -> AsyncIterator[Database]:
-    db = await Database.open(tmp_path / "khaibao.db")
-    yield db
-    await db.close()
 
 
 def schedule_for(
