@@ -156,7 +156,8 @@ async def test_the_outbox_gives_due_rows_in_priority_order_and_records_outcomes(
         due = await outbox.due(NOW, 10, set())
         await outbox.mark_sent_many([(high, NOW, "m1")])
         await outbox.mark_final(low, "undeliverable", "blocked")
-    assert [r.id for r in due] == [high, low] and due[0].message.text == "first"
+    assert [r.id for r in due] == [high, low]
+    assert isinstance(due[0].message, OutMessage) and due[0].message.text == "first"
     async with db.reading() as tx:
         assert await OutboxRepo(tx).counts() == {"sent": 1, "undeliverable": 1, "pending": 1}
         assert await OutboxRepo(tx).delivery_of(high) == ("sent", "m1")
