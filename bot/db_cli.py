@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from bot.config import Settings
 from bot.i18n import Translator
 from storage.copy import CopyRefused, TableCopy, copy_database
-from storage.engine import is_postgres_url, open_database
+from storage.engine import is_postgres_url, open_database, sqlite_path
 
 
 def add_parsers(
@@ -66,6 +66,9 @@ async def migrate(settings: Settings, t: Translator) -> int:
 async def copy(t: Translator, source_name: str, target_name: str) -> int:
     if source_name == target_name:
         print(t._("The source and the target are the same database: nothing copied."))
+        return 2
+    if not is_postgres_url(source_name) and not sqlite_path(source_name).is_file():
+        print(t._("The source {source} does not exist: nothing copied.", source=source_name))
         return 2
     source = await open_database(source_name)
     try:

@@ -33,6 +33,7 @@ __all__ = [
     "from_db_time",
     "is_postgres_url",
     "open_database",
+    "sqlite_path",
     "to_db_time",
 ]
 

@@ -99,6 +99,10 @@ def test_copying_a_database_onto_itself_is_refused(
     same = f"sqlite:///{tmp_path / 'a.db'}"
     assert main(["db", "copy", "--from", same, "--to", same]) == 2
     assert "cùng một cơ sở dữ liệu" in capsys.readouterr().out
+    missing = f"sqlite:///{tmp_path / 'none.db'}"
+    assert main(["db", "copy", "--from", missing, "--to", same]) == 2
+    assert "không tồn tại" in capsys.readouterr().out
+    assert not (tmp_path / "none.db").exists()
 
 
 async def _more_updates(path: Path) -> None:
