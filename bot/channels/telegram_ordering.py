@@ -2,7 +2,7 @@
 
 While one person's reply is on its way over HTTP, the next person's step can already run; a
 person's own updates never overtake each other (their conversation steps depend on order). The
-database still commits one step at a time (storage/db.py), so steps stay atomic.
+database still commits one step at a time (storage/engine/), so steps stay atomic.
 """
 
 from __future__ import annotations
