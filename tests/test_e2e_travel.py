@@ -203,6 +203,8 @@ async def test_reminder_then_escalation_to_the_leader_above(
     clock.advance(timedelta(hours=2, minutes=1))
     await bot.services.sweeper.tick()
     reminder = await fake.next_message(principal.id)
+    if (reminder.text or "").startswith("☀️"):  # the overdue morning digest may come first
+        reminder = await fake.next_message(principal.id)
     assert "Nhắc" in (reminder.text or "")
     clock.set(clock.now().replace(day=29, hour=4, minute=1))  # 3 h before departure
     await bot.services.sweeper.tick()
