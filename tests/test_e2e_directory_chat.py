@@ -270,7 +270,10 @@ async def test_sent_files_are_deleted_once_applied_cancelled_or_expired(
     assert dry.buttons()
     clock.advance(timedelta(minutes=31))  # nobody tapped «Áp dụng»: the batch expires
     await fake.wait_for(lambda: not list(uploads.rglob("*.xlsx")), timeout=10)
-    assert db_all(bot, "SELECT COUNT(*) FROM directory_uploads WHERE removed = 0") == [(0,)]
+    # the row is marked removed after its file is gone, in a commit of its own
+    await fake.wait_for(
+        lambda: db_all(bot, "SELECT COUNT(*) FROM directory_uploads WHERE removed = 0") == [(0,)]
+    )
 
 
 async def test_a_units_file_alone_keeps_the_people_and_unit_admins_may_not_send_one(
