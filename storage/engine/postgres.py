@@ -92,6 +92,7 @@ class PostgresTx:
     def __init__(self, conn: AsyncConnection[Any]) -> None:
         self._conn = conn
         self._later: list[tuple[str, Any, bool]] = []  # (sql, params or rows, executemany?)
+        self._begun = False  # psycopg's BEGIN has gone (it rides with the first statement)
 
     @property
     def dialect(self) -> Dialect:
@@ -103,18 +104,15 @@ class PostgresTx:
     async def _send(self, statements: Sequence[Statement]) -> list[AsyncCursor[PgRow]]:
         """What is deferred, then `statements`, in one round trip; their cursors, results read."""
         later, self._later = self._later, []
-        if not later and len(statements) == 1:
+        begun, self._begun = self._begun, True
+        if not later and len(statements) == 1 and begun:
             sql, params = statements[0]
             cursor = self._cursor()
             await cursor.execute(to_pyformat(sql), params)
             return [cursor]
         cursors = []
         async with self._conn.pipeline():
-            for sql, params, many in later:
-                if many:
-                    await self._cursor().executemany(to_pyformat(sql), params)
-                else:
-                    await self._cursor().execute(to_pyformat(sql), params)
+            await self._queue(later)
             for sql, params in statements:
                 cursor = self._cursor()
                 await cursor.execute(to_pyformat(sql), params)
@@ -124,6 +122,24 @@ class PostgresTx:
     async def flush(self) -> None:
         if self._later:
             await self._send([])
+
+    async def commit(self) -> None:
+        """What is deferred, then the COMMIT, in one round trip."""
+        if not self._later:
+            await self._conn.commit()
+            return
+        later, self._later = self._later, []
+        async with self._conn.pipeline():
+            await self._queue(later)
+            await self._conn.commit()
+
+    async def _queue(self, later: list[tuple[str, Any, bool]]) -> None:
+        """Deferred writes into the pipeline under way."""
+        for sql, params, many in later:
+            if many:
+                await self._cursor().executemany(to_pyformat(sql), params)
+            else:
+                await self._cursor().execute(to_pyformat(sql), params)
 
     def defer(self, sql: str, params: Sequence[Any] = ()) -> None:
         self._later.append((sql, params, False))
@@ -212,10 +228,10 @@ class PostgresDatabase:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[PostgresTx]:
-        async with self._pool.connection() as conn:  # commits on leaving, rolls back on errors
+        async with self._pool.connection() as conn:  # rolls back on errors
             tx = PostgresTx(conn)
             yield tx
-            await tx.flush()
+            await tx.commit()
 
     reading = transaction  # one connection; what it wrote commits when it is given back
 
