@@ -72,9 +72,9 @@ def runs() -> Iterator[list[Run]]:
         run.kill()
 
 
-def start(fake: FakeBotApi, tmp_path: Path, runs: list[Run], **env: str) -> Run:
-    settings = make_settings(fake, tmp_path / "khaibao.db")
-    run = Run(BotProcess(settings, **env).env(), tmp_path)
+def start(fake: FakeBotApi, db_path: Path, runs: list[Run], **env: str) -> Run:
+    settings = make_settings(fake, db_path)
+    run = Run(BotProcess(settings, **env).env(), db_path.parent)
     runs.append(run)
     return run
 
@@ -95,10 +95,10 @@ def count(lines: list[str], fragment: str) -> int:
 
 
 async def test_no_bot_api_is_one_line_per_try_and_the_bot_keeps_trying(
-    fake: FakeBotApi, tmp_path: Path, runs: list[Run]
+    fake: FakeBotApi, db_path: Path, runs: list[Run]
 ) -> None:
     url = f"http://127.0.0.1:{closed_port()}/bot"
-    run = start(fake, tmp_path, runs, TELEGRAM_API_BASE_URL=url)
+    run = start(fake, db_path, runs, TELEGRAM_API_BASE_URL=url)
     await run.wait_lines(lambda lines: count(lines, UNREACHABLE) >= 3)
     lines = run.lines()
     assert all(UNREACHABLE in line and url in line for line in lines), lines
@@ -108,10 +108,10 @@ async def test_no_bot_api_is_one_line_per_try_and_the_bot_keeps_trying(
 
 
 async def test_a_502_is_waited_out_and_then_the_bot_runs(
-    fake: FakeBotApi, tmp_path: Path, runs: list[Run]
+    fake: FakeBotApi, db_path: Path, runs: list[Run]
 ) -> None:
     fake.fail_next("getMe", status=502, count=2)
-    run = start(fake, tmp_path, runs)
+    run = start(fake, db_path, runs)
     await wait_polling(fake, timeout=30)
     lines = run.lines()
     assert count(lines, UNREACHABLE) == 2 and count(lines, "Bad Gateway") == 2, lines
@@ -120,10 +120,10 @@ async def test_a_502_is_waited_out_and_then_the_bot_runs(
 
 
 async def test_a_refused_token_is_one_line_and_exit_code_2(
-    fake: FakeBotApi, tmp_path: Path, runs: list[Run]
+    fake: FakeBotApi, db_path: Path, runs: list[Run]
 ) -> None:
     run = start(
-        fake, tmp_path, runs, TELEGRAM_BOT_TOKEN="123456:REVOKED-abcdefghijklmnopqrstuvwxyz12"
+        fake, db_path, runs, TELEGRAM_BOT_TOKEN="123456:REVOKED-abcdefghijklmnopqrstuvwxyz12"
     )
     assert await run.exit_code() == 2
     lines = run.lines()
@@ -133,9 +133,9 @@ async def test_a_refused_token_is_one_line_and_exit_code_2(
 
 
 async def test_a_token_revoked_while_running_stops_the_bot_with_exit_code_2(
-    fake: FakeBotApi, tmp_path: Path, runs: list[Run]
+    fake: FakeBotApi, db_path: Path, runs: list[Run]
 ) -> None:
-    run = start(fake, tmp_path, runs)
+    run = start(fake, db_path, runs)
     await wait_polling(fake, timeout=30)
     fake.revoke_token("123456:NEW-TOKEN-abcdefghijklmnopqrstuvwxyz1234")
     assert await run.exit_code() == 2
@@ -145,9 +145,9 @@ async def test_a_token_revoked_while_running_stops_the_bot_with_exit_code_2(
 
 
 async def test_a_bot_api_outage_while_polling_is_one_line_per_fault_and_the_bot_goes_on(
-    fake: FakeBotApi, tmp_path: Path, runs: list[Run]
+    fake: FakeBotApi, db_path: Path, runs: list[Run]
 ) -> None:
-    run = start(fake, tmp_path, runs)
+    run = start(fake, db_path, runs)
     await wait_polling(fake, timeout=30)
     fake.fail_next("getUpdates", status=502, count=2)
     await run.wait_lines(lambda lines: count(lines, "Bad Gateway") >= 2)
@@ -161,10 +161,10 @@ async def test_a_bot_api_outage_while_polling_is_one_line_per_fault_and_the_bot_
 
 
 async def test_an_outage_right_after_connecting_is_waited_out_too(
-    fake: FakeBotApi, tmp_path: Path, runs: list[Run]
+    fake: FakeBotApi, db_path: Path, runs: list[Run]
 ) -> None:
     fake.fail_next("deleteWebhook", status=502)  # polling starts with deleteWebhook
-    run = start(fake, tmp_path, runs)
+    run = start(fake, db_path, runs)
     await wait_polling(fake, timeout=30)
     assert await run.stop() == 0
     clean(run.lines())
