@@ -4,7 +4,6 @@ with the phone, and `python -m bot duty import` refusing a bad file whole."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -19,7 +18,10 @@ from tests.fakebot import FakeBotApi
 from tests.harness import (
     PHONES,
     RunningBot,
+    database_env,
     database_target,
+    db_connect,
+    db_rows,
     load_examples,
     make_settings,
     register,
@@ -157,10 +159,12 @@ async def test_the_head_is_told_the_day_before_of_hours_nobody_is_on_duty(
 
 
 def test_the_cli_loads_a_roster_and_refuses_a_bad_one_whole(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    db_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    tmp_path = db_path.parent
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("DATABASE_PATH", str(tmp_path / "k.db"))
+    for name, value in database_env(db_path).items():
+        monkeypatch.setenv(name, value)
     files = ["--units", str(EXAMPLES / "units.csv"), "--staff", str(EXAMPLES / "staff.csv")]
     assert main(["directory", "import", *files, "--routing", str(EXAMPLES / "routing.toml")]) == 0
     assert main(["duty", "import", str(roster_file(tmp_path))]) == 0
@@ -170,12 +174,10 @@ def test_the_cli_loads_a_roster_and_refuses_a_bad_one_whole(
     out = capsys.readouterr().out
     assert "duty.csv:4: from" in out and "duty.csv:4: staff_id" in out, out
     assert "duty.csv:5: date" in out and "duty.csv:5: unit_id" in out, out
-    with sqlite3.connect(tmp_path / "k.db") as conn:
-        assert conn.execute("SELECT COUNT(*) FROM duty_shifts").fetchone() == (2,)
+    assert db_rows(db_path, "SELECT COUNT(*) FROM duty_shifts") == [(2,)]
     assert main(["duty", "import", str(roster_file(tmp_path))]) == 0, "a reload replaces the days"
     assert "thay 2 ca cũ" in capsys.readouterr().out
-    with sqlite3.connect(tmp_path / "k.db") as conn:
-        assert conn.execute("SELECT COUNT(*) FROM duty_shifts").fetchone() == (2,)
+    assert db_rows(db_path, "SELECT COUNT(*) FROM duty_shifts") == [(2,)]
 
 
 async def test_past_the_roster_an_escalation_falls_back_to_the_duty_officers_of_the_unit(
@@ -185,7 +187,7 @@ async def test_past_the_roster_an_escalation_falls_back_to_the_duty_officers_of_
     duty officers of the person's unit and the units above, not to nobody."""
     assert (await load_examples(db_path, clock)).applied
     short = "unit_id,date,from,to,staff_id,phone\nHB-UBND,26/05/2021,01:00,02:10,UB-005,\n"
-    db = await Database.open(db_path)
+    db = await open_database(database_target(db_path))
     try:
         loaded = await import_roster(db, clock, roster_file(tmp_path, short), dry_run=False)
     finally:
@@ -213,7 +215,7 @@ async def test_an_alert_in_a_gap_of_the_roster_goes_up_to_the_district_leaders_a
     reaches the ward's leaders then, not after the acknowledgement wait."""
     assert (await load_examples(db_path, clock)).applied
     day_only = "unit_id,date,from,to,staff_id,phone\nHB-TH,26/05/2021,06:00,14:00,TH-004,\n"
-    db = await Database.open(db_path)
+    db = await open_database(database_target(db_path))
     try:
         assert (
             await import_roster(db, clock, roster_file(tmp_path, day_only), dry_run=False)
@@ -230,7 +232,7 @@ async def test_an_alert_in_a_gap_of_the_roster_goes_up_to_the_district_leaders_a
         assert "KHẨN" in (alert.text or "") and alert.callback_data("Đã tiếp nhận")
         assert not any("KHẨN" in (m.text or "") for m in fake.messages(day_duty.id))
         db_file = running.settings.database_path
-        with sqlite3.connect(db_file) as conn:
+        with db_connect(db_file) as conn:
             rows = conn.execute("SELECT details FROM audit_log WHERE action = 'duty.gap.alert'")
             assert "HB-001" in str(rows.fetchall())
 
@@ -240,7 +242,7 @@ async def test_the_gap_notice_waits_out_the_quiet_hours(
 ) -> None:
     assert (await load_examples(db_path, clock)).applied
     partial = ROSTER + "HB,27/05/2021,06:00,22:00,HB-004,\n"
-    db = await Database.open(db_path)
+    db = await open_database(database_target(db_path))
     try:
         assert (
             await import_roster(db, clock, roster_file(tmp_path, partial), dry_run=False)

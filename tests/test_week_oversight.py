@@ -28,7 +28,14 @@ from bot.domain.work_calendar import public_holidays_during
 from bot.services.registration.tabular import read_table
 from storage.db import to_db_time
 from tests.fakebot import FakeBotApi, FakeUser, SentMessage
-from tests.harness import RunningBot, db_connect, load_examples, make_settings, register
+from tests.harness import (
+    RunningBot,
+    database_env,
+    db_connect,
+    load_examples,
+    make_settings,
+    register,
+)
 from tests.paths import EXAMPLES, ROOT
 from tests.test_e2e_broadcast import compose, latest
 from tests.test_e2e_oversight import seed_trip
@@ -376,8 +383,8 @@ def test_item23_leader_above_includes_the_head_of_a_role_approvers_unit() -> Non
     assert route.above == ("HB-001",)
 
 
-def test_item23_directory_show_prints_the_leader_above(tmp_path: Path) -> None:
-    env = dict(os.environ, DATABASE_PATH=str(tmp_path / "k.db"), TELEGRAM_BOT_TOKEN="")
+def test_item23_directory_show_prints_the_leader_above(db_path: Path) -> None:
+    env = dict(os.environ, **database_env(db_path), TELEGRAM_BOT_TOKEN="")
     env.pop("DEFAULT_LANGUAGE", None)
 
     def cli(*args: str) -> str:
