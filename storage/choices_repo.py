@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
-from storage.db import Tx, dumps, to_db_time
+from storage.engine import Tx, dumps, to_db_time
 
 
 class ChoicesRepo:

@@ -7,10 +7,9 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
-from typing import Any
 
 from bot.domain.duty_roster import Shift
-from storage.engine import Tx, from_db_time, to_db_time
+from storage.engine import Row, Tx, from_db_time, to_db_time
 
 _db = lru_cache(maxsize=8192)(to_db_time)  # a roster repeats a few instants over many units
 
@@ -132,7 +131,7 @@ class DutyRepo:
         )
         return None if row is None else self._shift(row)
 
-    def _shift(self, r: Sequence[Any]) -> Shift:
+    def _shift(self, r: Row) -> Shift:
         return Shift(r[0], from_db_time(r[1], self.tz), from_db_time(r[2], self.tz), r[3], r[4])
 
     async def add(self, shift: Shift) -> int:

@@ -94,7 +94,7 @@ class ConsentsRepo:
         for start in range(0, len(people), CHUNK):
             chunk = people[start : start + CHUNK]
             rows = await self.tx.all(
-                "SELECT c.staff_id FROM consents c INDEXED BY consents_stopping "
+                f"SELECT c.staff_id FROM consents c {self.tx.dialect.indexed_by('consents_stopping')} "
                 f"WHERE c.staff_id IN ({','.join('?' * len(chunk))}) AND c.purpose = ? "
                 "AND c.decision IN ('refused', 'withdrawn') AND NOT EXISTS (SELECT 1 FROM "
                 "consents n WHERE n.staff_id = c.staff_id AND n.purpose = c.purpose AND n.id > c.id)",
@@ -217,13 +217,13 @@ _AUDIT_ABOUT = (
     "COALESCE(s.full_name || COALESCE(' (' || s.position || ')', ''), a.actor) AS who, a.action, a.object, a.details FROM audit_log a "
     "LEFT JOIN staff s ON s.staff_id = a.actor WHERE a.object = 'staff:' || ? "
     "OR (a.actor = ? AND a.action IN ('privacy.consent', 'privacy.notice')) "
-    "OR json_extract(a.details, '$.subject') = ? "
+    "OR {SUBJECT} = ? "
     "OR a.object IN (SELECT 'symptoms:' || id FROM symptom_reports WHERE staff_id = ?) "
     "OR a.object IN (SELECT 'alert:' || id FROM health_alerts WHERE staff_id = ?) "
     "OR a.object IN (SELECT 'monitoring:' || id FROM monitorings WHERE staff_id = ?) "
     "OR a.object IN (SELECT 'travel:' || id FROM travel_requests WHERE staff_id = ?) "
     "OR a.object IN (SELECT 'privacy:' || id FROM privacy_requests WHERE staff_id = ?) "
-    "OR (a.action GLOB 'health.view*' "
+    "OR ({HEALTH_VIEW} "
     "AND a.object IN (SELECT 'case:' || case_id FROM case_nodes WHERE staff_id = ?)) "
     "ORDER BY a.id"
 )
@@ -263,9 +263,22 @@ _OWN_RECORDS: tuple[tuple[str, str], ...] = (
 )
 
 
+def _spelled(sql: str, fragments: dict[str, str]) -> str:
+    """`sql` with the dialect's spelling of each {NAME} it holds."""
+    for name, fragment in fragments.items():
+        sql = sql.replace(name, fragment)
+    return sql
+
+
 async def own_records(tx: Tx, staff_id: str) -> dict[str, list[dict[str, Any]]]:
     """Every row that is about this person, by table, as column → value."""
-    done = await tx.batch([(sql, (staff_id,) * sql.count("?")) for _, sql in _OWN_RECORDS])
+    d = tx.dialect
+    spelled = {
+        "{SUBJECT}": d.json_text("a.details", "subject"),
+        "{HEALTH_VIEW}": d.starts_with("a.action", "health.view"),
+    }
+    queries = [_spelled(sql, spelled) for _, sql in _OWN_RECORDS]
+    done = await tx.batch([(sql, (staff_id,) * sql.count("?")) for sql in queries])
     return {
         title: [dict(zip(row.keys(), row, strict=True)) for row in d.rows]
         for (title, _), d in zip(_OWN_RECORDS, done, strict=True)

@@ -85,8 +85,9 @@ def postgres_server() -> Iterator[PostgresServer]:
 @pytest.fixture(params=ENGINES)
 def engine(request: pytest.FixtureRequest) -> str:
     """The engine a test runs on: every test that takes `db_path` (the `bot` too) runs on both."""
-    if request.param == "postgres" and request.node.get_closest_marker("sqlite_only"):
-        pytest.skip("about SQLite itself")
+    only = request.node.get_closest_marker("sqlite_only")
+    if request.param == "postgres" and only is not None:
+        pytest.skip(only.args[0] if only.args else "about SQLite itself")
     return str(request.param)
 
 

@@ -5,11 +5,10 @@ another unit's head are refused, server side."""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 from tests.fakebot import FakeBotApi, FakeUser, SentMessage
-from tests.harness import PHONES, RunningBot, register
+from tests.harness import PHONES, RunningBot, db_connect, register
 from tests.test_e2e_health import answer
 
 PHONES.setdefault("TH-004", "0912 000 027")  # Âu Văn Phúc, teacher
@@ -19,7 +18,7 @@ PRINCIPAL, TEACHER, OTHER_TEACHER, NURSE_HEAD = 891, 892, 893, 894
 
 
 def shifts(db: Path) -> list[tuple[object, ...]]:
-    with sqlite3.connect(db) as conn:
+    with db_connect(db) as conn:
         sql = "SELECT unit_id, starts_at, ends_at, staff_id FROM duty_shifts ORDER BY id"
         return conn.execute(sql).fetchall()
 
@@ -77,7 +76,7 @@ async def test_the_head_adds_a_shift_then_swaps_it_and_both_are_told(
     assert shifts(db)[0][3] == "TH-003"
     assert "Lại Thị Diệu Linh" in ((await fake.next_message(teacher.id)).text or "")
     assert "Âu Văn Phúc" in ((await fake.next_message(other.id)).text or "")
-    with sqlite3.connect(db) as conn:
+    with db_connect(db) as conn:
         actions = conn.execute(
             "SELECT action, actor FROM audit_log WHERE action LIKE 'duty.shift.%' ORDER BY id"
         ).fetchall()
@@ -97,6 +96,6 @@ async def test_a_forged_button_and_another_units_head_are_refused(
     refused = await answer(fake, nurse_head, "/duty HB-TH")
     assert "thủ trưởng" in (refused.text or ""), refused.text
     assert shifts(bot.settings.database_path) == []
-    with sqlite3.connect(bot.settings.database_path) as conn:
+    with db_connect(bot.settings.database_path) as conn:
         found = conn.execute("SELECT actor FROM audit_log WHERE action = 'duty.refused'")
         assert found.fetchall() == [("TH-003",)]

@@ -254,7 +254,7 @@ async def test_the_gap_notice_waits_out_the_quiet_hours(
         head = await register(fake, WARD_HEAD, "HB-001")
         await running.services.sweeper.tick()
         assert not any("Lịch trực" in (m.text or "") for m in fake.messages(head.id))
-        with sqlite3.connect(running.settings.database_path) as conn:
+        with db_connect(running.settings.database_path) as conn:
             assert conn.execute("SELECT COUNT(*) FROM duty_gap_checks").fetchone() == (0,)
 
 
@@ -298,7 +298,7 @@ async def test_the_night_duty_passes_an_alert_up_and_the_leader_who_takes_it_is_
     assert "Trần Thị Thu Hương" in str(fake.answer_for(late))
     told = await fake.next_message(night.id)
     assert "Trần Thị Thu Hương" in (told.text or ""), told.text
-    with sqlite3.connect(night_bot.settings.database_path) as conn:
+    with db_connect(night_bot.settings.database_path) as conn:
         row = conn.execute("SELECT referred_by, note, taken_by FROM duty_referrals").fetchall()
         actions = conn.execute(
             "SELECT action, actor FROM audit_log WHERE action LIKE 'duty.refer%' ORDER BY id"

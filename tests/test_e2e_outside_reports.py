@@ -192,7 +192,7 @@ async def test_sent_is_shown_on_every_copy_handed_out(
         "HB,26/05/2021,06:00,14:00,HB-005,\nHB,26/05/2021,06:00,14:00,HB-004,\n",
         encoding="utf-8",
     )
-    db = await Database.open(db_path)
+    db = await open_database(database_target(db_path))
     try:
         assert (await import_roster(db, clock, roster, dry_run=False)).applied
     finally:

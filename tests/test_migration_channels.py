@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import datetime, timedelta
-from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ import pytest
 from bot.domain.clock import VIETNAM
 from bot.domain.outgoing import MenuItem, OutMessage, stored_message
 from storage.db import Database
+from storage.engine.migrations import migrations
 from storage.outbox_repo import OutboxRepo
 from storage.repos import AccountsRepo, open_step
 
@@ -27,12 +27,7 @@ OLD_ROW = (
 def _old_database(path: Path) -> None:
     """The schema up to migration 025, with a Telegram account, a processed update and a
     queued message written in the shapes of then."""
-    folder = resources.files("storage") / "migrations"
-    scripts = sorted(
-        (int(entry.name.split("_", 1)[0]), entry.read_text(encoding="utf-8"))
-        for entry in folder.iterdir()
-        if entry.name.endswith(".sql")
-    )
+    scripts = migrations("sqlite")
     with sqlite3.connect(path) as conn:
         conn.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY)")
         for version, sql in scripts:

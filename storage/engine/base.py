@@ -138,6 +138,7 @@ class Dialect:
     minutes_between_sql: str  # formatted with start=, end=
     local_day_sql: str  # formatted with column=, minutes= (the zone's offset)
     local_text_sql: str  # "dd/mm/yyyy HH:MM" at the zone's offset: column=, minutes=
+    json_text_sql: str  # a JSON object's member as text: column=, key= (a plain name)
     # the schema: tables (in the order they were made), a table's columns (one parameter)
     tables_sql: str
     columns_sql: str
@@ -171,6 +172,11 @@ class Dialect:
     def local_text(self, column: str, offset_minutes: int) -> str:
         return self.local_text_sql.format(column=column, minutes=f"{int(offset_minutes):+d}")
 
+    def json_text(self, column: str, key: str) -> str:
+        if not key.isidentifier():
+            raise ValueError(f"not a plain member name: {key!r}")
+        return self.json_text_sql.format(column=column, key=key)
+
 
 SQLITE = Dialect(
     name="sqlite",
@@ -186,6 +192,7 @@ SQLITE = Dialect(
     ),
     local_day_sql="date(substr({column}, 1, 19), '{minutes} minutes')",
     local_text_sql="strftime('%d/%m/%Y %H:%M', substr({column}, 1, 19), '{minutes} minutes')",
+    json_text_sql="json_extract({column}, '$.{key}')",
     tables_sql=(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
         "AND name <> 'schema_migrations' ORDER BY rowid"
@@ -214,6 +221,7 @@ POSTGRES = Dialect(
         "to_char(CAST({column} AS timestamptz) AT TIME ZONE 'UTC' "
         "+ interval '{minutes} minutes', 'DD/MM/YYYY HH24:MI')"
     ),
+    json_text_sql="(CAST({column} AS json) ->> '{key}')",
     tables_sql=(
         "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE n.nspname = current_schema() AND c.relkind = 'r' "

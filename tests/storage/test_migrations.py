@@ -20,7 +20,7 @@ from tests.postgres import TEMPLATE, PostgresServer
 def _sqlite_schema(path: Path) -> dict[str, list[str]]:
     with sqlite3.connect(path) as conn:
         tables = [r[0] for r in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%'"
         )]  # fmt: skip
         schema = {t: [r[1] for r in conn.execute(f"PRAGMA table_info({t})")] for t in tables}
         schema["(indexes)"] = sorted(

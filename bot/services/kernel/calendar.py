@@ -7,7 +7,7 @@ from datetime import datetime
 
 from bot.config import Settings
 from bot.domain.work_calendar import WorkCalendar, vietnam_calendar
-from storage.db import Tx
+from storage.engine import Tx
 from storage.travel_repo import TravelRepo
 
 

@@ -9,7 +9,7 @@ from datetime import tzinfo
 from bot.config import Settings
 from bot.domain.privacy import Purpose, allows
 from bot.services.kernel.step import Step
-from storage.db import Tx
+from storage.engine import Tx
 from storage.privacy_repo import ConsentsRepo
 
 STOPPED_ACTION = "privacy.stopped"  # a follow-up ended because its basis was withdrawn
