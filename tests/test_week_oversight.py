@@ -190,8 +190,10 @@ async def test_item18_last_30_days_register_lists_requests_made_in_the_period(
                             leaves=NOW + 10 * day, status="approved")  # fmt: skip
     await asyncio.to_thread(seed_request, db, 2, "TH-004", made=NOW - day,
                             leaves=NOW + 3 * day, status="pending")  # fmt: skip
+    # denied: an approved trip back 18 days ago, never reported, would have the sweep tell the
+    # head (while she registers) that it is not reported yet
     await asyncio.to_thread(seed_request, db, 3, "TH-006", made=NOW - 40 * day,
-                            leaves=NOW - 20 * day, status="approved")  # fmt: skip
+                            leaves=NOW - 20 * day, status="denied")  # fmt: skip
     principal = await register(fake, 9302, "TH-001")
     rows = sheet_rows(await export_last_30_days(fake, principal, "travel"))
     assert rows[0][4:6] == ("Số phiếu", "Ngày đề nghị")
