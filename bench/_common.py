@@ -224,6 +224,8 @@ async def _child(kind: str, base_url: str, db_path: str, database_url: str = "")
         loop.add_signal_handler(signum, stop.set)
     if kind == "khaibao":
         from bot.app import build_application, start_app, stop_app
+        from pydantic import SecretStr
+
         from bot.config import Settings
         from bot.domain.clock import ManualClock
 
@@ -232,7 +234,7 @@ async def _child(kind: str, base_url: str, db_path: str, database_url: str = "")
             telegram_bot_token=TOKEN,
             telegram_api_base_url=base_url,
             database_path=Path(db_path),
-            database_url=database_url,
+            database_url=SecretStr(database_url),
             polling_timeout_seconds=1,
             send_rate_per_second=1000,
         )
