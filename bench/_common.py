@@ -223,9 +223,9 @@ async def _child(kind: str, base_url: str, db_path: str, database_url: str = "")
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     if kind == "khaibao":
-        from bot.app import build_application, start_app, stop_app
         from pydantic import SecretStr
 
+        from bot.app import build_application, start_app, stop_app
         from bot.config import Settings
         from bot.domain.clock import ManualClock
 
