@@ -34,6 +34,7 @@ from bot.channels.telegram_startup import (
 from bot.clock import SystemClock
 from bot.config import Settings, SettingsError
 from bot.domain.clock import Clock
+from bot.domain.outgoing import OutMessage
 from bot.i18n import Translations
 from bot.inbound.polling import TelegramPoller
 from bot.inbound.telegram import TelegramInbound
@@ -47,6 +48,7 @@ from bot.services.health.referral import Referrals
 from bot.services.kernel.admin_alerts import AdminAlerts
 from bot.services.kernel.dispatch import Dispatcher
 from bot.services.kernel.feature import Feature
+from bot.services.kernel.instance import OUTBOX, SWEEP, Instance, default_name
 from bot.services.kernel.menu import command_menu
 from bot.services.kernel.schedule import SweepSchedule
 from bot.services.kernel.step import Deps, DirectoryCache
@@ -64,10 +66,13 @@ from bot.services.violations.feature import Violations
 from handlers import register_all
 from handlers.common import SERVICES_KEY, incoming
 from storage.engine import Database, open_database
+from storage.outbox_repo import OutboxRepo, Recipient
 
 log = logging.getLogger(__name__)
 
 BotApplication = TelegramApp  # the type other parts name, so they need not import PTB
+REPLY_PRIORITY = 0  # a reply queued by an instance that does not send: before everything else
+REPLIES_POLL_SECONDS = 0.1  # the sender looks this often for rows other instances queued
 
 
 @dataclass
@@ -83,6 +88,7 @@ class Services:
     sweeper: Sweeper
     schedule: SweepSchedule
     inbound: TelegramInbound
+    instance: Instance
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     poller: TelegramPoller | None = None
     polling: asyncio.Task[None] | None = None
@@ -124,7 +130,10 @@ def build_application(
 
 
 async def open_services(app: BotApplication, settings: Settings, clock: Clock) -> Services:
+    settings.require_shared_files()
     db = await open_database(settings.database_target)
+    name = settings.instance_name or default_name(settings.webhook_port)
+    instance = Instance(db, name, SystemClock(settings.tz), settings.lease_seconds)
     limiter = RateLimiter(settings.send_rate_per_second)
     paid = settings.telegram_paid_broadcast
     transport = TelegramTransport(
@@ -145,6 +154,8 @@ async def open_services(app: BotApplication, settings: Settings, clock: Clock) -
         bulk_limiter=RateLimiter(settings.paid_broadcast_rate_per_second) if paid else None,
         per_chat_interval=settings.per_chat_interval_seconds,
         render_later=later_views.render,
+        may_send=lambda: instance.holds(OUTBOX),
+        idle_poll=REPLIES_POLL_SECONDS,
     )
     deps = Deps(db, clock, translations, DirectoryCache(), sender.wake, settings)
     privacy = Privacy(deps, welcome)
@@ -154,7 +165,12 @@ async def open_services(app: BotApplication, settings: Settings, clock: Clock) -
         later_views.add(feature.later_views)
     dispatcher = Dispatcher(deps, registration, features)
     sweeper = sweeper_for(deps, features)
-    replier = TelegramReplier(transport, limiter)
+    replier = TelegramReplier(
+        transport,
+        limiter,
+        direct=lambda: instance.holds(OUTBOX),
+        queue=reply_through_outbox(db, clock, sender.wake),
+    )
     admin_alerts = AdminAlerts(deps, settings.admin_error_alert_interval_seconds)
 
     async def apologise(update: Update, received: bool) -> None:
@@ -162,6 +178,16 @@ async def open_services(app: BotApplication, settings: Settings, clock: Clock) -
             apology = admin_alerts.apology(incoming(update), received=received)
             await replier.reply(str(update.effective_chat.id), [apology])
 
+    schedule = SweepSchedule(
+        sweeper,
+        clock,
+        SystemClock(settings.tz),
+        timedelta(seconds=settings.sweep_interval_seconds),
+        [wake for feature in features for wake in feature.wakes],
+        may_sweep=lambda: instance.holds(SWEEP),
+    )
+    instance.want(SWEEP, schedule.sweep_soon)
+    instance.want(OUTBOX, sender.wake)
     return Services(
         settings=settings,
         db=db,
@@ -172,15 +198,26 @@ async def open_services(app: BotApplication, settings: Settings, clock: Clock) -
         dispatcher=dispatcher,
         admin_alerts=admin_alerts,
         sweeper=sweeper,
-        schedule=SweepSchedule(
-            sweeper,
-            clock,
-            SystemClock(settings.tz),
-            timedelta(seconds=settings.sweep_interval_seconds),
-            [wake for feature in features for wake in feature.wakes],
-        ),
-        inbound=TelegramInbound(app, db, clock, apologise),
+        schedule=schedule,
+        inbound=TelegramInbound(app, db, clock, apologise, instance=instance),
+        instance=instance,
     )
+
+
+def reply_through_outbox(
+    db: Database, clock: Clock, wake: Callable[[], None]
+) -> Callable[[str, Sequence[OutMessage]], Awaitable[None]]:
+    """Replies of an instance that does not hold the sender's lease: queued first in line."""
+
+    async def queue(chat_ref: str, messages: Sequence[OutMessage]) -> None:
+        async with db.transaction() as tx:
+            for message in messages:
+                await OutboxRepo(tx).enqueue(
+                    Recipient(CHANNEL, chat_ref), message, clock.now(), priority=REPLY_PRIORITY
+                )
+        wake()
+
+    return queue
 
 
 def build_features(deps: Deps, fetch: FileFetcher | None = None) -> list[Feature]:
@@ -206,6 +243,8 @@ async def _open(app: BotApplication, settings: Settings, clock: Clock) -> None:
     found = await open_services(app, settings, clock)
     app.bot_data[SERVICES_KEY] = found
     await _set_commands(app, found.deps.translations)
+    await found.instance.beat()  # the leases free now are this instance's before it starts
+    found.tasks.append(asyncio.create_task(found.instance.run(), name="leases"))
     found.tasks.append(asyncio.create_task(found.sender.run(), name="outbox-sender"))
     found.schedule.start()
 
@@ -216,6 +255,7 @@ async def _close(app: BotApplication) -> None:
         return
     await found.schedule.stop()  # a sweep under way finishes first
     await found.sender.stop()
+    await found.instance.stop()  # the other instances take over at once
     # Let the sender finish what it started (a delivery's outcome) before the
     # database closes; only a loop stuck longer than that is cancelled.
     _, stuck = await asyncio.wait(found.tasks, timeout=5) if found.tasks else (set(), set())

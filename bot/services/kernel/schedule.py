@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -48,8 +48,10 @@ class SweepSchedule:
         wall: Clock,
         interval: timedelta,
         wakes: Sequence[WakeFn] = (),
+        may_sweep: Callable[[], bool] = lambda: True,
     ) -> None:
         self.sweeper = sweeper
+        self.may_sweep = may_sweep  # several instances: only the sweep lease's holder sweeps
         self.clock = clock
         self.wall = wall
         self.interval = interval
@@ -59,6 +61,7 @@ class SweepSchedule:
         # (pytz zones only) and 3.11 (zoneinfo) both happy.
         self.scheduler = AsyncIOScheduler(timezone="UTC", job_defaults=JOB_OPTIONS)
         self._woken_for: datetime | None = None
+        self._failing = False  # the last tick failed (the database away): not said again
 
     def start(self) -> None:
         """Inside the running event loop: the first sweep runs at once (the catch-up)."""
@@ -84,15 +87,28 @@ class SweepSchedule:
         self.scheduler.shutdown(wait=False)
         await asyncio.sleep(0)  # the shutdown runs on the loop (APScheduler's call_soon)
 
+    def sweep_soon(self) -> None:
+        """A sweep at once (this instance just took the sweep over: it catches up from the rows)."""
+        if self.scheduler.running:
+            self.scheduler.add_job(self._sweep, DateTrigger(run_date=self.wall.now()))
+
     async def _sweep(self) -> None:
+        if not self.may_sweep():
+            return
         run = asyncio.current_task()
         if run is not None:
             self._runs.add(run)
         try:
             try:
                 await self.sweeper.tick()
-            except Exception:  # a failing tick must not stop the next ones
-                log.exception("sweep tick failed")
+            except Exception:  # a failing tick must not stop the next ones; said once in a row
+                if not self._failing:
+                    log.exception("sweep tick failed; the next ticks try again")
+                self._failing = True
+            else:
+                if self._failing:
+                    log.warning("the sweep works again")
+                self._failing = False
             await self._plan_wake()
         finally:
             self._runs.discard(run)
