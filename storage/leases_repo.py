@@ -61,19 +61,9 @@ class LeasesRepo:
     def take_many_later(
         self, names: Sequence[str], holder: str, now: datetime, until: datetime
     ) -> None:
-        """`take` for many, sent with the next statement (`held_of` tells which were taken)."""
+        """`take` for many, sent with the next statement (`InboxRepo.open_held` reads which)."""
         expires, moment = to_db_time(until), to_db_time(now)
         self.tx.defer_many(_TAKE, [(name, holder, expires, moment) for name in names])
-
-    async def held_of(self, names: Sequence[str], holder: str) -> set[str]:
-        """Which of these leases `holder` holds."""
-        if not names:
-            return set()
-        marks = ", ".join("?" * len(names))
-        rows = await self.tx.all(
-            f"SELECT name FROM leases WHERE holder = ? AND name IN ({marks})", (holder, *names)
-        )
-        return {row[0] for row in rows}
 
     async def renew_all(self, holder: str, until: datetime) -> int:
         """Every lease `holder` still holds lasts until `until`; how many there are."""
@@ -81,22 +71,11 @@ class LeasesRepo:
             "UPDATE leases SET expires_at = ? WHERE holder = ?", (to_db_time(until), holder)
         )
 
-    def release_later(self, names: Sequence[str], holder: str) -> None:
-        """Give these leases up (those another instance took meanwhile stay its own)."""
-        self.tx.defer_many(_RELEASE, [(name, holder) for name in names])
-
     async def release(self, name: str, holder: str) -> None:
         await self.tx.execute(_RELEASE, (name, holder))
 
     async def release_all(self, holder: str) -> None:
         await self.tx.execute("DELETE FROM leases WHERE holder = ?", (holder,))
-
-    async def holder_of(self, name: str, now: datetime) -> str | None:
-        """Who holds the lease now (None: nobody, or it expired)."""
-        value = await self.tx.scalar(
-            "SELECT holder FROM leases WHERE name = ? AND expires_at > ?", (name, to_db_time(now))
-        )
-        return None if value is None else str(value)
 
 
 @asynccontextmanager
