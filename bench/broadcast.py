@@ -35,7 +35,7 @@ from figures import percentile  # noqa: E402
 from bot.domain.text import fold  # noqa: E402
 from storage.db import Database  # noqa: E402
 from tests.fakebot import FakeBotApi, FakeUser  # noqa: E402
-from tests.harness import ENGINE_URLS, TestConnection  # noqa: E402
+from tests.harness import ENGINE_URLS, db_connect  # noqa: E402
 
 BASE_USER = 5_000_000
 MARKER = "BENCH-{tag}/UBND-VP"
@@ -51,7 +51,7 @@ async def make_db(path: Path, n: int) -> None:
     if path not in ENGINE_URLS:  # a PostgreSQL database (bench/several.py) comes migrated
         db = await Database.open(path)
         await db.close()
-    with TestConnection(path) as conn:
+    with db_connect(path) as conn:
         conn.executemany("INSERT INTO units (unit_id, name, kind, parent_id) VALUES (?, ?, ?, ?)",
                          [("ROOT", "Quận mẫu", "government", None)] +
                          [(f"U{u:02d}", f"Phường mẫu {u}", "ward", "ROOT") for u in range(20)])  # fmt: skip

@@ -54,7 +54,7 @@ from _common import FIRST_USER, TOKEN, emit, load_note, prepare_db
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bot.sandbox.server import FakeBotApi, FakeUser, SentMessage
 from tests.fleet import Fleet
-from tests.harness import ENGINE_URLS, TestConnection, db_rows
+from tests.harness import ENGINE_URLS, db_connect, db_rows
 from tests.postgres import PostgresServer, find_binaries
 
 APPROVE = re.compile(r"^ap:(\d+):y$")
@@ -589,7 +589,7 @@ async def the_day(args: argparse.Namespace, server: PostgresServer | None) -> No
             ENGINE_URLS[db_path] = url
         staff = await prepare_db(db_path, Path(folder), args.staff, max(2, args.staff // 20), url)
         admin = next(p.staff_id for p in staff if "district_office" in p.roles)
-        with TestConnection(db_path) as conn:
+        with db_connect(db_path) as conn:
             conn.execute("INSERT INTO staff_roles (staff_id, role) VALUES (?, 'admin')", (admin,))
             conn.execute(
                 "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) "
