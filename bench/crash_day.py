@@ -513,7 +513,7 @@ def out_of_order(day: Day) -> int:
     """Steps that ran before a step of the same person sent earlier (by arrival in the inbox)."""
     rows = day.db_rows(
         "SELECT i.person, p.processed_at FROM inbox i JOIN processed_updates p "
-        "ON p.channel = i.channel AND p.update_id = CAST(i.update_id AS INTEGER) ORDER BY i.seq"
+        "ON p.channel = i.channel AND p.update_id = i.update_id ORDER BY i.seq"
     )
     latest: dict[str, str] = {}
     early = 0

@@ -36,7 +36,7 @@ def _steps_in_order(path: Path, update_ids: list[int]) -> list[int]:
         path,
         "SELECT update_id FROM processed_updates WHERE update_id IN "
         f"({', '.join('?' * len(update_ids))}) ORDER BY processed_at",
-        update_ids,
+        [str(update_id) for update_id in update_ids],
     )
     return [int(row[0]) for row in rows]
 
