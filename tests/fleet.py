@@ -88,7 +88,7 @@ class Fleet:
             await self._webhooks_above(before)
 
     async def _webhooks_above(self, count: int) -> None:
-        await self.fake.wait_for(lambda: self._webhooks_set() > count, timeout=60)
+        await self.fake.wait_for(lambda: self._webhooks_set() > count, timeout=120)
 
     def kill(self, index: int) -> None:
         process = self.processes[index]
