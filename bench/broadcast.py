@@ -20,7 +20,6 @@ import asyncio
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -36,6 +35,7 @@ from figures import percentile  # noqa: E402
 from bot.domain.text import fold  # noqa: E402
 from storage.db import Database  # noqa: E402
 from tests.fakebot import FakeBotApi, FakeUser  # noqa: E402
+from tests.harness import ENGINE_URLS, db_connect  # noqa: E402
 
 BASE_USER = 5_000_000
 MARKER = "BENCH-{tag}/UBND-VP"
@@ -48,9 +48,10 @@ def load() -> dict[str, Any]:
 
 async def make_db(path: Path, n: int) -> None:
     """N registered staff in 20 units, staff 0 is the admin; plus the probe user."""
-    db = await Database.open(path)
-    await db.close()
-    with sqlite3.connect(path) as conn:
+    if path not in ENGINE_URLS:  # a PostgreSQL database (bench/several.py) comes migrated
+        db = await Database.open(path)
+        await db.close()
+    with db_connect(path) as conn:
         conn.executemany("INSERT INTO units (unit_id, name, kind, parent_id) VALUES (?, ?, ?, ?)",
                          [("ROOT", "Quận mẫu", "government", None)] +
                          [(f"U{u:02d}", f"Phường mẫu {u}", "ward", "ROOT") for u in range(20)])  # fmt: skip
@@ -73,7 +74,10 @@ async def make_db(path: Path, n: int) -> None:
             "VALUES (?, ?, 1, 'granted', 'telegram', '2021-05-26T00:00:00.000000Z')",
             [(u[3], purpose) for u in users for purpose in ("directory", "health")],
         )
-        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('directory_version', '1')")
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('directory_version', '1') "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+        )
 
 
 class Bot:

@@ -1,6 +1,7 @@
 """A scripted office day with the bot SIGKILLed at random moments: nothing lost, nothing twice.
 
     .venv/bin/python bench/crash_day.py [--staff 200] [--kills 20] [--seed 7]
+    .venv/bin/python bench/crash_day.py --instances 3 [--kill-every 60] [--rate 50] ...
 
 The real bot (`python -m bot run`, long polling) runs in a child process against the sandbox
 Bot API in this process; a killer SIGKILLs it at random moments (0.3-3 s after it is back up)
@@ -18,6 +19,14 @@ conversation again if not. At the end (outbox, inbox and sandbox drained) the da
 chats are checked: lost effects (a trip never recorded or never decided, a report, a return or
 a read missing, a directive copy never delivered), duplicated decisions and reports (goal 0
 each), and messages delivered twice per kind (in flight at a kill: counted, not a failure).
+
+With `--instances N`: N `python -m bot run --webhook` processes on the one database, the sandbox
+posting the webhooks to them in turn (as a load balancer would); every `--kill-every` seconds one
+of them (the next in turn) is SIGKILLed and started again under a new name (a machine replaced:
+its leases are taken over by the others once they expire), and travellers type their whole
+request at once (its answers reach different instances). Checked as well: every person's steps
+ran in the order they were sent (the steps' times, by update), and the sends kept the rate cap
+(`--rate` per second, counted by the sandbox per rolling second).
 Prints JSON lines.
 """
 
@@ -29,7 +38,6 @@ import os
 import random
 import re
 import signal
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -43,7 +51,11 @@ from zoneinfo import ZoneInfo
 
 from _common import FIRST_USER, TOKEN, emit, load_note, prepare_db
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bot.sandbox.server import FakeBotApi, FakeUser, SentMessage
+from tests.fleet import Fleet
+from tests.harness import ENGINE_URLS, db_connect, db_rows
+from tests.postgres import PostgresServer, find_binaries
 
 APPROVE = re.compile(r"^ap:(\d+):y$")
 READ = re.compile(r"^bc:r:\d+$")
@@ -55,13 +67,14 @@ ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 class Bot:
     """`python -m bot run` in a child process: started, SIGKILLed, started again."""
 
-    def __init__(self, fake: FakeBotApi, db_path: Path) -> None:
+    def __init__(self, fake: FakeBotApi, db_path: Path, url: str = "") -> None:
         self.fake = fake
         self.env = dict(
             os.environ,
             TELEGRAM_BOT_TOKEN=fake.token,
             TELEGRAM_API_BASE_URL=fake.base_url,
             DATABASE_PATH=str(db_path),
+            DATABASE_URL=url,
             POLLING_TIMEOUT_SECONDS="1",
             SEND_RATE_PER_SECOND="500",
             PER_CHAT_INTERVAL_SECONDS="0",
@@ -122,6 +135,7 @@ class Day:
         self.sent_updates: list[int] = []
         self.travelling = 0
         self.decided: set[int] = set()
+        self.burst = False  # travellers type the whole request at once (several instances)
 
     # ------------------------------------------------------------------ the people
 
@@ -172,14 +186,30 @@ class Day:
         try:
             for attempt in range(TRIES):
                 self.restarts["travel"] += attempt > 0
-                for text in script:
-                    await self.step(user.id, lambda t=text: self.fake.send_text(user, t), "travel")
+                if self.burst:
+                    await self.typed_at_once(user, script)
+                else:
+                    for text in script:
+                        await self.step(
+                            user.id, lambda t=text: self.fake.send_text(user, t), "travel"
+                        )
                 await self.press(user, "tv:ca:no", "travel")
                 await self.press(user, "tv:ok", "travel")
                 if await self.settled(lambda: self.count("travel_requests", staff_id) > 0):
                     return
         finally:
             self.travelling -= 1
+
+    async def typed_at_once(self, user: FakeUser, texts: tuple[str, ...]) -> None:
+        """Type every answer without waiting for the questions (they arrive in the inbox one
+        after the other, each maybe at another instance), then wait for the answers."""
+        before = len(self.fake.messages(user.id))
+        for text in texts:
+            self.sent_updates.append(self.fake.send_text(user, text))
+        if not await self.settled(
+            lambda: len(self.fake.messages(user.id)) >= before + len(texts), ANSWER_WAIT * 2
+        ):
+            self.unanswered["travel"] += 1
 
     async def decide(self, head_id: int) -> None:
         """Approve every request that reaches this head, until the travellers are done."""
@@ -327,13 +357,11 @@ class Day:
     # ------------------------------------------------------------------ the database
 
     def db_value(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
-        with sqlite3.connect(self.db_path, timeout=30) as conn:
-            row = conn.execute(sql, params).fetchone()
-        return None if row is None else row[0]
+        rows = db_rows(self.db_path, sql, params)
+        return rows[0][0] if rows else None
 
     def db_rows(self, sql: str) -> list[tuple[Any, ...]]:
-        with sqlite3.connect(self.db_path, timeout=30) as conn:
-            return conn.execute(sql).fetchall()
+        return db_rows(self.db_path, sql)
 
     def count(self, table: str, staff_id: str) -> int:
         return int(self.db_value(f"SELECT COUNT(*) FROM {table} WHERE staff_id = ?", (staff_id,)))
@@ -358,6 +386,11 @@ class Day:
         )
 
 
+def several_env(rate: float) -> dict[str, str]:
+    return {"SEND_RATE_PER_SECOND": str(rate), "PER_CHAT_INTERVAL_SECONDS": "0",
+            "SWEEP_INTERVAL_SECONDS": "1", "BROADCAST_SIGNOFF": "none"}  # fmt: skip
+
+
 def next_saturday(now: datetime) -> datetime:
     days = (5 - now.weekday()) % 7 or 7
     return (now + timedelta(days=days)).replace(hour=7, minute=0, second=0, microsecond=0)
@@ -370,11 +403,28 @@ async def killer(bot: Bot, kills: int, rng: random.Random, running: Callable[[],
         await bot.start()
 
 
-async def run_day(day: Day, bot: Bot, kills: int, rng: random.Random) -> dict[str, Any]:
+async def fleet_killer(
+    fleet: Fleet, kills: int, every: float, rng: random.Random, running: Callable[[], bool]
+) -> None:
+    """One instance in turn SIGKILLed every `every` seconds, and started again."""
+    while fleet.kills < kills and running():
+        await asyncio.sleep(every * rng.uniform(0.8, 1.2))
+        number = fleet.kills % len(fleet.ports)
+        fleet.kill(number)
+        await fleet.start(number)
+
+
+async def run_day(
+    day: Day, bot: Bot | Fleet, kills: int, rng: random.Random, kill_every: float = 0.0
+) -> dict[str, Any]:
     started = time.monotonic()
     travellers = [staff_id for staff_id, _ in day.travellers]
     done = False
-    killing = asyncio.create_task(killer(bot, kills, rng, lambda: not done))
+    killing = asyncio.create_task(
+        fleet_killer(bot, kills, kill_every, rng, lambda: not done)
+        if isinstance(bot, Fleet)
+        else killer(bot, kills, rng, lambda: not done)
+    )
     await asyncio.gather(  # morning: trips asked for and decided, the directive goes out
         *(day.travel(staff_id) for staff_id in travellers),
         *(day.decide(head) for head in day.heads),
@@ -451,11 +501,27 @@ def check(day: Day, fake: FakeBotApi, facts: dict[str, Any]) -> dict[str, Any]:
     return {
         "lost": lost,
         "duplicated": duplicated,
+        "out_of_order": out_of_order(day),
         "messages_twice": messages_twice(day, fake),
         "updates": len(day.sent_updates),
         "unanswered_steps": dict(day.unanswered),
         "restarted": dict(+day.restarts),
     }
+
+
+def out_of_order(day: Day) -> int:
+    """Steps that ran before a step of the same person sent earlier (by arrival in the inbox)."""
+    rows = day.db_rows(
+        "SELECT i.person, p.processed_at FROM inbox i JOIN processed_updates p "
+        "ON p.channel = i.channel AND p.update_id = i.update_id ORDER BY i.seq"
+    )
+    latest: dict[str, str] = {}
+    early = 0
+    for person, at in rows:
+        if at < latest.get(person, ""):
+            early += 1
+        latest[person] = max(at, latest.get(person, ""))
+    return early
 
 
 def messages_twice(day: Day, fake: FakeBotApi) -> dict[str, int]:
@@ -495,22 +561,50 @@ async def main() -> None:
     parser.add_argument("--staff", type=int, default=200)
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--instances", type=int, default=0, help="webhook instances (0: polling)")
+    parser.add_argument("--kill-every", type=float, default=60.0, help="seconds (--instances)")
+    parser.add_argument("--rate", type=float, default=50.0, help="send cap (--instances)")
+    parser.add_argument("--engine", choices=("sqlite", "postgresql"), default="sqlite")
     args = parser.parse_args()
+    server: PostgresServer | None = None
+    if args.engine == "postgresql":
+        binaries = find_binaries()
+        if binaries is None:
+            raise SystemExit("PostgreSQL server binaries (initdb, pg_ctl) not found")
+        server = PostgresServer(binaries)
+        server.start()
+    try:
+        await the_day(args, server)
+    finally:
+        if server is not None:
+            server.stop()
+
+
+async def the_day(args: argparse.Namespace, server: PostgresServer | None) -> None:
     rng = random.Random(args.seed)
     with tempfile.TemporaryDirectory() as folder:
         db_path = Path(folder) / "crash-day.db"
-        staff = await prepare_db(db_path, Path(folder), args.staff, max(2, args.staff // 20))
+        url = "" if server is None else await server.new_database()
+        if url:
+            ENGINE_URLS[db_path] = url
+        staff = await prepare_db(db_path, Path(folder), args.staff, max(2, args.staff // 20), url)
         admin = next(p.staff_id for p in staff if "district_office" in p.roles)
-        with sqlite3.connect(db_path) as conn:
+        with db_connect(db_path) as conn:
             conn.execute("INSERT INTO staff_roles (staff_id, role) VALUES (?, 'admin')", (admin,))
-            conn.execute("UPDATE meta SET value = value + 1 WHERE key = 'directory_version'")
+            conn.execute(
+                "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) "
+                "WHERE key = 'directory_version'"
+            )
         fake = FakeBotApi(token=TOKEN)
         await fake.start()
         day = Day(fake, db_path, staff, args.seed)
-        bot = Bot(fake, db_path)
+        day.burst = args.instances > 0
+        bot: Bot | Fleet = Bot(fake, db_path, url)
+        if args.instances:
+            bot = Fleet(fake, db_path, args.instances, several_env(args.rate), url)
         await bot.start()
         try:
-            facts = await run_day(day, bot, args.kills, rng)
+            facts = await run_day(day, bot, args.kills, rng, args.kill_every)
             await settle(day, fake)
             await asyncio.sleep(1.0)  # anything sent twice arrives now
             found = check(day, fake, facts)
@@ -518,10 +612,20 @@ async def main() -> None:
             await bot.stop()
             await fake.stop()
     lost, duplicated = sum(found["lost"].values()), sum(found["duplicated"].values())
+    several: dict[str, Any] = {}
+    if args.instances:
+        most = fake.most_sends_in_a_second()
+        several = {"instances": args.instances, "kill_every_s": args.kill_every,
+                   "rate_cap": args.rate, "most_sends_in_a_second": most,
+                   "rate_kept": most <= args.rate,
+                   "posts_by_instance": list(fake.webhooks.posts_by_url.values())}  # fmt: skip
+    kept = several.get("rate_kept", True) and found["out_of_order"] == 0
     emit(
         {
-            "bench": "crash_day",
+            "bench": "crash_day_several" if args.instances else "crash_day",
+            "engine": args.engine,
             "staff": args.staff,
+            **several,
             "kills": bot.kills,
             "seconds": facts["seconds"],
             "travellers": facts["travellers"],
@@ -529,7 +633,7 @@ async def main() -> None:
             "returns": len(facts["gave_up"]),
             "recipients": len(facts["recipients"]),
             **found,
-            "ok": lost == 0 and duplicated == 0 and bot.kills >= args.kills,
+            "ok": lost == 0 and duplicated == 0 and bot.kills >= args.kills and kept,
             "load": load_note(),
         }
     )

@@ -39,6 +39,7 @@ from bot.channels.zalo.wiring import ZaloParts, open_zalo
 from bot.clock import SystemClock
 from bot.config import Settings, SettingsError
 from bot.domain.clock import Clock
+from bot.domain.outgoing import OutMessage
 from bot.i18n import Translations
 from bot.inbound.polling import TelegramPoller
 from bot.inbound.telegram import TelegramInbound
@@ -53,6 +54,7 @@ from bot.services.kernel.admin_alerts import AdminAlerts
 from bot.services.kernel.channel_notices import tell_origin_unreached
 from bot.services.kernel.dispatch import Dispatcher
 from bot.services.kernel.feature import Feature
+from bot.services.kernel.instance import OUTBOX, SWEEP, Instance, default_name
 from bot.services.kernel.menu import command_menu
 from bot.services.kernel.schedule import SweepSchedule
 from bot.services.kernel.step import Deps, DirectoryCache
@@ -70,11 +72,13 @@ from bot.services.violations.feature import Violations
 from handlers import register_all
 from handlers.common import SERVICES_KEY, incoming
 from storage.engine import Database, open_database
-from storage.outbox_repo import OutboxRow
+from storage.outbox_repo import OutboxRepo, OutboxRow, Recipient
 
 log = logging.getLogger(__name__)
 
 BotApplication = TelegramApp  # the type other parts name, so they need not import PTB
+REPLY_PRIORITY = 0  # a reply queued by an instance that does not send: before everything else
+REPLIES_POLL_SECONDS = 0.1  # the sender looks this often for rows other instances queued
 
 
 @dataclass
@@ -90,6 +94,7 @@ class Services:
     sweeper: Sweeper
     schedule: SweepSchedule
     inbound: TelegramInbound
+    instance: Instance
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     poller: TelegramPoller | None = None
     polling: asyncio.Task[None] | None = None
@@ -133,7 +138,7 @@ def build_application(
 
 @dataclass
 class Core:
-    """What every channel shares: storage, the outbox, the services, the sweep."""
+    """What every channel shares: storage, the outbox, the services, the sweep, the leases."""
 
     db: Database
     deps: Deps
@@ -143,6 +148,7 @@ class Core:
     admin_alerts: AdminAlerts
     sweeper: Sweeper
     schedule: SweepSchedule
+    instance: Instance
     zalo: ZaloParts | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -159,7 +165,10 @@ async def open_core(
     fetchers: dict[str, FileFetcher],
 ) -> Core:
     """The services over the channels given, and Zalo's when ZALO_APP_ID is set."""
+    settings.require_shared_files()
     db = await open_database(settings.database_target)
+    name = settings.instance_name or default_name(settings.webhook_port)
+    instance = Instance(db, name, SystemClock(settings.tz), settings.lease_seconds)
     paid = settings.telegram_paid_broadcast and CHANNEL in transports
     translations = Translations(
         default_language=settings.default_language, home_is_province=settings.home_is_province
@@ -173,6 +182,8 @@ async def open_core(
         bulk_limiter=RateLimiter(settings.paid_broadcast_rate_per_second) if paid else None,
         per_chat_interval=settings.per_chat_interval_seconds,
         render_later=later_views.render,
+        may_send=lambda: instance.holds(OUTBOX),
+        idle_poll=REPLIES_POLL_SECONDS,
     )
     deps = Deps(
         db, clock, translations, DirectoryCache(), sender.wake, settings, sender.capabilities_of
@@ -191,7 +202,12 @@ async def open_core(
     zalo = None
     if settings.zalo_on:
         zalo = await open_zalo(
-            settings, deps, dispatcher, partial(admin_alerts.apology, received=False)
+            settings,
+            deps,
+            dispatcher,
+            partial(admin_alerts.apology, received=False),
+            direct=lambda: instance.holds(OUTBOX),
+            queue=reply_through_outbox(db, clock, sender.wake, ZALO),
         )
         sender.add_channel(ZALO, zalo.channel, zalo.limiter)
     schedule = SweepSchedule(
@@ -200,8 +216,22 @@ async def open_core(
         SystemClock(settings.tz),
         timedelta(seconds=settings.sweep_interval_seconds),
         [wake for feature in features for wake in feature.wakes],
+        may_sweep=lambda: instance.holds(SWEEP),
     )
-    return Core(db, deps, sender, registration, dispatcher, admin_alerts, sweeper, schedule, zalo)
+    instance.want(SWEEP, schedule.sweep_soon)
+    instance.want(OUTBOX, sender.wake)
+    return Core(
+        db,
+        deps,
+        sender,
+        registration,
+        dispatcher,
+        admin_alerts,
+        sweeper,
+        schedule,
+        instance,
+        zalo,
+    )
 
 
 async def open_services(app: BotApplication, settings: Settings, clock: Clock) -> Services:
@@ -215,7 +245,12 @@ async def open_services(app: BotApplication, settings: Settings, clock: Clock) -
     core = await open_core(
         settings, clock, limiter, {CHANNEL: transport}, {CHANNEL: TelegramFiles(app.bot)}
     )
-    replier = TelegramReplier(transport, limiter)
+    replier = TelegramReplier(
+        transport,
+        limiter,
+        direct=lambda: core.instance.holds(OUTBOX),
+        queue=reply_through_outbox(core.db, clock, core.sender.wake, CHANNEL),
+    )
 
     async def apologise(update: Update, received: bool) -> None:
         if update.effective_user is not None and update.effective_chat is not None:
@@ -233,9 +268,26 @@ async def open_services(app: BotApplication, settings: Settings, clock: Clock) -
         admin_alerts=core.admin_alerts,
         sweeper=core.sweeper,
         schedule=core.schedule,
-        inbound=TelegramInbound(app, core.db, clock, apologise),
+        inbound=TelegramInbound(app, core.db, clock, apologise, instance=core.instance),
+        instance=core.instance,
         zalo=core.zalo,
     )
+
+
+def reply_through_outbox(
+    db: Database, clock: Clock, wake: Callable[[], None], channel: str
+) -> Callable[[str, Sequence[OutMessage]], Awaitable[None]]:
+    """Replies of an instance that does not hold the sender's lease: queued first in line."""
+
+    async def queue(chat_ref: str, messages: Sequence[OutMessage]) -> None:
+        async with db.transaction() as tx:
+            for message in messages:
+                await OutboxRepo(tx).enqueue(
+                    Recipient(channel, chat_ref), message, clock.now(), priority=REPLY_PRIORITY
+                )
+        wake()
+
+    return queue
 
 
 class ByChannel:
@@ -274,6 +326,8 @@ async def _open(app: BotApplication, settings: Settings, clock: Clock) -> None:
     found = await open_services(app, settings, clock)
     app.bot_data[SERVICES_KEY] = found
     await _set_commands(app, found.deps.translations)
+    await found.instance.beat()  # the leases free now are this instance's before it starts
+    found.tasks.append(asyncio.create_task(found.instance.run(), name="leases"))
     found.tasks.append(asyncio.create_task(found.sender.run(), name="outbox-sender"))
     found.schedule.start()
 
@@ -287,6 +341,7 @@ async def _close(app: BotApplication) -> None:
 async def close_core(found: Services | Core) -> None:
     await found.schedule.stop()  # a sweep under way finishes first
     await found.sender.stop()
+    await found.instance.stop()  # the other instances take over at once
     # Let the sender finish what it started (a delivery's outcome) before the
     # database closes; only a loop stuck longer than that is cancelled.
     _, stuck = await asyncio.wait(found.tasks, timeout=5) if found.tasks else (set(), set())
@@ -342,6 +397,8 @@ async def start_zalo_only(settings: Settings, clock: Clock) -> ZaloOnly:
     limiter = RateLimiter(settings.send_rate_per_second)
     core = await open_core(settings, clock, limiter, {}, {})
     assert core.zalo is not None
+    await core.instance.beat()  # the leases free now are this instance's before it starts
+    core.tasks.append(asyncio.create_task(core.instance.run(), name="leases"))
     core.tasks.append(asyncio.create_task(core.sender.run(), name="outbox-sender"))
     core.schedule.start()
     await core.zalo.inbound.resume()

@@ -103,6 +103,11 @@ class Settings(BaseSettings):
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     webhook_secret: str = ""
+    # Several instances on one database (README "Several instances"): this one's name among them
+    # (unset: host name and WEBHOOK_PORT), and how long a lease (the sweep, the sender, a person's
+    # updates) outlives its holder's last renewal before another instance takes it over.
+    instance_name: str = ""
+    lease_seconds: float = Field(default=6.0, ge=1.0, le=300.0)
     home_province: str = "Hà Nội"
     work_start: time = time(8, 0)
     work_end: time = time(17, 0)
@@ -413,6 +418,18 @@ class Settings(BaseSettings):
                 if isinstance(text, str) and text.strip():
                     values.append(text.strip())
         return values
+
+    def require_shared_files(self) -> None:
+        """Several instances (INSTANCE_NAME set) keep their files where all of them reach them:
+        FILES_DIR, not the default beside one instance's database file."""
+        if self.instance_name.strip() and self.files_dir is None:
+            raise SettingsError(
+                "FILES_DIR is required when INSTANCE_NAME is set (several instances): a folder "
+                "every instance reaches at the same path (a shared volume), for exports, "
+                "uploaded files and pictures; set it in .env",
+                "FILES_DIR",
+                "missing",
+            )
 
     def require_webhook(self) -> str:
         """The secret of webhook mode, once its settings are checked."""

@@ -50,6 +50,7 @@ INVALID = {
     "IMPORT_MAX_BYTES": "0",
     "IMPORT_MAX_ROWS": "-1",
     "WEBHOOK_PORT": "0",
+    "LEASE_SECONDS": "0.5",
     "HOME_PROVINCE": "Atlantis",
     "RETENTION_HEALTH_DAYS": "0",
     "RETENTION_RETURNS_DAYS": "-1",
@@ -110,6 +111,7 @@ ANY_TEXT = {  # free text or a path: no value is refused when the settings are r
     "WEBHOOK_URL",  # these three are checked when webhook mode starts (require_webhook, below)
     "WEBHOOK_SECRET",
     "WEBHOOK_LISTEN",
+    "INSTANCE_NAME",
     "PRIVACY_CONTROLLER",
     "PRIVACY_DPO_CONTACT",
     "PRIVACY_DPO_STAFF_ID",
@@ -329,6 +331,21 @@ def test_zalo_is_on_with_its_app_id_and_then_needs_its_keys() -> None:
         ready.require_zalo()
     assert url.value.setting == "ZALO_API_BASE_URL"
     assert {"s" * 20, "k" * 20} <= set(ready.secret_values())
+
+
+def test_several_instances_keep_their_files_in_files_dir_not_beside_one_database(
+    tmp_path: Path,
+) -> None:
+    alone = Settings(_env_file=None)  # type: ignore[call-arg]
+    alone.require_shared_files()  # one instance: files/ beside the database is fine
+    several = Settings(_env_file=None, instance_name="web-1")  # type: ignore[call-arg]
+    with pytest.raises(SettingsError, match="FILES_DIR") as raised:
+        several.require_shared_files()
+    assert raised.value.setting == "FILES_DIR"
+    shared = Settings(_env_file=None, instance_name="web-1", files_dir=tmp_path)  # type: ignore[call-arg]
+    shared.require_shared_files()
+    assert shared.exports_folder.is_relative_to(tmp_path)
+    assert all(folder.is_relative_to(tmp_path) for folder in shared.upload_folders)
 
 
 def test_database_url_selects_postgresql_else_the_sqlite_path(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import sqlite3
 from pathlib import Path
@@ -152,3 +153,43 @@ async def test_a_tap_telegram_dropped_while_the_bot_was_down_is_simply_not_there
     fake.press(user, question, question.callback_data("✅"))  # they tap again: it works
     welcome = await give_consents(fake, user, timeout=20)
     assert "Đăng ký thành công" in (welcome.text or ""), welcome.describe()
+
+
+async def test_the_database_away_for_a_while_loses_nothing_and_each_loop_says_so_once(
+    fake: FakeBotApi,
+    bot: RunningBot,
+    db_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Every transaction and read fails for a while (the database restarted, a replica being
+    promoted): the update is not confirmed to Telegram, nothing is lost or half-written, the
+    bot goes on by itself once the database is back and says so once, not once per attempt."""
+    db = bot.services.db
+
+    def away(*args: object) -> Any:
+        raise sqlite3.OperationalError("unable to open database file")
+
+    user = fake.user(960)
+    monkeypatch.setattr(db, "transaction", away)
+    monkeypatch.setattr(db, "reading", away)
+    update_id = fake.send_text(user, "/start")
+    await fake.wait_for(lambda: "cannot be reached" in caplog.text, timeout=10)
+    await asyncio.sleep(2.5)  # several attempts meanwhile
+    assert fake.messages(user.id) == []
+    assert fake.pending_updates == 1  # not confirmed: Telegram keeps it
+    monkeypatch.undo()
+    answer = await fake.next_message(user.id, timeout=15)
+    assert "số điện thoại" in (answer.text or "").lower(), answer.describe()
+    await fake.wait_for(
+        lambda: (
+            db_value(db_path, f"SELECT outcome FROM inbox WHERE update_id = '{update_id}'")
+            == "done"
+        ),
+        timeout=10,
+    )
+    away_lines = [r.getMessage() for r in caplog.records if "cannot be reached" in r.getMessage()]
+    loops = [line.split(":", 1)[0] for line in away_lines]
+    assert "polling" in loops and len(loops) == len(set(loops)), away_lines
+    back = [r.getMessage() for r in caplog.records if "reachable again" in r.getMessage()]
+    assert "polling: the database is reachable again" in back

@@ -126,6 +126,22 @@ async def test_rate_limiter_paces_bulk_but_not_urgent() -> None:
     assert limiter._paused_until == 5.0
 
 
+async def test_urgent_sends_wait_once_the_whole_rate_was_used_within_a_second() -> None:
+    """Replies are not paced, but many at once never exceed the cap in a rolling second."""
+    now = [0.0]
+
+    async def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    limiter = RateLimiter(10, monotonic=lambda: now[0], sleep=sleep)
+    for _ in range(10):
+        await limiter.acquire(urgent=True)
+        limiter.release()
+    assert now[0] == 0.0  # ten at once: no wait
+    await limiter.acquire(urgent=True)
+    assert now[0] >= 1.0  # the eleventh waits until the first stops counting
+
+
 async def test_an_edit_queued_before_the_message_is_sent_waits_for_it(
     fake: FakeBotApi, bot: RunningBot
 ) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from bot.channels.port import Channel, EditTargetGone, RetryLater, Transient, Undeliverable
 from bot.domain.outgoing import OutMessage
@@ -20,11 +20,25 @@ class ChannelReplier:
     is retried a few times (the person is waiting for it).
     """
 
-    def __init__(self, transport: Channel, limiter: RateLimiter) -> None:
+    def __init__(
+        self,
+        transport: Channel,
+        limiter: RateLimiter,
+        *,
+        direct: Callable[[], bool] = lambda: True,
+        queue: Callable[[str, Sequence[OutMessage]], Awaitable[None]] | None = None,
+    ) -> None:
         self._transport = transport
         self._limiter = limiter
+        # Several instances: only the sender's instance owns the rate (`limiter`); the others
+        # hand their replies to the outbox (`queue`), which that instance sends first.
+        self._direct = direct
+        self._queue = queue
 
     async def reply(self, chat_ref: str, messages: Sequence[OutMessage]) -> None:
+        if self._queue is not None and not self._direct():
+            await self._queue(chat_ref, messages)
+            return
         for message in messages:
             for part in self._transport.render(message):
                 await self._reply_one(chat_ref, part)

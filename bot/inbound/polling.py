@@ -17,11 +17,13 @@ from telegram import Bot, Update
 from telegram.error import Conflict, InvalidToken, RetryAfter, TelegramError
 
 from bot.inbound.telegram import TelegramInbound
+from bot.outage import Outage
 
 log = logging.getLogger(__name__)
 
 BATCH = 100
 MAX_PAUSE = 30.0
+STORE_RETRY_PAUSE = 1.0  # seconds before a batch the database did not take is fetched again
 
 
 class TelegramPoller:
@@ -38,6 +40,7 @@ class TelegramPoller:
         self.timeout = timeout
         self._stopped = asyncio.Event()
         self._offset: int | None = None
+        self._outage = Outage("polling")
 
     def stop(self) -> None:
         self._stopped.set()
@@ -57,9 +60,19 @@ class TelegramPoller:
                 pause = self._pause_after(exc, pause)
                 continue
             pause = 0.0
-            if bodies:
-                await self._store(bodies)
+            if bodies and not await self._stored(bodies):
+                pause = STORE_RETRY_PAUSE  # not confirmed: the next getUpdates brings them again
         await self._confirm_last()
+
+    async def _stored(self, bodies: list[dict[str, Any]]) -> bool:
+        """Store the batch; False (said once per outage) when the database cannot be reached."""
+        try:
+            await self._store(bodies)
+        except Exception as exc:
+            self._outage.failed(exc)
+            return False
+        self._outage.worked()
+        return True
 
     async def _store(self, bodies: list[dict[str, Any]]) -> None:
         await self.inbound.accept(bodies)

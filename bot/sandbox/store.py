@@ -112,6 +112,10 @@ class ChatStore:
         self.blocked: set[int] = set()
         self._send_times: deque[float] = deque()
         self.webhook = WebhookSetting()
+        # A load balancer in front of several bot instances: the webhook's posts go to these
+        # URLs in turn instead of the webhook's own (empty: straight to the webhook's URL).
+        self.balanced_urls: list[str] = []
+        self.send_moments: list[float] = []  # when each message was delivered (monotonic)
         self._paid_send_times: deque[float] = deque()
         self._log: dict[int, list[SentMessage | JSON]] = {}  # each chat, in the order it happened
         self._changed = asyncio.Event()
@@ -497,9 +501,26 @@ class ChatStore:
             raise too_many_requests(1)
         times.append(moment)
 
+    def balance_webhook(self, urls: list[str]) -> None:
+        """Post webhook updates to these URLs in turn, as a load balancer would."""
+        self.balanced_urls = list(urls)
+        self.notify(changed=False)
+
+    def most_sends_in_a_second(self) -> int:
+        """The most messages delivered within any rolling second so far."""
+        most, first = 0, 0
+        moments = self.send_moments
+        for last, moment in enumerate(moments):
+            while moment - moments[first] >= 1.0:
+                first += 1
+            most = max(most, last - first + 1)
+        return most
+
     def deliver(self, chat_id: int, *, paid: bool = False, **content: Any) -> JSON:
         """A message to the chat; `paid`: sent with allow_paid_broadcast (its own rate cap)."""
         self._admit_send(paid)
+        if not paid:
+            self.send_moments.append(time.monotonic())
         message = SentMessage(message_id=self._next_message_id(chat_id), chat_id=chat_id,
                               date=self.now(), **content)  # fmt: skip
         self.chats.setdefault(chat_id, []).append(message)

@@ -4,6 +4,10 @@ with the secret header, until the bot answers 200.
 As Telegram does: at most `max_connections` requests at once, one at a time per chat (a chat's
 updates arrive in order), an update the bot did not take (not 200, no answer, a refused
 connection) is sent again after a pause, and the last error shows in getWebhookInfo.
+
+With `balanced_urls` set (ChatStore.balance_webhook) the posts go to those URLs in turn, as a
+load balancer in front of several instances spreads them: an update one instance did not take
+(it was killed) goes to the next one when it is sent again.
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ class WebhookDeliverer:
         self._tasks: set[asyncio.Task[None]] = set()
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.Task[None] | None = None
+        self._turn = 0  # the next of the balanced URLs
+        self.posts_by_url: dict[str, int] = {}
 
     def start(self) -> None:
         self._loop = asyncio.create_task(self._run(), name="sandbox-webhooks")
@@ -94,8 +100,10 @@ class WebhookDeliverer:
     async def _deliver(self, update_id: int, update: JSON) -> None:
         webhook = self.store.webhook
         headers = {SECRET_HEADER: webhook.secret_token} if webhook.secret_token else {}
+        url = self._next_url(webhook.url)
+        self.posts_by_url[url] = self.posts_by_url.get(url, 0) + 1
         try:
-            status = await self._post(webhook.url, update, headers)
+            status = await self._post(url, update, headers)
         except (aiohttp.ClientError, TimeoutError) as exc:
             status, error = 0, f"Connection failed: {type(exc).__name__}"
         else:
@@ -115,6 +123,13 @@ class WebhookDeliverer:
             webhook.last_error_date = int(time.time())
             webhook.last_error_message = error
         self.store.notify(changed=False)
+
+    def _next_url(self, url: str) -> str:
+        urls = self.store.balanced_urls
+        if not urls:
+            return url
+        url, self._turn = urls[self._turn % len(urls)], self._turn + 1
+        return url
 
     async def _post(self, url: str, update: JSON, headers: dict[str, str]) -> int:
         if self._session is None:

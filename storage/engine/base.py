@@ -144,6 +144,10 @@ class Dialect:
     columns_sql: str
     # after rows were copied with their ids: id sequences moved past them (None: not needed)
     resync_ids_sql: str | None
+    # a lock across instances taken without waiting (one parameter: the lock's number; True if
+    # taken) and its release. None: not needed, the engine runs write transactions one at a time
+    try_lock_sql: str | None
+    unlock_sql: str | None
 
     def greatest(self, *values: str) -> str:
         return f"{self.greatest_fn}({', '.join(values)})"
@@ -199,6 +203,8 @@ SQLITE = Dialect(
     ),
     columns_sql="SELECT name FROM pragma_table_info(?) ORDER BY cid",
     resync_ids_sql=None,  # an INTEGER PRIMARY KEY takes the largest id + 1 by itself
+    try_lock_sql=None,  # its one write lock already runs transactions one after the other
+    unlock_sql=None,
 )
 
 POSTGRES = Dialect(
@@ -242,4 +248,7 @@ BEGIN
             c.table_name, c.column_name, c.column_name, c.table_name);
     END LOOP;
 END $$""",
+    # a session advisory lock: released by unlock_sql, or when its connection drops
+    try_lock_sql="SELECT pg_try_advisory_lock(?)",
+    unlock_sql="SELECT pg_advisory_unlock(?)",
 )

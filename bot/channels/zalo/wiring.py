@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from bot.channels.port import RetryLater, Transient
@@ -82,8 +82,13 @@ async def open_zalo(
     deps: Deps,
     dispatcher: Dispatcher,
     apology: Callable[[Incoming], OutMessage],
+    *,
+    direct: Callable[[], bool] = lambda: True,
+    queue: Callable[[str, Sequence[OutMessage]], Awaitable[None]] | None = None,
 ) -> ZaloParts:
-    """`apology`: what a person is told when what they sent could not be handled."""
+    """`apology`: what a person is told when what they sent could not be handled. `direct` and
+    `queue` as ChannelReplier's: an instance that does not hold the sender's lease queues its
+    replies to the outbox."""
     settings.require_zalo()
     db, clock = deps.db, deps.clock
 
@@ -121,7 +126,7 @@ async def open_zalo(
     )
 
     limiter = RateLimiter(channel.capabilities.send_rate)  # the outbox's and the replies'
-    replier = ChannelReplier(channel, limiter)
+    replier = ChannelReplier(channel, limiter, direct=direct, queue=queue)
     reply = replier.reply
 
     router = ZaloRouter(db, dispatcher, reply)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -48,8 +48,10 @@ class SweepSchedule:
         wall: Clock,
         interval: timedelta,
         wakes: Sequence[WakeFn] = (),
+        may_sweep: Callable[[], bool] = lambda: True,
     ) -> None:
         self.sweeper = sweeper
+        self.may_sweep = may_sweep  # several instances: only the sweep lease's holder sweeps
         self.clock = clock
         self.wall = wall
         self.interval = interval
@@ -62,6 +64,7 @@ class SweepSchedule:
         self._no_sweep = asyncio.Event()
         self._no_sweep.set()
         self._stopping = False
+        self._failing = False  # the last tick failed (the database away): not said again
 
     def start(self) -> None:
         """Inside the running event loop: the first sweep runs at once (the catch-up)."""
@@ -88,20 +91,31 @@ class SweepSchedule:
         self.scheduler.shutdown(wait=False)
         await asyncio.sleep(0)  # the shutdown runs on the loop (APScheduler's call_soon)
 
+    def sweep_soon(self) -> None:
+        """A sweep at once (this instance just took the sweep over: it catches up from the rows)."""
+        if self.scheduler.running:
+            self.scheduler.add_job(self._sweep, DateTrigger(run_date=self.wall.now()))
+
     async def _whole_sweeps_done(self) -> None:
         await self._no_sweep.wait()
         await self.sweeper.idle()  # a tick called directly (a test's, the dial's)
 
     async def _sweep(self) -> None:
-        if self._stopping:
+        if self._stopping or not self.may_sweep():
             return
         self._sweeps_under_way += 1
         self._no_sweep.clear()
         try:
             try:
                 await self.sweeper.tick()
-            except Exception:  # a failing tick must not stop the next ones
-                log.exception("sweep tick failed")
+            except Exception:  # a failing tick must not stop the next ones; said once in a row
+                if not self._failing:
+                    log.exception("sweep tick failed; the next ticks try again")
+                self._failing = True
+            else:
+                if self._failing:
+                    log.warning("the sweep works again")
+                self._failing = False
             await self._plan_wake()
         finally:
             self._sweeps_under_way -= 1

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from bot.services.kernel.feature import SweepJob
 from bot.services.kernel.step import Deps
+from storage.leases_repo import sweeping_alone
 from storage.repos import UpdatesRepo
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,9 @@ class Sweeper:
     async def tick(self) -> int:
         """Everything that is due now; each piece commits its own transaction. Returns how many
         items the jobs moved on."""
-        async with self._lock:
+        async with self._lock, sweeping_alone(self.deps.db) as alone:
+            if not alone:  # another instance's tick is under way: it does what is due
+                return 0
             now = self.deps.clock.now()
             async with self.deps.db.transaction() as tx:
                 await UpdatesRepo(tx).forget_before(now - KEEP_UPDATE_IDS)

@@ -31,6 +31,7 @@ from bot.channels.port import (
 )
 from bot.domain.clock import Clock
 from bot.domain.outgoing import LaterMessage, OutMessage
+from bot.outage import Outage
 from bot.services.outbox.render import numbered_choices
 from storage.choices_repo import ChoicesRepo
 from storage.engine import Database
@@ -77,7 +78,8 @@ class RateLimiter:
     """A global pace of `rate` messages a second, shared by the outbox and direct replies.
 
     Bulk sends wait for their slot; urgent sends (a reply to someone typing) take the next slot
-    at once and push the bulk back, so a broadcast never holds up a reply.
+    at once and push the bulk back, so a broadcast never holds up a reply; they too wait when
+    the whole rate was used within the last second (many people answered at once).
 
     Two guards keep the pace exact without tripping the server's own limit (a count per rolling
     second, as the Bot API's): a slot woken a little late may catch up (`CATCH_UP` seconds of
@@ -102,6 +104,7 @@ class RateLimiter:
         self._sleep = sleep
         self._next_free = 0.0
         self._paused_until = 0.0
+        self.full_capacity = max(1, int(rate))
         self.window_capacity = max(1, int(rate) - int(rate * 0.01))
         self._in_flight = 0
         self._recent: deque[float] = deque()  # when each released send stops counting, in order
@@ -124,9 +127,12 @@ class RateLimiter:
         while True:
             await self.wait_out_pause()
             now = self._monotonic()
-            if urgent:
+            if urgent:  # no pacing, but never more than `rate` in any rolling second
                 self._next_free = max(self._next_free, now) + self.interval
-                break
+                await self._wait_for_window(self.full_capacity)
+                if not self.paused:
+                    break
+                continue
             slot = max(self._next_free, now - min(self.CATCH_UP, 10 * self.interval))
             self._next_free = slot + self.interval
             if slot > now:
@@ -141,12 +147,12 @@ class RateLimiter:
         self._in_flight = max(0, self._in_flight - 1)
         self._recent.append(self._monotonic() + self.WINDOW)
 
-    async def _wait_for_window(self) -> None:
+    async def _wait_for_window(self, capacity: int | None = None) -> None:
         while True:
             now = self._monotonic()
             while self._recent and self._recent[0] <= now:
                 self._recent.popleft()
-            if self._in_flight + len(self._recent) < self.window_capacity:
+            if self._in_flight + len(self._recent) < (capacity or self.window_capacity):
                 return
             wait = self._recent[0] - now if self._recent else self.interval
             await self._sleep(max(wait, 0.001))
@@ -177,8 +183,14 @@ class OutboxSender:
         batch_size: int = 200,
         monotonic: Callable[[], float] = time.monotonic,
         render_later: Callable[[LaterMessage, datetime], OutMessage] | None = None,
+        may_send: Callable[[], bool] = lambda: True,
+        idle_poll: float = 0.5,
     ) -> None:
         self._db = db
+        # Several instances: only the one holding the sender's lease sends (so the rate cap is
+        # this one limiter's), and it looks for rows other instances queued every `idle_poll`.
+        self._may_send = may_send
+        self._idle_poll = idle_poll
         self._render_later = render_later
         self._transports = dict(transports)
         self._rendering: dict[str, Channel | None] = {}
@@ -241,10 +253,19 @@ class OutboxSender:
         self._wake.set()
 
     async def run(self) -> None:
+        outage = Outage("outbox")
         while not self._stopping:
-            sent_any = await self.pass_once()
+            if not self._may_send():
+                await self._sleep_until_woken(self._idle_poll)
+                continue
+            try:
+                sent_any = await self.pass_once()
+                outage.worked()
+            except Exception as exc:  # the database away: nothing is lost, the rows wait
+                outage.failed(exc)
+                sent_any = False
             if not sent_any:
-                await self._sleep_until_woken(0.5)
+                await self._sleep_until_woken(self._idle_poll)
 
     async def stop(self) -> None:
         self._stopping = True
@@ -262,7 +283,7 @@ class OutboxSender:
         started = False
         claimed_chats: set[str] = set()
         for row in rows:
-            if self._stopping:
+            if self._stopping or not self._may_send():
                 break
             chat = _chat_key(row)
             if chat in claimed_chats or not self._chat_is_free(chat):
