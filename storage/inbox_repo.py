@@ -1,4 +1,7 @@
-"""The inbox: updates as the messenger handed them over, kept until the step they cause commits."""
+"""The inbox: updates as the messenger handed them over, kept until the step they cause commits.
+
+A done update keeps its id (the dedup and the polling offset need it) but not its body: the
+message (a phone number, symptoms typed as text) is personal data with no use once handled."""
 
 from __future__ import annotations
 
@@ -63,7 +66,7 @@ class InboxRepo:
         """These updates are done (those done already, e.g. by their step, stay as they are)."""
         done = to_db_time(now)
         await self.tx.executemany(
-            "UPDATE inbox SET done_at = ?, outcome = 'done' "
+            "UPDATE inbox SET done_at = ?, outcome = 'done', body = '' "
             "WHERE channel = ? AND update_id = ? AND done_at IS NULL",
             [(done, channel, update_id) for update_id in update_ids],
         )
@@ -100,7 +103,7 @@ class InboxRepo:
 def mark_done_statement(channel: str, update_id: str, now: datetime) -> Statement:
     """One update done, as a statement for another trip (a step's first), in its transaction."""
     return (
-        "UPDATE inbox SET done_at = ?, outcome = 'done' "
+        "UPDATE inbox SET done_at = ?, outcome = 'done', body = '' "
         "WHERE channel = ? AND update_id = ? AND done_at IS NULL",
         (to_db_time(now), channel, update_id),
     )
