@@ -1,4 +1,7 @@
-"""The inbox: updates as the messenger handed them over, kept until the step they cause commits."""
+"""The inbox: updates as the messenger handed them over, kept until the step they cause commits.
+
+A done update keeps its id (the dedup and the polling offset need it) but not its body: the
+message (a phone number, symptoms typed as text) is personal data with no use once handled."""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from storage.engine import Row, Statement, Tx, to_db_time
 from storage.leases_repo import Lease, person_lease, release_statements, take_statements
 
 _MARK_DONE = (
-    "UPDATE inbox SET done_at = ?, outcome = 'done' "
+    "UPDATE inbox SET done_at = ?, outcome = 'done', body = '' "
     "WHERE channel = ? AND update_id = ? AND done_at IS NULL"
 )
 _ROW = "SELECT i.channel, i.update_id, i.body, i.attempts, COALESCE(i.person, '') FROM inbox i "
@@ -171,11 +174,7 @@ class InboxRepo:
 
 def mark_done_statement(channel: str, update_id: str, now: datetime) -> Statement:
     """One update done, as a statement for another trip (a step's first), in its transaction."""
-    return (
-        "UPDATE inbox SET done_at = ?, outcome = 'done' "
-        "WHERE channel = ? AND update_id = ? AND done_at IS NULL",
-        (to_db_time(now), channel, update_id),
-    )
+    return (_MARK_DONE, (to_db_time(now), channel, update_id))
 
 
 def _store_statements(

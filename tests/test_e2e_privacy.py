@@ -172,6 +172,21 @@ async def my_copy(fake: FakeBotApi, user: FakeUser) -> dict[str, list[dict[str, 
     return records
 
 
+async def escalated(bot: RunningBot, alert: str) -> None:
+    """Waits for the sweep's escalation entry: on PostgreSQL an id taken before the copy's
+    can commit after it, so the test lets the sweep finish before it compares ids."""
+    for _ in range(300):
+        async with bot.services.db.reading() as tx:
+            found = await tx.scalar(
+                "SELECT COUNT(*) FROM audit_log WHERE action = 'health.escalate' AND object = ?",
+                (alert,),
+            )
+        if found:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{alert} was never escalated")
+
+
 async def test_my_copy_tells_who_viewed_my_health_data_and_nothing_about_others(
     fake: FakeBotApi, bot: RunningBot, clock: ManualClock
 ) -> None:
@@ -184,6 +199,7 @@ async def test_my_copy_tells_who_viewed_my_health_data_and_nothing_about_others(
         clock.set(clock.now() + timedelta(minutes=30))
         fake.press(principal, alert, alert.callback_data("Xem chi tiết"))
         await message_with(fake, principal, "38,2 °C")
+    await escalated(bot, "alert:1")  # the sweep's entry about her, committed before the copy
     records = await my_copy(fake, teacher)
     async with bot.services.db.reading() as tx:
         copied = await tx.scalar("SELECT MIN(id) FROM audit_log WHERE action = 'privacy.copy'")

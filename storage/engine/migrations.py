@@ -1,9 +1,9 @@
-"""The numbered migrations of each engine: storage/migrations/<engine>/NNN_name.sql.
+"""The numbered migrations of both engines, under the same version numbers.
 
-Both engines use the same version numbers. A file still at the shared place (storage/migrations/
-NNN_name.sql, written in the subset both engines accept) counts for an engine that has no file
-of that number in its own folder; for PostgreSQL its SQLite-only spellings of column types are
-adapted (`adapt_for_postgres`). Give each engine its own file when the SQL differs more.
+A shared file (storage/migrations/NNN_name.sql, written in the subset both engines accept)
+counts for an engine that has no file of that number in its own folder
+(storage/migrations/<engine>/); for PostgreSQL its SQLite-only spellings of column types are
+adapted (`adapt_for_postgres`). Give each engine its own file only when the SQL differs more.
 """
 
 from __future__ import annotations

@@ -70,3 +70,17 @@ async def test_the_last_id_is_only_trusted_while_recent(db: Database) -> None:
         assert await repo.last_update_id("telegram", NOW - timedelta(days=6)) == "101"
         assert await repo.last_update_id("telegram", NOW + timedelta(seconds=1)) is None
         assert await repo.last_update_id("zalo", NOW - timedelta(days=6)) is None
+
+
+async def test_a_done_update_keeps_its_id_but_not_what_the_person_wrote(db: Database) -> None:
+    said = '{"message": {"text": "Sốt 38,5, ho", "contact": {"phone_number": "0912000111"}}}'
+    async with db.transaction() as tx:
+        await InboxRepo(tx).store("telegram", [("7", said), ("8", said), ("9", said)], NOW)
+    async with db.transaction() as tx:
+        assert (await open_step(tx, "telegram", "42", "7", NOW)).claimed
+        await InboxRepo(tx).mark_done_many("telegram", ["8"], NOW)
+    async with db.reading() as tx:
+        bodies = await tx.all("SELECT update_id, body FROM inbox ORDER BY seq")
+    assert [tuple(row) for row in bodies] == [("7", ""), ("8", ""), ("9", said)]
+    async with db.transaction() as tx:  # the id stays: the same update again is recognised
+        assert await InboxRepo(tx).store("telegram", [("7", said)], NOW) == []

@@ -1,4 +1,4 @@
-"""Migrations per engine (storage/migrations/sqlite/, storage/migrations/postgres/): the same
+"""Migrations per engine (shared files in storage/migrations/, own ones under sqlite/ and postgres/): the same
 version numbers, and after migrating the same tables with the same columns and indexes."""
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from bot.services.kernel.buttons import (
     Signal,
     date_part,
     month_part,
+    time_part,
 )
 from bot.services.kernel.pickers import PEOPLE_PAGES, CalendarButtons, PeopleButtons
 
@@ -122,16 +123,9 @@ class DutyTime(ButtonData):
     @classmethod
     def from_parts(cls, parts: tuple[str, ...]) -> Self | None:
         match parts:
-            case ("t", field, text) if field in TIME_FIELDS and (at := _hhmm(text)):
+            case ("t", field, text) if field in TIME_FIELDS and (at := time_part(text)):
                 return cls(field, at)
         return None
-
-
-def _hhmm(text: str) -> time | None:
-    if len(text) != 4 or not (text.isascii() and text.isdigit()):
-        return None
-    hour, minute = int(text[:2]), int(text[2:])
-    return time(hour, minute) if hour < 24 and minute < 60 else None
 
 
 DutyButton = (

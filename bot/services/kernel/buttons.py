@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, time
 from typing import ClassVar, Generic, Self, TypeVar
 
 from bot.domain.ids import parse_id
@@ -129,6 +129,14 @@ def date_part(text: str) -> date | None:
         return date(int(text[:4]), int(text[4:6]), int(text[6:8]))
     except ValueError:
         return None
+
+
+def time_part(text: str) -> time | None:
+    """A time of day written as hhmm."""
+    if len(text) != 4 or not (text.isascii() and text.isdigit()):
+        return None
+    hour, minute = int(text[:2]), int(text[2:])
+    return time(hour, minute) if hour < 24 and minute < 60 else None
 
 
 def month_part(text: str) -> date | None:

@@ -18,6 +18,7 @@ from bot.services.kernel.buttons import (
     date_part,
     month_part,
     ref_part,
+    time_part,
 )
 from bot.services.kernel.pickers import CalendarButtons, ProvinceButtons
 
@@ -118,16 +119,9 @@ class QuickTime(ButtonData):
     @classmethod
     def from_parts(cls, parts: tuple[str, ...]) -> Self | None:
         match parts:
-            case ("t", field, text) if field in DATE_FIELDS and (at := _clock(text)):
+            case ("t", field, text) if field in DATE_FIELDS and (at := time_part(text)):
                 return cls(field, at)
         return None
-
-
-def _clock(text: str) -> time | None:
-    if len(text) != 4 or not (text.isascii() and text.isdigit()):
-        return None
-    hour, minute = int(text[:2]), int(text[2:])
-    return time(hour, minute) if hour < 24 and minute < 60 else None
 
 
 TravelButton = (
