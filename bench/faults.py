@@ -40,7 +40,7 @@ from _common import FIRST_USER, START, TOKEN, emit, load_note, prepare_db
 from bot.app import build_application, services_of, start_app, stop_app
 from bot.config import Settings
 from bot.domain.clock import VIETNAM, ManualClock
-from bot.domain.outgoing import Button, LaterMessage, OutMessage
+from bot.outgoing import Button, LaterMessage, OutMessage
 from bot.sandbox.server import FakeBotApi
 from storage.outbox_repo import OutboxRepo, Recipient
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from _common import FIRST_USER, emit, load_note, prepare_db
 from aiohttp import web
 
-from bot.domain.outgoing import Button, OutMessage
+from bot.outgoing import Button, OutMessage
 from bot.sandbox.zalo_server import APP_ID, APP_SECRET, OA_ID, OA_SECRET_KEY, FakeZaloOA
 from storage.db import dumps
 

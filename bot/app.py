@@ -39,11 +39,11 @@ from bot.channels.zalo.wiring import ZaloParts, open_zalo
 from bot.clock import SystemClock
 from bot.config import Settings, SettingsError
 from bot.domain.clock import Clock
-from bot.domain.outgoing import OutMessage
 from bot.i18n import Translations
 from bot.inbound.polling import TelegramPoller
 from bot.inbound.telegram import TelegramInbound
 from bot.inbound.webhook import InboundServer, Route, TelegramWebhook
+from bot.outgoing import OutMessage
 from bot.services.broadcast.feature import Broadcasts
 from bot.services.directory.feature import DirectoryChat
 from bot.services.directory.fetch import FetchRefused, FileFetcher

@@ -11,7 +11,7 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.channels.telegram import CHANNEL, TelegramReplier, fits_toast
-from bot.domain.outgoing import OutMessage
+from bot.outgoing import OutMessage
 from bot.services.kernel.admin_alerts import AdminAlerts
 from bot.services.kernel.dispatch import Dispatcher
 from bot.services.kernel.feature import with_unshown_answer

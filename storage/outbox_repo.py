@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypedDict
 
-from bot.domain.outgoing import LaterMessage, OutMessage, stored_message
+from bot.outgoing import LaterMessage, OutMessage, stored_message
 from storage.engine import Tx, dumps, to_db_time
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from bot.channels.port import Capabilities, Transient, WindowClosed
 from bot.domain.clock import ManualClock
-from bot.domain.outgoing import Button, OutMessage
+from bot.outgoing import Button, OutMessage
 from bot.services.outbox.render import render_for
 from bot.services.outbox.sender import EDIT_BY_ROW, OutboxSender, RateLimiter
 from storage.choices_repo import ChoicesRepo

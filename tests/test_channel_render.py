@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from bot.channels.port import Capabilities, LengthUnit, PhoneSharing, ProactivePolicy
 from bot.channels.telegram import capabilities as telegram_capabilities
-from bot.domain.outgoing import Button, ChannelFile, MenuItem, OutMessage
 from bot.domain.splitting import utf16_len
+from bot.outgoing import Button, ChannelFile, MenuItem, OutMessage
 from bot.services.outbox.render import (
     MORE_BUTTONS,
     numbered_choices,

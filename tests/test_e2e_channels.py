@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from bot.channels.port import Capabilities, Command, Intent, PhoneShared, Press, Text
-from bot.domain.outgoing import OutMessage
+from bot.outgoing import OutMessage
 from bot.services.kernel.feature import with_unshown_answer
 from bot.services.kernel.step import Incoming
 from bot.services.outbox.render import render_for

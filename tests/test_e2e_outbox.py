@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.domain.clock import ManualClock
-from bot.domain.outgoing import LaterMessage, OutMessage
+from bot.outgoing import LaterMessage, OutMessage
 from bot.services.outbox.sender import RateLimiter
 from storage.outbox_repo import OutboxRepo, Recipient
 from tests.fakebot import FakeBotApi

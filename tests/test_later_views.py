@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from bot.domain.clock import VIETNAM
-from bot.domain.outgoing import LaterMessage, OutMessage
 from bot.i18n import Translations
+from bot.outgoing import LaterMessage, OutMessage
 from bot.services.outbox.later_views import LaterViews
 from bot.services.returns.views import LATER_VIEWS, later_declaration_reminder
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.domain.clock import VIETNAM
-from bot.domain.outgoing import MenuItem, OutMessage, stored_message
+from bot.outgoing import MenuItem, OutMessage, stored_message
 from storage.db import Database
 from storage.engine.migrations import migrations
 from storage.outbox_repo import OutboxRepo

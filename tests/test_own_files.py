@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.channels.own_files import NotOwnFile, read_own_file
-from bot.domain.outgoing import ChannelFile, LocalFile, OutMessage, file_ref_from_json
+from bot.outgoing import ChannelFile, LocalFile, OutMessage, file_ref_from_json
 from storage.db import dumps
 from storage.outbox_repo import OutboxRepo, Recipient
 from tests.fakebot import FakeBotApi

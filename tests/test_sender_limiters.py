@@ -4,7 +4,7 @@ shared one (tested at the transport seam, with a transport that records what it 
 from __future__ import annotations
 
 from bot.domain.clock import ManualClock
-from bot.domain.outgoing import OutMessage
+from bot.outgoing import OutMessage
 from bot.services.outbox.sender import OutboxSender, RateLimiter
 from storage.engine import Database
 from storage.outbox_repo import OutboxRepo, Recipient

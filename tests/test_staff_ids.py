@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 from bot.__main__ import main
 from bot.domain.directory_files import STAFF_ID_MAX, staff_id_problem
-from bot.domain.outgoing import Button, OutMessage
 from bot.domain.text import export_subfolder, safe_file_part
 from bot.i18n import Translations
+from bot.outgoing import Button, OutMessage
 from bot.services.oversight.exports import ExportRequest, file_name
 from tests.paths import EXAMPLES
 from tests.test_directory_files import STAFF, load, messages

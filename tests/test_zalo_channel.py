@@ -20,7 +20,7 @@ from bot.channels.zalo.errors import ZaloApiError, send_error, until_morning
 from bot.channels.zalo.files import ZaloFiles
 from bot.channels.zalo.render import capabilities, render
 from bot.domain.clock import VIETNAM, ManualClock
-from bot.domain.outgoing import Button, LocalFile, OutMessage
+from bot.outgoing import Button, LocalFile, OutMessage
 from bot.services.directory.fetch import FetchRefused
 from storage.channel_usage_repo import ChannelUsageRepo, SendCounts
 from storage.db import Database

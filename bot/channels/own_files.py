@@ -13,7 +13,7 @@ import stat
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.domain.outgoing import LocalFile
+from bot.outgoing import LocalFile
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # what the Bot API accepts for a document
 

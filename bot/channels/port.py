@@ -33,7 +33,7 @@ from datetime import timedelta
 from enum import Enum
 from typing import Protocol, runtime_checkable
 
-from bot.domain.outgoing import OutMessage
+from bot.outgoing import OutMessage
 
 
 class PhoneSharing(Enum):

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 
 from bot.channels.port import Channel, EditTargetGone, RetryLater, Transient, Undeliverable
-from bot.domain.outgoing import OutMessage
+from bot.outgoing import OutMessage
 from bot.services.outbox.sender import RateLimiter
 
 log = logging.getLogger(__name__)

@@ -38,8 +38,8 @@ from bot.channels.port import (
 )
 from bot.channels.replier import ChannelReplier
 from bot.config import Settings
-from bot.domain.outgoing import ChannelFile, LocalFile, OutMessage
 from bot.domain.splitting import utf16_len
+from bot.outgoing import ChannelFile, LocalFile, OutMessage
 from bot.services.directory.fetch import FetchRefused
 from bot.services.outbox.render import render_for
 

@@ -34,7 +34,7 @@ from bot.channels.zalo.events import (
 )
 from bot.channels.zalo.signature import HEADER, SignatureCheck
 from bot.domain.clock import Clock
-from bot.domain.outgoing import OutMessage
+from bot.outgoing import OutMessage
 from bot.services.kernel.dispatch import Dispatcher
 from bot.services.kernel.step import Incoming
 from storage.engine import Database

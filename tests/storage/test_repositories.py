@@ -10,9 +10,9 @@ import pytest
 
 from bot.domain.clock import VIETNAM, ManualClock
 from bot.domain.duty_roster import Shift
-from bot.domain.outgoing import OutMessage
 from bot.domain.outside_contacts import OutsideContact
 from bot.domain.retention import Kept
+from bot.outgoing import OutMessage
 from storage.breaches_repo import BreachesRepo
 from storage.broadcast_repo import BroadcastRepo, NewBroadcast
 from storage.buttons_repo import ButtonsRepo

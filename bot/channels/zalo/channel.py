@@ -42,7 +42,7 @@ from bot.channels.zalo.render import (
 )
 from bot.config import ZALO_FORM_IMAGE
 from bot.domain.clock import Clock
-from bot.domain.outgoing import ChannelFile, LocalFile, OutMessage
+from bot.outgoing import ChannelFile, LocalFile, OutMessage
 from storage.channel_usage_repo import ChannelUsageRepo
 from storage.directory_repo import DirectoryRepo
 from storage.engine import Database

@@ -18,7 +18,7 @@ from typing import Any
 from bot.channels.port import Capabilities, LengthUnit, PhoneSharing, ProactivePolicy
 from bot.channels.zalo.events import PAYLOAD_PREFIX
 from bot.config import ZALO_FORM_IMAGE
-from bot.domain.outgoing import Button, OutMessage
+from bot.outgoing import Button, OutMessage
 from bot.services.outbox.render import render_for
 
 log = logging.getLogger(__name__)

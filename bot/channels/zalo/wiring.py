@@ -17,8 +17,8 @@ from bot.channels.zalo.errors import TokenRefused
 from bot.channels.zalo.events import ZaloEvent
 from bot.channels.zalo.signature import SignatureCheck
 from bot.config import Settings
-from bot.domain.outgoing import OutMessage
 from bot.inbound.zalo import ZaloInbound, ZaloRouter, ZaloWebhook, incoming
+from bot.outgoing import OutMessage
 from bot.services.kernel.channel_notices import tell_channel_needs_admin, tell_unreached
 from bot.services.kernel.dispatch import Dispatcher
 from bot.services.kernel.step import Deps, Incoming

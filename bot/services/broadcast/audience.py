@@ -13,10 +13,10 @@ from typing import Any
 
 from bot.domain.directory import Directory
 from bot.domain.models import Staff
-from bot.domain.outgoing import Button, ChannelFile, OutMessage
 from bot.domain.splitting import split_message
 from bot.domain.text import fold
 from bot.i18n import Translator
+from bot.outgoing import Button, ChannelFile, OutMessage
 from bot.services.broadcast.buttons import INERT, DirectiveAction
 from storage.broadcast_repo import Broadcast
 

@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 
 from bot.domain.directory import Directory
 from bot.domain.models import Staff
-from bot.domain.outgoing import Button, OutMessage
 from bot.i18n import Translator
+from bot.outgoing import Button, OutMessage
 from bot.services.broadcast.audience import directive_messages
 from bot.services.broadcast.buttons import DirectiveAction
 from bot.services.kernel.feature import Answer

@@ -17,11 +17,11 @@ from typing import Any
 from bot.domain.directory import Directory, administered_units
 from bot.domain.ids import looks_like_id, parse_id
 from bot.domain.models import BuiltinRole, Staff
-from bot.domain.outgoing import LocalFile, OutMessage
 from bot.domain.reminders import REMIND_AGAIN_AFTER
 from bot.domain.text import export_subfolder
 from bot.domain.travel_policy import PolicyMode
 from bot.i18n import Translator
+from bot.outgoing import LocalFile, OutMessage
 from bot.services.broadcast.audience import (
     directive_messages,
     members,

@@ -13,8 +13,8 @@ from typing import Any
 
 from bot.domain.datetime_parse import ParseFailure, parse_when
 from bot.domain.directory import signers_for
-from bot.domain.outgoing import Button, OutMessage
 from bot.i18n import Translator
+from bot.outgoing import Button, OutMessage
 from bot.services.broadcast.audience import (
     choices,
     describe_audience,

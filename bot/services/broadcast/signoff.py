@@ -13,9 +13,9 @@ from datetime import datetime
 
 from bot.domain.directory import Directory, is_top_unit, signers_for
 from bot.domain.models import Staff
-from bot.domain.outgoing import Button, OutMessage
 from bot.domain.travel_policy import PolicyMode
 from bot.i18n import Translator
+from bot.outgoing import Button, OutMessage
 from bot.services.broadcast.audience import (
     describe_audience,
     describe_scope,

@@ -7,9 +7,9 @@ from datetime import date, datetime
 from pathlib import Path
 
 from bot.domain.directory import Directory
-from bot.domain.outgoing import Button, OutMessage
 from bot.domain.text import file_date, file_slug
 from bot.i18n import Translator
+from bot.outgoing import Button, OutMessage
 from bot.services.broadcast.audience import describe_scope
 from bot.services.broadcast.buttons import DirectiveAction
 from bot.services.kernel.people import not_registered_line

@@ -22,9 +22,9 @@ from bot.domain.directory import Directory
 from bot.domain.directory_files import ROLE_SEPARATOR
 from bot.domain.directory_sheets import UNIT_ADMIN, admin_scope, staff_rows
 from bot.domain.models import BuiltinRole, Problem, Staff
-from bot.domain.outgoing import LocalFile, OutMessage
 from bot.domain.text import safe_file_part
 from bot.i18n import Translator
+from bot.outgoing import LocalFile, OutMessage
 from bot.services.directory.buttons import DIRECTORY_BUTTONS, BatchAction, DirectoryButton
 from bot.services.directory.fetch import FetchRefused, FileFetcher
 from bot.services.directory.flow import (

@@ -15,8 +15,8 @@ from bot.domain.directory import Directory
 from bot.domain.directory_files import Table
 from bot.domain.directory_sheets import admin_scope
 from bot.domain.duty_roster import RosterLoad, Shift, load_roster, outside_units, roster_days
-from bot.domain.outgoing import Button, OutMessage
 from bot.i18n import Translator
+from bot.outgoing import Button, OutMessage
 from bot.services.directory.views import refused_messages, without_buttons
 from bot.services.kernel.buttons import ActionOn, Codec
 from bot.services.kernel.feature import Answer

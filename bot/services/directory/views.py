@@ -10,9 +10,9 @@ from pathlib import Path
 from bot.domain.directory_sheets import EXAMPLE_STAFF, HEADERS_VI, staff_header
 from bot.domain.duty_roster import EXAMPLE_SHIFT, ROSTER_COLUMNS
 from bot.domain.models import Problem
-from bot.domain.outgoing import Button, OutMessage
 from bot.domain.text import spreadsheet_text
 from bot.i18n import Translator
+from bot.outgoing import Button, OutMessage
 from bot.services.directory.buttons import BatchAction, DirectorySignal
 from bot.services.registration.directory_import import summary_text
 from storage.directory_repo import ImportSummary

@@ -12,8 +12,8 @@ from bot.domain.directory import Directory
 from bot.domain.directory_sheets import admin_scope
 from bot.domain.duty_roster import Shift, make_shift, parse_clock
 from bot.domain.models import Staff
-from bot.domain.outgoing import Button, OutMessage
 from bot.i18n import Translator
+from bot.outgoing import Button, OutMessage
 from bot.services.duty.buttons import (
     CALENDAR,
     PEOPLE,

@@ -12,9 +12,9 @@ from bot.domain.directory import Directory
 from bot.domain.duty_roster import GAP_NOTICE_HOUR, Shift, load_roster, roster_days, uncovered
 from bot.domain.health_rules import duty_officers_for
 from bot.domain.models import BuiltinRole, Staff
-from bot.domain.outgoing import OutMessage
 from bot.domain.phones import national_form
 from bot.i18n import Translator
+from bot.outgoing import OutMessage
 from bot.services.duty.buttons import DUTY_BUTTONS
 from bot.services.duty.desk import FLOW as DESK_FLOW
 from bot.services.duty.desk import RosterDesk, may_set_roster

@@ -32,10 +32,10 @@ from bot.domain.health_rules import (
     symptoms_from_codes,
 )
 from bot.domain.models import Staff
-from bot.domain.outgoing import Button, OutMessage
 from bot.domain.phones import display_phone
 from bot.domain.provinces import province_label
 from bot.i18n import Translator
+from bot.outgoing import Button, OutMessage
 from bot.services.duty.roster import district_leaders, in_a_gap, on_duty_now
 from bot.services.health.buttons import Acknowledge, HealthDetail
 from bot.services.kernel.copies import tell_tracked

@@ -13,10 +13,10 @@ from datetime import date, timedelta
 from bot.domain.datetime_parse import ParseFailure, parse_when
 from bot.domain.ids import looks_like_id, parse_id
 from bot.domain.models import BuiltinRole, Staff
-from bot.domain.outgoing import Button, OutMessage
 from bot.domain.provinces import search_provinces
 from bot.domain.return_measures import Requirement, parse_requirement
 from bot.i18n import Translator
+from bot.outgoing import Button, OutMessage
 from bot.services.health.alerts import area_description, repo
 from bot.services.health.buttons import AreaAction
 from bot.services.kernel.step import Step

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.domain.outgoing import LocalFile, OutMessage
+from bot.outgoing import LocalFile, OutMessage
 from bot.services.kernel.pictures import pyplot
 from bot.services.kernel.step import Step
 from storage.health_repo import HealthRepo

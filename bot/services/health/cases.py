@@ -13,8 +13,8 @@ from bot.domain.health import CaseLevel, CaseNode, child_level, render_tree
 from bot.domain.health_rules import ALL_RECORDS_ROLES, HEAD_ROLES, health_contact, may_view_health
 from bot.domain.ids import looks_like_id, parse_id
 from bot.domain.models import Staff
-from bot.domain.outgoing import Button, OutMessage
 from bot.i18n import Translator
+from bot.outgoing import Button, OutMessage
 from bot.services.health.alerts import (
     contact_default,
     heads_now,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from bot.domain.health_rules import may_view_health
 from bot.domain.models import Staff
-from bot.domain.outgoing import OutMessage
+from bot.outgoing import OutMessage
 from bot.services.health.alerts import repo, report_lines
 from bot.services.health.buttons import HealthDetail
 from bot.services.health.sweep import alert_text

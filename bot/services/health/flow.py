@@ -10,8 +10,8 @@ from bot.domain.health import CaseContact, Symptom, TemperatureError, Urgency, p
 from bot.domain.health_rules import OnsetError, health_contact, may_view_health, parse_onset
 from bot.domain.ids import parse_id
 from bot.domain.models import Staff
-from bot.domain.outgoing import Button, OutMessage
 from bot.i18n import Translator
+from bot.outgoing import Button, OutMessage
 from bot.services.health.alerts import (
     alert_subject,
     contact_default,

@@ -9,10 +9,10 @@ from bot.domain.directory import Directory
 from bot.domain.health import CaseLevel
 from bot.domain.health_rules import ALL_RECORDS_ROLES, HEAD_ROLES, may_view_health, next_checkin
 from bot.domain.models import Staff
-from bot.domain.outgoing import Button, OutMessage
 from bot.domain.phones import display_phone
 from bot.domain.privacy import Purpose
 from bot.i18n import Translator
+from bot.outgoing import Button, OutMessage
 from bot.services.health.alerts import heads_now, repo
 from bot.services.health.buttons import Checkin, MonitoringAction
 from bot.services.health.flow import SymptomFlow

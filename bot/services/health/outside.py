@@ -15,10 +15,10 @@ from bot.domain.directory import Directory
 from bot.domain.duty_roster import next_on_duty
 from bot.domain.health_rules import duty_officers_for
 from bot.domain.models import BuiltinRole, Staff
-from bot.domain.outgoing import Button, LocalFile, OutMessage
 from bot.domain.outside_contacts import OutsideContact
 from bot.domain.phones import national_form
 from bot.i18n import Translator
+from bot.outgoing import Button, LocalFile, OutMessage
 from bot.services.duty.roster import on_duty_now
 from bot.services.kernel.buttons import ActionOn, Codec
 from bot.services.kernel.copies import Keyboard, relabel, tell_tracked

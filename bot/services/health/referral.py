@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from bot.domain.directory import Directory
 from bot.domain.models import Staff
-from bot.domain.outgoing import Button, OutMessage
 from bot.i18n import Translator
+from bot.outgoing import Button, OutMessage
 from bot.services.duty.buttons import PASS_UP, PassUp
 from bot.services.duty.roster import district_leaders, on_duty_for
 from bot.services.health.alerts import minimal, repo

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.domain.models import BuiltinRole
-from bot.domain.outgoing import OutMessage
+from bot.outgoing import OutMessage
 from bot.services.kernel.step import Deps, Incoming, translator_for
 from storage.directory_repo import DirectoryRepo
 from storage.outbox_repo import OutboxRepo, Recipient

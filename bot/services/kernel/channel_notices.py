@@ -9,8 +9,8 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from bot.domain.models import BuiltinRole
-from bot.domain.outgoing import OutMessage
 from bot.i18n import Translator
+from bot.outgoing import OutMessage
 from bot.services.kernel.people import messenger_name, person_label
 from bot.services.kernel.step import Deps, Step, system_step
 from storage.channel_usage_repo import ChannelUsageRepo

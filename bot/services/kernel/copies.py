@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from typing import Unpack
 
-from bot.domain.outgoing import Button, OutMessage
 from bot.i18n import Translator
+from bot.outgoing import Button, OutMessage
 from bot.services.kernel.step import Step
 from storage.buttons_repo import COPY, ButtonCopy, ButtonsRepo
 from storage.outbox_repo import Recipient, SendOptions

@@ -13,7 +13,7 @@ from typing import Protocol
 
 from bot.channels.port import AttachmentSent, Command, Intent, PhoneShared, Press, Text
 from bot.domain.models import Staff
-from bot.domain.outgoing import OutMessage
+from bot.outgoing import OutMessage
 from bot.services.kernel.buttons import ButtonRegistry
 from bot.services.kernel.feature import Answer, Feature
 from bot.services.kernel.menu import command_for_text, help_text, language_picker, menu_message

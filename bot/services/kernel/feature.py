@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from bot.domain.models import Staff
-from bot.domain.outgoing import OutMessage
+from bot.outgoing import OutMessage
 from bot.services.kernel.buttons import ButtonData, Codec
 from bot.services.kernel.step import Incoming, Step
 from bot.services.outbox.later_views import LaterView

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.domain.models import LANGUAGES, BuiltinRole, Staff
-from bot.domain.outgoing import Button, MenuItem, OutMessage
 from bot.i18n import Translations, Translator
+from bot.outgoing import Button, MenuItem, OutMessage
 from bot.services.kernel.buttons import Codec, Signal
 
 

@@ -10,9 +10,9 @@ from datetime import date, time
 
 from bot.domain.directory import Directory
 from bot.domain.models import Staff
-from bot.domain.outgoing import Button
 from bot.domain.provinces import Province, all_provinces
 from bot.i18n import Translator
+from bot.outgoing import Button
 from bot.services.kernel.buttons import ButtonData
 
 PROVINCES_PER_PAGE = 10

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Self
 
 from bot.domain.models import Staff
-from bot.domain.outgoing import Button, OutMessage
 from bot.i18n import Translator
+from bot.outgoing import Button, OutMessage
 from bot.services.kernel.buttons import ButtonData, Codec
 from bot.services.kernel.feature import Answer, ButtonRoute, Feature
 from bot.services.kernel.people import messenger_name

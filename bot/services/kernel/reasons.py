@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.domain.outgoing import OutMessage
 from bot.i18n import Translator
+from bot.outgoing import OutMessage
 
 MAX_REASON = 500
 

@@ -13,8 +13,8 @@ from bot.config import Settings
 from bot.domain.clock import Clock
 from bot.domain.directory import Directory
 from bot.domain.models import Staff
-from bot.domain.outgoing import OutMessage
 from bot.i18n import Translations, Translator
+from bot.outgoing import OutMessage
 from storage.directory_repo import DirectoryRepo
 from storage.engine import Database, Tx
 from storage.outbox_repo import OutboxRepo, Recipient, SendOptions

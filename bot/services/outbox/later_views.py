@@ -1,4 +1,4 @@
-"""Messages the outbox sender renders as they leave (bot/domain/outgoing.py LaterMessage)."""
+"""Messages the outbox sender renders as they leave (bot/outgoing.py LaterMessage)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from bot.domain.outgoing import LaterMessage, OutMessage
 from bot.i18n import Translations, Translator
+from bot.outgoing import LaterMessage, OutMessage
 
 LaterView = Callable[[Translator, dict[str, Any], datetime], OutMessage]
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.channels.port import Capabilities, PhoneSharing
-from bot.domain.outgoing import Button, OutMessage
 from bot.domain.splitting import split_message, utf16_len
+from bot.outgoing import Button, OutMessage
 
 Rows = tuple[tuple[Button, ...], ...]
 MORE_BUTTONS = "…"  # the text of a message that only carries further buttons

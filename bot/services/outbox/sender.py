@@ -30,8 +30,8 @@ from bot.channels.port import (
     WindowClosed,
 )
 from bot.domain.clock import Clock
-from bot.domain.outgoing import LaterMessage, OutMessage
 from bot.outage import Outage
+from bot.outgoing import LaterMessage, OutMessage
 from bot.services.outbox.render import numbered_choices
 from storage.choices_repo import ChoicesRepo
 from storage.engine import Database

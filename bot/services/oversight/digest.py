@@ -11,8 +11,8 @@ from functools import partial
 
 from bot.domain.directory import Directory
 from bot.domain.models import BuiltinRole
-from bot.domain.outgoing import OutMessage
 from bot.i18n import Translator
+from bot.outgoing import OutMessage
 from bot.services.kernel.step import Deps, Incoming, Step
 from bot.services.oversight.views import daily_digest, digest_items, district_text
 from storage.engine import Tx

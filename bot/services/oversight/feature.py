@@ -15,9 +15,9 @@ from pathlib import Path
 from bot.domain.directory import Directory, deciding_people
 from bot.domain.health_rules import HEAD_ROLES
 from bot.domain.models import BuiltinRole, Staff
-from bot.domain.outgoing import Button, LocalFile, OutMessage
 from bot.domain.text import export_subfolder
 from bot.i18n import Translator
+from bot.outgoing import Button, LocalFile, OutMessage
 from bot.services.kernel.channel_notices import channel_usage_text
 from bot.services.kernel.feature import Answer, ButtonRoute, Feature
 from bot.services.kernel.step import Deps, Step

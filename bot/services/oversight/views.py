@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from bot.domain.directory import Directory
-from bot.domain.outgoing import Button, OutMessage
 from bot.i18n import Translator
+from bot.outgoing import Button, OutMessage
 from bot.services.broadcast.buttons import DirectiveAction
 from bot.services.kernel.people import not_registered_line
 from bot.services.returns.buttons import MeasureAction, TripAction

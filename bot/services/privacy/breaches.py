@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from bot.domain.models import BuiltinRole
-from bot.domain.outgoing import OutMessage
 from bot.domain.retention import breach_moments, next_breach_reminder
 from bot.i18n import Translator
+from bot.outgoing import OutMessage
 from bot.services.kernel.feature import Feature
 from bot.services.kernel.step import Deps, Step, sweep_due
 from storage.breaches_repo import Breach, BreachesRepo

@@ -4,7 +4,7 @@ that keeps a purpose's flows closed without its basis, and the requests' sweep."
 from __future__ import annotations
 
 from bot.domain.models import Staff
-from bot.domain.outgoing import OutMessage
+from bot.outgoing import OutMessage
 from bot.services.kernel.feature import ButtonRoute, Feature
 from bot.services.kernel.step import Deps, Step
 from bot.services.privacy.buttons import CONSENTS, REQUESTS, RIGHTS

@@ -13,7 +13,6 @@ from typing import Any
 from bot.domain.directory import answerable_heads
 from bot.domain.health_rules import health_contact
 from bot.domain.models import BuiltinRole, Staff
-from bot.domain.outgoing import LocalFile, OutMessage
 from bot.domain.privacy import (
     PURPOSES,
     Deadlines,
@@ -27,6 +26,7 @@ from bot.domain.privacy import (
 )
 from bot.domain.work_calendar import WorkCalendar
 from bot.i18n import Translator
+from bot.outgoing import LocalFile, OutMessage
 from bot.services.kernel.calendar import work_calendar
 from bot.services.kernel.feature import Answer, GateAnswer
 from bot.services.kernel.step import Deps, Step, sweep_due

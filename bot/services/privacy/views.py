@@ -4,9 +4,9 @@ requests' messages to the person and to the admins."""
 from __future__ import annotations
 
 from bot.config import Settings
-from bot.domain.outgoing import Button, OutMessage
 from bot.domain.privacy import Purpose, RequestKind
 from bot.i18n import Translator
+from bot.outgoing import Button, OutMessage
 from bot.services.privacy.buttons import (
     ConsentAnswer,
     RequestAction,

@@ -10,9 +10,9 @@ from collections.abc import Awaitable, Callable
 
 from bot.channels.port import PhoneSharing
 from bot.domain.models import BuiltinRole, Staff
-from bot.domain.outgoing import Button, OutMessage
 from bot.domain.phones import display_phone, normalize_phone
 from bot.i18n import Translator
+from bot.outgoing import Button, OutMessage
 from bot.services.kernel.menu import LANGUAGE_CHOICES, help_text, language_picker, menu_message
 from bot.services.kernel.people import describe_person, describe_route, messenger_name
 from bot.services.kernel.step import Deps, Incoming, Step, StepRunner

@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from bot.domain.models import Staff
-from bot.domain.outgoing import OutMessage
 from bot.domain.privacy import Purpose
 from bot.domain.reminders import REMIND_AGAIN_AFTER
+from bot.outgoing import OutMessage
 from bot.services.kernel.copies import tell_tracked
 from bot.services.kernel.feature import Answer, ButtonRoute, Feature
 from bot.services.kernel.people import oversees

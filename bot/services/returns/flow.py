@@ -13,11 +13,11 @@ from typing import Any
 
 from bot.domain.datetime_parse import ParseFailure, parse_when
 from bot.domain.directory import Directory, answerable_heads
-from bot.domain.outgoing import Button, OutMessage
 from bot.domain.privacy import Purpose
 from bot.domain.provinces import all_provinces, search_provinces
 from bot.domain.reminders import declaration_schedule, due_now, shift_out_of_quiet
 from bot.i18n import Translator
+from bot.outgoing import Button, OutMessage
 from bot.services.health import alerts as health_alerts
 from bot.services.kernel.copies import reply_tracked, settle
 from bot.services.kernel.feature import Answer

@@ -15,7 +15,6 @@ from typing import Any
 
 from bot.domain.directory import Directory, answerable_heads
 from bot.domain.health_rules import area_matches
-from bot.domain.outgoing import Button, OutMessage
 from bot.domain.privacy import Purpose
 from bot.domain.return_measures import (
     Measures,
@@ -25,6 +24,7 @@ from bot.domain.return_measures import (
     strictest,
 )
 from bot.i18n import Translator
+from bot.outgoing import Button, OutMessage
 from bot.services.health import cases
 from bot.services.health.alerts import area_description
 from bot.services.health.alerts import repo as health_repo

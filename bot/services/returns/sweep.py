@@ -14,7 +14,6 @@ from datetime import datetime
 from functools import partial
 
 from bot.domain.directory import Directory, answerable_heads
-from bot.domain.outgoing import LaterMessage, OutMessage
 from bot.domain.privacy import Purpose
 from bot.domain.reminders import (
     ReminderKind,
@@ -25,6 +24,7 @@ from bot.domain.reminders import (
     shift_out_of_quiet,
 )
 from bot.i18n import Translator
+from bot.outgoing import LaterMessage, OutMessage
 from bot.services.kernel.step import Deps
 from bot.services.privacy.basis import STOPPED_ACTION, withdrawn_among
 from bot.services.returns.views import (

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.domain.directory import Directory
-from bot.domain.outgoing import Button, LaterMessage, OutMessage
 from bot.i18n import Translator
+from bot.outgoing import Button, LaterMessage, OutMessage
 from bot.services.kernel.pickers import check_box
 from bot.services.returns.buttons import (
     ContactToggle,

@@ -15,10 +15,10 @@ from typing import Any
 
 from bot.domain.directory import Directory, resolve_route, route_now, superiors_of
 from bot.domain.models import BuiltinRole, Route, Staff
-from bot.domain.outgoing import Button, OutMessage
 from bot.domain.reminders import shift_out_of_quiet
 from bot.domain.travel_policy import PolicyMode, TripClass, assess_trip
 from bot.i18n import Translator
+from bot.outgoing import Button, OutMessage
 from bot.services.health.alerts import Listing, isolation_of
 from bot.services.kernel.calendar import work_calendar
 from bot.services.kernel.copies import reply_tracked, settle, tell_tracked

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.domain.models import Staff
-from bot.domain.outgoing import OutMessage
+from bot.outgoing import OutMessage
 from bot.services.kernel.feature import Answer, ButtonRoute, Feature
 from bot.services.kernel.step import Deps, Step
 from bot.services.travel.approvals import BAN_REASON_FLOW, DENY_FLOW, Approvals

@@ -12,7 +12,6 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from bot.domain.datetime_parse import ParseError, ParseFailure, parse_when
-from bot.domain.outgoing import Button, OutMessage
 from bot.domain.provinces import all_provinces, same_province, search_provinces
 from bot.domain.travel_policy import (
     PolicyMode,
@@ -22,6 +21,7 @@ from bot.domain.travel_policy import (
     validate_trip,
 )
 from bot.i18n import Translator
+from bot.outgoing import Button, OutMessage
 from bot.services.health.alerts import destination_warning, isolation_line, isolation_of
 from bot.services.kernel.pickers import (
     matches_keyboard,

@@ -8,9 +8,9 @@ from functools import partial
 from bot.domain.datetime_parse import ParsedWhen, ParseFailure, parse_when
 from bot.domain.directory import AwayCover, Directory, cover_while_away, resolve_route
 from bot.domain.models import BuiltinRole
-from bot.domain.outgoing import Button, OutMessage
 from bot.domain.travel_policy import PolicyMode, PolicyPeriod, TripClass, in_force_or_scheduled
 from bot.i18n import Translator
+from bot.outgoing import Button, OutMessage
 from bot.services.kernel.people import names_of
 from bot.services.kernel.step import Deps, Step, system_step
 from bot.services.travel.buttons import RequestAction

@@ -7,9 +7,9 @@ from datetime import datetime
 
 from bot.domain.directory import Directory
 from bot.domain.models import Route
-from bot.domain.outgoing import Button, OutMessage
 from bot.domain.work_calendar import public_holidays_during
 from bot.i18n import Translator
+from bot.outgoing import Button, OutMessage
 from bot.services.health.alerts import Listing, isolation_line
 from bot.services.kernel.people import names_of
 from bot.services.travel.buttons import Decide, RequestAction

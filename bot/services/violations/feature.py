@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from bot.domain.directory import Directory
-from bot.domain.outgoing import Button, OutMessage
 from bot.domain.violations import KINDS, clean_note
 from bot.i18n import Translator
+from bot.outgoing import Button, OutMessage
 from bot.services.kernel.feature import Answer, ButtonRoute, Feature
 from bot.services.kernel.people import oversees, told_line
 from bot.services.kernel.step import Deps, Step
