@@ -51,7 +51,7 @@ from bot.services.duty.roster import DutyDesk
 from bot.services.health.feature import Health
 from bot.services.health.referral import Referrals
 from bot.services.kernel.admin_alerts import AdminAlerts
-from bot.services.kernel.channel_notices import tell_origin_unreached
+from bot.services.kernel.channel_notices import note_origin_unreached, tell_unreached
 from bot.services.kernel.dispatch import Dispatcher
 from bot.services.kernel.feature import Feature
 from bot.services.kernel.instance import OUTBOX, SWEEP, Instance, default_name
@@ -154,7 +154,7 @@ class Core:
 
 
 async def _tell_origin_held(deps: Deps, row: OutboxRow) -> None:
-    await tell_origin_unreached(deps, row.channel, row.staff_id, row.origin or "")
+    await note_origin_unreached(deps, row.channel, row.staff_id, row.chat_ref, row.origin or "")
 
 
 async def open_core(
@@ -315,6 +315,7 @@ def build_features(deps: Deps, fetch: FileFetcher | None = None) -> list[Feature
     features.append(Retention(deps.db, deps.clock, deps.settings).feature())
     features.append(Violations(deps).feature())
     features.append(DirectoryChat(deps, fetch).feature())
+    features.append(Feature(jobs=[partial(tell_unreached, deps)]))  # a channel's unreached
     return features
 
 

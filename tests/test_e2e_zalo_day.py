@@ -253,6 +253,27 @@ async def test_past_seven_days_the_sender_of_a_directive_is_told_once(
     assert directive.text
 
 
+async def test_past_seven_days_a_directive_to_many_tells_its_sender_in_one_notice(
+    fake: FakeBotApi, oa: FakeZaloOA, bot: RunningBot, clock: ManualClock
+) -> None:
+    admin = await join(fake, oa, "telegram", "DU-003")
+    away = [await join(fake, oa, "zalo", staff_id) for staff_id in ("TH-003", "TH-001", "YT-003")]
+    clock.advance(timedelta(days=8))
+    await admin.next_with("Báo cáo tuần")
+    await send_directive(admin)
+    await admin.next_with(UNREACHED)
+    await bot.services.sender.drain()
+    clock.advance(timedelta(minutes=1))  # what was held after the first notice: a minute later
+    await bot.services.sweeper.tick()
+    await bot.services.sender.drain()
+    notices = [text for text in admin.texts() if UNREACHED in text]
+    names = [PEOPLE[staff_id][1] for staff_id in ("TH-003", "TH-001", "YT-003")]
+    assert all(sum(name in text for text in notices) == 1 for name in names), notices
+    assert len(notices) <= 2  # not one per person
+    assert not any("Hiện không gửi được tin tới" in text for text in admin.texts())  # not twice
+    assert all(isinstance(chat, ZaloChat) and oa.window(chat.user) == "closed" for chat in away)
+
+
 async def test_past_seven_days_the_decider_is_told_and_the_decision_waits(
     fake: FakeBotApi, oa: FakeZaloOA, bot: RunningBot, clock: ManualClock
 ) -> None:

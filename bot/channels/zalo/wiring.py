@@ -19,7 +19,7 @@ from bot.channels.zalo.signature import SignatureCheck
 from bot.config import Settings
 from bot.inbound.zalo import ZaloInbound, ZaloRouter, ZaloWebhook, incoming
 from bot.outgoing import OutMessage
-from bot.services.kernel.channel_notices import tell_channel_needs_admin, tell_unreached
+from bot.services.kernel.channel_notices import note_unreached, tell_channel_needs_admin
 from bot.services.kernel.dispatch import Dispatcher
 from bot.services.kernel.step import Deps, Incoming
 from bot.services.outbox.sender import RateLimiter
@@ -99,7 +99,7 @@ async def open_zalo(
         await needs_admin(f"the refresh token was refused ({reason})")
 
     async def unreached(staff_id: str | None, user_id: str, waiting: int) -> None:
-        await tell_unreached(deps, CHANNEL, staff_id, user_id)
+        await note_unreached(deps, CHANNEL, staff_id, user_id)
 
     api = ZaloApi(zalo_config(settings), db, clock, on_token_refused=token_refused)
     template = (

@@ -6,8 +6,10 @@ messenger-neutral."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
+from functools import partial
 
+from bot.domain.directory import Directory
 from bot.domain.models import BuiltinRole
 from bot.i18n import Translator
 from bot.outgoing import OutMessage
@@ -15,6 +17,7 @@ from bot.services.kernel.people import messenger_name, person_label
 from bot.services.kernel.step import Deps, Step, system_step
 from storage.channel_usage_repo import ChannelUsageRepo
 from storage.directory_repo import DirectoryRepo
+from storage.unreached_repo import ADMINS, Unreached, UnreachedRepo
 
 
 async def tell_admins(deps: Deps, build: Callable[[Translator], OutMessage]) -> None:
@@ -26,51 +29,125 @@ async def tell_admins(deps: Deps, build: Callable[[Translator], OutMessage]) -> 
     deps.wake_outbox()
 
 
-async def tell_unreached(deps: Deps, channel: str, staff_id: str | None, user_ref: str) -> None:
-    """A person the channel cannot reach now; what is sent to them waits until they write."""
-    async with deps.db.reading() as tx:
-        directory = await deps.directory.get(tx)
-    who = person_label(directory, staff_id) if staff_id else f"{messenger_name(channel)} {user_ref}"
-
-    def build(t: Translator) -> OutMessage:
-        return OutMessage(
-            t._(
-                "⚠️ {person} cannot be reached on {messenger} now: they have not written to the "
-                "bot for more than 7 days, or no longer follow it, and use no other messenger "
-                "with it. Messages for them are kept and go out as soon as they write again; "
-                "meanwhile please reach them another way.",
-                person=who,
-                messenger=messenger_name(channel),
-            )
-        )
-
-    await tell_admins(deps, build)
+GATHER = timedelta(minutes=1)  # at most one notice a minute per recipient and channel
+NAMED_AT_MOST = 10  # people named in one notice; the rest are counted
 
 
-async def tell_origin_unreached(
-    deps: Deps, channel: str, staff_id: str | None, origin: str
-) -> None:
-    """The person who caused a message (a directive's sender, a decider) is told that it waits:
-    its person cannot be reached on `channel` now."""
+async def note_unreached(deps: Deps, channel: str, staff_id: str | None, user_ref: str) -> None:
+    """A person the channel cannot reach now (what is sent to them waits until they write):
+    the admins are told, gathered with the others of the minute (`tell_unreached`)."""
     async with deps.db.transaction() as tx:
-        step = system_step(deps, tx, deps.clock.now())
-        directory = await step.directory()
-        who = person_label(directory, staff_id) if staff_id else "?"
+        await UnreachedRepo(tx).note(channel, user_ref, staff_id, None, deps.clock.now())
 
-        def build(t: Translator) -> OutMessage:
-            return OutMessage(
-                t._(
-                    "⚠️ Your message to {person} could not be delivered on {messenger}: they have "
-                    "not written to the bot for more than 7 days, or no longer follow it, and use "
-                    "no other messenger with it. It is kept and goes out as soon as they write "
-                    "again; meanwhile please reach them another way.",
-                    person=who,
-                    messenger=messenger_name(channel),
+
+async def note_origin_unreached(
+    deps: Deps, channel: str, staff_id: str | None, user_ref: str, origin: str
+) -> None:
+    """The person who caused a held message (a directive's sender, a decider) is told that it
+    waits: gathered too, so a directive to a thousand unreachable people is a few notices."""
+    async with deps.db.transaction() as tx:
+        await UnreachedRepo(tx).note(channel, user_ref, staff_id, origin, deps.clock.now())
+
+
+async def tell_unreached(deps: Deps, now: datetime) -> int:
+    """The sweep's job: each recipient told in one message of the people gathered for them,
+    unless told less than GATHER ago (then on a later sweep). An admin who caused the messages
+    is told as their origin only, not twice. How many people were told of."""
+    async with deps.db.transaction() as tx:
+        repo = UnreachedRepo(tx)
+        waiting = await repo.waiting()
+        if not waiting:
+            return 0
+        last = await repo.last_told(deps.clock.tz)
+        step = system_step(deps, tx, now)
+        directory = await step.directory()
+        groups: dict[tuple[str, str], list[Unreached]] = {}
+        for row in waiting:
+            groups.setdefault((row.recipient, row.channel), []).append(row)
+        told = 0
+        for (recipient, channel), rows in groups.items():
+            if now - last.get((recipient, channel), now - GATHER) < GATHER:
+                continue
+            if recipient == ADMINS:
+                await _tell_admins_of(step, channel, rows, groups, directory)
+            else:
+                await step.tell_staff(
+                    [recipient],
+                    partial(_origin_notice, channel, _labels(directory, rows)),
+                    priority=2,
+                    purpose="unreached",
                 )
+            await repo.told(recipient, channel, [row.id for row in rows], now)
+            told += len(rows)
+        await repo.forget_told_before(now - timedelta(days=1))
+    if told:
+        deps.wake_outbox()
+    return told
+
+
+async def _tell_admins_of(
+    step: Step,
+    channel: str,
+    rows: list[Unreached],
+    groups: dict[tuple[str, str], list[Unreached]],
+    directory: Directory,
+) -> None:
+    for admin in await DirectoryRepo(step.tx).staff_ids_with_role(BuiltinRole.ADMIN):
+        theirs = {(row.staff_id, row.user_ref) for row in groups.get((admin, channel), [])}
+        others = [row for row in rows if (row.staff_id, row.user_ref) not in theirs]
+        if others:
+            await step.tell_staff(
+                [admin],
+                partial(_admins_notice, channel, _labels(directory, others)),
+                priority=2,
+                purpose="admin_alert",
             )
 
-        await step.tell_staff([origin], build, priority=2, purpose="unreached")
-    deps.wake_outbox()
+
+def _labels(directory: Directory, rows: list[Unreached]) -> list[str]:
+    """Each person once, in the order they were noted."""
+    labels = (
+        person_label(directory, row.staff_id)
+        if row.staff_id
+        else f"{messenger_name(row.channel)} {row.user_ref}"
+        for row in rows
+    )
+    return list(dict.fromkeys(labels))
+
+
+def people_named(t: Translator, labels: list[str]) -> str:
+    """The first NAMED_AT_MOST people by name, the rest counted."""
+    named = ", ".join(labels[:NAMED_AT_MOST])
+    rest = len(labels) - NAMED_AT_MOST
+    if rest <= 0:
+        return named
+    return named + t.n_(" and {count} other person", " and {count} other people", rest, count=rest)
+
+
+def _admins_notice(channel: str, labels: list[str], t: Translator) -> OutMessage:
+    return OutMessage(
+        t._(
+            "⚠️ {person} cannot be reached on {messenger} now: they have not written to the "
+            "bot for more than 7 days, or no longer follow it, and use no other messenger "
+            "with it. Messages for them are kept and go out as soon as they write again; "
+            "meanwhile please reach them another way.",
+            person=people_named(t, labels),
+            messenger=messenger_name(channel),
+        )
+    )
+
+
+def _origin_notice(channel: str, labels: list[str], t: Translator) -> OutMessage:
+    return OutMessage(
+        t._(
+            "⚠️ Your message to {person} could not be delivered on {messenger}: they have "
+            "not written to the bot for more than 7 days, or no longer follow it, and use "
+            "no other messenger with it. It is kept and goes out as soon as they write "
+            "again; meanwhile please reach them another way.",
+            person=people_named(t, labels),
+            messenger=messenger_name(channel),
+        )
+    )
 
 
 async def tell_channel_needs_admin(deps: Deps, channel: str, reason: str) -> None:
