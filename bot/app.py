@@ -17,6 +17,8 @@ from telegram.error import BadRequest, InvalidToken, TelegramError
 from telegram.ext import ApplicationBuilder
 
 from bot import redaction
+from bot.channels.file_bridge import FileBridge
+from bot.channels.port import Channel, FileUnavailable
 from bot.channels.telegram import (
     CHANNEL,
     TelegramApp,
@@ -51,7 +53,11 @@ from bot.services.duty.roster import DutyDesk
 from bot.services.health.feature import Health
 from bot.services.health.referral import Referrals
 from bot.services.kernel.admin_alerts import AdminAlerts
-from bot.services.kernel.channel_notices import note_origin_unreached, tell_unreached
+from bot.services.kernel.channel_notices import (
+    note_origin_unreached,
+    tell_file_undelivered,
+    tell_unreached,
+)
 from bot.services.kernel.dispatch import Dispatcher
 from bot.services.kernel.feature import Feature
 from bot.services.kernel.instance import OUTBOX, SWEEP, Instance, default_name
@@ -157,6 +163,15 @@ async def _tell_origin_held(deps: Deps, row: OutboxRow) -> None:
     await note_origin_unreached(deps, row.channel, row.staff_id, row.chat_ref, row.origin or "")
 
 
+async def _tell_file_undelivered(deps: Deps, row: OutboxRow, missing: FileUnavailable) -> None:
+    await tell_file_undelivered(deps, row.channel, row.origin, missing.file_name, missing.why)
+
+
+def _bridged(bridge: FileBridge, transport: Transport) -> Transport:
+    """A channel sends other channels' files through the bridge (a bare transport as it is)."""
+    return bridge.around(transport) if isinstance(transport, Channel) else transport
+
+
 async def open_core(
     settings: Settings,
     clock: Clock,
@@ -170,6 +185,10 @@ async def open_core(
     name = settings.instance_name or default_name(settings.webhook_port)
     instance = Instance(db, name, SystemClock(settings.tz), settings.lease_seconds)
     paid = settings.telegram_paid_broadcast and CHANNEL in transports
+    if settings.zalo_on:
+        fetchers = {**fetchers, ZALO: ZaloFiles(settings.send_read_timeout_seconds)}
+    bridge = FileBridge(db, clock, settings.files_folder, ByChannel(fetchers))
+    transports = {name: _bridged(bridge, each) for name, each in transports.items()}
     translations = Translations(
         default_language=settings.default_language, home_is_province=settings.home_is_province
     )
@@ -189,10 +208,9 @@ async def open_core(
         db, clock, translations, DirectoryCache(), sender.wake, settings, sender.capabilities_of
     )
     sender.on_held = partial(_tell_origin_held, deps)
+    sender.on_file_unavailable = partial(_tell_file_undelivered, deps)
     privacy = Privacy(deps, welcome)
     registration = RegistrationService(deps, privacy.on_registered)
-    if settings.zalo_on:
-        fetchers = {**fetchers, ZALO: ZaloFiles(settings.send_read_timeout_seconds)}
     features = [privacy.feature(), *build_features(deps, ByChannel(fetchers))]
     for feature in features:
         later_views.add(feature.later_views)
@@ -209,7 +227,7 @@ async def open_core(
             direct=lambda: instance.holds(OUTBOX),
             queue=reply_through_outbox(db, clock, sender.wake, ZALO),
         )
-        sender.add_channel(ZALO, zalo.channel, zalo.limiter)
+        sender.add_channel(ZALO, bridge.around(zalo.channel), zalo.limiter)
     schedule = SweepSchedule(
         sweeper,
         clock,

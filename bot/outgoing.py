@@ -21,6 +21,8 @@ class ChannelFile:
 
     channel: str | None
     file_id: str
+    # the file's name as the person sent it (a copy on another channel is uploaded under it)
+    name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +39,10 @@ FileRef = ChannelFile | LocalFile
 def file_ref_json(ref: FileRef) -> dict[str, Any]:
     if isinstance(ref, LocalFile):
         return {"kind": "local", "path": ref.path}
-    return {"kind": "channel", "channel": ref.channel, "file_id": ref.file_id}
+    data: dict[str, Any] = {"kind": "channel", "channel": ref.channel, "file_id": ref.file_id}
+    if ref.name:
+        data["name"] = ref.name
+    return data
 
 
 def file_ref_from_json(data: object) -> FileRef | None:
@@ -53,8 +58,11 @@ def file_ref_from_json(data: object) -> FileRef | None:
         return LocalFile(str(data.get("path") or ""))
     if isinstance(data, dict) and data.get("kind") == "channel":
         channel = data.get("channel")
+        name = data.get("name")
         return ChannelFile(
-            None if channel is None else str(channel), str(data.get("file_id") or "")
+            None if channel is None else str(channel),
+            str(data.get("file_id") or ""),
+            str(name) if name else None,
         )
     return LocalFile("")
 
@@ -111,6 +119,9 @@ class OutMessage:
     # delete this earlier message (the text is then unused, unless it cannot be deleted and
     # send_if_edit_fails says to send it as a new message instead)
     delete_ref: str | None = None
+    # said instead of `document` where the channel cannot deliver that file (too big for it,
+    # a kind it does not take, not to be had from the channel holding it)
+    file_note: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"text": self.text}
@@ -145,6 +156,8 @@ class OutMessage:
             data["reply_to"] = self.reply_to
         if self.delete_ref:
             data["delete_ref"] = self.delete_ref
+        if self.file_note:
+            data["file_note"] = self.file_note
         return data
 
     @classmethod
@@ -169,6 +182,7 @@ class OutMessage:
             commands=tuple((str(c[0]), str(c[1])) for c in data.get("commands", ())),
             reply_to=data.get("reply_to"),
             delete_ref=data.get("delete_ref"),
+            file_note=data.get("file_note"),
         )
 
     def as_new_message(self) -> OutMessage | None:
@@ -177,6 +191,14 @@ class OutMessage:
         if not (target and self.send_if_edit_fails) or self.markup_only:
             return None
         return replace(self, edit_ref=None, delete_ref=None, send_if_edit_fails=False)
+
+    def without_file(self) -> OutMessage | None:
+        """This message without its file, where the file cannot be delivered: its text and
+        buttons, the `file_note` after the text; None when nothing would be left to say."""
+        text = "\n\n".join(part for part in (self.text, self.file_note or "") if part)
+        if not text and not self.buttons:
+            return None
+        return replace(self, text=text or "…", document=None, photo=None, file_note=None)
 
 
 def _menu_from_json(data: dict[str, Any]) -> tuple[tuple[MenuItem, ...], ...]:

@@ -837,3 +837,29 @@ async def test_get_file_hands_out_a_sent_document_and_refuses_one_over_20_mb(
     big = fake.store_file(b"x" * (20 * 1024 * 1024 + 1), "documents", "text/csv", "big.csv")
     with pytest.raises(BadRequest, match="too big"):
         await tg.get_file(big.file_id)
+
+
+async def test_a_file_link_works_only_after_get_file_and_for_an_hour(
+    fake: FakeBotApi, tg: Bot
+) -> None:
+    """Like the Bot API: the download path is what getFile hands out, and its link works for
+    an hour; after that (or before any getFile) it is 404 and getFile must be asked again."""
+    now = [1000.0]
+    fake.monotonic = lambda: now[0]
+    stored = fake.store_file(b"%PDF-1.4 chi thi", "documents", "application/pdf", "ct.pdf")
+    url = f"{fake.base_file_url}{fake.token}/{stored.file_path}"
+    async with aiohttp.ClientSession() as http:
+        async with http.get(url) as early:
+            assert early.status == 404  # a path guessed, never handed out
+        found = await tg.get_file(stored.file_id)
+        assert found.file_path and found.file_path.endswith(stored.file_path)
+        now[0] += 3599
+        async with http.get(url) as fresh:
+            assert fresh.status == 200 and await fresh.read() == b"%PDF-1.4 chi thi"
+        now[0] += 2
+        async with http.get(url) as stale:
+            assert stale.status == 404 and (await stale.json())["description"] == "Not Found"
+        await tg.get_file(stored.file_id)
+        async with http.get(url) as again:
+            assert again.status == 200
+    assert fake.downloads == 2

@@ -92,6 +92,9 @@ class Capabilities:
     document_suffixes: frozenset[str] | None = None
     max_document_bytes: int | None = None
     max_photo_bytes: int | None = None
+    # a document a person sent on this channel can be sent again by its id (else it is fetched
+    # and uploaded like a file of another channel: bot/channels/file_bridge.py)
+    resends_received_files: bool = True
 
 
 # --- what the outbox expects ---------------------------------------------------------------
@@ -123,6 +126,23 @@ class Transient(SendError):
     """A 5xx, a time-out, a network error: try again later."""
 
 
+class FileUnavailable(Undeliverable):
+    """The part's file cannot go on this channel: larger than it takes (`TOO_BIG`), of a kind
+    it does not take (`KIND`), or not to be had from the channel holding it (`FETCH`). The
+    outbox sends the part without it (`OutMessage.without_file`). `first`: the first time for
+    this file on this channel, so that its sender is told once, not once per recipient."""
+
+    TOO_BIG = "too_big"
+    KIND = "kind"
+    FETCH = "fetch"
+
+    def __init__(self, why: str, file_name: str | None, *, first: bool) -> None:
+        super().__init__(f"file {file_name or '?'} not deliverable here: {why}")
+        self.why = why
+        self.file_name = file_name
+        self.first = first
+
+
 @runtime_checkable
 class Channel(Protocol):
     """One messenger as the outbox sees it (see the module's docstring)."""
@@ -141,6 +161,17 @@ class Channel(Protocol):
 
     async def send(self, chat_ref: str, message: OutMessage) -> str | None:
         """Deliver one rendered part; the messenger's reference of the message."""
+        ...
+
+
+@runtime_checkable
+class KeepsUploads(Protocol):
+    """A channel that gives a file it was sent an id of its own, to send it again by that id
+    (bot/channels/file_bridge.py uploads a file of another channel once, then reuses the id)."""
+
+    async def send_upload(self, chat_ref: str, message: OutMessage) -> tuple[str | None, str]:
+        """Send one rendered part whose document is one of the bot's own files (LocalFile):
+        the messenger's reference of the message, and its id of the file uploaded."""
         ...
 
 

@@ -11,6 +11,7 @@ from typing import Any, TypeAlias
 from telegram import (
     Bot,
     InlineKeyboardMarkup,
+    Message,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
 )
@@ -331,22 +332,42 @@ class TelegramTransport:
             method = "sendDocument" if kind == "document" else "sendPhoto"
             sent = await self._bot._post(method, params)
             return str(sent["message_id"])
+        uploaded = await self._upload(chat_ref, message, markup, ref)
+        return str(uploaded.message_id)
+
+    async def _upload(
+        self, chat_ref: str, message: OutMessage, markup: MarkupJson, ref: LocalFile
+    ) -> Message:
         content, name = self._own_file(ref)
         paid = self._paid(message) or None
-        if kind == "document":
-            uploaded = await self._bot.send_document(
+        caption = message.text[:CAPTION_LIMIT] or None
+        if message.document is not None:
+            return await self._bot.send_document(
                 int(chat_ref), content, filename=name, caption=caption,
                 reply_markup=_ptb_markup(markup), allow_paid_broadcast=paid,
             )  # fmt: skip
-        else:
-            uploaded = await self._bot.send_photo(
-                int(chat_ref),
-                content,
-                caption=caption,
-                reply_markup=_ptb_markup(markup),
-                allow_paid_broadcast=paid,
+        return await self._bot.send_photo(
+            int(chat_ref),
+            content,
+            caption=caption,
+            reply_markup=_ptb_markup(markup),
+            allow_paid_broadcast=paid,
+        )
+
+    async def send_upload(self, chat_ref: str, message: OutMessage) -> tuple[str | None, str]:
+        """A part with one of the bot's own files as its document (`KeepsUploads`): the
+        message's id and Telegram's file id of the upload, to send it again by that id."""
+        if not isinstance(message.document, LocalFile):
+            raise Undeliverable("only the bot's own files are uploaded")
+        try:
+            uploaded = await self._upload(
+                chat_ref, message, render_markup(message), message.document
             )
-        return str(uploaded.message_id)
+        except TelegramError as exc:
+            raise send_error(exc, editing=False) from exc
+        if uploaded.document is None:
+            raise Transient("the upload came back without its document")
+        return str(uploaded.message_id), uploaded.document.file_id
 
     def _own_file(self, ref: LocalFile) -> tuple[bytes, str]:
         try:

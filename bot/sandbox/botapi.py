@@ -220,8 +220,8 @@ class BotApi:
     async def _handle_file(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
             return error_response(ApiError(401, "Unauthorized"))
-        stored = self.store.file_paths.get(request.match_info["path"])
-        if stored is None:
+        stored = self.store.downloadable(request.match_info["path"])
+        if stored is None:  # never handed out by getFile, or its link has expired
             return error_response(ApiError(404, "Not Found"))
         return web.Response(
             body=stored.data, content_type=stored.mime_type or "application/octet-stream"
@@ -463,6 +463,7 @@ class BotApi:
             raise ApiError(400, "Bad Request: invalid file_id")
         if len(stored.data) > GET_FILE_MAX_BYTES:
             raise ApiError(400, "Bad Request: file is too big")
+        self.store.hand_out_link(stored)
         return {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
                 "file_size": len(stored.data), "file_path": stored.file_path}  # fmt: skip
 

@@ -38,6 +38,7 @@ from bot.sandbox.model import (
 )
 
 TAP_TTL = 150.0  # seconds Telegram keeps a button tap that no bot has fetched
+FILE_LINK_TTL = 3600.0  # seconds a download link from getFile works ("at least 1 hour")
 
 
 @dataclass
@@ -109,6 +110,10 @@ class ChatStore:
         self.answers: dict[str, JSON] = {}
         self.files: dict[str, StoredFile] = {}
         self.file_paths: dict[str, StoredFile] = {}
+        # file_path → when getFile handed out its download link (monotonic): a link works for
+        # FILE_LINK_TTL seconds, then getFile must be asked again (as the Bot API's)
+        self.file_links: dict[str, float] = {}
+        self.downloads = 0
         self.blocked: set[int] = set()
         self._send_times: deque[float] = deque()
         self.webhook = WebhookSetting()
@@ -540,6 +545,18 @@ class ChatStore:
         self.files[stored.file_id] = stored
         self.file_paths[stored.file_path] = stored
         return stored
+
+    def hand_out_link(self, stored: StoredFile) -> None:
+        """getFile answered with this file's path: it can be downloaded for an hour."""
+        self.file_links[stored.file_path] = self.monotonic()
+
+    def downloadable(self, file_path: str) -> StoredFile | None:
+        """The file behind a download path, if getFile handed it out less than an hour ago."""
+        handed_out = self.file_links.get(file_path)
+        if handed_out is None or self.monotonic() - handed_out > FILE_LINK_TTL:
+            return None
+        self.downloads += 1
+        return self.file_paths.get(file_path)
 
     def editable(self, params: JSON) -> SentMessage:
         if "inline_message_id" not in params:

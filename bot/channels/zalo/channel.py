@@ -10,6 +10,7 @@ else it is held until the person writes again (the admins are told).
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import hashlib
 import io
@@ -167,6 +168,7 @@ class ZaloChannel:
         self._folders = tuple(upload_folders)
         self._fallback = fallback
         self._capabilities = capabilities(requests_per_minute)
+        self._upload_locks: dict[str, asyncio.Lock] = {}
 
     @property
     def name(self) -> str:
@@ -247,8 +249,9 @@ class ZaloChannel:
         sent = ""
         for content, name in files:
             kind = "image" if part.photo is not None else "file"
+            upload_id: str | None = None
             for attempt in range(2):
-                upload_id = await self._uploaded(kind, content, name, fresh=attempt == 1)
+                upload_id = await self._uploaded(kind, content, name, refused=upload_id)
                 body = message_json(part, upload_id=upload_id)
                 try:
                     data = await self._api.post(
@@ -281,14 +284,28 @@ class ZaloChannel:
                 raise Undeliverable(f"Zalo takes PDF/DOC/DOCX/CSV up to 5 MB, not {each_name}")
         return files
 
-    async def _uploaded(self, kind: str, content: bytes, name: str, *, fresh: bool) -> str:
+    async def _uploaded(
+        self, kind: str, content: bytes, name: str, refused: str | None = None
+    ) -> str:
+        """The file's upload id: the one kept while it is fresh (and not `refused` by Zalo as
+        expired), else a new upload. One upload at a time per file: the copies of a directive
+        sent at once wait for the first, and then use its id."""
         key = f"{kind}:{hashlib.sha256(content).hexdigest()}"
+        async with self._upload_locks.setdefault(key, asyncio.Lock()):
+            kept = await self._kept_upload(key)
+            if kept is not None and kept != refused:
+                return kept
+            return await self._upload(key, kind, content, name)
+
+    async def _kept_upload(self, key: str) -> str | None:
+        async with self._db.reading() as tx:
+            found = await ZaloRepo(tx).upload(key, self._clock.tz)
+        if found is not None and self._clock.now() - found[1] < UPLOAD_KEPT:
+            return found[0]
+        return None
+
+    async def _upload(self, key: str, kind: str, content: bytes, name: str) -> str:
         now = self._clock.now()
-        if not fresh:
-            async with self._db.reading() as tx:
-                found = await ZaloRepo(tx).upload(key, self._clock.tz)
-            if found is not None and now - found[1] < UPLOAD_KEPT:
-                return found[0]
         mime = _mime(name)
         try:
             data = await self._api.upload(kind, content, name, mime)

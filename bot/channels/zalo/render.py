@@ -62,6 +62,7 @@ def capabilities(requests_per_minute: int) -> Capabilities:
         document_suffixes=DOCUMENT_SUFFIXES,
         max_document_bytes=MAX_DOCUMENT_BYTES,
         max_photo_bytes=MAX_PHOTO_BYTES,
+        resends_received_files=False,  # a file sent to the OA comes as a link, not an upload id
     )
 
 

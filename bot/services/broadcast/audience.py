@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.domain.directory import Directory
@@ -171,11 +171,20 @@ def directive_messages(
     messages = [OutMessage(part) for part in parts]
     if b.file_id:
         caption = top if not parts else "📎 " + (b.file_name or b.number)
+        document = ChannelFile(b.admin_channel, b.file_id, b.file_name)
         messages.append(
-            OutMessage(caption[:CAPTION_LIMIT], document=ChannelFile(b.admin_channel, b.file_id))
+            OutMessage(caption[:CAPTION_LIMIT], document=document, file_note=file_note(t))
         )
     if not messages:
         messages.append(OutMessage(top))
     last = messages[-1]
-    messages[-1] = OutMessage(last.text, buttons=final_buttons, document=last.document)
+    messages[-1] = replace(last, buttons=final_buttons)
     return messages
+
+
+def file_note(t: Translator) -> str:
+    """Said instead of the directive's file where the recipient's messenger cannot take it."""
+    return t._(
+        "⚠️ The attached file could not be delivered on this messenger; please ask the sender "
+        "for a copy."
+    )

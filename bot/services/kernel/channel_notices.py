@@ -150,6 +150,43 @@ def _origin_notice(channel: str, labels: list[str], t: Translator) -> OutMessage
     )
 
 
+def _file_refusal(t: Translator, why: str, messenger: str) -> str:
+    if why == "too_big":
+        return t._("it is larger than {messenger} accepts", messenger=messenger)
+    if why == "kind":
+        return t._("{messenger} does not accept files of this kind", messenger=messenger)
+    return t._("it could not be fetched from the messenger it was sent on")
+
+
+async def tell_file_undelivered(
+    deps: Deps, channel: str, origin: str | None, file_name: str | None, why: str
+) -> None:
+    """A message's file could not go out on `channel` (`FileUnavailable.why`): its recipients
+    there got the text with a note. Told once per file and channel: to who sent the message,
+    else (the bot's own message) to the admins."""
+
+    def build(t: Translator) -> OutMessage:
+        messenger = messenger_name(channel)
+        return OutMessage(
+            t._(
+                "⚠️ The file «{name}» could not be delivered on {messenger}: {reason}. The "
+                "recipients there got the text with a note that the file is missing; please "
+                "send it to them another way.",
+                name=file_name or "?",
+                messenger=messenger,
+                reason=_file_refusal(t, why, messenger),
+            )
+        )
+
+    if origin is None:
+        await tell_admins(deps, build)
+        return
+    async with deps.db.transaction() as tx:
+        step = system_step(deps, tx, deps.clock.now())
+        await step.tell_staff([origin], build, priority=2, purpose="file_undelivered")
+    deps.wake_outbox()
+
+
 async def tell_channel_needs_admin(deps: Deps, channel: str, reason: str) -> None:
     """The channel refuses the bot (a refused token, an account disabled): messages wait."""
 

@@ -23,6 +23,7 @@ from bot.channels.port import (
     Capabilities,
     Channel,
     EditTargetGone,
+    FileUnavailable,
     RetryLater,
     SendError,
     Transient,
@@ -196,6 +197,11 @@ class OutboxSender:
         self._rendering: dict[str, Channel | None] = {}
         self.on_held: Callable[[OutboxRow], Awaitable[None]] | None = None
         """Told of a row held for its person (window closed, no other way) that has an origin."""
+        self.on_file_unavailable: Callable[[OutboxRow, FileUnavailable], Awaitable[None]] | None = (
+            None
+        )
+        """Told the first time a file cannot go out on a channel (its recipients there get the
+        text with the message's note instead)."""
         self._clock = clock
         self._limiter = limiter
         # Each channel keeps its own pace (a channel added with its own limiter); the first
@@ -382,7 +388,10 @@ class OutboxSender:
                     limiter.release()
                     await limiter.acquire()
                 await limiter.wait_out_pause()  # a 429 since the slot was taken
-                part_ref = await transport.send(row.chat_ref, parts[index])
+                try:
+                    part_ref = await transport.send(row.chat_ref, parts[index])
+                except FileUnavailable as missing:
+                    part_ref = await self._send_without_file(row, transport, parts[index], missing)
                 if index == keep:
                     ref = part_ref
                 self._progress[row.id] = (index + 1, ref)
@@ -391,6 +400,16 @@ class OutboxSender:
             return ref if parts else None
         finally:
             limiter.release()
+
+    async def _send_without_file(
+        self, row: OutboxRow, transport: Transport, part: OutMessage, missing: FileUnavailable
+    ) -> str | None:
+        """A part whose file this channel cannot deliver: its text, buttons and note go; the
+        one who sent the file is told, once per file and channel."""
+        if missing.first and self.on_file_unavailable is not None:
+            await self.on_file_unavailable(row, missing)
+        instead = part.without_file()
+        return None if instead is None else await transport.send(row.chat_ref, instead)
 
     def capabilities_of(self, name: str) -> Capabilities | None:
         """What the channel `name` can show, when it renders its own messages."""
