@@ -76,9 +76,7 @@ async def test_a_telegram_pdf_reaches_zalo_with_one_download_and_one_upload(
         assert sent.upload is not None and sent.upload.data == PDF
         assert sent.upload.name == "48-cv-du.pdf"
         files.append(sent.upload.upload_id)
-        caption = next(
-            m for m in oa.messages(chat.user.user_id) if "48-CV/ĐU" in (m.text or "")
-        )
+        caption = next(m for m in oa.messages(chat.user.user_id) if "48-CV/ĐU" in (m.text or ""))
         assert any("Đã đọc" in title for title in caption.button_titles())  # read from Zalo
     assert oa.counters.uploads - uploads_before == 1  # one upload for every Zalo recipient
     assert len(set(files)) == 1
@@ -185,3 +183,5 @@ async def test_a_file_that_cannot_be_fetched_goes_as_text_with_a_note_after_thre
     assert sum("Không gửi được tệp «48-CV-DU.pdf»" in t for t in admin.texts()) == 1
     failure = db_rows(bot.settings.database_path, "SELECT place, failure FROM file_copies")
     assert failure == [("files", "fetch")]
+    mine = telegram_document(fake, principal.user.id)  # Telegram sends its own id, no fetch
+    assert mine.document is not None and mine.document["data"] == PDF
