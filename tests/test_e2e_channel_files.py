@@ -158,6 +158,7 @@ async def test_a_zalo_pdf_is_uploaded_to_telegram_once_and_sent_again_by_its_id(
     sent = await teacher.next_kind("file")  # a file sent to the OA comes as a link: uploaded
     assert sent.upload is not None and sent.upload.data == PDF
     assert oa.counters.uploads - uploads_before == 1  # the teacher's and the admin's copy
+    assert oa.counters.downloads == 1  # fetched once from Zalo, for both messengers
     copies = db_rows(
         bot.settings.database_path,
         "SELECT source_channel, place, copy_ref FROM file_copies ORDER BY place",

@@ -303,6 +303,7 @@ class ZaloApi:
         stored = self.store.stored_file(request.match_info["upload_id"])
         if stored is None:
             return web.Response(status=404, text="Not Found")
+        self.store.counters.downloads += 1
         headers = {"Content-Disposition": f"inline; filename*=UTF-8''{quote(stored.name, safe='')}"}
         return web.Response(body=stored.data, content_type=stored.mime_type, headers=headers)
 

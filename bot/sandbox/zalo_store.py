@@ -121,6 +121,7 @@ class Counters:
     refresh_reuses: int = 0  # a refresh token presented again after it was used
     templates: int = 0
     uploads: int = 0
+    downloads: int = 0  # files users sent, fetched from their links
 
 
 class ZaloStore:
@@ -711,6 +712,7 @@ class ZaloStore:
                 "refused": {str(code): n for code, n in counters.refused.items()},
                 "refreshes": counters.refreshes, "refresh_reuses": counters.refresh_reuses,
                 "templates": counters.templates, "uploads": counters.uploads,
+                "downloads": counters.downloads,
                 "requests": len(self.requests), "events": len(self.events),
                 "billable_by_user": {user_id: sum(m.billable for m in sent if m.kind != "template")
                                      for user_id, sent in self.sent.items()}}  # fmt: skip
