@@ -157,6 +157,7 @@ class Core:
     instance: Instance
     zalo: ZaloParts | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    bridge: FileBridge | None = None  # other channels' files, for the channels' direct replies
 
 
 async def _tell_origin_held(deps: Deps, row: OutboxRow) -> None:
@@ -226,6 +227,7 @@ async def open_core(
             partial(admin_alerts.apology, received=False),
             direct=lambda: instance.holds(OUTBOX),
             queue=reply_through_outbox(db, clock, sender.wake, ZALO),
+            file_bridge=bridge,
         )
         sender.add_channel(ZALO, bridge.around(zalo.channel), zalo.limiter)
     schedule = SweepSchedule(
@@ -249,6 +251,7 @@ async def open_core(
         schedule,
         instance,
         zalo,
+        bridge=bridge,
     )
 
 
@@ -264,7 +267,7 @@ async def open_services(app: BotApplication, settings: Settings, clock: Clock) -
         settings, clock, limiter, {CHANNEL: transport}, {CHANNEL: TelegramFiles(app.bot)}
     )
     replier = TelegramReplier(
-        transport,
+        core.bridge.around(transport) if core.bridge else transport,
         limiter,
         direct=lambda: core.instance.holds(OUTBOX),
         queue=reply_through_outbox(core.db, clock, core.sender.wake, CHANNEL),

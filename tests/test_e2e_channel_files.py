@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.domain.clock import ManualClock
-from tests.channel_chats import TelegramChat, ZaloChat
+from tests.channel_chats import TelegramChat, ZaloChat, with_button
 from tests.fakebot import FakeBotApi, SentMessage
 from tests.fakezalo import FakeZaloOA
 from tests.harness import RunningBot, db_rows
@@ -49,7 +49,9 @@ async def send_directive_with(admin: TelegramChat, name: str, data: bytes) -> No
     fake.press(user, received, received.callback_data("Xong"))
     question = await fake.next_message(user.id)
     fake.press(user, question, question.callback_data("Mọi người"))
-    summary = (await collect_preview(fake, user))[-1]
+    preview = await collect_preview(fake, user)
+    assert any(m.kind == "document" for m in preview)  # the preview shows the file too
+    summary = preview[-1]
     fake.press(user, summary, summary.callback_data("Gửi ngay"))
     await admin.next_with("#1")
 
@@ -94,6 +96,13 @@ async def test_a_telegram_pdf_reaches_zalo_with_one_download_and_one_upload(
     kept = Path(str(copies[0][2]))
     assert kept.is_relative_to(bot.settings.files_folder) and kept.read_bytes() == PDF
 
+    teacher = zalo[0]  # read again from /directives: a direct reply, the same upload
+    listing = with_button(await teacher.say("/directives"), "Đọc lại")
+    await teacher.tap(listing, "Đọc lại")
+    again = await teacher.next_kind("file")
+    assert again.upload is not None and again.upload.upload_id == files[0]
+    assert oa.counters.uploads - uploads_before == 1 and get_file_calls(fake) == 1
+
 
 def sent_buttons(oa: FakeZaloOA, chat: ZaloChat) -> list[str]:
     return [title for m in oa.messages(chat.user.user_id) for title in m.button_titles()]
@@ -136,6 +145,7 @@ async def send_directive_from_zalo(admin: ZaloChat, name: str, data: bytes) -> N
     question = await admin.next_with("Gửi cho ai")
     await admin.tap(question, "Mọi người")
     summary = await admin.next_with("Người nhận")
+    assert any(m.kind == "file" for m in admin.oa.messages(admin.user.user_id))  # the preview's
     await admin.tap(summary, "Gửi ngay")
     await admin.next_with("#1")
 

@@ -85,7 +85,7 @@ class FileBridge:
     @staticmethod
     def needs_copy(part: OutMessage, channel: str, caps: Capabilities) -> bool:
         ref = part.document
-        if not isinstance(ref, ChannelFile) or ref.channel is None:
+        if not isinstance(ref, ChannelFile) or not ref.channel:
             return False  # a row from before files were typed goes out as it is
         return ref.channel != channel or not caps.resends_received_files
 

@@ -6,7 +6,14 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
-from bot.channels.port import Channel, EditTargetGone, RetryLater, Transient, Undeliverable
+from bot.channels.port import (
+    Channel,
+    EditTargetGone,
+    FileUnavailable,
+    RetryLater,
+    Transient,
+    Undeliverable,
+)
 from bot.outgoing import OutMessage
 from bot.services.outbox.sender import RateLimiter
 
@@ -59,6 +66,12 @@ class ChannelReplier:
                     log.info("reply to %s: edit not possible: %s", chat_ref, exc)
                     return
                 message = instead
+            except FileUnavailable as exc:  # the text and its note still go
+                log.info("reply to %s without its file: %s", chat_ref, exc)
+                without = message.without_file()
+                if without is None:
+                    return
+                message = without
             except Undeliverable as exc:
                 log.info("reply to %s undeliverable: %s", chat_ref, exc)
                 return

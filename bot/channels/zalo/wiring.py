@@ -8,6 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+from bot.channels.file_bridge import FileBridge
 from bot.channels.port import RetryLater, Transient
 from bot.channels.replier import ChannelReplier
 from bot.channels.zalo import CHANNEL
@@ -85,10 +86,11 @@ async def open_zalo(
     *,
     direct: Callable[[], bool] = lambda: True,
     queue: Callable[[str, Sequence[OutMessage]], Awaitable[None]] | None = None,
+    file_bridge: FileBridge | None = None,
 ) -> ZaloParts:
     """`apology`: what a person is told when what they sent could not be handled. `direct` and
     `queue` as ChannelReplier's: an instance that does not hold the sender's lease queues its
-    replies to the outbox."""
+    replies to the outbox. `file_bridge`: how replies send files other channels hold."""
     settings.require_zalo()
     db, clock = deps.db, deps.clock
 
@@ -126,7 +128,8 @@ async def open_zalo(
     )
 
     limiter = RateLimiter(channel.capabilities.send_rate)  # the outbox's and the replies'
-    replier = ChannelReplier(channel, limiter, direct=direct, queue=queue)
+    replies = file_bridge.around(channel) if file_bridge else channel
+    replier = ChannelReplier(replies, limiter, direct=direct, queue=queue)
     reply = replier.reply
 
     router = ZaloRouter(db, dispatcher, reply)

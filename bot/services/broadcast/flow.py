@@ -57,7 +57,8 @@ def draft_broadcast(draft: Draft, broadcast_id: int = 0) -> Broadcast:
     return Broadcast(
         broadcast_id, draft["number"], date.fromisoformat(draft["issued_on"]), draft["title"],
         draft.get("body", ""), draft.get("file_id"), draft.get("file_name"), draft.get("audience", {}),
-        "draft", "", epoch, epoch, None, draft.get("policy"), "", "", None, None, None, None,
+        "draft", "", epoch, epoch, None, draft.get("policy"), draft.get("file_channel", ""), "",
+        None, None, None, None,
     )  # fmt: skip
 
 
@@ -128,7 +129,8 @@ class BroadcastFlow:
                 return [
                     OutMessage(t._("Only PDF or DOCX files can be attached."), buttons=_done(t))
                 ]
-            draft |= {"file_id": attachment.file_id, "file_name": attachment.file_name}
+            draft |= {"file_id": attachment.file_id, "file_name": attachment.file_name,
+                      "file_channel": step.who.channel}  # fmt: skip
         elif text.strip():
             body = draft.get("body", "")
             draft["body"] = (body + "\n\n" + text.strip()) if body else text.strip()
