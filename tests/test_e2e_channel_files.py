@@ -103,6 +103,13 @@ async def test_a_telegram_pdf_reaches_zalo_with_one_download_and_one_upload(
     assert again.upload is not None and again.upload.upload_id == files[0]
     assert oa.counters.uploads - uploads_before == 1 and get_file_calls(fake) == 1
 
+    kept.unlink()  # the copy in FILES_DIR deleted: fetched again, Zalo's upload still used
+    await teacher.tap(listing, "Đọc lại")
+    third = await teacher.next_kind("file")
+    assert third.upload is not None and third.upload.upload_id == files[0]
+    assert get_file_calls(fake) == 2 and kept.read_bytes() == PDF
+    assert oa.counters.uploads - uploads_before == 1
+
 
 def sent_buttons(oa: FakeZaloOA, chat: ZaloChat) -> list[str]:
     return [title for m in oa.messages(chat.user.user_id) for title in m.button_titles()]

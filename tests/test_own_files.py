@@ -14,8 +14,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.channels.file_bridge import safe_name
 from bot.channels.own_files import NotOwnFile, read_own_file
-from bot.outgoing import ChannelFile, LocalFile, OutMessage, file_ref_from_json
+from bot.outgoing import Button, ChannelFile, LocalFile, OutMessage, file_ref_from_json
 from storage.db import dumps
 from storage.outbox_repo import OutboxRepo, Recipient
 from tests.fakebot import FakeBotApi
@@ -88,10 +89,35 @@ def test_a_files_folder_that_is_itself_a_symlink_still_works(tmp_path: Path) -> 
 
 
 def test_stored_references_keep_their_kind() -> None:
-    for ref in (ChannelFile("telegram", "BQACAgIAAxk1"), LocalFile("/srv/khaibao/files/a.xlsx")):
-        message = OutMessage("x", document=ref, photo=ref)
+    for ref in (
+        ChannelFile("telegram", "BQACAgIAAxk1"),
+        ChannelFile("zalo", "https://f.example/1", "48-CV-ĐU.pdf"),
+        LocalFile("/srv/khaibao/files/a.xlsx"),
+    ):
+        message = OutMessage("x", document=ref, photo=ref, file_note="tệp không gửi được")
         again = OutMessage.from_json(json.loads(dumps(message.to_json())))
         assert again.document == ref and again.photo == ref
+        assert again.file_note == "tệp không gửi được"
+
+
+def test_without_its_file_a_message_keeps_its_text_buttons_and_note() -> None:
+    read = ((Button("✅ Đã đọc", "bc:1:r"),),)
+    doc = ChannelFile("telegram", "BQACAgIAAxk1", "a.pdf")
+    message = OutMessage("📄 Văn bản 48", buttons=read, document=doc, file_note="⚠️ thiếu tệp")
+    assert message.without_file() == OutMessage("📄 Văn bản 48\n\n⚠️ thiếu tệp", buttons=read)
+    assert OutMessage("", document=doc, file_note="⚠️ thiếu tệp").without_file() == OutMessage(
+        "⚠️ thiếu tệp"
+    )
+    assert OutMessage("", document=doc).without_file() is None  # nothing left to say
+
+
+@given(st.text())
+def test_a_copied_files_name_is_only_ever_a_name_inside_its_folder(name: str) -> None:
+    made = safe_name(name)
+    folder = Path("/srv/khaibao/files/channel-files/0f")
+    assert made and "/" not in made and "\\" not in made and not made.startswith(".")
+    assert (folder / made).resolve().parent == folder
+    assert len(made) <= 70
 
 
 def test_rows_from_before_typed_references_are_read_safely() -> None:

@@ -95,6 +95,9 @@ class FileBridge:
         assert isinstance(source, ChannelFile) and source.channel is not None
         key = _Key(source.channel, source.file_id, channel.name)
         settled = self._settled.get(key)
+        if isinstance(settled, LocalFile) and not Path(settled.path).is_file():
+            self._settled.pop(key, None)  # the copy was deleted meanwhile: fetched again
+            settled = None
         if settled is None:
             async with self._locks.setdefault(key, asyncio.Lock()):
                 settled = self._settled.get(key)
