@@ -236,10 +236,6 @@ class BridgedChannel:
         self._bridge = bridge
 
     @property
-    def inner(self) -> Channel:
-        return self._inner
-
-    @property
     def name(self) -> str:
         return self._inner.name
 
