@@ -264,6 +264,24 @@ async def test_a_pdf_is_uploaded_once_and_uploaded_again_after_seven_days(rig: R
     assert len(rig.stub.uploads) == 2
 
 
+async def test_copies_sent_at_once_share_one_upload_also_when_it_is_renewed(rig: Rig) -> None:
+    """The outbox sends many copies of a directive at once: the first uploads, the others wait
+    for its id (also the upload again after 7 days)."""
+    people = [f"58{n:016d}" for n in range(8)]
+    for person in people:
+        await rig.touch(person)
+    pdf = rig.files / "chi-thi.pdf"
+    pdf.write_bytes(b"%PDF-1.4 chi thi")
+    (file_part,) = rig.channel.render(OutMessage("", document=LocalFile(str(pdf))))
+    await asyncio.gather(*(rig.channel.send(person, file_part) for person in people))
+    assert len(rig.stub.uploads) == 1
+    rig.clock.advance(timedelta(days=7))
+    for person in people:
+        await rig.touch(person)
+    await asyncio.gather(*(rig.channel.send(person, file_part) for person in people))
+    assert len(rig.stub.uploads) == 2 and len(rig.stub.sent) == 16
+
+
 async def test_an_expired_upload_is_uploaded_again_and_sent(rig: Rig) -> None:
     await rig.touch()
     png = rig.files / "chart.png"
