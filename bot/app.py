@@ -228,6 +228,7 @@ async def open_core(
             direct=lambda: instance.holds(OUTBOX),
             queue=reply_through_outbox(db, clock, sender.wake, ZALO),
             file_bridge=bridge,
+            instance=instance,
         )
         sender.add_channel(ZALO, bridge.around(zalo.channel), zalo.limiter)
     schedule = SweepSchedule(

@@ -3,9 +3,10 @@
 `POST /zalo/webhook`: the signature (`X-ZEvent-Signature`) is checked in constant time before
 anything else (403 and nothing stored when it is wrong or missing); the event is written to the
 inbox, deduplicated on its `msg_id` (Zalo delivers again, with `num_retry`), and 200 goes back
-at once; handling goes on asynchronously, one person's events one after another. Echoes of the
-OA's own sends, events of another app or OA, and events the bot has no use for are answered
-200 and dropped without being stored.
+at once; handling goes on asynchronously, one person's events one after another: with several
+instances behind a balancer, on the instance that holds the person's claim (bot/inbound/claims.py,
+as Telegram's updates). Echoes of the OA's own sends, events of another app or OA, and events the
+bot has no use for are answered 200 and dropped without being stored.
 """
 
 from __future__ import annotations
@@ -34,11 +35,13 @@ from bot.channels.zalo.events import (
 )
 from bot.channels.zalo.signature import HEADER, SignatureCheck
 from bot.domain.clock import Clock
+from bot.inbound.claims import PersonClaims
 from bot.outgoing import OutMessage
 from bot.services.kernel.dispatch import Dispatcher
+from bot.services.kernel.instance import Instance
 from bot.services.kernel.step import Incoming
-from storage.engine import Database
-from storage.inbox_repo import InboxRepo
+from storage.engine import Database, Tx
+from storage.inbox_repo import InboxRepo, InboxRow
 from storage.repos import AccountsRepo
 from storage.zalo_repo import ZaloRepo
 
@@ -47,7 +50,6 @@ log = logging.getLogger(__name__)
 PATH = "/zalo/webhook"
 MAX_BODY = 64 * 1024
 RETRY_PAUSES = (1.0, 5.0)
-FLUSH_AFTER = 0.05  # seconds: handled events of that moment are marked done in one transaction
 INVITE_CODE = re.compile(r"[A-Za-z0-9_-]{16}")
 INVITE_IN_LINK = re.compile(r"[?&]start=([A-Za-z0-9_-]{8,64})")
 
@@ -73,6 +75,7 @@ class ZaloInbound:
         give_up: Callable[[ZaloEvent], Awaitable[None]] | None = None,
         concurrency: int = 16,
         retry_pauses: Sequence[float] = RETRY_PAUSES,
+        instance: Instance | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -84,22 +87,25 @@ class ZaloInbound:
         self._slots = asyncio.Semaphore(concurrency)
         self._locks: dict[str, asyncio.Lock] = {}
         self._waiting: Counter[str] = Counter()
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._handled: list[str] = []
-        self._flushing: asyncio.Task[None] | None = None
+        self.claims: PersonClaims[ZaloEvent] = PersonClaims(
+            CHANNEL, db, clock, self._start, instance, outage="zalo inbox"
+        )
 
     async def accept(self, event: ZaloEvent, raw: str) -> bool:
-        """Store the event (committed on return); True when it was new (then it is handled)."""
+        """Store the event (committed on return); True when it was new (then it is handled, here
+        or by the instance holding the person)."""
         now, released = self.clock.now(), 0
-        async with self.db.transaction() as tx:
-            fresh = await InboxRepo(tx).store(CHANNEL, [(event.key, raw)], now)
+
+        async def note(tx: Tx, fresh: list[str]) -> None:
+            nonlocal released
             if fresh:
                 released = await self._note_interaction(ZaloRepo(tx), event, now)
+
+        fresh, todo = await self.claims.store([(event.key, raw)], {event.key: event.user_id}, note)
         if released:
             log.info("%d held messages for Zalo user %s go out now", released, event.user_id)
             self.wake_outbox()
-        if fresh:
-            self._schedule(event)
+        self.claims.schedule(todo, {event.key: event})
         return bool(fresh)
 
     async def _note_interaction(self, repo: ZaloRepo, event: ZaloEvent, now: datetime) -> int:
@@ -116,39 +122,26 @@ class ZaloInbound:
         return released
 
     async def resume(self) -> int:
-        """Hand over, in arrival order, the events a previous run stored but did not finish."""
+        """Hand over, in arrival order, the events stored but not finished (by a previous run,
+        or by an instance that stopped); then keep looking every 3 s."""
         async with self.db.reading() as tx:
-            rows = await InboxRepo(tx).open_rows(CHANNEL)
             self.held |= await ZaloRepo(tx).held_users(CHANNEL)
-        for row in rows:
-            try:
-                self._schedule(parse_event(json.loads(row.body)))
-            except (ValueError, BadEvent):
-                await self._give_up(row.update_id)
-        return len(rows)
+        return await self.claims.resume()
 
     @property
     def busy(self) -> int:
-        return len(self._tasks)
+        return self.claims.busy
 
     async def drain(self, timeout: float) -> None:
-        if self._tasks:
-            _, stuck = await asyncio.wait(set(self._tasks), timeout=timeout)
-            for task in stuck:
-                task.cancel()
-            if stuck:
-                await asyncio.gather(*stuck, return_exceptions=True)
-        if self._flushing is not None:
-            await asyncio.gather(self._flushing, return_exceptions=True)
-        await self._flush()
+        await self.claims.drain(timeout)
 
-    def _schedule(self, event: ZaloEvent) -> None:
-        self._track(self._in_order(event))
-
-    def _track(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    def _start(self, row: InboxRow, event: ZaloEvent | None) -> Coroutine[Any, Any, None]:
+        if event is None:
+            try:
+                event = parse_event(json.loads(row.body))
+            except (ValueError, RecursionError, BadEvent):
+                return self._give_up(row.update_id)
+        return self._in_order(event)
 
     async def _in_order(self, event: ZaloEvent) -> None:
         # asyncio.Lock wakes its waiters first come, first served: the person's events in order
@@ -175,7 +168,7 @@ class ZaloInbound:
                 async with self.db.transaction() as tx:
                     await InboxRepo(tx).count_attempt(CHANNEL, event.key)
                 continue
-            self._mark_done_soon(event.key)
+            self.claims.mark_done_soon(event.key)
             return
         log.error("Zalo event %s given up after %d attempts", event.key, attempt + 1)
         await self._give_up(event.key)
@@ -184,23 +177,6 @@ class ZaloInbound:
                 await self.on_given_up(event)
             except Exception:
                 log.exception("could not tell Zalo user %s", event.user_id)
-
-    def _mark_done_soon(self, key: str) -> None:
-        """Nearly every event's step marked its row done already; the others (an unfollow,
-        a redelivery) are marked together a moment later."""
-        self._handled.append(key)
-        if self._flushing is None or self._flushing.done():
-            self._flushing = asyncio.create_task(self._flush_soon())
-
-    async def _flush_soon(self) -> None:
-        await asyncio.sleep(FLUSH_AFTER)
-        await self._flush()
-
-    async def _flush(self) -> None:
-        keys, self._handled = self._handled, []
-        if keys:
-            async with self.db.transaction() as tx:
-                await InboxRepo(tx).mark_done_many(CHANNEL, keys, self.clock.now())
 
     async def _give_up(self, key: str) -> None:
         async with self.db.transaction() as tx:

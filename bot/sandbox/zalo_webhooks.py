@@ -5,7 +5,8 @@ As Zalo does (ZALO.md §1 rows 3 and 15): the body is posted as raw JSON with
 200 within 2 s, else the event comes again later with a `num_retry` header (Zalo waits 30 s, 5 min,
 15 min, 30 min, 1 h; the fake waits `retry_pauses`, shorter), and some events come twice even after
 a 200 (`repeat_share`, `repeat_next`): delivery is at least once. A user's events are first sent
-one after another, in order; a retry may come after later events.
+one after another, in order; a retry may come after later events. With `balance(urls)` the posts
+go to those URLs in turn, as a load balancer in front of several bot instances spreads them.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class Delivery:
     status: int  # HTTP status, 0 when the bot did not answer in time or refused the connection
     repeat: bool
     seconds: float  # how long the bot took to answer (a bench reads its percentiles)
+    url: str = ""  # where it was posted (one of the balanced URLs)
 
 
 class ZaloWebhooks:
@@ -66,6 +68,8 @@ class ZaloWebhooks:
         with `num_retry: 1` although the bot answered 200 (seeded by `seed`)."""
         self.store = store
         self.url = url
+        self.balanced_urls: list[str] = []
+        self._turn = 0  # the next of the balanced URLs
         self.signature_id = signature_id
         self.signature_key = signature_key
         self.answer_timeout = answer_timeout
@@ -104,6 +108,18 @@ class ZaloWebhooks:
         if repeat_share is not None:
             self.repeat_share = repeat_share
         self.store.notify(changed=False)
+
+    def balance(self, urls: list[str]) -> None:
+        """Post to these URLs in turn (a load balancer); the first is the OA's webhook URL."""
+        self.balanced_urls = list(urls)
+        self.configure(url=urls[0])
+
+    def _next_url(self) -> str:
+        if not self.balanced_urls:
+            return self.url
+        url = self.balanced_urls[self._turn % len(self.balanced_urls)]
+        self._turn += 1
+        return url
 
     def repeat_next(self, count: int = 1) -> None:
         """The next `count` events the bot takes are posted once more (num_retry: 1)."""
@@ -179,8 +195,9 @@ class ZaloWebhooks:
     async def _deliver(self, attempt: Attempt) -> None:
         event = attempt.event
         started = time.monotonic()
+        url = self._next_url()
         try:
-            status = await self._post(attempt)
+            status = await self._post(attempt, url)
         except (aiohttp.ClientError, TimeoutError):
             status = 0
         finally:
@@ -189,7 +206,7 @@ class ZaloWebhooks:
                 self._busy.discard(event.user_id)
         self.deliveries.append(Delivery(event.seq, event.event_name, event.user_id,
                                         attempt.num_retry, status, attempt.repeat,
-                                        time.monotonic() - started))  # fmt: skip
+                                        time.monotonic() - started, url))  # fmt: skip
         if status == 200:
             if not attempt.repeat and self._should_repeat():
                 self._later.append(Attempt(event, 1, time.monotonic() + REPEAT_PAUSE, True))
@@ -206,7 +223,7 @@ class ZaloWebhooks:
             return True
         return self.repeat_share > 0 and self._rng.random() < self.repeat_share
 
-    async def _post(self, attempt: Attempt) -> int:
+    async def _post(self, attempt: Attempt, url: str) -> int:
         if self._session is None:
             self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100))
         headers = {"Content-Type": "application/json", SIGNATURE_HEADER: self.sign(attempt.event)}
@@ -214,7 +231,7 @@ class ZaloWebhooks:
             headers[RETRY_HEADER] = str(attempt.num_retry)
         timeout = aiohttp.ClientTimeout(total=self.answer_timeout)
         async with self._session.post(
-            self.url, data=attempt.event.raw, headers=headers, timeout=timeout
+            url, data=attempt.event.raw, headers=headers, timeout=timeout
         ) as response:
             await response.read()
             return response.status

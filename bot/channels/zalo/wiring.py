@@ -22,6 +22,7 @@ from bot.inbound.zalo import ZaloInbound, ZaloRouter, ZaloWebhook, incoming
 from bot.outgoing import OutMessage
 from bot.services.kernel.channel_notices import note_unreached, tell_channel_needs_admin
 from bot.services.kernel.dispatch import Dispatcher
+from bot.services.kernel.instance import Instance
 from bot.services.kernel.step import Deps, Incoming
 from bot.services.outbox.sender import RateLimiter
 from storage.zalo_repo import ZaloRepo
@@ -87,10 +88,13 @@ async def open_zalo(
     direct: Callable[[], bool] = lambda: True,
     queue: Callable[[str, Sequence[OutMessage]], Awaitable[None]] | None = None,
     file_bridge: FileBridge | None = None,
+    instance: Instance | None = None,
 ) -> ZaloParts:
     """`apology`: what a person is told when what they sent could not be handled. `direct` and
     `queue` as ChannelReplier's: an instance that does not hold the sender's lease queues its
-    replies to the outbox. `file_bridge`: how replies send files other channels hold."""
+    replies to the outbox. `file_bridge`: how replies send files other channels hold.
+    `instance`: this process among several on the database (a person's events are handled
+    where their claim is)."""
     settings.require_zalo()
     db, clock = deps.db, deps.clock
 
@@ -145,6 +149,7 @@ async def open_zalo(
         wake_outbox=deps.wake_outbox,
         concurrency=settings.concurrent_updates,
         give_up=given_up,
+        instance=instance,
     )
     async with db.reading() as tx:
         settled = settings.zalo_signature_id or await ZaloRepo(tx).signature_id()

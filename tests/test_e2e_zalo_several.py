@@ -1,0 +1,86 @@
+"""Zalo behind a balancer in front of several `python -m bot run --webhook` on one database
+(README "Several instances"): a person's events are handled once each and in order, whichever
+instance received them, as Telegram's updates are (bot/inbound/claims.py)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from tests.fakebot import FakeBotApi
+from tests.fakezalo import APP_ID, APP_SECRET, OA_ID, OA_SECRET_KEY, FakeZaloOA, ZaloSent, ZaloUser
+from tests.fleet import Fleet
+from tests.harness import database_target, db_rows
+
+LEASE = "3"  # seconds: short, so takeovers are quick in the test
+
+
+@pytest.fixture
+async def oa() -> AsyncIterator[FakeZaloOA]:
+    fake = FakeZaloOA()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+def zalo_fleet(fake: FakeBotApi, oa: FakeZaloOA, db_path: Path, count: int) -> Fleet:
+    """Instances on Telegram and Zalo, the fake OA's webhooks spread over them in turn."""
+    _, refresh = oa.issue_tokens()
+    target = database_target(db_path)
+    env = {
+        "LEASE_SECONDS": LEASE,
+        "ZALO_APP_ID": APP_ID,
+        "ZALO_OA_ID": OA_ID,
+        "ZALO_APP_SECRET": APP_SECRET,
+        "ZALO_OA_SECRET_KEY": OA_SECRET_KEY,
+        "ZALO_REFRESH_TOKEN": refresh,
+        "ZALO_API_BASE_URL": oa.base_url,
+        "ZALO_OAUTH_BASE_URL": oa.base_url,
+    }
+    fleet = Fleet(fake, db_path, count, env, database_url=target if isinstance(target, str) else "")
+    oa.webhooks.balance([f"http://127.0.0.1:{port}/zalo/webhook" for port in fleet.ports])
+    return fleet
+
+
+async def answers(oa: FakeZaloOA, person: ZaloUser, count: int) -> list[ZaloSent]:
+    return [await oa.next_message(person.user_id, timeout=20) for _ in range(count)]
+
+
+def steps_of(db_path: Path) -> dict[str, float]:
+    """When the step of each Zalo event ran (UTC seconds), by its key; once per key."""
+    rows = db_rows(db_path, "SELECT update_id, processed_at FROM processed_updates "
+                            "WHERE channel = 'zalo'")  # fmt: skip
+    return {str(key): datetime.fromisoformat(str(at)).timestamp() for key, at in rows}
+
+
+async def test_one_persons_zalo_events_through_two_instances_run_once_each_and_in_order(
+    fake: FakeBotApi, oa: FakeZaloOA, db_path: Path
+) -> None:
+    """The answer to the person's first message is slow to leave (the instance that took it
+    holds the person meanwhile); their next message, posted to the other instance, waits for
+    it: its step runs only after that answer went out, and each is answered once, in order."""
+    fleet = zalo_fleet(fake, oa, db_path, 2)
+    try:
+        await fleet.start()
+        person = oa.user("Đoàn Thị Thu Hà", phone="84912000099")
+        oa.follow(person)
+        assert [m.kind for m in await answers(oa, person, 2)] == ["text", "request_user_info"]
+        oa.delay_next("message/cs", 2.0, count=3)  # every answer below is slow to leave
+        asked = [oa.send_text(person, "/language"), oa.send_text(person, "hello")]
+        told = await answers(oa, person, 3)
+        assert [sent.text for sent in told[:1]] == ["Chọn ngôn ngữ:"], told
+        assert "đăng ký trước" in (told[1].text or ""), told
+        assert told[2].kind == "request_user_info"
+        await oa.webhooks.wait_idle(timeout=10)
+        posts = [d for d in oa.webhooks.deliveries if d.seq in {e.seq for e in asked}]
+        assert [d.status for d in posts] == [200, 200]
+        assert posts[0].url != posts[1].url  # one to each instance
+        hello = steps_of(db_path)[asked[1].body["message"]["msg_id"]]
+        assert told[0].sent_at <= hello, "the second ran while the first was still answered"
+        with pytest.raises(AssertionError):  # nothing more: each handled once
+            await oa.next_message(person.user_id, timeout=1.5)
+    finally:
+        await fleet.stop()
