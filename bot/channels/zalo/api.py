@@ -4,7 +4,10 @@ token pair kept fresh, and a cap on requests per minute for the whole app.
 Tokens: the access token lives 25 h and is refreshed when less than `REFRESH_AHEAD` is left, by
 one refresh at a time. The refresh token is single-use: the new pair is committed to the
 database in one transaction before either is used, so a crash right after a refresh loses
-nothing (the spent token is never tried again). `-216`/`-220`/`-124` refresh once and retry.
+nothing (the spent token is never tried again). One refresh at a time across instances too: the
+refresher holds a lease (storage/leases_repo.py); the others wait for it and read the new pair
+from the database (two refreshes with the same token: Zalo refuses the second, and a refused
+refresh stops every send until an admin gives a new token). `-216`/`-220`/`-124` refresh once and retry.
 A refused refresh is told to the admins (once) and every send waits.
 """
 
@@ -14,6 +17,7 @@ import asyncio
 import json
 import logging
 import time
+import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -25,14 +29,18 @@ import aiohttp
 from bot import redaction
 from bot.channels.port import RetryLater, Transient
 from bot.channels.zalo.errors import ErrorClass, TokenRefused, ZaloApiError
+from bot.clock import SystemClock
 from bot.domain.clock import Clock
 from storage.engine import Database
+from storage.leases_repo import LeasesRepo
 from storage.zalo_repo import TokenPair, ZaloRepo
 
 log = logging.getLogger(__name__)
 
 JSON = dict[str, Any]
 REFRESH_AHEAD = timedelta(hours=5)  # refresh at about 20 h of the 25
+REFRESH_LEASE = "zalo:token-refresh"  # held by the instance refreshing (leases table)
+REFRESH_WAIT_STEP = 0.2  # seconds between looks while another instance refreshes
 DEFAULT_LIFETIME = timedelta(seconds=90_000)
 TOKEN_REFUSED_PAUSE = 300.0
 
@@ -86,8 +94,15 @@ class Tokens:
         config: ZaloConfig,
         post_form: Callable[[str, dict[str, str], dict[str, str]], Awaitable[JSON]],
         on_refused: Callable[[str], Awaitable[None]] | None = None,
+        wall: Clock | None = None,
     ) -> None:
+        """`wall`: the real clock the refresh lease is timed by (the instances' leases are)."""
         self._db = db
+        self._wall = wall or SystemClock()
+        self._holder = f"zalo-tokens-{uuid.uuid4().hex[:12]}"  # this object, among instances
+        # longer than a refresh can take (its request times out first), shorter than a wait
+        # anyone would notice should the refresher die holding it
+        self._lease_length = timedelta(seconds=max(30.0, 2 * config.timeout))
         self._clock = clock
         self._config = config
         self._post_form = post_form
@@ -111,15 +126,49 @@ class Tokens:
             pair = await self._load() or self._pair
             if pair is not None and self._renewed_meanwhile(pair, stale):
                 return pair
-            used = pair.refresh_token if pair else self._config.first_refresh_token
-            answer = await self._exchange_or_first(used)
-            if _refused(answer):
-                latest = await self._load()
-                if latest is not None and latest.refresh_token != used:
-                    return latest  # another instance spent the token first: its pair stands
-                reason = str(answer.get("error_description") or answer.get("message") or answer)
-                await self._refused_now(reason[:200])
-            return await self._keep(answer, pair)
+            renewed = await self._take_refresh_lease(stale)
+            if renewed is not None:
+                return renewed
+            try:
+                pair = await self._load() or self._pair
+                if pair is not None and self._renewed_meanwhile(pair, stale):
+                    return pair  # renewed elsewhere just before the lease was taken
+                return await self._refresh_now(pair)
+            finally:
+                await self._give_back_lease()
+
+    async def _take_refresh_lease(self, stale: str | None) -> TokenPair | None:
+        """Wait for the refresh lease: None once it is taken, or the pair another instance
+        renewed while this one waited."""
+        while True:
+            now = self._wall.now()
+            async with self._db.transaction() as tx:
+                until = now + self._lease_length
+                if await LeasesRepo(tx).take(REFRESH_LEASE, self._holder, now, until):
+                    return None
+            await asyncio.sleep(REFRESH_WAIT_STEP)
+            pair = await self._load()
+            if pair is not None and self._renewed_meanwhile(pair, stale):
+                return pair
+
+    async def _give_back_lease(self) -> None:
+        try:
+            async with self._db.transaction() as tx:
+                await LeasesRepo(tx).release(REFRESH_LEASE, self._holder)
+        except Exception as exc:  # the database away: the lease expires by itself
+            log.warning("Zalo token refresh lease not given back (%s)", exc)
+
+    async def _refresh_now(self, pair: TokenPair | None) -> TokenPair:
+        """The refresh itself, this instance holding the refresh lease."""
+        used = pair.refresh_token if pair else self._config.first_refresh_token
+        answer = await self._exchange_or_first(used)
+        if _refused(answer):
+            latest = await self._load()
+            if latest is not None and latest.refresh_token != used:
+                return latest  # another instance spent the token first: its pair stands
+            reason = str(answer.get("error_description") or answer.get("message") or answer)
+            await self._refused_now(reason[:200])
+        return await self._keep(answer, pair)
 
     async def _exchange_or_first(self, refresh_token: str) -> JSON:
         """The refresh; when the saved token is refused, a new ZALO_REFRESH_TOKEN the admin put
