@@ -79,6 +79,12 @@ class PostgresServer:
             str(self.binaries / "initdb"),
             "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync",
         )  # fmt: skip
+        self._start_server()
+        # on a thread of its own: the session fixture may be set up inside a test's event loop
+        with concurrent.futures.ThreadPoolExecutor(1) as thread:
+            thread.submit(asyncio.run, self._make_template()).result()
+
+    def _start_server(self) -> None:
         options = (
             f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
@@ -86,11 +92,19 @@ class PostgresServer:
         )
         self._run(
             str(self.binaries / "pg_ctl"),
-            "-D", str(data), "-o", options, "-l", str(self.folder / "log"), "-w", "start",
+            "-D", str(self.folder / "data"), "-o", options, "-l", str(self.folder / "log"),
+            "-w", "start",
         )  # fmt: skip
-        # on a thread of its own: the session fixture may be set up inside a test's event loop
-        with concurrent.futures.ThreadPoolExecutor(1) as thread:
-            thread.submit(asyncio.run, self._make_template()).result()
+
+    def stop_server(self) -> None:
+        """The server stops (every session cut, as when it restarts or fails over); the data
+        stays, for `start_server`. Only on a server of the test's own: others share the
+        session's."""
+        self._run(str(self.binaries / "pg_ctl"), "-D", str(self.folder / "data"), "-m", "fast",
+                  "-w", "stop")  # fmt: skip
+
+    def start_server(self) -> None:
+        self._start_server()
 
     async def _admin(self, *statements: str) -> None:
         import psycopg

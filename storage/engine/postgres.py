@@ -3,16 +3,23 @@
 A transaction holds one pooled connection from its first statement to its COMMIT; statements
 go as written by the repositories (`?` placeholders translated, see placeholders.py). Deferred
 writes and `Tx.batch` go through psycopg's pipeline mode: one round trip for several statements.
+
+Connection loss (the server restarted, a replica promoted): the transaction under way fails (the
+server rolled it back) and its caller tries again; the first connection found broken has every
+idle one checked at once (they were cut too), and the pool reconnects by itself. A transaction
+waits at most `POOL_WAIT` for a connection, so a server away is noticed, and said, in seconds.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import logging
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from psycopg import AsyncConnection, AsyncCursor
+from psycopg import AsyncConnection, AsyncCursor, OperationalError
 from psycopg.adapt import Loader
 from psycopg.rows import RowMaker
 from psycopg_pool import AsyncConnectionPool
@@ -22,8 +29,12 @@ from storage.engine.migrations import migrations
 from storage.engine.placeholders import to_pyformat
 
 POOL_SIZE = 10
+POOL_WAIT = 10.0  # seconds a transaction waits for a connection before it fails
 MIGRATION_LOCK = 7_305_012  # pg_advisory_xact_lock key: one instance migrates at a time
 _cursor_names = itertools.count()
+# The pool warns at each failed reconnection attempt (several a second while the server is away);
+# the bot's loops say it once (bot/outage.py).
+logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
 
 
 class PgRow:
@@ -201,6 +212,7 @@ class PostgresTx:
 class PostgresDatabase:
     def __init__(self, pool: AsyncConnectionPool[AsyncConnection[Any]]) -> None:
         self._pool = pool
+        self._checking: asyncio.Task[None] | None = None
 
     @property
     def dialect(self) -> Dialect:
@@ -211,7 +223,7 @@ class PostgresDatabase:
         cls, url: str, *, migrate: bool = True, size: int = POOL_SIZE
     ) -> PostgresDatabase:
         pool: AsyncConnectionPool[AsyncConnection[Any]] = AsyncConnectionPool(
-            url, min_size=1, max_size=size, open=False, configure=_configure
+            url, min_size=1, max_size=size, open=False, configure=_configure, timeout=POOL_WAIT
         )
         await pool.open(wait=True, timeout=30)
         database = cls(pool)
@@ -224,14 +236,25 @@ class PostgresDatabase:
         return database
 
     async def close(self) -> None:
+        if self._checking is not None:
+            await asyncio.gather(self._checking, return_exceptions=True)
         await self._pool.close()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[PostgresTx]:
         async with self._pool.connection() as conn:  # rolls back on errors
-            tx = PostgresTx(conn)
-            yield tx
-            await tx.commit()
+            try:
+                tx = PostgresTx(conn)
+                yield tx
+                await tx.commit()
+            except OperationalError:
+                if conn.broken:  # cut: so are the idle ones, most likely
+                    self._check_idle_connections()
+                raise
+
+    def _check_idle_connections(self) -> None:
+        if self._checking is None or self._checking.done():
+            self._checking = asyncio.create_task(self._pool.check(), name="pg-pool-check")
 
     reading = transaction  # one connection; what it wrote commits when it is given back
 

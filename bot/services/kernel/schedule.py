@@ -65,6 +65,7 @@ class SweepSchedule:
         self._no_sweep.set()
         self._stopping = False
         self._failing = False  # the last tick failed (the database away): not said again
+        self._wakes_failing = False  # as _failing, for reading when the next work is due
 
     def start(self) -> None:
         """Inside the running event loop: the first sweep runs at once (the catch-up)."""
@@ -144,13 +145,19 @@ class SweepSchedule:
         self.scheduler.add_job(self._woken, trigger, args=[at], id=WAKE_JOB, replace_existing=True)
 
     async def _next_moments(self, now: datetime) -> list[datetime]:
-        moments = []
+        """When each kind of work is next due; a failure to read it is said once in a row."""
+        moments, failed = [], False
         for wake in self.wakes:
             try:
                 at = await wake(now)
             except Exception:
-                log.exception("could not read when %s is next due", wake)
+                if not self._wakes_failing and not failed:
+                    log.exception("could not read when %s is next due", wake)
+                failed = True
                 continue
             if at is not None:
                 moments.append(at)
+        if self._wakes_failing and not failed:
+            log.warning("when the sweep's work is next due is read again")
+        self._wakes_failing = failed
         return moments

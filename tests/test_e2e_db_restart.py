@@ -1,0 +1,139 @@
+"""PostgreSQL restarted under the running bot (README "Several instances": connection loss): the
+step in flight fails and is tried again from the inbox, nothing of it is half-written, the bot
+reconnects by itself and says so once per loop, and what people send later is answered.
+
+The test restarts a server of its own: the session's is shared by the other tests."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from bot.domain.clock import ManualClock
+from storage.engine import Done, Statement
+from storage.engine.postgres import PostgresTx
+from tests.fakebot import FakeBotApi
+from tests.harness import (
+    ENGINE_URLS,
+    RunningBot,
+    db_value,
+    load_examples,
+    make_settings,
+    register,
+)
+from tests.postgres import NO_POSTGRES, PostgresServer, find_binaries
+from tests.test_e2e_travel import PRINCIPAL, TEACHER, fill_travel
+
+AWAY = "cannot be reached"
+BACK = "reachable again"
+
+
+@pytest.fixture
+def own_server() -> Iterator[PostgresServer]:
+    binaries = find_binaries()
+    if binaries is None:
+        pytest.skip(NO_POSTGRES)
+    server = PostgresServer(binaries)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def db_on_own_server(tmp_path: Path, own_server: PostgresServer) -> AsyncIterator[Path]:
+    path = tmp_path / "khaibao.db"
+    ENGINE_URLS[path] = await own_server.new_database()
+    yield path
+    del ENGINE_URLS[path]
+
+
+class StepGate:
+    """Holds the next step after its first trip (the update claimed, its inbox row marked done,
+    none of it committed) until the test lets it go on."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.reached = asyncio.Event()
+        self.go = asyncio.Event()
+        self.armed = False
+        batch = PostgresTx.batch
+
+        async def gated(tx: PostgresTx, statements: Sequence[Statement]) -> list[Done]:
+            done = await batch(tx, statements)
+            if self.armed and any("INTO processed_updates" in sql for sql, _ in statements):
+                self.armed = False
+                self.reached.set()
+                await self.go.wait()
+            return done
+
+        monkeypatch.setattr(PostgresTx, "batch", gated)
+
+
+def lines(caplog: pytest.LogCaptureFixture, fragment: str) -> list[str]:
+    return [r.getMessage() for r in caplog.records if fragment in r.getMessage()]
+
+
+async def test_postgresql_restarted_under_a_step_in_flight_loses_nothing_and_says_so_once(
+    fake: FakeBotApi,
+    clock: ManualClock,
+    db_on_own_server: Path,
+    own_server: PostgresServer,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    path = db_on_own_server
+    caplog.set_level(logging.INFO)
+    outcome = await load_examples(path, clock)
+    assert outcome.applied, outcome.problems
+    async with RunningBot(make_settings(fake, path), clock):
+        teacher = await register(fake, TEACHER, "TH-003")
+        principal = await register(fake, PRINCIPAL, "TH-001")
+        summary = await fill_travel(fake, teacher)
+        gate = StepGate(monkeypatch)
+        gate.armed = True
+        send = fake.press(teacher, summary, summary.callback_data("Gửi"))
+        await asyncio.wait_for(gate.reached.wait(), timeout=20)
+        await asyncio.to_thread(own_server.stop_server)  # the step's session is cut
+        gate.go.set()
+        await fake.wait_for(lambda: bool(lines(caplog, AWAY)), timeout=20)
+        await asyncio.sleep(2.0)  # down a while: every loop of the bot tries meanwhile
+        assert db_down_meanwhile(path)
+        await asyncio.to_thread(own_server.start_server)
+
+        sent = await fake.next_message(teacher.id, timeout=30)
+        assert "Châu Thị Bích Ngọc" in (sent.text or ""), sent.describe()
+        request = await fake.next_message(principal.id, timeout=30)
+        assert "Lại Thị Diệu Linh" in (request.text or "")
+        assert db_value(path, "SELECT COUNT(*) FROM travel_requests") == 1
+        assert db_value(path, "SELECT COUNT(*) FROM processed_updates "
+                              "WHERE update_id = ?", (str(send),)) == 1  # fmt: skip
+        assert db_value(path, "SELECT outcome FROM inbox WHERE update_id = ?", (str(send),)) == (
+            "done"
+        )
+
+        fake.press(principal, request, request.callback_data("Phê duyệt"))  # later: answered
+        told = await fake.next_message(teacher.id, timeout=30)
+        assert "Đã phê duyệt" in (told.text or ""), told.describe()
+        requests_to_principal = [
+            m for m in fake.messages(principal.id) if "Lại Thị Diệu Linh" in (m.text or "")
+        ]
+        assert len(requests_to_principal) == 1  # the request went out once
+
+    assert lines(caplog, "error while handling an update")  # the step in flight failed
+    away, back = lines(caplog, AWAY), lines(caplog, BACK)
+    loops = [line.split(":", 1)[0] for line in away]
+    assert len(loops) == len(set(loops)), away  # each loop said so once
+    assert sorted(line.split(":", 1)[0] for line in back) == sorted(loops), (away, back)
+    assert len(lines(caplog, "could not read when")) <= 1  # the sweep's schedule: once too
+    assert not [r for r in caplog.records if r.name.startswith("psycopg.pool")]  # not per try
+
+
+def db_down_meanwhile(path: Path) -> bool:
+    try:
+        db_value(path, "SELECT 1")
+    except Exception:
+        return True
+    return False
