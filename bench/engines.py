@@ -37,7 +37,7 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _server_cpu_seconds(data_folder: Path | None) -> float:
+def server_cpu_seconds(data_folder: Path | None) -> float:
     """CPU of every process of the local PostgreSQL server (the postmaster's children)."""
     if data_folder is None:
         return 0.0
@@ -85,7 +85,7 @@ class Engine:
         fake = self.fake
         total = self.users * steps * len(script)
         expected = fake.sent_count + total
-        cpu, server = _cpu_seconds(self.child.process.pid), _server_cpu_seconds(self.server)
+        cpu, server = _cpu_seconds(self.child.process.pid), server_cpu_seconds(self.server)
         begin = time.perf_counter()
         for _ in range(steps):
             for person in self.people:
@@ -100,7 +100,7 @@ class Engine:
         return (
             total / elapsed,
             (_cpu_seconds(self.child.process.pid) - cpu) * 1000 / total,
-            (_server_cpu_seconds(self.server) - server) * 1000 / total,
+            (server_cpu_seconds(self.server) - server) * 1000 / total,
         )
 
     async def stop(self) -> None:

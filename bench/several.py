@@ -1,14 +1,17 @@
 """Several instances on one database (README "Several instances"): what one and three give.
 
     .venv/bin/python bench/several.py [--only steps,directive,sigkill,sweep] [--quick]
-                                      [--engine sqlite|postgresql]
+                                      [--engine sqlite|postgresql] [--profile]
 
 Every scenario runs `python -m bot run --webhook` processes on one database (a SQLite file in WAL
 mode, or a throw-away PostgreSQL started for the run: `--engine postgresql`) behind the
 sandbox Bot API of this process, which posts the webhooks to them in turn as a load balancer
 would, and counts the messages it is sent per rolling second. Prints one JSON line each:
 
-    steps      200 users x 5 `/me` through 1 and through 3 instances: steps/s and CPU ms per step
+    steps      200 users x 5 `/me` through 1 and through 3 instances: steps/s and CPU ms per step,
+               and where the machine's CPU went meanwhile (the bots, PostgreSQL's server, the
+               sandbox in this process, everything else on the machine); with `--profile` the
+               instances run under cProfile and the functions costing most per step are listed
     directive  a directive to N=1,500 at C=30 and N=10,000 at C=300 through 3 instances: seconds
                vs the goal 1.05 x N / C, lost and extra copies, the most sends in any second
     sigkill    C=300, N=10,000, the instance holding the sender's lease SIGKILLed half-way:
@@ -22,6 +25,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import pstats
 import sys
 import tempfile
 import time
@@ -31,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from broadcast import BASE_USER, compose, done, make_db, tally
+from engines import server_cpu_seconds
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from storage.engine import to_db_time
@@ -40,7 +46,10 @@ from tests.harness import ENGINE_URLS, db_execute
 from tests.postgres import PostgresServer, find_binaries
 
 SWEEP_GOAL_SECONDS = 10.0
+ROOT = Path(__file__).resolve().parents[1]
 SERVER: PostgresServer | None = None  # --engine postgresql
+PROFILE = False  # --profile
+PROFILE_TOP = 12
 
 
 async def database(path: Path) -> str:
@@ -71,6 +80,67 @@ async def wait_until(check: Callable[[], bool], timeout: float, step: float = 0.
     return check()
 
 
+def machine_cpu_seconds() -> float:
+    """CPU time every process on the machine used so far, all cores together (/proc/stat)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    idle = fields[3] + fields[4]  # idle and iowait
+    return (sum(fields) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_parts(fleet: Fleet) -> dict[str, float]:
+    server = None if SERVER is None else SERVER.folder / "data"
+    return {"bots": fleet.cpu_seconds(), "postgresql_server": server_cpu_seconds(server),
+            "sandbox": time.process_time(), "machine": machine_cpu_seconds()}  # fmt: skip
+
+
+def where_the_cpu_went(before: dict[str, float], after: dict[str, float], steps: int,
+                       seconds: float) -> dict[str, Any]:  # fmt: skip
+    used = {part: after[part] - before[part] for part in before}
+    rest = used["machine"] - used["bots"] - used["postgresql_server"] - used["sandbox"]
+    parts = {part: round(used[part] * 1000 / steps, 2) for part in
+             ("bots", "postgresql_server", "sandbox")} | {"rest_of_machine": round(
+             rest * 1000 / steps, 2)}  # fmt: skip
+    return {"cpu_ms_per_step_by_part": parts,
+            "cores_busy": round(used["machine"] / seconds, 2)}  # fmt: skip
+
+
+def _package(file: str) -> str:
+    """Whose code a profiled function is: a library, a folder of ours, the standard library."""
+    parts = Path(file).parts
+    if file == "~":
+        return "built-ins (C)"
+    if "site-packages" in parts:
+        return parts[parts.index("site-packages") + 1].split(".")[0]
+    if ROOT in Path(file).parents:
+        return Path(file).relative_to(ROOT).parts[0]
+    folder = parts[-2] if len(parts) > 1 else ""
+    return "stdlib " + (Path(file).stem if folder.startswith("python") else folder or file)
+
+
+def profile_summary(folder: Path, steps: int) -> dict[str, Any]:
+    """The instances' CPU time (all of them, start-up included) by whose code it was spent in,
+    and the functions that spent most themselves, in ms per step."""
+    files = sorted(str(path) for path in folder.glob("*.prof"))
+    if not files:
+        return {}
+    table = pstats.Stats(*files).stats  # type: ignore[attr-defined]
+    by_package: dict[str, float] = {}
+    for (file, _, _), (_, _, own, _, _) in table.items():
+        by_package[_package(file)] = by_package.get(_package(file), 0.0) + own
+    ranked = sorted(by_package.items(), key=lambda item: item[1], reverse=True)
+    rows = sorted(table.items(), key=lambda item: item[1][2], reverse=True)[:PROFILE_TOP]
+    return {
+        "profile_own_ms_per_step_by_package": {
+            name: round(own * 1000 / steps, 3) for name, own in ranked[:PROFILE_TOP]
+        },
+        "profile_top_functions": [
+            {"function": f"{'/'.join(Path(file).parts[-2:])}:{line}({name})",
+             "own_ms_per_step": round(own * 1000 / steps, 3)}
+            for (file, line, name), (_, _, own, _, _) in rows
+        ],
+    }  # fmt: skip
+
+
 async def steps(tmp: Path, instances: int, users: int, per_user: int) -> dict[str, Any]:
     fake = FakeBotApi()
     await fake.start()
@@ -79,28 +149,37 @@ async def steps(tmp: Path, instances: int, users: int, per_user: int) -> dict[st
     await make_db(db_path, users)
     people = [fake.user(BASE_USER + i, f"U{i}") for i in range(users)]
     env = fleet_env(1000) | {"PER_CHAT_INTERVAL_SECONDS": "0"}
-    fleet = Fleet(fake, db_path, instances, env, database_url=url)
+    profiles = tmp / f"profiles-{instances}" if PROFILE else None
+    if profiles is not None:
+        profiles.mkdir()
+    fleet = Fleet(fake, db_path, instances, env, database_url=url, profile_dir=profiles)
     await fleet.start()
+    total = users * per_user
     try:
         fake.send_text(people[1], "/me")  # warm up
         await fake.next_message(people[1].id, timeout=30)
-        expected = fake.sent_count + users * per_user
-        cpu = fleet.cpu_seconds()
+        expected = fake.sent_count + total
+        before = cpu_parts(fleet)
         began = time.perf_counter()
         for _ in range(per_user):
             for person in people:
                 fake.send_text(person, "/me")
         await wait_until(lambda: fake.sent_count >= expected, 300)
         seconds = time.perf_counter() - began
-        cpu_ms = (fleet.cpu_seconds() - cpu) * 1000 / (users * per_user)
-        return {"scenario": f"steps_{instances}", "instances": instances,
-                "steps": users * per_user, "seconds": round(seconds, 2),
-                "steps_per_s": round(users * per_user / seconds, 1),
-                "cpu_ms_per_step": round(cpu_ms, 2), "answered": fake.sent_count >= expected,
-                "posts_by_instance": list(fake.webhooks.posts_by_url.values())} | engine() | load()  # fmt: skip
+        after = cpu_parts(fleet)
+        cpu_ms = (after["bots"] - before["bots"]) * 1000 / total
+        result = {"scenario": f"steps_{instances}", "instances": instances,
+                  "steps": total, "seconds": round(seconds, 2),
+                  "steps_per_s": round(total / seconds, 1),
+                  "cpu_ms_per_step": round(cpu_ms, 2), "answered": fake.sent_count >= expected,
+                  "posts_by_instance": list(fake.webhooks.posts_by_url.values())}  # fmt: skip
+        result |= where_the_cpu_went(before, after, total, seconds)
     finally:
         await fleet.stop()
         await fake.stop()
+    if profiles is not None:
+        result |= {"profiled": True} | profile_summary(profiles, total)
+    return result | engine() | load()
 
 
 async def directive(
@@ -209,8 +288,10 @@ async def main() -> None:
     parser.add_argument("--only", default="steps,directive,sigkill,sweep")
     parser.add_argument("--quick", action="store_true", help="N/10 (a smoke run)")
     parser.add_argument("--engine", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--profile", action="store_true", help="the steps under cProfile")
     args = parser.parse_args()
-    global SERVER
+    global SERVER, PROFILE
+    PROFILE = args.profile
     if args.engine == "postgresql":
         binaries = find_binaries()
         if binaries is None:

@@ -24,6 +24,16 @@ from storage.engine import to_db_time
 from tests.harness import db_rows
 
 SECRET = "bench-fleet-secret-0123456789abc"
+# `python -m bot run --webhook` under cProfile, timed by CPU (not wall) time: waiting is free
+_PROFILED = """
+import cProfile, runpy, sys, time
+sys.argv = ["bot", "run", "--webhook"]
+profile = cProfile.Profile(time.process_time)
+try:
+    profile.runcall(runpy.run_module, "bot", run_name="__main__")
+finally:
+    profile.dump_stats({out!r})
+"""
 
 
 def free_port() -> int:
@@ -40,9 +50,11 @@ class Fleet:
         count: int,
         env: dict[str, str] | None = None,
         database_url: str = "",
+        profile_dir: Path | None = None,
     ) -> None:
         """On the SQLite file `db_path`, or on the PostgreSQL `database_url` (files beside
-        `db_path` either way)."""
+        `db_path` either way). `profile_dir`: each instance runs under cProfile and writes its
+        profile there when it stops (`i<number>-<generation>.prof`)."""
         self.fake = fake
         self.db_path = db_path
         self.ports = [free_port() for _ in range(count)]
@@ -62,6 +74,7 @@ class Fleet:
         self.processes: list[subprocess.Popen[bytes] | None] = [None] * count
         self.generation = [0] * count
         self.kills = 0
+        self.profile_dir = profile_dir
         fake.balance_webhook(self.urls)
 
     def _webhooks_set(self) -> int:
@@ -79,13 +92,19 @@ class Fleet:
                 **extra_env,
             )
             self.processes[number] = subprocess.Popen(
-                [sys.executable, "-m", "bot", "run", "--webhook"],
+                self._command(number),
                 cwd=self.db_path.parent,
                 env=env,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
             await self._webhooks_above(before)
+
+    def _command(self, number: int) -> list[str]:
+        if self.profile_dir is None:
+            return [sys.executable, "-m", "bot", "run", "--webhook"]
+        out = self.profile_dir / f"i{number}-{self.generation[number]}.prof"
+        return [sys.executable, "-c", _PROFILED.format(out=str(out))]
 
     async def _webhooks_above(self, count: int) -> None:
         await self.fake.wait_for(lambda: self._webhooks_set() > count, timeout=120)
