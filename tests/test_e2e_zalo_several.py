@@ -4,18 +4,31 @@ instance received them, as Telegram's updates are (bot/inbound/claims.py)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
+from bot.channels.zalo import CHANNEL as ZALO
+from bot.channels.zalo.events import ZaloEvent, parse_event
+from bot.clock import SystemClock
+from bot.domain.clock import VIETNAM, ManualClock
+from bot.inbound.zalo import ZaloInbound
+from bot.outgoing import OutMessage
+from bot.services.kernel.instance import Instance
+from storage.engine import Database
+from storage.outbox_repo import HELD_PREFIX, OutboxRepo, Recipient
 from tests.fakebot import FakeBotApi
 from tests.fakezalo import APP_ID, APP_SECRET, OA_ID, OA_SECRET_KEY, FakeZaloOA, ZaloSent, ZaloUser
 from tests.fleet import Fleet
 from tests.harness import database_target, db_rows
 
 LEASE = "3"  # seconds: short, so takeovers are quick in the test
+USER = "2468458835296197922"
 
 
 @pytest.fixture
@@ -84,3 +97,51 @@ async def test_one_persons_zalo_events_through_two_instances_run_once_each_and_i
             await oa.next_message(person.user_id, timeout=1.5)
     finally:
         await fleet.stop()
+
+
+async def test_a_message_held_by_the_sending_instance_goes_when_the_person_writes_to_another(
+    database: Database,
+) -> None:
+    """A message the sender's instance could not deliver (the person's window closed) is held
+    until they write; when they write to another instance, that one releases it: the holds are
+    read from the database, not only known where they were recorded."""
+    clock = ManualClock(datetime(2026, 12, 1, 9, 0, tzinfo=VIETNAM))
+    handled: list[str] = []
+
+    async def handle(event: ZaloEvent) -> None:
+        handled.append(event.key)
+
+    def on_instance(name: str) -> ZaloInbound:
+        instance = Instance(database, name, SystemClock(), lease_seconds=6)
+        return ZaloInbound(database, clock, handle, instance=instance)
+
+    sender, other = on_instance("sender"), on_instance("other")
+    for inbound in (sender, other):
+        await inbound.resume()
+    async with database.transaction() as tx:  # as the sender's WindowFallback holds a message
+        row = await OutboxRepo(tx).enqueue(Recipient(ZALO, USER), OutMessage("Nhắc"), clock.now())
+        await OutboxRepo(tx).mark_final(row, "undeliverable", f"{HELD_PREFIX} window closed")
+    sender.held.add(USER)
+    try:
+        await wait_for(lambda: USER in other.held, timeout=10)  # its look every 3 s
+        body = {"event_name": "user_send_text", "app_id": APP_ID, "timestamp": "1796138425790",
+                "sender": {"id": USER}, "recipient": {"id": OA_ID},
+                "message": {"msg_id": "a1b2c3d4e5f60718293", "text": "tôi đây"}}  # fmt: skip
+        assert await other.accept(parse_event(body), json.dumps(body))
+        assert await status_of(database, row) == "pending"  # due: the sender's next look sends it
+        await wait_for(lambda: handled == ["a1b2c3d4e5f60718293"], timeout=10)
+    finally:
+        for inbound in (sender, other):
+            await inbound.drain(2)
+
+
+async def status_of(database: Database, row: int) -> object:
+    async with database.reading() as tx:
+        return await tx.scalar("SELECT status FROM outbox WHERE id = ?", (row,))
+
+
+async def wait_for(check: Callable[[], bool], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)

@@ -46,12 +46,15 @@ class PersonClaims(Generic[Parsed]):
         start: Callable[[InboxRow, Parsed | None], Coroutine[Any, Any, None]],
         instance: Instance | None = None,
         outage: str = "inbox",
+        on_pick_up: Callable[[Tx], Awaitable[None]] | None = None,
     ) -> None:
+        """`on_pick_up`: read along with each look for people to pick up (every 3 s)."""
         self.channel = channel
         self.db = db
         self.clock = clock
         self.start = start
         self.instance = instance
+        self.on_pick_up = on_pick_up
         self._tasks: set[asyncio.Task[None]] = set()
         # Handled updates whose rows are marked done together, a moment later: nearly every
         # update's step marked its row already, so this is only for those that caused none.
@@ -131,6 +134,8 @@ class PersonClaims(Generic[Parsed]):
         now = self.clock.now() if self.instance is None else self.instance.now()
         async with self.db.reading() as tx:
             people = await InboxRepo(tx).people_to_pick_up(self.channel, me, now)
+            if self.on_pick_up is not None:
+                await self.on_pick_up(tx)
         people = [person for person in people if not self._queued.get(person)]
         if not people:
             return 0

@@ -88,7 +88,7 @@ class ZaloInbound:
         self._locks: dict[str, asyncio.Lock] = {}
         self._waiting: Counter[str] = Counter()
         self.claims: PersonClaims[ZaloEvent] = PersonClaims(
-            CHANNEL, db, clock, self._start, instance, outage="zalo inbox"
+            CHANNEL, db, clock, self._start, instance, "zalo inbox", self._note_holds
         )
 
     async def accept(self, event: ZaloEvent, raw: str) -> bool:
@@ -116,16 +116,19 @@ class ZaloInbound:
         await repo.touch_user(event.user_id, now)
         if event.user_id not in self.held:
             return 0
-        released = await repo.release_held(CHANNEL, event.user_id, now)
-        if released:  # none yet: the hold being recorded right now goes at their next event
-            self.held.discard(event.user_id)
-        return released
+        self.held.discard(event.user_id)  # a hold being recorded right now is noted again
+        return await repo.release_held(CHANNEL, event.user_id, now)
+
+    async def _note_holds(self, tx: Tx) -> None:
+        """The users with messages held for them, as the database has them (every 3 s): the
+        holds are recorded by the instance that sends, the person may write to any other."""
+        self.held |= await ZaloRepo(tx).held_users(CHANNEL)
 
     async def resume(self) -> int:
         """Hand over, in arrival order, the events stored but not finished (by a previous run,
         or by an instance that stopped); then keep looking every 3 s."""
         async with self.db.reading() as tx:
-            self.held |= await ZaloRepo(tx).held_users(CHANNEL)
+            await self._note_holds(tx)
         return await self.claims.resume()
 
     @property
