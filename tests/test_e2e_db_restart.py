@@ -16,10 +16,12 @@ import pytest
 from bot.domain.clock import ManualClock
 from storage.engine import Done, Statement
 from storage.engine.postgres import PostgresTx
-from tests.fakebot import FakeBotApi
+from tests.fakebot import FakeBotApi, FakeUser
+from tests.fleet import Fleet
 from tests.harness import (
     ENGINE_URLS,
     RunningBot,
+    db_rows,
     db_value,
     load_examples,
     make_settings,
@@ -137,3 +139,50 @@ def db_down_meanwhile(path: Path) -> bool:
     except Exception:
         return True
     return False
+
+
+async def test_instances_behind_the_balancer_carry_on_after_postgresql_restarts(
+    fake: FakeBotApi, db_on_own_server: Path, own_server: PostgresServer
+) -> None:
+    """Two `run --webhook` processes on the server: it stops while people write (the updates
+    are refused, not stored, and posted again) and starts again; both instances reconnect by
+    themselves, every update is handled once, in each person's order, and answered."""
+    path = db_on_own_server
+    fleet = Fleet(fake, path, 2, {"LEASE_SECONDS": "3"}, database_url=ENGINE_URLS[path])
+    people = [fake.user(8901 + n, f"P{n}") for n in range(4)]
+    whose: dict[int, int] = {}  # update id -> the person who sent it
+
+    def send(person: FakeUser, text: str) -> None:
+        whose[fake.send_text(person, text)] = person.id
+
+    try:
+        await fleet.start()
+        for person in people:
+            fake.send_text(person, "/start")
+        await fake.wait_for(lambda: all(fake.messages(p.id) for p in people), timeout=30)
+        await asyncio.to_thread(own_server.stop_server)
+        for person in people:
+            send(person, "/help")
+            send(person, "/language")
+        await asyncio.sleep(3.0)  # refused meanwhile: nothing stored, Telegram posts again
+        await asyncio.to_thread(own_server.start_server)
+        await fake.wait_for(lambda: fake.pending_updates == 0, timeout=60)
+        for person in people:
+            send(person, "/help")
+        await fake.wait_for(
+            lambda: (
+                all(len(fake.messages(p.id)) >= 4 for p in people)
+                and db_value(path, "SELECT COUNT(*) FROM inbox WHERE done_at IS NULL") == 0
+            ),
+            timeout=60,
+        )
+        rows = db_rows(path, "SELECT update_id FROM processed_updates ORDER BY processed_at")
+        steps = [int(str(row[0])) for row in rows if int(str(row[0])) in whose]
+        assert sorted(steps) == sorted(whose)  # each handled once
+        for person in people:
+            own = [update for update in steps if whose[update] == person.id]
+            assert own == sorted(own)  # in the order sent
+        assert [len(fake.messages(p.id)) for p in people] == [4] * len(people)  # answered once
+        assert db_value(path, "SELECT COUNT(*) FROM inbox WHERE outcome <> 'done'") == 0
+    finally:
+        await fleet.stop()
