@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from storage.engine.base import (
@@ -35,7 +36,26 @@ __all__ = [
     "open_database",
     "sqlite_path",
     "to_db_time",
+    "unreachable",
 ]
+
+_SQLITE_AWAY = ("unable to open database file", "disk i/o error")
+_PG_AWAY_CLASSES = ("08", "57")  # SQLSTATE: connection exception, operator intervention
+
+
+def unreachable(exc: BaseException) -> bool:
+    """Whether `exc` says the database could not be reached (its server away or restarting,
+    the connection cut, no connection in time) rather than that a statement failed."""
+    if isinstance(exc, sqlite3.OperationalError):
+        return str(exc).lower().startswith(_SQLITE_AWAY)
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        return False
+    if not isinstance(exc, psycopg.OperationalError):
+        return False
+    state = getattr(exc, "sqlstate", None)
+    return state is None or str(state)[:2] in _PG_AWAY_CLASSES
 
 
 def is_postgres_url(target: str | Path) -> bool:
