@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
@@ -292,3 +293,28 @@ async def test_a_body_far_larger_than_any_event_is_refused(
     raw, header = signed(text_event("x" * 70_000))
     assert await post(url, raw, header) == 413
     assert await stored(db) == []
+
+
+async def test_an_event_failing_with_the_database_away_is_one_line_and_tried_again(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The loops say once that the database is away (bot/outage.py); each event's failure
+    meanwhile is one line, not a traceback, and the event is tried again."""
+    db = await Database.open(tmp_path / "inbox.db")
+    clock = ManualClock(datetime(2026, 12, 1, 9, 0, tzinfo=VIETNAM))
+    tries: list[str] = []
+
+    async def handle(event: ZaloEvent) -> None:
+        tries.append(event.key)
+        if len(tries) == 1:
+            raise sqlite3.OperationalError("unable to open database file")
+
+    inbound = ZaloInbound(db, clock, handle, retry_pauses=(0, 0))
+    try:
+        assert await inbound.accept(parse_event(text_event("x", "k2")), "{}")
+        await inbound.drain(5)
+        assert tries == ["k2", "k2"]
+        said = [r for r in caplog.records if "Zalo event k2" in r.getMessage()]
+        assert [(r.levelname, r.exc_info) for r in said] == [("WARNING", None)], said
+    finally:
+        await db.close()

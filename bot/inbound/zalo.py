@@ -40,7 +40,7 @@ from bot.outgoing import OutMessage
 from bot.services.kernel.dispatch import Dispatcher
 from bot.services.kernel.instance import Instance
 from bot.services.kernel.step import Incoming
-from storage.engine import Database, Tx
+from storage.engine import Database, Tx, unreachable
 from storage.inbox_repo import InboxRepo, InboxRow
 from storage.repos import AccountsRepo
 from storage.zalo_repo import ZaloRepo
@@ -166,8 +166,13 @@ class ZaloInbound:
                 await asyncio.sleep(self.retry_pauses[attempt - 1])
             try:
                 await self.handle(event)
-            except Exception:
-                log.exception("Zalo event %s failed (attempt %d)", event.key, attempt + 1)
+            except Exception as exc:
+                if unreachable(exc):  # said once by the loops (bot/outage.py): one line here
+                    log.warning(
+                        "Zalo event %s failed, the database being away (%s)", event.key, exc
+                    )
+                else:
+                    log.exception("Zalo event %s failed (attempt %d)", event.key, attempt + 1)
                 async with self.db.transaction() as tx:
                     await InboxRepo(tx).count_attempt(CHANNEL, event.key)
                 continue
