@@ -154,6 +154,12 @@ class Settings(BaseSettings):
     retention_absences_days: int = Field(default=365, ge=1)  # declared leave, after its last day
     retention_drafts_days: int = Field(default=14, ge=1)  # conversations left half-way
     retention_consents_days: int = Field(default=1825, ge=1)  # ledger proof, after superseded/left
+    retention_violations_days: int = Field(default=730, ge=1)  # violations recorded on staff
+    retention_duty_shifts_days: int = Field(default=365, ge=1)  # duty shifts, after their end
+    retention_privacy_requests_days: int = Field(default=1825, ge=1)  # closed data requests
+    retention_uploads_days: int = Field(default=30, ge=1)  # directory uploads, once expired
+    retention_updates_days: int = Field(default=7, ge=1)  # handled update ids and inbox rows
+    retention_failed_updates_days: int = Field(default=14, ge=1)  # updates given up, with body
     retention_purge_hour: time = time(2, 30)  # the daily purge
     retention_batch: int = Field(default=500, ge=1, le=10_000)  # rows per purge transaction
     # Breach register (README "Breach register and processing register").

@@ -224,23 +224,6 @@ async def open_step(
     )
 
 
-class UpdatesRepo:
-    def __init__(self, tx: Tx) -> None:
-        self.tx = tx
-
-    async def forget_before(self, moment: datetime) -> int:
-        """Forget the handled update ids, and the handled inbox rows, older than `moment`."""
-        cutoff = to_db_time(moment)
-
-        _, updates = await self.tx.batch(
-            [
-                ("DELETE FROM inbox WHERE done_at IS NOT NULL AND done_at < ?", (cutoff,)),
-                ("DELETE FROM processed_updates WHERE processed_at < ?", (cutoff,)),
-            ]
-        )
-        return updates.rowcount
-
-
 class ConversationsRepo:
     """Where a person is in a conversation. Within one step, what it read or wrote is kept in
     `known`, and writes go with the step's next trip (Tx.defer)."""

@@ -16,11 +16,13 @@ from bot.domain.retention import Kept
 from bot.domain.work_calendar import to_local
 from storage.engine import Dialect, Statement, Tx, from_db_time, to_db_time
 
-_OUTBOX_KEPT_FOR_EDITS = (
+_OUTBOX_KEPT_FOR_EDITS = (  # a closed link is edited no more: it keeps nothing
     "AND NOT EXISTS (SELECT 1 FROM button_messages m JOIN travel_requests r "
-    "ON m.subject = 'travel:' || r.id WHERE m.outbox_id = o.id AND r.status = 'pending') "
+    "ON m.subject = 'travel:' || r.id WHERE m.outbox_id = o.id AND m.closed = 0 "
+    "AND r.status = 'pending') "
     "AND NOT EXISTS (SELECT 1 FROM button_messages m JOIN health_alerts a "
-    "ON m.subject = 'alert:' || a.id WHERE m.outbox_id = o.id AND a.escalate_at IS NOT NULL) "
+    "ON m.subject = 'alert:' || a.id WHERE m.outbox_id = o.id AND m.closed = 0 "
+    "AND a.escalate_at IS NOT NULL) "
     "AND NOT EXISTS (SELECT 1 FROM broadcasts b WHERE b.progress_outbox = o.id "
     "AND (b.status = 'sending' OR b.remind_at IS NOT NULL))"
 )
@@ -35,7 +37,15 @@ def expired(kind: Kept, d: Dialect) -> str:
     last_step = d.greatest("detected_at", "COALESCE(authority_at, '')", "COALESCE(people_at, '')")
     return {
         Kept.HEALTH: "SELECT id FROM symptom_reports WHERE created_at < ? ORDER BY created_at",
+        Kept.REFERRALS: "SELECT id FROM duty_referrals WHERE created_at < ? ORDER BY created_at",
+        Kept.OUTSIDE_REPORTS: (
+            "SELECT id FROM outside_reports WHERE created_at < ? ORDER BY created_at"
+        ),
         Kept.CASES: "SELECT id FROM case_reports WHERE created_at < ? ORDER BY created_at",
+        Kept.MEASURES: (  # once nothing more is reminded
+            "SELECT request_id FROM return_measures WHERE updated_at < ? AND remind_at IS NULL "
+            "ORDER BY updated_at"
+        ),
         Kept.RETURNS: (
             "SELECT request_id FROM trip_returns WHERE updated_at < ? "
             "AND ask_at IS NULL AND remind_at IS NULL ORDER BY updated_at"
@@ -84,6 +94,38 @@ def expired(kind: Kept, d: Dialect) -> str:
             "WHERE s.active = 0 AND s.deactivated_at < ? AND c.at < ? "
             "AND c.id NOT IN (SELECT id FROM consent_superseded)"
         ),
+        Kept.VIOLATIONS: "SELECT id FROM violations WHERE created_at < ? ORDER BY created_at",
+        Kept.DUTY_SHIFTS: "SELECT id FROM duty_shifts WHERE ends_at < ? ORDER BY ends_at",
+        Kept.PRIVACY_REQUESTS: (
+            "SELECT id FROM privacy_requests WHERE closed_at IS NOT NULL AND closed_at < ? "
+            "AND status IN ('done', 'refused') ORDER BY closed_at"
+        ),
+        Kept.UPLOADS: (  # the file itself went when the upload closed or expired (its sweep)
+            "SELECT id FROM directory_uploads WHERE removed = 1 AND expires_at < ? "
+            "ORDER BY expires_at"
+        ),
+        Kept.UPDATES: (
+            "SELECT 'update:' || channel || ':' || update_id FROM processed_updates "
+            "WHERE processed_at < ? UNION ALL SELECT 'inbox:' || seq FROM inbox "
+            "WHERE done_at IS NOT NULL AND done_at < ? AND outcome = 'done'"
+        ),
+        Kept.FAILED_UPDATES: (
+            "SELECT seq FROM inbox WHERE done_at IS NOT NULL AND done_at < ? "
+            "AND outcome = 'failed' ORDER BY done_at"
+        ),
+        Kept.CHANNEL_CHOICES: (
+            f"SELECT c.staff_id FROM staff s {d.indexed_by('staff_deactivated')} "
+            "JOIN channel_choices c ON c.staff_id = s.staff_id "
+            "WHERE s.active = 0 AND s.deactivated_at < ?"
+        ),
+        Kept.PENDING_CHOICES: (
+            "SELECT channel || ':' || chat_ref FROM pending_choices WHERE sent_at < ? "
+            "ORDER BY sent_at"
+        ),
+        Kept.BUTTON_LINKS: (  # a message's links close together, when its closing edit is queued
+            "SELECT DISTINCT b.outbox_id FROM button_messages b JOIN outbox o "
+            "ON o.id = b.outbox_id WHERE b.closed = 1 AND o.created_at < ? ORDER BY b.outbox_id"
+        ),
         Kept.AUDIT: (f"SELECT id FROM audit_log WHERE at < ? AND NOT {privacy} ORDER BY at"),
         Kept.RECORDS: (
             f"SELECT 'audit:' || id FROM audit_log WHERE at < ? AND {privacy} "
@@ -97,6 +139,7 @@ PARAMS: dict[Kept, tuple[Kept, ...]] = {
     Kept.TRAVEL: (Kept.TRAVEL, Kept.RETURNS),
     Kept.CONSENTS: (Kept.CONSENTS,) * 3,
     Kept.RECORDS: (Kept.RECORDS, Kept.RECORDS),
+    Kept.UPDATES: (Kept.UPDATES, Kept.UPDATES),
 }
 BY_DAY = frozenset({Kept.ABSENCES})  # compared with a day (YYYY-MM-DD, local) not an instant
 
@@ -112,16 +155,29 @@ def _delete_in(table: str, column: str, keys: Sequence[object]) -> Statement:
     return f"DELETE FROM {table} WHERE {column} IN ({_marks(keys)})", list(keys)
 
 
-def _delete_alerts(objects: list[str]) -> list[Statement]:
-    alerts = f"SELECT id FROM health_alerts WHERE object IN ({_marks(objects)})"
+def _delete_alerts_in(alerts: str, params: list[object]) -> list[Statement]:
+    """The alerts `alerts` (a query of their ids) and what hangs on them: recipients, button
+    links, the referrals passed up (with their links)."""
+    referrals = f"SELECT id FROM duty_referrals WHERE alert_id IN ({alerts})"
     return [
-        (f"DELETE FROM alert_recipients WHERE alert_id IN ({alerts})", objects),
+        (f"DELETE FROM alert_recipients WHERE alert_id IN ({alerts})", params),
+        (
+            "DELETE FROM button_messages WHERE subject IN "
+            f"(SELECT 'referral:' || id FROM ({referrals}) r)",
+            params,
+        ),
+        (f"DELETE FROM duty_referrals WHERE alert_id IN ({alerts})", params),
         (
             f"DELETE FROM button_messages WHERE subject IN (SELECT 'alert:' || id FROM ({alerts}) a)",
-            objects,
+            params,
         ),
-        (f"DELETE FROM health_alerts WHERE id IN ({alerts})", objects),
+        (f"DELETE FROM health_alerts WHERE id IN ({alerts})", params),
     ]
+
+
+def _delete_alerts(objects: list[str]) -> list[Statement]:
+    alerts = f"SELECT id FROM health_alerts WHERE object IN ({_marks(objects)})"
+    return _delete_alerts_in(alerts, list(objects))
 
 
 def _health(ids: list[object], cutoff: str) -> list[Statement]:
@@ -131,12 +187,36 @@ def _health(ids: list[object], cutoff: str) -> list[Statement]:
     ]
 
 
+def _referrals(ids: list[object], cutoff: str) -> list[Statement]:
+    return [
+        _delete_in("button_messages", "subject", [f"referral:{i}" for i in ids]),
+        _delete_in("duty_referrals", "id", ids),
+    ]
+
+
+def _outside_reports(ids: list[object], cutoff: str) -> list[Statement]:
+    return [
+        _delete_in("button_messages", "subject", [f"outside:{i}" for i in ids]),
+        _delete_in("outside_reports", "id", ids),
+    ]
+
+
 def _cases(ids: list[object], cutoff: str) -> list[Statement]:
+    reports = f"SELECT id FROM outside_reports WHERE case_id IN ({_marks(ids)})"
     return [
         *_delete_alerts([f"case:{i}" for i in ids]),
+        (  # an outside report refers to its case (a foreign key): it goes first
+            f"DELETE FROM button_messages WHERE subject IN (SELECT 'outside:' || id FROM ({reports}) r)",
+            ids,
+        ),
+        _delete_in("outside_reports", "case_id", ids),
         _delete_in("case_nodes", "case_id", ids),
         _delete_in("case_reports", "id", ids),
     ]
+
+
+def _measures(ids: list[object], cutoff: str) -> list[Statement]:
+    return [_delete_in("return_measures", "request_id", ids)]
 
 
 def _returns(ids: list[object], cutoff: str) -> list[Statement]:
@@ -151,6 +231,7 @@ def _travel(ids: list[object], cutoff: str) -> list[Statement]:
     return [
         _delete_in("request_deciders", "request_id", ids),
         _delete_in("trip_returns", "request_id", ids),
+        _delete_in("return_measures", "request_id", ids),
         _delete_in("button_messages", "subject", [f"travel:{i}" for i in ids]),
         _delete_in("travel_requests", "id", ids),
     ]
@@ -165,16 +246,12 @@ def _leavers(staff_ids: list[object], now: str) -> list[Statement]:
     watched = f"SELECT id FROM monitorings WHERE staff_id IN ({marks})"
     alerts = f"SELECT id FROM health_alerts WHERE object IN ({objects})"
     return [
-        (f"DELETE FROM alert_recipients WHERE alert_id IN ({alerts})", staff_ids),
-        (
-            f"DELETE FROM button_messages WHERE subject IN (SELECT 'alert:' || id FROM ({alerts}) a)",
-            staff_ids,
-        ),
-        (f"DELETE FROM health_alerts WHERE id IN ({alerts})", staff_ids),
+        *_delete_alerts_in(alerts, staff_ids),
         _delete_in("symptom_reports", "staff_id", staff_ids),
         (f"DELETE FROM checkins WHERE monitoring_id IN ({watched})", staff_ids),
         _delete_in("monitorings", "staff_id", staff_ids),
         _delete_in("trip_returns", "staff_id", staff_ids),
+        _delete_in("return_measures", "staff_id", staff_ids),
         (
             f"UPDATE travel_requests SET address = '' WHERE staff_id IN ({marks}) "
             "AND status <> 'pending' AND address <> ''",
@@ -247,6 +324,57 @@ def _consents(ids: list[object], cutoff: str) -> list[Statement]:
     ]
 
 
+def _violations(ids: list[object], cutoff: str) -> list[Statement]:
+    return [_delete_in("violations", "id", ids)]
+
+
+def _duty_shifts(ids: list[object], cutoff: str) -> list[Statement]:
+    return [_delete_in("duty_shifts", "id", ids)]
+
+
+def _privacy_requests(ids: list[object], cutoff: str) -> list[Statement]:
+    return [_delete_in("privacy_requests", "id", ids)]
+
+
+def _uploads(ids: list[object], cutoff: str) -> list[Statement]:
+    return [_delete_in("directory_uploads", "id", ids)]
+
+
+def _prefixed(keys: list[object], prefix: str) -> list[str]:
+    """The rest of the 'prefix:rest' keys of a kind whose query unites two tables."""
+    return [str(k)[len(prefix) + 1 :] for k in keys if str(k).startswith(prefix + ":")]
+
+
+def _updates(keys: list[object], cutoff: str) -> list[Statement]:
+    handled: list[object] = list(_prefixed(keys, "update"))
+    statements = _delete_pairs("processed_updates", ("channel", "update_id"), handled)
+    seqs: list[object] = [int(seq) for seq in _prefixed(keys, "inbox")]
+    if seqs:
+        statements.append(_delete_in("inbox", "seq", seqs))
+    return statements
+
+
+def _failed_updates(seqs: list[object], cutoff: str) -> list[Statement]:
+    return [_delete_in("inbox", "seq", seqs)]
+
+
+def _channel_choices(staff_ids: list[object], cutoff: str) -> list[Statement]:
+    return [_delete_in("channel_choices", "staff_id", staff_ids)]
+
+
+def _pending_choices(keys: list[object], cutoff: str) -> list[Statement]:
+    return _delete_pairs("pending_choices", ("channel", "chat_ref"), keys)
+
+
+def _button_links(outbox_ids: list[object], cutoff: str) -> list[Statement]:
+    return [
+        (
+            f"DELETE FROM button_messages WHERE outbox_id IN ({_marks(outbox_ids)}) AND closed = 1",
+            list(outbox_ids),
+        )
+    ]
+
+
 def _records(keys: list[object], cutoff: str) -> list[Statement]:
     entries: list[object] = [int(str(k).split(":")[1]) for k in keys if str(k).startswith("audit:")]
     breaches: list[object] = [
@@ -260,7 +388,10 @@ def _records(keys: list[object], cutoff: str) -> list[Statement]:
 
 DELETE: dict[Kept, Delete] = {
     Kept.HEALTH: _health,
+    Kept.REFERRALS: _referrals,
+    Kept.OUTSIDE_REPORTS: _outside_reports,
     Kept.CASES: _cases,
+    Kept.MEASURES: _measures,
     Kept.RETURNS: _returns,
     Kept.MONITORING: _monitoring,
     Kept.TRAVEL: _travel,
@@ -271,6 +402,15 @@ DELETE: dict[Kept, Delete] = {
     Kept.ABSENCES: _absences,
     Kept.DRAFTS: _drafts,
     Kept.CONSENTS: _consents,
+    Kept.VIOLATIONS: _violations,
+    Kept.DUTY_SHIFTS: _duty_shifts,
+    Kept.PRIVACY_REQUESTS: _privacy_requests,
+    Kept.UPLOADS: _uploads,
+    Kept.UPDATES: _updates,
+    Kept.FAILED_UPDATES: _failed_updates,
+    Kept.CHANNEL_CHOICES: _channel_choices,
+    Kept.PENDING_CHOICES: _pending_choices,
+    Kept.BUTTON_LINKS: _button_links,
     Kept.AUDIT: _audit,
     Kept.RECORDS: _records,
 }

@@ -41,7 +41,8 @@ NEW_LEAVER = "TH-004"  # left 10 days ago: kept for now
 OLD_LEAVER = "CS-004"  # left 6 years ago: even the consent ledger goes
 DAYS = {"health": 90, "returns": 90, "monitoring": 90, "travel": 365, "audit": 730,
         "outbox": 30, "exports": 7, "leavers": 30, "records": 1825, "directive_reads": 730,
-        "absences": 365, "drafts": 14, "consents": 1825}  # fmt: skip
+        "absences": 365, "drafts": 14, "consents": 1825, "violations": 730, "duty_shifts": 365,
+        "privacy_requests": 1825, "uploads": 30, "updates": 7, "failed_updates": 14}  # fmt: skip
 YEAR = 365 * DAY
 
 
@@ -85,9 +86,14 @@ def write_year(conn: sqlite3.Connection) -> Expected:
         _directives(conn, expected, day, at)
         _absences(conn, expected, day, at)
         _drafts(conn, expected, day, at)
+        _measures(conn, expected, day, at, staff_id)
+        _violations_and_duty(conn, expected, day, at)
+        _privacy_requests(conn, expected, day, at)
+        _messenger_rows(conn, expected, day, at)
     _new_leaver(conn, expected)
     _breaches(conn, expected)
     _consents(conn, expected)
+    _channel_choices(conn, expected)
     return expected
 
 
@@ -107,6 +113,13 @@ def _health(conn: sqlite3.Connection, e: Expected, day: int, at: datetime, staff
     e.row("symptom_reports", report, kept)
     e.row("health_alerts", alert, kept)
     e.row("alert_recipients", alert, kept)
+    if day % 3 == 0:  # passed up to the leaders: goes with its alert (a leaver's too)
+        referral = conn.execute(
+            "INSERT INTO duty_referrals (alert_id, referred_by, note, sent_to, created_at) "
+            "VALUES (?, 'YT-003', 'sốt cao', '[\"UB-001\"]', ?)",
+            (alert, t(at)),
+        ).lastrowid
+        e.row("duty_referrals", referral, kept)
     if day % 7 == 0:
         case = conn.execute(
             "INSERT INTO case_reports (unit_id, scenario, reported_by, created_at) "
@@ -120,6 +133,13 @@ def _health(conn: sqlite3.Connection, e: Expected, day: int, at: datetime, staff
         ).lastrowid
         e.row("case_reports", case, not old(at, DAYS["health"]))
         e.row("case_nodes", node, not old(at, DAYS["health"]))
+        # prepared half a day later: on the cutoff's edge it goes with its case (a foreign key)
+        outside = conn.execute(
+            "INSERT INTO outside_reports (case_id, contact_id, body, handed_to, created_at) "
+            "VALUES (?, 'CDC-HN', 'F0: Người bệnh', '[\"YT-003\"]', ?)",
+            (case, t(at + DAY / 2)),
+        ).lastrowid
+        e.row("outside_reports", outside, not old(at, DAYS["health"]))
 
 
 def _travel(conn: sqlite3.Connection, e: Expected, day: int, at: datetime, staff_id: str) -> None:
@@ -189,6 +209,19 @@ def _outbox(conn: sqlite3.Connection, e: Expected, day: int, at: datetime) -> No
             (status, t(at), purpose),
         ).lastrowid
         e.row("outbox", row, days is None or not old(at, days))
+        if status == "pending":  # a message kept: its settled links go, its live one stays
+            for subject, closed in ((f"back:{day}", 1), (f"declare:{day}", 0)):
+                conn.execute(
+                    "INSERT INTO button_messages (subject, outbox_id, closed) VALUES (?, ?, ?)",
+                    (subject, row, closed),
+                )
+                e.row("button_messages", f"{subject}|{row}", not closed or not old(at, 30))
+        elif status == "sent" and purpose is None:  # goes with its message
+            conn.execute(
+                "INSERT INTO button_messages (subject, outbox_id) VALUES (?, ?)",
+                (f"checkin:{day}:20210526", row),
+            )
+            e.row("button_messages", f"checkin:{day}:20210526|{row}", not old(at, DAYS["outbox"]))
     # An approval message of a request still pending: kept, its buttons are edited later.
     pending = conn.execute(
         "SELECT id FROM travel_requests WHERE status = 'pending' ORDER BY id DESC LIMIT 1"
@@ -204,6 +237,7 @@ def _outbox(conn: sqlite3.Connection, e: Expected, day: int, at: datetime) -> No
             (f"travel:{pending[0]}", row),
         )
         e.row("outbox", row, True)
+        e.row("button_messages", f"travel:{pending[0]}|{row}", True)
 
 
 def _audit(conn: sqlite3.Connection, e: Expected, day: int, at: datetime) -> None:
@@ -262,6 +296,105 @@ def _drafts(conn: sqlite3.Connection, e: Expected, day: int, at: datetime) -> No
         (str(9000 + day), t(at)),
     )
     e.row("conversations", f"telegram:{9000 + day}", not old(at, DAYS["drafts"]))
+
+
+def _measures(conn: sqlite3.Connection, e: Expected, day: int, at: datetime, staff_id: str) -> None:
+    """A test on return every 4 days; every other one still reminded (kept whatever its age)."""
+    if day % 4:
+        return
+    reminded = day % 8 == 4
+    conn.execute(
+        "INSERT INTO return_measures (request_id, staff_id, area, arrived_at, test_due_at, "
+        "test_result, remind_at, created_at, updated_at) "
+        "VALUES (?1, ?2, 'Đà Nẵng', ?3, ?3, ?4, ?5, ?3, ?3)",
+        (100_000 + day, staff_id, t(at), None if reminded else "negative",
+         t(NOW + DAY) if reminded else None),
+    )  # fmt: skip
+    expired = old(at, DAYS["health"]) and not reminded
+    e.row("return_measures", 100_000 + day, not expired and staff_id != LEAVER)
+
+
+def _violations_and_duty(conn: sqlite3.Connection, e: Expected, day: int, at: datetime) -> None:
+    """A shift a day (every fourth one 200 days further back); a violation every 6 days, every
+    other one 400 days further back."""
+    ends = at - 200 * DAY * (day % 4 == 0)
+    shift = conn.execute(
+        "INSERT INTO duty_shifts (unit_id, starts_at, ends_at, staff_id) "
+        "VALUES ('YT', ?, ?, 'YT-003')",
+        (t(ends - timedelta(hours=8)), t(ends)),
+    ).lastrowid
+    e.row("duty_shifts", shift, not old(ends, DAYS["duty_shifts"]))
+    if day % 6:
+        return
+    recorded = at - 400 * DAY * (day % 12 == 0)
+    violation = conn.execute(
+        "INSERT INTO violations (staff_id, unit_id, kind, note, recorded_by, created_at) "
+        "VALUES ('TH-003', 'TH', 'travel', 'đi không xin phép', 'TH-001', ?)",
+        (t(recorded),),
+    ).lastrowid
+    e.row("violations", violation, not old(recorded, DAYS["violations"]))
+
+
+def _privacy_requests(conn: sqlite3.Connection, e: Expected, day: int, at: datetime) -> None:
+    """A data request every 10 days, every other one 1,600 days further back; closed ones go
+    5 years after closing, open ones stay."""
+    if day % 10:
+        return
+    status = ("done", "refused", "open", "acknowledged")[day // 10 % 4]
+    created = at - 1600 * DAY * (day % 20 == 0)
+    closed = t(created + DAY) if status in ("done", "refused") else None
+    request = conn.execute(
+        "INSERT INTO privacy_requests (staff_id, kind, status, created_at, ack_due_at, due_at, "
+        "remind_at, closed_at) VALUES ('HB-001', 'delete', ?, ?2, ?2, ?2, ?2, ?3)",
+        (status, t(created), closed),
+    ).lastrowid
+    expired = closed is not None and old(created + DAY, DAYS["privacy_requests"])
+    e.row("privacy_requests", request, not expired)
+
+
+def _messenger_rows(conn: sqlite3.Connection, e: Expected, day: int, at: datetime) -> None:
+    """A day's handled update ids and inbox rows (done, given up, still open), a directory
+    upload every 3 days (its file deleted every other time), numbered choices every 2 days."""
+    conn.execute(
+        "INSERT INTO processed_updates (channel, update_id, processed_at) VALUES ('zalo', ?, ?)",
+        (f"m:{day}", t(at)),
+    )
+    e.row("processed_updates", f"zalo:m:{day}", not old(at, DAYS["updates"]))
+    for outcome, days in (("done", DAYS["updates"]), ("failed", DAYS["failed_updates"]), (None, 0)):
+        seq = conn.execute(
+            "INSERT INTO inbox (channel, update_id, body, received_at, done_at, outcome) "
+            "VALUES ('telegram', ?, ?, ?, ?, ?)",
+            (f"{outcome}-{day}", "" if outcome == "done" else '{"message":{}}', t(at),
+             t(at) if outcome else None, outcome),
+        ).lastrowid  # fmt: skip
+        e.row("inbox", seq, outcome is None or not old(at, days))
+    if day % 3 == 0:
+        removed = day % 2
+        upload = conn.execute(
+            "INSERT INTO directory_uploads (staff_id, batch, kind, path, name, created_at, "
+            "expires_at, closed, removed) VALUES ('DU-003', 0, 'staff', 'x.csv', 'staff.csv', "
+            "?1, ?1, 1, ?2)",
+            (t(at), removed),
+        ).lastrowid
+        e.row("directory_uploads", upload, not (removed and old(at, DAYS["uploads"])))
+    if day % 2 == 0:
+        conn.execute(
+            "INSERT INTO pending_choices (channel, chat_ref, choices, sent_at) "
+            "VALUES ('zalo', ?, '[]', ?)",
+            (f"z{day}", t(at)),
+        )
+        e.row("pending_choices", f"zalo:z{day}", not old(at, DAYS["drafts"]))
+
+
+def _channel_choices(conn: sqlite3.Connection, e: Expected) -> None:
+    """A leaver's choice of messenger goes with their health data (leavers' days)."""
+    for staff_id, kept in (("HB-001", True), (NEW_LEAVER, True), (LEAVER, False),
+                           (OLD_LEAVER, False)):  # fmt: skip
+        conn.execute(
+            "INSERT INTO channel_choices (staff_id, channel, chosen_at) VALUES (?, 'zalo', ?)",
+            (staff_id, t(NOW - YEAR)),
+        )
+        e.row("channel_choices", staff_id, kept)
 
 
 def _consents(conn: sqlite3.Connection, e: Expected) -> None:
@@ -334,6 +467,18 @@ KEYS = {
     "absences": "id",
     "conversations": "channel || ':' || user_ref",
     "consents": "id",
+    "duty_referrals": "id",
+    "outside_reports": "id",
+    "return_measures": "request_id",
+    "violations": "id",
+    "duty_shifts": "id",
+    "privacy_requests": "id",
+    "directory_uploads": "id",
+    "processed_updates": "channel || ':' || update_id",
+    "inbox": "seq",
+    "channel_choices": "staff_id",
+    "pending_choices": "channel || ':' || chat_ref",
+    "button_messages": "subject || '|' || outbox_id",
 }
 
 
@@ -342,6 +487,12 @@ KEPT_TABLES = {
     Kept.ABSENCES: "absences",
     Kept.DRAFTS: "conversations",
     Kept.CONSENTS: "consents",
+    Kept.VIOLATIONS: "violations",
+    Kept.DUTY_SHIFTS: "duty_shifts",
+    Kept.PRIVACY_REQUESTS: "privacy_requests",
+    Kept.UPLOADS: "directory_uploads",
+    Kept.PENDING_CHOICES: "pending_choices",
+    Kept.CHANNEL_CHOICES: "channel_choices",
 }
 
 
@@ -406,8 +557,8 @@ async def test_the_purge_deletes_what_is_past_its_time_and_nothing_else(
     assert outcome.counts[Kept.EXPORTS] == 2
     assert sorted(p.name for p in settings.exports_folder.rglob("*") if p.is_file()) == ["new.xlsx"]
     assert outcome.counts[Kept.LEAVERS] == 2  # TH-003 and CS-004; TH-004 left 10 days ago
-    for kind in (Kept.DIRECTIVE_READS, Kept.ABSENCES, Kept.DRAFTS, Kept.CONSENTS):
-        assert outcome.counts[kind] == len(expected.gone[KEPT_TABLES[kind]]), kind
+    for kind, table in KEPT_TABLES.items():
+        assert outcome.counts[kind] == len(expected.gone[table]), kind
 
 
 async def test_the_dry_run_changes_nothing_and_counts_what_the_purge_then_deletes(

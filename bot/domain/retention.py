@@ -9,20 +9,33 @@ from enum import StrEnum
 
 
 class Kept(StrEnum):
-    """The kinds of records the purge deletes, in the order it goes through them."""
+    """The kinds of records the purge deletes, in the order it goes through them: a kind whose
+    records another deletes along with its own comes first (so the dry run counts the same)."""
 
+    REFERRALS = "referrals"  # alerts a duty officer passed up to the leaders, with their note
     HEALTH = "health"  # symptom reports, their alerts
+    OUTSIDE_REPORTS = "outside_reports"  # case reports prepared for bodies outside the bot
     CASES = "cases"  # case reports, their contact trees and alerts
+    MEASURES = "measures"  # testing and isolation on return: the test results
     RETURNS = "returns"  # return declarations
     MONITORING = "monitoring"  # monitorings and their check-ins
     TRAVEL = "travel"  # travel requests
     LEAVERS = "leavers"  # the health data of people who left the office (after the above)
+    BUTTON_LINKS = "button_links"  # which message carries whose buttons, once settled
     OUTBOX = "outbox"  # messages already sent (or given up)
     DIRECTIVE_COPIES = "directive_copies"  # each person's copy of a directive
     DIRECTIVE_READS = "directive_reads"  # who received a directive, when they read it
     ABSENCES = "absences"  # declared absences (leave), after their last day
     DRAFTS = "drafts"  # conversations left half-way: a request, a declaration, a directive
     CONSENTS = "consents"  # the consent ledger: superseded decisions, and a leaver's
+    VIOLATIONS = "violations"  # violations heads recorded on their staff
+    DUTY_SHIFTS = "duty_shifts"  # the duty roster's shifts, after their end
+    PRIVACY_REQUESTS = "privacy_requests"  # people's data requests, once closed
+    UPLOADS = "uploads"  # directory files sent in the chat (their rows, the file gone)
+    UPDATES = "updates"  # handled update ids (the redelivery check) and their inbox rows
+    FAILED_UPDATES = "failed_updates"  # updates given up after their attempts (with their body)
+    CHANNEL_CHOICES = "channel_choices"  # the messenger a person chose, once they left
+    PENDING_CHOICES = "pending_choices"  # the numbered choices last offered in a chat
     AUDIT = "audit"  # audit entries
     RECORDS = "records"  # breach records and the purge's own entries
     EXPORTS = "exports"  # exported files
@@ -43,9 +56,24 @@ class RetentionDays:
     absences: int
     drafts: int
     consents: int
+    violations: int
+    duty_shifts: int
+    privacy_requests: int
+    uploads: int
+    updates: int
+    failed_updates: int
 
     def days(self, kind: Kept) -> int:
-        shared = {Kept.CASES: self.health, Kept.DIRECTIVE_COPIES: self.audit}
+        shared = {
+            Kept.CASES: self.health,
+            Kept.REFERRALS: self.health,
+            Kept.OUTSIDE_REPORTS: self.health,
+            Kept.MEASURES: self.health,
+            Kept.DIRECTIVE_COPIES: self.audit,
+            Kept.CHANNEL_CHOICES: self.leavers,
+            Kept.PENDING_CHOICES: self.drafts,
+            Kept.BUTTON_LINKS: self.outbox,
+        }
         return shared.get(kind) or int(getattr(self, kind.value))
 
 

@@ -18,7 +18,7 @@ from storage.broadcast_repo import BroadcastRepo, NewBroadcast
 from storage.buttons_repo import ButtonsRepo
 from storage.directory_repo import DirectoryRepo
 from storage.duty_repo import DutyRepo
-from storage.engine import Database
+from storage.engine import Database, to_db_time
 from storage.health_repo import HealthRepo, NewReport
 from storage.measures_repo import MeasuresRepo
 from storage.outbox_repo import OutboxRepo, Recipient
@@ -31,7 +31,6 @@ from storage.repos import (
     Conversation,
     ConversationsRepo,
     InvitesRepo,
-    UpdatesRepo,
     open_step,
 )
 from storage.retention_repo import RetentionRepo
@@ -91,8 +90,6 @@ async def test_a_step_claims_its_update_once_and_reads_what_it_needs(db: Databas
     assert first.claimed and first.account is not None and first.directory_version == 1
     assert first.conversation == Conversation("travel", "dest", {"a": 1})
     assert not again.claimed
-    async with db.transaction() as tx:
-        assert await UpdatesRepo(tx).forget_before(NOW + HOUR) == 1
 
 
 async def test_a_conversation_written_in_a_step_is_read_back_and_cleared(db: Database) -> None:
@@ -229,6 +226,51 @@ async def test_the_purge_is_claimed_by_one_and_deletes_in_batches(db: Database) 
         first = await RetentionRepo(tx).delete_batch(Kept.OUTBOX, limits, NOW, 3)
         second = await RetentionRepo(tx).delete_batch(Kept.OUTBOX, limits, NOW, 3)
     assert (first.deleted, first.more, second.deleted, second.more) == (3, True, 2, False)
+
+
+async def test_every_kind_of_record_is_found_and_deleted_on_this_engine(db: Database) -> None:
+    """Each kind's query and deletes run on both engines: a row of each new kind, old enough."""
+    old = NOW - 3 * 365 * 24 * HOUR
+    async with db.transaction() as tx:
+        await open_step(tx, "telegram", "801", 55, old)  # a handled update id
+        await tx.batch(
+            [
+                (
+                    "INSERT INTO inbox (channel, update_id, body, received_at, done_at, outcome) "
+                    "VALUES ('telegram', '56', '{}', ?, ?, 'failed')",
+                    (to_db_time(old), to_db_time(old)),
+                ),
+                (
+                    "INSERT INTO pending_choices (channel, chat_ref, choices, sent_at) "
+                    "VALUES ('zalo', 'z1', '[]', ?)",
+                    (to_db_time(old),),
+                ),
+                (
+                    "INSERT INTO violations (staff_id, unit_id, kind, note, recorded_by, "
+                    "created_at) VALUES ('TH-003', 'HB-TH', 'travel', 'x', 'TH-001', ?)",
+                    (to_db_time(old),),
+                ),
+            ]
+        )
+        row = await OutboxRepo(tx).enqueue(
+            Recipient("telegram", "801", "TH-003"), OutMessage("x"), old
+        )
+        await ButtonsRepo(tx).remember(["back:1"], row)
+        await ButtonsRepo(tx).close([row])
+    limits = dict.fromkeys(Kept, NOW - 24 * HOUR)
+    found: dict[Kept, int] = {}
+    async with db.transaction() as tx:
+        retention = RetentionRepo(tx)
+        for kind in Kept:
+            if kind is not Kept.EXPORTS:
+                found[kind] = await retention.count_expired(kind, limits)
+                assert (await retention.delete_batch(kind, limits, NOW, 1000)).deleted == found[
+                    kind
+                ]
+                assert await retention.count_expired(kind, limits) == 0, kind
+    for kind in (Kept.UPDATES, Kept.FAILED_UPDATES, Kept.PENDING_CHOICES, Kept.VIOLATIONS,
+                 Kept.BUTTON_LINKS):  # fmt: skip
+        assert found[kind] >= 1, kind
 
 
 # --- duty roster, outside contacts, uploads ---------------------------------------------------

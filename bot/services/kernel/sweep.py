@@ -8,16 +8,13 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
-from datetime import timedelta
 
 from bot.services.kernel.feature import SweepJob
 from bot.services.kernel.step import Deps
 from storage.leases_repo import sweeping_alone
-from storage.repos import UpdatesRepo
 
 log = logging.getLogger(__name__)
 
-KEEP_UPDATE_IDS = timedelta(days=7)
 SLOW_JOB_SECONDS = 0.1
 
 
@@ -39,9 +36,7 @@ class Sweeper:
         async with self._lock, sweeping_alone(self.deps.db) as alone:
             if not alone:  # another instance's tick is under way: it does what is due
                 return 0
-            now = self.deps.clock.now()
-            async with self.deps.db.transaction() as tx:
-                await UpdatesRepo(tx).forget_before(now - KEEP_UPDATE_IDS)
+            now = self.deps.clock.now()  # handled update ids go with the purge (Kept.UPDATES)
             done = 0
             for job in self.jobs:
                 started = time.perf_counter()

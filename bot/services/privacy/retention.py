@@ -47,6 +47,12 @@ def retention_days(settings: Settings) -> RetentionDays:
         absences=settings.retention_absences_days,
         drafts=settings.retention_drafts_days,
         consents=settings.retention_consents_days,
+        violations=settings.retention_violations_days,
+        duty_shifts=settings.retention_duty_shifts_days,
+        privacy_requests=settings.retention_privacy_requests_days,
+        uploads=settings.retention_uploads_days,
+        updates=settings.retention_updates_days,
+        failed_updates=settings.retention_failed_updates_days,
     )
 
 
@@ -61,7 +67,10 @@ class PurgeOutcome:
 def label(t: Translator, kind: Kept) -> str:
     labels = {
         Kept.HEALTH: t._("symptom reports"),
+        Kept.REFERRALS: t._("alerts passed up to the leaders (with their note)"),
+        Kept.OUTSIDE_REPORTS: t._("case reports prepared for outside bodies"),
         Kept.CASES: t._("case reports"),
+        Kept.MEASURES: t._("tests and isolation on return (test results)"),
         Kept.RETURNS: t._("return declarations"),
         Kept.MONITORING: t._("medical monitorings (with their check-ins)"),
         Kept.TRAVEL: t._("travel requests"),
@@ -72,6 +81,15 @@ def label(t: Translator, kind: Kept) -> str:
         Kept.ABSENCES: t._("declared absences"),
         Kept.DRAFTS: t._("conversations left unfinished (drafts)"),
         Kept.CONSENTS: t._("consent decisions replaced, or of people who left"),
+        Kept.VIOLATIONS: t._("violations recorded on staff"),
+        Kept.DUTY_SHIFTS: t._("past duty shifts"),
+        Kept.PRIVACY_REQUESTS: t._("data requests closed"),
+        Kept.UPLOADS: t._("directory files sent in the chat (records of them)"),
+        Kept.UPDATES: t._("updates handled (their ids)"),
+        Kept.FAILED_UPDATES: t._("updates given up (with what was sent)"),
+        Kept.CHANNEL_CHOICES: t._("messenger choices of people who left"),
+        Kept.PENDING_CHOICES: t._("numbered choices last offered in a chat"),
+        Kept.BUTTON_LINKS: t._("links of settled messages to their buttons"),
         Kept.AUDIT: t._("audit entries"),
         Kept.RECORDS: t._("breach records and purge entries"),
         Kept.EXPORTS: t._("exported files"),
