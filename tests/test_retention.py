@@ -700,6 +700,18 @@ async def test_the_command_line_dry_run_is_vietnamese_and_changes_nothing(
                 "thời gian vắng mặt đã báo: ",
                 "hội thoại bỏ dở (bản nháp): ",
                 "quyết định đồng ý đã được thay thế, hoặc của người đã nghỉ: ",
+                "xét nghiệm và cách ly khi trở về (kết quả xét nghiệm): ",
+                "báo cáo ca bệnh chuẩn bị cho cơ quan bên ngoài: ",
+                "cảnh báo đã chuyển lên lãnh đạo (kèm ghi chú): ",
+                "vi phạm ghi nhận đối với cán bộ: ",
+                "ca trực đã qua: ",
+                "yêu cầu về dữ liệu đã đóng: ",
+                "tệp danh bạ gửi qua trò chuyện (bản ghi về tệp): ",
+                "tin nhắn đã xử lý (mã tin): ",
+                "tin nhắn không xử lý được (kèm nội dung đã gửi): ",
+                "ứng dụng nhắn tin đã chọn của người đã nghỉ: ",
+                "lựa chọn đánh số gửi gần nhất trong cuộc trò chuyện: ",
+                "liên kết của tin nhắn đã xử lý xong với nút bấm: ",
             ):
                 assert line in done.stdout, line
         else:
@@ -709,7 +721,15 @@ async def test_the_command_line_dry_run_is_vietnamese_and_changes_nothing(
             ledger = done.stdout.split("Sổ ghi nhận sự đồng ý")[1].split("\n\n")[0]
             assert "Căn cứ pháp lý: nghĩa vụ theo luật" in ledger, ledger
             assert "1825 ngày sau đó" in ledger, ledger
-            for name in ("Thời gian vắng mặt", "Người nhận chỉ đạo", "Hội thoại còn dang dở"):
+            requests = done.stdout.split("Yêu cầu về dữ liệu (sửa")[1].split("\n\n")[0]
+            assert "nghĩa vụ theo luật" in requests and "1825 ngày sau khi đóng" in requests
+            for name in (
+                "Thời gian vắng mặt", "Người nhận chỉ đạo", "Hội thoại còn dang dở",
+                "Xét nghiệm khi trở về", "Báo cáo ca bệnh gửi cơ quan bên ngoài",
+                "Cảnh báo chuyển lên lãnh đạo", "Lịch trực", "Vi phạm ghi nhận",
+                "Yêu cầu về dữ liệu", "Tệp danh bạ", "Tin nhắn đến", "Ứng dụng nhắn tin đã chọn",
+                "Liên kết giữa tin nhắn",
+            ):  # fmt: skip
                 assert name in done.stdout, name
     assert snapshot(db_path) == before
 

@@ -86,6 +86,7 @@ def processings(settings: Settings) -> list[Processing]:
             True,
             _kept_health(Kept.MONITORING, settings),
         ),
+        *_more_health(settings),
         Processing(
             lambda t: t._("Declared absences: first and last day"),
             lambda t: t._("send a request to the deputy while its decider is away"),
@@ -126,6 +127,8 @@ def processings(settings: Settings) -> list[Processing]:
                 days=d(Kept.CONSENTS, settings)(t),
             ),
         ),
+        *_office_records(settings),
+        *_messenger_records(settings),
         Processing(
             lambda t: t._("Messages sent (copies in the outbox)"),
             lambda t: t._("deliver, retry, show who was not reached"),
@@ -161,6 +164,120 @@ def processings(settings: Settings) -> list[Processing]:
             lambda t: t._("the data protection officer; district admins"),
             False,
             d(Kept.RECORDS, settings),
+        ),
+    ]
+
+
+def _more_health(settings: Settings) -> list[Processing]:
+    return [
+        Processing(
+            lambda t: t._("Tests on return (sensitive): the result, its photo, isolation's end"),
+            lambda t: t._("follow the testing and isolation an area's directive requires"),
+            "health",
+            lambda t: t._("the person; the unit head; health officers"),
+            True,
+            _kept_health(Kept.MEASURES, settings),
+        ),
+        Processing(
+            lambda t: t._("Case reports for outside bodies (sensitive): the case, its contacts"),
+            lambda t: t._("hand a case to the health department and the bodies it names"),
+            "health",
+            lambda t: t._("the duty officers it was handed to; health officers"),
+            True,
+            _kept_health(Kept.OUTSIDE_REPORTS, settings),
+        ),
+        Processing(
+            lambda t: t._("Alerts passed up to the leaders (sensitive): the duty officer's note"),
+            lambda t: t._("bring an alert beyond a duty officer's authority to the leaders"),
+            "health",
+            lambda t: t._("the leaders it was sent to; the duty officer"),
+            True,
+            _kept_health(Kept.REFERRALS, settings),
+        ),
+    ]
+
+
+def _office_records(settings: Settings) -> list[Processing]:
+    d = _days
+    return [
+        Processing(
+            lambda t: t._("Duty roster: who is on duty for a unit, when, the duty phone"),
+            lambda t: t._("send alerts to whoever is on duty"),
+            "directory",
+            lambda t: t._("the unit's heads; health and duty officers; district admins"),
+            True,
+            lambda t: t._("{days} after the shift ends", days=d(Kept.DUTY_SHIFTS, settings)(t)),
+        ),
+        Processing(
+            lambda t: t._("Violations recorded on staff: the kind and the head's note"),
+            lambda t: t._("the heads' record of breaches of the travel and declaration rules"),
+            "directory",
+            lambda t: t._("the person's heads; district admins"),
+            True,
+            lambda t: t._("{days} after it was recorded", days=d(Kept.VIOLATIONS, settings)(t)),
+        ),
+        Processing(
+            lambda t: t._("Data requests (correct, delete, withdraw) and how they were answered"),
+            lambda t: t._("answer people's rights within the deadlines, and prove it"),
+            "law",
+            lambda t: t._("the person; the data protection officer; district admins"),
+            True,
+            lambda t: t._(
+                "while open; {days} after it was closed",
+                days=d(Kept.PRIVACY_REQUESTS, settings)(t),
+            ),
+        ),
+        Processing(
+            lambda t: t._("Directory files sent in the chat: the file, who sent it, when"),
+            lambda t: t._("apply or cancel a change to the directory"),
+            "directory",
+            lambda t: t._("the admin who sent it; the server's operators"),
+            True,
+            lambda t: t._(
+                "the file until applied, cancelled or expired; its record {days} after",
+                days=d(Kept.UPLOADS, settings)(t),
+            ),
+        ),
+    ]
+
+
+def _messenger_records(settings: Settings) -> list[Processing]:
+    d = _days
+    return [
+        Processing(
+            lambda t: t._("Incoming updates: their ids; one given up, with what was sent"),
+            lambda t: t._("handle each message once; let an admin see what failed"),
+            "flow",
+            lambda t: t._("the server's operators"),
+            True,
+            lambda t: t._(
+                "ids {days}; an update given up {failed}",
+                days=d(Kept.UPDATES, settings)(t),
+                failed=d(Kept.FAILED_UPDATES, settings)(t),
+            ),
+        ),
+        Processing(
+            lambda t: t._("Messenger choice, and the numbered choices last offered in a chat"),
+            lambda t: t._("reach the person where they chose; read a typed number as a button"),
+            "directory",
+            lambda t: t._("the person; the server's operators"),
+            True,
+            lambda t: t._(
+                "a leaver's choice {leavers} after leaving; numbered choices {drafts}",
+                leavers=d(Kept.CHANNEL_CHOICES, settings)(t),
+                drafts=d(Kept.PENDING_CHOICES, settings)(t),
+            ),
+        ),
+        Processing(
+            lambda t: t._("Links of messages to the buttons they carry"),
+            lambda t: t._("edit every copy once a request or an alert is settled"),
+            "flow",
+            lambda t: t._("the server's operators"),
+            True,
+            lambda t: t._(
+                "{days} after the message, once settled",
+                days=d(Kept.BUTTON_LINKS, settings)(t),
+            ),
         ),
     ]
 
