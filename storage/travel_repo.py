@@ -13,6 +13,7 @@ APPROVED = "approved"
 DENIED = "denied"
 CANCELLED = "cancelled"
 RECORDED = "recorded"
+WITHDRAWN = "withdrawn"  # closed undecided: the requester withdrew the consent it rested on
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +214,23 @@ class TravelRepo:
             (to_db_time(now), request_id),
         )
         return changed == 1
+
+    async def close_withdrawn(self, staff_id: str, now: datetime) -> list[int]:
+        """The person's requests still pending, closed undecided (no reminder, no escalation
+        left): they withdrew the consent the requests rest on. Their ids."""
+        rows = await self.tx.all(
+            "SELECT id FROM travel_requests WHERE staff_id = ? AND status = 'pending' ORDER BY id",
+            (staff_id,),
+        )
+        ids = [int(row[0]) for row in rows]
+        if ids:
+            await self.tx.execute(
+                "UPDATE travel_requests SET status = 'withdrawn', decided_at = ?, "
+                f"remind_at = NULL, escalate_at = NULL WHERE id IN ({','.join('?' * len(ids))}) "
+                "AND status = 'pending'",
+                (to_db_time(now), *ids),
+            )
+        return ids
 
     async def amend_dates(
         self,

@@ -31,7 +31,7 @@ from tests.test_e2e_health import answer, press, report
 from tests.test_e2e_returns import PLANNED_RETURN, approved_trip, declare_back, texts, tick_at
 from tests.test_e2e_travel import PRINCIPAL as TRAVEL_PRINCIPAL
 from tests.test_e2e_travel import TEACHER as TRAVEL_TEACHER
-from tests.test_e2e_travel import submit
+from tests.test_e2e_travel import VICE_CHAIR, submit
 
 TEACHER, PRINCIPAL, COLLEAGUE, ADMIN, OUTSIDER = 861, 862, 863, 864, 865
 
@@ -634,3 +634,40 @@ async def test_only_the_latest_decision_under_any_notice_stops_a_follow_up(
         await consents.record("TH-002", "health", 2, "withdrawn", "telegram", None, clock.now())
         stopped = await consents.stopped(list(history), "directory")
     assert stopped == {"TH-001", "TH-004"}
+
+
+async def test_withdrawing_consent_closes_a_request_still_pending_and_a_late_approve_changes_nothing(
+    fake: FakeBotApi, bot: RunningBot, clock: ManualClock
+) -> None:
+    teacher = await register(fake, TRAVEL_TEACHER, "TH-003")
+    principal = await register(fake, TRAVEL_PRINCIPAL, "TH-001")
+    vice_chair = await register(fake, VICE_CHAIR, "HB-004")
+    clock.set(clock.now().replace(day=28, hour=18))  # Friday evening: reminded at 20:00
+    await submit(fake, teacher, leave="29/05/2021 07:00", back="29/05/2021 20:00")
+    await fake.wait_for(lambda: any(decidable(m) for m in fake.messages(principal.id)))
+    copy = next(m for m in fake.messages(principal.id) if decidable(m))
+    approve = copy.callback_data("Phê duyệt")
+    await withdraw_directory_consent(fake, teacher)
+    closed = await message_with(fake, teacher, "đã được đóng")
+    assert "#1" in (closed.text or ""), closed.describe()
+    await fake.wait_for(lambda: bool(copy.edits))
+    assert not decidable(copy) and "rút lại đồng ý" in (copy.text or ""), copy.describe()
+
+    tap = fake.press(principal, copy, approve)  # a stale keyboard: tapped anyway
+    await fake.wait_for(lambda: fake.answer_for(tap) is not None)
+    assert "đã đóng" in fake.answer_for(tap)["text"]  # type: ignore[index]
+    for moment in (  # the reminder's time, then the escalation's before departure
+        clock.now() + timedelta(hours=2, minutes=1),
+        clock.now().replace(day=29, hour=4, minute=1),
+        clock.now().replace(day=29, hour=7, minute=1),
+    ):
+        await tick_at(bot, clock, moment)
+    await bot.services.sender.drain()
+    assert not [t for t in texts(fake, principal.id) if "Nhắc" in t], texts(fake, principal.id)
+    assert not [t for t in texts(fake, vice_chair.id) if "⏫" in t or "Lại Thị" in t]
+    assert not [t for t in texts(fake, teacher.id) if "Phê duyệt" in t or "⏫" in t]
+    async with bot.services.db.reading() as tx:
+        row = await tx.one("SELECT status, decided_by, remind_at, escalate_at FROM travel_requests")
+    assert row is not None and tuple(row) == ("withdrawn", None, None, None)
+    assert ("travel:1", {}) in await audited(bot, "travel.withdrawn")
+    assert not await audited(bot, "travel.approved")

@@ -52,6 +52,7 @@ from bot.services.privacy.views import (
     request_for_admins,
     withdraw_picker,
 )
+from bot.services.travel.approvals import close_on_withdrawal
 from storage.health_repo import ENDED, HealthRepo
 from storage.measures_repo import MeasuresRepo
 from storage.privacy_repo import ConsentsRepo, PrivacyRequest, PrivacyRequestsRepo, own_records
@@ -193,7 +194,23 @@ class ConsentFlow:
 
     async def _trips_stopped(self, step: Step, person: Staff) -> None:
         """From now on no question, reminder or overdue notice about the trips already made
-        (the sweeps check too: bot/services/privacy/basis.py); the heads learn it once."""
+        (the sweeps check too: bot/services/privacy/basis.py), and no request left waiting for
+        a decision; the heads learn it once."""
+        closed = await close_on_withdrawal(step, person.staff_id)
+        if closed:
+            await step.tell_staff(
+                [person.staff_id],
+                lambda t: OutMessage(
+                    t.n_(
+                        "Your travel request {ids} still waiting for approval was closed "
+                        "without a decision.",
+                        "Your travel requests {ids} still waiting for approval were closed "
+                        "without a decision.",
+                        len(closed),
+                        ids=", ".join(f"#{i}" for i in closed),
+                    )
+                ),
+            )
         returns = ReturnsRepo(step.tx, step.deps.clock.tz)
         ahead = await returns.untracked_of_staff(person.staff_id)  # still away, or yet to leave
         await returns.track_many([(trip, None, 0) for trip in ahead], step.now)

@@ -49,6 +49,7 @@ from storage.travel_repo import (
     DENIED,
     PENDING,
     RECORDED,
+    WITHDRAWN,
     NewRequest,
     TravelRepo,
     TravelRequest,
@@ -283,6 +284,10 @@ class Approvals:
         directory = await step.directory()
         if request.status in (APPROVED, DENIED):
             return step.t._("Already decided.") + " " + outcome_line(step.t, directory, request)
+        if request.status == WITHDRAWN:
+            return step.t._(
+                "This request was closed: the requester withdrew their consent. Nothing was changed."
+            )
         return step.t._("This request was cancelled.")
 
     async def _decide(
@@ -352,16 +357,7 @@ class Approvals:
     async def _edit_approval_messages(
         self, step: Step, directory: Directory, request: TravelRequest
     ) -> None:
-        """Every message carrying this request's buttons shows the outcome and loses them: the
-        approvers' copies, reminders, escalations, /pending entries; an approve-all list or
-        confirmation that covered it says the list changed."""
-
-        def settled(t: Translator, copy: ButtonCopy) -> OutMessage:
-            if copy.role == LIST:
-                return list_changed_message(t, copy.text)
-            return decided_message(t, directory, request, copy.message_ref)
-
-        await settle(step, subject(request.id), settled)
+        await settle_copies(step, directory, request)
 
     # --- lists for approvers -----------------------------------------------------------------
 
@@ -989,6 +985,34 @@ def _reminder(
         t._("⏰ Reminder: this request still waits for your decision.") + "\n\n" + message.text,
         buttons=message.buttons,
     )
+
+
+async def settle_copies(step: Step, directory: Directory, request: TravelRequest) -> None:
+    """Every message carrying this request's buttons shows the outcome and loses them: the
+    approvers' copies, reminders, escalations, /pending entries; an approve-all list or
+    confirmation that covered it says the list changed."""
+
+    def settled(t: Translator, copy: ButtonCopy) -> OutMessage:
+        if copy.role == LIST:
+            return list_changed_message(t, copy.text)
+        return decided_message(t, directory, request, copy.message_ref)
+
+    await settle(step, subject(request.id), settled)
+
+
+async def close_on_withdrawal(step: Step, staff_id: str) -> list[int]:
+    """The person withdrew consent (a): their requests still pending are closed undecided, with
+    no reminder or escalation left, and every decider's copy says so and loses its buttons (a
+    stale tap is answered by `_too_late`). The ids closed."""
+    repo = TravelRepo(step.tx, step.deps.clock.tz)
+    closed = await repo.close_withdrawn(staff_id, step.now)
+    if not closed:
+        return []
+    directory = await step.directory()
+    for request in (await repo.get_many(closed)).values():
+        await settle_copies(step, directory, request)
+        await step.audit.append(step.now, "system", "travel.withdrawn", f"travel:{request.id}", {})
+    return closed
 
 
 def subject(request_id: int) -> str:

@@ -14,7 +14,15 @@ from bot.services.health.alerts import Listing, isolation_line
 from bot.services.kernel.people import names_of
 from bot.services.travel.buttons import Decide, RequestAction
 from bot.services.travel.flow import case_area_text
-from storage.travel_repo import APPROVED, CANCELLED, DENIED, PENDING, RECORDED, TravelRequest
+from storage.travel_repo import (
+    APPROVED,
+    CANCELLED,
+    DENIED,
+    PENDING,
+    RECORDED,
+    WITHDRAWN,
+    TravelRequest,
+)
 
 
 def status_text(t: Translator, status: str) -> str:
@@ -24,6 +32,7 @@ def status_text(t: Translator, status: str) -> str:
         DENIED: t._("denied"),
         CANCELLED: t._("cancelled"),
         RECORDED: t._("recorded (no approval needed)"),
+        WITHDRAWN: t._("closed: the requester withdrew consent"),
     }.get(status, status)
 
 
@@ -158,6 +167,11 @@ def outcome_line(t: Translator, directory: Directory, request: TravelRequest) ->
         )
     if request.status == CANCELLED:
         return t._("🚫 Cancelled by the requester.")
+    if request.status == WITHDRAWN:
+        return t._(
+            "⛔ Closed without a decision: the requester withdrew their consent, so khaibao "
+            "no longer processes their travel requests."
+        )
     return status_text(t, request.status)
 
 
