@@ -378,6 +378,23 @@ class ReturnsRepo:
             [(to_db_time(now), request_id) for request_id in request_ids],
         )
 
+    async def stop_declaration(self, staff_id: str, now: datetime) -> list[int]:
+        """The person's returns whose official declaration is still awaited get no reminder or
+        overdue notice any more (they withdrew health consent); the trips stay `back`. Their
+        ids."""
+        rows = await self.tx.all(
+            "SELECT request_id FROM trip_returns WHERE staff_id = ? AND state = 'back' "
+            "ORDER BY request_id",
+            (staff_id,),
+        )
+        ids = [int(row[0]) for row in rows]
+        await self.tx.executemany(
+            "UPDATE trip_returns SET remind_at = NULL, updated_at = ? "
+            "WHERE request_id = ? AND state = 'back'",
+            [(to_db_time(now), request_id) for request_id in ids],
+        )
+        return ids
+
     async def untracked_of_staff(self, staff_id: str) -> list[NewReturn]:
         """The person's trips whose return is not tracked yet (not back, or not even left)."""
         rows = await self.tx.all(

@@ -671,3 +671,77 @@ async def test_withdrawing_consent_closes_a_request_still_pending_and_a_late_app
     assert row is not None and tuple(row) == ("withdrawn", None, None, None)
     assert ("travel:1", {}) in await audited(bot, "travel.withdrawn")
     assert not await audited(bot, "travel.approved")
+
+
+async def withdraw_health_consent(fake: FakeBotApi, user: FakeUser) -> None:
+    fake.send_text(user, "/privacy")
+    overview = await message_with(fake, user, "🔒 Dữ liệu của tôi")
+    fake.press(user, overview, overview.callback_data("⛔"))
+    picker = await message_with(fake, user, "Anh/chị rút lại đồng ý nào")
+    fake.press(user, picker, picker.callback_data("sức khỏe"))
+    done = await message_with(fake, user, "Đã rút lại")
+    assert "dữ liệu sức khỏe" in (done.text or ""), done.describe()
+
+
+def declaration_reminders(fake: FakeBotApi, chat_id: int) -> list[str]:
+    return [t for t in texts(fake, chat_id) if "⏰" in t or "khai báo ngay" in t]
+
+
+async def test_withdrawing_health_consent_stops_the_official_declaration_reminders(
+    fake: FakeBotApi, bot: RunningBot, clock: ManualClock
+) -> None:
+    teacher, principal = await approved_trip(fake, bot)
+    await tick_at(bot, clock, PLANNED_RETURN)
+    official = await declare_back(fake, teacher, await fake.next_message(teacher.id))
+    await tick_at(bot, clock, PLANNED_RETURN + timedelta(hours=24))  # the head is told
+    overdue = await message_with(fake, principal, "chưa xác nhận khai báo y tế")
+    nag_data = overdue.callback_data("🔔")
+    await withdraw_health_consent(fake, teacher)
+    await fake.wait_for(lambda: bool(official.edits) and bool(overdue.edits))
+    for copy in (official, overdue):  # both say why, and keep no button
+        assert "không còn nhắc" in (copy.text or "") and not copy.buttons(), copy.describe()
+    await bot.services.sender.drain()
+    seen = declaration_reminders(fake, teacher.id)
+
+    nag = fake.press(principal, overdue, nag_data)  # a stale «remind again»
+    await fake.wait_for(lambda: fake.answer_for(nag) is not None)
+    assert "dữ liệu sức khỏe" in fake.answer_for(nag)["text"]  # type: ignore[index]
+    for days in (2, 3, 4):  # the daily «overdue» reminder to the person
+        await tick_at(bot, clock, PLANNED_RETURN + timedelta(days=days))
+    await bot.services.sender.drain()
+    assert declaration_reminders(fake, teacher.id) == seen
+    notices = [t for t in texts(fake, principal.id) if "chưa xác nhận khai báo y tế" in t]
+    assert len(notices) == 1
+    assert ("declaration:1", {}) in await audited(bot, "privacy.stopped")
+    assert ("travel:1", {}) not in await audited(bot, "privacy.stopped")  # (a) still holds
+    async with bot.services.db.reading() as tx:
+        state = await tx.one("SELECT state, remind_at FROM trip_returns WHERE request_id = 1")
+    assert state is not None and tuple(state) == ("back", None)  # the return stays recorded
+
+
+async def test_without_health_consent_the_trip_is_still_followed_but_no_declaration_reminded(
+    fake: FakeBotApi, bot: RunningBot, clock: ManualClock
+) -> None:
+    teacher, principal = await approved_trip(fake, bot)
+    clock.set(datetime(2021, 5, 29, 12, 0, tzinfo=clock.tz))  # away since 07:00
+    await withdraw_health_consent(fake, teacher)
+    await tick_at(bot, clock, PLANNED_RETURN)
+    question = await message_with(fake, teacher, "đã về chưa")  # (a) still holds: asked
+    fake.press(teacher, question, question.callback_data("✅ Tôi đã về"))
+    instead = await message_with(fake, teacher, "024 3000 0100")
+    assert "sức khỏe" in (instead.text or ""), instead.describe()
+    await message_with(fake, teacher, "đã được ghi nhận")
+    for moment in (  # the declaration's reminders, the head's notice, the daily overdue ones
+        PLANNED_RETURN + timedelta(hours=2),
+        PLANNED_RETURN + timedelta(hours=12),
+        PLANNED_RETURN + timedelta(hours=20),
+        PLANNED_RETURN + timedelta(hours=24),
+        PLANNED_RETURN + timedelta(days=2),
+    ):
+        await tick_at(bot, clock, moment)
+    await bot.services.sender.drain()
+    assert declaration_reminders(fake, teacher.id) == [], texts(fake, teacher.id)
+    assert not [t for t in texts(fake, principal.id) if "chưa xác nhận khai báo y tế" in t]
+    async with bot.services.db.reading() as tx:
+        state = await tx.one("SELECT state, remind_at FROM trip_returns WHERE request_id = 1")
+    assert state is not None and tuple(state) == ("back", None)

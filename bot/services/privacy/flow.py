@@ -52,6 +52,7 @@ from bot.services.privacy.views import (
     request_for_admins,
     withdraw_picker,
 )
+from bot.services.returns.sweep import stop_declaration_reminders
 from bot.services.travel.approvals import close_on_withdrawal
 from storage.health_repo import ENDED, HealthRepo
 from storage.measures_repo import MeasuresRepo
@@ -227,11 +228,13 @@ class ConsentFlow:
         )
 
     async def _health_stopped(self, step: Step, person: Staff, decision: Decision) -> None:
-        """From now on: no monitoring; the heads learn only that this person declares elsewhere."""
+        """From now on: no monitoring, no reminder of the official declaration; the heads learn
+        only that this person declares elsewhere."""
         health = HealthRepo(step.tx, step.deps.clock.tz)
         monitoring = await health.open_monitoring(person.staff_id)
         if monitoring is not None:
             await health.finish(monitoring.id, ENDED, person.staff_id, decision.value, step.now)
+        await stop_declaration_reminders(step, person.staff_id)
         await self._tell_heads(
             step,
             person,

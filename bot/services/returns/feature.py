@@ -107,6 +107,14 @@ class Returns:
             return await self._followed_no_more(step, request.staff_id), []
         if trip.state != BACK:
             return step.t._("Nothing to remind: the declaration is done or the trip is closed."), []
+        if await withdrawn(step, request.staff_id, Purpose.HEALTH):
+            person = (await step.directory()).person(request.staff_id)
+            name = person.full_name if person else request.staff_id
+            return step.t._(
+                "{name} withdrew consent to health data: khaibao no longer reminds them of "
+                "the declaration.",
+                name=name,
+            ), []
         deadline = trip.deadline_at
         assert deadline is not None
         already = await self._reminded_lately(step, request_id)

@@ -260,8 +260,10 @@ class ReturnFlow:
         deadline = arrived + timedelta(hours=24)
         schedule = self._schedule(arrived)
         due = due_now(schedule, step.now, None, self.deps.settings.quiet)
+        # without health consent the official declaration is not the bot's to remind of
+        remind_at = None if data.get("outside") else due.next_at or step.now
         await self._repo(step).mark_back(
-            request.id, arrived, deadline, schedule, due.next_at or step.now, answers, step.now
+            request.id, arrived, deadline, schedule, remind_at, answers, step.now
         )
         await step.audit.append(
             step.now,

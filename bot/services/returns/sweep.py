@@ -25,11 +25,13 @@ from bot.domain.reminders import (
 )
 from bot.i18n import Translator
 from bot.outgoing import LaterMessage, OutMessage
-from bot.services.kernel.step import Deps
+from bot.services.kernel.copies import settle
+from bot.services.kernel.step import Deps, Step
 from bot.services.privacy.basis import STOPPED_ACTION, withdrawn_among
 from bot.services.returns.views import (
     back_question,
     back_subject,
+    declaration_stopped,
     declare_subject,
     later_declaration_reminder,
     not_back_for_head,
@@ -94,6 +96,28 @@ class Outbound:
         if any(purpose != "returns" for _, _, purpose in rows):
             await buttons.remember_since(before, TRACKED)
         return len(rows)
+
+
+def declaration_object(request_id: int) -> str:
+    """The audit object of a return's official declaration (`privacy.stopped` on it)."""
+    return f"declaration:{request_id}"
+
+
+async def stop_declaration_reminders(step: Step, staff_id: str) -> list[int]:
+    """The person withdrew health consent (b): the official declarations still awaited are
+    reminded no more, and their copies (the person's question, a head's «overdue» notice) say
+    so and lose their buttons. The trip's own follow-up rests on (a) and goes on. The ids."""
+    stopped = await ReturnsRepo(step.tx, step.deps.clock.tz).stop_declaration(staff_id, step.now)
+    for request_id in stopped:
+        await settle(
+            step,
+            declare_subject(request_id),
+            lambda t, copy: OutMessage(copy.text + "\n\n" + declaration_stopped(t)),
+        )
+        await step.audit.append(
+            step.now, "system", STOPPED_ACTION, declaration_object(request_id), {}
+        )
+    return stopped
 
 
 def _purpose(subject: str | None) -> str:
@@ -212,8 +236,13 @@ class ReturnsSweep:
         stopped = await self._withdrawn(tx, [row.staff_id for row in due])
         halted = [row.request_id for row in due if row.staff_id in stopped]
         await self._stop(tx, halted, now)
+        unhealthy = await self._withdrawn(tx, [row.staff_id for row in due], Purpose.HEALTH)
         for row in due:
             if row.staff_id in stopped:  # no reminder, no overdue notice: reminded no more
+                continue
+            if row.staff_id in unhealthy:  # the declaration is health data: reminded no more
+                moves.append((row.request_id, None, row.last_seq, False))
+                audit.append((STOPPED_ACTION, declaration_object(row.request_id)))
                 continue
             plan = due_next_only(row.schedule(upto=(row.last_seq or 0) + 2), now, row.last_seq)
             if plan is None:
@@ -253,10 +282,13 @@ class ReturnsSweep:
         await AuditRepo(tx).append_many(now, "system", audit)
         return len(due)
 
-    async def _withdrawn(self, tx: Tx, staff_ids: list[str]) -> set[str]:
-        """Who withdrew (a): their trips are followed no more, from that moment on."""
+    async def _withdrawn(
+        self, tx: Tx, staff_ids: list[str], purpose: Purpose = Purpose.DIRECTORY
+    ) -> set[str]:
+        """Who withdrew (a): their trips are followed no more, from that moment on; (b): their
+        official declaration is reminded no more."""
         tz = self.deps.clock.tz
-        return await withdrawn_among(tx, self.deps.settings, tz, staff_ids, Purpose.DIRECTORY)
+        return await withdrawn_among(tx, self.deps.settings, tz, staff_ids, purpose)
 
     async def _stop(self, tx: Tx, request_ids: list[int], now: datetime) -> None:
         """Usually done at the withdrawal itself (bot/services/privacy/flow.py); here for the

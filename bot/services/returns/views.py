@@ -53,6 +53,14 @@ def back_subject(request_id: int) -> str:
     return f"back:{request_id}"
 
 
+def declaration_stopped(t: Translator) -> str:
+    """Appended to a declaration's question or «overdue» notice once health consent is gone."""
+    return t._(
+        "⛔ Health consent withdrawn: khaibao no longer reminds about this declaration; it is "
+        "made with the unit's health contact."
+    )
+
+
 def declare_subject(request_id: int) -> str:
     """A return's official-declaration stage as a subject of button messages."""
     return f"declare:{request_id}"
