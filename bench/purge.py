@@ -7,8 +7,11 @@ Prints JSON lines. Rows are written in time order (ids grow with time, as in use
 reports with contacts, finished monitorings with 14 check-ins, 6 directives to everyone (their
 copies and their recipients), other sent messages, audit entries, 2 % of the staff deactivated
 60 days ago, two consent decisions each (a tenth of them replaced 5½ years ago: the bot's ledger
-of earlier years), absences over two years and conversations left half-way. Then, on the real
-Retention service and Database:
+of earlier years), absences over two years and conversations left half-way, and the tables
+covered last: 300,000 handled updates with their inbox rows (1 % given up), tests on return,
+violations over 2½ years, three duty shifts a day for 50 units over 400 days, referrals, outside reports, closed data
+requests over six years, uploads, numbered and messenger choices, settled button links. Then,
+on the real Retention service and Database:
 - `dry_run`: the counts (`python -m bot privacy purge --dry-run`), wall time;
 - `purge`: the purge itself, wall time (goal < 30 s), the longest transaction holding the write
   lock (goal < 100 ms), the batches, and the longest wait of a small write step made every
@@ -74,6 +77,7 @@ def write_year(db: Path, staff_total: int, rng: random.Random) -> dict[str, int]
         sizes.update(_health(conn, ids, rng))
         sizes.update(_messages(conn, ids, rng))
         sizes.update(_people(conn, ids, rng))
+        sizes.update(_rest(conn, ids, rng))
     with sqlite3.connect(db) as conn:  # as a running bot's database is: its WAL checkpointed
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return sizes
@@ -212,6 +216,109 @@ def _people(conn: sqlite3.Connection, ids: list[str], rng: random.Random) -> dic
         "consents": len(decisions),
         "absences": len(days),
         "conversations": len(drafts),
+    }
+
+
+def _rest(conn: sqlite3.Connection, ids: list[str], rng: random.Random) -> dict[str, int]:
+    """The tables retention covered last: handled and given-up updates, tests on return,
+    violations, duty shifts and referrals, outside reports, data requests, uploads, numbered
+    and messenger choices, settled button links."""
+    handled = sorted(((str(n), ago(rng)) for n in range(len(ids) * 3)), key=at)
+    conn.executemany(
+        "INSERT INTO processed_updates (channel, update_id, processed_at) VALUES ('telegram', ?, ?)",
+        handled,
+    )
+    conn.executemany(
+        "INSERT INTO inbox (channel, update_id, body, received_at, done_at, outcome) "
+        "VALUES ('telegram', ?1, CASE WHEN ?1 % 100 = 0 THEN '{}' ELSE '' END, ?2, ?2, "
+        "CASE WHEN ?1 % 100 = 0 THEN 'failed' ELSE 'done' END)",
+        handled,
+    )
+    measures = sorted(
+        ((n, rng.choice(ids), ago(rng)) for n in range(1, len(ids) // 10)), key=lambda r: r[2]
+    )
+    conn.executemany(
+        "INSERT INTO return_measures (request_id, staff_id, area, arrived_at, test_result, "
+        "created_at, updated_at) VALUES (?, ?, 'Đà Nẵng', ?3, 'negative', ?3, ?3)",
+        measures,
+    )
+    violations = sorted(
+        (
+            (rng.choice(ids), to_db_time(NOW - timedelta(days=rng.randrange(900))))
+            for _ in range(len(ids) // 20)
+        ),
+        key=at,
+    )
+    conn.executemany(
+        "INSERT INTO violations (staff_id, unit_id, kind, note, recorded_by, created_at) "
+        "VALUES (?, 'U1', 'travel', 'đi không xin phép', 'S000001', ?)",
+        violations,
+    )
+    shifts = [
+        (
+            f"U{unit}",
+            to_db_time(NOW - timedelta(hours=8 * n + 8)),
+            to_db_time(NOW - timedelta(hours=8 * n)),
+        )
+        for n in range(3 * 400, -1, -1)
+        for unit in range(50)
+    ]
+    conn.executemany(
+        "INSERT INTO duty_shifts (unit_id, starts_at, ends_at, staff_id) VALUES (?, ?, ?, 'S000002')",
+        shifts,
+    )
+    conn.execute(
+        "INSERT INTO duty_referrals (alert_id, referred_by, note, sent_to, created_at) "
+        "SELECT id, 'S000002', 'sốt cao', '[\"S000001\"]', created_at FROM health_alerts "
+        "WHERE id % 100 = 0"
+    )
+    conn.execute(
+        "INSERT INTO outside_reports (case_id, contact_id, body, handed_to, created_at) "
+        "SELECT id, 'CDC', 'F0', '[\"S000002\"]', created_at FROM case_reports"
+    )
+    closed = sorted(
+        (
+            (rng.choice(ids), to_db_time(NOW - timedelta(days=rng.randrange(2190))))
+            for _ in range(len(ids) // 100)
+        ),
+        key=at,
+    )
+    conn.executemany(
+        "INSERT INTO privacy_requests (staff_id, kind, status, created_at, ack_due_at, due_at, "
+        "remind_at, closed_at) VALUES (?, 'delete', 'done', ?2, ?2, ?2, ?2, ?2)",
+        closed,
+    )
+    uploads = sorted((ago(rng),) for _ in range(1000))
+    conn.executemany(
+        "INSERT INTO directory_uploads (staff_id, batch, kind, path, name, created_at, expires_at, "
+        "closed, removed) VALUES ('S000003', 0, 'staff', 'x.csv', 'staff.csv', ?1, ?1, 1, 1)",
+        uploads,
+    )
+    choices = sorted(((str(n), ago(rng)) for n in range(len(ids) // 20)), key=at)
+    conn.executemany(
+        "INSERT INTO pending_choices (channel, chat_ref, choices, sent_at) VALUES ('zalo', ?, '[]', ?)",
+        choices,
+    )
+    conn.executemany(
+        "INSERT INTO channel_choices (staff_id, channel, chosen_at) VALUES (?, 'zalo', ?)",
+        [(s, to_db_time(NOW - 400 * DAY)) for s in ids],
+    )
+    conn.execute(  # a settled link on a message a year of pending ones keeps: one in 20
+        "INSERT INTO button_messages (subject, outbox_id, closed) "
+        "SELECT 'back:' || id, id, 1 FROM outbox WHERE purpose IS NULL AND id % 20 = 0"
+    )
+    links = conn.execute("SELECT COUNT(*) FROM button_messages").fetchone()[0]
+    return {
+        "processed_updates": len(handled),
+        "inbox": len(handled),
+        "return_measures": len(measures),
+        "violations": len(violations),
+        "duty_shifts": len(shifts),
+        "privacy_requests": len(closed),
+        "directory_uploads": len(uploads),
+        "pending_choices": len(choices),
+        "channel_choices": len(ids),
+        "button_messages": links,
     }
 
 
