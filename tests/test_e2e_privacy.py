@@ -745,3 +745,29 @@ async def test_without_health_consent_the_trip_is_still_followed_but_no_declarat
     async with bot.services.db.reading() as tx:
         state = await tx.one("SELECT state, remind_at FROM trip_returns WHERE request_id = 1")
     assert state is not None and tuple(state) == ("back", None)
+
+
+async def test_the_sweep_itself_reminds_no_declaration_once_health_consent_is_gone(
+    fake: FakeBotApi, bot: RunningBot, clock: ManualClock
+) -> None:
+    """A withdrawal the step did not act on (recorded by another instance mid-sweep, say): the
+    sweep reads the ledger before each reminder."""
+    teacher, principal = await approved_trip(fake, bot)
+    await tick_at(bot, clock, PLANNED_RETURN)
+    await declare_back(fake, teacher, await fake.next_message(teacher.id))
+    await bot.services.sender.drain()
+    async with bot.services.db.transaction() as tx:
+        version = bot.services.settings.privacy_notice_version
+        await ConsentsRepo(tx, clock.tz).record(
+            "TH-003", "health", version, "withdrawn", "telegram", None, clock.now()
+        )
+    seen = declaration_reminders(fake, teacher.id)
+    for hours in (2, 12, 20, 24, 48):
+        await tick_at(bot, clock, PLANNED_RETURN + timedelta(hours=hours))
+    await bot.services.sender.drain()
+    assert declaration_reminders(fake, teacher.id) == seen
+    assert not [t for t in texts(fake, principal.id) if "chưa xác nhận khai báo y tế" in t]
+    assert await audited(bot, "privacy.stopped") == [("declaration:1", {})]
+    async with bot.services.db.reading() as tx:
+        state = await tx.one("SELECT state, remind_at FROM trip_returns WHERE request_id = 1")
+    assert state is not None and tuple(state) == ("back", None)
