@@ -223,7 +223,8 @@ def _rest(conn: sqlite3.Connection, ids: list[str], rng: random.Random) -> dict[
     """The tables retention covered last: handled and given-up updates, tests on return,
     violations, duty shifts and referrals, outside reports, data requests, uploads, numbered
     and messenger choices, settled button links."""
-    handled = sorted(((str(n), ago(rng)) for n in range(len(ids) * 3)), key=at)
+    moments = sorted(ago(rng) for _ in range(len(ids) * 3))  # update ids grow with time
+    handled = [(str(700_000_000 + n), moment) for n, moment in enumerate(moments)]
     conn.executemany(
         "INSERT INTO processed_updates (channel, update_id, processed_at) VALUES ('telegram', ?, ?)",
         handled,
