@@ -213,6 +213,7 @@ async def open_core(
     privacy = Privacy(deps, welcome)
     registration = RegistrationService(deps, privacy.on_registered)
     features = [privacy.feature(), *build_features(deps, ByChannel(fetchers))]
+    privacy.consents.withdrawals.extend(stop for f in features for stop in f.withdrawals)
     for feature in features:
         later_views.add(feature.later_views)
     dispatcher = Dispatcher(deps, registration, features)

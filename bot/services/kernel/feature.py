@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from bot.domain.models import Staff
+from bot.domain.privacy import Purpose
 from bot.outgoing import OutMessage
 from bot.services.kernel.buttons import ButtonData, Codec
 from bot.services.kernel.step import Incoming, Step
@@ -59,6 +60,10 @@ class GateAnswer:
 
 
 GateFn = Callable[[Step, Staff, str], Awaitable[GateAnswer | None]]
+
+WithdrawnFn = Callable[[Step, str, Purpose], Awaitable[None]]
+"""A person (staff id) refused or withdrew consent to a purpose in this step: what the feature
+stops of its own from that moment (the privacy feature calls it, knowing none of them)."""
 """Asked before every command (`command:travel`), conversation text (`flow:symptoms`) and button
 (`button:sy`) of a registered person; None lets the action through untouched."""
 
@@ -83,7 +88,8 @@ class Feature:
     so what is due then goes out at that minute rather than at the next tick.
     `gates` are asked before any action of a registered person (see GateFn);
     `documents` are offered a file sent outside a conversation, in turn (DocumentFn);
-    `early_commands` run before a command's step (EarlyCommandFn)."""
+    `early_commands` run before a command's step (EarlyCommandFn);
+    `withdrawals` are told of a consent refused or withdrawn, in its step (WithdrawnFn)."""
 
     commands: dict[str, CommandFn] = field(default_factory=dict)
     flows: dict[str, FlowFn] = field(default_factory=dict)
@@ -94,3 +100,4 @@ class Feature:
     gates: list[GateFn] = field(default_factory=list)
     documents: list[DocumentFn] = field(default_factory=list)
     early_commands: dict[str, EarlyCommandFn] = field(default_factory=dict)
+    withdrawals: list[WithdrawnFn] = field(default_factory=list)

@@ -28,7 +28,7 @@ from bot.domain.work_calendar import WorkCalendar
 from bot.i18n import Translator
 from bot.outgoing import LocalFile, OutMessage
 from bot.services.kernel.calendar import work_calendar
-from bot.services.kernel.feature import Answer, GateAnswer
+from bot.services.kernel.feature import Answer, GateAnswer, WithdrawnFn
 from bot.services.kernel.step import Deps, Step, sweep_due
 from bot.services.privacy.basis import STOPPED_ACTION, decisions_of
 from bot.services.privacy.buttons import (
@@ -52,8 +52,6 @@ from bot.services.privacy.views import (
     request_for_admins,
     withdraw_picker,
 )
-from bot.services.returns.sweep import stop_declaration_reminders
-from bot.services.travel.approvals import close_on_withdrawal
 from storage.health_repo import ENDED, HealthRepo
 from storage.measures_repo import MeasuresRepo
 from storage.privacy_repo import ConsentsRepo, PrivacyRequest, PrivacyRequestsRepo, own_records
@@ -102,6 +100,7 @@ class ConsentFlow:
     def __init__(self, deps: Deps, welcome: Welcome) -> None:
         self.deps = deps
         self.welcome = welcome
+        self.withdrawals: list[WithdrawnFn] = []  # the features', wired by the composition root
 
     @property
     def version(self) -> int:
@@ -191,27 +190,15 @@ class ConsentFlow:
             await self._health_stopped(step, person, decision)
         if purpose is Purpose.DIRECTORY and decision is Decision.WITHDRAWN:
             await self._trips_stopped(step, person)
+        if not agree:
+            for stop in self.withdrawals:
+                await stop(step, person.staff_id, purpose)
         return decision.value
 
     async def _trips_stopped(self, step: Step, person: Staff) -> None:
         """From now on no question, reminder or overdue notice about the trips already made
-        (the sweeps check too: bot/services/privacy/basis.py), and no request left waiting for
-        a decision; the heads learn it once."""
-        closed = await close_on_withdrawal(step, person.staff_id)
-        if closed:
-            await step.tell_staff(
-                [person.staff_id],
-                lambda t: OutMessage(
-                    t.n_(
-                        "Your travel request {ids} still waiting for approval was closed "
-                        "without a decision.",
-                        "Your travel requests {ids} still waiting for approval were closed "
-                        "without a decision.",
-                        len(closed),
-                        ids=", ".join(f"#{i}" for i in closed),
-                    )
-                ),
-            )
+        (the sweeps check too: bot/services/privacy/basis.py); the heads learn it once. What
+        other features stop of their own (a request still pending) is theirs: `withdrawals`."""
         returns = ReturnsRepo(step.tx, step.deps.clock.tz)
         ahead = await returns.untracked_of_staff(person.staff_id)  # still away, or yet to leave
         await returns.track_many([(trip, None, 0) for trip in ahead], step.now)
@@ -228,13 +215,12 @@ class ConsentFlow:
         )
 
     async def _health_stopped(self, step: Step, person: Staff, decision: Decision) -> None:
-        """From now on: no monitoring, no reminder of the official declaration; the heads learn
-        only that this person declares elsewhere."""
+        """From now on: no monitoring; the heads learn only that this person declares elsewhere
+        (the official declaration's reminders stop through `withdrawals`)."""
         health = HealthRepo(step.tx, step.deps.clock.tz)
         monitoring = await health.open_monitoring(person.staff_id)
         if monitoring is not None:
             await health.finish(monitoring.id, ENDED, person.staff_id, decision.value, step.now)
-        await stop_declaration_reminders(step, person.staff_id)
         await self._tell_heads(
             step,
             person,

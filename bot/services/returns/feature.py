@@ -29,7 +29,7 @@ from bot.services.returns.buttons import (
 )
 from bot.services.returns.flow import FLOW, ReturnFlow
 from bot.services.returns.measures import ReturnMeasures
-from bot.services.returns.sweep import ReturnsSweep
+from bot.services.returns.sweep import ReturnsSweep, stop_declaration_reminders
 from bot.services.returns.views import (
     LATER_VIEWS,
     back_question,
@@ -57,6 +57,7 @@ class Returns:
             buttons=[ButtonRoute(RETURNS, self._button)],
             jobs=[self.sweeper.sweep, self.measures.sweep],
             later_views=LATER_VIEWS,
+            withdrawals=[stop_declaration_reminders],
         )
 
     async def _return_command(self, step: Step, person: Staff, args: list[str]) -> list[OutMessage]:

@@ -103,10 +103,12 @@ def declaration_object(request_id: int) -> str:
     return f"declaration:{request_id}"
 
 
-async def stop_declaration_reminders(step: Step, staff_id: str) -> list[int]:
-    """The person withdrew health consent (b): the official declarations still awaited are
-    reminded no more, and their copies (the person's question, a head's «overdue» notice) say
-    so and lose their buttons. The trip's own follow-up rests on (a) and goes on. The ids."""
+async def stop_declaration_reminders(step: Step, staff_id: str, purpose: Purpose) -> None:
+    """The person refused or withdrew health consent (b): the official declarations still
+    awaited are reminded no more, and their copies (the person's question, a head's «overdue»
+    notice) say so and lose their buttons. The trip's own follow-up rests on (a) and goes on."""
+    if purpose is not Purpose.HEALTH:
+        return
     stopped = await ReturnsRepo(step.tx, step.deps.clock.tz).stop_declaration(staff_id, step.now)
     for request_id in stopped:
         await settle(
@@ -117,7 +119,6 @@ async def stop_declaration_reminders(step: Step, staff_id: str) -> list[int]:
         await step.audit.append(
             step.now, "system", STOPPED_ACTION, declaration_object(request_id), {}
         )
-    return stopped
 
 
 def _purpose(subject: str | None) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.domain.directory import Directory, resolve_route, route_now, superiors_of
 from bot.domain.models import BuiltinRole, Route, Staff
+from bot.domain.privacy import Purpose
 from bot.domain.reminders import shift_out_of_quiet
 from bot.domain.travel_policy import PolicyMode, TripClass, assess_trip
 from bot.i18n import Translator
@@ -1000,19 +1001,33 @@ async def settle_copies(step: Step, directory: Directory, request: TravelRequest
     await settle(step, subject(request.id), settled)
 
 
-async def close_on_withdrawal(step: Step, staff_id: str) -> list[int]:
+async def close_on_withdrawal(step: Step, staff_id: str, purpose: Purpose) -> None:
     """The person withdrew consent (a): their requests still pending are closed undecided, with
-    no reminder or escalation left, and every decider's copy says so and loses its buttons (a
-    stale tap is answered by `_too_late`). The ids closed."""
+    no reminder or escalation left, every decider's copy says so and loses its buttons (a stale
+    tap is answered by `_too_late`), and the person learns which were closed."""
+    if purpose is not Purpose.DIRECTORY:
+        return
     repo = TravelRepo(step.tx, step.deps.clock.tz)
     closed = await repo.close_withdrawn(staff_id, step.now)
     if not closed:
-        return []
+        return
     directory = await step.directory()
     for request in (await repo.get_many(closed)).values():
         await settle_copies(step, directory, request)
         await step.audit.append(step.now, "system", "travel.withdrawn", f"travel:{request.id}", {})
-    return closed
+    await step.tell_staff(
+        [staff_id],
+        lambda t: OutMessage(
+            t.n_(
+                "Your travel request {ids} still waiting for approval was closed "
+                "without a decision.",
+                "Your travel requests {ids} still waiting for approval were closed "
+                "without a decision.",
+                len(closed),
+                ids=", ".join(f"#{i}" for i in closed),
+            )
+        ),
+    )
 
 
 def subject(request_id: int) -> str:

@@ -6,7 +6,7 @@ from bot.domain.models import Staff
 from bot.outgoing import OutMessage
 from bot.services.kernel.feature import Answer, ButtonRoute, Feature
 from bot.services.kernel.step import Deps, Step
-from bot.services.travel.approvals import BAN_REASON_FLOW, DENY_FLOW, Approvals
+from bot.services.travel.approvals import BAN_REASON_FLOW, DENY_FLOW, Approvals, close_on_withdrawal
 from bot.services.travel.buttons import (
     APPROVE_ALL,
     DECISIONS,
@@ -54,6 +54,7 @@ class Travel:
             ],
             jobs=[self.approvals.sweep, self.policy.sweep],
             wakes=[self.approvals.next_departure, self.policy.next_ban_start],
+            withdrawals=[close_on_withdrawal],
         )
 
     async def _travel(self, step: Step, person: Staff, args: list[str]) -> list[OutMessage]:
