@@ -61,6 +61,8 @@ async def test_the_morning_digest_goes_out_at_its_minute_not_at_the_next_tick(
     clock.jump_to(DIGEST_AT - timedelta(minutes=10))
     hourly = make_settings(fake, db_path, sweep_interval_seconds=3600)  # one tick, at the start
     async with RunningBot(hourly, clock) as bot:  # type: ignore[arg-type]
+        # the catch-up sweep (and the wake it plans) done first: the spy must see the next one
+        await bot.services.schedule.idle()
         ticks: list[datetime] = []
 
         async def spy(now: datetime) -> int:

@@ -97,6 +97,11 @@ class SweepSchedule:
         if self.scheduler.running:
             self.scheduler.add_job(self._sweep, DateTrigger(run_date=self.wall.now()))
 
+    async def idle(self) -> None:
+        """Until no sweep job is under way: its tick and the wake it plans after (a test's
+        first step after the start-up catch-up)."""
+        await self._whole_sweeps_done()
+
     async def _whole_sweeps_done(self) -> None:
         await self._no_sweep.wait()
         await self.sweeper.idle()  # a tick called directly (a test's, the dial's)
