@@ -324,20 +324,9 @@ def _consents(ids: list[object], cutoff: str) -> list[Statement]:
     ]
 
 
-def _violations(ids: list[object], cutoff: str) -> list[Statement]:
-    return [_delete_in("violations", "id", ids)]
-
-
-def _duty_shifts(ids: list[object], cutoff: str) -> list[Statement]:
-    return [_delete_in("duty_shifts", "id", ids)]
-
-
-def _privacy_requests(ids: list[object], cutoff: str) -> list[Statement]:
-    return [_delete_in("privacy_requests", "id", ids)]
-
-
-def _uploads(ids: list[object], cutoff: str) -> list[Statement]:
-    return [_delete_in("directory_uploads", "id", ids)]
+def _rows(table: str, column: str = "id") -> Delete:
+    """A kind with nothing hanging on its records: its rows by key, and nothing else."""
+    return lambda keys, cutoff: [_delete_in(table, column, keys)]
 
 
 def _prefixed(keys: list[object], prefix: str) -> list[str]:
@@ -352,14 +341,6 @@ def _updates(keys: list[object], cutoff: str) -> list[Statement]:
     if seqs:
         statements.append(_delete_in("inbox", "seq", seqs))
     return statements
-
-
-def _failed_updates(seqs: list[object], cutoff: str) -> list[Statement]:
-    return [_delete_in("inbox", "seq", seqs)]
-
-
-def _channel_choices(staff_ids: list[object], cutoff: str) -> list[Statement]:
-    return [_delete_in("channel_choices", "staff_id", staff_ids)]
 
 
 def _pending_choices(keys: list[object], cutoff: str) -> list[Statement]:
@@ -402,13 +383,13 @@ DELETE: dict[Kept, Delete] = {
     Kept.ABSENCES: _absences,
     Kept.DRAFTS: _drafts,
     Kept.CONSENTS: _consents,
-    Kept.VIOLATIONS: _violations,
-    Kept.DUTY_SHIFTS: _duty_shifts,
-    Kept.PRIVACY_REQUESTS: _privacy_requests,
-    Kept.UPLOADS: _uploads,
+    Kept.VIOLATIONS: _rows("violations"),
+    Kept.DUTY_SHIFTS: _rows("duty_shifts"),
+    Kept.PRIVACY_REQUESTS: _rows("privacy_requests"),
+    Kept.UPLOADS: _rows("directory_uploads"),
     Kept.UPDATES: _updates,
-    Kept.FAILED_UPDATES: _failed_updates,
-    Kept.CHANNEL_CHOICES: _channel_choices,
+    Kept.FAILED_UPDATES: _rows("inbox", "seq"),
+    Kept.CHANNEL_CHOICES: _rows("channel_choices", "staff_id"),
     Kept.PENDING_CHOICES: _pending_choices,
     Kept.BUTTON_LINKS: _button_links,
     Kept.AUDIT: _audit,
