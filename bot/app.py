@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Sequence
@@ -438,6 +439,15 @@ async def stop_zalo_only(running: ZaloOnly) -> None:
     await close_core(running.core)
 
 
+def keep_start_up_out_of_collections() -> None:
+    """What start-up built (the libraries, the directory, the catalogs) lives as long as the
+    process: frozen, the collector's full passes no longer walk it. Those passes stalled the
+    loop for 100-500 ms at 300 updates a second, which every messenger's post waiting then felt
+    (bench/zalo_webhook.py, bench/webhook.py)."""
+    gc.collect()
+    gc.freeze()
+
+
 async def _serve_zalo_only(settings: Settings) -> int:
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -445,6 +455,7 @@ async def _serve_zalo_only(settings: Settings) -> int:
         loop.add_signal_handler(sig, stopping.set)
     running = await start_zalo_only(settings, SystemClock(settings.tz))
     log.info("khaibao runs on Zalo alone (webhook on port %d)", running.server.port)
+    keep_start_up_out_of_collections()
     try:
         await stopping.wait()
     finally:
@@ -470,6 +481,7 @@ async def _serve(settings: Settings, webhook: bool) -> int:
         await _start_running(app, settings.polling_timeout_seconds, webhook=webhook)
         how = f"webhook on {settings.webhook_url}" if webhook else "polling"
         log.info("khaibao runs (%s) against %s", how, url)
+        keep_start_up_out_of_collections()
         polling = services_of(app).polling
         if polling is not None:  # a polling loop that ends by itself (token refused) stops the bot
             polling.add_done_callback(lambda _: stopping.set())
