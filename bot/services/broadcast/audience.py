@@ -11,13 +11,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from bot.channels.port import Capabilities
 from bot.domain.directory import Directory
 from bot.domain.models import Staff
-from bot.domain.splitting import split_message
 from bot.domain.text import fold
 from bot.i18n import Translator
 from bot.outgoing import Button, ChannelFile, OutMessage
 from bot.services.broadcast.buttons import INERT, DirectiveAction
+from bot.services.outbox.render import split_text
 from storage.broadcast_repo import Broadcast
 
 KINDS = ("all", "units", "kinds", "groups", "roles")
@@ -161,25 +162,32 @@ def read_at_button(t: Translator, read_at: Any) -> tuple[tuple[Button, ...], ...
 def directive_messages(
     t: Translator, b: Broadcast, buttons: tuple[tuple[Button, ...], ...] | None = None
 ) -> list[OutMessage]:
-    """What a recipient gets: the text in numbered parts at paragraph boundaries, then the file;
-    the last message carries the "read" button."""
+    """What a recipient gets, whole: the text, then the file; the last message carries the
+    "read" button. Each channel cuts the text to its own length as it renders it (numbered
+    parts at paragraph boundaries, the button on the last part): `directive_parts`."""
     top = header(t, b.number, b.issued_on, b.title)
     if b.corrected_at is not None:
         top += "\n" + t._("✏️ Corrected on {when}", when=t.short(b.corrected_at))
     final_buttons = read_button(t, b.id) if buttons is None else buttons
-    parts = split_message(f"{top}\n\n{b.body}" if b.body.strip() else "", numbered=True)
-    messages = [OutMessage(part) for part in parts]
+    text = f"{top}\n\n{b.body}".strip() if b.body.strip() else ""
+    messages = [OutMessage(text)] if text else []
     if b.file_id:
-        caption = top if not parts else "📎 " + (b.file_name or b.number)
+        caption = top if not text else "📎 " + (b.file_name or b.number)
         document = ChannelFile(b.admin_channel, b.file_id, b.file_name)
         messages.append(
             OutMessage(caption[:CAPTION_LIMIT], document=document, file_note=file_note(t))
         )
     if not messages:
         messages.append(OutMessage(top))
-    last = messages[-1]
-    messages[-1] = replace(last, buttons=final_buttons)
+    messages[-1] = replace(messages[-1], buttons=final_buttons)
     return messages
+
+
+def directive_parts(messages: list[OutMessage], caps: Capabilities | None) -> list[OutMessage]:
+    """The directive as one channel shows it, part by part (the same for every recipient on
+    that channel in one language): each part is an outbox row of its own, so a correction, a
+    recall or the read mark reaches each message the person got."""
+    return [part for message in messages for part in split_text(message, caps)]
 
 
 def file_note(t: Translator) -> str:

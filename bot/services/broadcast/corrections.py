@@ -18,7 +18,7 @@ from bot.domain.directory import Directory
 from bot.domain.models import Staff
 from bot.i18n import Translator
 from bot.outgoing import Button, OutMessage
-from bot.services.broadcast.audience import directive_messages
+from bot.services.broadcast.audience import directive_messages, directive_parts
 from bot.services.broadcast.buttons import DirectiveAction
 from bot.services.kernel.feature import Answer
 from bot.services.kernel.step import Step
@@ -156,8 +156,8 @@ class Corrections:
         for staff_id, theirs in _by_person(copies).items():
             account = await step.accounts.of_staff(staff_id)
             t = await step.translator_of(staff_id, account.language if account else None)
-            messages = directive_messages(t, b)
             channel, chat_ref = theirs[0][0], theirs[0][1]
+            messages = directive_parts(directive_messages(t, b), step.deps.capabilities_of(channel))
             recipient = Recipient(channel, chat_ref, staff_id)
             recent = all(step.now - copy[4] < EDIT_IN_PLACE_WITHIN for copy in theirs)
             if recent and len(theirs) == len(messages) and not b.file_id:

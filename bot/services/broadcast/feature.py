@@ -24,6 +24,7 @@ from bot.i18n import Translator
 from bot.outgoing import LocalFile, OutMessage
 from bot.services.broadcast.audience import (
     directive_messages,
+    directive_parts,
     members,
     outside_scope,
     read_at_button,
@@ -460,19 +461,19 @@ class Broadcasts:
         accounts = {
             a.staff_id: a for a in await step.accounts.of_staff_many([p.staff_id for p in people])
         }
-        rendered: dict[str | None, list[tuple[str, str]]] = {}
+        # cut once per channel and language, not per person: each channel's own length
+        rendered: dict[tuple[str, str | None], list[tuple[str, str]]] = {}
         rows: list[tuple[Recipient, str, str | None]] = []
         for person in people:
             account = accounts.get(person.staff_id)
             if account is None:
                 continue
             language = directory.language_of(person.staff_id, account.language)
-            if language not in rendered:
-                rendered[language] = _payloads(
-                    directive_messages(self.deps.translations.for_language(language), b), b.id
-                )
+            key = (account.channel, language)
+            if key not in rendered:
+                rendered[key] = _payloads(self._parts(b, account.channel, language), b.id)
             recipient = Recipient(account.channel, account.chat_ref, person.staff_id)
-            rows.extend((recipient, payload, purpose) for payload, purpose in rendered[language])
+            rows.extend((recipient, payload, purpose) for payload, purpose in rendered[key])
         await OutboxRepo(step.tx).enqueue_payloads(
             rows, step.now, priority=BROADCAST_PRIORITY, origin=b.created_by
         )
@@ -482,6 +483,10 @@ class Broadcasts:
         )
         await self._start_progress(step, b)
         return len(accounts)
+
+    def _parts(self, b: Broadcast, channel: str, language: str | None) -> list[OutMessage]:
+        t = self.deps.translations.for_language(language)
+        return directive_parts(directive_messages(t, b), self.deps.capabilities_of(channel))
 
     async def _start_progress(self, step: Step, b: Broadcast) -> None:
         repo = self._repo(step)

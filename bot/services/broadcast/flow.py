@@ -20,6 +20,7 @@ from bot.services.broadcast.audience import (
     describe_audience,
     describe_scope,
     directive_messages,
+    directive_parts,
     members,
     pick_values,
 )
@@ -206,7 +207,7 @@ class BroadcastFlow:
     async def preview(self, step: Step, draft: Draft) -> list[OutMessage]:
         t = step.t
         await self._save(step, "confirm", draft)
-        shown = self._shown(t, draft)
+        shown = self._shown(step, draft)
         return [
             OutMessage(t._("— Preview —")),
             *shown,
@@ -219,15 +220,14 @@ class BroadcastFlow:
         if step.who.message_ref is None:
             return await self.preview(step, draft)
         await self._save(step, "confirm", draft)
-        summary = await self._summary(step, draft, len(self._shown(step.t, draft)))
+        summary = await self._summary(step, draft, len(self._shown(step, draft)))
         return [replace(summary, edit_ref=step.who.message_ref)]
 
-    def _shown(self, t: Translator, draft: Draft) -> list[OutMessage]:
-        return directive_messages(
-            t,
-            draft_broadcast(draft),
-            buttons=((Button(t._("✅ I have read it"), INERT.encode()),),),
-        )
+    def _shown(self, step: Step, draft: Draft) -> list[OutMessage]:
+        """The directive as the admin's own channel shows it (its parts: counted in the summary)."""
+        inert = ((Button(step.t._("✅ I have read it"), INERT.encode()),),)
+        messages = directive_messages(step.t, draft_broadcast(draft), buttons=inert)
+        return directive_parts(messages, step.deps.capabilities_of(step.who.channel))
 
     async def _summary(self, step: Step, draft: Draft, parts: int) -> OutMessage:
         t = step.t

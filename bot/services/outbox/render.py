@@ -10,10 +10,11 @@ left out, since the message says the same without it.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import replace
 
-from bot.channels.port import Capabilities, PhoneSharing
-from bot.domain.splitting import split_message, utf16_len
+from bot.channels.port import Capabilities, LengthUnit, PhoneSharing
+from bot.domain.splitting import MESSAGE_LIMIT, split_message, utf16_len
 from bot.outgoing import Button, OutMessage
 
 Rows = tuple[tuple[Button, ...], ...]
@@ -32,7 +33,7 @@ def render_for(message: OutMessage, caps: Capabilities) -> list[OutMessage]:
         )
     groups = _button_groups(shaped.buttons, caps)
     first, *more = groups or [()]
-    parts = _text_parts(replace(shaped, buttons=first), caps)
+    parts = split_text(replace(shaped, buttons=first), caps)
     parts += [OutMessage(MORE_BUTTONS, buttons=group, bulk=message.bulk) for group in more]
     return parts
 
@@ -119,14 +120,35 @@ def _labelled(button: Button, caps: Capabilities) -> Button:
     return replace(button, text=button.text[: max(1, caps.max_button_text - 1)] + "…")
 
 
-def _text_parts(message: OutMessage, caps: Capabilities) -> list[OutMessage]:
+def split_text(message: OutMessage, caps: Capabilities | None) -> list[OutMessage]:
+    """The message cut to the channel's length, and nothing else: numbered parts at paragraph
+    (else sentence) boundaries, the buttons on the last part, a file after a text too long for
+    its caption. Rendering a part again gives that part: a sender may cut a message once per
+    channel and language and store the parts (a directive to thousands), each with its own
+    reference. `caps` None (a channel not connected here): the Bot API's 4,096 UTF-16 units."""
+    if caps is None:
+        return _text_parts(message, MESSAGE_LIMIT, MESSAGE_LIMIT, LengthUnit.UTF16)
+    return _text_parts(message, caps.max_text, caps.max_caption, caps.length_unit)
+
+
+def text_length(text: str, unit: LengthUnit) -> int:
+    """`text`'s length as the messenger counts it."""
+    if unit is LengthUnit.UTF16:
+        return utf16_len(text)
+    return len(unicodedata.normalize("NFC", text))
+
+
+def _text_parts(
+    message: OutMessage, max_text: int, max_caption: int, unit: LengthUnit
+) -> list[OutMessage]:
     """The message cut to the channel's length: a file's caption when it fits, else the text
-    first and the file after it; the buttons on the last part."""
+    first and the file after it; the buttons on the last part. The cut itself counts UTF-16
+    units, never fewer than the messenger's own unit, so each part fits either way."""
     has_file = message.document is not None or message.photo is not None
-    limit = caps.max_caption if has_file else caps.max_text
-    if utf16_len(message.text) <= limit or (message.markup_only and message.edit_ref):
+    limit = max_caption if has_file else max_text
+    if text_length(message.text, unit) <= limit or (message.markup_only and message.edit_ref):
         return [message]
-    texts = split_message(message.text, caps.max_text)
+    texts = split_message(message.text, max_text)
     plain = [OutMessage(text, bulk=message.bulk) for text in texts]
     if has_file:
         # text first: a caption cut short would hide the rest behind the file
