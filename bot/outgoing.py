@@ -67,18 +67,22 @@ def file_ref_from_json(data: object) -> FileRef | None:
     return LocalFile("")
 
 
-CALLBACK_MAX_BYTES = 64  # the Bot API's limit on a button's data, the smallest of the messengers'
+# The longest button data any messenger takes (Zalo's oa.query payload). Each channel's own
+# limit is its Capabilities.max_payload_bytes (the Bot API's: 64): a button whose data is longer
+# than that is shown there as a numbered choice in the text instead (the renderer), so it never
+# makes the messenger refuse the whole message. The codecs keep their data within 64 bytes.
+CALLBACK_MAX_BYTES = 1000
 
 
 @dataclass(frozen=True, slots=True)
 class Button:
     text: str
-    callback: str | None = None  # short data naming the object, e.g. "ap:1234:y" (≤ 64 bytes)
+    callback: str | None = None  # short data naming the object, e.g. "ap:1234:y"
     url: str | None = None
 
     def __post_init__(self) -> None:
-        # Checked where the button is made: data past the limit is refused by the messenger,
-        # and the whole message with it, so the person would get no answer at all.
+        # Checked where the button is made: data past every messenger's limit could not be
+        # shown as a button anywhere.
         if self.callback is not None and len(self.callback.encode()) > CALLBACK_MAX_BYTES:
             raise ValueError(f"button data over {CALLBACK_MAX_BYTES} bytes: {self.callback!r}")
 

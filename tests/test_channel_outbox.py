@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -141,6 +142,27 @@ async def test_numbered_choices_are_remembered_until_a_message_without_them(
     await sender.stop()
     async with db.reading() as tx:
         assert await ChoicesRepo(tx).pending("plain", "p1") == []
+
+
+async def test_on_a_channel_with_buttons_only_data_it_cannot_carry_is_remembered_as_choices(
+    db: Database, clock: ManualClock
+) -> None:
+    zalo = Recording("zalolike", replace(ZALO_LIKE, max_payload_bytes=64))
+    sender = _sender(db, clock, zalo)
+    to = Recipient("zalolike", "z1")
+    long_data = "dp:" + "x" * 64
+    message = OutMessage("Đơn #7", ((Button("Xem", long_data), Button("Bỏ qua", "u:1")),))
+    await _enqueue(db, clock, to, message)
+    await sender.drain()
+    async with db.reading() as tx:
+        assert await ChoicesRepo(tx).pending("zalolike", "z1") == [("Xem", long_data)]
+    assert zalo.sent[0][1].text == "Đơn #7\n\n1. Xem"
+    assert [b.callback for row in zalo.sent[0][1].buttons for b in row] == ["u:1"]
+    await _enqueue(db, clock, to, OutMessage("Cảm ơn", BUTTONS[:1]))  # asks nothing typed
+    await sender.drain()
+    await sender.stop()
+    async with db.reading() as tx:
+        assert await ChoicesRepo(tx).pending("zalolike", "z1") == []
 
 
 async def test_a_closed_window_sends_the_message_on_the_persons_other_channel(

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from bot.channels.port import Capabilities, LengthUnit, PhoneSharing, ProactivePolicy
 from bot.channels.telegram import capabilities as telegram_capabilities
+from bot.channels.zalo.render import capabilities as zalo_capabilities
 from bot.domain.splitting import utf16_len
 from bot.outgoing import Button, ChannelFile, MenuItem, OutMessage
 from bot.services.outbox.render import (
@@ -23,6 +24,7 @@ from bot.services.outbox.render import (
     numbered_choices,
     render_for,
     resolve_choice,
+    text_choices,
 )
 
 ZALO_LIKE = Capabilities(
@@ -235,3 +237,61 @@ def test_an_edit_is_one_edit_or_follow_ups_never_lost(text: str, caps: Capabilit
     parts = render_for(edit, caps)
     assert _words([p.text for p in parts]) == (text or "x").split()
     assert [p.edit_ref for p in parts][:1] == (["41"] if caps.can_edit else [None])
+
+
+# --- what a channel cannot carry: data past its payload limit, labels past its title limit ----
+
+ZALO = zalo_capabilities(4000)
+
+
+def test_button_data_past_the_channels_limit_is_a_numbered_choice_beside_the_other_buttons() -> (
+    None
+):
+    long_data = "dp:" + "x" * ZALO.max_payload_bytes
+    message = OutMessage(
+        "Đơn #7", buttons=((Button("Xem", long_data), Button("Bỏ qua", "bc:s:1")),)
+    )
+    [part] = render_for(message, ZALO)
+    assert part.text == "Đơn #7\n\n1. Xem"
+    assert _all_buttons([part]) == [Button("Bỏ qua", "bc:s:1")]
+    assert numbered_choices(text_choices(message.buttons, ZALO)) == [("Xem", long_data)]
+    assert render_for(message, TELEGRAM)[0].text == "Đơn #7\n\n1. Xem"  # 64 bytes there
+    assert text_choices(((Button("Bỏ qua", "bc:s:1"),),), ZALO) == ()
+
+
+def test_a_label_past_the_title_limit_is_cut_numbered_and_listed_in_the_text() -> None:
+    label = "👥 Những người chưa đọc văn bản #12"
+    message = OutMessage("Văn bản #12", buttons=((Button(label, "bc:u:12"), Button("Đóng", "x")),))
+    [part] = render_for(message, ZALO)
+    assert part.text == f"Văn bản #12\n\n1. {label}\n2. Đóng"
+    titles = [b.text for b in _all_buttons([part])]
+    assert titles == ["1. 👥 Những người ch…", "2. Đóng"]
+    assert all(len(title) <= ZALO.max_button_text for title in titles)
+    assert [b.callback for b in _all_buttons([part])] == ["bc:u:12", "x"]
+
+
+def test_labels_past_the_limit_in_further_messages_are_listed_there() -> None:
+    buttons = tuple((Button(f"Đơn vị trường tiểu học số {i}", f"u:{i}"),) for i in range(7))
+    parts = render_for(OutMessage("Chọn đơn vị", buttons=buttons), ZALO)
+    assert len(parts) == 2
+    assert parts[1].text.splitlines()[0] == "1. Đơn vị trường tiểu học số 5"
+    assert [b.text[:3] for b in _all_buttons(parts)] == ["1. ", "2. ", "3. ", "4. ", "5. "] + [
+        "1. ",
+        "2. ",
+    ]
+
+
+DATA = st.integers(0, 498).map(lambda n: "d:" + "é" * n)  # up to 998 bytes
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(DATA, min_size=1, max_size=8), st.sampled_from([TELEGRAM, ZALO]))
+def test_no_button_goes_with_data_past_the_channels_limit_and_none_is_lost(
+    data: list[str], caps: Capabilities
+) -> None:
+    rows = tuple((Button(f"Lựa chọn {i}", d),) for i, d in enumerate(data))
+    parts = render_for(OutMessage("Chọn", buttons=rows), caps)
+    shown = [b.callback for b in _all_buttons(parts)]
+    assert all(len((d or "").encode()) <= caps.max_payload_bytes for d in shown)
+    as_text = [d for _, d in numbered_choices(text_choices(rows, caps))]
+    assert sorted(shown + as_text) == sorted(data)

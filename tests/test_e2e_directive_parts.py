@@ -34,7 +34,9 @@ def check_clean(parts: list[Shown], limit: int) -> None:
     numbers = [NUMBER.match(part.text) for part in parts]
     assert all(numbers), [part.text[:20] for part in parts]
     total = len(parts)
-    assert [(int(m[1]), int(m[2])) for m in numbers if m] == [(i, total) for i in range(1, total + 1)]
+    assert [(int(m[1]), int(m[2])) for m in numbers if m] == [
+        (i, total) for i in range(1, total + 1)
+    ]
     assert not any(NUMBER.search(part.text, 1) for part in parts), "a part numbered twice"
     assert all(len(part.text) <= limit for part in parts)
     assert [bool(part.labels) for part in parts] == [False] * (total - 1) + [True]

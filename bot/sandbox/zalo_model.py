@@ -24,8 +24,13 @@ OA_NAME = "Khai Báo (sandbox OA)"
 
 MAX_TEXT = 2000  # characters of NFC text
 MAX_BUTTONS = 5
-MAX_BUTTON_TITLE = 100  # UNVERIFIED: sources give 20 or 100
-MAX_QUERY_PAYLOAD = 1000  # UNVERIFIED: no source gives a limit for an oa.query payload
+# UNVERIFIED: ZALO.md gives a button title at most 20 characters by one source, 100 by another;
+# the fake refuses past the stricter (-201), as an OA that holds to it would.
+MAX_BUTTON_TITLE = 20
+MAX_ELEMENT_TITLE = 100  # a request_user_info element's title (no source gives less)
+# UNVERIFIED: an SDK's guide gives 1,000 characters for an oa.query payload (no other source
+# gives one); counted here as UTF-8 bytes, the stricter reading.
+MAX_QUERY_PAYLOAD = 1000
 MAX_IMAGE_BYTES = 1024 * 1024
 MAX_FILE_BYTES = 5 * 1024 * 1024
 HOUR = 3600.0
@@ -259,7 +264,8 @@ def check_button(button: object) -> JSON:
     if kind not in BUTTON_TYPES:
         raise invalid("button type is invalid")
     if kind in QUERY_BUTTONS:
-        _string(payload, "button payload", limit=MAX_QUERY_PAYLOAD)
+        if len(_string(payload, "button payload").encode()) > MAX_QUERY_PAYLOAD:
+            raise invalid(f"button payload is too long (at most {MAX_QUERY_PAYLOAD} bytes)")
     elif not isinstance(payload, dict):
         raise invalid("button payload is invalid")
     elif kind == "oa.open.url":
@@ -291,7 +297,7 @@ def _one_element(payload: JSON) -> JSON:
 
 def _request_user_info(cs: CsMessage, payload: JSON) -> CsMessage:
     element = _one_element(payload)
-    _string(element.get("title"), "element title", limit=MAX_BUTTON_TITLE)
+    _string(element.get("title"), "element title", limit=MAX_ELEMENT_TITLE)
     _string(element.get("subtitle"), "element subtitle", limit=MAX_TEXT)
     _url(element.get("image_url"), "element image_url")
     cs.kind, cs.element = "request_user_info", element

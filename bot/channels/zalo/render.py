@@ -25,7 +25,13 @@ log = logging.getLogger(__name__)
 
 MAX_TEXT = 2000
 MAX_BUTTONS = 5
-MAX_BUTTON_TITLE = 100  # sources differ (20 or 100): longer titles are cut here
+# Sources differ (ZALO.md: one integration validates titles of at most 20 characters, an SDK's
+# guide says 100): the stricter one holds, so no OA refuses a message for a title. Longer labels
+# are cut and numbered by the renderer, each listed whole in the message's text.
+MAX_BUTTON_TITLE = 20
+# An oa.query payload: 1,000 characters (the SDK's guide; no other source gives a limit), taken
+# as UTF-8 bytes, the stricter reading. What the bot's button data may use of it: the rest.
+MAX_QUERY_PAYLOAD_BYTES = 1000
 MAX_FORM_TITLE = 100
 MAX_FORM_SUBTITLE = 500
 FREE_FOR = timedelta(hours=48)
@@ -43,7 +49,7 @@ def capabilities(requests_per_minute: int) -> Capabilities:
         max_caption=MAX_TEXT,
         max_buttons=MAX_BUTTONS,
         max_buttons_per_row=1,
-        max_payload_bytes=64,
+        max_payload_bytes=MAX_QUERY_PAYLOAD_BYTES - len(PAYLOAD_PREFIX.encode()),
         max_button_text=MAX_BUTTON_TITLE,
         can_edit=False,
         can_delete=False,

@@ -19,7 +19,12 @@ from bot.services.kernel.feature import Answer, Feature
 from bot.services.kernel.menu import command_for_text, help_text, language_picker, menu_message
 from bot.services.kernel.reach import channel_feature
 from bot.services.kernel.step import Deps, Incoming, Step, StepRunner
-from bot.services.outbox.render import numbered_choices, resolve_choice
+from bot.services.outbox.render import (
+    looks_like_choice_number,
+    numbered_choices,
+    resolve_choice,
+    text_choices,
+)
 from storage.choices_repo import ChoicesRepo
 
 MAX_TYPED = 4096  # the longest message a messenger delivers: a pasted text arrives whole
@@ -86,16 +91,31 @@ class Dispatcher:
         A typed number or label answering the chat's pending numbered choices is the press of
         that button."""
         numbered = who.channel in self.choice_channels
-        if numbered and isinstance(intent, Text):
-            intent = await self._typed_choice(who, intent)
+        had_choices = False
+        if isinstance(intent, Text) and (numbered or looks_like_choice_number(intent.text)):
+            intent, had_choices = await self._typed_choice(who, intent)
         answer = await self._route(who, intent)
-        if numbered and answer[1]:  # the channel shows these next: their choices are pending
-            async with self.deps.db.transaction() as tx:
-                choices = numbered_choices(answer[1][-1].buttons)
-                await ChoicesRepo(tx).remember(
-                    who.channel, who.chat_ref, choices, self.deps.clock.now()
-                )
+        if answer[1]:  # the channel shows these next: their choices are pending
+            await self._remember_choices(who, answer[1][-1], numbered, had_choices)
         return answer
+
+    async def _remember_choices(
+        self, who: Incoming, last: OutMessage, numbered: bool, had_choices: bool
+    ) -> None:
+        """On a channel without buttons, the last message's choices; on one with buttons, the
+        buttons it shows as numbered choices in the text (data too long for it), written
+        only when there are some or were some."""
+        caps = self.deps.capabilities_of(who.channel)
+        if numbered or caps is None:
+            choices = numbered_choices(last.buttons) if numbered else []
+        else:
+            choices = numbered_choices(text_choices(last.buttons, caps))
+        if not (numbered or choices or had_choices):
+            return
+        async with self.deps.db.transaction() as tx:
+            await ChoicesRepo(tx).remember(
+                who.channel, who.chat_ref, choices, self.deps.clock.now()
+            )
 
     async def _route(self, who: Incoming, intent: Intent) -> Answer:
         registration = self.registration
@@ -118,11 +138,13 @@ class Dispatcher:
                 return None, await self.text(who, text)
         return None, []
 
-    async def _typed_choice(self, who: Incoming, typed: Text) -> Text | Press:
+    async def _typed_choice(self, who: Incoming, typed: Text) -> tuple[Text | Press, bool]:
+        """The press a typed answer to the chat's pending choices means (else the text), and
+        whether the chat had choices pending."""
         async with self.deps.db.reading() as tx:
             pending = await ChoicesRepo(tx).pending(who.channel, who.chat_ref)
         payload = resolve_choice(typed.text, pending)
-        return typed if payload is None else Press(payload)
+        return (typed if payload is None else Press(payload)), bool(pending)
 
     async def command(self, who: Incoming, name: str, args: list[str]) -> list[OutMessage]:
         early = self.early.get(name)

@@ -27,15 +27,40 @@ def render_for(message: OutMessage, caps: Capabilities) -> list[OutMessage]:
     shaped = _shown_features(message, caps)
     if shaped is None:
         return []
-    if caps.max_buttons == 0 and shaped.buttons:
-        shaped = replace(
-            shaped, text=with_numbered_choices(shaped.text, shaped.buttons), buttons=()
-        )
+    as_text = text_choices(shaped.buttons, caps)
+    if as_text:
+        kept = () if caps.max_buttons == 0 else _without(shaped.buttons, as_text)
+        shaped = replace(shaped, text=with_numbered_choices(shaped.text, as_text), buttons=kept)
     groups = _button_groups(shaped.buttons, caps)
     first, *more = groups or [()]
-    parts = split_text(replace(shaped, buttons=first), caps)
-    parts += [OutMessage(MORE_BUTTONS, buttons=group, bulk=message.bulk) for group in more]
+    after = len(numbered_choices(as_text))  # buttons numbered for their labels come after these
+    first, lines = _titled(first, caps, after)
+    text = "\n\n".join(part for part in (shaped.text, lines) if part)
+    parts = split_text(replace(shaped, text=text, buttons=first), caps)
+    for group in more:
+        titled, lines = _titled(group, caps, 0)
+        parts.append(OutMessage(lines or MORE_BUTTONS, buttons=titled, bulk=message.bulk))
     return parts
+
+
+def text_choices(buttons: Rows, caps: Capabilities) -> Rows:
+    """The buttons this channel shows as numbered choices in the text (answered by a typed
+    number or label): all of them where it has no buttons; else those whose data is longer
+    than it takes (`max_payload_bytes`), which would make it refuse the whole message."""
+    if caps.max_buttons == 0:
+        return buttons
+    over = (tuple(b for b in row if _data_too_long(b, caps)) for row in buttons)
+    return tuple(row for row in over if row)
+
+
+def _data_too_long(button: Button, caps: Capabilities) -> bool:
+    return button.callback is not None and len(button.callback.encode()) > caps.max_payload_bytes
+
+
+def _without(buttons: Rows, taken: Rows) -> Rows:
+    gone = {id(b) for row in taken for b in row}
+    kept = (tuple(b for b in row if id(b) not in gone) for row in buttons)
+    return tuple(row for row in kept if row)
 
 
 def numbered_choices(buttons: Rows) -> list[tuple[str, str]]:
@@ -43,11 +68,17 @@ def numbered_choices(buttons: Rows) -> list[tuple[str, str]]:
     return [(b.text, b.callback) for row in buttons for b in row if b.callback is not None]
 
 
+def looks_like_choice_number(typed: str) -> bool:
+    """`2`, ` 2. `: what answers a numbered choice by its number."""
+    cleaned = typed.strip().rstrip(".").strip()
+    return cleaned.isdecimal() and len(cleaned) <= 3
+
+
 def resolve_choice(typed: str, choices: list[tuple[str, str]]) -> str | None:
     """The button data a typed answer to numbered choices means: its number (`2`, `2.`) or
     its label (case and surrounding space ignored); None when it answers none of them."""
     cleaned = typed.strip().rstrip(".").strip()
-    if cleaned.isdecimal() and len(cleaned) <= 3 and 1 <= int(cleaned) <= len(choices):
+    if looks_like_choice_number(typed) and 1 <= int(cleaned) <= len(choices):
         return choices[int(cleaned) - 1][1]
     folded = typed.strip().casefold()
     matches = [data for label, data in choices if label.strip().casefold() == folded]
@@ -101,11 +132,7 @@ def _button_groups(buttons: Rows, caps: Capabilities) -> list[Rows]:
     if not buttons or caps.max_buttons == 0:
         return []
     width = max(1, min(caps.max_buttons_per_row, caps.max_buttons))
-    rows = [
-        tuple(_labelled(b, caps) for b in row[i : i + width])
-        for row in buttons
-        for i in range(0, len(row), width)
-    ]
+    rows = [row[i : i + width] for row in buttons for i in range(0, len(row), width)]
     groups: list[list[tuple[Button, ...]]] = [[]]
     for row in rows:
         if groups[-1] and sum(map(len, groups[-1])) + len(row) > caps.max_buttons:
@@ -114,10 +141,28 @@ def _button_groups(buttons: Rows, caps: Capabilities) -> list[Rows]:
     return [tuple(group) for group in groups]
 
 
-def _labelled(button: Button, caps: Capabilities) -> Button:
-    if len(button.text) <= caps.max_button_text:
-        return button
-    return replace(button, text=button.text[: max(1, caps.max_button_text - 1)] + "…")
+def _titled(group: Rows, caps: Capabilities, after: int) -> tuple[Rows, str]:
+    """The group's buttons as the channel shows their labels, and the lines its message adds.
+    A label longer than the channel shows is cut; then every label of the group is numbered
+    (from `after` + 1) and listed whole in the text, so a cut label is never all the person
+    sees of what the button does."""
+    if all(len(b.text) <= caps.max_button_text for row in group for b in row):
+        return group, ""
+    numbers = iter(range(after + 1, after + 1 + sum(map(len, group))))
+    lines: list[str] = []
+    titled: list[tuple[Button, ...]] = []
+    for row in group:
+        shown: list[Button] = []
+        for button in row:
+            label = CHOICE_NUMBER.format(number=next(numbers), label=button.text)
+            lines.append(label)
+            shown.append(replace(button, text=_cut(label, caps.max_button_text)))
+        titled.append(tuple(shown))
+    return tuple(titled), "\n".join(lines)
+
+
+def _cut(label: str, limit: int) -> str:
+    return label if len(label) <= limit else label[: max(1, limit - 1)] + "…"
 
 
 def split_text(message: OutMessage, caps: Capabilities | None) -> list[OutMessage]:

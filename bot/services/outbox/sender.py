@@ -33,7 +33,7 @@ from bot.channels.port import (
 from bot.domain.clock import Clock
 from bot.outage import Outage
 from bot.outgoing import LaterMessage, OutMessage
-from bot.services.outbox.render import numbered_choices
+from bot.services.outbox.render import numbered_choices, text_choices
 from storage.choices_repo import ChoicesRepo
 from storage.engine import Database
 from storage.outbox_repo import HELD_PREFIX, OutboxRepo, OutboxRow
@@ -228,6 +228,9 @@ class OutboxSender:
         self._progress: dict[int, tuple[int, str | None]] = {}
         self._chat_free_at: dict[str, float] = {}
         self._chats_sending: set[str] = set()  # a chat's next row waits until its send is answered
+        self._chats_with_choices: set[str] = (
+            set()
+        )  # numbered choices pending (channels with buttons)
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
         self._pass_lock = asyncio.Lock()
@@ -395,8 +398,8 @@ class OutboxSender:
                 if index == keep:
                     ref = part_ref
                 self._progress[row.id] = (index + 1, ref)
-            if channel is not None and channel.capabilities.max_buttons == 0:
-                await self._remember_choices(row, message)
+            if channel is not None:
+                await self._remember_choices(row, message, channel.capabilities)
             return ref if parts else None
         finally:
             limiter.release()
@@ -424,13 +427,24 @@ class OutboxSender:
             self._rendering[name] = transport if isinstance(transport, Channel) else None
         return self._rendering[name]
 
-    async def _remember_choices(self, row: OutboxRow, message: OutMessage) -> None:
-        """On a channel without buttons, the numbered choices this chat now has (none: the
-        last message asked nothing, so a typed number is plain text again)."""
+    async def _remember_choices(
+        self, row: OutboxRow, message: OutMessage, caps: Capabilities
+    ) -> None:
+        """The numbered choices this chat now has (none: the last message asked nothing, so a
+        typed number is plain text again): on a channel without buttons, every message's; on
+        one with buttons, those of buttons whose data it cannot carry (`text_choices`), written
+        only when the message has some or the chat's last one had (so a broadcast costs no
+        write per copy)."""
+        choices = numbered_choices(text_choices(message.buttons, caps))
+        chat = _chat_key(row)
+        if caps.max_buttons and not choices and chat not in self._chats_with_choices:
+            return
+        if choices:
+            self._chats_with_choices.add(chat)
+        else:
+            self._chats_with_choices.discard(chat)
         async with self._db.transaction() as tx:
-            await ChoicesRepo(tx).remember(
-                row.channel, row.chat_ref, numbered_choices(message.buttons), self._clock.now()
-            )
+            await ChoicesRepo(tx).remember(row.channel, row.chat_ref, choices, self._clock.now())
 
     async def _resolved(self, message: OutMessage | LaterMessage) -> OutMessage:
         """A LaterMessage is rendered now; an edit queued by outbox row id gets the message ref
