@@ -276,7 +276,9 @@ async def test_at_most_five_buttons_and_a_tap_arrives_as_text(
         {"title": "Gọi", "type": "oa.open.phone", "payload": {"phone_code": "+84 9"}},
         {"title": "Bấm", "type": "postback", "payload": "#kb:x"},
         {"title": "Bấm", "type": "oa.query.hide", "payload": {"text": "#kb:x"}},
-        {"title": "x" * 101, "type": "oa.query.hide", "payload": "#kb:x"},
+        {"title": "x" * 21, "type": "oa.query.hide", "payload": "#kb:x"},  # the strict 20
+        {"title": "Bấm", "type": "oa.query.hide", "payload": "#kb:" + "x" * 997},
+        {"title": "Bấm", "type": "oa.query.show", "payload": "#kb:" + "đ" * 499},  # 1,002 bytes
     ],
 )
 async def test_malformed_buttons_are_refused(
@@ -286,6 +288,17 @@ async def test_malformed_buttons_are_refused(
     message = {"text": "Chọn", "attachment": {"type": "template", "payload": {"buttons": [button]}}}
     assert (await api.cs(user_id, message))["error"] == -201
     assert not zalo.messages(user_id)
+
+
+async def test_titles_of_20_characters_and_payloads_of_1000_bytes_go(
+    zalo: FakeZaloOA, api: Client
+) -> None:
+    user_id = following(zalo)
+    title = "Đ" + "x" * 18 + "e\u0301"  # 20 characters once composed (NFC), 21 code points
+    button = {"title": title, "type": "oa.query.hide", "payload": "#kb:" + "x" * 996}
+    message = {"text": "Chọn", "attachment": {"type": "template", "payload": {"buttons": [button]}}}
+    assert (await api.cs(user_id, message))["error"] == 0
+    assert zalo.messages(user_id)[-1].button_titles() == [title]
 
 
 async def test_phone_is_shared_only_after_request_user_info(

@@ -146,7 +146,7 @@ def _titled(group: Rows, caps: Capabilities, after: int) -> tuple[Rows, str]:
     A label longer than the channel shows is cut; then every label of the group is numbered
     (from `after` + 1) and listed whole in the text, so a cut label is never all the person
     sees of what the button does."""
-    if all(len(b.text) <= caps.max_button_text for row in group for b in row):
+    if all(_fits_title(b.text, caps) for row in group for b in row):
         return group, ""
     numbers = iter(range(after + 1, after + 1 + sum(map(len, group))))
     lines: list[str] = []
@@ -156,13 +156,23 @@ def _titled(group: Rows, caps: Capabilities, after: int) -> tuple[Rows, str]:
         for button in row:
             label = CHOICE_NUMBER.format(number=next(numbers), label=button.text)
             lines.append(label)
-            shown.append(replace(button, text=_cut(label, caps.max_button_text)))
+            shown.append(replace(button, text=_cut(label, caps)))
         titled.append(tuple(shown))
     return tuple(titled), "\n".join(lines)
 
 
-def _cut(label: str, limit: int) -> str:
-    return label if len(label) <= limit else label[: max(1, limit - 1)] + "…"
+def _fits_title(label: str, caps: Capabilities) -> bool:
+    return text_length(label, caps.length_unit) <= caps.max_button_text
+
+
+def _cut(label: str, caps: Capabilities) -> str:
+    """The label, else as much of it as fits with "…" (counted as the messenger counts)."""
+    if _fits_title(label, caps):
+        return label
+    cut = label[: max(1, caps.max_button_text - 1)]
+    while len(cut) > 1 and not _fits_title(cut + "…", caps):
+        cut = cut[:-1]
+    return cut + "…"
 
 
 def split_text(message: OutMessage, caps: Capabilities | None) -> list[OutMessage]:

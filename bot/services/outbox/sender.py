@@ -384,6 +384,8 @@ class OutboxSender:
             transport = self._transports[row.channel]
             channel = self._channel(row.channel)
             parts = list(channel.render(message)) if channel else [message]
+            if channel is not None:  # before the parts go: an answer typed at once finds them
+                await self._remember_choices(row, message, channel.capabilities)
             sent, ref = self._progress.get(row.id, (0, None))
             keep = reference_part(parts)
             for index in range(sent, len(parts)):
@@ -398,8 +400,6 @@ class OutboxSender:
                 if index == keep:
                     ref = part_ref
                 self._progress[row.id] = (index + 1, ref)
-            if channel is not None:
-                await self._remember_choices(row, message, channel.capabilities)
             return ref if parts else None
         finally:
             limiter.release()
