@@ -67,10 +67,10 @@ def file_ref_from_json(data: object) -> FileRef | None:
     return LocalFile("")
 
 
-# The longest button data any messenger takes (Zalo's oa.query payload). Each channel's own
-# limit is its Capabilities.max_payload_bytes (the Bot API's: 64): a button whose data is longer
-# than that is shown there as a numbered choice in the text instead (the renderer), so it never
-# makes the messenger refuse the whole message. The codecs keep their data within 64 bytes.
+# The longest button data any messenger takes. Each channel's own limit is its
+# Capabilities.max_payload_bytes (64 is the smallest): a button whose data is longer than that is
+# shown there as a numbered choice in the text instead (the renderer), so it never makes the
+# messenger refuse the whole message. The codecs keep their data within 64 bytes.
 CALLBACK_MAX_BYTES = 1000
 
 

@@ -62,9 +62,15 @@ class ProactivePolicy:
     free_for: timedelta | None = None
     paid_until: timedelta | None = None
 
-    @property
-    def always(self) -> bool:
-        return self.free_for is None and self.paid_until is None
+    def closed(self, silent_for: timedelta | None) -> bool:
+        """Past the window: the channel refuses (`silent_for` None: not known, never closed)."""
+        limit = self.paid_until
+        return silent_for is not None and limit is not None and silent_for > limit
+
+    def billable(self, silent_for: timedelta | None) -> bool:
+        """A message to someone silent this long is counted as billable."""
+        limit = self.free_for
+        return silent_for is not None and limit is not None and silent_for > limit
 
 
 @dataclass(frozen=True, slots=True)

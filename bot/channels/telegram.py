@@ -39,10 +39,9 @@ from bot.channels.port import (
 )
 from bot.channels.replier import ChannelReplier
 from bot.config import Settings
-from bot.domain.splitting import utf16_len
 from bot.outgoing import ChannelFile, LocalFile, OutMessage
 from bot.services.directory.fetch import FetchRefused
-from bot.services.outbox.render import render_for
+from bot.services.outbox.render import acknowledgement, render_for
 
 log = logging.getLogger(__name__)
 
@@ -124,9 +123,12 @@ def render_markup(message: OutMessage) -> MarkupJson:
     return None
 
 
+_TOASTS = capabilities()  # what a toast may be (the pace plays no part in it)
+
+
 def fits_toast(text: str) -> bool:
     """Whether a press's answer may show as a toast (Telegram counts UTF-16 units)."""
-    return utf16_len(text) <= TOAST_LIMIT
+    return acknowledgement(text, _TOASTS) is not None
 
 
 def _inline_only(markup: MarkupJson) -> MarkupJson:

@@ -33,10 +33,8 @@ from bot.channels.zalo.api import ZaloApi
 from bot.channels.zalo.errors import ErrorClass, ZaloApiError, send_error
 from bot.channels.zalo.render import (
     DOCUMENT_SUFFIXES,
-    FREE_FOR,
     MAX_DOCUMENT_BYTES,
     MAX_PHOTO_BYTES,
-    PAID_UNTIL,
     capabilities,
     message_json,
     render,
@@ -189,7 +187,7 @@ class ZaloChannel:
             return message.edit_ref or message.delete_ref
         message = message.as_new_message() or message  # what another channel gets instead
         age, following = await self._silence(chat_ref)
-        if age is not None and age > PAID_UNTIL:
+        if self._capabilities.proactive.closed(age):
             return await self._fallback.handle(chat_ref, message, "no interaction in 7 days")
         if not following:  # Zalo would refuse it (-213): spare the call
             return await self._fallback.handle(chat_ref, message, "no longer follows the OA")
@@ -212,7 +210,7 @@ class ZaloChannel:
         return (None if last is None else self._clock.now() - last), following
 
     async def _count(self, age: timedelta | None) -> None:
-        kind = "billable" if age is not None and age > FREE_FOR else "free"
+        kind = "billable" if self._capabilities.proactive.billable(age) else "free"
         async with self._db.transaction() as tx:
             await ChannelUsageRepo(tx).count(CHANNEL, self._clock.now().date(), kind)
 

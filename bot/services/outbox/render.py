@@ -186,6 +186,15 @@ def split_text(message: OutMessage, caps: Capabilities | None) -> list[OutMessag
     return _text_parts(message, caps.max_text, caps.max_caption, caps.length_unit)
 
 
+def acknowledgement(answer: str | None, caps: Capabilities) -> str | None:
+    """A press's short answer as the channel's acknowledgement of the press (a toast), when it
+    can show one that long; None: the answer goes as a message of its own instead
+    (bot/services/kernel/feature.py `with_unshown_answer`), so it is never lost."""
+    if not answer or not caps.can_acknowledge:
+        return None
+    return answer if text_length(answer, caps.length_unit) <= caps.max_acknowledgement else None
+
+
 def text_length(text: str, unit: LengthUnit) -> int:
     """`text`'s length as the messenger counts it."""
     if unit is LengthUnit.UTF16:
