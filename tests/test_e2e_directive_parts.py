@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from tests.channel_chats import Chat, Shown
-from tests.fakebot import FakeBotApi
+from tests.fakebot import FakeBotApi, SentMessage
 from tests.fakezalo import FakeZaloOA
 from tests.harness import RunningBot
 from tests.test_e2e_broadcast import SEED
@@ -63,3 +63,7 @@ async def test_a_long_directive_is_cut_once_per_channel_with_the_button_last(
     await fake.wait_for(lambda: read_count(bot) == 1, timeout=10)
     await on_telegram.tap(telegram_parts[-1], "Đã đọc")
     await fake.wait_for(lambda: read_count(bot) == 2, timeout=10)
+    last = telegram_parts[-1].raw
+    assert isinstance(last, SentMessage)
+    await fake.wait_for(lambda: bool(last.edits), timeout=10)  # the button there says when
+    assert last.button_texts() == ["✅ Đã đọc lúc 09:00"]
