@@ -1,5 +1,6 @@
 """Staff ids are safe by construction (issue 19.3): validated on import, file names built from
-safe parts only, button data checked against Telegram's 64 bytes where a button is made."""
+safe parts only, button data too long for Telegram's 64 bytes shown there as a numbered choice
+(and data past every messenger's limit refused where the button is made)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.__main__ import main
+from bot.channels.telegram import capabilities as telegram_capabilities
 from bot.domain.directory_files import STAFF_ID_MAX, staff_id_problem
 from bot.domain.text import export_subfolder, safe_file_part
 from bot.i18n import Translations
-from bot.outgoing import Button, OutMessage
+from bot.outgoing import CALLBACK_MAX_BYTES, Button, OutMessage
+from bot.services.outbox.render import render_for
 from bot.services.oversight.exports import ExportRequest, file_name
 from tests.paths import EXAMPLES
 from tests.test_directory_files import STAFF, load, messages
@@ -88,18 +91,27 @@ def test_export_file_names_are_built_from_safe_parts() -> None:
     assert export_subfolder("../x", datetime(2021, 5, 26, 9, 0)) == "x-20210526090000"
 
 
-def test_button_data_over_64_bytes_is_refused_where_the_button_is_made() -> None:
-    Button("ok", "x" * 64)
-    with pytest.raises(ValueError, match="64 bytes"):
-        Button("too long", "rt:nag:" + "a" * 70)
+def test_button_data_over_telegrams_64_bytes_goes_there_as_a_numbered_choice() -> None:
+    """Telegram refuses data over 64 bytes, and the whole message with it: the renderer shows
+    such a button as a numbered choice in the text instead (a typed number presses it)."""
+    fits, too_long = Button("ok", "x" * 64), Button("too long", "rt:nag:" + "ư" * 33)
+    [part] = render_for(OutMessage("Chọn", buttons=((fits, too_long),)), telegram_capabilities())
+    assert part.buttons == ((fits,),)
+    assert part.text == "Chọn\n\n1. too long"
+
+
+def test_button_data_past_every_messengers_limit_is_refused_where_the_button_is_made() -> None:
+    Button("ok", "x" * CALLBACK_MAX_BYTES)
+    with pytest.raises(ValueError, match=f"{CALLBACK_MAX_BYTES} bytes"):
+        Button("too long", "rt:nag:" + "a" * CALLBACK_MAX_BYTES)
     with pytest.raises(ValueError):
-        Button("multi-byte", "ư" * 33)  # 66 bytes in UTF-8
+        Button("multi-byte", "ư" * (CALLBACK_MAX_BYTES // 2 + 1))
 
 
 def test_a_stored_over_long_button_still_loads() -> None:
-    data = {"text": "x", "buttons": [[{"text": "b", "callback": "ov:" + "é" * 40}]]}
+    data = {"text": "x", "buttons": [[{"text": "b", "callback": "ov:" + "é" * 600}]]}
     button = OutMessage.from_json(data).buttons[0][0]
-    assert button.callback is not None and len(button.callback.encode()) <= 64
+    assert button.callback is not None and len(button.callback.encode()) <= CALLBACK_MAX_BYTES
 
 
 def test_the_import_command_refuses_the_file_and_changes_nothing(
