@@ -112,6 +112,17 @@ class ZaloRepo:
             (to_db_time(now), channel, chat_ref, HELD_PREFIX + "%"),
         )
 
+    async def release_held_of_recent(self, channel: str, since: datetime, now: datetime) -> int:
+        """The held rows of people who wrote since `since` (and follow the OA) due again at
+        once: a hold recorded just after the person's message had released what was held."""
+        return await self.tx.execute(
+            "UPDATE outbox SET status = 'pending', next_attempt_at = ?, attempts = 0, "
+            "error = NULL WHERE channel = ? AND status = 'undeliverable' AND error LIKE ? "
+            "AND chat_ref IN (SELECT user_id FROM zalo_users WHERE following = 1 "
+            "AND last_interaction_at >= ?)",
+            (to_db_time(now), channel, HELD_PREFIX + "%", to_db_time(since)),
+        )
+
     async def held_users(self, channel: str) -> set[str]:
         rows = await self.tx.all(
             "SELECT DISTINCT chat_ref FROM outbox WHERE channel = ? AND status = 'undeliverable' "

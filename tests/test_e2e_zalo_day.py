@@ -14,11 +14,12 @@ from datetime import timedelta
 import pytest
 
 from bot.domain.clock import ManualClock
+from storage.engine import to_db_time
 from storage.repos import AuditRepo
 from tests.channel_chats import Chat, Shown, TelegramChat, ZaloChat, with_button
 from tests.fakebot import FakeBotApi, SentMessage
 from tests.fakezalo import FakeZaloOA
-from tests.harness import RunningBot, db_value
+from tests.harness import RunningBot, db_change, db_value
 from tests.test_e2e_broadcast import SEED, compose
 from tests.test_e2e_returns import PLANNED_RETURN, tick_at
 from tests.test_e2e_zalo import bot, oa
@@ -300,6 +301,29 @@ async def test_past_seven_days_the_decider_is_told_and_the_decision_waits(
     decided = await teacher.next_with("Đã phê duyệt")
     assert "Châu Thị Bích Ngọc" in decided.text
     assert sum(UNREACHED in text for text in principal.texts()) == 1
+
+
+async def test_a_hold_recorded_just_after_the_person_wrote_goes_without_another_message(
+    fake: FakeBotApi, oa: FakeZaloOA, bot: RunningBot, clock: ManualClock
+) -> None:
+    teacher = await join(fake, oa, "zalo", "TH-003")
+    principal = await join(fake, oa, "telegram", "TH-001")
+    assert isinstance(teacher, ZaloChat)
+    await request_travel(teacher, leave="12/06/2021 07:00", back="13/06/2021 18:00")
+    request = await principal.next_with("Lại Thị Diệu Linh")
+    clock.advance(timedelta(days=8))
+    await principal.tap(request, "Phê duyệt")
+    await principal.next_with(UNREACHED)
+    # She writes as the decision is being held: the write is recorded, but its release ran
+    # before the hold was (the race), so nothing was released by her message.
+    oa._interacted(teacher.user)  # the fake's window opens as Zalo's would
+    await db_change(
+        bot.settings.database_path,
+        "UPDATE zalo_users SET last_interaction_at = ? WHERE user_id = ?",
+        (to_db_time(clock.now()), teacher.user.user_id),
+    )
+    decided = await teacher.next_with("Đã phê duyệt", timeout=10)
+    assert "Châu Thị Bích Ngọc" in decided.text
 
 
 async def test_past_seven_days_what_the_bot_sends_of_itself_tells_only_the_admins(

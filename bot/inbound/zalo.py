@@ -17,7 +17,7 @@ import logging
 import re
 from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -50,6 +50,9 @@ log = logging.getLogger(__name__)
 PATH = "/zalo/webhook"
 MAX_BODY = 64 * 1024
 RETRY_PAUSES = (1.0, 5.0)
+# A hold recorded this soon after the person wrote raced their message's release; later, a
+# person still held after writing is one Zalo refuses for another reason (not retried).
+JUST_WROTE = timedelta(seconds=60)
 INVITE_CODE = re.compile(r"[A-Za-z0-9_-]{16}")
 INVITE_IN_LINK = re.compile(r"[?&]start=([A-Za-z0-9_-]{8,64})")
 
@@ -121,8 +124,15 @@ class ZaloInbound:
 
     async def _note_holds(self, tx: Tx) -> None:
         """The users with messages held for them, as the database has them (every 3 s): the
-        holds are recorded by the instance that sends, the person may write to any other."""
-        self.held |= await ZaloRepo(tx).held_users(CHANNEL)
+        holds are recorded by the instance that sends, the person may write to any other. A hold
+        recorded just after the person wrote (their release found nothing yet) is released
+        here, not at their next message."""
+        repo, now = ZaloRepo(tx), self.clock.now()
+        released = await repo.release_held_of_recent(CHANNEL, now - JUST_WROTE, now)
+        if released:
+            log.info("%d messages held just as their person wrote go out now", released)
+            self.wake_outbox()
+        self.held |= await repo.held_users(CHANNEL)
 
     async def resume(self) -> int:
         """Hand over, in arrival order, the events stored but not finished (by a previous run,
