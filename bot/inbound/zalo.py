@@ -128,11 +128,13 @@ class ZaloInbound:
         recorded just after the person wrote (their release found nothing yet) is released
         here, not at their next message."""
         repo, now = ZaloRepo(tx), self.clock.now()
-        released = await repo.release_held_of_recent(CHANNEL, now - JUST_WROTE, now)
-        if released:
-            log.info("%d messages held just as their person wrote go out now", released)
-            self.wake_outbox()
-        self.held |= await repo.held_users(CHANNEL)
+        held = await repo.held_users(CHANNEL)
+        if held:  # a write only when something is held, not every 3 s
+            released = await repo.release_held_of_recent(CHANNEL, now - JUST_WROTE, now)
+            if released:
+                log.info("%d messages held just as their person wrote go out now", released)
+                self.wake_outbox()
+        self.held |= held
 
     async def resume(self) -> int:
         """Hand over, in arrival order, the events stored but not finished (by a previous run,
