@@ -18,10 +18,12 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+import aiohttp
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -297,3 +299,27 @@ def load_note() -> str:
 
 if __name__ == "__main__":
     asyncio.run(_child(*sys.argv[1:3], *sys.argv[3:5]))
+
+
+async def post_open_loop(
+    url: str, bodies: Sequence[bytes], rate: float, headers: Callable[[bytes], dict[str, str]]
+) -> tuple[list[float], int]:
+    """Each body posted at its moment of a steady `rate` (open loop, 40 connections), with the
+    headers `headers(body)` gives it: (seconds until each answer, answers other than 200)."""
+    seconds: list[float] = []
+    refused = 0
+    connector = aiohttp.TCPConnector(limit=40)
+    async with aiohttp.ClientSession(connector=connector) as http:
+
+        async def post(raw: bytes, at: float) -> None:
+            nonlocal refused
+            await asyncio.sleep(max(0.0, at - time.perf_counter()))
+            begin = time.perf_counter()
+            async with http.post(url, data=raw, headers=headers(raw)) as response:
+                await response.read()
+                refused += response.status != 200
+            seconds.append(time.perf_counter() - begin)
+
+        start = time.perf_counter() + 0.2
+        await asyncio.gather(*(post(raw, start + n / rate) for n, raw in enumerate(bodies)))
+    return seconds, refused

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import socket
 import subprocess
@@ -23,14 +24,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-from _common import FIRST_USER, TOKEN, emit, latency_figures, load_note, prepare_db
+from _common import FIRST_USER, TOKEN, emit, latency_figures, load_note, post_open_loop, prepare_db
 
 from bot.sandbox.server import FakeBotApi
 
 SECRET = "bench-webhook-secret-0123456789"
 GOAL_P99_MS = 50.0
-CONNECTIONS = 40
 
 
 def free_port() -> int:
@@ -61,25 +60,10 @@ async def start_bot(fake: FakeBotApi, db_path: Path, port: int) -> subprocess.Po
 
 
 async def post_all(url: str, bodies: list[dict[str, Any]], rate: float) -> tuple[list[float], int]:
-    """Each body posted at its moment of a steady `rate`: (seconds per answer, non-200 answers)."""
-    seconds: list[float] = []
-    refused = 0
-    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
-    connector = aiohttp.TCPConnector(limit=CONNECTIONS)
-    async with aiohttp.ClientSession(connector=connector) as http:
-
-        async def post(body: dict[str, Any], at: float) -> None:
-            nonlocal refused
-            await asyncio.sleep(max(0.0, at - time.perf_counter()))
-            begin = time.perf_counter()
-            async with http.post(url, json=body, headers=headers) as response:
-                await response.read()
-                refused += response.status != 200
-            seconds.append(time.perf_counter() - begin)
-
-        start = time.perf_counter() + 0.2
-        await asyncio.gather(*(post(body, start + n / rate) for n, body in enumerate(bodies)))
-    return seconds, refused
+    """Each update posted at its moment of a steady `rate`: (seconds per answer, non-200s)."""
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"}
+    raws = [json.dumps(body).encode() for body in bodies]
+    return await post_open_loop(url, raws, rate, lambda _: headers)
 
 
 async def main() -> None:

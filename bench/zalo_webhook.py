@@ -27,14 +27,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import aiohttp
-from _common import FIRST_USER, emit, latency_figures, load_note, prepare_db
+from _common import FIRST_USER, emit, latency_figures, load_note, post_open_loop, prepare_db
 from aiohttp import web
 
 APP_ID, OA_ID, KEY = "3608465248940903967", "388613280878808645", "bench-oa-secret-key"
 GOAL_P99_MS = 50.0
 CAP_PER_MINUTE = 4000
-CONNECTIONS = 40
 
 
 def free_port() -> int:
@@ -124,24 +122,10 @@ async def wait_listening(port: int, timeout: float = 60.0) -> None:
 
 
 async def post_all(url: str, bodies: list[bytes], rate: float) -> tuple[list[float], int]:
-    seconds: list[float] = []
-    refused = 0
-    connector = aiohttp.TCPConnector(limit=CONNECTIONS)
-    async with aiohttp.ClientSession(connector=connector) as http:
+    def signed(raw: bytes) -> dict[str, str]:
+        return {"X-ZEvent-Signature": signature(raw), "Content-Type": "application/json"}
 
-        async def post(raw: bytes, at: float) -> None:
-            nonlocal refused
-            await asyncio.sleep(max(0.0, at - time.perf_counter()))
-            begin = time.perf_counter()
-            headers = {"X-ZEvent-Signature": signature(raw), "Content-Type": "application/json"}
-            async with http.post(url, data=raw, headers=headers) as response:
-                await response.read()
-                refused += response.status != 200
-            seconds.append(time.perf_counter() - begin)
-
-        start = time.perf_counter() + 0.2
-        await asyncio.gather(*(post(raw, start + n / rate) for n, raw in enumerate(bodies)))
-    return seconds, refused
+    return await post_open_loop(url, bodies, rate, signed)
 
 
 async def main() -> None:
