@@ -161,6 +161,8 @@ async def test_another_unit_cannot_open_the_report_and_views_are_audited(
     done = await report(fake, teacher, ["Ho"], None)
     assert "#1" in (done.text or "")
     await fake.next_message(teacher.id)  # under monitoring until …
+    alert = await fake.next_message(principal.id)  # else it could pass for the view below
+    assert "/symptoms 1" in (alert.text or "")
 
     refused = await answer(fake, other, "/symptoms 1")
     assert "không được xem" in (refused.text or "")
