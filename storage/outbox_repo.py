@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice
 from typing import TypedDict
 
 from bot.outgoing import LaterMessage, OutMessage, stored_message
@@ -101,11 +102,11 @@ class OutboxRepo:
             "ORDER BY priority, id LIMIT ?",
             (to_db_time(now), limit + len(skip)),
         )
+        wanted = islice((r for r in rows if r[0] not in skip), limit)  # decode no more than that
         return [
             OutboxRow(r[0], r[1], r[2], stored_message(json.loads(r[3])), r[4], r[5], r[6])
-            for r in rows
-            if r[0] not in skip
-        ][:limit]
+            for r in wanted
+        ]
 
     async def mark_sent_many(self, sent: list[tuple[int, datetime, str | None]]) -> None:
         """Rows sent, in one statement: (row id, sent at, message ref)."""
