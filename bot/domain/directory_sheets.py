@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from bot.domain.directory import Directory
+from bot.domain.directory import Directory, administered_units
 from bot.domain.directory_files import (
     ROLE_SEPARATOR,
     STAFF_OPTIONAL,
@@ -18,7 +18,7 @@ from bot.domain.directory_files import (
     UNIT_REQUIRED,
     Table,
 )
-from bot.domain.models import BuiltinRole, Problem, RoutingRule, Staff, Unit
+from bot.domain.models import Problem, RoutingRule, Staff, Unit
 from bot.domain.text import fold
 
 STAFF_COLUMNS = (
@@ -131,18 +131,8 @@ def _toml_list(items: Iterable[str]) -> str:
 # --------------------------------------------------------------------------------- who may
 
 
-def admin_scope(directory: Directory, person: Staff) -> set[str] | None:
-    """The units whose people `person` may change: None for a district admin (all of them),
-    their unit and the units below for a unit admin, nothing for anyone else."""
-    if person.has_role(BuiltinRole.ADMIN):
-        return None
-    if person.has_role(UNIT_ADMIN):
-        return directory.subtree(person.unit_id)
-    return set()
-
-
 def may_change(person: Staff, directory: Directory) -> bool:
-    scope = admin_scope(directory, person)
+    scope = administered_units(directory, person)
     return scope is None or bool(scope)
 
 

@@ -18,9 +18,9 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from bot.domain.directory import Directory
+from bot.domain.directory import Directory, administered_units
 from bot.domain.directory_files import ROLE_SEPARATOR
-from bot.domain.directory_sheets import UNIT_ADMIN, admin_scope, staff_rows
+from bot.domain.directory_sheets import UNIT_ADMIN, staff_rows
 from bot.domain.models import BuiltinRole, Problem, Staff
 from bot.domain.text import safe_file_part
 from bot.i18n import Translator
@@ -62,7 +62,7 @@ _Say = Callable[[Translator], str]
 
 
 def _manages(directory: Directory, person: Staff, *unit_ids: str) -> bool:
-    scope = admin_scope(directory, person)
+    scope = administered_units(directory, person)
     return scope is None or all(unit_id in scope for unit_id in unit_ids)
 
 
@@ -122,7 +122,7 @@ class DirectoryChat:
             unit_admin = person.has_role(UNIT_ADMIN) and not person.has_role(BuiltinRole.ADMIN)
             directory = await self.deps.directory.get(tx) if unit_admin else await repo.frame()
             batch = await UploadsRepo(tx).open_batch(person.staff_id, self.deps.clock.now())
-        scope = admin_scope(directory, person)
+        scope = administered_units(directory, person)
         if scope is not None and not scope:
             return await self.steps.run(who, self._say, _not_admin, default=[])
         if suffix == ".xls":
@@ -225,7 +225,7 @@ class DirectoryChat:
         t = step.t
         person = await step.linked()
         directory = await step.directory()
-        if person is None or admin_scope(directory, person) == set():
+        if person is None or administered_units(directory, person) == set():
             return t._("Only admins change the directory."), []
         if not isinstance(button, BatchAction):
             if button.word == "tpl":
@@ -253,7 +253,7 @@ class DirectoryChat:
         checked = self._checked.pop(latest, None)
         if checked is None or checked.version != version:  # restarted, or changed meanwhile
             files = [BatchFile(u.kind, Path(u.path), u.name) for u in batch]
-            scope = admin_scope(directory, person)
+            scope = administered_units(directory, person)
             checked = await asyncio.to_thread(
                 check_batch, files, directory, version, scope, self.limits
             )
@@ -293,7 +293,7 @@ class DirectoryChat:
 
     async def _export(self, step: Step, person: Staff, directory: Directory) -> OutMessage:
         t = step.t
-        scope = admin_scope(directory, person)
+        scope = administered_units(directory, person)
         people = [p for p in directory.staff.values() if scope is None or p.unit_id in scope]
         stamp = f"{step.now:%Y%m%d-%H%M%S}-{step.who.update_id or 0}"
         path = self.deps.settings.exports_folder / "directory" / f"danh-sach-can-bo-{stamp}.xlsx"
@@ -315,7 +315,7 @@ class DirectoryChat:
         self, step: Step, person: Staff, args: list[str]
     ) -> list[OutMessage]:
         directory = await step.directory()
-        if admin_scope(directory, person) == set():
+        if administered_units(directory, person) == set():
             return [OutMessage(_not_admin(step.t))]
         if args and args[0].lower() == "export":
             return [await self._export(step, person, directory)]
@@ -326,7 +326,7 @@ class DirectoryChat:
     async def staff_command(self, step: Step, person: Staff, args: list[str]) -> list[OutMessage]:
         t = step.t
         directory = await step.directory()
-        scope = admin_scope(directory, person)
+        scope = administered_units(directory, person)
         if scope == set():
             return [OutMessage(_not_admin(t))]
         action = args[0].lower() if args else ""
@@ -415,7 +415,7 @@ class DirectoryChat:
     ) -> tuple[Checked, Path, str]:
         """A one-person change: the staff file it amounts to, checked as one sent (a unit
         admin's file holds their units' people; the check adds the others)."""
-        scope = admin_scope(directory, person)
+        scope = administered_units(directory, person)
         mine = [p for p in people if scope is None or p.unit_id in scope or p.staff_id == target]
         name = f"staff-{verb}-{safe_file_part(target)}.csv"
         path = self._folder(person.staff_id) / f"{who.update_id or 0}-{name}"
@@ -465,7 +465,7 @@ class DirectoryChat:
 def _changed_people(directory: Directory, person: Staff, args: list[str]) -> list[Staff] | None:
     """Everyone after `/staff move ID UNIT` or `/staff off ID`; None when it may not be done."""
     target = directory.staff.get(args[1])
-    if target is None or admin_scope(directory, person) == set():
+    if target is None or administered_units(directory, person) == set():
         return None
     if args[0].lower() == "off":
         if not _manages(directory, person, target.unit_id):

@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from bot.domain.directory import Directory
+from bot.domain.directory import Directory, administered_units
 from bot.domain.directory_files import Table
-from bot.domain.directory_sheets import admin_scope
 from bot.domain.duty_roster import RosterLoad, Shift, load_roster, outside_units, roster_days
 from bot.i18n import Translator
 from bot.outgoing import Button, OutMessage
@@ -98,7 +97,7 @@ class RosterUploads:
         t = step.t
         person = await step.linked()
         directory = await step.directory()
-        if person is None or admin_scope(directory, person) == set():
+        if person is None or administered_units(directory, person) == set():
             return t._("Only admins change the directory."), []
         uploads = UploadsRepo(step.tx)
         upload = await uploads.open_upload(person.staff_id, button.ref, step.now)
@@ -116,7 +115,7 @@ class RosterUploads:
             return None, [*closed, OutMessage(t._("Cancelled: the duty roster was not changed."))]
         version = await DirectoryRepo(step.tx).version()
         if checked is None or checked.version != version:  # restarted, or changed meanwhile
-            scope = admin_scope(directory, person)
+            scope = administered_units(directory, person)
             loaded = await self._reread(t, Path(upload.path), upload.name, directory, scope)
         else:
             loaded = checked.loaded

@@ -8,8 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from bot.domain.directory import Directory
-from bot.domain.directory_sheets import admin_scope
+from bot.domain.directory import Directory, administered_units
 from bot.domain.duty_roster import Shift, make_shift, parse_clock
 from bot.domain.models import Staff
 from bot.i18n import Translator
@@ -47,7 +46,7 @@ def may_set_roster(directory: Directory, person: Staff, unit_id: str) -> bool:
     """A head of the unit or of a unit above, or an admin whose units include it."""
     if unit_id not in directory.units:
         return False
-    scope = admin_scope(directory, person)
+    scope = administered_units(directory, person)
     if scope is None or unit_id in scope:
         return True
     chain = [unit_id, *directory.ancestor_ids(unit_id)]
