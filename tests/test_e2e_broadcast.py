@@ -251,3 +251,20 @@ async def send_file(fake: FakeBotApi, user: FakeUser, name: str, data: bytes) ->
                 "mime_type": stored.mime_type, "file_size": len(data)}  # fmt: skip
     fake.queue_raw_update({"message": fake.user_message(user, {"document": document})})
     return await fake.next_message(user.id)
+
+
+async def test_the_admins_confirmation_reads_above_the_progress_message_it_points_to(
+    fake: FakeBotApi, bot: RunningBot
+) -> None:
+    """«The message below shows the progress»: the two leave in that order even when Telegram
+    is slow to take the first (a direct reply and the outbox would race for the chat)."""
+    admin = await register(fake, ADMIN, "DU-003")
+    await register(fake, TEACHER, "TH-003")
+    summary = (await compose(fake, admin, "Tất cả cán bộ khai báo y tế trước 17 giờ."))[-1]
+    before = len(fake.messages(admin.id))
+    fake.delay_next("sendMessage", 0.5)  # whichever leaves first is held half a second
+    fake.press(admin, summary, summary.callback_data("Gửi ngay"))
+    await fake.wait_for(lambda: len(fake.messages(admin.id)) >= before + 2)
+    told, progress = fake.messages(admin.id)[before : before + 2]
+    assert "đang được gửi tới" in (told.text or "") and "bên dưới" in (told.text or "")
+    assert (progress.text or "").startswith("Văn bản #1:"), progress.text

@@ -250,18 +250,17 @@ class Broadcasts:
                 ),
             )
             return replies
-        count = await self.queue(step, broadcast_id)
-        replies.insert(
-            0,
-            OutMessage(
-                t._(
-                    "Directive #{id} is on its way to {n} people. The message below shows the progress.",
-                    id=broadcast_id,
-                    n=count,
-                )
-            ),
-        )
-        return replies
+
+        def on_its_way(count: int) -> list[OutMessage]:
+            told = t._(
+                "Directive #{id} is on its way to {n} people. The message below shows the progress.",
+                id=broadcast_id,
+                n=count,
+            )
+            return [OutMessage(told), *replies]
+
+        await self.queue(step, broadcast_id, before_progress=on_its_way)
+        return []
 
     def _refusal(
         self, t: Translator, directory: Directory, draft: dict[str, Any], scope_unit: str | None
@@ -447,8 +446,15 @@ class Broadcasts:
 
     # --- delivery -----------------------------------------------------------------------------
 
-    async def queue(self, step: Step, broadcast_id: int) -> int:
-        """Write every recipient's outbox rows (one executemany) and the admin's progress message."""
+    async def queue(
+        self,
+        step: Step,
+        broadcast_id: int,
+        before_progress: Callable[[int], list[OutMessage]] | None = None,
+    ) -> int:
+        """Write every recipient's outbox rows (one executemany) and the admin's progress message.
+        `before_progress(recipients)`: the step's own answer, queued just before that message, so
+        that it reads above it (a direct reply could overtake the outbox, or be overtaken)."""
         repo = self._repo(step)
         if not await repo.start_sending(
             broadcast_id, step.now, step.now + self.deps.settings.ack_remind_after
@@ -481,6 +487,10 @@ class Broadcasts:
         await repo.add_recipients(
             b.id, ((p.staff_id, p.unit_id, p.staff_id in accounts) for p in people)
         )
+        if before_progress is not None:
+            own_chat = Recipient(step.who.channel, step.who.chat_ref, step.account.staff_id)
+            for message in before_progress(len(accounts)):
+                await step.send_to(own_chat, message, priority=PROGRESS_PRIORITY)
         await self._start_progress(step, b)
         return len(accounts)
 
