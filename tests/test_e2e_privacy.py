@@ -541,6 +541,7 @@ async def withdraw_directory_consent(fake: FakeBotApi, user: FakeUser) -> None:
     fake.press(user, picker, picker.callback_data("danh sách cán bộ"))
     done = await message_with(fake, user, "Đã rút lại")
     assert "danh sách cán bộ" in (done.text or ""), done.describe()
+    await message_with(fake, user, "Đã ghi nhận yêu cầu")  # the reply's second message
 
 
 def withdrawal_notices(fake: FakeBotApi, chat_id: int) -> list[str]:

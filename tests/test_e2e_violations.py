@@ -40,6 +40,7 @@ async def overdue_declaration(
     await tick_at(bot, bot.clock, PLANNED_RETURN)
     await declare_back(fake, teacher, await fake.next_message(teacher.id))
     await tick_at(bot, bot.clock, PLANNED_RETURN + timedelta(hours=24))
+    await bot.services.sender.drain()  # the morning digest too, before the head's commands
     overdue = await message_with(fake, principal.id, "chưa xác nhận khai báo y tế")
     return teacher, principal, overdue
 
