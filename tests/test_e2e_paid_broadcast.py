@@ -21,6 +21,11 @@ async def send_directive(fake: FakeBotApi) -> list[tuple[str, dict[str, object]]
     copy = await fake.next_message(teacher.id, timeout=10)
     fake.press(teacher, copy, copy.callback_data("Đã đọc"))
     await fake.wait_for(lambda: bool(copy.edits))  # the button now says when it was read
+
+    def own_copy() -> bool:  # the admin is staff too: their copy comes after the progress message
+        return any("✅ Đã đọc" in m.button_texts() for m in fake.messages(admin.id))
+
+    await fake.wait_for(own_copy, timeout=10)
     return [(m, p) for m, p in fake.requests if m in ("sendMessage", "editMessageText")]
 
 

@@ -124,7 +124,12 @@ class Pane:
         return self.driver.find_element(By.CSS_SELECTOR, f'.pane[data-staff="{self.staff_id}"]')
 
     def bot_texts(self) -> list[str]:
-        return [m.text for m in self.element.find_elements(By.CSS_SELECTOR, ".msg.bot")]
+        for _ in range(50):  # the pane may redraw while it is read
+            try:
+                return [m.text for m in self.element.find_elements(By.CSS_SELECTOR, ".msg.bot")]
+            except StaleElementReferenceException:
+                time.sleep(0.05)
+        raise AssertionError(f"the {self.staff_id} pane kept redrawing")
 
     def wait_for_text(self, fragment: str, timeout: float = WAIT) -> WebElement:
         def find() -> WebElement | None:
