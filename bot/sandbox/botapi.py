@@ -206,6 +206,7 @@ class BotApi:
         self.store.note_call(name)
         try:
             await self.faults.apply_random(name)
+            await self.faults.apply_jitter(name)
             await self.faults.apply_delay(name)
             self.faults.apply_fault(name, call.params)
             result = await handler(call)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -59,6 +60,35 @@ def injected_error(status: int, retry_after: int | None, description: str | None
 
 
 RANDOM_KINDS = ("429", "500", "502", "stall")
+JITTER_VARIABLE = "SANDBOX_SEND_JITTER"
+
+
+class SendJitter:
+    """Each send waits a random 0 to `seconds` before it is taken, as a real network varies:
+    two senders racing for one chat (a direct reply and the outbox) then arrive in either order,
+    which a localhost fake otherwise hides. Off unless SANDBOX_SEND_JITTER (seconds) is set."""
+
+    def __init__(self, seconds: float | None = None, seed: int | None = None) -> None:
+        self.seconds = jitter_from_environment() if seconds is None else seconds
+        self._rng = random.Random(seed)
+
+    async def wait(self, stopping: asyncio.Event) -> None:
+        if self.seconds > 0:
+            try:
+                await asyncio.wait_for(stopping.wait(), self._rng.random() * self.seconds)
+            except TimeoutError:
+                return
+
+
+def jitter_from_environment() -> float:
+    raw = os.environ.get(JITTER_VARIABLE, "").strip()
+    try:
+        seconds = float(raw) if raw else 0.0
+    except ValueError:
+        raise ValueError(f"{JITTER_VARIABLE}={raw!r}: a number of seconds, e.g. 0.05") from None
+    if not 0 <= seconds <= 5:
+        raise ValueError(f"{JITTER_VARIABLE}={raw!r}: between 0 and 5 seconds")
+    return seconds
 
 
 @dataclass
@@ -81,6 +111,7 @@ class Faults:
         self._delays: list[Delay] = []
         self._stopping = stopping
         self._random: RandomFaults | None = None
+        self.jitter = SendJitter()
 
     def fault_share(
         self,
@@ -135,6 +166,10 @@ class Faults:
 
     def delay_next(self, method: str, seconds: float, count: int = 1) -> None:
         self._delays.append(Delay(method, seconds, count))
+
+    async def apply_jitter(self, method: str) -> None:
+        if method in SEND_METHODS:
+            await self.jitter.wait(self._stopping)
 
     async def apply_delay(self, method: str) -> None:
         delay = take(self._delays, lambda entry: entry.method == method)

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from bot.sandbox.faults import Delay, take
+from bot.sandbox.faults import Delay, SendJitter, take
 from bot.sandbox.zalo_model import (
     JSON,
     V2_SHUT_DOWN,
@@ -65,6 +65,7 @@ class ZaloFaults:
         self._faults: list[ZaloFault] = []
         self._delays: list[Delay] = []
         self._stopping = stopping
+        self.jitter = SendJitter()
 
     def fail_next(
         self,
@@ -85,6 +86,10 @@ class ZaloFaults:
     def delay_next(self, endpoint: str, seconds: float, count: int = 1) -> None:
         """The next calls wait `seconds` before they are answered (and then go ahead)."""
         self._delays.append(Delay(endpoint, seconds, count))
+
+    async def apply_jitter(self, endpoint: str) -> None:
+        if endpoint.startswith("message"):  # the sends: cs, template, v2
+            await self.jitter.wait(self._stopping)
 
     async def apply_delay(self, endpoint: str) -> None:
         delay = take(self._delays, lambda entry: entry.method == endpoint)
@@ -156,6 +161,7 @@ class ZaloApi:
         return handle
 
     async def _apply_faults(self, endpoint: str, body: JSON) -> web.Response | None:
+        await self.faults.apply_jitter(endpoint)
         await self.faults.apply_delay(endpoint)
         fault = self.faults.take_fault(endpoint, _recipient_of(body))
         if fault is None:
