@@ -171,29 +171,38 @@ class Pane:
 
     def tap_inline(self, message: WebElement, label: str) -> None:
         before = len(self.bot_texts())
-        for button in message.find_elements(By.CSS_SELECTOR, "button.inline"):
-            if label in button.text:
-                button.click()
-                wait_until(f"an answer to {label!r}", lambda: len(self.bot_texts()) > before)
-                self.settle()
-                return
-        raise AssertionError(f"no button {label!r} in {message.text!r}")
+        self._click(message, label)
+        wait_until(f"an answer to {label!r}", lambda: len(self.bot_texts()) > before)
+        self.settle()
 
     def tap_inline_once(self, message: WebElement, label: str) -> None:
         """Tap without expecting a new message in this pane (the message is edited instead)."""
-        for button in message.find_elements(By.CSS_SELECTOR, "button.inline"):
-            if label in button.text:
-                button.click()
-                return
-        raise AssertionError(f"no button {label!r} in {message.text!r}")
+        self._click(message, label)
+
+    def _click(self, message: WebElement, label: str) -> None:
+        """The pane draws its chat again on every new message: a message found before may be
+        gone from the page, drawn anew; the newest message with that button is then taken."""
+        for _ in range(20):
+            try:
+                for button in message.find_elements(By.CSS_SELECTOR, "button.inline"):
+                    if label in button.text:
+                        button.click()
+                        return
+                raise AssertionError(f"no button {label!r} in {message.text!r}")
+            except StaleElementReferenceException:
+                message = self.wait_for_button(label)
+        raise AssertionError(f"the {self.staff_id} pane kept redrawing")
 
     def register(self) -> None:
         self.send("/start")
-        share = wait_until(
-            "the share-contact key",
-            lambda: self.element.find_elements(By.CSS_SELECTOR, ".keyboard button.contact"),
-        )
-        share[0].click()  # type: ignore[index]
+
+        def tap_share() -> bool:
+            for key in self.element.find_elements(By.CSS_SELECTOR, ".keyboard button.contact"):
+                key.click()
+                return True
+            return False
+
+        wait_until("the share-contact key, tapped", tap_share)
         question = self.wait_for_button("✅")
         self.tap_inline(question, "✅")
         for _ in ("(a) staff list and travel", "(b) health data"):
