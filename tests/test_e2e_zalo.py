@@ -202,6 +202,7 @@ async def test_two_to_seven_days_later_a_message_is_billable_and_counted(
     await submit(fake, teacher, leave="05/06/2021 07:00", back="06/06/2021 18:00")
     request = await next_with(oa, principal, "Lại Thị Diệu Linh")
     assert request.billable and oa.window(principal) == "billable"
+    await bot.services.sender.drain()  # counted once Zalo has answered the send, not before
     fake.send_text(admin, "/district")
     shown = await fake.next_message(admin.id)
     while "Zalo" not in (shown.text or ""):
