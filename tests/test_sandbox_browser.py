@@ -193,16 +193,22 @@ class Pane:
                 message = self.wait_for_button(label)
         raise AssertionError(f"the {self.staff_id} pane kept redrawing")
 
-    def register(self) -> None:
-        self.send("/start")
+    def tap_when_shown(self, selector: str, label: str = "") -> None:
+        """Tap the first `selector` element showing `label`, found and tapped in one go: the
+        pane may draw its chat again in between."""
 
-        def tap_share() -> bool:
-            for key in self.element.find_elements(By.CSS_SELECTOR, ".keyboard button.contact"):
-                key.click()
-                return True
+        def tap() -> bool:
+            for element in self.element.find_elements(By.CSS_SELECTOR, selector):
+                if label in element.text:
+                    element.click()
+                    return True
             return False
 
-        wait_until("the share-contact key, tapped", tap_share)
+        wait_until(f"{selector} {label!r} in {self.staff_id}, tapped", tap)
+
+    def register(self) -> None:
+        self.send("/start")
+        self.tap_when_shown(".keyboard button.contact")
         question = self.wait_for_button("✅")
         self.tap_inline(question, "✅")
         for _ in ("(a) staff list and travel", "(b) health data"):

@@ -142,15 +142,7 @@ def test_a_zalo_pane_shows_buttons_and_the_phone_request_and_taps_send_payloads(
                "image_url": "https://example.org/logo.png"}  # fmt: skip
     in_process.oa_send(user_id, {"attachment": {"type": "template", "payload": {
         "template_type": "request_user_info", "elements": [element]}}})  # fmt: skip
-
-    def tap_share() -> bool:  # found and tapped in one go: the pane may redraw in between
-        for button in pane.element.find_elements(By.CSS_SELECTOR, "button.inline"):
-            if "Chia sẻ" in button.text:
-                button.click()
-                return True
-        return False
-
-    wait_until("the share button, tapped", tap_share)
+    pane.tap_when_shown("button.inline", "Chia sẻ")
     shared = wait_until(
         "the shared phone",
         lambda: [e for e in demo.zalo.events if e.event_name == "user_submit_info"],
